@@ -1,0 +1,83 @@
+//! The output-stationary int8 systolic array, one hardware level per file:
+//! [`pe`] (multiply-accumulate), [`mesh`] (grid + column collect), [`skew`]
+//! (skew/deskew delay lines) and [`top`] (the valid/ready contract).
+
+pub mod config;
+pub mod mesh;
+pub mod pe;
+pub mod skew;
+pub mod top;
+
+pub use config::{ArrayConfig, ArrayDerived};
+
+use crate::ir::{Design, Ty};
+use crate::manifest::Manifest;
+use crate::{verilog, GenError, Generated};
+
+/// Elaborate the array described by `cfg` into a design (validating `cfg` first).
+pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
+    cfg.validate()?;
+    let (rows, cols) = (cfg.rows, cfg.cols);
+    let mut d = Design::new(cfg.name.clone());
+    let pe = pe::build(cfg);
+    let mesh = mesh::build(cfg, &pe.name);
+    let op = Ty::s(config::OPERAND_BITS);
+    let skew_a = skew::build(
+        &cfg.sub("skew_a"),
+        "Skew of the A operands: row i is delayed i steps.",
+        op,
+        &(0..rows).collect::<Vec<_>>(),
+        false,
+    );
+    let skew_flags = skew::build(
+        &cfg.sub("skew_flags"),
+        "Skew of the {last, valid} flags travelling with A.",
+        Ty::u(2),
+        &(0..rows).collect::<Vec<_>>(),
+        true,
+    );
+    let skew_b = skew::build(
+        &cfg.sub("skew_b"),
+        "Skew of the B operands: column j is delayed j steps.",
+        op,
+        &(0..cols).collect::<Vec<_>>(),
+        false,
+    );
+    let deskew_c = skew::build(
+        &cfg.sub("deskew_c"),
+        "Deskew of the results: column j is delayed cols-1-j steps so a row leaves whole.",
+        Ty::s(config::ACC_BITS),
+        &(0..cols).map(|j| cols - 1 - j).collect::<Vec<_>>(),
+        false,
+    );
+    let top = top::build(
+        cfg,
+        top::Blocks {
+            mesh: &mesh.name,
+            skew_a: &skew_a,
+            skew_flags: &skew_flags,
+            skew_b: &skew_b,
+            deskew_c: &deskew_c,
+        },
+    );
+    d.add(top);
+    d.add(mesh);
+    d.add(pe);
+    for s in [skew_a, skew_flags, skew_b, deskew_c] {
+        d.add(s.module);
+    }
+    Ok(d)
+}
+
+/// Generate the array: design, Verilog and manifest.
+pub fn generate(cfg: &ArrayConfig) -> Result<Generated, GenError> {
+    let mut design = design(cfg)?;
+    let manifest = Manifest::new("systolic_array", cfg, &cfg.derived(), &design)?;
+    design.header = manifest.header_lines();
+    let verilog = verilog::print(&design)?;
+    Ok(Generated {
+        design,
+        verilog,
+        manifest,
+    })
+}

@@ -1,0 +1,870 @@
+//! Static checks run on a [`Design`] before it is printed.
+//!
+//! A design that passes is one the printer can turn into Verilog whose meaning is
+//! exactly the IR's: every name is a legal, unique Verilog identifier; every
+//! expression is well typed; every wire, output and register has exactly one
+//! driver and every input none; instances connect every port once with the
+//! port's exact type; there is no combinational loop, across instance boundaries
+//! included; and every signal is read in full unless a reason says why not (the
+//! same rule Verilator's `-Wall` enforces, caught here with a better message).
+
+use std::collections::HashMap as StdHashMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::fmt;
+
+use crate::ir::{visit_reads, Conn, Design, Expr, Item, Module, SignalId, SignalKind, Ty};
+
+/// One broken rule, naming the module and the offending object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckError {
+    pub module: String,
+    pub message: String,
+}
+
+impl fmt::Display for CheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "module `{}`: {}", self.module, self.message)
+    }
+}
+
+/// All rule violations found in a design.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckErrors(pub Vec<CheckError>);
+
+impl fmt::Display for CheckErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "design check failed with {} error(s)", self.0.len())?;
+        for e in self.0.iter().take(20) {
+            write!(f, "\n  {e}")?;
+        }
+        if self.0.len() > 20 {
+            write!(f, "\n  ... and {} more", self.0.len() - 20)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CheckErrors {}
+
+/// Verilog-2005 and SystemVerilog keywords, sorted for binary search.
+const KEYWORDS: &[&str] = &[
+    "always",
+    "and",
+    "assign",
+    "automatic",
+    "begin",
+    "bit",
+    "buf",
+    "byte",
+    "case",
+    "casex",
+    "casez",
+    "cell",
+    "cmos",
+    "config",
+    "deassign",
+    "default",
+    "defparam",
+    "design",
+    "disable",
+    "edge",
+    "else",
+    "end",
+    "endcase",
+    "endconfig",
+    "endfunction",
+    "endgenerate",
+    "endmodule",
+    "endprimitive",
+    "endspecify",
+    "endtable",
+    "endtask",
+    "event",
+    "for",
+    "force",
+    "forever",
+    "fork",
+    "function",
+    "generate",
+    "genvar",
+    "if",
+    "incdir",
+    "include",
+    "initial",
+    "inout",
+    "input",
+    "instance",
+    "int",
+    "integer",
+    "join",
+    "large",
+    "liblist",
+    "library",
+    "localparam",
+    "logic",
+    "longint",
+    "macromodule",
+    "medium",
+    "module",
+    "nand",
+    "negedge",
+    "nmos",
+    "nor",
+    "not",
+    "or",
+    "output",
+    "parameter",
+    "pmos",
+    "posedge",
+    "primitive",
+    "pull0",
+    "pull1",
+    "pulldown",
+    "pullup",
+    "rcmos",
+    "real",
+    "realtime",
+    "reg",
+    "release",
+    "repeat",
+    "rnmos",
+    "rpmos",
+    "rtran",
+    "rtranif0",
+    "rtranif1",
+    "scalared",
+    "shortint",
+    "signed",
+    "small",
+    "specify",
+    "specparam",
+    "strong0",
+    "strong1",
+    "supply0",
+    "supply1",
+    "table",
+    "task",
+    "time",
+    "tran",
+    "tranif0",
+    "tranif1",
+    "tri",
+    "tri0",
+    "tri1",
+    "triand",
+    "trior",
+    "trireg",
+    "unsigned",
+    "use",
+    "vectored",
+    "wait",
+    "wand",
+    "weak0",
+    "weak1",
+    "while",
+    "wire",
+    "wor",
+    "xnor",
+    "xor",
+];
+
+/// Is `name` a plain Verilog identifier that is not a keyword (Verilog or SystemVerilog)?
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    let ok_first = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_');
+    ok_first
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && KEYWORDS.binary_search(&name).is_err()
+}
+
+/// For each module, which inputs reach each output combinationally (by port name).
+type CombDeps = StdHashMap<String, StdHashMap<String, Vec<String>>>;
+
+/// Check a whole design; returns every violation found.
+pub fn check(design: &Design) -> Result<(), CheckErrors> {
+    let mut errs = Vec::new();
+    let mut err = |module: &str, message: String| {
+        errs.push(CheckError {
+            module: module.to_string(),
+            message,
+        })
+    };
+
+    let mut by_name: HashMap<&str, &Module> = HashMap::default();
+    for m in &design.modules {
+        if !is_identifier(&m.name) {
+            err(
+                &m.name,
+                format!("module name `{}` is not a legal Verilog identifier", m.name),
+            );
+        }
+        if by_name.insert(m.name.as_str(), m).is_some() {
+            err(&m.name, "module defined twice".into());
+        }
+    }
+    if !by_name.contains_key(design.top.as_str()) {
+        err(
+            &design.top,
+            "top module is not defined in the design".into(),
+        );
+    }
+
+    let order = match instantiation_order(design, &by_name) {
+        Ok(o) => o,
+        Err(e) => {
+            err(&design.top, e);
+            return Err(CheckErrors(errs));
+        }
+    };
+
+    let mut deps: CombDeps = StdHashMap::new();
+    for name in order {
+        let Some(m) = by_name.get(name.as_str()) else {
+            continue;
+        };
+        let mut local = Vec::new();
+        let d = check_module(m, &by_name, &deps, &mut local);
+        for message in local {
+            err(&m.name, message);
+        }
+        deps.insert(m.name.clone(), d);
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(CheckErrors(errs))
+    }
+}
+
+/// Modules in an order where every module comes after the modules it instantiates.
+fn instantiation_order(
+    design: &Design,
+    by_name: &HashMap<&str, &Module>,
+) -> Result<Vec<String>, String> {
+    let mut order = Vec::new();
+    let mut state: HashMap<&str, u8> = HashMap::default(); // 1 = in progress, 2 = done
+    for root in &design.modules {
+        // Iterative DFS: (module, index of the next item to look at).
+        let mut stack: Vec<(&str, usize)> = vec![(root.name.as_str(), 0)];
+        while let Some((name, idx)) = stack.pop() {
+            if idx == 0 {
+                match state.get(name) {
+                    Some(2) => continue,
+                    Some(1) => return Err(format!("module `{name}` instantiates itself")),
+                    _ => {}
+                }
+                state.insert(name, 1);
+            }
+            let Some(m) = by_name.get(name) else { continue };
+            let mut next_child = None;
+            let mut i = idx;
+            while i < m.items.len() {
+                if let Item::Instance { module, .. } = &m.items[i] {
+                    if by_name.contains_key(module.as_str())
+                        && state.get(module.as_str()) != Some(&2)
+                    {
+                        next_child = Some((i, module.as_str()));
+                        break;
+                    }
+                }
+                i += 1;
+            }
+            match next_child {
+                Some((i, child)) => {
+                    if state.get(child) == Some(&1) {
+                        return Err(format!("module `{child}` instantiates itself"));
+                    }
+                    stack.push((name, i + 1));
+                    stack.push((child, 0));
+                }
+                None => {
+                    state.insert(name, 2);
+                    order.push(name.to_string());
+                }
+            }
+        }
+    }
+    Ok(order)
+}
+
+/// A child module's ports, looked up once per module rather than per instance.
+struct PortTable<'m> {
+    ports: Vec<&'m crate::ir::Signal>,
+    index: HashMap<&'m str, usize>,
+    /// For each port (outputs only), the indices of inputs reaching it combinationally.
+    comb_inputs: Vec<Vec<usize>>,
+}
+
+impl<'m> PortTable<'m> {
+    fn new(child: &'m Module, deps: Option<&StdHashMap<String, Vec<String>>>) -> Self {
+        let ports: Vec<&crate::ir::Signal> = child.ports().map(|(_, s)| s).collect();
+        let index: HashMap<&str, usize> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
+        let comb_inputs = ports
+            .iter()
+            .map(|p| {
+                deps.and_then(|d| d.get(&p.name))
+                    .map(|ins| {
+                        ins.iter()
+                            .filter_map(|n| index.get(n.as_str()).copied())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        PortTable {
+            ports,
+            index,
+            comb_inputs,
+        }
+    }
+}
+
+struct Usage {
+    full: Vec<bool>,
+    partial: Vec<Vec<(u32, u32)>>,
+}
+
+impl Usage {
+    fn read(&mut self, s: SignalId, range: Option<(u32, u32)>) {
+        let i = s.index();
+        if i >= self.full.len() {
+            return;
+        }
+        match range {
+            None => self.full[i] = true,
+            Some(r) if !self.full[i] => self.partial[i].push(r),
+            Some(_) => {}
+        }
+    }
+    fn read_expr(&mut self, e: &Expr) {
+        visit_reads(e, &mut |s, r| self.read(s, r));
+    }
+    /// Bits never read, as (lo, hi) inclusive ranges.
+    fn unread(&mut self, i: usize, width: u32) -> Vec<(u32, u32)> {
+        if self.full[i] {
+            return Vec::new();
+        }
+        let ranges = &mut self.partial[i];
+        ranges.sort_unstable();
+        let mut gaps = Vec::new();
+        let mut next = 0u32;
+        for &(lo, w) in ranges.iter() {
+            if lo > next {
+                gaps.push((next, lo - 1));
+            }
+            next = next.max(lo + w);
+        }
+        if next < width {
+            gaps.push((next, width - 1));
+        }
+        gaps
+    }
+}
+
+fn check_module(
+    m: &Module,
+    by_name: &HashMap<&str, &Module>,
+    deps: &CombDeps,
+    errs: &mut Vec<String>,
+) -> StdHashMap<String, Vec<String>> {
+    let n = m.signals.len();
+    let sig_name = |s: SignalId| -> String {
+        m.signals
+            .get(s.index())
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| format!("#{}", s.0))
+    };
+
+    // Names.
+    let mut names: HashSet<&str> = HashSet::default();
+    names.reserve(m.signals.len() + m.items.len() + m.memories.len());
+    for s in &m.signals {
+        if !is_identifier(&s.name) {
+            errs.push(format!(
+                "signal name `{}` is not a legal Verilog identifier",
+                s.name
+            ));
+        }
+        if s.ty.width == 0 {
+            errs.push(format!("signal `{}` has width 0", s.name));
+        }
+        if !names.insert(&s.name) {
+            errs.push(format!("signal name `{}` is declared twice", s.name));
+        }
+    }
+    for mem in &m.memories {
+        if !is_identifier(&mem.name) || !names.insert(&mem.name) {
+            errs.push(format!(
+                "memory name `{}` is illegal or clashes with another name",
+                mem.name
+            ));
+        }
+        if mem.width == 0 || mem.depth == 0 {
+            errs.push(format!("memory `{}` has width or depth 0", mem.name));
+        }
+    }
+    for item in &m.items {
+        if let Item::Instance { name, .. } = item {
+            if !is_identifier(name) || !names.insert(name) {
+                errs.push(format!(
+                    "instance name `{name}` is illegal or clashes with another name"
+                ));
+            }
+        }
+    }
+
+    let mut drivers = vec![0u32; n];
+    let mut usage = Usage {
+        full: vec![false; n],
+        partial: vec![Vec::new(); n],
+    };
+    let mut fwd: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut mem_writes = vec![0u32; m.memories.len()];
+    let mut tables: HashMap<&str, PortTable> = HashMap::default();
+    let mut mem_reads = vec![0u32; m.memories.len()];
+
+    let ty = |e: &Expr, what: &dyn Fn() -> String, errs: &mut Vec<String>| -> Option<Ty> {
+        match m.ty_of(e) {
+            Ok(t) => Some(t),
+            Err(rule) => {
+                errs.push(format!("{}: {rule}", what()));
+                None
+            }
+        }
+    };
+    let expect_kind =
+        |s: SignalId, kinds: &[SignalKind], what: &str, errs: &mut Vec<String>| match m
+            .signals
+            .get(s.index())
+        {
+            None => errs.push(format!(
+                "{what} refers to signal #{} which does not exist",
+                s.0
+            )),
+            Some(sig) if !kinds.contains(&sig.kind) => errs.push(format!(
+                "{what} `{}` is a {:?}, expected one of {kinds:?}",
+                sig.name, sig.kind
+            )),
+            _ => {}
+        };
+    let expect_bit = |s: SignalId, what: &str, errs: &mut Vec<String>| {
+        if let Some(sig) = m.signals.get(s.index()) {
+            if sig.ty.width != 1 {
+                errs.push(format!(
+                    "{what} `{}` must be 1 bit, is {}",
+                    sig.name, sig.ty
+                ));
+            }
+        }
+    };
+    let add_edges = |e: &Expr, target: SignalId, fwd: &mut Vec<Vec<u32>>| {
+        visit_reads(e, &mut |s, _| {
+            if s.index() < n {
+                fwd[s.index()].push(target.0);
+            }
+        });
+    };
+
+    for item in &m.items {
+        match item {
+            Item::Assign { target, expr } => {
+                expect_kind(
+                    *target,
+                    &[SignalKind::Wire, SignalKind::Output],
+                    "assign target",
+                    errs,
+                );
+                if let Some(d) = drivers.get_mut(target.index()) {
+                    *d += 1;
+                }
+                let what = || format!("assignment to `{}`", sig_name(*target));
+                if let (Some(t), Some(sig)) = (ty(expr, &what, errs), m.signals.get(target.index()))
+                {
+                    if t != sig.ty {
+                        errs.push(format!(
+                            "assignment to `{}` ({}) from an expression of type {t} (rule: widths and signedness agree)",
+                            sig.name, sig.ty
+                        ));
+                    }
+                }
+                usage.read_expr(expr);
+                add_edges(expr, *target, &mut fwd);
+            }
+            Item::Clocked {
+                target,
+                clk,
+                next,
+                enable,
+                reset,
+            } => {
+                expect_kind(*target, &[SignalKind::Reg], "register target", errs);
+                expect_kind(*clk, &[SignalKind::Input], "clock", errs);
+                expect_bit(*clk, "clock", errs);
+                usage.read(*clk, None);
+                if let Some(d) = drivers.get_mut(target.index()) {
+                    *d += 1;
+                }
+                let tname = sig_name(*target);
+                let what = || format!("register `{tname}` next value");
+                if let (Some(t), Some(sig)) = (ty(next, &what, errs), m.signals.get(target.index()))
+                {
+                    if t != sig.ty {
+                        errs.push(format!(
+                            "register `{}` ({}) gets a next value of type {t} (rule: widths and signedness agree)",
+                            sig.name, sig.ty
+                        ));
+                    }
+                    if let Some(r) = reset {
+                        if r.value.ty != sig.ty {
+                            errs.push(format!(
+                                "register `{}` ({}) has a reset value of type {}",
+                                sig.name, sig.ty, r.value.ty
+                            ));
+                        }
+                    }
+                }
+                usage.read_expr(next);
+                if let Some(en) = enable {
+                    let what = || format!("register `{tname}` enable");
+                    if let Some(t) = ty(en, &what, errs) {
+                        if t.width != 1 {
+                            errs.push(format!("register `{tname}` enable must be 1 bit, is {t}"));
+                        }
+                    }
+                    usage.read_expr(en);
+                }
+                if let Some(r) = reset {
+                    expect_bit(r.rst, "reset", errs);
+                    usage.read(r.rst, None);
+                }
+            }
+            Item::MemWrite {
+                mem,
+                clk,
+                enable,
+                addr,
+                data,
+            } => {
+                let Some(mm) = m.memories.get(mem.0 as usize) else {
+                    errs.push(format!("write to memory #{} which does not exist", mem.0));
+                    continue;
+                };
+                mem_writes[mem.0 as usize] += 1;
+                expect_kind(*clk, &[SignalKind::Input], "clock", errs);
+                usage.read(*clk, None);
+                check_mem_port(m, mm, enable, addr, errs);
+                if let Ok(t) = m.ty_of(data) {
+                    if t.width != mm.width {
+                        errs.push(format!(
+                            "memory `{}` is {} bits wide, written with {t}",
+                            mm.name, mm.width
+                        ));
+                    }
+                }
+                for e in [enable, addr, data] {
+                    usage.read_expr(e);
+                }
+            }
+            Item::MemRead {
+                mem,
+                clk,
+                enable,
+                addr,
+                target,
+            } => {
+                let Some(mm) = m.memories.get(mem.0 as usize) else {
+                    errs.push(format!("read of memory #{} which does not exist", mem.0));
+                    continue;
+                };
+                mem_reads[mem.0 as usize] += 1;
+                expect_kind(*target, &[SignalKind::Reg], "memory read target", errs);
+                expect_kind(*clk, &[SignalKind::Input], "clock", errs);
+                usage.read(*clk, None);
+                if let Some(d) = drivers.get_mut(target.index()) {
+                    *d += 1;
+                }
+                check_mem_port(m, mm, enable, addr, errs);
+                if let Some(sig) = m.signals.get(target.index()) {
+                    if sig.ty.width != mm.width {
+                        errs.push(format!(
+                            "memory `{}` is {} bits wide, read into `{}` ({})",
+                            mm.name, mm.width, sig.name, sig.ty
+                        ));
+                    }
+                }
+                for e in [enable, addr] {
+                    usage.read_expr(e);
+                }
+            }
+            Item::Instance {
+                module,
+                name,
+                conns,
+            } => {
+                let Some(child) = by_name.get(module.as_str()) else {
+                    errs.push(format!("instance `{name}` of undefined module `{module}`"));
+                    continue;
+                };
+                let table = tables
+                    .entry(module.as_str())
+                    .or_insert_with(|| PortTable::new(child, deps.get(module.as_str())));
+                // Which connection feeds each child port.
+                let mut by_port: Vec<Option<usize>> = vec![None; table.ports.len()];
+                for (ci, (port, _)) in conns.iter().enumerate() {
+                    match table.index.get(port.as_str()) {
+                        None => errs.push(format!(
+                            "instance `{name}` connects `{port}`, which is not a port of `{module}`"
+                        )),
+                        Some(&pi) if by_port[pi].is_some() => {
+                            errs.push(format!("instance `{name}` connects port `{port}` twice"))
+                        }
+                        Some(&pi) => by_port[pi] = Some(ci),
+                    }
+                }
+                for (pi, p) in table.ports.iter().enumerate() {
+                    let Some(ci) = by_port[pi] else {
+                        errs.push(format!(
+                            "instance `{name}` of `{module}` leaves port `{}` unconnected (rule: connect every port; open outputs need a reason)",
+                            p.name
+                        ));
+                        continue;
+                    };
+                    match (&conns[ci].1, p.kind) {
+                        (Conn::In(e), SignalKind::Input) => {
+                            if let Expr::Sig(s) = e {
+                                // Fast path for the common case: a plain net.
+                                match m.signals.get(s.index()) {
+                                    Some(sig) if sig.ty == p.ty => {}
+                                    Some(sig) => errs.push(format!(
+                                        "instance `{name}` port `{}` is {}, connected to `{}` of type {}",
+                                        p.name, p.ty, sig.name, sig.ty
+                                    )),
+                                    None => errs.push(format!(
+                                        "instance `{name}` port `{}` refers to signal #{} which does not exist",
+                                        p.name, s.0
+                                    )),
+                                }
+                                usage.read(*s, None);
+                                continue;
+                            }
+                            let what = || format!("instance `{name}` port `{}`", p.name);
+                            if let Some(t) = ty(e, &what, errs) {
+                                if t != p.ty {
+                                    errs.push(format!(
+                                        "instance `{name}` port `{}` is {}, connected to an expression of type {t}",
+                                        p.name, p.ty
+                                    ));
+                                }
+                            }
+                            usage.read_expr(e);
+                        }
+                        (Conn::Out(s), SignalKind::Output) => {
+                            expect_kind(
+                                *s,
+                                &[SignalKind::Wire, SignalKind::Output],
+                                "instance output target",
+                                errs,
+                            );
+                            if let Some(sig) = m.signals.get(s.index()) {
+                                if sig.ty != p.ty {
+                                    errs.push(format!(
+                                        "instance `{name}` port `{}` is {}, drives `{}` of type {}",
+                                        p.name, p.ty, sig.name, sig.ty
+                                    ));
+                                }
+                                drivers[s.index()] += 1;
+                            }
+                            // Combinational paths through the child.
+                            for &ii in &table.comb_inputs[pi] {
+                                if let Some(ci) = by_port[ii] {
+                                    if let Conn::In(e) = &conns[ci].1 {
+                                        add_edges(e, *s, &mut fwd);
+                                    }
+                                }
+                            }
+                        }
+                        (Conn::Open(reason), SignalKind::Output) => {
+                            if reason.trim().is_empty() {
+                                errs.push(format!(
+                                    "instance `{name}` leaves output `{}` open without a reason",
+                                    p.name
+                                ));
+                            }
+                        }
+                        (_, SignalKind::Input) => errs.push(format!(
+                            "instance `{name}` input `{}` must be fed by an expression (rule: no undriven input)",
+                            p.name
+                        )),
+                        _ => errs.push(format!(
+                            "instance `{name}` output `{}` must drive a signal or be left open with a reason",
+                            p.name
+                        )),
+                    }
+                }
+            }
+        }
+    }
+
+    for (i, s) in m.signals.iter().enumerate() {
+        let d = drivers[i];
+        match s.kind {
+            SignalKind::Input if d > 0 => {
+                errs.push(format!("input `{}` is driven inside the module", s.name))
+            }
+            SignalKind::Input => {}
+            _ if d == 0 => errs.push(format!(
+                "`{}` has no driver (rule: every signal driven exactly once)",
+                s.name
+            )),
+            _ if d > 1 => errs.push(format!(
+                "`{}` has {d} drivers (rule: every signal driven exactly once)",
+                s.name
+            )),
+            _ => {}
+        }
+        if s.kind != SignalKind::Output && s.unused_reason.is_none() {
+            let gaps = usage.unread(i, s.ty.width);
+            if !gaps.is_empty() {
+                let bits: Vec<String> = gaps
+                    .iter()
+                    .map(|(lo, hi)| {
+                        if lo == hi {
+                            format!("[{lo}]")
+                        } else {
+                            format!("[{hi}:{lo}]")
+                        }
+                    })
+                    .collect();
+                errs.push(format!(
+                    "`{}` bits {} are never read (rule: no dangling signal without a stated reason)",
+                    s.name,
+                    bits.join(", ")
+                ));
+            }
+        }
+    }
+    for (i, mm) in m.memories.iter().enumerate() {
+        if mem_writes[i] == 0 || mem_reads[i] == 0 {
+            errs.push(format!(
+                "memory `{}` needs at least one write and one read port",
+                mm.name
+            ));
+        }
+    }
+
+    if let Some(cycle) = find_cycle(&fwd) {
+        let names: Vec<String> = cycle.iter().map(|&i| sig_name(SignalId(i))).collect();
+        errs.push(format!("combinational loop: {}", names.join(" -> ")));
+        return StdHashMap::new();
+    }
+
+    // Which inputs reach each output combinationally.
+    let mut rev: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (s, targets) in fwd.iter().enumerate() {
+        for &t in targets {
+            rev[t as usize].push(s as u32);
+        }
+    }
+    let mut out = StdHashMap::new();
+    let mut mark = vec![0u32; n];
+    let mut stamp = 0u32;
+    for (oid, o) in m.ports() {
+        if o.kind != SignalKind::Output {
+            continue;
+        }
+        stamp += 1;
+        let mut ins = Vec::new();
+        let mut stack = vec![oid.0];
+        mark[oid.index()] = stamp;
+        while let Some(v) = stack.pop() {
+            let sig = &m.signals[v as usize];
+            if sig.kind == SignalKind::Input {
+                ins.push(sig.name.clone());
+            }
+            for &u in &rev[v as usize] {
+                if mark[u as usize] != stamp {
+                    mark[u as usize] = stamp;
+                    stack.push(u);
+                }
+            }
+        }
+        ins.sort();
+        out.insert(o.name.clone(), ins);
+    }
+    out
+}
+
+fn check_mem_port(
+    m: &Module,
+    mm: &crate::ir::Memory,
+    enable: &Expr,
+    addr: &Expr,
+    errs: &mut Vec<String>,
+) {
+    match m.ty_of(enable) {
+        Ok(t) if t.width == 1 => {}
+        Ok(t) => errs.push(format!(
+            "memory `{}` port enable must be 1 bit, is {t}",
+            mm.name
+        )),
+        Err(e) => errs.push(format!("memory `{}` port enable: {e}", mm.name)),
+    }
+    let need = crate::util::clog2(mm.depth as u64).max(1);
+    match m.ty_of(addr) {
+        Ok(t) if !t.signed && t.width == need => {}
+        Ok(t) => errs.push(format!(
+            "memory `{}` of depth {} needs an unsigned {need}-bit address, got {t}",
+            mm.name, mm.depth
+        )),
+        Err(e) => errs.push(format!("memory `{}` address: {e}", mm.name)),
+    }
+}
+
+/// A cycle in the graph, if any (iterative DFS; designs have up to millions of nets).
+fn find_cycle(fwd: &[Vec<u32>]) -> Option<Vec<u32>> {
+    let n = fwd.len();
+    let mut color = vec![0u8; n]; // 0 white, 1 on stack, 2 done
+    let mut parent = vec![u32::MAX; n];
+    for root in 0..n {
+        if color[root] != 0 || fwd[root].is_empty() {
+            continue;
+        }
+        let mut stack: Vec<(u32, usize)> = vec![(root as u32, 0)];
+        color[root] = 1;
+        while let Some(&mut (v, ref mut i)) = stack.last_mut() {
+            let edges = &fwd[v as usize];
+            if *i < edges.len() {
+                let u = edges[*i];
+                *i += 1;
+                match color[u as usize] {
+                    0 => {
+                        color[u as usize] = 1;
+                        parent[u as usize] = v;
+                        stack.push((u, 0));
+                    }
+                    1 => {
+                        let mut cycle = vec![u];
+                        let mut w = v;
+                        while w != u && w != u32::MAX {
+                            cycle.push(w);
+                            w = parent[w as usize];
+                        }
+                        cycle.push(u);
+                        cycle.reverse();
+                        return Some(cycle);
+                    }
+                    _ => {}
+                }
+            } else {
+                color[v as usize] = 2;
+                stack.pop();
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,763 @@
+//! The netlist IR: modules of typed signals, expressions with explicit widths and
+//! signedness, clocked registers, memories and instances.
+//!
+//! Why our own IR: hardware blocks are Rust functions whose sizes are chosen at run
+//! time, so the IR must represent "256 PE instances wired in a grid" directly, and
+//! every width must be known before a single character of Verilog is printed. The
+//! rules are stricter than Verilog's on purpose: binary operators take operands of
+//! the same width and signedness, and widening is an explicit [`Expr::resize`].
+//! That removes Verilog's context-dependent sizing, the usual source of silent
+//! truncation, and lets [`crate::check`] prove widths agree before printing.
+
+use std::fmt;
+
+/// Width and signedness of a signal or expression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ty {
+    pub width: u32,
+    pub signed: bool,
+}
+
+impl Ty {
+    /// Unsigned vector of `width` bits.
+    pub const fn u(width: u32) -> Ty {
+        Ty {
+            width,
+            signed: false,
+        }
+    }
+    /// Signed (two's-complement) vector of `width` bits.
+    pub const fn s(width: u32) -> Ty {
+        Ty {
+            width,
+            signed: true,
+        }
+    }
+    /// One unsigned bit.
+    pub const fn bit() -> Ty {
+        Ty::u(1)
+    }
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", if self.signed { "s" } else { "u" }, self.width)
+    }
+}
+
+/// Index of a signal inside its module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SignalId(pub u32);
+
+impl SignalId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What a signal is, which decides how it may be driven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalKind {
+    /// Module input: driven from outside, never inside.
+    Input,
+    /// Module output: driven by one `assign` or one instance output.
+    Output,
+    /// Internal net: driven by one `assign` or one instance output.
+    Wire,
+    /// Internal register: driven by one clocked process or one memory read port.
+    Reg,
+}
+
+/// A named signal.
+#[derive(Clone, Debug)]
+pub struct Signal {
+    pub name: String,
+    pub ty: Ty,
+    pub kind: SignalKind,
+    /// One-line comment printed beside the declaration.
+    pub comment: String,
+    /// For ports: a group heading printed before the first port of the group.
+    pub group: Option<String>,
+    /// Why some bits of this signal are deliberately never read. Without it, an
+    /// unread signal is a check error (and a Verilator `UNUSED` warning).
+    pub unused_reason: Option<String>,
+}
+
+/// A constant with explicit type. `bits` holds the two's-complement pattern,
+/// masked to the width; constants wider than 128 bits hold patterns of at most
+/// 128 significant bits (zero-extended), which is all generators need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Const {
+    pub ty: Ty,
+    pub bits: u128,
+}
+
+/// Unary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    /// Bitwise NOT, same type.
+    Not,
+    /// Two's-complement negation, same type.
+    Neg,
+    /// OR of all bits, one unsigned bit.
+    ReduceOr,
+    /// AND of all bits, one unsigned bit.
+    ReduceAnd,
+    /// XOR of all bits, one unsigned bit.
+    ReduceXor,
+}
+
+/// Binary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    /// Product truncated to the operand width.
+    Mul,
+    And,
+    Or,
+    Xor,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    /// Logical shift left by an unsigned amount; result has the left operand's type.
+    Shl,
+    /// Logical shift right (zero fill).
+    Shr,
+    /// Arithmetic shift right (sign fill); the left operand must be signed.
+    Sra,
+}
+
+impl BinOp {
+    pub fn is_compare(self) -> bool {
+        matches!(
+            self,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+        )
+    }
+    pub fn is_shift(self) -> bool {
+        matches!(self, BinOp::Shl | BinOp::Shr | BinOp::Sra)
+    }
+    pub fn verilog(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::And => "&",
+            BinOp::Or => "|",
+            BinOp::Xor => "^",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Shl => "<<",
+            BinOp::Shr => ">>",
+            BinOp::Sra => ">>>",
+        }
+    }
+}
+
+/// A combinational expression. Types are computed by [`Module::ty_of`] and
+/// checked by [`crate::check`]; the constructors below do not panic on bad
+/// types so that a generator bug surfaces as one check error naming the rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expr {
+    Sig(SignalId),
+    Const(Const),
+    /// Bits `[lo +: width]` of the operand; unsigned.
+    Slice {
+        e: Box<Expr>,
+        lo: u32,
+        width: u32,
+    },
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `sel ? t : f`; `sel` is one bit, `t` and `f` share a type.
+    Mux {
+        sel: Box<Expr>,
+        t: Box<Expr>,
+        f: Box<Expr>,
+    },
+    /// Concatenation, parts listed least-significant first; unsigned.
+    Concat(Vec<Expr>),
+    /// Sign-extend (signed operand), zero-extend (unsigned) or truncate to `width`,
+    /// keeping the operand's signedness.
+    Resize {
+        e: Box<Expr>,
+        width: u32,
+    },
+    /// Reinterpret the bits as signed or unsigned.
+    Cast {
+        e: Box<Expr>,
+        signed: bool,
+    },
+    /// Full-width product: operands of equal signedness, result `wa + wb` bits.
+    MulWide(Box<Expr>, Box<Expr>),
+}
+
+impl From<SignalId> for Expr {
+    fn from(s: SignalId) -> Expr {
+        Expr::Sig(s)
+    }
+}
+
+impl From<&SignalId> for Expr {
+    fn from(s: &SignalId) -> Expr {
+        Expr::Sig(*s)
+    }
+}
+
+impl Expr {
+    /// An unsigned constant of `width` bits.
+    pub fn uconst(width: u32, value: u128) -> Expr {
+        Expr::Const(Const {
+            ty: Ty::u(width),
+            bits: value,
+        })
+    }
+    /// A signed constant of `width` bits; the value is stored as its two's-complement pattern.
+    pub fn sconst(width: u32, value: i128) -> Expr {
+        let bits = if width >= 128 {
+            value as u128
+        } else {
+            (value as u128) & ((1u128 << width) - 1)
+        };
+        Expr::Const(Const {
+            ty: Ty::s(width),
+            bits,
+        })
+    }
+    /// Zero of the given type.
+    pub fn zero(ty: Ty) -> Expr {
+        Expr::Const(Const { ty, bits: 0 })
+    }
+    /// One-bit constant.
+    pub fn bit(value: bool) -> Expr {
+        Expr::uconst(1, value as u128)
+    }
+    pub fn slice(self, lo: u32, width: u32) -> Expr {
+        Expr::Slice {
+            e: Box::new(self),
+            lo,
+            width,
+        }
+    }
+    pub fn bit_at(self, index: u32) -> Expr {
+        self.slice(index, 1)
+    }
+    pub fn resize(self, width: u32) -> Expr {
+        Expr::Resize {
+            e: Box::new(self),
+            width,
+        }
+    }
+    pub fn as_signed(self) -> Expr {
+        Expr::Cast {
+            e: Box::new(self),
+            signed: true,
+        }
+    }
+    pub fn as_unsigned(self) -> Expr {
+        Expr::Cast {
+            e: Box::new(self),
+            signed: false,
+        }
+    }
+    pub fn mul_wide(self, rhs: impl Into<Expr>) -> Expr {
+        Expr::MulWide(Box::new(self), Box::new(rhs.into()))
+    }
+    pub fn mux(sel: impl Into<Expr>, t: impl Into<Expr>, f: impl Into<Expr>) -> Expr {
+        Expr::Mux {
+            sel: Box::new(sel.into()),
+            t: Box::new(t.into()),
+            f: Box::new(f.into()),
+        }
+    }
+    pub fn concat(parts_lsb_first: Vec<Expr>) -> Expr {
+        Expr::Concat(parts_lsb_first)
+    }
+    fn bin(op: BinOp, a: Expr, b: impl Into<Expr>) -> Expr {
+        Expr::Binary(op, Box::new(a), Box::new(b.into()))
+    }
+    pub fn cmp_eq(self, rhs: impl Into<Expr>) -> Expr {
+        Expr::bin(BinOp::Eq, self, rhs)
+    }
+    pub fn cmp_ne(self, rhs: impl Into<Expr>) -> Expr {
+        Expr::bin(BinOp::Ne, self, rhs)
+    }
+    pub fn cmp_lt(self, rhs: impl Into<Expr>) -> Expr {
+        Expr::bin(BinOp::Lt, self, rhs)
+    }
+    pub fn cmp_le(self, rhs: impl Into<Expr>) -> Expr {
+        Expr::bin(BinOp::Le, self, rhs)
+    }
+    pub fn cmp_gt(self, rhs: impl Into<Expr>) -> Expr {
+        Expr::bin(BinOp::Gt, self, rhs)
+    }
+    pub fn cmp_ge(self, rhs: impl Into<Expr>) -> Expr {
+        Expr::bin(BinOp::Ge, self, rhs)
+    }
+    pub fn shl(self, amount: impl Into<Expr>) -> Expr {
+        Expr::bin(BinOp::Shl, self, amount)
+    }
+    pub fn shr(self, amount: impl Into<Expr>) -> Expr {
+        Expr::bin(BinOp::Shr, self, amount)
+    }
+    pub fn sra(self, amount: impl Into<Expr>) -> Expr {
+        Expr::bin(BinOp::Sra, self, amount)
+    }
+    pub fn reduce_or(self) -> Expr {
+        Expr::Unary(UnOp::ReduceOr, Box::new(self))
+    }
+    pub fn reduce_and(self) -> Expr {
+        Expr::Unary(UnOp::ReduceAnd, Box::new(self))
+    }
+    /// OR of many same-typed expressions (a balanced tree keeps printed nesting shallow).
+    pub fn or_all(mut terms: Vec<Expr>, ty: Ty) -> Expr {
+        if terms.is_empty() {
+            return Expr::zero(ty);
+        }
+        while terms.len() > 1 {
+            let mut next = Vec::with_capacity(terms.len().div_ceil(2));
+            let mut it = terms.into_iter();
+            while let Some(a) = it.next() {
+                match it.next() {
+                    Some(b) => next.push(a | b),
+                    None => next.push(a),
+                }
+            }
+            terms = next;
+        }
+        terms.pop().unwrap_or_else(|| Expr::zero(ty))
+    }
+}
+
+macro_rules! binop_trait {
+    ($tr:ident, $f:ident, $op:expr) => {
+        impl<R: Into<Expr>> std::ops::$tr<R> for Expr {
+            type Output = Expr;
+            fn $f(self, rhs: R) -> Expr {
+                Expr::bin($op, self, rhs)
+            }
+        }
+        impl<R: Into<Expr>> std::ops::$tr<R> for SignalId {
+            type Output = Expr;
+            fn $f(self, rhs: R) -> Expr {
+                Expr::bin($op, Expr::Sig(self), rhs)
+            }
+        }
+    };
+}
+binop_trait!(Add, add, BinOp::Add);
+binop_trait!(Sub, sub, BinOp::Sub);
+binop_trait!(Mul, mul, BinOp::Mul);
+binop_trait!(BitAnd, bitand, BinOp::And);
+binop_trait!(BitOr, bitor, BinOp::Or);
+binop_trait!(BitXor, bitxor, BinOp::Xor);
+
+impl std::ops::Not for Expr {
+    type Output = Expr;
+    fn not(self) -> Expr {
+        Expr::Unary(UnOp::Not, Box::new(self))
+    }
+}
+impl std::ops::Not for SignalId {
+    type Output = Expr;
+    fn not(self) -> Expr {
+        Expr::Unary(UnOp::Not, Box::new(Expr::Sig(self)))
+    }
+}
+impl std::ops::Neg for Expr {
+    type Output = Expr;
+    fn neg(self) -> Expr {
+        Expr::Unary(UnOp::Neg, Box::new(self))
+    }
+}
+
+/// Synchronous reset of a register: when `rst` is high at a clock edge the
+/// register takes `value`, whatever its enable says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reset {
+    pub rst: SignalId,
+    pub value: Const,
+}
+
+/// How a module item connects one port of an instance.
+#[derive(Clone, Debug)]
+pub enum Conn {
+    /// An input port, fed by an expression of the port's exact type.
+    In(Expr),
+    /// An output port, driving a wire or output of the parent (whole signal).
+    Out(SignalId),
+    /// An output port deliberately left open; the reason is printed beside it.
+    Open(String),
+}
+
+/// A memory (unpacked array), written and read only through clocked ports so that
+/// FPGA synthesis infers block RAM.
+#[derive(Clone, Debug)]
+pub struct Memory {
+    pub name: String,
+    pub width: u32,
+    pub depth: u32,
+    pub comment: String,
+}
+
+/// Index of a memory inside its module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryId(pub u32);
+
+/// Everything that drives signals.
+#[derive(Clone, Debug)]
+pub enum Item {
+    /// Continuous assignment to a wire or output.
+    Assign { target: SignalId, expr: Expr },
+    /// A register updated at the rising edge of `clk`: `if (enable) target <= next`,
+    /// then `if (rst) target <= value`.
+    Clocked {
+        target: SignalId,
+        clk: SignalId,
+        next: Expr,
+        enable: Option<Expr>,
+        reset: Option<Reset>,
+    },
+    /// `if (enable) mem[addr] <= data` at the rising edge of `clk`.
+    MemWrite {
+        mem: MemoryId,
+        clk: SignalId,
+        enable: Expr,
+        addr: Expr,
+        data: Expr,
+    },
+    /// Synchronous read: `if (enable) target <= mem[addr]` at the rising edge of `clk`.
+    MemRead {
+        mem: MemoryId,
+        clk: SignalId,
+        enable: Expr,
+        addr: Expr,
+        target: SignalId,
+    },
+    /// An instance of another module of the design.
+    Instance {
+        module: String,
+        name: String,
+        conns: Vec<(String, Conn)>,
+    },
+}
+
+/// A hardware module: ports and internal signals, memories and the items driving them.
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub name: String,
+    /// Block comment printed above the module: what it does and why.
+    pub doc: Vec<String>,
+    pub signals: Vec<Signal>,
+    pub memories: Vec<Memory>,
+    pub items: Vec<Item>,
+}
+
+impl Module {
+    pub fn new(name: impl Into<String>) -> Module {
+        Module {
+            name: name.into(),
+            doc: Vec::new(),
+            signals: Vec::new(),
+            memories: Vec::new(),
+            items: Vec::new(),
+        }
+    }
+
+    pub fn doc(&mut self, line: impl Into<String>) -> &mut Self {
+        self.doc.push(line.into());
+        self
+    }
+
+    fn add_signal(
+        &mut self,
+        name: &str,
+        ty: Ty,
+        kind: SignalKind,
+        comment: &str,
+        group: Option<&str>,
+    ) -> SignalId {
+        let id = SignalId(self.signals.len() as u32);
+        self.signals.push(Signal {
+            name: name.to_string(),
+            ty,
+            kind,
+            comment: comment.to_string(),
+            group: group.map(str::to_string),
+            unused_reason: None,
+        });
+        id
+    }
+
+    /// Declare an input port. `group` starts a new commented port group when given.
+    pub fn input(&mut self, name: &str, ty: Ty, group: Option<&str>, comment: &str) -> SignalId {
+        self.add_signal(name, ty, SignalKind::Input, comment, group)
+    }
+    /// Declare an output port.
+    pub fn output(&mut self, name: &str, ty: Ty, group: Option<&str>, comment: &str) -> SignalId {
+        self.add_signal(name, ty, SignalKind::Output, comment, group)
+    }
+    /// Declare an internal wire.
+    pub fn wire(&mut self, name: &str, ty: Ty, comment: &str) -> SignalId {
+        self.add_signal(name, ty, SignalKind::Wire, comment, None)
+    }
+    /// Declare an internal register.
+    pub fn reg(&mut self, name: &str, ty: Ty, comment: &str) -> SignalId {
+        self.add_signal(name, ty, SignalKind::Reg, comment, None)
+    }
+    /// Declare a wire and drive it with `expr` (its type is computed from `expr`;
+    /// an ill-typed expression gets a 1-bit wire and fails the check).
+    pub fn wire_of(&mut self, name: &str, expr: Expr, comment: &str) -> SignalId {
+        let ty = self.ty_of(&expr).unwrap_or(Ty::bit());
+        let id = self.wire(name, ty, comment);
+        self.assign(id, expr);
+        id
+    }
+    /// Mark bits of a signal as deliberately unread, with the reason printed in the Verilog.
+    pub fn allow_unused(&mut self, sig: SignalId, reason: &str) {
+        self.signals[sig.index()].unused_reason = Some(reason.to_string());
+    }
+    pub fn memory(&mut self, name: &str, width: u32, depth: u32, comment: &str) -> MemoryId {
+        let id = MemoryId(self.memories.len() as u32);
+        self.memories.push(Memory {
+            name: name.to_string(),
+            width,
+            depth,
+            comment: comment.to_string(),
+        });
+        id
+    }
+
+    pub fn assign(&mut self, target: SignalId, expr: impl Into<Expr>) {
+        self.items.push(Item::Assign {
+            target,
+            expr: expr.into(),
+        });
+    }
+
+    /// Drive register `target` from `next` at each rising `clk` edge where `enable` holds.
+    pub fn clocked(
+        &mut self,
+        target: SignalId,
+        clk: SignalId,
+        next: impl Into<Expr>,
+        enable: Option<Expr>,
+        reset: Option<Reset>,
+    ) {
+        self.items.push(Item::Clocked {
+            target,
+            clk,
+            next: next.into(),
+            enable,
+            reset,
+        });
+    }
+
+    pub fn instance(&mut self, module: &str, name: &str, conns: Vec<(String, Conn)>) {
+        self.items.push(Item::Instance {
+            module: module.to_string(),
+            name: name.to_string(),
+            conns,
+        });
+    }
+
+    pub fn signal(&self, id: SignalId) -> &Signal {
+        &self.signals[id.index()]
+    }
+
+    /// Ports in declaration order.
+    pub fn ports(&self) -> impl Iterator<Item = (SignalId, &Signal)> {
+        self.signals
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s.kind, SignalKind::Input | SignalKind::Output))
+            .map(|(i, s)| (SignalId(i as u32), s))
+    }
+
+    pub fn find(&self, name: &str) -> Option<SignalId> {
+        self.signals
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| SignalId(i as u32))
+    }
+
+    /// Type of an expression, or the rule it breaks.
+    pub fn ty_of(&self, e: &Expr) -> Result<Ty, String> {
+        match e {
+            Expr::Sig(s) => self
+                .signals
+                .get(s.index())
+                .map(|s| s.ty)
+                .ok_or_else(|| format!("reference to signal #{} which does not exist", s.0)),
+            Expr::Const(c) => {
+                if c.ty.width == 0 {
+                    return Err("constant of width 0".into());
+                }
+                if c.ty.width < 128 && c.bits >> c.ty.width != 0 {
+                    return Err(format!(
+                        "constant pattern {:#x} does not fit in {} bits",
+                        c.bits, c.ty.width
+                    ));
+                }
+                Ok(c.ty)
+            }
+            Expr::Slice { e, lo, width } => {
+                let t = self.ty_of(e)?;
+                if *width == 0 || lo + width > t.width {
+                    return Err(format!(
+                        "slice [{lo} +: {width}] out of range of a {}-bit operand",
+                        t.width
+                    ));
+                }
+                Ok(Ty::u(*width))
+            }
+            Expr::Unary(op, e) => {
+                let t = self.ty_of(e)?;
+                Ok(match op {
+                    UnOp::Not | UnOp::Neg => t,
+                    UnOp::ReduceOr | UnOp::ReduceAnd | UnOp::ReduceXor => Ty::bit(),
+                })
+            }
+            Expr::Binary(op, a, b) => {
+                let ta = self.ty_of(a)?;
+                let tb = self.ty_of(b)?;
+                if op.is_shift() {
+                    if tb.signed {
+                        return Err(format!("shift amount must be unsigned, got {tb}"));
+                    }
+                    if *op == BinOp::Sra && !ta.signed {
+                        return Err(format!(
+                            "arithmetic shift right needs a signed operand, got {ta}"
+                        ));
+                    }
+                    return Ok(ta);
+                }
+                if ta != tb {
+                    return Err(format!(
+                        "operands of `{}` must have the same type, got {ta} and {tb}",
+                        op.verilog()
+                    ));
+                }
+                Ok(if op.is_compare() { Ty::bit() } else { ta })
+            }
+            Expr::Mux { sel, t, f } => {
+                let ts = self.ty_of(sel)?;
+                if ts.width != 1 {
+                    return Err(format!("mux select must be 1 bit, got {ts}"));
+                }
+                let tt = self.ty_of(t)?;
+                let tf = self.ty_of(f)?;
+                if tt != tf {
+                    return Err(format!(
+                        "mux arms must have the same type, got {tt} and {tf}"
+                    ));
+                }
+                Ok(tt)
+            }
+            Expr::Concat(parts) => {
+                if parts.is_empty() {
+                    return Err("empty concatenation".into());
+                }
+                let mut w = 0;
+                for p in parts {
+                    w += self.ty_of(p)?.width;
+                }
+                Ok(Ty::u(w))
+            }
+            Expr::Resize { e, width } => {
+                let t = self.ty_of(e)?;
+                if *width == 0 {
+                    return Err("resize to width 0".into());
+                }
+                Ok(Ty {
+                    width: *width,
+                    signed: t.signed,
+                })
+            }
+            Expr::Cast { e, signed } => {
+                let t = self.ty_of(e)?;
+                Ok(Ty {
+                    width: t.width,
+                    signed: *signed,
+                })
+            }
+            Expr::MulWide(a, b) => {
+                let ta = self.ty_of(a)?;
+                let tb = self.ty_of(b)?;
+                if ta.signed != tb.signed {
+                    return Err(format!(
+                        "full-width multiply needs operands of equal signedness, got {ta} and {tb}"
+                    ));
+                }
+                Ok(Ty {
+                    width: ta.width + tb.width,
+                    signed: ta.signed,
+                })
+            }
+        }
+    }
+}
+
+/// Visit every signal an expression reads, with the bit range it reads
+/// (`None` = all bits).
+pub fn visit_reads(e: &Expr, f: &mut impl FnMut(SignalId, Option<(u32, u32)>)) {
+    match e {
+        Expr::Sig(s) => f(*s, None),
+        Expr::Const(_) => {}
+        Expr::Slice { e, lo, width } => {
+            if let Expr::Sig(s) = e.as_ref() {
+                f(*s, Some((*lo, *width)));
+            } else {
+                visit_reads(e, f);
+            }
+        }
+        Expr::Unary(_, e) | Expr::Resize { e, .. } | Expr::Cast { e, .. } => visit_reads(e, f),
+        Expr::Binary(_, a, b) | Expr::MulWide(a, b) => {
+            visit_reads(a, f);
+            visit_reads(b, f);
+        }
+        Expr::Mux { sel, t, f: fe } => {
+            visit_reads(sel, f);
+            visit_reads(t, f);
+            visit_reads(fe, f);
+        }
+        Expr::Concat(parts) => parts.iter().for_each(|p| visit_reads(p, f)),
+    }
+}
+
+/// A set of modules with one top. Modules are printed top first, then the others
+/// in the order they were added.
+#[derive(Clone, Debug)]
+pub struct Design {
+    pub top: String,
+    /// Banner lines printed at the head of the file (generator version, configuration).
+    pub header: Vec<String>,
+    pub modules: Vec<Module>,
+}
+
+impl Design {
+    pub fn new(top: impl Into<String>) -> Design {
+        Design {
+            top: top.into(),
+            header: Vec::new(),
+            modules: Vec::new(),
+        }
+    }
+    pub fn add(&mut self, m: Module) {
+        self.modules.push(m);
+    }
+    pub fn module(&self, name: &str) -> Option<&Module> {
+        self.modules.iter().find(|m| m.name == name)
+    }
+    pub fn top_module(&self) -> Option<&Module> {
+        self.module(&self.top)
+    }
+}
