@@ -1,0 +1,1 @@
+//! Boards as data: placeholder, filled by the flow work.

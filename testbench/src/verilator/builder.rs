@@ -1,0 +1,711 @@
+//! Building Verilated models and the shared Verilator runtime into the on-disk cache.
+//!
+//! Cache layout (root: [`cache_root`]):
+//!
+//! ```text
+//! runtime-<key>/libverilated_rt.a   Verilator runtime, compiled once per toolchain
+//! models/<top>-<key>/model.so       one shared object per (design, ports, flags, toolchain)
+//! models/<top>-<key>/*.log          output of every tool that ran, plus the generated C++
+//! traces/<test>-<pid>-<n>.fst       waveforms (TB_TRACE=1)
+//! tmp/                              in-progress builds; failed builds stay here for their logs
+//! ```
+//!
+//! Every entry is built in a private directory under `tmp/` and published with one atomic
+//! `rename`. Concurrent builders of the same entry (parallel test processes) both build; the
+//! loser's rename fails because the destination exists, and it uses the winner's copy.
+//! Builders within one process are serialised per entry, so threads do not duplicate work.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+
+use super::shim::{self, EXPORTS_MAP, SHIM_ABI_VERSION, SHIM_TEMPLATE};
+use super::{Dir, HarnessError, PortDesc};
+
+/// How to get the toolchain on Debian/Ubuntu.
+pub(crate) const INSTALL_HINT: &str =
+    "install it with `sudo apt-get install -y verilator make g++ \
+     binutils zlib1g-dev` (Debian/Ubuntu), or run `scripts/test.sh`, which installs everything \
+     the test suite needs";
+
+/// Flags passed to `verilator` for every model (`--trace-fst` is added for traced models).
+pub(crate) const VERILATOR_FLAGS: &[&str] = &[
+    "--cc",
+    "-Wno-fatal",
+    "--no-timing",
+    "--x-assign",
+    "unique",
+    "--x-initial",
+    "unique",
+    "-CFLAGS",
+    "-fPIC -O2",
+];
+
+/// Optimisation settings for the model's own C++ (passed to the Verilator-generated makefile).
+pub(crate) const MAKE_OPT: &[&str] = &["OPT_FAST=-O2", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2"];
+
+/// Flags for compiling the runtime and the shim; they mirror `verilated.mk`
+/// (`CFG_CXXFLAGS_NO_UNUSED`) so all objects agree on the language standard and ABI.
+const CXX_FLAGS: &[&str] = &[
+    "-fPIC",
+    "-O2",
+    "-faligned-new",
+    "-Wno-bool-operation",
+    "-Wno-sign-compare",
+    "-Wno-uninitialized",
+    "-Wno-unused-but-set-variable",
+    "-Wno-unused-parameter",
+    "-Wno-unused-variable",
+    "-Wno-shadow",
+    "-DVM_COVERAGE=0",
+    "-DVM_SC=0",
+    "-DVM_TRACE_VCD=0",
+];
+
+/// The runtime replaces Verilator's `$finish`/`$stop`/fatal handlers with the shim's.
+const RUNTIME_DEFINES: &[&str] = &[
+    "-DVM_TRACE=1",
+    "-DVM_TRACE_FST=1",
+    "-DVL_USER_FINISH",
+    "-DVL_USER_STOP",
+    "-DVL_USER_FATAL",
+];
+
+/// Runtime sources from `$VERILATOR_ROOT/include`. They go into an archive, so a model
+/// links only what it uses (the FST writer, and hence zlib, only when traced).
+const RUNTIME_SOURCES: &[&str] = &[
+    "verilated.cpp",
+    "verilated_threads.cpp",
+    "verilated_fst_c.cpp",
+];
+
+/// Libraries for the final link (`-lz` is added for traced models).
+const LINK_LIBS: &[&str] = &["-pthread", "-latomic"];
+
+const LOG_TAIL_LINES: usize = 40;
+
+/// Facts about the installed toolchain, queried once per process.
+#[derive(Clone, Debug)]
+pub(crate) struct Toolchain {
+    pub verilator_version: String,
+    pub include_dir: PathBuf,
+    pub cxx_version: String,
+}
+
+/// Where models, runtime objects and traces are cached.
+///
+/// `$VERILATOR_CACHE_DIR` if set, else `<cargo target dir>/verilator-cache`, where the target
+/// dir is `$CARGO_TARGET_DIR` (at run time, then at build time) or `<workspace>/target`.
+pub fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("VERILATOR_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| option_env!("CARGO_TARGET_DIR").map(PathBuf::from))
+        .map(|t| {
+            if t.is_absolute() {
+                t
+            } else {
+                workspace.join(t)
+            }
+        })
+        .unwrap_or_else(|| workspace.join("target"));
+    target.join("verilator-cache")
+}
+
+fn find_in_path(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+}
+
+pub(crate) fn require_tool(tool: &str) -> Result<(), HarnessError> {
+    if find_in_path(tool).is_some() {
+        Ok(())
+    } else {
+        Err(HarnessError::ToolMissing {
+            tool: tool.to_string(),
+            hint: INSTALL_HINT.to_string(),
+        })
+    }
+}
+
+/// Run a short query command and return its trimmed stdout.
+fn query(program: &str, args: &[&str]) -> Result<String, HarnessError> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| spawn_error(program, e))?;
+    if !out.status.success() {
+        return Err(HarnessError::CommandFailed {
+            command: command_line(program, args.iter().copied()),
+            status: out.status.to_string(),
+            log: PathBuf::from("(not logged: query command)"),
+            tail: String::from_utf8_lossy(&out.stderr).into_owned(),
+            hint: String::new(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Check for the tools and query their versions (once per process).
+pub(crate) fn toolchain() -> Result<Toolchain, HarnessError> {
+    static CACHE: Mutex<Option<Toolchain>> = Mutex::new(None);
+    let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(tc) = guard.as_ref() {
+        return Ok(tc.clone());
+    }
+    for tool in ["verilator", "make", "g++", "ar"] {
+        require_tool(tool)?;
+    }
+    let verilator_version = query("verilator", &["--version"])?;
+    let root = query("verilator", &["--getenv", "VERILATOR_ROOT"])?;
+    let include_dir = PathBuf::from(root).join("include");
+    if !include_dir.join("verilated.h").is_file() {
+        return Err(HarnessError::ToolMissing {
+            tool: "verilator runtime headers".into(),
+            hint: format!(
+                "{} does not contain verilated.h; {INSTALL_HINT}",
+                include_dir.display()
+            ),
+        });
+    }
+    let cxx_version = query("g++", &["--version"])?
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let tc = Toolchain {
+        verilator_version,
+        include_dir,
+        cxx_version,
+    };
+    *guard = Some(tc.clone());
+    Ok(tc)
+}
+
+fn spawn_error(program: &str, e: std::io::Error) -> HarnessError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        HarnessError::ToolMissing {
+            tool: program.to_string(),
+            hint: INSTALL_HINT.to_string(),
+        }
+    } else {
+        HarnessError::io(format!("cannot run `{program}`"), e)
+    }
+}
+
+fn command_line<'a>(program: &str, args: impl IntoIterator<Item = &'a str>) -> String {
+    let mut s = program.to_string();
+    for a in args {
+        s.push(' ');
+        if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+            s.push('\'');
+            s.push_str(&a.replace('\'', r"'\''"));
+            s.push('\'');
+        } else {
+            s.push_str(a);
+        }
+    }
+    s
+}
+
+/// A tool invocation whose stdout and stderr go to a log file.
+struct Job {
+    program: String,
+    args: Vec<String>,
+    cwd: PathBuf,
+    log: PathBuf,
+}
+
+struct RunningJob {
+    child: Child,
+    command: String,
+    log: PathBuf,
+}
+
+impl Job {
+    fn new(program: &str, cwd: &Path, log: PathBuf) -> Self {
+        Job {
+            program: program.to_string(),
+            args: Vec::new(),
+            cwd: cwd.to_path_buf(),
+            log,
+        }
+    }
+
+    fn arg(mut self, a: impl AsRef<str>) -> Self {
+        self.args.push(a.as_ref().to_string());
+        self
+    }
+
+    fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    fn spawn(self) -> Result<RunningJob, HarnessError> {
+        let command = command_line(&self.program, self.args.iter().map(String::as_str));
+        let log_err = |e| HarnessError::io(format!("cannot write log {}", self.log.display()), e);
+        let mut file = fs::File::create(&self.log).map_err(log_err)?;
+        {
+            use std::io::Write;
+            writeln!(file, "$ cd {} && {command}", self.cwd.display()).map_err(log_err)?;
+        }
+        let stderr = file.try_clone().map_err(log_err)?;
+        let child = Command::new(&self.program)
+            .args(&self.args)
+            .current_dir(&self.cwd)
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| spawn_error(&self.program, e))?;
+        Ok(RunningJob {
+            child,
+            command,
+            log: self.log,
+        })
+    }
+
+    fn run(self) -> Result<(), HarnessError> {
+        self.spawn()?.wait()
+    }
+}
+
+impl RunningJob {
+    fn wait(mut self) -> Result<(), HarnessError> {
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| HarnessError::io(format!("waiting for `{}`", self.command), e))?;
+        if status.success() {
+            return Ok(());
+        }
+        let tail = log_tail(&self.log, LOG_TAIL_LINES);
+        let hint = if tail.contains("cannot find -lz") {
+            "\nhint: tracing needs zlib: `sudo apt-get install -y zlib1g-dev`".to_string()
+        } else {
+            String::new()
+        };
+        Err(HarnessError::CommandFailed {
+            command: self.command,
+            status: status.to_string(),
+            log: self.log,
+            tail,
+            hint,
+        })
+    }
+}
+
+/// Wait for all jobs, returning the first failure (after all have finished).
+fn wait_all(jobs: Vec<RunningJob>) -> Result<(), HarnessError> {
+    let mut first_err = None;
+    for job in jobs {
+        if let Err(e) = job.wait() {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+/// The last `n` lines of a (possibly large) log file.
+fn log_tail(path: &Path, n: usize) -> String {
+    let Ok(mut f) = fs::File::open(path) else {
+        return format!("(cannot read {})", path.display());
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(64 * 1024);
+    let mut buf = Vec::new();
+    if f.seek(SeekFrom::Start(start)).is_err() || f.read_to_end(&mut buf).is_err() {
+        return format!("(cannot read {})", path.display());
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Length-prefixed hashing so that field boundaries cannot be confused.
+struct KeyHasher(Sha256);
+
+impl KeyHasher {
+    fn new(domain: &str) -> Self {
+        let mut h = KeyHasher(Sha256::new());
+        h.field(domain);
+        h
+    }
+
+    fn field(&mut self, s: impl AsRef<[u8]>) -> &mut Self {
+        let s = s.as_ref();
+        self.0.update((s.len() as u64).to_le_bytes());
+        self.0.update(s);
+        self
+    }
+
+    fn finish(self) -> String {
+        let digest = self.0.finalize();
+        let mut hex = String::with_capacity(64);
+        for b in digest {
+            let _ = write!(hex, "{b:02x}");
+        }
+        hex
+    }
+}
+
+/// Short form of a cache key used in directory names.
+fn short(key: &str) -> &str {
+    &key[..20.min(key.len())]
+}
+
+static UNIQUE: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh, process-unique directory under `<root>/tmp`.
+fn make_temp_dir(root: &Path, label: &str) -> Result<PathBuf, HarnessError> {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
+    let dir = root
+        .join("tmp")
+        .join(format!("{label}-{}-{n}-{nanos:08x}", std::process::id()));
+    fs::create_dir_all(&dir)
+        .map_err(|e| HarnessError::io(format!("cannot create {}", dir.display()), e))?;
+    Ok(dir)
+}
+
+/// Failed builds are kept under `<root>/tmp` for their logs; drop those older than a day.
+/// (In-progress builds are minutes old at most.)
+fn remove_stale_temp_dirs(root: &Path) {
+    const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+    let Ok(entries) = fs::read_dir(root.join("tmp")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > MAX_AGE);
+        if old {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Atomically move a finished build into place. If another builder won the race (the
+/// destination already holds `marker`), our copy is discarded and theirs is used.
+fn publish(tmp: &Path, dest: &Path, marker: &str) -> Result<(), HarnessError> {
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent)
+            .map_err(|e| HarnessError::io(format!("cannot create {}", parent.display()), e))?;
+    }
+    match fs::rename(tmp, dest) {
+        Ok(()) => Ok(()),
+        Err(_) if dest.join(marker).is_file() => {
+            let _ = fs::remove_dir_all(tmp);
+            Ok(())
+        }
+        Err(e) => Err(HarnessError::io(
+            format!("cannot move {} to {}", tmp.display(), dest.display()),
+            e,
+        )),
+    }
+}
+
+/// Per-entry lock so that threads of one process do not build the same entry twice.
+fn entry_lock(dest: &Path) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+    let mut map = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    map.entry(dest.to_path_buf()).or_default().clone()
+}
+
+fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), HarnessError> {
+    fs::write(path, contents)
+        .map_err(|e| HarnessError::io(format!("cannot write {}", path.display()), e))
+}
+
+fn include_flags(tc: &Toolchain) -> Vec<String> {
+    vec![
+        format!("-I{}", tc.include_dir.display()),
+        format!("-I{}", tc.include_dir.join("vltstd").display()),
+    ]
+}
+
+fn runtime_key(tc: &Toolchain) -> String {
+    let mut h = KeyHasher::new("testbench-verilator-runtime-v1");
+    h.field(&tc.verilator_version)
+        .field(&tc.cxx_version)
+        .field(tc.include_dir.to_string_lossy().as_bytes());
+    for f in CXX_FLAGS
+        .iter()
+        .chain(RUNTIME_DEFINES)
+        .chain(RUNTIME_SOURCES)
+    {
+        h.field(f);
+    }
+    h.finish()
+}
+
+const RUNTIME_ARCHIVE: &str = "libverilated_rt.a";
+
+/// Build (or find) the archive of Verilator runtime objects shared by all models.
+pub(crate) fn ensure_runtime(root: &Path, tc: &Toolchain) -> Result<PathBuf, HarnessError> {
+    let key = runtime_key(tc);
+    let dest = root.join(format!("runtime-{}", short(&key)));
+    let archive = dest.join(RUNTIME_ARCHIVE);
+    let lock = entry_lock(&dest);
+    let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+    if archive.is_file() {
+        return Ok(archive);
+    }
+    let start = Instant::now();
+    let tmp = make_temp_dir(root, "runtime")?;
+    let mut running = Vec::new();
+    let mut objects = Vec::new();
+    for src in RUNTIME_SOURCES {
+        let stem = src.trim_end_matches(".cpp");
+        let obj = format!("{stem}.o");
+        let spawned = Job::new("g++", &tmp, tmp.join(format!("{stem}.log")))
+            .args(CXX_FLAGS)
+            .args(RUNTIME_DEFINES)
+            .args(include_flags(tc))
+            .arg("-c")
+            .arg(tc.include_dir.join(src).to_string_lossy())
+            .arg("-o")
+            .arg(&obj)
+            .spawn();
+        match spawned {
+            Ok(job) => running.push(job),
+            Err(e) => {
+                let _ = wait_all(running);
+                return Err(e);
+            }
+        }
+        objects.push(obj);
+    }
+    wait_all(running)?;
+    Job::new("ar", &tmp, tmp.join("ar.log"))
+        .arg("rcs")
+        .arg(RUNTIME_ARCHIVE)
+        .args(&objects)
+        .run()?;
+    for obj in &objects {
+        let _ = fs::remove_file(tmp.join(obj));
+    }
+    write_file(
+        &tmp.join("meta.txt"),
+        format!(
+            "verilator: {}\ncompiler: {}\nkey: {key}\n",
+            tc.verilator_version, tc.cxx_version
+        ),
+    )?;
+    publish(&tmp, &dest, RUNTIME_ARCHIVE)?;
+    eprintln!(
+        "testbench::verilator: built the Verilator runtime in {:.1}s ({})",
+        start.elapsed().as_secs_f64(),
+        dest.display()
+    );
+    Ok(archive)
+}
+
+/// What [`ensure_model`] found or built.
+pub(crate) struct BuiltModel {
+    pub dir: PathBuf,
+    pub library: PathBuf,
+    pub cached: bool,
+}
+
+pub(crate) const MODEL_LIBRARY: &str = "model.so";
+
+/// Cache key of one model: everything that influences the shared object.
+fn model_key(tc: &Toolchain, verilog: &str, top: &str, ports: &[PortDesc], trace: bool) -> String {
+    let mut h = KeyHasher::new("testbench-verilator-model-v1");
+    h.field(verilog).field(top).field([u8::from(trace)]);
+    for p in ports {
+        let dir = match p.dir {
+            Dir::Input => "in",
+            Dir::Output => "out",
+        };
+        h.field(&p.name).field(p.width.to_le_bytes()).field(dir);
+    }
+    for f in VERILATOR_FLAGS.iter().chain(MAKE_OPT).chain(LINK_LIBS) {
+        h.field(f);
+    }
+    h.field(SHIM_ABI_VERSION.to_le_bytes())
+        .field(SHIM_TEMPLATE)
+        .field(EXPORTS_MAP)
+        .field(runtime_key(tc));
+    h.finish()
+}
+
+/// Find the model in the cache or build it.
+pub(crate) fn ensure_model(
+    root: &Path,
+    tc: &Toolchain,
+    verilog: &str,
+    top: &str,
+    ports: &[PortDesc],
+    trace: bool,
+) -> Result<BuiltModel, HarnessError> {
+    let key = model_key(tc, verilog, top, ports, trace);
+    let label = format!("{top}-{}{}", if trace { "fst-" } else { "" }, short(&key));
+    let dest = root.join("models").join(&label);
+    let library = dest.join(MODEL_LIBRARY);
+    let lock = entry_lock(&dest);
+    let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+    if library.is_file() {
+        return Ok(BuiltModel {
+            dir: dest,
+            library,
+            cached: true,
+        });
+    }
+    let runtime = ensure_runtime(root, tc)?;
+    remove_stale_temp_dirs(root);
+    let start = Instant::now();
+    let tmp = make_temp_dir(root, &label)?;
+    let built = build_model_in(&tmp, tc, &runtime, verilog, top, ports, trace, &key);
+    if let Err(e) = built {
+        // A failed tool run keeps its directory for the log named in the error.
+        if !matches!(e, HarnessError::CommandFailed { .. }) {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        return Err(e);
+    }
+    publish(&tmp, &dest, MODEL_LIBRARY)?;
+    eprintln!(
+        "testbench::verilator: built model `{top}` in {:.1}s ({})",
+        start.elapsed().as_secs_f64(),
+        dest.display()
+    );
+    Ok(BuiltModel {
+        dir: dest,
+        library,
+        cached: false,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_model_in(
+    dir: &Path,
+    tc: &Toolchain,
+    runtime: &Path,
+    verilog: &str,
+    top: &str,
+    ports: &[PortDesc],
+    trace: bool,
+    key: &str,
+) -> Result<(), HarnessError> {
+    let source = format!("{top}.v");
+    write_file(&dir.join(&source), verilog)?;
+
+    // 1. Verilog -> C++.
+    Job::new("verilator", dir, dir.join("verilator.log"))
+        .args(VERILATOR_FLAGS)
+        .args(trace.then_some("--trace-fst"))
+        .arg(&source)
+        .args(["--top-module", top, "--Mdir", "obj"])
+        .run()?;
+
+    // 2. Check the port list against the generated header and write the shim.
+    let header_path = dir.join("obj").join(format!("V{top}.h"));
+    let header = fs::read_to_string(&header_path)
+        .map_err(|e| HarnessError::io(format!("cannot read {}", header_path.display()), e))?;
+    let invalid = |reason: String| HarnessError::InvalidSpec {
+        top: top.to_string(),
+        reason,
+    };
+    let header_ports = shim::parse_header_ports(&header).map_err(invalid)?;
+    let cnames = shim::match_ports(ports, &header_ports).map_err(invalid)?;
+    write_file(
+        &dir.join("shim.cpp"),
+        shim::generate_shim(top, trace, ports, &cnames),
+    )?;
+    write_file(&dir.join("exports.map"), EXPORTS_MAP)?;
+
+    // 3. Compile the model (Verilator's makefile) and the shim in parallel.
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let make = Job::new("make", dir, dir.join("make.log"))
+        .args(["-C", "obj", "-f"])
+        .arg(format!("V{top}.mk"))
+        .arg(format!("V{top}__ALL.a"))
+        .args(MAKE_OPT)
+        .arg(format!("-j{jobs}"))
+        .spawn()?;
+    let trace_defines = if trace {
+        ["-DVM_TRACE=1", "-DVM_TRACE_FST=1"]
+    } else {
+        ["-DVM_TRACE=0", "-DVM_TRACE_FST=0"]
+    };
+    let shim_job = Job::new("g++", dir, dir.join("shim.log"))
+        .args(CXX_FLAGS)
+        .args(trace_defines)
+        .arg("-Iobj")
+        .args(include_flags(tc))
+        .args(["-c", "shim.cpp", "-o", "shim.o"])
+        .spawn();
+    let made = make.wait();
+    shim_job?.wait()?;
+    made?;
+
+    // 4. Link one self-contained shared object exporting only tb_*.
+    Job::new("g++", dir, dir.join("link.log"))
+        .args(["-shared", "-fPIC", "-O2", "-o", MODEL_LIBRARY])
+        .args(["-Wl,--version-script=exports.map", "-Wl,--no-undefined"])
+        .arg("shim.o")
+        .arg("-Wl,--start-group")
+        .arg(format!("obj/V{top}__ALL.a"))
+        .arg(runtime.to_string_lossy())
+        .arg("-Wl,--end-group")
+        .args(LINK_LIBS)
+        .args(trace.then_some("-lz"))
+        .run()?;
+
+    // Object files are large and no longer needed; generated C++ and logs stay for debugging.
+    let _ = fs::remove_file(dir.join("shim.o"));
+    if let Ok(entries) = fs::read_dir(dir.join("obj")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("o" | "a" | "d")
+            ) {
+                let _ = fs::remove_file(path);
+            }
+        }
+    }
+    let mut meta = format!(
+        "top: {top}\ntrace: {trace}\nkey: {key}\nverilator: {}\ncompiler: {}\nports:\n",
+        tc.verilator_version, tc.cxx_version
+    );
+    for p in ports {
+        let _ = writeln!(meta, "  {:?} {} {}", p.dir, p.width, p.name);
+    }
+    write_file(&dir.join("meta.txt"), meta)
+}
