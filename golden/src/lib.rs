@@ -107,8 +107,20 @@ impl Golden {
     /// model, or fails with [`GoldenError::NoGpu`] when `CI=true` or
     /// `GOLDEN_REQUIRE_GPU=1`.
     pub fn new() -> Result<Golden> {
+        Golden::create(None)
+    }
+
+    /// Like [`Golden::new`], but the device allows at most `max` workgroups
+    /// per dispatch dimension (clamped to `1..=65535`). Kernels split big
+    /// dispatches over a 2-D grid to respect that limit; a small `max` lets
+    /// tests exercise the split without problems of 65536+ workgroups.
+    pub fn with_max_workgroups_per_dim(max: u32) -> Result<Golden> {
+        Golden::create(Some(max))
+    }
+
+    fn create(max_workgroups_per_dim: Option<u32>) -> Result<Golden> {
         ensure_xdg_runtime_dir();
-        match gpu::GpuGolden::new() {
+        match gpu::GpuGolden::new(max_workgroups_per_dim) {
             Ok(g) => {
                 ANNOUNCE.call_once(|| eprintln!("golden: wgpu adapter: {}", g.description()));
                 Ok(Golden {

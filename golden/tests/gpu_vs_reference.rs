@@ -233,12 +233,39 @@ fn conv_wraps_int32_on_the_gpu() {
 }
 
 #[test]
-fn gemm_more_than_65535_workgroups() {
-    // 65537 row tiles of 64 rows: the grid must be split over two dimensions.
-    let (m, k, n) = (64 * 65_537, 1, 1);
-    let a: Vec<i8> = (0..m).map(|v| (v % 255) as u8 as i8).collect();
-    let got = golden().gemm_i8(&a, &[-3], m, k, n).unwrap();
-    assert_eq!(got, reference::gemm_i8(&a, &[-3], m, k, n));
+fn dispatches_split_over_a_2d_grid() {
+    // A device allowing only 5 workgroups per dimension: every kernel must
+    // fold its linear workgroup range over x and y (and mask the excess).
+    // This is the same code path that keeps 65536+ workgroup problems legal.
+    let g = match Golden::with_max_workgroups_per_dim(5) {
+        Ok(g) => g,
+        Err(e) => panic!("golden model unavailable: {e}"),
+    };
+    // GEMM: 10 row tiles x 2 column tiles = 20 tiles -> grid 5 x 4.
+    let (m, k, n) = (64 * 9 + 5, 9, 70);
+    let a: Vec<i8> = (0..m * k).map(|v| (v * 7919 % 251) as u8 as i8).collect();
+    let b: Vec<i8> = (0..k * n).map(|v| (v * 104_729 % 253) as u8 as i8).collect();
+    assert_eq!(g.gemm_i8(&a, &b, m, k, n).unwrap(), reference::gemm_i8(&a, &b, m, k, n));
+    // Requant: 8000 values = 2000 words = 8 workgroups of 256 -> grid 5 x 2.
+    let acc: Vec<i32> = (0..8000).map(|v| (v - 4000) * 500_009).collect();
+    let rq = Requant::new(77, 9, false).unwrap();
+    assert_eq!(g.requant(&acc, None, 8, &rq).unwrap(), reference::requant(&acc, None, 8, &rq).unwrap());
+    // Conv layer with pooling, every kernel in one chain: 15 conv tiles,
+    // 8 requant and 8 maxpool workgroups.
+    let s = Conv2dShape::new(30, 30, 5, 9, 3, 3).with_padding(Padding::uniform(1));
+    let x: Vec<i8> = (0..s.input_len()).map(|v| (v * 31 % 256) as u8 as i8).collect();
+    let w: Vec<i8> = (0..s.weight_len()).map(|v| (v * 57 % 256) as u8 as i8).collect();
+    let bias = vec![-50; 9];
+    let pool = Some(PoolWindow::new(2, 2).with_stride(1, 1));
+    let rq = Requant::new(300, 12, true).unwrap();
+    assert_eq!(
+        g.conv_layer(&x, &w, &bias, &s, &rq, pool).unwrap(),
+        reference::conv_layer(&x, &w, &bias, &s, &rq, pool).unwrap()
+    );
+    // Past 5 x 5 workgroups the dispatch is refused with a clear error, not wrong.
+    let big = 64 * 26;
+    let e = g.gemm_i8(&vec![1; big], &[1], big, 1, 1).unwrap_err();
+    assert!(e.to_string().contains("workgroups <= 5^2"), "{e}");
 }
 
 #[test]

@@ -7,13 +7,18 @@
 //! port's exact type; there is no combinational loop, across instance boundaries
 //! included; and every signal is read in full unless a reason says why not (the
 //! same rule Verilator's `-Wall` enforces, caught here with a better message).
+//! Extern modules (vendor primitives) are checked by their declared ports and
+//! parameters and are taken to have no combinational path through them.
 
 use std::collections::HashMap as StdHashMap;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt;
 
-use crate::ir::{visit_reads, Conn, Design, Expr, Item, Module, SignalId, SignalKind, Ty};
+use crate::ir::{
+    visit_reads, Conn, Design, Expr, ExternModule, Item, Module, ParamValue, PortDir, SignalId,
+    SignalKind, Ty,
+};
 
 /// One broken rule, naming the module and the offending object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,6 +208,18 @@ pub fn check(design: &Design) -> Result<(), CheckErrors> {
             err(&m.name, "module defined twice".into());
         }
     }
+    let mut externs: HashMap<&str, &ExternModule> = HashMap::default();
+    for e in &design.externs {
+        for message in check_extern(e) {
+            err(&e.name, message);
+        }
+        if by_name.contains_key(e.name.as_str()) || externs.insert(e.name.as_str(), e).is_some() {
+            err(
+                &e.name,
+                "extern module name clashes with another module or extern".into(),
+            );
+        }
+    }
     if !by_name.contains_key(design.top.as_str()) {
         err(
             &design.top,
@@ -224,7 +241,7 @@ pub fn check(design: &Design) -> Result<(), CheckErrors> {
             continue;
         };
         let mut local = Vec::new();
-        let d = check_module(m, &by_name, &deps, &mut local);
+        let d = check_module(m, &by_name, &externs, &deps, &mut local);
         for message in local {
             err(&m.name, message);
         }
@@ -288,9 +305,16 @@ fn instantiation_order(
     Ok(order)
 }
 
+/// One port of a child module or extern, as an instance sees it.
+struct PortRef<'m> {
+    name: &'m str,
+    ty: Ty,
+    kind: SignalKind,
+}
+
 /// A child module's ports, looked up once per module rather than per instance.
 struct PortTable<'m> {
-    ports: Vec<&'m crate::ir::Signal>,
+    ports: Vec<PortRef<'m>>,
     index: HashMap<&'m str, usize>,
     /// For each port (outputs only), the indices of inputs reaching it combinationally.
     comb_inputs: Vec<Vec<usize>>,
@@ -298,16 +322,20 @@ struct PortTable<'m> {
 
 impl<'m> PortTable<'m> {
     fn new(child: &'m Module, deps: Option<&StdHashMap<String, Vec<String>>>) -> Self {
-        let ports: Vec<&crate::ir::Signal> = child.ports().map(|(_, s)| s).collect();
-        let index: HashMap<&str, usize> = ports
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.as_str(), i))
+        let ports: Vec<PortRef<'m>> = child
+            .ports()
+            .map(|(_, s)| PortRef {
+                name: s.name.as_str(),
+                ty: s.ty,
+                kind: s.kind,
+            })
             .collect();
+        let index: HashMap<&str, usize> =
+            ports.iter().enumerate().map(|(i, s)| (s.name, i)).collect();
         let comb_inputs = ports
             .iter()
             .map(|p| {
-                deps.and_then(|d| d.get(&p.name))
+                deps.and_then(|d| d.get(p.name))
                     .map(|ins| {
                         ins.iter()
                             .filter_map(|n| index.get(n.as_str()).copied())
@@ -322,6 +350,100 @@ impl<'m> PortTable<'m> {
             comb_inputs,
         }
     }
+
+    /// An extern's ports: no combinational path from any input to any output.
+    fn from_extern(e: &'m ExternModule) -> Self {
+        let ports: Vec<PortRef<'m>> = e
+            .ports
+            .iter()
+            .map(|p| PortRef {
+                name: p.name.as_str(),
+                ty: p.ty,
+                kind: match p.dir {
+                    PortDir::Input => SignalKind::Input,
+                    PortDir::Output => SignalKind::Output,
+                },
+            })
+            .collect();
+        let index = ports.iter().enumerate().map(|(i, p)| (p.name, i)).collect();
+        let comb_inputs = vec![Vec::new(); ports.len()];
+        PortTable {
+            ports,
+            index,
+            comb_inputs,
+        }
+    }
+}
+
+/// The rules of an extern declaration: legal, unique names and non-zero widths.
+fn check_extern(e: &ExternModule) -> Vec<String> {
+    let mut errs = Vec::new();
+    if !is_identifier(&e.name) {
+        errs.push(format!(
+            "extern module name `{}` is not a legal Verilog identifier",
+            e.name
+        ));
+    }
+    let mut names: HashSet<&str> = HashSet::default();
+    for p in &e.ports {
+        if !is_identifier(&p.name) || !names.insert(&p.name) {
+            errs.push(format!(
+                "extern port name `{}` is illegal or declared twice",
+                p.name
+            ));
+        }
+        if p.ty.width == 0 {
+            errs.push(format!("extern port `{}` has width 0", p.name));
+        }
+    }
+    let mut params: HashSet<&str> = HashSet::default();
+    for p in &e.params {
+        if !is_identifier(p) || !params.insert(p) {
+            errs.push(format!(
+                "extern parameter name `{p}` is illegal or declared twice"
+            ));
+        }
+    }
+    errs
+}
+
+/// The rules of the parameters set on an instance of `e`.
+fn check_params(name: &str, e: &ExternModule, params: &[(String, ParamValue)]) -> Vec<String> {
+    let mut errs = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::default();
+    for (p, v) in params {
+        if !e.params.iter().any(|q| q == p) {
+            errs.push(format!(
+                "instance `{name}` sets parameter `{p}`, which `{}` does not declare",
+                e.name
+            ));
+        }
+        if !seen.insert(p) {
+            errs.push(format!("instance `{name}` sets parameter `{p}` twice"));
+        }
+        match v {
+            ParamValue::Bits(c) => {
+                if c.ty.width == 0 || (c.ty.width < 128 && c.bits >> c.ty.width != 0) {
+                    errs.push(format!(
+                        "instance `{name}` parameter `{p}`: constant {:#x} does not fit in {} bits",
+                        c.bits, c.ty.width
+                    ));
+                }
+            }
+            ParamValue::Int(_) => {}
+            ParamValue::Str(text) => {
+                if text
+                    .chars()
+                    .any(|c| c == '"' || c == '\\' || c.is_control())
+                {
+                    errs.push(format!(
+                        "instance `{name}` parameter `{p}`: string {text:?} holds a quote, backslash or control character"
+                    ));
+                }
+            }
+        }
+    }
+    errs
 }
 
 struct Usage {
@@ -369,6 +491,7 @@ impl Usage {
 fn check_module(
     m: &Module,
     by_name: &HashMap<&str, &Module>,
+    externs: &HashMap<&str, &ExternModule>,
     deps: &CombDeps,
     errs: &mut Vec<String>,
 ) -> StdHashMap<String, Vec<String>> {
@@ -604,15 +727,27 @@ fn check_module(
             Item::Instance {
                 module,
                 name,
+                params,
                 conns,
             } => {
-                let Some(child) = by_name.get(module.as_str()) else {
+                let table = if let Some(child) = by_name.get(module.as_str()) {
+                    if !params.is_empty() {
+                        errs.push(format!(
+                            "instance `{name}` sets parameters, but `{module}` is a module of the design and has none (rule: only extern instances take parameters)"
+                        ));
+                    }
+                    tables
+                        .entry(module.as_str())
+                        .or_insert_with(|| PortTable::new(child, deps.get(module.as_str())))
+                } else if let Some(ext) = externs.get(module.as_str()) {
+                    errs.extend(check_params(name, ext, params));
+                    tables
+                        .entry(module.as_str())
+                        .or_insert_with(|| PortTable::from_extern(ext))
+                } else {
                     errs.push(format!("instance `{name}` of undefined module `{module}`"));
                     continue;
                 };
-                let table = tables
-                    .entry(module.as_str())
-                    .or_insert_with(|| PortTable::new(child, deps.get(module.as_str())));
                 // Which connection feeds each child port.
                 let mut by_port: Vec<Option<usize>> = vec![None; table.ports.len()];
                 for (ci, (port, _)) in conns.iter().enumerate() {

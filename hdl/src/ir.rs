@@ -442,12 +442,84 @@ pub enum Item {
         addr: Expr,
         target: SignalId,
     },
-    /// An instance of another module of the design.
+    /// An instance of another module of the design, or of an extern module
+    /// ([`ExternModule`]); only extern instances may set parameters.
     Instance {
         module: String,
         name: String,
+        params: Vec<(String, ParamValue)>,
         conns: Vec<(String, Conn)>,
     },
+}
+
+/// The value of a parameter set on an extern (vendor primitive) instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamValue {
+    /// A sized constant, printed like any constant (`4'd0`).
+    Bits(Const),
+    /// An unsized integer, printed in decimal (`37`).
+    Int(i64),
+    /// A string, printed in double quotes (`"SIMPLE"`); no quotes, backslashes or
+    /// control characters.
+    Str(String),
+}
+
+/// Direction of a port of an [`ExternModule`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortDir {
+    Input,
+    Output,
+}
+
+/// One port of an [`ExternModule`].
+#[derive(Clone, Debug)]
+pub struct ExternPort {
+    pub name: String,
+    pub ty: Ty,
+    pub dir: PortDir,
+}
+
+/// A module the design instantiates but does not define: a vendor primitive such
+/// as a PLL, supplied by the synthesis tool's cell library.
+///
+/// Instances are type-checked against the declared ports like any other, but the
+/// printer emits no module for it, and the checker assumes no combinational path
+/// from its inputs to its outputs (true of the clocking primitives this is for).
+/// Declaring only the ports a design uses is fine: the others keep the
+/// primitive's defaults.
+#[derive(Clone, Debug)]
+pub struct ExternModule {
+    pub name: String,
+    /// What the primitive is, printed in the file banner.
+    pub doc: String,
+    pub ports: Vec<ExternPort>,
+    /// Names of the parameters instances may set.
+    pub params: Vec<String>,
+}
+
+impl ExternModule {
+    pub fn new(name: impl Into<String>, doc: impl Into<String>) -> ExternModule {
+        ExternModule {
+            name: name.into(),
+            doc: doc.into(),
+            ports: Vec::new(),
+            params: Vec::new(),
+        }
+    }
+    /// Declare a port.
+    pub fn port(mut self, name: &str, ty: Ty, dir: PortDir) -> Self {
+        self.ports.push(ExternPort {
+            name: name.to_string(),
+            ty,
+            dir,
+        });
+        self
+    }
+    /// Declare parameters instances may set.
+    pub fn params(mut self, names: &[&str]) -> Self {
+        self.params.extend(names.iter().map(|n| n.to_string()));
+        self
+    }
 }
 
 /// A hardware module: ports and internal signals, memories and the items driving them.
@@ -562,9 +634,21 @@ impl Module {
     }
 
     pub fn instance(&mut self, module: &str, name: &str, conns: Vec<(String, Conn)>) {
+        self.instance_with_params(module, name, Vec::new(), conns);
+    }
+
+    /// An instance that sets parameters (extern modules only).
+    pub fn instance_with_params(
+        &mut self,
+        module: &str,
+        name: &str,
+        params: Vec<(String, ParamValue)>,
+        conns: Vec<(String, Conn)>,
+    ) {
         self.items.push(Item::Instance {
             module: module.to_string(),
             name: name.to_string(),
+            params,
             conns,
         });
     }
@@ -741,6 +825,8 @@ pub struct Design {
     /// Banner lines printed at the head of the file (generator version, configuration).
     pub header: Vec<String>,
     pub modules: Vec<Module>,
+    /// Modules instantiated but not defined here (vendor primitives).
+    pub externs: Vec<ExternModule>,
 }
 
 impl Design {
@@ -749,10 +835,17 @@ impl Design {
             top: top.into(),
             header: Vec::new(),
             modules: Vec::new(),
+            externs: Vec::new(),
         }
     }
     pub fn add(&mut self, m: Module) {
         self.modules.push(m);
+    }
+    pub fn add_extern(&mut self, e: ExternModule) {
+        self.externs.push(e);
+    }
+    pub fn extern_module(&self, name: &str) -> Option<&ExternModule> {
+        self.externs.iter().find(|e| e.name == name)
     }
     pub fn module(&self, name: &str) -> Option<&Module> {
         self.modules.iter().find(|m| m.name == name)

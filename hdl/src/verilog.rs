@@ -16,7 +16,9 @@ use rustc_hash::FxHashSet as HashSet;
 use std::fmt::Write;
 
 use crate::check::{check, CheckErrors};
-use crate::ir::{Conn, Const, Design, Expr, Item, Module, SignalKind, Ty, UnOp};
+use crate::ir::{
+    Conn, Const, Design, Expr, Item, Module, ParamValue, PortDir, SignalKind, Ty, UnOp,
+};
 
 /// Check `design` and print it as one Verilog-2005 file.
 pub fn print(design: &Design) -> Result<String, CheckErrors> {
@@ -31,6 +33,13 @@ pub fn print(design: &Design) -> Result<String, CheckErrors> {
             "// The whole hierarchy ships as one file, so module names cannot all match its name.\n\
              /* verilator lint_off DECLFILENAME */\n\n",
         );
+    }
+    if !design.externs.is_empty() {
+        out.push_str("// Vendor primitives instantiated here, supplied by the synthesis tool:\n");
+        for e in &design.externs {
+            let _ = writeln!(out, "//   {}: {}", e.name, e.doc);
+        }
+        out.push('\n');
     }
     let top = design.modules.iter().filter(|m| m.name == design.top);
     let rest = design.modules.iter().filter(|m| m.name != design.top);
@@ -74,6 +83,57 @@ fn const_text(c: &Const) -> String {
     } else {
         format!("{}'{}h{:x}", c.ty.width, s, c.bits)
     }
+}
+
+fn param_text(v: &ParamValue) -> String {
+    match v {
+        ParamValue::Bits(c) => const_text(c),
+        ParamValue::Int(i) => i.to_string(),
+        ParamValue::Str(s) => format!("\"{s}\""),
+    }
+}
+
+/// Empty stand-ins for the design's extern modules, for tools that must see every
+/// module (`verilator --lint-only`, a yosys `hierarchy -check`): each declares the
+/// ports and parameters the design uses, ties its outputs to zero and reads
+/// nothing. They model nothing: never synthesize or simulate them.
+pub fn print_extern_stubs(design: &Design) -> String {
+    let mut out = String::new();
+    if design.externs.is_empty() {
+        return out;
+    }
+    out.push_str(
+        "// Lint-only stubs of vendor primitives: ports and parameters only, outputs tied low.\n\
+         /* verilator lint_off DECLFILENAME */\n/* verilator lint_off UNUSED */\n\n",
+    );
+    for e in &design.externs {
+        let _ = writeln!(out, "// Stub of {}: {}", e.name, e.doc);
+        if e.params.is_empty() {
+            let _ = writeln!(out, "module {} (", e.name);
+        } else {
+            let _ = writeln!(out, "module {} #(", e.name);
+            for (i, p) in e.params.iter().enumerate() {
+                let comma = if i + 1 < e.params.len() { "," } else { "" };
+                let _ = writeln!(out, "    parameter {p} = 0{comma}");
+            }
+            out.push_str(") (\n");
+        }
+        for (i, p) in e.ports.iter().enumerate() {
+            let dir = match p.dir {
+                PortDir::Input => "input ",
+                PortDir::Output => "output",
+            };
+            let comma = if i + 1 < e.ports.len() { "," } else { "" };
+            let _ = writeln!(out, "    {dir} wire {}{}{comma}", decl_ty(p.ty), p.name);
+        }
+        out.push_str(");\n");
+        for p in e.ports.iter().filter(|p| p.dir == PortDir::Output) {
+            let _ = writeln!(out, "assign {} = {}'d0;", p.name, p.ty.width);
+        }
+        out.push_str("endmodule\n\n");
+    }
+    out.push_str("/* verilator lint_on UNUSED */\n");
+    out
 }
 
 struct Printer<'a> {
@@ -324,13 +384,23 @@ fn print_module(m: &Module, out: &mut String) {
             Item::Instance {
                 module,
                 name,
+                params,
                 conns,
             } => {
                 let has_open = conns.iter().any(|(_, c)| matches!(c, Conn::Open(_)));
                 if has_open {
                     body.push_str("/* verilator lint_off PINCONNECTEMPTY */\n");
                 }
-                let _ = writeln!(body, "{module} {name} (");
+                if params.is_empty() {
+                    let _ = writeln!(body, "{module} {name} (");
+                } else {
+                    let _ = writeln!(body, "{module} #(");
+                    for (i, (p, v)) in params.iter().enumerate() {
+                        let comma = if i + 1 < params.len() { "," } else { "" };
+                        let _ = writeln!(body, "    .{p}({}){comma}", param_text(v));
+                    }
+                    let _ = writeln!(body, ") {name} (");
+                }
                 let n = conns.len();
                 for (i, (port, c)) in conns.iter().enumerate() {
                     let comma = if i + 1 < n { "," } else { "" };

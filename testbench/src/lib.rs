@@ -3,5 +3,6 @@
 //! design must pass. Every result is compared bit-exactly with the golden model.
 
 pub mod array;
+pub mod ireval;
 pub mod tools;
 pub mod verilator;

@@ -91,7 +91,9 @@ fn main(
             Bs[kq * TN + row] = vb;
         }
         workgroupBarrier();
-        for (var kk = 0u; kk < TK; kk = kk + 1u) {
+        // The last (or only) chunk may be short: skip its zero words.
+        let kend = min(TK, P.k4 - k0);
+        for (var kk = 0u; kk < kend; kk = kk + 1u) {
 {{INNER}}
         }
         workgroupBarrier();

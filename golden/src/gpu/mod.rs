@@ -193,7 +193,10 @@ impl GpuGolden {
     /// Picks an adapter (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`,
     /// `WGPU_POWER_PREF` honoured; default: first high-performance adapter),
     /// creates a device and compiles the pipelines.
-    pub(crate) fn new() -> std::result::Result<Self, AcquireError> {
+    ///
+    /// `max_workgroups_per_dim` lowers the device's per-dimension dispatch
+    /// limit (tests use it to exercise dispatch splitting on small problems).
+    pub(crate) fn new(max_workgroups_per_dim: Option<u32>) -> std::result::Result<Self, AcquireError> {
         let desc = wgpu::InstanceDescriptor::from_env_or_default();
         let backends = desc.backends;
         let instance = wgpu::Instance::new(&desc);
@@ -212,10 +215,15 @@ impl GpuGolden {
         // WebGPU's downlevel defaults (what lavapipe and every real GPU offer),
         // except that buffer sizes go as high as the adapter allows.
         let al = adapter.limits();
+        let base = wgpu::Limits::downlevel_defaults();
         let limits = wgpu::Limits {
             max_storage_buffer_binding_size: al.max_storage_buffer_binding_size,
             max_buffer_size: al.max_buffer_size,
-            ..wgpu::Limits::downlevel_defaults()
+            max_compute_workgroups_per_dimension: max_workgroups_per_dim
+                .map_or(base.max_compute_workgroups_per_dimension, |cap| {
+                    cap.clamp(1, base.max_compute_workgroups_per_dimension)
+                }),
+            ..base
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("golden"),

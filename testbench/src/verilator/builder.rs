@@ -8,12 +8,15 @@
 //! models/<top>-<key>/*.log          output of every tool that ran, plus the generated C++
 //! traces/<test>-<pid>-<n>.fst       waveforms (TB_TRACE=1)
 //! tmp/                              in-progress builds; failed builds stay here for their logs
+//! locks/                            cross-process build locks
 //! ```
 //!
 //! Every entry is built in a private directory under `tmp/` and published with one atomic
-//! `rename`. Concurrent builders of the same entry (parallel test processes) both build; the
-//! loser's rename fails because the destination exists, and it uses the winner's copy.
-//! Builders within one process are serialised per entry, so threads do not duplicate work.
+//! `rename`; if two builders of the same entry race (parallel test processes), the loser's
+//! rename fails because the destination exists, and it uses the winner's copy. To avoid the
+//! duplicated work, builders within one process are serialised per entry by a mutex, and
+//! across processes by a best-effort lock directory under `locks/` (broken when its holder
+//! has died); correctness never depends on the lock.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -445,6 +448,67 @@ fn entry_lock(dest: &Path) -> Arc<Mutex<()>> {
     map.entry(dest.to_path_buf()).or_default().clone()
 }
 
+/// Best-effort lock between processes (parallel test binaries under cargo-nextest), so that
+/// only one of them builds a given cache entry while the others wait for it. It is an
+/// optimisation only: correctness rests on the atomic `rename` in [`publish`], so a lock left
+/// by a dead process is broken, and a waiter that gives up simply builds too.
+struct ProcessLock {
+    dir: PathBuf,
+}
+
+impl ProcessLock {
+    const GIVE_UP: Duration = Duration::from_secs(30 * 60);
+
+    /// Wait until we hold the lock for `dest` (`Some`), or `done` exists or waiting failed
+    /// (`None`).
+    fn acquire(root: &Path, dest: &Path, done: &Path) -> Option<ProcessLock> {
+        let name = dest.file_name()?.to_string_lossy().into_owned();
+        let locks = root.join("locks");
+        fs::create_dir_all(&locks).ok()?;
+        let dir = locks.join(format!("{name}.lock"));
+        let start = Instant::now();
+        loop {
+            match fs::create_dir(&dir) {
+                Ok(()) => {
+                    let _ = fs::write(dir.join("pid"), std::process::id().to_string());
+                    return Some(ProcessLock { dir });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(_) => return None,
+            }
+            if done.is_file() || start.elapsed() > Self::GIVE_UP {
+                return None;
+            }
+            if Self::is_stale(&dir) {
+                let _ = fs::remove_dir_all(&dir);
+                continue;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The holder died (no such process), or never wrote its pid within a minute.
+    fn is_stale(dir: &Path) -> bool {
+        match fs::read_to_string(dir.join("pid")) {
+            Ok(pid) => {
+                let pid = pid.trim();
+                !pid.is_empty() && !Path::new("/proc").join(pid).exists()
+            }
+            Err(_) => fs::metadata(dir)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(60)),
+        }
+    }
+}
+
+impl Drop for ProcessLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), HarnessError> {
     fs::write(path, contents)
         .map_err(|e| HarnessError::io(format!("cannot write {}", path.display()), e))
@@ -481,6 +545,10 @@ pub(crate) fn ensure_runtime(root: &Path, tc: &Toolchain) -> Result<PathBuf, Har
     let archive = dest.join(RUNTIME_ARCHIVE);
     let lock = entry_lock(&dest);
     let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+    if archive.is_file() {
+        return Ok(archive);
+    }
+    let _process_lock = ProcessLock::acquire(root, &dest, &archive);
     if archive.is_file() {
         return Ok(archive);
     }
@@ -587,6 +655,14 @@ pub(crate) fn ensure_model(
         });
     }
     let runtime = ensure_runtime(root, tc)?;
+    let _process_lock = ProcessLock::acquire(root, &dest, &library);
+    if library.is_file() {
+        return Ok(BuiltModel {
+            dir: dest,
+            library,
+            cached: true,
+        });
+    }
     remove_stale_temp_dirs(root);
     let start = Instant::now();
     let tmp = make_temp_dir(root, &label)?;
