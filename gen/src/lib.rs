@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use hdl::array::ArrayConfig;
+use hdl::maxpool::MaxpoolConfig;
 use hdl::{ConfigError, GenError, Generated};
 
 /// Raw command-line flags, before any validation.
@@ -23,7 +24,7 @@ use hdl::{ConfigError, GenError, Generated};
                   Verilog goes to stdout (or --out FILE, written atomically); diagnostics go to stderr."
 )]
 pub struct RawArgs {
-    /// Block to generate: `array` (systolic array)
+    /// Block to generate: `array` (systolic array) or `maxpool` (streaming max pooling)
     #[arg(long, default_value = "array", value_name = "BLOCK")]
     pub top: String,
     /// Array: PE rows, 1..=256
@@ -32,6 +33,21 @@ pub struct RawArgs {
     /// Array: PE columns, 1..=256 (default: same as --rows)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub cols: Option<String>,
+    /// Max-pool: channels per pixel, 1..=256 (required)
+    #[arg(long, value_name = "C", allow_negative_numbers = true)]
+    pub channels: Option<String>,
+    /// Max-pool: image width in pixels, 1..=4096 (required)
+    #[arg(long, value_name = "W", allow_negative_numbers = true)]
+    pub width: Option<String>,
+    /// Max-pool: window K (K x K), 1..=8 (default 2)
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
+    pub window: Option<String>,
+    /// Max-pool: stride, 1..=window (default: the window)
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub stride: Option<String>,
+    /// Max-pool: padding on every side, 0..=window/2 (default 0); padded cells never win
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    pub pad: Option<String>,
     /// Top module name (default: the block's name); sub-modules are prefixed with it
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -47,6 +63,7 @@ pub struct RawArgs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Job {
     Array(ArrayConfig),
+    Maxpool(MaxpoolConfig),
 }
 
 /// What can go wrong, with the exit status each deserves.
@@ -94,25 +111,114 @@ impl From<GenError> for CliError {
 
 /// Parse an integer flag and check it against `lo..=hi`.
 pub fn parse_int(param: &str, raw: &str, lo: i64, hi: i64) -> Result<u32, ConfigError> {
-    let rule = format!("must be an integer in {lo}..={hi}");
+    parse_int_in(param, raw, lo, hi, &format!("{lo}..={hi}"))
+}
+
+/// [`parse_int`] with the range spelled `range` in messages (e.g. `1..=window (2)`).
+pub fn parse_int_in(
+    param: &str,
+    raw: &str,
+    lo: i64,
+    hi: i64,
+    range: &str,
+) -> Result<u32, ConfigError> {
+    let rule = format!("must be an integer in {range}");
     let v: i64 = raw
         .trim()
         .parse()
         .map_err(|_| ConfigError::new(param, rule.clone(), format!("`{raw}`")))?;
     if v < lo || v > hi {
-        return Err(ConfigError::new(
-            param,
-            format!("must be in {lo}..={hi}"),
-            v,
-        ));
+        return Err(ConfigError::new(param, format!("must be in {range}"), v));
     }
     u32::try_from(v).map_err(|_| ConfigError::new(param, rule, v))
+}
+
+/// Flags that belong to one block only, as (flag, block, given).
+fn block_flags(args: &RawArgs) -> [(&'static str, &'static str, bool); 7] {
+    [
+        ("--rows", "array", args.rows.is_some()),
+        ("--cols", "array", args.cols.is_some()),
+        ("--channels", "maxpool", args.channels.is_some()),
+        ("--width", "maxpool", args.width.is_some()),
+        ("--window", "maxpool", args.window.is_some()),
+        ("--stride", "maxpool", args.stride.is_some()),
+        ("--pad", "maxpool", args.pad.is_some()),
+    ]
+}
+
+/// A flag of another block is a mistake worth one clear line, not silence.
+fn reject_foreign_flags(args: &RawArgs, block: &str) -> Result<(), CliError> {
+    match block_flags(args)
+        .iter()
+        .find(|(_, owner, given)| *given && *owner != block)
+    {
+        Some((flag, owner, _)) => Err(CliError::Usage(format!(
+            "{flag} applies to --top {owner}, not --top {block}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The max-pool job: each value is checked against its rule from [`MaxpoolConfig::range`]
+/// as soon as the values it depends on are known (stride and pad depend on the window).
+fn maxpool_job(args: &RawArgs) -> Result<MaxpoolConfig, CliError> {
+    let mut cfg = MaxpoolConfig::default();
+    let value = |cfg: &MaxpoolConfig, param: &str, raw: &str| -> Result<u32, CliError> {
+        let r = cfg.range(param).ok_or_else(|| {
+            CliError::Gen(format!("internal error: no rule for parameter `{param}`"))
+        })?;
+        Ok(parse_int_in(
+            param,
+            raw,
+            i64::from(r.lo),
+            i64::from(r.hi),
+            &r.text,
+        )?)
+    };
+    let required = |flag: &Option<String>, name: &str, what: &str| {
+        flag.clone().ok_or_else(|| {
+            CliError::Usage(format!(
+                "--top maxpool needs --{name} ({what}, {})",
+                MaxpoolConfig::default()
+                    .range(name)
+                    .map(|r| r.text)
+                    .unwrap_or_default()
+            ))
+        })
+    };
+    cfg.channels = value(
+        &cfg,
+        "channels",
+        &required(&args.channels, "channels", "channels per pixel")?,
+    )?;
+    cfg.width = value(
+        &cfg,
+        "width",
+        &required(&args.width, "width", "image width")?,
+    )?;
+    if let Some(k) = &args.window {
+        cfg.window = value(&cfg, "window", k)?;
+    }
+    cfg.stride = match &args.stride {
+        Some(s) => value(&cfg, "stride", s)?,
+        None => cfg.window,
+    };
+    cfg.pad = match &args.pad {
+        Some(p) => value(&cfg, "pad", p)?,
+        None => 0,
+    };
+    if let Some(n) = &args.name {
+        cfg.name = n.clone();
+    }
+    cfg.validate()?;
+    Ok(cfg)
 }
 
 /// Turn raw flags into one validated job.
 pub fn job_from(args: &RawArgs) -> Result<Job, CliError> {
     match args.top.as_str() {
         "array" | "systolic_array" => {
+            reject_foreign_flags(args, "array")?;
             let max = i64::from(hdl::array::config::MAX_DIM);
             let mut cfg = ArrayConfig::default();
             if let Some(r) = &args.rows {
@@ -128,8 +234,12 @@ pub fn job_from(args: &RawArgs) -> Result<Job, CliError> {
             cfg.validate()?;
             Ok(Job::Array(cfg))
         }
+        "maxpool" => {
+            reject_foreign_flags(args, "maxpool")?;
+            Ok(Job::Maxpool(maxpool_job(args)?))
+        }
         other => Err(CliError::Usage(format!(
-            "top must be one of: array, got `{other}`"
+            "top must be one of: array, maxpool, got `{other}`"
         ))),
     }
 }
@@ -138,6 +248,7 @@ pub fn job_from(args: &RawArgs) -> Result<Job, CliError> {
 pub fn generate(job: &Job) -> Result<Generated, CliError> {
     Ok(match job {
         Job::Array(cfg) => hdl::array::generate(cfg)?,
+        Job::Maxpool(cfg) => hdl::maxpool::generate(cfg)?,
     })
 }
 

@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+// Elaborating a 256x256 array allocates about a million small objects; mimalloc
+// roughly halves the time the system allocator spends on them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args = match gencli::RawArgs::try_parse() {
         Ok(a) => a,

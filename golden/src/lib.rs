@@ -1,6 +1,6 @@
 //! Golden models for every operation the hardware performs.
 //!
-//! Two layers, each checked against the one below it: [`reference`] is plain,
+//! Two layers, each checked against the one below it: [`reference`](mod@reference) is plain,
 //! obviously-correct integer Rust; the wgpu compute kernels ([`Golden`] on a
 //! GPU adapter) are checked against it, and the RTL is checked against both
 //! (see [`checked_gemm_i8`]).

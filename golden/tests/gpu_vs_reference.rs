@@ -7,7 +7,9 @@
 //! the reference; on lavapipe or a real GPU they exercise the kernels. Case
 //! counts are kept modest because lavapipe runs the kernels on the CPU.
 
-use golden::{reference, Conv2dShape, Golden, GoldenError, MaxPoolShape, Padding, PoolWindow, Requant};
+use golden::{
+    reference, Conv2dShape, Golden, GoldenError, MaxPoolShape, Padding, PoolWindow, Requant,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -41,7 +43,8 @@ fn acc_value() -> impl Strategy<Value = i32> {
 fn requant_params() -> impl Strategy<Value = Requant> {
     let mult = prop_oneof![1u32..=65535, Just(1u32), Just(65535u32)];
     let shift = prop_oneof![0u32..=31, Just(0u32), Just(31u32), 8u32..=20];
-    (mult, shift, any::<bool>()).prop_map(|(m, s, r)| Requant::new(m, s, r).expect("strategy stays in range"))
+    (mult, shift, any::<bool>())
+        .prop_map(|(m, s, r)| Requant::new(m, s, r).expect("strategy stays in range"))
 }
 
 fn gemm_case() -> impl Strategy<Value = (usize, usize, usize, Vec<i8>, Vec<i8>)> {
@@ -73,13 +76,15 @@ fn conv_shape() -> impl Strategy<Value = Conv2dShape> {
         (1usize..=2, 1usize..=2),
         padding(3),
     )
-        .prop_map(|((n, h, w), (c_in, c_out), (kh, kw), (sy, sx), (dy, dx), pad)| {
-            Conv2dShape::new(h, w, c_in, c_out, kh, kw)
-                .with_batch(n)
-                .with_stride(sy, sx)
-                .with_dilation(dy, dx)
-                .with_padding(pad)
-        })
+        .prop_map(
+            |((n, h, w), (c_in, c_out), (kh, kw), (sy, sx), (dy, dx), pad)| {
+                Conv2dShape::new(h, w, c_in, c_out, kh, kw)
+                    .with_batch(n)
+                    .with_stride(sy, sx)
+                    .with_dilation(dy, dx)
+                    .with_padding(pad)
+            },
+        )
         .prop_filter("valid conv shape", |s| s.validate().is_ok())
 }
 
@@ -97,27 +102,39 @@ fn conv_case() -> impl Strategy<Value = ConvCase> {
 }
 
 fn pool_window(max_k: usize) -> impl Strategy<Value = PoolWindow> {
-    (1..=max_k, 1..=max_k, 1usize..=3, 1usize..=3, padding(max_k - 1)).prop_map(|(kh, kw, sy, sx, pad)| {
-        // Keep the rule pad < kernel by folding pads into range.
-        let pad = Padding {
-            top: pad.top % kh,
-            bottom: pad.bottom % kh,
-            left: pad.left % kw,
-            right: pad.right % kw,
-        };
-        PoolWindow::new(kh, kw).with_stride(sy, sx).with_padding(pad)
-    })
+    (
+        1..=max_k,
+        1..=max_k,
+        1usize..=3,
+        1usize..=3,
+        padding(max_k - 1),
+    )
+        .prop_map(|(kh, kw, sy, sx, pad)| {
+            // Keep the rule pad < kernel by folding pads into range.
+            let pad = Padding {
+                top: pad.top % kh,
+                bottom: pad.bottom % kh,
+                left: pad.left % kw,
+                right: pad.right % kw,
+            };
+            PoolWindow::new(kh, kw)
+                .with_stride(sy, sx)
+                .with_padding(pad)
+        })
 }
 
 fn pool_case() -> impl Strategy<Value = (MaxPoolShape, Vec<i8>)> {
-    ((1usize..=2, 1usize..=12, 1usize..=12, 1usize..=9), pool_window(4))
+    (
+        (1usize..=2, 1usize..=12, 1usize..=12, 1usize..=9),
+        pool_window(4),
+    )
         .prop_map(|((n, h, w, c), win)| MaxPoolShape::new(h, w, c, win).with_batch(n))
         .prop_filter("valid pool shape", |s| s.validate().is_ok())
         .prop_flat_map(|s| (Just(s), values(s.input_len())))
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn gemm_matches_reference((m, k, n, a, b) in gemm_case()) {
@@ -127,7 +144,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn conv2d_matches_reference((s, x, w, bias) in conv_case()) {
@@ -154,7 +171,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn fc_layer_matches_reference(
@@ -201,11 +218,21 @@ fn gemm_degenerate_and_edge_shapes() {
     for (m, k, n) in shapes {
         for fill in [-128i8, 127, 0, -1] {
             let (a, b) = (vec![fill; m * k], vec![fill; k * n]);
-            assert_eq!(g.gemm_i8(&a, &b, m, k, n).unwrap(), reference::gemm_i8(&a, &b, m, k, n), "{m}x{k}x{n} fill {fill}");
+            assert_eq!(
+                g.gemm_i8(&a, &b, m, k, n).unwrap(),
+                reference::gemm_i8(&a, &b, m, k, n),
+                "{m}x{k}x{n} fill {fill}"
+            );
         }
         let a: Vec<i8> = (0..m * k).map(|v| (v * 7919 % 251) as u8 as i8).collect();
-        let b: Vec<i8> = (0..k * n).map(|v| (v * 104_729 % 253) as u8 as i8).collect();
-        assert_eq!(g.gemm_i8(&a, &b, m, k, n).unwrap(), reference::gemm_i8(&a, &b, m, k, n), "{m}x{k}x{n}");
+        let b: Vec<i8> = (0..k * n)
+            .map(|v| (v * 104_729 % 253) as u8 as i8)
+            .collect();
+        assert_eq!(
+            g.gemm_i8(&a, &b, m, k, n).unwrap(),
+            reference::gemm_i8(&a, &b, m, k, n),
+            "{m}x{k}x{n}"
+        );
     }
     // K = 0 and empty outputs are answered without a dispatch.
     assert_eq!(g.gemm_i8(&[], &[], 2, 0, 3).unwrap(), vec![0; 6]);
@@ -229,7 +256,10 @@ fn conv_wraps_int32_on_the_gpu() {
     let s = Conv2dShape::new(1, 1, 140_001, 2, 1, 1);
     let (x, w) = (vec![-128i8; s.input_len()], vec![-128i8; s.weight_len()]);
     let got = golden().conv2d(&x, &w, Some(&[i32::MAX, 0]), &s).unwrap();
-    assert_eq!(got, reference::conv2d(&x, &w, Some(&[i32::MAX, 0]), &s).unwrap());
+    assert_eq!(
+        got,
+        reference::conv2d(&x, &w, Some(&[i32::MAX, 0]), &s).unwrap()
+    );
 }
 
 #[test]
@@ -244,17 +274,29 @@ fn dispatches_split_over_a_2d_grid() {
     // GEMM: 10 row tiles x 2 column tiles = 20 tiles -> grid 5 x 4.
     let (m, k, n) = (64 * 9 + 5, 9, 70);
     let a: Vec<i8> = (0..m * k).map(|v| (v * 7919 % 251) as u8 as i8).collect();
-    let b: Vec<i8> = (0..k * n).map(|v| (v * 104_729 % 253) as u8 as i8).collect();
-    assert_eq!(g.gemm_i8(&a, &b, m, k, n).unwrap(), reference::gemm_i8(&a, &b, m, k, n));
+    let b: Vec<i8> = (0..k * n)
+        .map(|v| (v * 104_729 % 253) as u8 as i8)
+        .collect();
+    assert_eq!(
+        g.gemm_i8(&a, &b, m, k, n).unwrap(),
+        reference::gemm_i8(&a, &b, m, k, n)
+    );
     // Requant: 8000 values = 2000 words = 8 workgroups of 256 -> grid 5 x 2.
     let acc: Vec<i32> = (0..8000).map(|v| (v - 4000) * 500_009).collect();
     let rq = Requant::new(77, 9, false).unwrap();
-    assert_eq!(g.requant(&acc, None, 8, &rq).unwrap(), reference::requant(&acc, None, 8, &rq).unwrap());
+    assert_eq!(
+        g.requant(&acc, None, 8, &rq).unwrap(),
+        reference::requant(&acc, None, 8, &rq).unwrap()
+    );
     // Conv layer with pooling, every kernel in one chain: 15 conv tiles,
     // 8 requant and 8 maxpool workgroups.
     let s = Conv2dShape::new(30, 30, 5, 9, 3, 3).with_padding(Padding::uniform(1));
-    let x: Vec<i8> = (0..s.input_len()).map(|v| (v * 31 % 256) as u8 as i8).collect();
-    let w: Vec<i8> = (0..s.weight_len()).map(|v| (v * 57 % 256) as u8 as i8).collect();
+    let x: Vec<i8> = (0..s.input_len())
+        .map(|v| (v * 31 % 256) as u8 as i8)
+        .collect();
+    let w: Vec<i8> = (0..s.weight_len())
+        .map(|v| (v * 57 % 256) as u8 as i8)
+        .collect();
     let bias = vec![-50; 9];
     let pool = Some(PoolWindow::new(2, 2).with_stride(1, 1));
     let rq = Requant::new(300, 12, true).unwrap();
@@ -310,7 +352,9 @@ fn requant_extremes_match_reference() {
 #[test]
 fn maxpool_all_minimum_with_padding() {
     // All -128 with padding: padded cells are skipped, so the answer is -128, not 0.
-    let win = PoolWindow::new(3, 3).with_stride(2, 2).with_padding(Padding::uniform(2));
+    let win = PoolWindow::new(3, 3)
+        .with_stride(2, 2)
+        .with_padding(Padding::uniform(2));
     let s = MaxPoolShape::new(5, 5, 3, win);
     let x = vec![-128i8; s.input_len()];
     let got = golden().maxpool(&x, &s).unwrap();
@@ -323,15 +367,25 @@ fn realistic_layers_match_reference() {
     let g = golden();
     // 16x16x8 -> 16, 3x3 pad 1, ReLU, 2x2 pool.
     let s = Conv2dShape::new(16, 16, 8, 16, 3, 3).with_padding(Padding::uniform(1));
-    let x: Vec<i8> = (0..s.input_len()).map(|v| (v * 31 % 256) as u8 as i8).collect();
-    let w: Vec<i8> = (0..s.weight_len()).map(|v| (v * 57 % 256) as u8 as i8).collect();
+    let x: Vec<i8> = (0..s.input_len())
+        .map(|v| (v * 31 % 256) as u8 as i8)
+        .collect();
+    let w: Vec<i8> = (0..s.weight_len())
+        .map(|v| (v * 57 % 256) as u8 as i8)
+        .collect();
     let bias: Vec<i32> = (0..16).map(|c| c * 100 - 800).collect();
     let rq = Requant::new(1234, 16, true).unwrap();
     let pool = Some(PoolWindow::new(2, 2));
     let got = g.conv_layer(&x, &w, &bias, &s, &rq, pool).unwrap();
-    assert_eq!(got, reference::conv_layer(&x, &w, &bias, &s, &rq, pool).unwrap());
+    assert_eq!(
+        got,
+        reference::conv_layer(&x, &w, &bias, &s, &rq, pool).unwrap()
+    );
     assert_eq!(got.len(), 8 * 8 * 16);
-    assert!(got.iter().any(|&v| v > 0) && got.iter().all(|&v| v >= 0), "ReLU output should be mixed");
+    assert!(
+        got.iter().any(|&v| v > 0) && got.iter().all(|&v| v >= 0),
+        "ReLU output should be mixed"
+    );
 }
 
 #[test]
@@ -339,23 +393,49 @@ fn checked_gemm_agrees() {
     let (m, k, n) = (33, 17, 9);
     let a: Vec<i8> = (0..m * k).map(|v| (v * 13 % 256) as u8 as i8).collect();
     let b: Vec<i8> = (0..k * n).map(|v| (v * 29 % 256) as u8 as i8).collect();
-    assert_eq!(golden::checked_gemm_i8(&a, &b, m, k, n).unwrap(), reference::gemm_i8(&a, &b, m, k, n));
+    assert_eq!(
+        golden::checked_gemm_i8(&a, &b, m, k, n).unwrap(),
+        reference::gemm_i8(&a, &b, m, k, n)
+    );
 }
 
 #[test]
 fn bad_arguments_are_errors_not_panics() {
     let g = golden();
     let e = g.gemm_i8(&[1, 2, 3], &[1], 2, 2, 1).unwrap_err();
-    assert!(matches!(e, GoldenError::LengthMismatch { what: "A (m*k)", expected: 4, got: 3, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            GoldenError::LengthMismatch {
+                what: "A (m*k)",
+                expected: 4,
+                got: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
     let bad = Conv2dShape::new(4, 4, 1, 1, 3, 3).with_dilation(0, 1);
     let e = g.conv2d(&[0; 16], &[0; 9], None, &bad).unwrap_err();
     assert!(e.to_string().contains("dilation_y >= 1"), "{e}");
-    let e = g.requant(&[1, 2, 3], None, 2, &Requant::saturate(false)).unwrap_err();
+    let e = g
+        .requant(&[1, 2, 3], None, 2, &Requant::saturate(false))
+        .unwrap_err();
     assert!(e.to_string().contains("acc.len() % channels == 0"), "{e}");
     let e = g
-        .conv_layer(&[0; 4], &[0; 4], &[0], &Conv2dShape::new(2, 2, 1, 1, 2, 2), &Requant::saturate(false), Some(PoolWindow::new(2, 2)))
+        .conv_layer(
+            &[0; 4],
+            &[0; 4],
+            &[0],
+            &Conv2dShape::new(2, 2, 1, 1, 2, 2),
+            &Requant::saturate(false),
+            Some(PoolWindow::new(2, 2)),
+        )
         .unwrap_err();
-    assert!(e.to_string().contains("kh <= h + pad.top + pad.bottom"), "{e}");
+    assert!(
+        e.to_string().contains("kh <= h + pad.top + pad.bottom"),
+        "{e}"
+    );
 }
 
 #[test]

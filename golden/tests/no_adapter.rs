@@ -21,11 +21,17 @@ fn fallback_and_required_gpu() {
     assert!(!g.is_gpu());
     assert_eq!(g.backend_name(), REFERENCE_BACKEND_NAME);
     let (a, b) = ([1i8, -2, 3, -4, 5, -6], [7i8, 8, -9, 10, 11, -12]);
-    assert_eq!(g.gemm_i8(&a, &b, 2, 3, 2).unwrap(), reference::gemm_i8(&a, &b, 2, 3, 2));
+    assert_eq!(
+        g.gemm_i8(&a, &b, 2, 3, 2).unwrap(),
+        reference::gemm_i8(&a, &b, 2, 3, 2)
+    );
 
     // The fix-up pointed XDG_RUNTIME_DIR at an existing directory.
     let xdg = std::env::var_os("XDG_RUNTIME_DIR").expect("XDG_RUNTIME_DIR set by Golden::new");
-    assert!(std::path::Path::new(&xdg).is_dir(), "{xdg:?} is not a directory");
+    assert!(
+        std::path::Path::new(&xdg).is_dir(),
+        "{xdg:?} is not a directory"
+    );
 
     std::env::set_var("GOLDEN_REQUIRE_GPU", "1");
     match Golden::new() {

@@ -10,9 +10,11 @@
 //! Each block is a Rust function from a validated config struct to a [`ir::Design`].
 
 pub mod array;
+pub mod board;
 pub mod check;
 pub mod ir;
 pub mod manifest;
+pub mod maxpool;
 pub mod util;
 pub mod verilog;
 

@@ -318,7 +318,20 @@ fn print_module(m: &Module, out: &mut String) {
         (String, Option<String>),
         Vec<(String, String, Option<(String, String)>)>,
     > = HashMap::new();
+    // A blank line between runs of different kinds of item, and around every block.
+    let mut last_kind = "";
     for item in &m.items {
+        let kind = match item {
+            Item::Assign { .. } => "assign",
+            Item::Clocked { .. } => "clocked",
+            _ => "block",
+        };
+        if kind != "clocked" && !body.is_empty() && (kind == "block" || kind != last_kind) {
+            body.push('\n');
+        }
+        if kind != "clocked" {
+            last_kind = kind;
+        }
         match item {
             Item::Assign { target, expr } => {
                 let rhs = p.expr(expr, true);
@@ -456,6 +469,9 @@ fn print_module(m: &Module, out: &mut String) {
         }
     }
     for (clk, _, en) in &clocked_groups {
+        if !body.is_empty() {
+            body.push('\n');
+        }
         let regs = &group_regs[&(clk.clone(), en.clone())];
         let _ = writeln!(body, "always @(posedge {clk}) begin");
         let indent = if let Some(e) = en {

@@ -411,10 +411,11 @@ fn trace_writes_an_fst_file() -> Result<(), HarnessError> {
 fn stop_and_finish_do_not_kill_the_process() -> Result<(), HarnessError> {
     let spec = BuildSpec::new(
         r#"
-module stopper(input clk, input go_stop, input go_finish);
+module stopper(input clk, input go_stop, input go_finish, input go_fatal);
   always @(posedge clk) begin
     if (go_stop) $stop;
     if (go_finish) $finish;
+    if (go_fatal) $fatal(1, "boom");
   end
 endmodule
 "#,
@@ -423,6 +424,7 @@ endmodule
             PortDesc::input("clk", 1),
             PortDesc::input("go_stop", 1),
             PortDesc::input("go_finish", 1),
+            PortDesc::input("go_fatal", 1),
         ],
     );
     let mut m = build(&spec);
@@ -437,6 +439,18 @@ endmodule
     match m.try_tick(clk) {
         Err(HarnessError::Simulation { message, .. }) => {
             assert!(message.contains("$stop"), "{message}")
+        }
+        other => panic!("expected a simulation error, got {other:?}"),
+    }
+    // The failed model stays failed.
+    assert!(m.try_eval().is_err());
+
+    let mut m = build(&spec);
+    let fatal = m.port("go_fatal")?;
+    m.set(fatal, 1);
+    match m.try_tick(clk) {
+        Err(HarnessError::Simulation { message, .. }) => {
+            assert!(message.contains("boom"), "{message}")
         }
         other => panic!("expected a simulation error, got {other:?}"),
     }

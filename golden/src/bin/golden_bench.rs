@@ -17,10 +17,14 @@ use golden::{reference, Conv2dShape, Golden, Padding};
 
 /// Deterministic pseudo-random int8 data (a 64-bit LCG), so runs are comparable.
 fn data(len: usize, seed: u64) -> Vec<i8> {
-    let mut s = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    let mut s = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
     (0..len)
         .map(|_| {
-            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             (s >> 56) as u8 as i8
         })
         .collect()
@@ -93,7 +97,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !quick {
         work.push(Work::Conv(
             "224x224x3 -> 32 3x3 s2 pad 1",
-            Conv2dShape::new(224, 224, 3, 32, 3, 3).with_stride(2, 2).with_padding(Padding::uniform(1)),
+            Conv2dShape::new(224, 224, 3, 32, 3, 3)
+                .with_stride(2, 2)
+                .with_padding(Padding::uniform(1)),
         ));
     }
 
@@ -104,7 +110,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "| {:<34} | {:>8} | {:>10} | {:>10} | {:>9} | {:>10} |",
         "workload", "GMAC", "wgpu ms", "ref ms", "ref/wgpu", "wgpu GOP/s"
     );
-    println!("|{:-<36}|{:->10}|{:->12}|{:->12}|{:->11}|{:->12}|", "", "", "", "", "", "");
+    println!(
+        "|{:-<36}|{:->10}|{:->12}|{:->12}|{:->11}|{:->12}|",
+        "", "", "", "", "", ""
+    );
     for (i, w) in work.iter().enumerate() {
         let (t_gpu, t_ref) = match w {
             Work::Gemm(m, k, n) => {
@@ -120,7 +129,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )
             }
             Work::Conv(_, s) => {
-                let (x, wt) = (data(s.input_len(), 2 * i as u64), data(s.weight_len(), 2 * i as u64 + 1));
+                let (x, wt) = (
+                    data(s.input_len(), 2 * i as u64),
+                    data(s.weight_len(), 2 * i as u64 + 1),
+                );
                 let bias: Vec<i32> = (0..s.c_out as i32).map(|c| c * 37 - 500).collect();
                 let want = reference::conv2d_par(&x, &wt, Some(&bias), s)?;
                 if g.conv2d(&x, &wt, Some(&bias), s)? != want {

@@ -196,7 +196,9 @@ impl GpuGolden {
     ///
     /// `max_workgroups_per_dim` lowers the device's per-dimension dispatch
     /// limit (tests use it to exercise dispatch splitting on small problems).
-    pub(crate) fn new(max_workgroups_per_dim: Option<u32>) -> std::result::Result<Self, AcquireError> {
+    pub(crate) fn new(
+        max_workgroups_per_dim: Option<u32>,
+    ) -> std::result::Result<Self, AcquireError> {
         let desc = wgpu::InstanceDescriptor::from_env_or_default();
         let backends = desc.backends;
         let instance = wgpu::Instance::new(&desc);
@@ -337,9 +339,19 @@ impl GpuGolden {
 
     /// Checks a matmul's packed operand and output sizes before anything is
     /// packed or allocated, so an oversized problem fails fast and cheaply.
-    fn precheck_matmul(&self, op: &'static str, a_words: usize, b_words: usize, out_len: usize) -> Result<()> {
+    fn precheck_matmul(
+        &self,
+        op: &'static str,
+        a_words: usize,
+        b_words: usize,
+        out_len: usize,
+    ) -> Result<()> {
         self.check_size(op, "A / input (packed)", (a_words as u64).saturating_mul(4))?;
-        self.check_size(op, "B / weights (packed)", (b_words as u64).saturating_mul(4))?;
+        self.check_size(
+            op,
+            "B / weights (packed)",
+            (b_words as u64).saturating_mul(4),
+        )?;
         self.check_size(op, "output", (out_len as u64).saturating_mul(4))
     }
 
@@ -479,8 +491,7 @@ impl GpuGolden {
         op: &'static str,
         enc: &mut wgpu::CommandEncoder,
         conv: bool,
-        a: &[u32],
-        bt: &[u32],
+        [a, bt]: [&[u32]; 2],
         bias: Option<&[i32]>,
         p: MatmulParams,
     ) -> Result<wgpu::Buffer> {
@@ -534,8 +545,7 @@ impl GpuGolden {
         &self,
         op: &'static str,
         enc: &mut wgpu::CommandEncoder,
-        acc: &wgpu::Buffer,
-        len: usize,
+        (acc, len): (&wgpu::Buffer, usize),
         bias: Option<&[i32]>,
         channels: usize,
         rq: &Requant,
@@ -644,10 +654,15 @@ impl GpuGolden {
         let mut p = Self::conv_params(op, s)?;
         p.has_bias = u32::from(bias.is_some());
         let cin_w = words_for(s.c_in);
-        self.precheck_matmul(op, s.n * s.h * s.w * cin_w, s.c_out * s.kh * s.kw * cin_w, s.output_len())?;
+        self.precheck_matmul(
+            op,
+            s.n * s.h * s.w * cin_w,
+            s.c_out * s.kh * s.kw * cin_w,
+            s.output_len(),
+        )?;
         let a = pack_rows_i8(input, s.n * s.h * s.w, s.c_in);
         let bt = pack_conv_weights(weights, s.kh * s.kw, s.c_in, s.c_out);
-        self.enc_matmul(op, enc, true, &a, &bt, bias, p)
+        self.enc_matmul(op, enc, true, [&a, &bt], bias, p)
     }
 
     fn gemm_params(op: &'static str, m: usize, k: usize, n: usize) -> Result<MatmulParams> {
@@ -674,7 +689,7 @@ impl GpuGolden {
         let (ap, bp) = (pack_rows_i8(a, m, k), pack_cols_i8(b, k, n));
         self.scoped(OP, || {
             let mut enc = self.encoder();
-            let out = self.enc_matmul(OP, &mut enc, false, &ap, &bp, None, p)?;
+            let out = self.enc_matmul(OP, &mut enc, false, [&ap, &bp], None, p)?;
             let words = self.finish_and_read(OP, enc, &out, m * n)?;
             Ok(bytemuck::cast_slice(&words).to_vec())
         })
@@ -709,7 +724,7 @@ impl GpuGolden {
         self.scoped(OP, || {
             let mut enc = self.encoder();
             let acc_buf = self.upload(OP, "acc", acc)?;
-            let out = self.enc_requant(OP, &mut enc, &acc_buf, acc.len(), bias, channels, rq)?;
+            let out = self.enc_requant(OP, &mut enc, (&acc_buf, acc.len()), bias, channels, rq)?;
             let words = self.finish_and_read(OP, enc, &out, words_for(acc.len()))?;
             Ok(unpack_i8(&words, acc.len()))
         })
@@ -745,8 +760,8 @@ impl GpuGolden {
         let (ap, bp) = (pack_rows_i8(x, m, k), pack_cols_i8(w, k, n));
         self.scoped(OP, || {
             let mut enc = self.encoder();
-            let acc = self.enc_matmul(OP, &mut enc, false, &ap, &bp, None, p)?;
-            let out = self.enc_requant(OP, &mut enc, &acc, m * n, Some(bias), n, rq)?;
+            let acc = self.enc_matmul(OP, &mut enc, false, [&ap, &bp], None, p)?;
+            let out = self.enc_requant(OP, &mut enc, (&acc, m * n), Some(bias), n, rq)?;
             let words = self.finish_and_read(OP, enc, &out, words_for(m * n))?;
             Ok(unpack_i8(&words, m * n))
         })
@@ -767,8 +782,14 @@ impl GpuGolden {
         self.scoped(OP, || {
             let mut enc = self.encoder();
             let acc = self.enc_conv(OP, &mut enc, input, weights, None, s)?;
-            let y =
-                self.enc_requant(OP, &mut enc, &acc, s.output_len(), Some(bias), s.c_out, rq)?;
+            let y = self.enc_requant(
+                OP,
+                &mut enc,
+                (&acc, s.output_len()),
+                Some(bias),
+                s.c_out,
+                rq,
+            )?;
             let (out, len) = match pool {
                 Some(ps) => (self.enc_maxpool(OP, &mut enc, &y, ps)?, ps.output_len()),
                 None => (y, s.output_len()),

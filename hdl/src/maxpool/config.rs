@@ -168,7 +168,12 @@ impl MaxpoolConfig {
             return Err(ConfigError::new(
                 "width",
                 format!("+ 2*pad must be >= window ({})", self.window),
-                format!("{} + 2*{} = {}", self.width, self.pad, self.width + 2 * self.pad),
+                format!(
+                    "{} + 2*{} = {}",
+                    self.width,
+                    self.pad,
+                    self.width + 2 * self.pad
+                ),
             ));
         }
         check_name("name", &self.name)
@@ -309,7 +314,10 @@ mod tests {
         let p = cfg(28, 2, 2, 0).plan();
         assert_eq!((p.slots, p.w_out, p.last_windows), (1, 14, 1));
         let p = cfg(224, 3, 2, 1).plan();
-        assert_eq!((p.slots, p.w_out, p.last_windows, p.end_init), (1, 112, 1, 1));
+        assert_eq!(
+            (p.slots, p.w_out, p.last_windows, p.end_init),
+            (1, 112, 1, 1)
+        );
         // K=2, S=1, P=1: W+1 outputs per row, two of them at the last column.
         let p = cfg(5, 2, 1, 1).plan();
         assert_eq!((p.w_out, p.last_first_window, p.last_windows), (6, 4, 2));

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-use super::shim::{self, EXPORTS_MAP, SHIM_ABI_VERSION, SHIM_TEMPLATE};
+use super::shim::{self, EXPORTS_MAP, PRINTF_HEADER, SHIM_ABI_VERSION, SHIM_TEMPLATE};
 use super::{Dir, HarnessError, PortDesc};
 
 /// How to get the toolchain on Debian/Ubuntu.
@@ -73,14 +73,21 @@ const CXX_FLAGS: &[&str] = &[
     "-DVM_TRACE_VCD=0",
 ];
 
-/// The runtime replaces Verilator's `$finish`/`$stop`/fatal handlers with the shim's.
+/// The runtime replaces Verilator's `$finish`/`$stop`/fatal handlers with the shim's, and
+/// prints through the shim's `tb_vl_printf` (declared by the force-included header).
 const RUNTIME_DEFINES: &[&str] = &[
     "-DVM_TRACE=1",
     "-DVM_TRACE_FST=1",
     "-DVL_USER_FINISH",
     "-DVL_USER_STOP",
     "-DVL_USER_FATAL",
+    "-DVL_PRINTF=tb_vl_printf",
+    "-include",
+    PRINTF_HEADER_FILE,
 ];
+
+/// Written into the runtime build directory (the compiler's working directory).
+const PRINTF_HEADER_FILE: &str = "tb_printf.h";
 
 /// Runtime sources from `$VERILATOR_ROOT/include`. They go into an archive, so a model
 /// links only what it uses (the FST writer, and hence zlib, only when traced).
@@ -554,6 +561,7 @@ pub(crate) fn ensure_runtime(root: &Path, tc: &Toolchain) -> Result<PathBuf, Har
     }
     let start = Instant::now();
     let tmp = make_temp_dir(root, "runtime")?;
+    write_file(&tmp.join(PRINTF_HEADER_FILE), PRINTF_HEADER)?;
     let mut running = Vec::new();
     let mut objects = Vec::new();
     for src in RUNTIME_SOURCES {

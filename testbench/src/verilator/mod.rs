@@ -75,6 +75,8 @@
 //!   process: they surface as [`HarnessError::Simulation`] from the `try_*` methods, or as a
 //!   panic from the plain ones. The model is unusable afterwards. `$finish` only sets
 //!   [`Model::finished`].
+//! * Simulation output (`$display`, Verilator's messages) is re-printed from Rust with
+//!   `print!`, so the test harness captures it and shows it with the failing test only.
 //!
 //! # Waveforms
 //!
@@ -200,6 +202,7 @@ struct Api {
     create: CreateFn,
     eval: EvalFn,
     error: ErrorFn,
+    output: ErrorFn,
     port_ptr: PortPtrFn,
     destroy: DestroyFn,
 }
@@ -246,6 +249,7 @@ fn load_library(path: &Path) -> Result<(&'static Library, Api, u32), HarnessErro
             create: sym(lib, b"tb_create\0").map_err(load_err)?,
             eval: sym(lib, b"tb_eval\0").map_err(load_err)?,
             error: sym(lib, b"tb_error\0").map_err(load_err)?,
+            output: sym(lib, b"tb_output_text\0").map_err(load_err)?,
             port_ptr: sym(lib, b"tb_port_ptr\0").map_err(load_err)?,
             destroy: sym(lib, b"tb_destroy\0").map_err(load_err)?,
         };
@@ -713,7 +717,19 @@ impl Model {
         self.dirty.set(false);
         // SAFETY: `handle` is a live instance owned by `self`.
         let rc = unsafe { (self.api.eval)(self.handle, t) };
-        match rc {
+        let output = if rc & 4 != 0 {
+            // SAFETY: `tb_output_text` returns a NUL-terminated string owned by the instance,
+            // valid until the next evaluation.
+            let text = unsafe { CStr::from_ptr((self.api.output)(self.handle)) }
+                .to_string_lossy()
+                .into_owned();
+            // print! rather than writing to fd 1: the test harness captures it.
+            print!("{text}");
+            text
+        } else {
+            String::new()
+        };
+        match rc & 3 {
             0 => Ok(()),
             1 => {
                 self.finished.set(true);
@@ -721,9 +737,14 @@ impl Model {
             }
             _ => {
                 // SAFETY: `tb_error` returns a NUL-terminated string owned by the instance.
-                let msg = unsafe { CStr::from_ptr((self.api.error)(self.handle)) }
+                let mut msg = unsafe { CStr::from_ptr((self.api.error)(self.handle)) }
                     .to_string_lossy()
                     .into_owned();
+                let lines: Vec<&str> = output.lines().collect();
+                if !lines.is_empty() {
+                    msg.push_str("\nsimulation output:\n");
+                    msg.push_str(&lines[lines.len().saturating_sub(20)..].join("\n"));
+                }
                 *self.failure.borrow_mut() = Some(msg.clone());
                 Err(HarnessError::Simulation {
                     top: self.top.clone(),

@@ -1,0 +1,253 @@
+//! `flow sweep`: the flow over several sizes (and blocks) on one board, with the
+//! results as a CSV, a Markdown table and an SVG plot of cells, DSPs, BRAMs,
+//! Fmax and peak GOPS against size.
+//!
+//! Every point runs with timing failure allowed: the sweep measures Fmax, and a
+//! missed target is marked, not fatal. A size that does not fit is marked and the
+//! sweep goes on to the next. The run fails (exit 1) only when a tool failed, or
+//! before anything runs (missing tool, bad flags).
+
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::cli::RawSweepArgs;
+use crate::config::{self, FlowConfig, RawDesign};
+use crate::error::FlowError;
+use crate::exec::FlowReport;
+
+/// One row of the sweep.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SweepPoint {
+    pub design: String,
+    /// The size axis: array rows (= cols), maxpool channels.
+    pub size: u32,
+    pub label: String,
+    /// `ok`, `timing missed`, `does not fit`, `failed`, or the error.
+    pub status: String,
+    pub logic: Option<u64>,
+    pub logic_available: Option<u64>,
+    pub ffs: Option<u64>,
+    pub dsps: Option<u64>,
+    pub brams: Option<u64>,
+    pub fmax_mhz: Option<f64>,
+    pub target_mhz: f64,
+    pub peak_gops: Option<f64>,
+    pub folder: String,
+}
+
+impl SweepPoint {
+    fn from_report(size: u32, r: &FlowReport, folder: &Path) -> SweepPoint {
+        let placed = r.placed.as_ref();
+        SweepPoint {
+            design: r.design.clone(),
+            size,
+            label: r.size.clone(),
+            status: r.status.clone(),
+            logic: placed.map(|p| p.logic.used),
+            logic_available: placed.map(|p| p.logic.available),
+            ffs: r.synth.as_ref().map(|s| s.ffs),
+            dsps: placed.map(|p| p.dsps.used).or(r.synth.as_ref().map(|s| s.dsps)),
+            brams: placed.map(|p| p.brams.used).or(r.synth.as_ref().map(|s| s.brams)),
+            fmax_mhz: r.fmax_mhz.map(|f| f.max),
+            target_mhz: r.core_mhz,
+            peak_gops: r.peak_gops,
+            folder: folder.display().to_string(),
+        }
+    }
+
+    /// The point placed and routed (whatever its timing).
+    pub fn placed(&self) -> bool {
+        self.fmax_mhz.is_some() && self.status != "does not fit"
+    }
+}
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref().map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn opt_f(v: Option<f64>, digits: usize) -> String {
+    v.map(|v| format!("{v:.digits$}")).unwrap_or_default()
+}
+
+/// The CSV (one header line, one line per point).
+pub fn csv(points: &[SweepPoint]) -> String {
+    let mut s = String::from(
+        "design,size,label,status,logic,logic_available,ffs,dsps,brams,fmax_mhz,target_mhz,peak_gops,folder\n",
+    );
+    for p in points {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            p.design,
+            p.size,
+            p.label,
+            p.status.replace(',', ";"),
+            opt(&p.logic),
+            opt(&p.logic_available),
+            opt(&p.ffs),
+            opt(&p.dsps),
+            opt(&p.brams),
+            opt_f(p.fmax_mhz, 2),
+            p.target_mhz,
+            opt_f(p.peak_gops, 3),
+            p.folder.replace(',', ";")
+        ));
+    }
+    s
+}
+
+/// The Markdown table.
+pub fn markdown(board: &str, points: &[SweepPoint]) -> String {
+    let mut s = format!(
+        "# Sweep on {board}\n\n| design | size | result | logic | FF | DSP | BRAM | Fmax (MHz) | peak GOPS |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|\n"
+    );
+    for p in points {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            p.design,
+            p.label,
+            p.status,
+            match (p.logic, p.logic_available) {
+                (Some(u), Some(a)) => format!("{u} / {a}"),
+                _ => "-".into(),
+            },
+            opt(&p.ffs),
+            opt(&p.dsps),
+            opt(&p.brams),
+            opt_f(p.fmax_mhz, 2),
+            opt_f(p.peak_gops, 3)
+        ));
+    }
+    s.push_str("\nPeak GOPS = 2 x rows x cols x Fmax (one int8 multiply and one add per PE per cycle).\n");
+    s
+}
+
+fn sizes_from(raw: Option<&str>) -> Result<Vec<u64>, FlowError> {
+    let raw = raw.ok_or_else(|| FlowError::Usage("--rows is required (a list: 2,4,8)".into()))?;
+    config::parse_list("rows", raw, 1, u64::from(hdl::array::config::MAX_DIM), 32)
+}
+
+/// Run the sweep from raw flags.
+pub fn run_cli(raw: &RawSweepArgs) -> Result<(), FlowError> {
+    let board = config::board_from(raw.board.as_deref())?;
+    let sizes = sizes_from(raw.rows.as_deref())?;
+    let designs: Vec<String> = raw
+        .designs
+        .as_deref()
+        .unwrap_or("array")
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    let target_hz = match &raw.freq {
+        Some(f) => config::parse_freq_mhz(f)?,
+        None => board.clock.hz,
+    };
+    let seeds = match &raw.seeds {
+        Some(s) => config::parse_list("seeds", s, 1, u64::from(u32::MAX), config::MAX_SEEDS)?,
+        None => vec![1],
+    };
+    let out = raw
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("build").join(format!("sweep-{}", board.name)));
+    // Validate every point before running any.
+    let mut jobs: Vec<(u32, FlowConfig)> = Vec::new();
+    for d in &designs {
+        for &n in &sizes {
+            let design = config::design_from(&RawDesign {
+                design: Some(d.clone()),
+                rows: Some(n.to_string()),
+                cols: None,
+            })?;
+            let folder = out.join(design.folder(&board.name));
+            jobs.push((
+                n as u32,
+                FlowConfig {
+                    board: board.clone(),
+                    design,
+                    target_hz,
+                    seeds: seeds.clone(),
+                    out_dir: folder,
+                    allow_timing_fail: true,
+                },
+            ));
+        }
+    }
+    let points = run_jobs(&jobs)?;
+    std::fs::create_dir_all(&out)
+        .map_err(|e| FlowError::io(format!("cannot create `{}`", out.display()), e))?;
+    let write = |name: &str, text: &str| {
+        let p = out.join(name);
+        std::fs::write(&p, text)
+            .map_err(|e| FlowError::io(format!("cannot write `{}`", p.display()), e))
+    };
+    write("sweep.csv", &csv(&points))?;
+    write("sweep.md", &markdown(&board.name, &points))?;
+    write("sweep.svg", &crate::plot::svg(&board.title, &points)?)?;
+    let mut stdout = markdown(&board.name, &points);
+    stdout.push_str(&format!(
+        "\nwrote {}/sweep.csv, sweep.md, sweep.svg\n",
+        out.display()
+    ));
+    println!("{stdout}");
+    if let Some(p) = points.iter().find(|p| p.status.starts_with("failed")) {
+        return Err(FlowError::Tool {
+            step: format!("sweep point {} {}", p.design, p.label),
+            status: p.status.clone(),
+            log: PathBuf::from(&p.folder),
+            last_error: "see the logs in that folder".into(),
+        });
+    }
+    Ok(())
+}
+
+fn run_jobs(jobs: &[(u32, FlowConfig)]) -> Result<Vec<SweepPoint>, FlowError> {
+    let bar = ProgressBar::new(jobs.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut points = Vec::new();
+    for (size, cfg) in jobs {
+        let name = format!("{} {}", cfg.design.kind(), cfg.design.size_label());
+        bar.set_message(name.clone());
+        let step_msg = |m: &str| bar.set_message(format!("{name}: {m}"));
+        let point = match crate::run_flow(cfg, &step_msg) {
+            Ok(outcome) => SweepPoint::from_report(*size, &outcome.report, &cfg.out_dir),
+            // Nothing can run without the tools: stop here.
+            Err(e @ FlowError::Missing(_)) => {
+                bar.finish_and_clear();
+                return Err(e);
+            }
+            Err(e) => SweepPoint {
+                design: cfg.design.kind().into(),
+                size: *size,
+                label: cfg.design.size_label(),
+                status: format!("failed: {e}"),
+                logic: None,
+                logic_available: None,
+                ffs: None,
+                dsps: None,
+                brams: None,
+                fmax_mhz: None,
+                target_mhz: cfg.target_hz as f64 / 1e6,
+                peak_gops: None,
+                folder: cfg.out_dir.display().to_string(),
+            },
+        };
+        bar.println(format!("{name}: {}", point.status));
+        points.push(point);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(points)
+}
+
+/// Points of one design, for tests and plots.
+pub fn of_design<'a>(points: &'a [SweepPoint], design: &str) -> Vec<&'a SweepPoint> {
+    points.iter().filter(|p| p.design == design).collect()
+}
+

@@ -1,0 +1,112 @@
+//! The streaming int8 max-pool unit: pools feature maps as they stream past
+//! (one pixel of all channels per beat, raster order), with the rows it must
+//! remember in block RAM. Built to sit behind a convolution and to be fused into
+//! its write-back path later, so the unit is a plain valid/ready block.
+//!
+//! Architecture (one hardware level per file):
+//! - [`seq`]: the token sequencer. All window arithmetic (which windows start
+//!   or end at this row and column, bottom and right padding) is counters here,
+//!   and every decision travels with its token down the pipeline.
+//! - [`vpool`]: vertical pooling. For each column, the running maxima of the
+//!   window rows still open, `ceil((K-1)/S)` slots, in one block RAM read one
+//!   stage early and written back (read-modify-write, one column per step).
+//! - [`hpool`]: horizontal pooling of the column maxima with the same slot
+//!   scheme in registers, a hold register that finds the image's last pooled
+//!   pixel (known only at `in_last`), and the output register.
+//! - [`top`]: the contract; one pipeline enable `adv` stalls everything.
+//!
+//! Padding is never stored: a window's running maximum starts at its first
+//! real cell, so padded cells never win. Since `P <= K/2 < K` and the image
+//! has at least `K - 2P` rows, every window holds a real cell (the first
+//! window starts at cell `-P > -K`; the last ends at most `P` cells past the
+//! image, so it starts at most `P - K + 1 <= 0` cells past the last one). This is
+//! exactly the golden model's rule (padded cells skipped). An image with fewer
+//! than `K - 2P` rows has no pooled row: the unit emits nothing for it (no
+//! `out_last`) and continues with the next image.
+//!
+//! [`config`] holds the one configuration and its derived numbers; a token-level
+//! model of the schedule (tests only) checks the arithmetic over every small shape.
+
+pub mod config;
+pub mod hpool;
+mod lanes;
+#[cfg(test)]
+mod model;
+pub mod seq;
+pub mod top;
+pub mod vpool;
+
+pub use config::{MaxpoolConfig, MaxpoolDerived, Plan};
+
+use crate::ir::Design;
+use crate::manifest::Manifest;
+use crate::{verilog, GenError, Generated};
+
+/// Elaborate the unit described by `cfg` into a design (validating `cfg` first).
+pub fn design(cfg: &MaxpoolConfig) -> Result<Design, GenError> {
+    cfg.validate()?;
+    let plan = cfg.plan();
+    let seq = seq::build(cfg, &plan);
+    let vpool = vpool::build(cfg, &plan);
+    let hpool = hpool::build(cfg, &plan);
+    let top = top::build(
+        cfg,
+        &plan,
+        top::Blocks {
+            seq: &seq,
+            vpool: &vpool,
+            hpool: &hpool,
+        },
+    );
+    let mut d = Design::new(cfg.name.clone());
+    d.add(top);
+    d.add(seq);
+    d.add(vpool);
+    d.add(hpool);
+    Ok(d)
+}
+
+/// Generate the unit: design, Verilog and manifest.
+pub fn generate(cfg: &MaxpoolConfig) -> Result<Generated, GenError> {
+    let mut design = design(cfg)?;
+    let manifest = Manifest::new("maxpool", cfg, &cfg.derived(), &design)?;
+    design.header = manifest.header_lines();
+    let verilog = verilog::print(&design)?;
+    Ok(Generated {
+        design,
+        verilog,
+        manifest,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shape of a spread generates a design that passes the IR checks.
+    #[test]
+    fn spread_of_shapes_passes_the_checks() {
+        for k in 1..=8 {
+            for s in 1..=k {
+                for p in 0..=k / 2 {
+                    for (w, c) in [(1, 1), (2, 3), (5, 2), (28, 8)] {
+                        let cfg = MaxpoolConfig {
+                            channels: c,
+                            width: w,
+                            window: k,
+                            stride: s,
+                            pad: p,
+                            ..MaxpoolConfig::default()
+                        };
+                        if cfg.validate().is_err() {
+                            continue;
+                        }
+                        if let Err(e) = generate(&cfg) {
+                            panic!("K={k} S={s} P={p} W={w} C={c}: {e:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
