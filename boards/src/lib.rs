@@ -235,7 +235,11 @@ impl BoardError {
 impl fmt::Display for BoardError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.field.is_empty() {
-            write!(f, "board `{}`: {}, got {}", self.board, self.rule, self.value)
+            write!(
+                f,
+                "board `{}`: {}, got {}",
+                self.board, self.rule, self.value
+            )
         } else {
             write!(
                 f,
@@ -269,9 +273,14 @@ pub fn all() -> Result<Vec<Board>, BoardError> {
 /// Load an embedded board, merging its `base` chain (at most a few levels deep).
 fn load(name: &str, depth: usize) -> Result<Board, BoardError> {
     let table = merged_table(name, depth)?;
-    let board: Board = table
-        .try_into()
-        .map_err(|e: toml::de::Error| BoardError::new(name, "", "file must match the board schema", one_line(&e.to_string())))?;
+    let board: Board = table.try_into().map_err(|e: toml::de::Error| {
+        BoardError::new(
+            name,
+            "",
+            "file must match the board schema",
+            one_line(&e.to_string()),
+        )
+    })?;
     if board.name != name {
         return Err(BoardError::new(
             name,
@@ -292,11 +301,17 @@ fn merged_table(name: &str, depth: usize) -> Result<toml::Table, BoardError> {
     let Some(base) = table.remove("base") else {
         return Ok(table);
     };
-    let base = base.as_str().map(str::to_string).ok_or_else(|| {
-        BoardError::new(name, "base", "must be a string", base.to_string())
-    })?;
+    let base = base
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| BoardError::new(name, "base", "must be a string", base.to_string()))?;
     if depth >= 4 || base == name {
-        return Err(BoardError::new(name, "base", "must not form a cycle", format!("`{base}`")));
+        return Err(BoardError::new(
+            name,
+            "base",
+            "must not form a cycle",
+            format!("`{base}`"),
+        ));
     }
     let mut merged = merged_table(&base, depth + 1)?;
     merge(&mut merged, table);
@@ -305,8 +320,14 @@ fn merged_table(name: &str, depth: usize) -> Result<toml::Table, BoardError> {
 
 /// Parse TOML text into a table; the error is one line.
 pub fn parse_table(name: &str, text: &str) -> Result<toml::Table, BoardError> {
-    text.parse::<toml::Table>()
-        .map_err(|e| BoardError::new(name, "", "file must be valid TOML", one_line(&e.to_string())))
+    text.parse::<toml::Table>().map_err(|e| {
+        BoardError::new(
+            name,
+            "",
+            "file must be valid TOML",
+            one_line(&e.to_string()),
+        )
+    })
 }
 
 /// Parse and validate a board from TOML text that has no `base` (used by tests and
@@ -322,7 +343,12 @@ pub fn from_toml(name: &str, text: &str) -> Result<Board, BoardError> {
         ));
     }
     let board: Board = table.try_into().map_err(|e: toml::de::Error| {
-        BoardError::new(name, "", "file must match the board schema", one_line(&e.to_string()))
+        BoardError::new(
+            name,
+            "",
+            "file must match the board schema",
+            one_line(&e.to_string()),
+        )
     })?;
     board.validate()?;
     Ok(board)
@@ -376,7 +402,11 @@ impl Board {
             Err(BoardError::new(b, field, rule, value))
         };
         if !is_name(&self.name) {
-            return err("name", "must be lowercase letters, digits, `-` or `_`", &format!("`{}`", self.name));
+            return err(
+                "name",
+                "must be lowercase letters, digits, `-` or `_`",
+                &format!("`{}`", self.name),
+            );
         }
         if self.title.trim().is_empty() {
             return err("title", "must not be empty", &"``");
@@ -384,14 +414,22 @@ impl Board {
         if self.toolchain != self.family.toolchain() {
             return err(
                 "toolchain",
-                &format!("must be `{}` for family {}", self.family.toolchain().as_str(), self.family),
+                &format!(
+                    "must be `{}` for family {}",
+                    self.family.toolchain().as_str(),
+                    self.family
+                ),
                 &format!("`{}`", self.toolchain.as_str()),
             );
         }
         if !self.family.devices().contains(&self.device.as_str()) {
             return err(
                 "device",
-                &format!("must be one of {} for family {}", self.family.devices().join(", "), self.family),
+                &format!(
+                    "must be one of {} for family {}",
+                    self.family.devices().join(", "),
+                    self.family
+                ),
                 &format!("`{}`", self.device),
             );
         }
@@ -406,15 +444,22 @@ impl Board {
         // The part number must name the same device as the nextpnr device name.
         let part = self.part.to_ascii_uppercase();
         let part_ok = match self.family {
-            Family::Ice40 => part.starts_with(&format!("ICE40{}", self.device.to_ascii_uppercase())),
+            Family::Ice40 => {
+                part.starts_with(&format!("ICE40{}", self.device.to_ascii_uppercase()))
+            }
             Family::Ecp5 => {
                 let size = self.device.trim_end_matches('k');
-                part.starts_with(&format!("LFE5U-{size}F")) || part.starts_with(&format!("LFE5UM-{size}F"))
+                part.starts_with(&format!("LFE5U-{size}F"))
+                    || part.starts_with(&format!("LFE5UM-{size}F"))
                     || part.starts_with(&format!("LFE5UM5G-{size}F"))
             }
         };
         if !part_ok {
-            return err("part", &format!("must name device {}", self.device), &format!("`{}`", self.part));
+            return err(
+                "part",
+                &format!("must name device {}", self.device),
+                &format!("`{}`", self.part),
+            );
         }
         match (self.family, &self.speed) {
             (Family::Ecp5, Some(s)) if ["6", "7", "8"].contains(&s.as_str()) => {}
@@ -423,13 +468,21 @@ impl Board {
             }
             (Family::Ice40, None) => {}
             (Family::Ice40, Some(s)) => {
-                return err("speed", "must be absent for ice40 (no speed grades)", &format!("`{s}`"));
+                return err(
+                    "speed",
+                    "must be absent for ice40 (no speed grades)",
+                    &format!("`{s}`"),
+                );
             }
         }
         match (self.family, &self.io_standard) {
             (Family::Ecp5, Some(s)) if s.starts_with("LVCMOS") || s.starts_with("LVTTL") => {}
             (Family::Ecp5, s) => {
-                return err("io_standard", "must be an LVCMOS/LVTTL standard for ecp5", &format!("{s:?}"));
+                return err(
+                    "io_standard",
+                    "must be an LVCMOS/LVTTL standard for ecp5",
+                    &format!("{s:?}"),
+                );
             }
             (Family::Ice40, None) => {}
             (Family::Ice40, Some(s)) => {
@@ -441,7 +494,11 @@ impl Board {
             }
         }
         // nextpnr must get exactly this device and package.
-        let mut expected = vec![format!("--{}", self.device), "--package".into(), self.package.clone()];
+        let mut expected = vec![
+            format!("--{}", self.device),
+            "--package".into(),
+            self.package.clone(),
+        ];
         if let Some(s) = &self.speed {
             expected.extend(["--speed".to_string(), s.clone()]);
         }
@@ -456,7 +513,11 @@ impl Board {
             return err("clock.hz", "must be in 1000000..=500000000", &self.clock.hz);
         }
         if !is_name(&self.clock.name) {
-            return err("clock.name", "must be lowercase letters, digits, `-` or `_`", &format!("`{}`", self.clock.name));
+            return err(
+                "clock.name",
+                "must be lowercase letters, digits, `-` or `_`",
+                &format!("`{}`", self.clock.name),
+            );
         }
         if self.leds.is_empty() {
             return err("led", "must list at least one LED", &"none");
@@ -472,7 +533,11 @@ impl Board {
         for (kind, list) in [("led", &self.leds), ("button", &self.buttons)] {
             for p in list.iter() {
                 if !is_name(&p.name) {
-                    return err(kind, "names must be lowercase letters, digits, `-` or `_`", &format!("`{}`", p.name));
+                    return err(
+                        kind,
+                        "names must be lowercase letters, digits, `-` or `_`",
+                        &format!("`{}`", p.name),
+                    );
                 }
                 if names.insert(p.name.as_str(), ()).is_some() {
                     return err(kind, "names must be unique", &format!("`{}` twice", p.name));
@@ -482,10 +547,18 @@ impl Board {
         }
         for (what, pin) in pins {
             if !pin_well_formed(self.family, &self.package, pin) {
-                return err(&what, &format!("must be a pin name of package {}", self.package), &format!("`{pin}`"));
+                return err(
+                    &what,
+                    &format!("must be a pin name of package {}", self.package),
+                    &format!("`{pin}`"),
+                );
             }
             if let Some(first) = seen.insert(pin, what.clone()) {
-                return err(&what, &format!("pins must be unique (also used by {first})"), &format!("`{pin}`"));
+                return err(
+                    &what,
+                    &format!("pins must be unique (also used by {first})"),
+                    &format!("`{pin}`"),
+                );
             }
         }
         let r = &self.resources;
@@ -493,7 +566,11 @@ impl Board {
             return err("resources.luts", "must be positive", &r.luts);
         }
         if r.ios < 3 + self.leds.len() as u64 {
-            return err("resources.ios", "must cover the clock, UART and LED pins", &r.ios);
+            return err(
+                "resources.ios",
+                "must cover the clock, UART and LED pins",
+                &r.ios,
+            );
         }
         for (field, got, want) in [
             ("resources.lut_kind", &r.lut_kind, self.family.lut_kind()),
@@ -501,7 +578,11 @@ impl Board {
             ("resources.bram_kind", &r.bram_kind, self.family.bram_kind()),
         ] {
             if got != want {
-                return err(field, &format!("must be `{want}` for family {}", self.family), &format!("`{got}`"));
+                return err(
+                    field,
+                    &format!("must be `{want}` for family {}", self.family),
+                    &format!("`{got}`"),
+                );
             }
         }
         Ok(())

@@ -106,10 +106,9 @@ pub fn run_cli(raw: &RawAsicArgs) -> Result<(), FlowError> {
         Some(g) => config::parse_int("gate-ps", g, 1, 10_000)?,
         None => DEFAULT_GATE_PS,
     };
-    let out = raw
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("build").join(format!("asic-{}", design.folder("generic"))));
+    let out = raw.out.clone().unwrap_or_else(|| {
+        PathBuf::from("build").join(format!("asic-{}", design.folder("generic")))
+    });
     let e = estimate(&design, freq_hz, gate_ps, &out)?;
     println!(
         "ESTIMATE (generic gates, no technology): {} {}: {} cells, {} flip-flops, ~{} transistors; \
@@ -137,11 +136,7 @@ pub fn estimate(
     let tools = ToolPaths::resolve(&[Tool::Yosys])?;
     let g = match design {
         DesignSpec::Array(cfg) => hdl::array::generate(cfg)?,
-        DesignSpec::Maxpool(_) => {
-            return Err(FlowError::Usage(
-                "--design maxpool needs hdl::maxpool::generate, which has not landed yet".into(),
-            ))
-        }
+        DesignSpec::Maxpool(cfg) => hdl::maxpool::generate(cfg)?,
     };
     let top = g.manifest.top.clone();
     std::fs::create_dir_all(out)

@@ -276,7 +276,10 @@ mod tests {
 
     #[test]
     fn seed_lists_are_checked() {
-        assert_eq!(parse_list("seeds", "1,2,3", 1, 9, 16).ok(), Some(vec![1, 2, 3]));
+        assert_eq!(
+            parse_list("seeds", "1,2,3", 1, 9, 16).ok(),
+            Some(vec![1, 2, 3])
+        );
         assert_eq!(
             usage(parse_list("seeds", "1,x", 1, 9, 16)),
             "--seeds must be an integer in 1..=9, got `x`"
@@ -294,7 +297,10 @@ mod tests {
             rows: Some("4".into()),
             cols: None,
         };
-        assert_eq!(design_from(&raw).ok().map(|d| d.size_label()), Some("4x4".into()));
+        assert_eq!(
+            design_from(&raw).ok().map(|d| d.size_label()),
+            Some("4x4".into())
+        );
         let raw = RawDesign {
             rows: Some("0".into()),
             ..raw
@@ -314,7 +320,10 @@ mod tests {
     #[test]
     fn unknown_board_lists_the_known_ones() {
         let m = usage(board_from(Some("nexys")));
-        assert!(m.starts_with("--board must be one of: icebreaker, ice40-hx8k, ulx3s"), "{m}");
+        assert!(
+            m.starts_with("--board must be one of: icebreaker, ice40-hx8k, ulx3s"),
+            "{m}"
+        );
         assert!(m.ends_with("got `nexys`"), "{m}");
     }
 

@@ -202,15 +202,23 @@ mod tests {
         let mut ports = board_ports();
         ports.push(("spi_clk", false, 1));
         let e = assign(&b, &top(&ports, true)).unwrap_err().to_string();
-        assert_eq!(e, "top port spi_clk (output 1 bits) has no pin on board icebreaker");
-        let e = assign(&b, &top(&[("led", false, 3)], true)).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "top port spi_clk (output 1 bits) has no pin on board icebreaker"
+        );
+        let e = assign(&b, &top(&[("led", false, 3)], true))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "top port led has 3 bits but board icebreaker has 2 LEDs");
     }
 
     #[test]
     fn out_of_context_blocks_pin_only_the_clock() {
         let b = boards::get("icebreaker").unwrap_or_else(|e| panic!("{e}"));
-        let t = top(&[("clk", true, 1), ("rst", true, 1), ("in_data", true, 8)], false);
+        let t = top(
+            &[("clk", true, 1), ("rst", true, 1), ("in_data", true, 8)],
+            false,
+        );
         let pins = assign(&b, &t).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(pins.len(), 1);
         assert_eq!((pins[0].io.as_str(), pins[0].pin.as_str()), ("clk", "35"));

@@ -77,7 +77,11 @@ impl fmt::Display for FlowError {
                 Ok(())
             }
             FlowError::NoFit { board, detail, log } => {
-                write!(f, "design does not fit {board}: {detail} (log {})", log.display())
+                write!(
+                    f,
+                    "design does not fit {board}: {detail} (log {})",
+                    log.display()
+                )
             }
             FlowError::Timing {
                 board,

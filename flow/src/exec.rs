@@ -116,9 +116,8 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<(), FlowError> {
 
 /// Create the build folder and write the plan's files (atomically).
 pub fn write_files(plan: &Plan) -> Result<(), FlowError> {
-    std::fs::create_dir_all(&plan.dir).map_err(|e| {
-        FlowError::io(format!("cannot create `{}`", plan.dir.display()), e)
-    })?;
+    std::fs::create_dir_all(&plan.dir)
+        .map_err(|e| FlowError::io(format!("cannot create `{}`", plan.dir.display()), e))?;
     for f in &plan.files {
         write_atomic(&plan.dir.join(&f.name), f.contents.as_bytes())?;
     }
@@ -170,7 +169,6 @@ pub fn execute(plan: &Plan, progress: Progress) -> Result<Outcome, FlowError> {
     ToolPaths::resolve(&plan.tools())?;
     write_files(plan)?;
     let dir = &plan.dir;
-    let family = plan.board.family;
     let mut records: Vec<StepRecord> = Vec::new();
     let mut synth: Option<report::SynthStats> = None;
     let mut pnr: Vec<(u64, Option<PnrReport>, StepStatus)> = Vec::new();
@@ -222,7 +220,9 @@ pub fn execute(plan: &Plan, progress: Progress) -> Result<Outcome, FlowError> {
                                 synth = Some(s);
                                 StepStatus::Ok
                             }
-                            Err(e) => StepStatus::Failed(format!("reading {}: {e}", names::SYNTH_STAT)),
+                            Err(e) => {
+                                StepStatus::Failed(format!("reading {}: {e}", names::SYNTH_STAT))
+                            }
                         }
                     } else {
                         StepStatus::Failed(report::last_error_line(&log_text))
@@ -335,10 +335,15 @@ fn build_report(
                 .map(|(_, b)| b.clone()),
         })
         .collect();
-    let placed = pnr
-        .iter()
-        .find_map(|(_, r, _)| r.as_ref())
-        .map(|r| report::summarize_placed(family, r));
+    // nextpnr counts the die's bels; the board table knows the package's IOs and
+    // the licensed size (the 12F is a 25F die), so the smaller count is available.
+    let placed = pnr.iter().find_map(|(_, r, _)| r.as_ref()).map(|r| {
+        let mut p = report::summarize_placed(family, r);
+        let res = &plan.board.resources;
+        p.ios.available = p.ios.available.min(res.ios);
+        p.logic.available = p.logic.available.min(res.luts);
+        p
+    });
     let fmaxes: Vec<f64> = seeds.iter().filter_map(|s| s.fmax_mhz).collect();
     let fmax = report::spread(&fmaxes);
     let fits = !pnr.is_empty()
@@ -373,9 +378,7 @@ fn build_report(
         timing_met,
         synth: synth.map(|s| report::summarize_synth(family, s)),
         synth_cells_by_type: synth.map(|s| s.by_type.clone()),
-        logic_percent: placed
-            .as_ref()
-            .map(|p| p.logic.used as f64 * 100.0 / plan.board.resources.luts as f64),
+        logic_percent: placed.as_ref().map(|p| p.logic.percent()),
         placed,
         peak_gops: plan
             .design
@@ -432,7 +435,11 @@ fn final_error(
             .filter_map(|(_, r, _)| r.as_ref())
             .filter_map(|r| r.worst_clock())
             .fold(None, |b: Option<&report::ClockFmax>, c| match b {
-                Some(b) if b.achieved_mhz / b.constraint_mhz >= c.achieved_mhz / c.constraint_mhz => Some(b),
+                Some(b)
+                    if b.achieved_mhz / b.constraint_mhz >= c.achieved_mhz / c.constraint_mhz =>
+                {
+                    Some(b)
+                }
                 _ => Some(c),
             });
         let (clock, achieved, target) = best
@@ -453,12 +460,24 @@ fn final_error(
 pub fn result_line(r: &FlowReport) -> String {
     let fmax = r
         .fmax_mhz
-        .map(|f| format!("Fmax {:.2} MHz (target {} MHz)", f.max, mhz_text((r.core_mhz * 1e6).round() as u64)))
+        .map(|f| {
+            format!(
+                "Fmax {:.2} MHz (target {} MHz)",
+                f.max,
+                mhz_text((r.core_mhz * 1e6).round() as u64)
+            )
+        })
         .unwrap_or_else(|| "no Fmax".into());
     let logic = r
         .placed
         .as_ref()
-        .map(|p| format!("{} logic cells ({:.1}%)", p.logic.used, r.logic_percent.unwrap_or(0.0)))
+        .map(|p| {
+            format!(
+                "{} logic cells ({:.1}%)",
+                p.logic.used,
+                r.logic_percent.unwrap_or(0.0)
+            )
+        })
         .unwrap_or_else(|| "not placed".into());
     format!(
         "{} {} on {}: {}; {logic}; {fmax}",

@@ -147,7 +147,11 @@ fn commands_sh(plan_title: &str, steps: &[Step]) -> String {
          cd \"$(dirname \"$0\")\"\n"
     ));
     for st in steps {
-        s.push_str(&format!("{} > {} 2>&1\n", st.command_line(), sh_quote(&st.log)));
+        s.push_str(&format!(
+            "{} > {} 2>&1\n",
+            st.command_line(),
+            sh_quote(&st.log)
+        ));
     }
     s
 }
@@ -228,7 +232,10 @@ pub fn build(cfg: &FlowConfig, top: &TopSource, tools: &ToolPaths) -> Result<Pla
             tool: pack_tool,
             program: tools.program(pack_tool),
             args: pack_args,
-            log: format!("{}-seed{seed}.log", pack_tool.name().trim_start_matches("yowasp-")),
+            log: format!(
+                "{}-seed{seed}.log",
+                pack_tool.name().trim_start_matches("yowasp-")
+            ),
             produces: vec![packed],
             after: Some(pnr_index),
         });
@@ -247,7 +254,7 @@ pub fn build(cfg: &FlowConfig, top: &TopSource, tools: &ToolPaths) -> Result<Pla
         PlanFile {
             name: verilog.clone(),
             contents: top.verilog.clone(),
-            what: format!("Verilog of {t} ({})", top.note),
+            what: format!("Verilog of {t}"),
         },
         PlanFile {
             name: manifest,

@@ -21,7 +21,11 @@ const METRICS: [Metric; 5] = [
     ("peak GOPS", |p| p.peak_gops),
 ];
 
-const COLORS: [RGBColor; 3] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44)];
+const COLORS: [RGBColor; 3] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+];
 
 fn plot_err(e: impl std::fmt::Display) -> FlowError {
     FlowError::Report(format!("cannot draw the sweep plot: {e}"))
@@ -76,7 +80,11 @@ pub fn svg(title: &str, points: &[SweepPoint]) -> Result<String, FlowError> {
                         PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
                     });
                 chart
-                    .draw_series(series.iter().map(|&(x, y)| Circle::new((x, y), 3, color.filled())))
+                    .draw_series(
+                        series
+                            .iter()
+                            .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
+                    )
                     .map_err(plot_err)?;
             }
             chart
@@ -102,7 +110,11 @@ pub fn svg(title: &str, points: &[SweepPoint]) -> Result<String, FlowError> {
             for (i, line) in lines.iter().take(12).enumerate() {
                 let short: String = line.chars().take(60).collect();
                 panel
-                    .draw(&Text::new(short, (10, 30 + 20 * i as i32), ("sans-serif", 13)))
+                    .draw(&Text::new(
+                        short,
+                        (10, 30 + 20 * i as i32),
+                        ("sans-serif", 13),
+                    ))
                     .map_err(plot_err)?;
             }
         }

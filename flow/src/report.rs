@@ -58,7 +58,11 @@ pub fn parse_yosys_stat(text: &str, top: &str) -> Result<SynthStats, String> {
         .get("design")
         .filter(|d| d.get("num_cells_by_type").is_some())
         .or_else(|| modules.and_then(|m| m.get(&format!("\\{top}"))))
-        .or_else(|| modules.filter(|m| m.len() == 1).and_then(|m| m.values().next()))
+        .or_else(|| {
+            modules
+                .filter(|m| m.len() == 1)
+                .and_then(|m| m.values().next())
+        })
         .ok_or_else(|| format!("yosys stat has no totals for the design or module {top}"))?;
     let by_type = cells_of(pick).ok_or("yosys stat has no num_cells_by_type")?;
     Ok(SynthStats {
@@ -142,10 +146,12 @@ impl PnrReport {
     /// The core clock: the one with the highest constraint (board clocks feeding
     /// only a PLL or a reset synchronizer are slower).
     pub fn main_clock(&self) -> Option<&ClockFmax> {
-        self.clocks.iter().fold(None, |best: Option<&ClockFmax>, c| match best {
-            Some(b) if b.constraint_mhz >= c.constraint_mhz => Some(b),
-            _ => Some(c),
-        })
+        self.clocks
+            .iter()
+            .fold(None, |best: Option<&ClockFmax>, c| match best {
+                Some(b) if b.constraint_mhz >= c.constraint_mhz => Some(b),
+                _ => Some(c),
+            })
     }
 
     /// Every clock reaches its constraint.
@@ -155,12 +161,16 @@ impl PnrReport {
 
     /// The clock that misses by the most (lowest achieved/constraint ratio).
     pub fn worst_clock(&self) -> Option<&ClockFmax> {
-        self.clocks.iter().fold(None, |w: Option<&ClockFmax>, c| match w {
-            Some(w) if w.achieved_mhz / w.constraint_mhz <= c.achieved_mhz / c.constraint_mhz => {
+        self.clocks
+            .iter()
+            .fold(None, |w: Option<&ClockFmax>, c| match w {
                 Some(w)
-            }
-            _ => Some(c),
-        })
+                    if w.achieved_mhz / w.constraint_mhz <= c.achieved_mhz / c.constraint_mhz =>
+                {
+                    Some(w)
+                }
+                _ => Some(c),
+            })
     }
 
     pub fn usage(&self, bel: &str) -> Option<Usage> {
@@ -183,7 +193,11 @@ pub fn parse_nextpnr_report(text: &str) -> Result<PnrReport, String> {
                     achieved_mhz: a,
                     constraint_mhz: k,
                 }),
-                _ => return Err(format!("nextpnr report: clock {name} lacks achieved/constraint")),
+                _ => {
+                    return Err(format!(
+                        "nextpnr report: clock {name} lacks achieved/constraint"
+                    ))
+                }
             }
         }
     }
@@ -339,7 +353,10 @@ mod tests {
     fn utilisation_lines() {
         let log = "Info: Device utilisation:\nInfo: \t         ICESTORM_LC:  8346/ 7680   108%\n\
                    Info: \t        ICESTORM_RAM:     0/   32     0%\n";
-        assert_eq!(overused_in_log(log).as_deref(), Some("ICESTORM_LC 8346 used of 7680"));
+        assert_eq!(
+            overused_in_log(log).as_deref(),
+            Some("ICESTORM_LC 8346 used of 7680")
+        );
         let ok = "Info: \t         ICESTORM_LC:  2056/ 7680    26%\n";
         assert_eq!(overused_in_log(ok), None);
         let ecp5 = "Info: \t        TRELLIS_COMB:     350/  83640     0%\n";

@@ -9,10 +9,7 @@ fn usage_cell(u: &Usage) -> String {
 
 /// Render the report as Markdown.
 pub fn markdown(r: &FlowReport) -> String {
-    let mut s = format!(
-        "# {} {} on {} ({})\n\n",
-        r.design, r.size, r.board, r.part
-    );
+    let mut s = format!("# {} {} on {} ({})\n\n", r.design, r.size, r.board, r.part);
     s.push_str(&format!("- Status: **{}**\n", r.status));
     s.push_str(&format!("- Top: `{}`: {}\n", r.top, r.top_note));
     s.push_str(&format!(
@@ -43,7 +40,9 @@ pub fn markdown(r: &FlowReport) -> String {
         ));
     }
     if let Some(p) = &r.placed {
-        s.push_str("## After place and route (nextpnr)\n\n| resource | used / available |\n|---|---:|\n");
+        s.push_str(
+            "## After place and route (nextpnr)\n\n| resource | used / available |\n|---|---:|\n",
+        );
         s.push_str(&format!("| logic | {} |\n", usage_cell(&p.logic)));
         if let Some(ff) = &p.ffs {
             s.push_str(&format!("| flip-flops | {} |\n", usage_cell(ff)));

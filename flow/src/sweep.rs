@@ -48,8 +48,12 @@ impl SweepPoint {
             logic: placed.map(|p| p.logic.used),
             logic_available: placed.map(|p| p.logic.available),
             ffs: r.synth.as_ref().map(|s| s.ffs),
-            dsps: placed.map(|p| p.dsps.used).or(r.synth.as_ref().map(|s| s.dsps)),
-            brams: placed.map(|p| p.brams.used).or(r.synth.as_ref().map(|s| s.brams)),
+            dsps: placed
+                .map(|p| p.dsps.used)
+                .or(r.synth.as_ref().map(|s| s.dsps)),
+            brams: placed
+                .map(|p| p.brams.used)
+                .or(r.synth.as_ref().map(|s| s.brams)),
             fmax_mhz: r.fmax_mhz.map(|f| f.max),
             target_mhz: r.core_mhz,
             peak_gops: r.peak_gops,
@@ -120,7 +124,9 @@ pub fn markdown(board: &str, points: &[SweepPoint]) -> String {
             opt_f(p.peak_gops, 3)
         ));
     }
-    s.push_str("\nPeak GOPS = 2 x rows x cols x Fmax (one int8 multiply and one add per PE per cycle).\n");
+    s.push_str(
+        "\nPeak GOPS = 2 x rows x cols x Fmax (one int8 multiply and one add per PE per cycle).\n",
+    );
     s
 }
 
@@ -250,4 +256,3 @@ fn run_jobs(jobs: &[(u32, FlowConfig)]) -> Result<Vec<SweepPoint>, FlowError> {
 pub fn of_design<'a>(points: &'a [SweepPoint], design: &str) -> Vec<&'a SweepPoint> {
     points.iter().filter(|p| p.design == design).collect()
 }
-

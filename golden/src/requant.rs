@@ -236,7 +236,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4000))]
+        #![proptest_config(ProptestConfig::with_cases(100_000))]
         #[test]
         fn u32_piece_emulation_matches(acc in any::<i32>(), bias in any::<i32>(),
                                        mult in 1u32..=65535, shift in 0u32..=31, relu in any::<bool>()) {

@@ -2,8 +2,15 @@
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: u32 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(256);
-    let cfg = hdl::array::ArrayConfig { rows: n, cols: n, name: "systolic_array".into() };
+    let n: u32 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(256);
+    let cfg = hdl::array::ArrayConfig {
+        rows: n,
+        cols: n,
+        name: "systolic_array".into(),
+    };
     let t = Instant::now();
     let d = hdl::array::design(&cfg)?;
     let t1 = t.elapsed();

@@ -302,12 +302,6 @@ impl Expr {
     pub fn cmp_ge(self, rhs: impl Into<Expr>) -> Expr {
         Expr::bin(BinOp::Ge, self, rhs)
     }
-    pub fn shl(self, amount: impl Into<Expr>) -> Expr {
-        Expr::bin(BinOp::Shl, self, amount)
-    }
-    pub fn shr(self, amount: impl Into<Expr>) -> Expr {
-        Expr::bin(BinOp::Shr, self, amount)
-    }
     pub fn sra(self, amount: impl Into<Expr>) -> Expr {
         Expr::bin(BinOp::Sra, self, amount)
     }
@@ -359,6 +353,9 @@ binop_trait!(Mul, mul, BinOp::Mul);
 binop_trait!(BitAnd, bitand, BinOp::And);
 binop_trait!(BitOr, bitor, BinOp::Or);
 binop_trait!(BitXor, bitxor, BinOp::Xor);
+// `<<` and `>>` are logical shifts by an unsigned amount; `sra` is the arithmetic one.
+binop_trait!(Shl, shl, BinOp::Shl);
+binop_trait!(Shr, shr, BinOp::Shr);
 
 impl std::ops::Not for Expr {
     type Output = Expr;
@@ -406,6 +403,21 @@ pub struct Memory {
     pub width: u32,
     pub depth: u32,
     pub comment: String,
+    /// Synthesis hints, printed as attributes; none by default.
+    pub hints: MemHints,
+}
+
+/// Synthesis hints of a [`Memory`]. They never change simulation semantics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemHints {
+    /// Map to block RAM even where the tool would choose LUT RAM for a small
+    /// memory (`ram_style = "block"`): line buffers should not eat logic.
+    pub block_ram: bool,
+    /// The generator guarantees that no read port reads an address at the clock
+    /// edge where a write port writes it, so the tool need not emulate Verilog's
+    /// read-old-data behaviour on such a collision in soft logic (`no_rw_check`).
+    /// Without it, yosys adds a data-width register and comparator per port pair.
+    pub no_rw_collision: bool,
 }
 
 /// Index of a memory inside its module.
@@ -604,8 +616,49 @@ impl Module {
             width,
             depth,
             comment: comment.to_string(),
+            hints: MemHints::default(),
         });
         id
+    }
+    /// Set the synthesis hints of a memory.
+    pub fn memory_hints(&mut self, mem: MemoryId, hints: MemHints) {
+        if let Some(m) = self.memories.get_mut(mem.0 as usize) {
+            m.hints = hints;
+        }
+    }
+    /// `if (enable) mem[addr] <= data` at the rising edge of `clk`.
+    pub fn mem_write(
+        &mut self,
+        mem: MemoryId,
+        clk: SignalId,
+        enable: impl Into<Expr>,
+        addr: impl Into<Expr>,
+        data: impl Into<Expr>,
+    ) {
+        self.items.push(Item::MemWrite {
+            mem,
+            clk,
+            enable: enable.into(),
+            addr: addr.into(),
+            data: data.into(),
+        });
+    }
+    /// Synchronous read: `if (enable) target <= mem[addr]` at the rising edge of `clk`.
+    pub fn mem_read(
+        &mut self,
+        mem: MemoryId,
+        clk: SignalId,
+        enable: impl Into<Expr>,
+        addr: impl Into<Expr>,
+        target: SignalId,
+    ) {
+        self.items.push(Item::MemRead {
+            mem,
+            clk,
+            enable: enable.into(),
+            addr: addr.into(),
+            target,
+        });
     }
 
     pub fn assign(&mut self, target: SignalId, expr: impl Into<Expr>) {

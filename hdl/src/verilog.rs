@@ -136,6 +136,11 @@ pub fn print_extern_stubs(design: &Design) -> String {
     out
 }
 
+/// Registers sharing one always block: (clock, enable text).
+type GroupKey = (String, Option<String>);
+/// One register of such a block: (name, next-value text, optional (reset, value text)).
+type RegLine = (String, String, Option<(String, String)>);
+
 struct Printer<'a> {
     m: &'a Module,
     /// All names of the module, built the first time a temporary is hoisted.
@@ -314,10 +319,7 @@ fn print_module(m: &Module, out: &mut String) {
     // Body first: printing expressions may hoist temporaries that must be declared above.
     let mut body = String::new();
     let mut clocked_groups: Vec<(String, String, Option<String>)> = Vec::new(); // (clk, enable text, _)
-    let mut group_regs: HashMap<
-        (String, Option<String>),
-        Vec<(String, String, Option<(String, String)>)>,
-    > = HashMap::new();
+    let mut group_regs: HashMap<GroupKey, Vec<RegLine>> = HashMap::new();
     // A blank line between runs of different kinds of item, and around every block.
     let mut last_kind = "";
     for item in &m.items {
@@ -579,9 +581,21 @@ fn print_module(m: &Module, out: &mut String) {
     }
     for mem in &m.memories {
         any = true;
+        let mut attrs = Vec::new();
+        if mem.hints.block_ram {
+            attrs.push("ram_style = \"block\"");
+        }
+        if mem.hints.no_rw_collision {
+            attrs.push("no_rw_check");
+        }
+        let attrs = if attrs.is_empty() {
+            String::new()
+        } else {
+            format!("(* {} *)\n", attrs.join(", "))
+        };
         let _ = writeln!(
             out,
-            "// {}\nreg {}{} [0:{}];",
+            "// {}\n{attrs}reg {}{} [0:{}];",
             mem.comment,
             range(mem.width),
             mem.name,

@@ -36,7 +36,8 @@ pub enum FrameError {
 
 /// One frame as it travels: sync, kind, LE length, payload, CRC.
 pub fn encode(sync: u8, kind: u8, payload: &[u8]) -> Result<Vec<u8>, FrameError> {
-    let len = u16::try_from(payload.len()).map_err(|_| FrameError::TooLong { len: payload.len() })?;
+    let len =
+        u16::try_from(payload.len()).map_err(|_| FrameError::TooLong { len: payload.len() })?;
     let mut f = Vec::with_capacity(payload.len() + protocol::FRAME_OVERHEAD);
     f.push(sync);
     f.push(kind);
@@ -251,7 +252,10 @@ mod tests {
     #[test]
     fn info_request_is_the_documented_bytes() {
         // CRC-8/SMBUS of 01 00 00.
-        assert_eq!(info_request(), vec![0xA5, 0x01, 0x00, 0x00, crc8(&[1, 0, 0])]);
+        assert_eq!(
+            info_request(),
+            vec![0xA5, 0x01, 0x00, 0x00, crc8(&[1, 0, 0])]
+        );
     }
 
     #[test]
@@ -316,7 +320,10 @@ mod tests {
         f[5] ^= 0x10;
         assert!(matches!(
             decode_frame(&f),
-            Err(FrameError::BadCrc { kind: RSP_ERROR, .. })
+            Err(FrameError::BadCrc {
+                kind: RSP_ERROR,
+                ..
+            })
         ));
         assert_eq!(
             decode_frame(&[0xA5, 0, 0, 0, 0]).unwrap_err(),

@@ -4,5 +4,7 @@
 
 pub mod array;
 pub mod ireval;
+pub mod maxpool;
 pub mod tools;
+pub mod uart;
 pub mod verilator;

@@ -108,7 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!();
     println!(
         "| {:<34} | {:>8} | {:>10} | {:>10} | {:>9} | {:>10} |",
-        "workload", "GMAC", "wgpu ms", "ref ms", "ref/wgpu", "wgpu GOP/s"
+        "workload", "MMAC", "wgpu ms", "ref ms", "ref/wgpu", "wgpu GOP/s"
     );
     println!(
         "|{:-<36}|{:->10}|{:->12}|{:->12}|{:->11}|{:->12}|",
@@ -146,9 +146,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         println!(
-            "| {:<34} | {:>8.3} | {:>10.2} | {:>10.2} | {:>9.2} | {:>10.1} |",
+            "| {:<34} | {:>8.1} | {:>10.2} | {:>10.2} | {:>9.2} | {:>10.1} |",
             w.name(),
-            w.macs() as f64 / 1e9,
+            w.macs() as f64 / 1e6,
             ms(t_gpu),
             ms(t_ref),
             t_ref.as_secs_f64() / t_gpu.as_secs_f64(),

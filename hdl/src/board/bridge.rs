@@ -83,8 +83,10 @@ fn info_bytes(cfg: &BoardTopConfig, d: &BoardDerived) -> Vec<u8> {
     b[InfoLayout::PROTOCOL] = protocol::PROTOCOL_VERSION;
     b[InfoLayout::VERSION..InfoLayout::VERSION + 3]
         .copy_from_slice(&protocol::version_bytes(crate::VERSION));
-    b[InfoLayout::ROWS..InfoLayout::ROWS + 2].copy_from_slice(&(cfg.array.rows as u16).to_le_bytes());
-    b[InfoLayout::COLS..InfoLayout::COLS + 2].copy_from_slice(&(cfg.array.cols as u16).to_le_bytes());
+    b[InfoLayout::ROWS..InfoLayout::ROWS + 2]
+        .copy_from_slice(&(cfg.array.rows as u16).to_le_bytes());
+    b[InfoLayout::COLS..InfoLayout::COLS + 2]
+        .copy_from_slice(&(cfg.array.cols as u16).to_le_bytes());
     let hz = u32::try_from(d.clock.achieved_hz).unwrap_or(u32::MAX);
     b[InfoLayout::CLOCK_HZ..InfoLayout::CLOCK_HZ + 4].copy_from_slice(&hz.to_le_bytes());
     b[InfoLayout::BAUD..InfoLayout::BAUD + 4].copy_from_slice(&cfg.baud.to_le_bytes());
@@ -115,12 +117,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         .doc("Rows are sent straight from the array's output register, which is held by out_ready (backpressure).")
         .doc("See docs/uart-protocol.md.");
 
-    let clk = m.input(
-        "clk",
-        Ty::bit(),
-        Some("Clock and synchronous reset"),
-        "",
-    );
+    let clk = m.input("clk", Ty::bit(), Some("Clock and synchronous reset"), "");
     let rst = m.input("rst", Ty::bit(), None, "");
     let rx_valid = m.input(
         "rx_valid",
@@ -130,12 +127,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     );
     let rx_data = m.input("rx_data", Ty::u(8), None, "");
     let rx_ferr = m.input("rx_ferr", Ty::bit(), None, "the byte's stop bit was low");
-    let tx_valid = m.output(
-        "tx_valid",
-        Ty::bit(),
-        Some("To the UART transmitter"),
-        "",
-    );
+    let tx_valid = m.output("tx_valid", Ty::bit(), Some("To the UART transmitter"), "");
     let tx_ready = m.input("tx_ready", Ty::bit(), None, "");
     let tx_data = m.output("tx_data", Ty::u(8), None, "");
     let in_valid = m.output(
@@ -145,12 +137,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         "",
     );
     let in_ready = m.input("arr_in_ready", Ty::bit(), None, "");
-    let in_a = m.output(
-        "arr_in_a",
-        Ty::u(8 * rows as u32),
-        None,
-        "column k of A",
-    );
+    let in_a = m.output("arr_in_a", Ty::u(8 * rows as u32), None, "column k of A");
     let in_b = m.output("arr_in_b", Ty::u(8 * cols as u32), None, "row k of B");
     let in_last = m.output("arr_in_last", Ty::bit(), None, "closes the tile");
     let out_valid = m.input(
@@ -384,8 +371,14 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     let c_byte = select_byte(out_c_bytes, q.into(), pos_bits);
     let row_byte = priority(
         vec![
-            (Expr::from(p).cmp_eq(k(pos_bits, 0)), Expr::from(row).slice(0, 8)),
-            (Expr::from(p).cmp_eq(k(pos_bits, 1)), Expr::from(row).slice(8, 8)),
+            (
+                Expr::from(p).cmp_eq(k(pos_bits, 0)),
+                Expr::from(row).slice(0, 8),
+            ),
+            (
+                Expr::from(p).cmp_eq(k(pos_bits, 1)),
+                Expr::from(row).slice(8, 8),
+            ),
         ],
         c_byte,
     );
@@ -488,10 +481,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Expr::from(out_valid) & out_ready,
         "the array's output beat moves",
     );
-    m.assign(
-        out_ready,
-        st(S_ROWS) & (Expr::from(discard) | row_sent),
-    );
+    m.assign(out_ready, st(S_ROWS) & (Expr::from(discard) | row_sent));
     m.assign(in_valid, beat_valid);
     m.assign(in_last, st(S_LAST));
     m.assign(in_a, Expr::from(beat_buf).slice(0, 8 * rows as u32));
@@ -530,10 +520,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     m.clocked(
         beat_buf,
         clk,
-        Expr::concat(vec![
-            Expr::from(beat_buf).slice(8, beat_bits - 8),
-            b(),
-        ]),
+        Expr::concat(vec![Expr::from(beat_buf).slice(8, beat_bits - 8), b()]),
         Some(beat_byte.into()),
         None,
     );
@@ -548,7 +535,13 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Some(Expr::from(beat_byte) | (Expr::from(byte) & st(S_K1))),
         None,
     );
-    m.clocked(discard, clk, failed, Some(close_tile.into()), reset_to(rst, 1, 0));
+    m.clocked(
+        discard,
+        clk,
+        failed,
+        Some(close_tile.into()),
+        reset_to(rst, 1, 0),
+    );
     m.clocked(
         row,
         clk,
@@ -582,7 +575,11 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         clk,
         Expr::mux(
             st(S_LEN1),
-            Expr::mux(gemm_has_k, Expr::from(len_new) - k(16, 2), Expr::from(len_new)),
+            Expr::mux(
+                gemm_has_k,
+                Expr::from(len_new) - k(16, 2),
+                Expr::from(len_new),
+            ),
             Expr::from(remain) - k(16, 1),
         ),
         Some(Expr::from(byte) & (st(S_LEN1) | st(S_SKIP) | st(S_BEATS))),
@@ -629,10 +626,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
             (on_byte(S_K0), s(S_K1)),
             (on_byte(S_K1), after_k1),
             (on_byte(S_SKIP) & last_byte, s(S_CRC)),
-            (
-                Expr::from(beat_byte) & beat_end & last_byte,
-                s(S_CRC),
-            ),
+            (Expr::from(beat_byte) & beat_end & last_byte, s(S_CRC)),
             (close_tile.into(), s(S_LAST)),
             (start_resp.into(), s(S_RESP)),
             (st(S_LAST) & beat_taken, s(S_ROWS)),

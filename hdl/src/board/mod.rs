@@ -137,8 +137,7 @@ impl BoardTopConfig {
             e.param = format!("array.{}", e.param);
             e
         })?;
-        if self.array.name == self.name || self.array.name.starts_with(&format!("{}_", self.name))
-        {
+        if self.array.name == self.name || self.array.name.starts_with(&format!("{}_", self.name)) {
             return Err(ConfigError::new(
                 "array.name",
                 format!(
@@ -399,6 +398,10 @@ mod tests {
         let d = c.derived().expect("valid");
         assert_eq!(d.clock.achieved_hz, 30_000_000);
         assert_eq!(d.clks_per_bit, 260);
-        assert!((d.baud_error_ppm - 1602.56).abs() < 0.1, "{}", d.baud_error_ppm);
+        assert!(
+            (d.baud_error_ppm - 1602.56).abs() < 0.1,
+            "{}",
+            d.baud_error_ppm
+        );
     }
 }

@@ -603,7 +603,13 @@ mod tests {
         };
         let p = plan(&cfg).expect("in range");
         // 10 MHz * 102 / 64 = 15.9375 MHz, the closest the iCE40 PLL gets.
-        assert_eq!(p.achieved, Hz { num: 1_020_000_000, den: 64 });
+        assert_eq!(
+            p.achieved,
+            Hz {
+                num: 1_020_000_000,
+                den: 64
+            }
+        );
         assert_eq!(p.achieved_hz, 15_937_500);
         assert!((p.error_ppm + 3906.25).abs() < 1e-6);
         cfg.target_hz = cfg.clock_in_hz;

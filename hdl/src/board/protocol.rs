@@ -101,7 +101,11 @@ pub const fn crc8_update(crc: u8, byte: u8) -> u8 {
     let mut c = crc ^ byte;
     let mut i = 0;
     while i < 8 {
-        c = if c & 0x80 != 0 { (c << 1) ^ 0x07 } else { c << 1 };
+        c = if c & 0x80 != 0 {
+            (c << 1) ^ 0x07
+        } else {
+            c << 1
+        };
         i += 1;
     }
     c

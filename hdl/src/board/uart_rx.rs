@@ -40,12 +40,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
             "brk is high while the line has been low for {BREAK_BITS} bit times ({} clocks).",
             d.break_cycles
         ));
-    let clk = m.input(
-        "clk",
-        Ty::bit(),
-        Some("Clock and synchronous reset"),
-        "",
-    );
+    let clk = m.input("clk", Ty::bit(), Some("Clock and synchronous reset"), "");
     let rst = m.input("rst", Ty::bit(), None, "");
     let rx = m.input(
         "rx",
@@ -61,12 +56,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     );
     let data = m.output("data", Ty::u(8), None, "the byte, valid with valid");
     let ferr = m.output("ferr", Ty::bit(), None, "its stop bit was low");
-    let brk = m.output(
-        "brk",
-        Ty::bit(),
-        Some("Line state"),
-        "line held low: break",
-    );
+    let brk = m.output("brk", Ty::bit(), Some("Line state"), "line held low: break");
 
     let rx_meta = m.reg("rx_meta_reg", Ty::bit(), "synchronizer, first stage");
     let rx_sync = m.reg("rx_sync_reg", Ty::bit(), "synchronizer, second stage");
@@ -100,10 +90,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     let state_next = priority(
         vec![
             (st(IDLE) & low, k(2, START)),
-            (
-                st(START) & at_half,
-                Expr::mux(low, k(2, DATA), k(2, IDLE)),
-            ),
+            (st(START) & at_half, Expr::mux(low, k(2, DATA), k(2, IDLE))),
             (Expr::from(sample_data) & last_bit, k(2, STOP)),
             (sample_stop.into(), k(2, IDLE)),
         ],

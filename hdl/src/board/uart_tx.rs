@@ -18,12 +18,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         "{} clocks per bit ({:.0} baud at {} Hz).",
         cpb, d.baud_actual, d.clock.achieved_hz
     ));
-    let clk = m.input(
-        "clk",
-        Ty::bit(),
-        Some("Clock and synchronous reset"),
-        "",
-    );
+    let clk = m.input("clk", Ty::bit(), Some("Clock and synchronous reset"), "");
     let rst = m.input("rst", Ty::bit(), None, "");
     let valid = m.input("valid", Ty::bit(), Some("Bytes to send"), "");
     let ready = m.output("ready", Ty::bit(), None, "idle: the byte is taken");

@@ -83,3 +83,62 @@ pub fn next_slot(m: &Module, slot: SignalId, n: u32) -> Expr {
 pub fn bit() -> Ty {
     Ty::bit()
 }
+
+/// The value of a one-bit constant expression.
+fn const_bit(e: &Expr) -> Option<bool> {
+    match e {
+        Expr::Const(c) if c.ty == Ty::bit() => Some(c.bits == 1),
+        _ => None,
+    }
+}
+
+/// `a & b` on one-bit control expressions, folding constants so that features a
+/// configuration lacks leave no `& 1'd1` behind in the Verilog.
+pub fn and(a: impl Into<Expr>, b: impl Into<Expr>) -> Expr {
+    let (a, b) = (a.into(), b.into());
+    match (const_bit(&a), const_bit(&b)) {
+        (Some(false), _) | (_, Some(false)) => Expr::bit(false),
+        (Some(true), _) => b,
+        (_, Some(true)) => a,
+        _ => a & b,
+    }
+}
+
+/// `a | b`, folding constants.
+pub fn or(a: impl Into<Expr>, b: impl Into<Expr>) -> Expr {
+    let (a, b) = (a.into(), b.into());
+    match (const_bit(&a), const_bit(&b)) {
+        (Some(true), _) | (_, Some(true)) => Expr::bit(true),
+        (Some(false), _) => b,
+        (_, Some(false)) => a,
+        _ => a | b,
+    }
+}
+
+/// `~a`, folding constants.
+pub fn not(a: impl Into<Expr>) -> Expr {
+    let a = a.into();
+    match const_bit(&a) {
+        Some(v) => Expr::bit(!v),
+        None => !a,
+    }
+}
+
+/// `sel ? t : f`, folding a constant select.
+pub fn mux(sel: impl Into<Expr>, t: impl Into<Expr>, f: impl Into<Expr>) -> Expr {
+    let sel = sel.into();
+    match const_bit(&sel) {
+        Some(true) => t.into(),
+        Some(false) => f.into(),
+        None => Expr::mux(sel, t, f),
+    }
+}
+
+/// A wire named `name` holding `e`, or `e` itself when it is a constant.
+pub fn named(m: &mut Module, name: &str, e: Expr, comment: &str) -> Expr {
+    if const_bit(&e).is_some() {
+        e
+    } else {
+        m.wire_of(name, e, comment).into()
+    }
+}

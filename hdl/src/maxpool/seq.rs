@@ -21,7 +21,7 @@ use crate::ir::{Const, Expr, Module, Reset, SignalId, Ty};
 use crate::util::{bits_for, clog2};
 
 use super::config::{MaxpoolConfig, Plan};
-use super::lanes::{bit, count_down, is_zero, k, next_slot, select};
+use super::lanes::{and, bit, count_down, is_zero, k, mux, named, next_slot, not, or, select};
 
 pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
     let (w, s, pad) = (cfg.width, cfg.stride, cfg.pad);
@@ -204,7 +204,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
     });
     let he_slot = (cols && n > 1).then(|| reg(&mut m, "he_slot_reg", slot_bits, 0, "its slot"));
     // Bottom padding.
-    let p_bits = bits_for(pad.max(s).into());
+    let p_bits = bits_for(pad.into());
     let flushing = (pad > 0).then(|| {
         reg(
             &mut m,
@@ -214,7 +214,8 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
             "after in_last: stored windows still to emit",
         )
     });
-    let pad_left = (pad > 0).then(|| {
+    // With P <= S at most one window ends in the padding: no count needed.
+    let pad_left = (pad > s).then(|| {
         reg(
             &mut m,
             "pad_left_reg",
@@ -249,30 +250,38 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         Some(e) => Expr::from(e).cmp_ne(k(x_bits, 0)),
         None => Expr::bit(false),
     };
-    let extra_now = m.wire_of("extra_now", extra_now, "an extra window leaves this step");
+    let extra_now = named(
+        &mut m,
+        "extra_now",
+        extra_now,
+        "an extra window leaves this step",
+    );
     let flush_now = match flushing {
-        Some(f) => !Expr::from(extra_now) & f,
+        Some(f) => and(not(extra_now.clone()), f),
         None => Expr::bit(false),
     };
-    let flush_now = m.wire_of("flush_now", flush_now, "a flush column enters this step");
-    let can_take = match flushing {
-        Some(f) => !Expr::from(extra_now) & !Expr::from(f),
-        None => !Expr::from(extra_now),
-    };
-    let can_take = m.wire_of(
+    let flush_now = named(
+        &mut m,
+        "flush_now",
+        flush_now,
+        "a flush column enters this step",
+    );
+    let can_take = and(
+        not(extra_now.clone()),
+        not(flushing.map_or(Expr::bit(false), Expr::from)),
+    );
+    let can_take = named(
+        &mut m,
         "can_take",
         can_take,
         "input may enter (no extras or flush pending)",
     );
-    m.assign(in_ready, Expr::from(adv) & can_take);
-    let pix = m.wire_of(
-        "pix",
-        Expr::from(in_valid) & can_take,
-        "an input pixel enters",
-    );
-    let col = m.wire_of(
+    m.assign(in_ready, and(adv, can_take.clone()));
+    let pix = m.wire_of("pix", and(in_valid, can_take), "an input pixel enters");
+    let col = named(
+        &mut m,
         "col",
-        Expr::from(pix) | flush_now,
+        or(pix, flush_now.clone()),
         "a pixel or flush column enters",
     );
     let (x_first, x_last) = match x {
@@ -283,18 +292,18 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         None => (Expr::bit(true), Expr::bit(true)),
     };
     // Column 0 matters only where windows span columns.
-    let x_first = (n > 0).then(|| m.wire_of("x_first", x_first, "column 0"));
-    let x_last = m.wire_of("x_last", x_last, "column W-1");
+    let x_first = (n > 0).then(|| named(&mut m, "x_first", x_first, "column 0"));
+    let x_last = named(&mut m, "x_last", x_last, "column W-1");
     let row_end = m.wire_of(
         "row_end",
-        (Expr::from(col) & x_last) | (Expr::from(pix) & in_last),
+        or(and(col.clone(), x_last.clone()), and(pix, in_last)),
         "the token ends a row (in_last ends it early if it must)",
     );
     let v_end_now = match ve_cnt {
-        Some(c) => Expr::from(flush_now) | is_zero(&m, c),
+        Some(c) => or(flush_now.clone(), is_zero(&m, c)),
         None => Expr::bit(true),
     };
-    let v_end_now = m.wire_of("v_end_now", v_end_now, "a window ends at this row");
+    let v_end_now = named(&mut m, "v_end_now", v_end_now, "a window ends at this row");
     // Rows to the next window end once this row is done.
     let ve_next = ve_cnt.map(|c| {
         let e = count_down(&m, c, s - 1);
@@ -305,24 +314,25 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         )
     });
     // After in_last: the next window end lies in the bottom padding (H..H+P-1).
-    let (final_row, flush_needed) = match (flushing, pad_left, ve_next) {
-        (Some(_), Some(pl), Some(ve)) => {
+    let (final_row, flush_needed) = match (flushing, ve_next) {
+        (Some(_), Some(ve)) => {
             let cw = e_bits.max(p_bits);
             let need = m.wire_of(
                 "flush_needed",
                 Expr::from(ve).resize(cw).cmp_lt(k(cw, pad)),
                 "after in_last, a window ends in the bottom padding",
             );
-            let last_flush = m.wire_of(
+            let last_flush = match pad_left {
+                Some(pl) => Expr::from(pl).cmp_le(k(p_bits, s)),
+                None => Expr::bit(true),
+            };
+            let last_flush = named(
+                &mut m,
                 "last_flush_row",
-                Expr::from(pl).cmp_le(k(p_bits, s)),
+                last_flush,
                 "no window ends in the padding after this flush row",
             );
-            let fin = Expr::mux(
-                pix,
-                Expr::from(in_last) & !Expr::from(need),
-                Expr::from(last_flush),
-            );
+            let fin = mux(pix, and(in_last, not(need)), last_flush.clone());
             (
                 m.wire_of("final_row", fin, "this row is the image's last"),
                 Some((need, last_flush)),
@@ -338,19 +348,20 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         ),
     };
     let has_extras = if r >= 2 {
-        Expr::from(v_end_now)
+        v_end_now.clone()
     } else {
         Expr::bit(false)
     };
-    let has_extras = m.wire_of(
+    let has_extras = named(
+        &mut m,
         "has_extras",
         has_extras,
         "right-padding windows follow this row's last column",
     );
-    let close_col = Expr::from(row_end) & final_row & !Expr::from(has_extras);
+    let close_col = and(and(row_end, final_row), not(has_extras.clone()));
     let close = match (extra_left, extra_close) {
-        (Some(e), Some(c)) => Expr::mux(
-            extra_now,
+        (Some(e), Some(c)) => mux(
+            extra_now.clone(),
             Expr::from(c) & Expr::from(e).cmp_eq(k(x_bits, 1)),
             close_col,
         ),
@@ -359,8 +370,8 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
 
     // Token outputs.
     m.assign(tok_pix, pix);
-    m.assign(tok_flush, flush_now);
-    m.assign(tok_extra, extra_now);
+    m.assign(tok_flush, flush_now.clone());
+    m.assign(tok_extra, extra_now.clone());
     m.assign(tok_close, close);
     if let (Some(o), Some(x)) = (rd_col, x) {
         m.assign(o, x);
@@ -369,7 +380,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
     let onehot = |m: &Module, cnt: SignalId, slot: Option<SignalId>| -> Expr {
         let hit = is_zero(m, cnt);
         match slot {
-            Some(sl) => Expr::mux(hit, Expr::uconst(n, 1).shl(sl), Expr::zero(Ty::u(n))),
+            Some(sl) => Expr::mux(hit, Expr::uconst(n, 1) << sl, Expr::zero(Ty::u(n))),
             None => hit,
         }
     };
@@ -377,16 +388,16 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         let e = Expr::mux(fr, mask0.clone(), onehot(&m, c, vs_slot));
         m.assign(o, e);
     }
-    m.assign(v_end, v_end_now);
+    m.assign(v_end, v_end_now.clone());
     if let (Some(o), Some(sl)) = (v_slot, ve_slot) {
         m.assign(o, sl);
     }
     if let (Some(o), Some(fr)) = (v_fresh, first_row) {
         m.assign(o, fr);
     }
-    if let (Some(o), Some(xf)) = (h_st, x_first) {
+    if let (Some(o), Some(xf)) = (h_st, x_first.clone()) {
         let e = match hs_cnt {
-            Some(c) => Expr::mux(xf, mask0.clone(), onehot(&m, c, hs_slot)),
+            Some(c) => mux(xf, mask0.clone(), onehot(&m, c, hs_slot)),
             None => mask0.clone(),
         };
         m.assign(o, e);
@@ -395,7 +406,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         Some(c) => is_zero(&m, c),
         None => Expr::bit(true),
     };
-    m.assign(h_end, Expr::mux(x_last, Expr::bit(r >= 1), h_end_mid));
+    m.assign(h_end, mux(x_last.clone(), Expr::bit(r >= 1), h_end_mid));
     if let Some(o) = h_slot {
         let mid = match he_slot {
             Some(sl) => Expr::from(sl),
@@ -414,24 +425,22 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
                     m.wire_of("extra_slot", sel, "slot of the leaving extra window")
                         .into()
                 };
-                Expr::mux(extra_now, pick, mid)
+                mux(extra_now.clone(), pick, mid)
             }
             None => mid,
         };
         m.assign(o, e);
     }
     if let (Some(o), Some(xf)) = (h_fresh, x_first) {
-        m.assign(
-            o,
-            Expr::from(xf) | (Expr::from(x_last) & Expr::bit(plan.last_fresh)),
-        );
+        let e = if plan.last_fresh { or(xf, x_last) } else { xf };
+        m.assign(o, e);
     }
 
     let (Some(clk), Some(rst)) = (clk, rst) else {
         return m;
     };
     // State updates, all on pipeline steps; every register resets to its initial value.
-    let on = |c: Expr| Some(Expr::from(adv) & c);
+    let on = |c: Expr| Some(and(adv, c));
     let reset_of = |m: &Module, id: SignalId| {
         let init = regs.iter().find(|(r, _)| *r == id).map_or(0, |(_, v)| *v);
         Some(Reset {
@@ -444,7 +453,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
     };
     if let Some(x) = x {
         let next = Expr::mux(row_end, k(xw, 0), Expr::from(x) + k(xw, 1));
-        m.clocked(x, clk, next, on(col.into()), reset_of(&m, x));
+        m.clocked(x, clk, next, on(col.clone()), reset_of(&m, x));
     }
     // Column counters restart with every row.
     if let (Some(c), Some(e)) = (hs_cnt, he_cnt) {
@@ -453,19 +462,19 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
             k(s_bits, plan.start_init),
             count_down(&m, c, s - 1),
         );
-        m.clocked(c, clk, next, on(col.into()), reset_of(&m, c));
+        m.clocked(c, clk, next, on(col.clone()), reset_of(&m, c));
         let next = Expr::mux(row_end, k(e_bits, plan.end_init), count_down(&m, e, s - 1));
-        m.clocked(e, clk, next, on(col.into()), reset_of(&m, e));
+        m.clocked(e, clk, next, on(col.clone()), reset_of(&m, e));
     }
     if let (Some(sl), Some(c)) = (hs_slot, hs_cnt) {
         let step = Expr::mux(is_zero(&m, c), next_slot(&m, sl, n), sl);
         let next = Expr::mux(row_end, k(slot_bits, plan.start_slot_init), step);
-        m.clocked(sl, clk, next, on(col.into()), reset_of(&m, sl));
+        m.clocked(sl, clk, next, on(col.clone()), reset_of(&m, sl));
     }
     if let (Some(sl), Some(c)) = (he_slot, he_cnt) {
         let step = Expr::mux(is_zero(&m, c), next_slot(&m, sl, n), sl);
         let next = Expr::mux(row_end, k(slot_bits, 0), step);
-        m.clocked(sl, clk, next, on(col.into()), reset_of(&m, sl));
+        m.clocked(sl, clk, next, on(col.clone()), reset_of(&m, sl));
     }
     // Row counters advance at each row end and restart after the image's last row.
     if let Some(fr) = first_row {
@@ -488,30 +497,36 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         let next = Expr::mux(final_row, k(e_bits, plan.end_init), ve);
         m.clocked(c, clk, next, on(row_end.into()), reset_of(&m, c));
         if let Some(sl) = ve_slot {
-            let step = Expr::mux(v_end_now, next_slot(&m, sl, n), sl);
+            let step = mux(v_end_now.clone(), next_slot(&m, sl, n), sl);
             let next = Expr::mux(final_row, k(slot_bits, 0), step);
             m.clocked(sl, clk, next, on(row_end.into()), reset_of(&m, sl));
         }
     }
-    if let (Some(f), Some(pl), Some(ve), Some((need, last_flush))) =
-        (flushing, pad_left, ve_next, flush_needed)
-    {
-        let next =
-            (Expr::from(pix) & in_last & need) | (Expr::from(flush_now) & !Expr::from(last_flush));
+    if let (Some(f), Some((need, last_flush))) = (flushing, flush_needed) {
+        let next = or(
+            and(and(pix, in_last), need),
+            and(flush_now.clone(), not(last_flush)),
+        );
         m.clocked(f, clk, next, on(row_end.into()), reset_of(&m, f));
+    }
+    if let (Some(pl), Some(ve)) = (pad_left, ve_next) {
         // From in_last: padding rows from the first flush row (the next window end) on.
         let from_last = k(p_bits, pad) - Expr::from(ve).resize(p_bits);
         let next = Expr::mux(pix, from_last, Expr::from(pl) - k(p_bits, s));
         m.clocked(pl, clk, next, on(row_end.into()), reset_of(&m, pl));
     }
     if let (Some(e), Some(c)) = (extra_left, extra_close) {
-        let next = Expr::mux(extra_now, Expr::from(e) - k(x_bits, 1), k(x_bits, r - 1));
-        let load = Expr::from(row_end) & has_extras;
+        let next = mux(
+            extra_now.clone(),
+            Expr::from(e) - k(x_bits, 1),
+            k(x_bits, r - 1),
+        );
+        let load = and(row_end, has_extras);
         m.clocked(
             e,
             clk,
             next,
-            on(Expr::from(extra_now) | load.clone()),
+            on(or(extra_now, load.clone())),
             reset_of(&m, e),
         );
         m.clocked(c, clk, final_row, on(load), reset_of(&m, c));

@@ -47,8 +47,12 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan, blocks: Blocks<'_>) -> Module {
     ))
     .doc("Input: one pixel (all channels) per beat in raster order; in_last marks the image's last pixel.")
     .doc(format!(
-        "Output: ((H + {}) / {s} + 1) x {} pooled pixels per image of H >= {} rows, raster order; out_last marks the last.",
-        2 * p as i64 - k as i64,
+        "Output: ((H {}) / {s} + 1) x {} pooled pixels per image of H >= {} rows, raster order; out_last marks the last.",
+        match i64::from(2 * p) - i64::from(k) {
+            0 => "+ 0".to_string(),
+            x if x > 0 => format!("+ {x}"),
+            x => format!("- {}", -x),
+        },
         plan.w_out,
         der.min_height
     ))

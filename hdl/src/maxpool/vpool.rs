@@ -17,7 +17,7 @@
 //! same address at one edge and no bypass is needed. With W = 1 the buffer is a
 //! plain register (one word) written at the end of the step.
 
-use crate::ir::{Expr, Item, Module, Ty};
+use crate::ir::{Expr, MemHints, Module, Ty};
 use crate::util::clog2;
 
 use super::config::{MaxpoolConfig, Plan};
@@ -174,12 +174,16 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
             )
         })
         .collect();
-    let new_word = Expr::concat(
-        qmax.iter()
-            .enumerate()
-            .map(|(j, &qm)| Expr::mux(Expr::from(b_v_st).bit_at(j as u32), b_data, qm))
-            .collect(),
-    );
+    let mut slots: Vec<Expr> = qmax
+        .iter()
+        .enumerate()
+        .map(|(j, &qm)| Expr::mux(Expr::from(b_v_st).bit_at(j as u32), b_data, qm))
+        .collect();
+    let new_word = if n == 1 {
+        slots.remove(0)
+    } else {
+        Expr::concat(slots)
+    };
     let new_word = m.wire_of("new_word", new_word, "the column word written back");
     let write = m.wire_of(
         "write",
@@ -194,21 +198,18 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
                 w,
                 "running window-row maxima, one word per column (block RAM)",
             );
+            // Block RAM even when small; the read and the write of one edge never share
+            // an address (see the module docs), so no collision logic is needed.
+            m.memory_hints(
+                lb,
+                MemHints {
+                    block_ram: true,
+                    no_rw_collision: true,
+                },
+            );
             let b_col = data(&mut m, "b_col_reg", rd, "the token's column: write address");
-            m.items.push(Item::MemRead {
-                mem: lb,
-                clk,
-                enable: adv.into(),
-                addr: rd.into(),
-                target: q,
-            });
-            m.items.push(Item::MemWrite {
-                mem: lb,
-                clk,
-                enable: write.into(),
-                addr: b_col.into(),
-                data: new_word.into(),
-            });
+            m.mem_read(lb, clk, adv, rd, q);
+            m.mem_write(lb, clk, write, b_col, new_word);
         }
         None => m.clocked(q, clk, new_word, Some(write.into()), None),
     }

@@ -1,0 +1,268 @@
+//! Real tool runs, kept small (2x2 arrays, one seed): the iCE40 flow on the
+//! iCEBreaker, a missed clock, a sweep past a size that does not fit, the ASIC
+//! estimate, and the ECP5 flow on the ULX3S.
+//!
+//! Missing tools: outside CI the test says so on stderr and passes; in CI
+//! (`CI=true`) it fails, because CI installs them (`apt-get install -y yosys
+//! nextpnr-ice40 fpga-icestorm`, `scripts/setup-ecp5.sh`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use boards::Family;
+use flow::tools::{Tool, ToolPaths};
+use serde_json::Value;
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// True when the family's tools are installed; otherwise skip (or fail in CI).
+fn tools_present(family: Family, extra: &[Tool]) -> bool {
+    let mut tools = Tool::for_family(family).to_vec();
+    tools.extend_from_slice(extra);
+    match ToolPaths::resolve(&tools) {
+        Ok(_) => true,
+        Err(e) if in_ci() => panic!("CI=true but a tool is missing: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED (tools missing, not CI): {e}");
+            false
+        }
+    }
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("real-flow")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn flow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flow"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run flow: {e}"))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn report(dir: &Path) -> Value {
+    let p = dir.join("report.json");
+    let t = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&t).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn num(v: &Value, ptr: &str) -> f64 {
+    v.pointer(ptr)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("report lacks {ptr}: {v:#}"))
+}
+
+/// The checks every successful run must pass.
+fn assert_plausible(dir: &Path, device_luts: f64) -> Value {
+    let r = report(dir);
+    assert_eq!(r["status"], "ok", "{r:#}");
+    assert_eq!(r["fits"], true);
+    assert_eq!(r["timing_met"], true);
+    let logic = num(&r, "/placed/logic/used");
+    assert!(
+        logic > 0.0 && logic < device_luts,
+        "logic {logic} of {device_luts}"
+    );
+    assert!(num(&r, "/synth/luts") > 0.0);
+    assert!(num(&r, "/synth/ffs") > 0.0);
+    assert!(
+        num(&r, "/placed/ios/used") >= 4.0,
+        "clk, rx, tx and LEDs are IOs"
+    );
+    for k in ["min", "median", "max"] {
+        let f = num(&r, &format!("/fmax_mhz/{k}"));
+        assert!(f > 1.0 && f < 1000.0, "Fmax {k} {f}");
+    }
+    assert!(num(&r, "/peak_gops") > 0.0);
+    for step in r["steps"].as_array().expect("steps") {
+        let log = dir.join(step["log"].as_str().expect("log"));
+        assert!(log.is_file(), "missing log {}", log.display());
+    }
+    let bit = r["seeds"][0]["bitstream"].as_str().expect("a bitstream");
+    let len = std::fs::metadata(dir.join(bit))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert!(len > 1000, "bitstream {bit} is {len} bytes");
+    for f in [
+        "summary.md",
+        "commands.sh",
+        "synth.ys",
+        "board_top.v",
+        "board_top.manifest.json",
+    ] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    r
+}
+
+#[test]
+fn ice40_flow_on_icebreaker_2x2() {
+    if !tools_present(Family::Ice40, &[]) {
+        return;
+    }
+    let dir = out_dir("icebreaker-2x2");
+    let d = dir.display().to_string();
+    let out = flow(&["--board", "icebreaker", "--rows", "2", "--out", &d]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let r = assert_plausible(&dir, 5280.0);
+    // -dsp: one SB_MAC16 per PE.
+    assert_eq!(num(&r, "/placed/dsps/used"), 4.0);
+    assert!(std::fs::read_to_string(dir.join("board_top.pcf"))
+        .is_ok_and(|t| t.contains("set_io clk_in 35")));
+    let line = text(&out.stdout);
+    assert!(line.starts_with("array 2x2 on icebreaker: ok;"), "{line}");
+}
+
+#[test]
+fn an_impossible_clock_fails_naming_achieved_and_target() {
+    if !tools_present(Family::Ice40, &[]) {
+        return;
+    }
+    let dir = out_dir("icebreaker-2x2-250mhz");
+    let d = dir.display().to_string();
+    // 250 MHz: inside the iCE40 PLL's range, far beyond what the fabric reaches.
+    let out = flow(&[
+        "--board",
+        "icebreaker",
+        "--rows",
+        "2",
+        "--freq",
+        "250",
+        "--out",
+        &d,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("flow: error: timing missed on icebreaker"))
+        .unwrap_or_else(|| panic!("no timing line in\n{err}"));
+    assert!(
+        line.contains("achieved ") && line.contains("< target 250.00 MHz"),
+        "{line}"
+    );
+    let r = report(&dir);
+    assert_eq!(r["status"], "timing missed");
+    assert_eq!(r["timing_met"], false);
+    assert!(
+        r["seeds"][0]["bitstream"].is_null(),
+        "no bitstream for a missed clock"
+    );
+    assert!(num(&r, "/fmax_mhz/max") < 250.0);
+
+    // Asked to, the run keeps going and exits 0, still saying timing was missed.
+    let out = flow(&[
+        "--board",
+        "icebreaker",
+        "--rows",
+        "2",
+        "--freq",
+        "250",
+        "--out",
+        &d,
+        "--allow-timing-fail",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let r = report(&dir);
+    assert_eq!(r["status"], "timing missed");
+    assert!(r["seeds"][0]["bitstream"].is_string());
+}
+
+#[test]
+fn sweep_goes_past_a_size_that_does_not_fit() {
+    if !tools_present(Family::Ice40, &[]) {
+        return;
+    }
+    let dir = out_dir("sweep-icebreaker");
+    let d = dir.display().to_string();
+    // 3x3 needs 9 SB_MAC16; the UP5K has 8.
+    let out = flow(&[
+        "sweep",
+        "--board",
+        "icebreaker",
+        "--rows",
+        "3,1",
+        "--out",
+        &d,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.join("sweep.csv")).expect("sweep.csv");
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows[1].starts_with("array,3,3x3,does not fit,"), "{csv}");
+    assert!(rows[2].starts_with("array,1,1x1,ok,"), "{csv}");
+    let md = std::fs::read_to_string(dir.join("sweep.md")).expect("sweep.md");
+    assert!(md.contains("| array | 3x3 | does not fit |"), "{md}");
+    let svg = std::fs::read_to_string(dir.join("sweep.svg")).expect("sweep.svg");
+    assert!(svg.starts_with("<svg") && svg.contains("Fmax (MHz)") && svg.contains("peak GOPS"));
+}
+
+#[test]
+fn asic_estimate_of_a_2x2_array() {
+    if !tools_present(Family::Ice40, &[]) {
+        return;
+    }
+    let dir = out_dir("asic-2x2");
+    let d = dir.display().to_string();
+    let out = flow(&["asic", "--rows", "2", "--out", &d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    assert!(line.starts_with("ESTIMATE"), "{line}");
+    let r: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("asic-report.json")).expect("asic-report.json"),
+    )
+    .expect("JSON");
+    assert!(r["kind"]
+        .as_str()
+        .is_some_and(|k| k.starts_with("estimate")));
+    assert!(num(&r, "/gate_transistors") > 1000.0);
+    assert!(num(&r, "/flip_flops") > 100.0);
+    let depth = num(&r, "/logic_depth");
+    assert!(depth > 5.0 && depth < 500.0, "depth {depth}");
+    let md = std::fs::read_to_string(dir.join("asic-summary.md")).expect("summary");
+    assert!(md.contains("ESTIMATE"));
+}
+
+#[test]
+fn ecp5_flow_on_ulx3s_2x2() {
+    if !tools_present(Family::Ecp5, &[]) {
+        return;
+    }
+    let dir = out_dir("ulx3s-2x2");
+    let d = dir.display().to_string();
+    let out = flow(&["--board", "ulx3s", "--rows", "2", "--out", &d]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let r = assert_plausible(&dir, 83640.0);
+    // synth_ecp5 maps each 8x8 multiply to a MULT18X18D.
+    assert_eq!(num(&r, "/placed/dsps/used"), 4.0);
+    assert!(std::fs::read_to_string(dir.join("board_top.lpf"))
+        .is_ok_and(|t| t.contains("LOCATE COMP \"clk_in\" SITE \"G2\";")));
+}
