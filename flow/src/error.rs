@@ -36,6 +36,8 @@ pub enum FlowError {
         clock: String,
         achieved_mhz: f64,
         target_mhz: f64,
+        /// The `--freq` asked for, when the PLL's output (the target) differs.
+        requested_mhz: Option<f64>,
         seeds: String,
     },
     /// A report could not be read.
@@ -88,13 +90,23 @@ impl fmt::Display for FlowError {
                 clock,
                 achieved_mhz,
                 target_mhz,
+                requested_mhz,
                 seeds,
-            } => write!(
-                f,
-                "timing missed on {board}: clock {clock} achieved {achieved_mhz:.2} MHz < target \
-                 {target_mhz:.2} MHz (best of seeds {seeds}); rerun with --allow-timing-fail to \
-                 keep the bitstream anyway"
-            ),
+            } => {
+                write!(
+                    f,
+                    "timing missed on {board}: clock {clock} achieved {achieved_mhz:.2} MHz < \
+                     target {target_mhz:.2} MHz"
+                )?;
+                if let Some(r) = requested_mhz {
+                    write!(f, " (the PLL's output for --freq {r})")?;
+                }
+                write!(
+                    f,
+                    " (best of seeds {seeds}); rerun with --allow-timing-fail to keep the \
+                     bitstream anyway"
+                )
+            }
         }
     }
 }

@@ -85,6 +85,8 @@ pub struct FlowReport {
     pub core_mhz: f64,
     /// `ok`, `timing missed`, `does not fit`, `failed`.
     pub status: String,
+    /// Why, when the status is not `ok`: what overflowed, the tool's last error line.
+    pub problem: Option<String>,
     pub fits: bool,
     /// At least one seed met every clock's target.
     pub timing_met: bool,
@@ -374,6 +376,10 @@ fn build_report(
         target_mhz: plan.target_hz as f64 / 1e6,
         core_mhz: plan.core_hz as f64 / 1e6,
         status: status.into(),
+        problem: steps.iter().find_map(|s| match &s.status {
+            StepStatus::NoFit(w) | StepStatus::Failed(w) => Some(w.clone()),
+            _ => None,
+        }),
         fits,
         timing_met,
         synth: synth.map(|s| report::summarize_synth(family, s)),
@@ -450,6 +456,7 @@ fn final_error(
             clock,
             achieved_mhz: achieved,
             target_mhz: target,
+            requested_mhz: (plan.core_hz != plan.target_hz).then(|| plan.target_hz as f64 / 1e6),
             seeds: seed_list(&plan.seeds),
         });
     }

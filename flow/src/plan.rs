@@ -222,6 +222,11 @@ pub fn build(cfg: &FlowConfig, top: &TopSource, tools: &ToolPaths) -> Result<Pla
             produces: vec![placed.clone(), names::pnr_report(seed)],
             after: Some(0),
         });
+        // An out-of-context block has IOs wherever nextpnr put them: a bitstream of
+        // it would drive random balls of a real board, so none is made.
+        if !top.board_top {
+            continue;
+        }
         let pnr_index = steps.len() - 1;
         let pack_args = match board.family {
             Family::Ice40 => vec![placed, packed.clone()],

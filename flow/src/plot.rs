@@ -59,9 +59,11 @@ pub fn svg(title: &str, points: &[SweepPoint]) -> Result<String, FlowError> {
                 .y_label_area_size(55)
                 .build_cartesian_2d(0u32..max_size + 1, 0.0..ymax)
                 .map_err(plot_err)?;
+            let whole = !name.contains("MHz") && !name.contains("GOPS");
             chart
                 .configure_mesh()
                 .x_desc("size (rows = cols)")
+                .y_label_formatter(&|v| if whole { format!("{v:.0}") } else { format!("{v:.1}") })
                 .label_style(("sans-serif", 12))
                 .draw()
                 .map_err(plot_err)?;

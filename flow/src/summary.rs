@@ -11,6 +11,9 @@ fn usage_cell(u: &Usage) -> String {
 pub fn markdown(r: &FlowReport) -> String {
     let mut s = format!("# {} {} on {} ({})\n\n", r.design, r.size, r.board, r.part);
     s.push_str(&format!("- Status: **{}**\n", r.status));
+    if let Some(p) = &r.problem {
+        s.push_str(&format!("- Problem: {p}\n"));
+    }
     s.push_str(&format!("- Top: `{}`: {}\n", r.top, r.top_note));
     s.push_str(&format!(
         "- Core clock target: {:.3} MHz (requested {:.3} MHz)\n",

@@ -26,6 +26,8 @@ pub struct SweepPoint {
     pub label: String,
     /// `ok`, `timing missed`, `does not fit`, `failed`, or the error.
     pub status: String,
+    /// What overflowed or failed, when the status is not `ok`.
+    pub problem: Option<String>,
     pub logic: Option<u64>,
     pub logic_available: Option<u64>,
     pub ffs: Option<u64>,
@@ -45,6 +47,7 @@ impl SweepPoint {
             size,
             label: r.size.clone(),
             status: r.status.clone(),
+            problem: r.problem.clone(),
             logic: placed.map(|p| p.logic.used),
             logic_available: placed.map(|p| p.logic.available),
             ffs: r.synth.as_ref().map(|s| s.ffs),
@@ -75,14 +78,23 @@ fn opt_f(v: Option<f64>, digits: usize) -> String {
     v.map(|v| format!("{v:.digits$}")).unwrap_or_default()
 }
 
+/// A CSV field, quoted when it holds a comma, a quote or a newline.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\"").replace('\n', " "))
+    } else {
+        s.to_string()
+    }
+}
+
 /// The CSV (one header line, one line per point).
 pub fn csv(points: &[SweepPoint]) -> String {
     let mut s = String::from(
-        "design,size,label,status,logic,logic_available,ffs,dsps,brams,fmax_mhz,target_mhz,peak_gops,folder\n",
+        "design,size,label,status,logic,logic_available,ffs,dsps,brams,fmax_mhz,target_mhz,peak_gops,folder,problem\n",
     );
     for p in points {
         s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             p.design,
             p.size,
             p.label,
@@ -95,7 +107,8 @@ pub fn csv(points: &[SweepPoint]) -> String {
             opt_f(p.fmax_mhz, 2),
             p.target_mhz,
             opt_f(p.peak_gops, 3),
-            p.folder.replace(',', ";")
+            p.folder.replace(',', ";"),
+            csv_field(p.problem.as_deref().unwrap_or(""))
         ));
     }
     s
@@ -112,7 +125,10 @@ pub fn markdown(board: &str, points: &[SweepPoint]) -> String {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             p.design,
             p.label,
-            p.status,
+            match &p.problem {
+                Some(why) => format!("{}: {}", p.status, why.replace('|', "/")),
+                None => p.status.clone(),
+            },
             match (p.logic, p.logic_available) {
                 (Some(u), Some(a)) => format!("{u} / {a}"),
                 _ => "-".into(),
@@ -132,7 +148,11 @@ pub fn markdown(board: &str, points: &[SweepPoint]) -> String {
 
 fn sizes_from(raw: Option<&str>) -> Result<Vec<u64>, FlowError> {
     let raw = raw.ok_or_else(|| FlowError::Usage("--rows is required (a list: 2,4,8)".into()))?;
-    config::parse_list("rows", raw, 1, u64::from(hdl::array::config::MAX_DIM), 32)
+    let mut sizes =
+        config::parse_list("rows", raw, 1, u64::from(hdl::array::config::MAX_DIM), 32)?;
+    // Smallest first: the table and the plot read along the size axis.
+    sizes.sort_unstable();
+    Ok(sizes)
 }
 
 /// Run the sweep from raw flags.
@@ -232,7 +252,8 @@ fn run_jobs(jobs: &[(u32, FlowConfig)]) -> Result<Vec<SweepPoint>, FlowError> {
                 design: cfg.design.kind().into(),
                 size: *size,
                 label: cfg.design.size_label(),
-                status: format!("failed: {e}"),
+                status: "failed".into(),
+                problem: Some(e.to_string()),
                 logic: None,
                 logic_available: None,
                 ffs: None,
@@ -244,7 +265,10 @@ fn run_jobs(jobs: &[(u32, FlowConfig)]) -> Result<Vec<SweepPoint>, FlowError> {
                 folder: cfg.out_dir.display().to_string(),
             },
         };
-        bar.println(format!("{name}: {}", point.status));
+        bar.println(match &point.problem {
+            Some(why) => format!("{name}: {}: {why}", point.status),
+            None => format!("{name}: {}", point.status),
+        });
         points.push(point);
         bar.inc(1);
     }

@@ -323,3 +323,35 @@ fn commands_sh_lists_every_command_with_its_log() {
         assert!(sh.lines().any(|l| l == line), "`{line}` missing from\n{sh}");
     }
 }
+
+#[test]
+fn maxpool_runs_out_of_context_without_a_bitstream() {
+    for name in ["icebreaker", "ulx3s"] {
+        let board = boards::get(name).expect("board");
+        let mut cfg = config(&board, 2, board.clock.hz, &[1], false);
+        cfg.design = DesignSpec::Maxpool(hdl::maxpool::MaxpoolConfig {
+            channels: 1,
+            ..Default::default()
+        });
+        let p = plan(&cfg);
+        assert_eq!(p.top, "maxpool");
+        let kinds: Vec<StepKind> = p.steps.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [StepKind::Synth, StepKind::PlaceRoute { seed: 1 }], "{name}");
+        let (file, allow, line) = match board.family {
+            Family::Ice40 => (
+                "maxpool.pcf",
+                "--pcf-allow-unconstrained",
+                format!("set_io clk {}", board.clock.pin),
+            ),
+            Family::Ecp5 => (
+                "maxpool.lpf",
+                "--lpf-allow-unconstrained",
+                format!("LOCATE COMP \"clk\" SITE \"{}\";", board.clock.pin),
+            ),
+        };
+        assert!(p.steps[1].args.iter().any(|a| a == allow), "{name}");
+        let text = &p.file(file).expect("constraints").contents;
+        assert!(text.contains(&line), "{name}: {text}");
+        assert_eq!(text.matches(&board.clock.pin).count(), 1, "{name}: only the clock");
+    }
+}

@@ -317,7 +317,17 @@ fn print_module(m: &Module, out: &mut String) {
     };
 
     // Body first: printing expressions may hoist temporaries that must be declared above.
-    let mut body = String::new();
+    // Sized up front: a 256x256 mesh prints tens of megabytes, and growing by doubling
+    // would copy them several times.
+    let estimate: usize = m
+        .items
+        .iter()
+        .map(|i| match i {
+            Item::Instance { conns, .. } => 48 + 28 * conns.len(),
+            _ => 64,
+        })
+        .sum();
+    let mut body = String::with_capacity(estimate);
     let mut clocked_groups: Vec<(String, String, Option<String>)> = Vec::new(); // (clk, enable text, _)
     let mut group_regs: HashMap<GroupKey, Vec<RegLine>> = HashMap::new();
     // A blank line between runs of different kinds of item, and around every block.
@@ -510,6 +520,7 @@ fn print_module(m: &Module, out: &mut String) {
         body.push_str("end\n");
     }
 
+    out.reserve(body.len() + 64 * m.signals.len() + 64 * p.temps.len() + 4096);
     // Header and ports.
     out.push_str("/*\n");
     for line in &m.doc {

@@ -7,8 +7,6 @@
 //! padding 0..=window/2, at widths 1, 2, odd and 28 and 1, 3 or 8 channels;
 //! another holds the two 224-wide, 64-channel shapes. Many images go through each.
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
-
 use hdl::maxpool::MaxpoolConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -61,15 +59,10 @@ fn zoo_configs() -> Vec<MaxpoolConfig> {
     out
 }
 
-/// The zoo model, built once per test binary and shared (one test at a time).
-fn zoo() -> MutexGuard<'static, PoolSim> {
-    static ZOO: OnceLock<Mutex<PoolSim>> = OnceLock::new();
-    ZOO.get_or_init(|| {
-        let sim = PoolSim::new(&zoo_configs()).unwrap_or_else(|e| panic!("zoo: {e}"));
-        Mutex::new(sim)
-    })
-    .lock()
-    .unwrap_or_else(|e| e.into_inner())
+/// The zoo model: built once (the harness caches it on disk and serialises
+/// concurrent builders), loaded by every test that needs it.
+fn zoo() -> PoolSim {
+    PoolSim::new(&zoo_configs()).unwrap_or_else(|e| panic!("zoo: {e}"))
 }
 
 /// Stream `images` through unit `u`, compare each with the golden model; return the cycles.
@@ -381,7 +374,8 @@ fn lint_and_yosys_spread() {
         cfg(3, 9, 4, 1, 2),
         cfg(2, 10, 7, 7, 3),
         cfg(4, 3, 1, 1, 0),
-        cfg(256, 16, 8, 1, 4),
+        cfg(256, 16, 2, 1, 1),
+        cfg(4, 9, 8, 1, 4),
         cfg(64, 224, 3, 2, 1),
     ];
     for c in spread {

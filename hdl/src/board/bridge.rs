@@ -57,6 +57,8 @@ const S_CRC: u64 = 8;
 const S_LAST: u64 = 9;
 const S_ROWS: u64 = 10;
 const S_RESP: u64 = 11;
+/// The clock after the CRC byte: answer or close the tile, from registered errors.
+const S_DECIDE: u64 = 12;
 
 /// Bytes before the payload in a response: sync, type, two length bytes.
 const HEADER: u64 = 4;
@@ -171,9 +173,17 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     let state = m.reg("state_reg", Ty::u(4), "parser / responder state");
     let cmd = m.reg("cmd_reg", Ty::u(8), "command byte of the current request");
     let len_lo = m.reg("len_lo_reg", Ty::u(8), "");
-    let len = m.reg("len_reg", Ty::u(16), "LEN of the current request");
     let k_lo = m.reg("k_lo_reg", Ty::u(8), "");
-    let remain = m.reg("remain_reg", Ty::u(16), "payload bytes still to come");
+    let remain = m.reg(
+        "remain_reg",
+        Ty::u(16),
+        "payload bytes still to come, this one included",
+    );
+    let beats_left = m.reg(
+        "beats_left_reg",
+        Ty::u(16),
+        "beats K still announces, this one included",
+    );
     let crc_rx = m.reg("crc_rx_reg", Ty::u(8), "CRC of the request so far");
     let err = m.reg("err_reg", Ty::u(8), "first error of the request, 0 = none");
     let tile_open = m.reg(
@@ -204,6 +214,14 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     let tx_active = m.reg("tx_active_reg", Ty::bit(), "a response frame is being sent");
     let tx_pos = m.reg("tx_pos_reg", Ty::u(pos_bits), "byte index in the frame");
     let tx_type = m.reg("tx_type_reg", Ty::u(8), "TYPE of the frame being sent");
+    let tx_row = m.reg("tx_row_reg", Ty::bit(), "the frame is a ROW");
+    let tx_info = m.reg("tx_info_reg", Ty::bit(), "the frame is INFO");
+    let tx_len = m.reg("tx_len_reg", Ty::u(16), "LEN of the frame being sent");
+    let tx_end = m.reg(
+        "tx_end_reg",
+        Ty::u(pos_bits),
+        "position of the frame's CRC byte",
+    );
     let crc_tx = m.reg("crc_tx_reg", Ty::u(8), "CRC of the frame so far");
     let err_sticky = m.reg("err_sticky_reg", Ty::bit(), "");
 
@@ -211,6 +229,9 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     let b = || Expr::from(rx_data);
 
     // ---- Receive side --------------------------------------------------------------
+    // Lengths are checked by counting, never by multiplying: `remain` counts LEN
+    // down over K and the beats, `beats_left` counts K down, and the payload must
+    // end exactly where the K-th beat ends.
     let in_frame = m.wire_of(
         "in_frame",
         Expr::from(state).cmp_ge(k(4, S_CMD)) & Expr::from(state).cmp_le(k(4, S_CRC)),
@@ -239,29 +260,16 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Expr::concat(vec![len_lo.into(), b()]),
         "LEN, on its high byte",
     );
-    let k_new = m.wire_of(
-        "k_new",
-        Expr::concat(vec![k_lo.into(), b()]),
-        "K, on its high byte",
+    let len_zero = m.wire_of("len_zero", Expr::from(len_new).cmp_eq(k(16, 0)), "");
+    let is_info = m.wire_of(
+        "is_info",
+        Expr::from(cmd).cmp_eq(k(8, u64::from(CMD_INFO))),
+        "",
     );
-    let is_info = Expr::from(cmd).cmp_eq(k(8, u64::from(CMD_INFO)));
     let is_gemm = m.wire_of(
         "is_gemm",
         Expr::from(cmd).cmp_eq(k(8, u64::from(CMD_GEMM))),
         "",
-    );
-    let gemm_has_k = m.wire_of(
-        "gemm_has_k",
-        Expr::from(is_gemm) & Expr::from(len_new).cmp_ge(k(16, 2)),
-        "LEN leaves room for K",
-    );
-    let k_fits = m.wire_of(
-        "k_fits",
-        Expr::from(k_new).cmp_ne(k(16, 0))
-            & Expr::from(len)
-                .resize(32)
-                .cmp_eq(Expr::from(k_new).resize(32) * k(32, beat) + k(32, 2)),
-        "K >= 1 and LEN = 2 + K * (ROWS + COLS)",
     );
     let beat_end = m.wire_of(
         "beat_end",
@@ -273,10 +281,21 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Expr::from(remain).cmp_eq(k(16, 1)),
         "this byte ends the payload",
     );
+    let last_beat_ok = m.wire_of(
+        "last_beat_ok",
+        Expr::from(beat_end) & Expr::from(beats_left).cmp_eq(k(16, 1)),
+        "the payload ends with the K-th beat",
+    );
     let crc_ok = b().cmp_eq(crc_rx);
 
     // The first error of the request wins; a byte's framing error outranks what it says.
     let code = |c: u8| k(8, u64::from(c));
+    let on = |s: u64| Expr::from(byte) & st(s);
+    let bad_length = (on(S_LEN1)
+        & ((Expr::from(is_info) & !Expr::from(len_zero))
+            | (Expr::from(is_gemm) & len_zero)))
+        | ((on(S_K0) | on(S_K1)) & last_byte)
+        | (on(S_BEATS) & last_byte & !Expr::from(last_beat_ok));
     let err_next = m.wire_of(
         "err_next",
         priority(
@@ -285,56 +304,33 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
                 (Expr::from(err).cmp_ne(code(0)), err.into()),
                 (Expr::from(byte) & rx_ferr, code(ERR_FRAMING)),
                 (
-                    Expr::from(byte) & (st(S_BEATS) | st(S_CRC)) & beat_valid,
+                    (on(S_BEATS) | on(S_CRC)) & beat_valid,
                     code(ERR_OVERRUN),
                 ),
                 (
-                    Expr::from(byte) & st(S_LEN1) & !is_info.clone() & !Expr::from(is_gemm),
+                    on(S_LEN1) & !Expr::from(is_info) & !Expr::from(is_gemm),
                     code(ERR_UNKNOWN_CMD),
                 ),
-                (
-                    Expr::from(byte)
-                        & st(S_LEN1)
-                        & ((is_info & Expr::from(len_new).cmp_ne(k(16, 0)))
-                            | (Expr::from(is_gemm) & !Expr::from(gemm_has_k))),
-                    code(ERR_BAD_LENGTH),
-                ),
-                (
-                    Expr::from(byte) & st(S_K1) & !Expr::from(k_fits),
-                    code(ERR_BAD_LENGTH),
-                ),
-                (Expr::from(byte) & st(S_CRC) & !crc_ok, code(ERR_BAD_CRC)),
+                (bad_length, code(ERR_BAD_LENGTH)),
+                (on(S_CRC) & !crc_ok, code(ERR_BAD_CRC)),
             ],
             err.into(),
         ),
         "err_reg after this clock",
     );
-    let failed = m.wire_of("failed", Expr::from(err_next).cmp_ne(code(0)), "");
     m.clocked(err, clk, err_next, None, reset_to(rst, 8, 0));
+    // Decisions that depend on the request's outcome are taken one clock after
+    // its CRC byte (S_DECIDE), from the register: the error priority chain and the
+    // response set-up do not share a clock period.
+    let failed = m.wire_of(
+        "failed",
+        Expr::from(err).cmp_ne(code(0)),
+        "the request has an error",
+    );
 
     // ---- Transmit side: one frame at a time, bytes picked by position -------------------
-    let tx_len = m.wire_of(
-        "tx_len",
-        priority(
-            vec![
-                (
-                    Expr::from(tx_type).cmp_eq(k(8, u64::from(RSP_ROW))),
-                    k(16, row_len),
-                ),
-                (
-                    Expr::from(tx_type).cmp_eq(k(8, u64::from(RSP_INFO))),
-                    k(16, info.len() as u64),
-                ),
-            ],
-            k(16, 2),
-        ),
-        "payload length of the frame being sent",
-    );
-    let tx_end = m.wire_of(
-        "tx_end",
-        Expr::from(tx_len).slice(0, pos_bits) + k(pos_bits, HEADER),
-        "position of the CRC byte",
-    );
+    // Everything that depends on the frame's type is registered when it starts, so
+    // picking a byte is a compare of tx_pos with constants and a mux.
     let fire = m.wire_of(
         "fire",
         Expr::from(tx_active) & tx_ready,
@@ -342,67 +338,33 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     );
     let at_crc = m.wire_of("at_crc", Expr::from(tx_pos).cmp_eq(tx_end), "");
     let frame_done = m.wire_of("frame_done", Expr::from(fire) & at_crc, "");
-    let sending_row = m.wire_of(
-        "sending_row",
-        Expr::from(tx_type).cmp_eq(k(8, u64::from(RSP_ROW))),
-        "",
-    );
     let row_sent = m.wire_of(
         "row_sent",
         Expr::from(fire)
-            & sending_row
-            & Expr::from(tx_pos).cmp_eq(Expr::from(tx_end) - k(pos_bits, 1)),
+            & tx_row
+            & Expr::from(tx_pos).cmp_eq(k(pos_bits, HEADER + row_len - 1)),
         "the row's last byte goes out: the array may drop it",
     );
-
-    let p = m.wire_of(
-        "payload_idx",
-        Expr::from(tx_pos) - k(pos_bits, HEADER),
-        "payload byte index",
-    );
+    let pos_is = |v: u64| Expr::from(tx_pos).cmp_eq(k(pos_bits, v));
     let out_c_bytes: Vec<Expr> = (0..4 * cols as u32)
         .map(|i| Expr::from(out_c).slice(8 * i, 8))
         .collect();
-    let q = m.wire_of(
-        "c_byte_idx",
-        Expr::from(p) - k(pos_bits, 2),
-        "byte index in the row of C",
-    );
-    let c_byte = select_byte(out_c_bytes, q.into(), pos_bits);
-    let row_byte = priority(
-        vec![
-            (
-                Expr::from(p).cmp_eq(k(pos_bits, 0)),
-                Expr::from(row).slice(0, 8),
-            ),
-            (
-                Expr::from(p).cmp_eq(k(pos_bits, 1)),
-                Expr::from(row).slice(8, 8),
-            ),
-        ],
-        c_byte,
-    );
+    let row_bytes = [Expr::from(row).slice(0, 8), Expr::from(row).slice(8, 8)]
+        .into_iter()
+        .chain(out_c_bytes)
+        .collect();
+    let row_byte = select_byte(row_bytes, tx_pos.into(), pos_bits, HEADER);
     let info_byte = select_byte(
         info.iter().map(|&v| k(8, u64::from(v))).collect(),
-        p.into(),
+        tx_pos.into(),
         pos_bits,
+        HEADER,
     );
-    let err_byte = Expr::mux(
-        Expr::from(p).cmp_eq(k(pos_bits, 0)),
-        Expr::from(err),
-        Expr::from(cmd),
-    );
+    let err_byte = Expr::mux(pos_is(HEADER), Expr::from(err), Expr::from(cmd));
     let payload = priority(
-        vec![
-            (sending_row.into(), row_byte),
-            (
-                Expr::from(tx_type).cmp_eq(k(8, u64::from(RSP_INFO))),
-                info_byte,
-            ),
-        ],
+        vec![(tx_row.into(), row_byte), (tx_info.into(), info_byte)],
         err_byte,
     );
-    let pos_is = |v: u64| Expr::from(tx_pos).cmp_eq(k(pos_bits, v));
     let tx_byte = m.wire_of(
         "tx_byte",
         priority(
@@ -423,7 +385,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     // Which frame starts: an answer to the request, or the next row of C.
     let start_resp = m.wire_of(
         "start_resp",
-        (Expr::from(byte) & st(S_CRC) & !Expr::from(tile_open))
+        (st(S_DECIDE) & !Expr::from(tile_open))
             | (st(S_ROWS) & rows_done & discard & !Expr::from(tx_active)),
         "INFO or ERROR frame starts",
     );
@@ -437,6 +399,11 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         "ROW frame starts",
     );
     let start = m.wire_of("start", Expr::from(start_resp) | start_row, "");
+    let start_info = m.wire_of(
+        "start_info",
+        Expr::from(start_resp) & !Expr::from(failed),
+        "",
+    );
     m.clocked(
         tx_active,
         clk,
@@ -454,16 +421,38 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Some(Expr::from(start) | fire),
         None,
     );
+    let by_type = |row_v: u64, info_v: u64, err_v: u64, w: u32| {
+        priority(
+            vec![(start_row.into(), k(w, row_v)), (start_info.into(), k(w, info_v))],
+            k(w, err_v),
+        )
+    };
+    let info_len = info.len() as u64;
     m.clocked(
         tx_type,
         clk,
-        priority(
-            vec![
-                (start_row.into(), k(8, u64::from(RSP_ROW))),
-                (failed.into(), k(8, u64::from(RSP_ERROR))),
-            ],
-            k(8, u64::from(RSP_INFO)),
+        by_type(
+            u64::from(RSP_ROW),
+            u64::from(RSP_INFO),
+            u64::from(RSP_ERROR),
+            8,
         ),
+        Some(start.into()),
+        None,
+    );
+    m.clocked(tx_row, clk, start_row, Some(start.into()), None);
+    m.clocked(tx_info, clk, start_info, Some(start.into()), None);
+    m.clocked(
+        tx_len,
+        clk,
+        by_type(row_len, info_len, 2, 16),
+        Some(start.into()),
+        None,
+    );
+    m.clocked(
+        tx_end,
+        clk,
+        by_type(HEADER + row_len, HEADER + info_len, HEADER + 2, pos_bits),
         Some(start.into()),
         None,
     );
@@ -481,7 +470,10 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Expr::from(out_valid) & out_ready,
         "the array's output beat moves",
     );
-    m.assign(out_ready, st(S_ROWS) & (Expr::from(discard) | row_sent));
+    m.assign(
+        out_ready,
+        st(S_ROWS) & (Expr::from(discard) | row_sent),
+    );
     m.assign(in_valid, beat_valid);
     m.assign(in_last, st(S_LAST));
     m.assign(in_a, Expr::from(beat_buf).slice(0, 8 * rows as u32));
@@ -494,10 +486,10 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Expr::from(beat_valid) & in_ready,
         "the array takes the beat",
     );
-    let beat_byte = m.wire_of("beat_byte", Expr::from(byte) & st(S_BEATS), "");
+    let beat_byte = m.wire_of("beat_byte", on(S_BEATS), "");
     let close_tile = m.wire_of(
         "close_tile",
-        Expr::from(byte) & st(S_CRC) & tile_open,
+        st(S_DECIDE) & tile_open,
         "the CRC byte is in: the held last beat goes to the array",
     );
     m.clocked(
@@ -532,16 +524,21 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
             k(bpos_bits, 0),
             Expr::from(bpos) + k(bpos_bits, 1),
         ),
-        Some(Expr::from(beat_byte) | (Expr::from(byte) & st(S_K1))),
+        Some(Expr::from(beat_byte) | on(S_K1)),
         None,
     );
     m.clocked(
-        discard,
+        beats_left,
         clk,
-        failed,
-        Some(close_tile.into()),
-        reset_to(rst, 1, 0),
+        Expr::mux(
+            st(S_K1),
+            Expr::concat(vec![k_lo.into(), b()]),
+            Expr::from(beats_left) - k(16, 1),
+        ),
+        Some(on(S_K1) | (Expr::from(beat_byte) & beat_end)),
+        None,
     );
+    m.clocked(discard, clk, failed, Some(close_tile.into()), reset_to(rst, 1, 0));
     m.clocked(
         row,
         clk,
@@ -558,38 +555,28 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     );
 
     // ---- Request fields -------------------------------------------------------------------
-    let crc_step = Expr::from(byte) & !st(S_CRC);
     m.clocked(
         crc_rx,
         clk,
         Expr::mux(sync, k(8, 0), crc8_step(crc_rx.into(), b())),
-        Some(Expr::from(sync) | crc_step),
+        Some(Expr::from(sync) | (Expr::from(byte) & !st(S_CRC))),
         None,
     );
-    m.clocked(cmd, clk, b(), Some(Expr::from(byte) & st(S_CMD)), None);
-    m.clocked(len_lo, clk, b(), Some(Expr::from(byte) & st(S_LEN0)), None);
-    m.clocked(len, clk, len_new, Some(Expr::from(byte) & st(S_LEN1)), None);
-    m.clocked(k_lo, clk, b(), Some(Expr::from(byte) & st(S_K0)), None);
+    m.clocked(cmd, clk, b(), Some(on(S_CMD)), None);
+    m.clocked(len_lo, clk, b(), Some(on(S_LEN0)), None);
+    m.clocked(k_lo, clk, b(), Some(on(S_K0)), None);
     m.clocked(
         remain,
         clk,
-        Expr::mux(
-            st(S_LEN1),
-            Expr::mux(
-                gemm_has_k,
-                Expr::from(len_new) - k(16, 2),
-                Expr::from(len_new),
-            ),
-            Expr::from(remain) - k(16, 1),
-        ),
-        Some(Expr::from(byte) & (st(S_LEN1) | st(S_SKIP) | st(S_BEATS))),
+        Expr::mux(st(S_LEN1), len_new, Expr::from(remain) - k(16, 1)),
+        Some(on(S_LEN1) | on(S_K0) | on(S_K1) | on(S_SKIP) | beat_byte),
         None,
     );
     m.clocked(
         tile_open,
         clk,
         Expr::mux(sync, k(1, 0), k(1, 1)),
-        Some(Expr::from(sync) | (Expr::from(byte) & st(S_K1) & k_fits)),
+        Some(Expr::from(sync) | (on(S_K1) & !Expr::from(last_byte))),
         reset_to(rst, 1, 0),
     );
     m.clocked(
@@ -603,30 +590,23 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     // ---- State -----------------------------------------------------------------------
     let s = |v: u64| k(4, v);
     let after_len1 = priority(
-        vec![
-            (gemm_has_k.into(), s(S_K0)),
-            (Expr::from(len_new).cmp_eq(k(16, 0)), s(S_CRC)),
-        ],
+        vec![(len_zero.into(), s(S_CRC)), (is_gemm.into(), s(S_K0))],
         s(S_SKIP),
     );
-    let after_k1 = priority(
-        vec![
-            (k_fits.into(), s(S_BEATS)),
-            (Expr::from(remain).cmp_eq(k(16, 0)), s(S_CRC)),
-        ],
-        s(S_SKIP),
-    );
-    let on_byte = |from: u64| Expr::from(byte) & st(from);
     let state_next = priority(
         vec![
             (sync.into(), s(S_CMD)),
-            (on_byte(S_CMD), s(S_LEN0)),
-            (on_byte(S_LEN0), s(S_LEN1)),
-            (on_byte(S_LEN1), after_len1),
-            (on_byte(S_K0), s(S_K1)),
-            (on_byte(S_K1), after_k1),
-            (on_byte(S_SKIP) & last_byte, s(S_CRC)),
-            (Expr::from(beat_byte) & beat_end & last_byte, s(S_CRC)),
+            (on(S_CMD), s(S_LEN0)),
+            (on(S_LEN0), s(S_LEN1)),
+            (on(S_LEN1), after_len1),
+            // K0, K1, SKIP and BEATS end where LEN ends.
+            (
+                (on(S_K0) | on(S_K1) | on(S_SKIP) | beat_byte) & last_byte,
+                s(S_CRC),
+            ),
+            (on(S_K0), s(S_K1)),
+            (on(S_K1), s(S_BEATS)),
+            (on(S_CRC), s(S_DECIDE)),
             (close_tile.into(), s(S_LAST)),
             (start_resp.into(), s(S_RESP)),
             (st(S_LAST) & beat_taken, s(S_ROWS)),

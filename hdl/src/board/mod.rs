@@ -275,13 +275,17 @@ pub(crate) fn reset_to(rst: SignalId, width: u32, value: u64) -> Option<Reset> {
     })
 }
 
-/// Byte `idx` of `bytes` (zero past the end), as an AND-OR tree: each byte is
-/// gated by its own index compare, which maps to LUTs better than a shifter.
-pub(crate) fn select_byte(bytes: Vec<Expr>, idx: Expr, idx_bits: u32) -> Expr {
+/// Byte `idx - offset` of `bytes` (zero outside), as an AND-OR tree: each byte is
+/// gated by a compare of `idx` with its own constant, which maps to LUTs better
+/// than a shifter and needs no subtractor.
+pub(crate) fn select_byte(bytes: Vec<Expr>, idx: Expr, idx_bits: u32, offset: u64) -> Expr {
     let terms = bytes
         .into_iter()
         .enumerate()
-        .map(|(i, b)| Expr::mux(idx.clone().cmp_eq(k(idx_bits, i as u64)), b, k(8, 0)))
+        .map(|(i, b)| {
+            let hit = idx.clone().cmp_eq(k(idx_bits, offset + i as u64));
+            Expr::mux(hit, b, k(8, 0))
+        })
         .collect();
     Expr::or_all(terms, Ty::u(8))
 }
