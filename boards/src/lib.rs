@@ -159,6 +159,10 @@ pub struct Clock {
 pub struct Uart {
     pub rx: String,
     pub tx: String,
+    /// Enable the FPGA's pull-up on `rx`, so an idle or unplugged line reads high
+    /// (a low line would look like a break).
+    #[serde(default)]
+    pub rx_pullup: bool,
 }
 
 /// Resource counts of the device (from the family data sheet) and the primitive

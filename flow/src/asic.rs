@@ -110,9 +110,9 @@ pub fn run_cli(raw: &RawAsicArgs) -> Result<(), FlowError> {
         PathBuf::from("build").join(format!("asic-{}", design.folder("generic")))
     });
     let e = estimate(&design, freq_hz, gate_ps, &out)?;
-    println!(
+    crate::cli::print_out(&format!(
         "ESTIMATE (generic gates, no technology): {} {}: {} cells, {} flip-flops, ~{} transistors; \
-         logic depth {} gates -> ~{:.0} MHz at an assumed {} ps/gate\nreport: {}",
+         logic depth {} gates -> ~{:.0} MHz at an assumed {} ps/gate\nreport: {}\n",
         e.design,
         e.size,
         e.cells,
@@ -122,7 +122,7 @@ pub fn run_cli(raw: &RawAsicArgs) -> Result<(), FlowError> {
         e.fmax_estimate_mhz,
         e.gate_ps_assumed,
         out.join("asic-report.json").display()
-    );
+    ))?;
     Ok(())
 }
 
@@ -218,7 +218,8 @@ pub fn markdown(e: &AsicEstimate) -> String {
     format!(
         "# ASIC-style ESTIMATE: {} {}\n\n\
          Generic yosys synthesis (`synth -flatten`, `abc -D {}`), no technology library, no \
-         wires, no placement. Use for comparing sizes, not for sign-off.\n\n\
+         wires, no placement. Memories (the max-pool line buffer) become flip-flops here, where \
+         an ASIC would use SRAM macros. Use for comparing sizes, not for sign-off.\n\n\
          | quantity | estimate |\n|---|---:|\n\
          | cells (simple gates + flip-flops) | {} |\n\
          | flip-flops | {} |\n\

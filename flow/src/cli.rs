@@ -129,7 +129,7 @@ impl RawRunArgs {
 }
 
 /// Write the product to stdout; a closed pipe (`flow ... | head`) is not an error.
-fn print_out(text: &str) -> Result<(), FlowError> {
+pub(crate) fn print_out(text: &str) -> Result<(), FlowError> {
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),

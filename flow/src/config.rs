@@ -161,6 +161,7 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
                 rows,
                 cols,
                 name: "systolic_array".into(),
+                ..ArrayConfig::default()
             };
             cfg.validate()?;
             Ok(DesignSpec::Array(cfg))

@@ -17,6 +17,8 @@ pub struct PinAssignment {
     pub pin: String,
     /// What the pin is on the board (`clock clk12`, `led led_r (active low)`).
     pub what: String,
+    /// Enable the pin's pull-up.
+    pub pullup: bool,
 }
 
 /// Map the top's ports to the board's pins.
@@ -32,16 +34,19 @@ pub fn assign(board: &Board, top: &TopSource) -> Result<Vec<PinAssignment>, Flow
                 io: bits[0].clone(),
                 pin: board.clock.pin.clone(),
                 what: format!("clock {} ({} Hz)", board.clock.name, board.clock.hz),
+                pullup: false,
             }),
             ("uart_rx", true) if top.board_top && port.width == 1 => out.push(PinAssignment {
                 io: bits[0].clone(),
                 pin: board.uart.rx.clone(),
                 what: "UART rx (host to FPGA)".into(),
+                pullup: board.uart.rx_pullup,
             }),
             ("uart_tx", false) if top.board_top && port.width == 1 => out.push(PinAssignment {
                 io: bits[0].clone(),
                 pin: board.uart.tx.clone(),
                 what: "UART tx (FPGA to host)".into(),
+                pullup: false,
             }),
             ("led", false) if top.board_top => {
                 if bits.len() > board.leds.len() {
@@ -61,6 +66,7 @@ pub fn assign(board: &Board, top: &TopSource) -> Result<Vec<PinAssignment>, Flow
                             led.name,
                             if led.active_low { " (active low)" } else { "" }
                         ),
+                        pullup: false,
                     });
                 }
             }
@@ -105,7 +111,8 @@ pub fn text(board: &Board, top: &TopSource, pins: &[PinAssignment]) -> String {
     match board.family {
         Family::Ice40 => {
             for p in pins {
-                s.push_str(&format!("set_io {} {}  # {}\n", p.io, p.pin, p.what));
+                let pull = if p.pullup { "-pullup yes " } else { "" };
+                s.push_str(&format!("set_io {pull}{} {}  # {}\n", p.io, p.pin, p.what));
             }
         }
         Family::Ecp5 => {
@@ -113,7 +120,8 @@ pub fn text(board: &Board, top: &TopSource, pins: &[PinAssignment]) -> String {
             for p in pins {
                 s.push_str(&format!("# {}\n", p.what));
                 s.push_str(&format!("LOCATE COMP \"{}\" SITE \"{}\";\n", p.io, p.pin));
-                s.push_str(&format!("IOBUF PORT \"{}\" IO_TYPE={std};\n", p.io));
+                let pull = if p.pullup { " PULLMODE=UP" } else { "" };
+                s.push_str(&format!("IOBUF PORT \"{}\" IO_TYPE={std}{pull};\n", p.io));
             }
             // The board clock's own frequency; the core clock target is nextpnr's --freq.
             if let Some(clk) = pins.iter().find(|p| p.pin == board.clock.pin) {
@@ -169,7 +177,7 @@ mod tests {
         let pcf = text(&b, &t, &pins);
         for line in [
             "set_io clk_in 35",
-            "set_io uart_rx 6",
+            "set_io -pullup yes uart_rx 6",
             "set_io uart_tx 9",
             "set_io led[0] 11",
             "set_io led[1] 37",

@@ -62,8 +62,14 @@ pub fn svg(title: &str, points: &[SweepPoint]) -> Result<String, FlowError> {
             let whole = !name.contains("MHz") && !name.contains("GOPS");
             chart
                 .configure_mesh()
-                .x_desc("size (rows = cols)")
-                .y_label_formatter(&|v| if whole { format!("{v:.0}") } else { format!("{v:.1}") })
+                .x_desc("size (array rows = cols; maxpool channels)")
+                .y_label_formatter(&|v| {
+                    if whole {
+                        format!("{v:.0}")
+                    } else {
+                        format!("{v:.1}")
+                    }
+                })
                 .label_style(("sans-serif", 12))
                 .draw()
                 .map_err(plot_err)?;

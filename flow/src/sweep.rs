@@ -148,8 +148,7 @@ pub fn markdown(board: &str, points: &[SweepPoint]) -> String {
 
 fn sizes_from(raw: Option<&str>) -> Result<Vec<u64>, FlowError> {
     let raw = raw.ok_or_else(|| FlowError::Usage("--rows is required (a list: 2,4,8)".into()))?;
-    let mut sizes =
-        config::parse_list("rows", raw, 1, u64::from(hdl::array::config::MAX_DIM), 32)?;
+    let mut sizes = config::parse_list("rows", raw, 1, u64::from(hdl::array::config::MAX_DIM), 32)?;
     // Smallest first: the table and the plot read along the size axis.
     sizes.sort_unstable();
     Ok(sizes)
@@ -217,7 +216,7 @@ pub fn run_cli(raw: &RawSweepArgs) -> Result<(), FlowError> {
         "\nwrote {}/sweep.csv, sweep.md, sweep.svg\n",
         out.display()
     ));
-    println!("{stdout}");
+    crate::cli::print_out(&stdout)?;
     if let Some(p) = points.iter().find(|p| p.status.starts_with("failed")) {
         return Err(FlowError::Tool {
             step: format!("sweep point {} {}", p.design, p.label),

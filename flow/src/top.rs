@@ -164,6 +164,7 @@ mod tests {
             rows: 2,
             cols: 3,
             name: "systolic_array".into(),
+            ..hdl::array::ArrayConfig::default()
         };
         let t = generate(&b, &DesignSpec::Array(cfg.clone()), 50_000_000)
             .unwrap_or_else(|e| panic!("{e}"));

@@ -17,6 +17,7 @@ fn config(board: &Board, rows: u32, target_hz: u64, seeds: &[u64], allow: bool) 
             rows,
             cols: rows,
             name: "systolic_array".into(),
+            ..ArrayConfig::default()
         }),
         target_hz,
         seeds: seeds.to_vec(),
@@ -259,7 +260,12 @@ fn constraints_pin_every_top_port_to_the_board() {
             match board.family {
                 Family::Ice40 => {
                     let text = &p.file("board_top.pcf").expect("pcf").contents;
-                    let line = format!("set_io {bit} {pin}");
+                    let pull = if port == "uart_rx" && board.uart.rx_pullup {
+                        "-pullup yes "
+                    } else {
+                        ""
+                    };
+                    let line = format!("set_io {pull}{bit} {pin}");
                     assert!(
                         text.lines()
                             .any(|l| l == line || l.starts_with(&format!("{line} "))),
@@ -336,7 +342,11 @@ fn maxpool_runs_out_of_context_without_a_bitstream() {
         let p = plan(&cfg);
         assert_eq!(p.top, "maxpool");
         let kinds: Vec<StepKind> = p.steps.iter().map(|s| s.kind).collect();
-        assert_eq!(kinds, [StepKind::Synth, StepKind::PlaceRoute { seed: 1 }], "{name}");
+        assert_eq!(
+            kinds,
+            [StepKind::Synth, StepKind::PlaceRoute { seed: 1 }],
+            "{name}"
+        );
         let (file, allow, line) = match board.family {
             Family::Ice40 => (
                 "maxpool.pcf",
@@ -352,6 +362,10 @@ fn maxpool_runs_out_of_context_without_a_bitstream() {
         assert!(p.steps[1].args.iter().any(|a| a == allow), "{name}");
         let text = &p.file(file).expect("constraints").contents;
         assert!(text.contains(&line), "{name}: {text}");
-        assert_eq!(text.matches(&board.clock.pin).count(), 1, "{name}: only the clock");
+        assert_eq!(
+            text.matches(&board.clock.pin).count(),
+            1,
+            "{name}: only the clock"
+        );
     }
 }

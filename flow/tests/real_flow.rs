@@ -154,7 +154,10 @@ fn an_impossible_clock_fails_naming_achieved_and_target() {
         .find(|l| l.starts_with("flow: error: timing missed on icebreaker"))
         .unwrap_or_else(|| panic!("no timing line in\n{err}"));
     // The target is the PLL's output for 250 MHz (249 MHz from 12 MHz).
-    assert!(line.contains(" achieved ") && line.contains(" MHz < target 2"), "{line}");
+    assert!(
+        line.contains(" achieved ") && line.contains(" MHz < target 2"),
+        "{line}"
+    );
     assert!(line.contains("(the PLL's output for --freq 250)"), "{line}");
     let r = report(&dir);
     assert_eq!(r["status"], "timing missed");
@@ -214,7 +217,10 @@ fn sweep_goes_past_a_size_that_does_not_fit() {
     // Smallest first, whatever the order asked.
     assert!(rows[1].starts_with("array,1,1x1,ok,"), "{csv}");
     assert!(rows[2].starts_with("array,3,3x3,does not fit,"), "{csv}");
-    assert!(rows[2].contains("ICESTORM_DSP"), "the reason is recorded: {csv}");
+    assert!(
+        rows[2].contains("ICESTORM_DSP"),
+        "the reason is recorded: {csv}"
+    );
     let md = std::fs::read_to_string(dir.join("sweep.md")).expect("sweep.md");
     assert!(md.contains("| array | 3x3 | does not fit: "), "{md}");
     let svg = std::fs::read_to_string(dir.join("sweep.svg")).expect("sweep.svg");
@@ -255,7 +261,14 @@ fn maxpool_out_of_context_on_icebreaker() {
     let dir = out_dir("icebreaker-maxpool-1ch");
     let d = dir.display().to_string();
     let out = flow(&[
-        "--board", "icebreaker", "--design", "maxpool", "--rows", "1", "--out", &d,
+        "--board",
+        "icebreaker",
+        "--design",
+        "maxpool",
+        "--rows",
+        "1",
+        "--out",
+        &d,
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let r = report(&dir);
@@ -266,7 +279,10 @@ fn maxpool_out_of_context_on_icebreaker() {
     assert!(num(&r, "/placed/brams/used") >= 1.0);
     let f = num(&r, "/fmax_mhz/max");
     assert!(f > 1.0 && f < 1000.0);
-    assert!(r["seeds"][0]["bitstream"].is_null(), "no bitstream out of context");
+    assert!(
+        r["seeds"][0]["bitstream"].is_null(),
+        "no bitstream out of context"
+    );
     assert!(r["peak_gops"].is_null());
 }
 

@@ -33,6 +33,17 @@ pub struct RawArgs {
     /// Array: PE columns, 1..=256 (default: same as --rows)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub cols: Option<String>,
+    /// Array: PE pipeline depth, 0..=2 (0: multiply-accumulate in one step; 1: register
+    /// the product; 2: also register the multiplier operands); results are identical
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub pipeline: Option<String>,
+    /// Array: multiplier style: dsp (`*`, mapped to DSP blocks), lut (partial products
+    /// in LUTs) or auto (`*` for the first --dsps PEs, LUTs for the rest)
+    #[arg(long, value_name = "STYLE")]
+    pub mul: Option<String>,
+    /// Array: with --mul auto, how many PEs get a DSP multiplier (e.g. 8 on an iCE40UP5K)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub dsps: Option<String>,
     /// Max-pool: channels per pixel, 1..=256 (required)
     #[arg(long, value_name = "C", allow_negative_numbers = true)]
     pub channels: Option<String>,
@@ -134,10 +145,13 @@ pub fn parse_int_in(
 }
 
 /// Flags that belong to one block only, as (flag, block, given).
-fn block_flags(args: &RawArgs) -> [(&'static str, &'static str, bool); 7] {
+fn block_flags(args: &RawArgs) -> [(&'static str, &'static str, bool); 10] {
     [
         ("--rows", "array", args.rows.is_some()),
         ("--cols", "array", args.cols.is_some()),
+        ("--pipeline", "array", args.pipeline.is_some()),
+        ("--mul", "array", args.mul.is_some()),
+        ("--dsps", "array", args.dsps.is_some()),
         ("--channels", "maxpool", args.channels.is_some()),
         ("--width", "maxpool", args.width.is_some()),
         ("--window", "maxpool", args.window.is_some()),
@@ -227,6 +241,19 @@ pub fn job_from(args: &RawArgs) -> Result<Job, CliError> {
             }
             if let Some(c) = &args.cols {
                 cfg.cols = parse_int("cols", c, 1, max)?;
+            }
+            if let Some(p) = &args.pipeline {
+                cfg.pipeline =
+                    parse_int("pipeline", p, 0, hdl::array::config::MAX_PIPELINE.into())?;
+            }
+            if let Some(m) = &args.mul {
+                cfg.mul = hdl::array::MulStyle::parse(m)?;
+            }
+            if let Some(d) = &args.dsps {
+                if cfg.mul != hdl::array::MulStyle::Auto {
+                    return Err(CliError::Usage("--dsps applies to --mul auto only".into()));
+                }
+                cfg.dsp_limit = parse_int("dsps", d, 0, max * max)?;
             }
             if let Some(n) = &args.name {
                 cfg.name = n.clone();

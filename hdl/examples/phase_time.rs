@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rows: n,
         cols: n,
         name: "systolic_array".into(),
+        ..hdl::array::ArrayConfig::default()
     };
     let t = Instant::now();
     let d = hdl::array::design(&cfg)?;

@@ -251,11 +251,8 @@ mod tests {
 
     #[test]
     fn info_request_is_the_documented_bytes() {
-        // CRC-8/SMBUS of 01 00 00.
-        assert_eq!(
-            info_request(),
-            vec![0xA5, 0x01, 0x00, 0x00, crc8(&[1, 0, 0])]
-        );
+        // The example in docs/uart-protocol.md.
+        assert_eq!(info_request(), vec![0xA5, 0x01, 0x00, 0x00, 0x6B]);
     }
 
     #[test]

@@ -147,8 +147,10 @@ pub fn token_cycles(cfg: &MaxpoolConfig, height: u32) -> u64 {
 /// What one run produced.
 #[derive(Clone, Debug, Default)]
 pub struct RunResult {
-    /// Pooled pixels of each image that has any, HWC order.
+    /// Pooled pixels of each image that has any, HWC order (split at `out_last`).
     pub images: Vec<Vec<i8>>,
+    /// Pooled pixels that came after the last `out_last` (0 when every image closed).
+    pub trailing: usize,
     /// Cycles from the first offered pixel to the edge that took the last pooled pixel.
     pub cycles: u64,
     /// Cycles (edges) where a pixel was offered and not taken.
@@ -507,11 +509,13 @@ impl PoolSim {
                 self.step();
             }
         }
+        let trailing = cur.len() / c;
         if !cur.is_empty() {
             images.push(cur);
         }
         Ok(RunResult {
             images,
+            trailing,
             cycles: end - start,
             input_stalls,
             wall,

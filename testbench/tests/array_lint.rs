@@ -20,6 +20,7 @@ fn verilog(rows: u32, cols: u32, name: &str) -> String {
         rows,
         cols,
         name: name.into(),
+        ..ArrayConfig::default()
     };
     hdl::array::generate(&cfg)
         .unwrap_or_else(|e| panic!("{rows}x{cols}: {e}"))
@@ -36,6 +37,40 @@ fn verilator_lint_clean() {
     // A renamed top keeps every sub-module name distinct and stays clean.
     let v = verilog(2, 2, "my_gemm");
     verilator_lint("lint-array-renamed", "my_gemm", &v).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn variants_lint_and_check_clean() {
+    use hdl::array::MulStyle;
+    for (pipeline, mul, dsp_limit) in [
+        (1, MulStyle::Dsp, 0),
+        (2, MulStyle::Lut, 0),
+        (2, MulStyle::Auto, 5),
+    ] {
+        let cfg = ArrayConfig {
+            rows: 3,
+            cols: 3,
+            pipeline,
+            mul,
+            dsp_limit,
+            ..ArrayConfig::default()
+        };
+        let v = hdl::array::generate(&cfg)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .verilog;
+        let label = format!("variant-p{pipeline}-{mul:?}-{dsp_limit}");
+        verilator_lint(&label, "systolic_array", &v).unwrap_or_else(|e| panic!("{label}: {e}"));
+        yosys_check(&label, "systolic_array", &v).unwrap_or_else(|e| panic!("{label}: {e}"));
+        // auto: exactly dsp_limit PEs get the `*` multiplier.
+        let dsp_pes = v.matches("systolic_array_pe pe_r").count();
+        let lut_pes = v.matches("systolic_array_pe_lut pe_r").count();
+        let want_dsp = match mul {
+            MulStyle::Dsp => 9,
+            MulStyle::Lut => 0,
+            MulStyle::Auto => dsp_limit as usize,
+        };
+        assert_eq!((dsp_pes, lut_pes), (want_dsp, 9 - want_dsp), "{label}");
+    }
 }
 
 #[test]
@@ -77,6 +112,7 @@ fn manifest_matches_ports() {
         rows: 3,
         cols: 5,
         name: "systolic_array".into(),
+        ..ArrayConfig::default()
     };
     let g = hdl::array::generate(&cfg).unwrap_or_else(|e| panic!("{e}"));
     let json: serde_json::Value =

@@ -39,6 +39,7 @@ fn sim_cfg(rows: u32, cols: u32) -> BoardTopConfig {
             rows,
             cols,
             name: "systolic_array".into(),
+            ..ArrayConfig::default()
         },
         leds: 4,
     }
@@ -222,32 +223,43 @@ fn board_2x2_info_gemm_errors_and_recovery() {
 
 /// Whole GEMMs of shapes that need padding and several tiles, through the same
 /// routine the `host` binary runs on hardware.
-#[test]
-fn board_4x4_gemm_any_shape() {
+fn gemm_any_shape(rows: u32, cols: u32, seed_base: u64) {
     let t0 = Instant::now();
-    let mut rng = StdRng::seed_from_u64(seed(22));
-    let sim = SimBoard::new(&sim_cfg(4, 4)).unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = StdRng::seed_from_u64(seed(seed_base));
+    let sim = SimBoard::new(&sim_cfg(rows, cols)).unwrap_or_else(|e| panic!("{e}"));
     let build = t0.elapsed();
     let mut board = connect(sim);
-    assert_eq!((board.info().rows, board.info().cols), (4, 4));
-    for (m, k, n) in [(6, 9, 7), (4, 1, 4), (1, 13, 2), (5, 2, 9)] {
+    let (r, c) = (rows as usize, cols as usize);
+    assert_eq!((board.info().rows, board.info().cols), (r, c));
+    for (m, k, n) in [(6, 9, 7), (r, 1, c), (1, 13, 2), (5, 2, 9)] {
         let (a, b) = (random(&mut rng, m * k), random(&mut rng, k * n));
         let got = board
             .gemm(&a, &b, m, k, n)
-            .unwrap_or_else(|e| panic!("{m}x{k}x{n}: {e}"));
-        assert_eq!(got, golden(&a, &b, m, k, n), "{m}x{k}x{n}");
+            .unwrap_or_else(|e| panic!("{rows}x{cols}: {m}x{k}x{n}: {e}"));
+        assert_eq!(got, golden(&a, &b, m, k, n), "{rows}x{cols}: {m}x{k}x{n}");
     }
     // -128 x -128 everywhere: the largest products, K = 20 sums to 327680.
-    let edge = vec![-128i8; 4 * 20];
-    check_tile(&mut board, 20, &edge, &edge, "-128 x -128, K = 20");
+    let (a, b) = (vec![-128i8; r * 20], vec![-128i8; 20 * c]);
+    check_tile(&mut board, 20, &a, &b, "-128 x -128, K = 20");
     assert_eq!(board.link().framing_errors, 0);
     eprintln!(
-        "4x4 board: build {:.1} s, simulation {:.1} s for {} clocks, {} tiles",
+        "{rows}x{cols} board: build {:.1} s, simulation {:.1} s for {} clocks, {} tiles",
         build.as_secs_f64(),
         (t0.elapsed() - build).as_secs_f64(),
         board.link().cycle(),
         board.stats().tiles
     );
+}
+
+#[test]
+fn board_4x4_gemm_any_shape() {
+    gemm_any_shape(4, 4, 22);
+}
+
+/// Rows != cols: a mix-up of A's and B's lanes or of row and column order shows.
+#[test]
+fn board_3x5_gemm_any_shape() {
+    gemm_any_shape(3, 5, 24);
 }
 
 /// The receiver samples mid-bit: a host 2% slow or fast still gets through.

@@ -12,6 +12,37 @@ pub const OPERAND_BITS: u32 = 8;
 /// Accumulator width (two's complement, wraps on overflow).
 pub const ACC_BITS: u32 = 32;
 
+/// Largest supported PE pipeline depth.
+pub const MAX_PIPELINE: u32 = 2;
+
+/// How each PE's 8x8 multiplier is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MulStyle {
+    /// The `*` operator: synthesis maps it to DSP blocks where it can.
+    Dsp,
+    /// Explicit shift-and-add partial products: LUTs and carry chains, never a DSP.
+    Lut,
+    /// `*` for the first `dsp_limit` PEs (row-major), partial products for the rest,
+    /// so an array fits a device with few DSP blocks (the iCE40UP5K has 8).
+    Auto,
+}
+
+impl MulStyle {
+    pub fn parse(s: &str) -> Result<MulStyle, ConfigError> {
+        match s {
+            "dsp" => Ok(MulStyle::Dsp),
+            "lut" => Ok(MulStyle::Lut),
+            "auto" => Ok(MulStyle::Auto),
+            other => Err(ConfigError::new(
+                "mul",
+                "must be one of dsp, lut, auto",
+                format!("`{other}`"),
+            )),
+        }
+    }
+}
+
 /// User-facing parameters of the output-stationary systolic array.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ArrayConfig {
@@ -21,6 +52,14 @@ pub struct ArrayConfig {
     pub cols: u32,
     /// Name of the top module; sub-modules are prefixed with it.
     pub name: String,
+    /// PE pipeline depth (0..=2): 0 multiplies and accumulates in one step; 1 registers
+    /// the product; 2 also multiplies registered operands (DSP input registers).
+    /// Results are identical for every depth; latency grows by the depth.
+    pub pipeline: u32,
+    /// Multiplier implementation.
+    pub mul: MulStyle,
+    /// With `mul = auto`: how many PEs (row-major) use the DSP-style multiplier.
+    pub dsp_limit: u32,
 }
 
 impl Default for ArrayConfig {
@@ -29,6 +68,9 @@ impl Default for ArrayConfig {
             rows: 16,
             cols: 16,
             name: "systolic_array".into(),
+            pipeline: 0,
+            mul: MulStyle::Dsp,
+            dsp_limit: 0,
         }
     }
 }
@@ -42,6 +84,8 @@ pub struct ArrayDerived {
     pub in_b_bits: u32,
     pub out_c_bits: u32,
     pub pes: u32,
+    /// PEs whose multiplier is the `*` operator (DSP-mappable).
+    pub dsp_pes: u32,
     /// Cycles from accepting the last beat of a tile to out_valid of its last row,
     /// with out_ready held high.
     pub last_beat_to_last_row_cycles: u32,
@@ -55,6 +99,13 @@ impl ArrayConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_range("rows", self.rows.into(), 1, MAX_DIM.into())?;
         check_range("cols", self.cols.into(), 1, MAX_DIM.into())?;
+        check_range("pipeline", self.pipeline.into(), 0, MAX_PIPELINE.into())?;
+        check_range(
+            "dsp_limit",
+            self.dsp_limit.into(),
+            0,
+            u64::from(MAX_DIM * MAX_DIM),
+        )?;
         check_name("name", &self.name)
     }
 
@@ -66,9 +117,23 @@ impl ArrayConfig {
             in_b_bits: self.cols * OPERAND_BITS,
             out_c_bits: self.cols * ACC_BITS,
             pes: self.rows * self.cols,
+            dsp_pes: match self.mul {
+                MulStyle::Dsp => self.rows * self.cols,
+                MulStyle::Lut => 0,
+                MulStyle::Auto => self.dsp_limit.min(self.rows * self.cols),
+            },
             // input register + skew (rows-1) + PE + result register + deskew + output register
-            last_beat_to_last_row_cycles: self.rows + self.cols + 1,
+            last_beat_to_last_row_cycles: self.rows + self.cols + 1 + self.pipeline,
             min_tile_beats: self.rows,
+        }
+    }
+
+    /// Does PE (i, j) use the DSP-style (`*`) multiplier?
+    pub fn pe_uses_dsp(&self, i: u32, j: u32) -> bool {
+        match self.mul {
+            MulStyle::Dsp => true,
+            MulStyle::Lut => false,
+            MulStyle::Auto => i * self.cols + j < self.dsp_limit,
         }
     }
 

@@ -11,7 +11,7 @@ use crate::ir::{Conn, Expr, Module, SignalId, Ty};
 use super::config::{ArrayConfig, ACC_BITS, OPERAND_BITS};
 use super::pe::PeConns;
 
-pub fn build(cfg: &ArrayConfig, pe_name: &str) -> Module {
+pub fn build(cfg: &ArrayConfig) -> Module {
     let (rows, cols) = (cfg.rows as usize, cfg.cols as usize);
     let mut m = Module::new(cfg.sub("mesh"));
     m.doc(format!(
@@ -122,7 +122,8 @@ pub fn build(cfg: &ArrayConfig, pe_name: &str) -> Module {
                 c_out: res[i][j].0,
                 c_valid: res[i][j].1,
             };
-            m.instance(pe_name, &format!("pe_r{i}_c{j}"), conns.into_list());
+            let pe_name = super::pe::name(cfg, cfg.pe_uses_dsp(i as u32, j as u32));
+            m.instance(&pe_name, &format!("pe_r{i}_c{j}"), conns.into_list());
         }
     }
     for j in 0..cols {

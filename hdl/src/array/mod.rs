@@ -8,7 +8,7 @@ pub mod pe;
 pub mod skew;
 pub mod top;
 
-pub use config::{ArrayConfig, ArrayDerived};
+pub use config::{ArrayConfig, ArrayDerived, MulStyle};
 
 use crate::ir::{Design, Ty};
 use crate::manifest::Manifest;
@@ -19,8 +19,12 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
     cfg.validate()?;
     let (rows, cols) = (cfg.rows, cfg.cols);
     let mut d = Design::new(cfg.name.clone());
-    let pe = pe::build(cfg);
-    let mesh = mesh::build(cfg, &pe.name);
+    let pes: Vec<_> = [true, false]
+        .into_iter()
+        .filter(|&dsp| (0..rows).any(|i| (0..cols).any(|j| cfg.pe_uses_dsp(i, j) == dsp)))
+        .map(|dsp| pe::build(cfg, dsp))
+        .collect();
+    let mesh = mesh::build(cfg);
     let op = Ty::s(config::OPERAND_BITS);
     let skew_a = skew::build(
         &cfg.sub("skew_a"),
@@ -62,7 +66,9 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
     );
     d.add(top);
     d.add(mesh);
-    d.add(pe);
+    for pe in pes {
+        d.add(pe);
+    }
     for s in [skew_a, skew_flags, skew_b, deskew_c] {
         d.add(s.module);
     }

@@ -14,14 +14,52 @@ use crate::ir::{Conn, Const, Expr, Module, Reset, SignalId, Ty};
 
 use super::config::{ArrayConfig, ACC_BITS, OPERAND_BITS};
 
-/// Build the PE module.
-pub fn build(cfg: &ArrayConfig) -> Module {
-    let mut m = Module::new(cfg.sub("pe"));
+/// Module name of the PE variant with (`dsp = true`) or without the `*` multiplier.
+pub fn name(cfg: &ArrayConfig, dsp: bool) -> String {
+    cfg.sub(if dsp { "pe" } else { "pe_lut" })
+}
+
+/// `a * b` for signed 8-bit operands as a sum of shifted partial products, so that
+/// synthesis builds it from LUTs and carry chains and never from a DSP block.
+/// Exact: with `a` sign-extended to 16 bits, `a*b = sum_{i<7} b_i (a << i) - b_7 (a << 7)`
+/// modulo 2^16, and the true product fits in 16 signed bits.
+fn lut_product(m: &mut Module, a: SignalId, b: SignalId) -> Expr {
+    let w = 2 * OPERAND_BITS;
+    let a16 = m.wire_of(
+        "a_ext",
+        Expr::from(a).resize(w).as_unsigned(),
+        "a sign-extended to 16 bits",
+    );
+    let zero = Expr::zero(Ty::u(w));
+    let pp = |i: u32| {
+        Expr::mux(
+            Expr::from(b).bit_at(i),
+            Expr::from(a16) << Expr::uconst(3, i.into()),
+            zero.clone(),
+        )
+    };
+    let mut sum = pp(0);
+    for i in 1..OPERAND_BITS - 1 {
+        sum = sum + pp(i);
+    }
+    (sum - pp(OPERAND_BITS - 1)).as_signed()
+}
+
+/// Build the PE module; `dsp` picks the multiplier style (see [`name`]).
+pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
+    let mut m = Module::new(name(cfg, dsp));
     m.doc("Output-stationary int8 MAC processing element.")
         .doc("acc += a * b on each valid beat (32-bit, wraps); a, valid and last pass right, b passes down.")
-        .doc("On the last beat of a tile the finished sum moves to c_out for one step (c_valid high).");
+        .doc("On the last beat of a tile the finished sum moves to c_out for one step (c_valid high).")
+        .doc(format!(
+            "Multiplier: {}; pipeline depth {} (results appear {} step(s) after the operands).",
+            if dsp { "`*` (DSP-mappable)" } else { "shift-and-add partial products (LUTs)" },
+            cfg.pipeline,
+            cfg.pipeline + 1
+        ));
     let op = Ty::s(OPERAND_BITS);
     let acc_ty = Ty::s(ACC_BITS);
+    let prod_ty = Ty::s(2 * OPERAND_BITS);
 
     let clk = m.input(
         "clk",
@@ -81,28 +119,6 @@ pub fn build(cfg: &ArrayConfig) -> Module {
     let c_reg = m.reg("c_reg", acc_ty, "shadow accumulator: last finished sum");
     let c_valid_reg = m.reg("c_valid_reg", Ty::bit(), "");
 
-    let prod = m.wire_of(
-        "prod",
-        Expr::from(a_in).mul_wide(b_in),
-        "full 16-bit product",
-    );
-    let base = Expr::mux(clear_reg, Expr::zero(acc_ty), acc_reg);
-    let sum = m.wire_of(
-        "sum",
-        base + Expr::from(prod).resize(ACC_BITS),
-        "acc + a*b, wrapping",
-    );
-    let take = m.wire_of(
-        "take",
-        Expr::from(adv) & a_valid_in,
-        "a valid beat is consumed this step",
-    );
-    let finish = m.wire_of(
-        "finish",
-        Expr::from(take) & a_last_in,
-        "this beat closes the tile",
-    );
-
     let ctrl0 = |rst: SignalId| {
         Some(Reset {
             rst,
@@ -113,6 +129,55 @@ pub fn build(cfg: &ArrayConfig) -> Module {
         })
     };
     let adv_e = || Some(Expr::from(adv));
+
+    // Depth 2 multiplies the pass-through registers (free input registers); depth 0
+    // and 1 multiply the inputs.
+    let (ma, mb, mv, ml) = if cfg.pipeline >= 2 {
+        (a_reg, b_reg, a_valid_reg, a_last_reg)
+    } else {
+        (a_in, b_in, a_valid_in, a_last_in)
+    };
+    let product = if dsp {
+        Expr::from(ma).mul_wide(mb)
+    } else {
+        lut_product(&mut m, ma, mb)
+    };
+    let prod_note = if dsp {
+        "full 16-bit product"
+    } else {
+        "full 16-bit product, from partial products"
+    };
+    // Depth >= 1 registers the product with its flags.
+    let (prod, v, l) = if cfg.pipeline >= 1 {
+        let p = m.wire_of("prod", product, prod_note);
+        let prod_reg = m.reg("prod_reg", prod_ty, "pipelined product");
+        let pv = m.reg("prod_valid_reg", Ty::bit(), "");
+        let pl = m.reg("prod_last_reg", Ty::bit(), "");
+        m.clocked(prod_reg, clk, p, adv_e(), None);
+        m.clocked(pv, clk, mv, adv_e(), ctrl0(rst));
+        m.clocked(pl, clk, ml, adv_e(), ctrl0(rst));
+        (prod_reg, pv, pl)
+    } else {
+        (m.wire_of("prod", product, prod_note), mv, ml)
+    };
+
+    let base = Expr::mux(clear_reg, Expr::zero(acc_ty), acc_reg);
+    let sum = m.wire_of(
+        "sum",
+        base + Expr::from(prod).resize(ACC_BITS),
+        "acc + a*b, wrapping",
+    );
+    let take = m.wire_of(
+        "take",
+        Expr::from(adv) & v,
+        "a valid product is accumulated this step",
+    );
+    let finish = m.wire_of(
+        "finish",
+        Expr::from(take) & l,
+        "this product closes the tile",
+    );
+
     m.clocked(a_reg, clk, a_in, adv_e(), None);
     m.clocked(b_reg, clk, b_in, adv_e(), None);
     m.clocked(a_valid_reg, clk, a_valid_in, adv_e(), ctrl0(rst));
@@ -121,7 +186,7 @@ pub fn build(cfg: &ArrayConfig) -> Module {
     m.clocked(
         clear_reg,
         clk,
-        a_last_in,
+        l,
         Some(take.into()),
         Some(Reset {
             rst,
@@ -132,13 +197,7 @@ pub fn build(cfg: &ArrayConfig) -> Module {
         }),
     );
     m.clocked(c_reg, clk, sum, Some(finish.into()), None);
-    m.clocked(
-        c_valid_reg,
-        clk,
-        Expr::from(a_valid_in) & a_last_in,
-        adv_e(),
-        ctrl0(rst),
-    );
+    m.clocked(c_valid_reg, clk, Expr::from(v) & l, adv_e(), ctrl0(rst));
 
     m.assign(a_out, a_reg);
     m.assign(a_valid_out, a_valid_reg);

@@ -23,7 +23,9 @@
 //! the CRC byte, because the array cannot take a beat back. If the CRC (or an
 //! earlier check) fails, the last beat still goes in, closing the tile, but its
 //! results are drained without being sent, and an ERROR answers the request. So a
-//! corrupted frame never leaves the array half-way through a tile.
+//! corrupted frame never leaves the array half-way through a tile. Lengths are
+//! checked by counting, not multiplying: `remain` counts LEN down, `beats_left`
+//! counts K down, and the payload must end exactly with the K-th beat.
 //!
 //! Result rows are not copied: the array holds a row in its output register until
 //! `out_ready`, so the frame's payload bytes are selected straight from `out_c`
@@ -292,8 +294,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     let code = |c: u8| k(8, u64::from(c));
     let on = |s: u64| Expr::from(byte) & st(s);
     let bad_length = (on(S_LEN1)
-        & ((Expr::from(is_info) & !Expr::from(len_zero))
-            | (Expr::from(is_gemm) & len_zero)))
+        & ((Expr::from(is_info) & !Expr::from(len_zero)) | (Expr::from(is_gemm) & len_zero)))
         | ((on(S_K0) | on(S_K1)) & last_byte)
         | (on(S_BEATS) & last_byte & !Expr::from(last_beat_ok));
     let err_next = m.wire_of(
@@ -303,10 +304,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
                 (sync.into(), code(0)),
                 (Expr::from(err).cmp_ne(code(0)), err.into()),
                 (Expr::from(byte) & rx_ferr, code(ERR_FRAMING)),
-                (
-                    (on(S_BEATS) | on(S_CRC)) & beat_valid,
-                    code(ERR_OVERRUN),
-                ),
+                ((on(S_BEATS) | on(S_CRC)) & beat_valid, code(ERR_OVERRUN)),
                 (
                     on(S_LEN1) & !Expr::from(is_info) & !Expr::from(is_gemm),
                     code(ERR_UNKNOWN_CMD),
@@ -340,9 +338,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     let frame_done = m.wire_of("frame_done", Expr::from(fire) & at_crc, "");
     let row_sent = m.wire_of(
         "row_sent",
-        Expr::from(fire)
-            & tx_row
-            & Expr::from(tx_pos).cmp_eq(k(pos_bits, HEADER + row_len - 1)),
+        Expr::from(fire) & tx_row & Expr::from(tx_pos).cmp_eq(k(pos_bits, HEADER + row_len - 1)),
         "the row's last byte goes out: the array may drop it",
     );
     let pos_is = |v: u64| Expr::from(tx_pos).cmp_eq(k(pos_bits, v));
@@ -423,7 +419,10 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     );
     let by_type = |row_v: u64, info_v: u64, err_v: u64, w: u32| {
         priority(
-            vec![(start_row.into(), k(w, row_v)), (start_info.into(), k(w, info_v))],
+            vec![
+                (start_row.into(), k(w, row_v)),
+                (start_info.into(), k(w, info_v)),
+            ],
             k(w, err_v),
         )
     };
@@ -470,10 +469,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Expr::from(out_valid) & out_ready,
         "the array's output beat moves",
     );
-    m.assign(
-        out_ready,
-        st(S_ROWS) & (Expr::from(discard) | row_sent),
-    );
+    m.assign(out_ready, st(S_ROWS) & (Expr::from(discard) | row_sent));
     m.assign(in_valid, beat_valid);
     m.assign(in_last, st(S_LAST));
     m.assign(in_a, Expr::from(beat_buf).slice(0, 8 * rows as u32));
@@ -538,7 +534,13 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Some(on(S_K1) | (Expr::from(beat_byte) & beat_end)),
         None,
     );
-    m.clocked(discard, clk, failed, Some(close_tile.into()), reset_to(rst, 1, 0));
+    m.clocked(
+        discard,
+        clk,
+        failed,
+        Some(close_tile.into()),
+        reset_to(rst, 1, 0),
+    );
     m.clocked(
         row,
         clk,

@@ -74,6 +74,7 @@ impl Default for BoardTopConfig {
                 rows: 4,
                 cols: 4,
                 name: "systolic_array".into(),
+                ..ArrayConfig::default()
             },
             leds: 4,
         }
@@ -361,6 +362,7 @@ mod tests {
                 rows: 8,
                 cols: 8,
                 name: "systolic_array".into(),
+                ..ArrayConfig::default()
             },
             ..BoardTopConfig::default()
         };
@@ -383,6 +385,7 @@ mod tests {
                 rows: 1,
                 cols: 1,
                 name: "systolic_array".into(),
+                ..ArrayConfig::default()
             },
             leds: 6,
             ..BoardTopConfig::default()

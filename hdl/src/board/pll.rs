@@ -1,13 +1,14 @@
 //! Clocking: the PLL that turns the board clock into the core clock, its divider
 //! search, and the module that wraps the vendor primitive.
 //!
-//! The divider settings are computed here, in exact integer arithmetic, with the
-//! same search and the same limits as the open tools people already trust:
-//! `icepll` (iCE40 sysCLOCK PLL, SIMPLE feedback) and `ecppll` (ECP5 EHXPLLL,
-//! feedback from CLKOP). The closest achievable frequency wins; the arithmetic is
-//! printed above the PLL in the Verilog, and the achieved frequency goes to the
-//! manifest, because everything clocked (the UART divider first) must use the
-//! achieved frequency, not the requested one.
+//! The divider settings are computed here with the same search, the same limits
+//! and the same floating-point arithmetic as the open tools people already
+//! trust, so they pick identical settings: `icepll` (iCE40 sysCLOCK PLL, SIMPLE
+//! feedback) and `ecppll` (ECP5 EHXPLLL, feedback from CLKOP). The closest
+//! achievable frequency wins. The achieved frequency is then computed exactly
+//! from the chosen dividers, printed above the PLL in the Verilog with the rest
+//! of the arithmetic, and written to the manifest, because everything clocked
+//! (the UART divider first) must use the achieved frequency, not the requested one.
 //!
 //! When the target equals the board clock there is no PLL at all: the board clock
 //! is the core clock and `locked` is tied high. Simulation uses that.
@@ -108,35 +109,33 @@ fn check_hz(param: &str, what: &str, value: u64, (lo, hi): (u64, u64)) -> Result
     }
 }
 
-/// `a / b < c / d` for positive denominators.
-fn less(a: u128, b: u128, c: u128, d: u128) -> bool {
-    a * d < c * b
-}
-
-/// The iCE40 divider search of `icepll` (SIMPLE feedback), exactly: every DIVR,
-/// DIVF, DIVQ whose PFD and VCO are in range, the first strictly closest output wins.
+/// The iCE40 divider search of `icepll` (SIMPLE feedback): every DIVR, DIVF and
+/// DIVQ whose PFD and VCO are in range, the first strictly closest output wins.
+/// It runs in icepll's own double-precision MHz arithmetic so that ties and
+/// rounding resolve exactly as the tool resolves them.
 pub fn ice40(fin: u64, fout: u64) -> Result<Ice40Pll, ConfigError> {
     check_hz("clock_in_hz", "iCE40 PLL input", fin, ICE40_IN_HZ)?;
     check_hz("target_hz", "iCE40 PLL output", fout, ICE40_OUT_HZ)?;
-    let (fin, fout) = (u128::from(fin), u128::from(fout));
-    let mut best: Option<(Ice40Pll, u128, u128)> = None;
+    let mhz = |(lo, hi): (u64, u64)| (lo as f64 / 1e6, hi as f64 / 1e6);
+    let (pfd_lo, pfd_hi) = mhz(ICE40_PFD_HZ);
+    let (vco_lo, vco_hi) = mhz(ICE40_VCO_HZ);
+    let (f_in, f_out) = (fin as f64 / 1e6, fout as f64 / 1e6);
+    let mut best: Option<(Ice40Pll, f64)> = None;
     for divr in 0..=15u32 {
-        let r = u128::from(divr + 1);
-        if fin < u128::from(ICE40_PFD_HZ.0) * r || fin > u128::from(ICE40_PFD_HZ.1) * r {
+        let f_pfd = f_in / f64::from(divr + 1);
+        if f_pfd < pfd_lo || f_pfd > pfd_hi {
             continue;
         }
         for divf in 0..=127u32 {
-            let f = u128::from(divf + 1);
-            let vco_r = fin * f; // f_vco * r
-            if vco_r < u128::from(ICE40_VCO_HZ.0) * r || vco_r > u128::from(ICE40_VCO_HZ.1) * r {
+            let f_vco = f_pfd * f64::from(divf + 1);
+            if f_vco < vco_lo || f_vco > vco_hi {
                 continue;
             }
             for divq in 1..=6u32 {
-                let den = r << divq;
-                let err = (fin * f).abs_diff(fout * den);
+                let f = f_vco * (-f64::from(divq)).exp2();
                 if best
                     .as_ref()
-                    .is_none_or(|&(_, be, bd)| less(err, den, be, bd))
+                    .is_none_or(|&(_, bf)| (f - f_out).abs() < (bf - f_out).abs())
                 {
                     let pll = Ice40Pll {
                         divr,
@@ -144,12 +143,12 @@ pub fn ice40(fin: u64, fout: u64) -> Result<Ice40Pll, ConfigError> {
                         divq,
                         filter_range: 0,
                     };
-                    best = Some((pll, err, den));
+                    best = Some((pll, f));
                 }
             }
         }
     }
-    let (mut pll, _, _) = best.ok_or_else(|| {
+    let (mut pll, _) = best.ok_or_else(|| {
         ConfigError::new(
             "target_hz",
             "has no iCE40 PLL setting with PFD and VCO in range",
@@ -157,42 +156,46 @@ pub fn ice40(fin: u64, fout: u64) -> Result<Ice40Pll, ConfigError> {
         )
     })?;
     // Loop filter by PFD frequency, as icepll: < 17, 26, 44, 66, 101 MHz, else 6.
-    let r = u128::from(pll.divr + 1);
-    pll.filter_range = [17u128, 26, 44, 66, 101]
+    let f_pfd = f_in / f64::from(pll.divr + 1);
+    pll.filter_range = [17.0, 26.0, 44.0, 66.0, 101.0]
         .iter()
-        .position(|&mhz| fin < mhz * 1_000_000 * r)
+        .position(|&limit| f_pfd < limit)
         .map_or(6, |i| i as u32 + 1);
     Ok(pll)
 }
 
-/// The ECP5 divider search of `ecppll`, exactly: every CLKI_DIV, CLKFB_DIV and
-/// CLKOP_DIV whose PFD and VCO are in range; the closest output wins, ties go to
-/// the VCO nearest 600 MHz, remaining ties to the first found.
+/// The ECP5 divider search of `ecppll`: every CLKI_DIV, CLKFB_DIV and CLKOP_DIV
+/// whose PFD and VCO are in range; the closest output wins, ties go to the VCO
+/// nearest 600 MHz, remaining ties to the first found. It runs in ecppll's own
+/// single-precision MHz arithmetic, whose rounding decides between settings that
+/// are equally good in exact arithmetic (25 -> 133 MHz: CLKOP_DIV 5, not 4).
 pub fn ecp5(fin: u64, fout: u64) -> Result<Ecp5Pll, ConfigError> {
     check_hz("clock_in_hz", "ECP5 PLL input", fin, ECP5_IN_HZ)?;
     check_hz("target_hz", "ECP5 PLL output", fout, ECP5_OUT_HZ)?;
-    let (fin128, fout128) = (u128::from(fin), u128::from(fout));
-    let pref = u128::from(ECP5_VCO_PREFERRED_HZ);
-    // (settings, output error numerator, VCO distance numerator, common denominator)
-    let mut best: Option<(Ecp5Pll, u128, u128, u128)> = None;
+    let mhz = |(lo, hi): (u64, u64)| ((lo as f64 / 1e6) as f32, (hi as f64 / 1e6) as f32);
+    let (pfd_lo, pfd_hi) = mhz(ECP5_PFD_HZ);
+    let (vco_lo, vco_hi) = mhz(ECP5_VCO_HZ);
+    let pref = (ECP5_VCO_PREFERRED_HZ as f64 / 1e6) as f32;
+    let input = (fin as f64 / 1e6) as f32;
+    let output = (fout as f64 / 1e6) as f32;
+    // (settings, output error, VCO) of the best so far
+    let mut best: Option<(Ecp5Pll, f32, f32)> = None;
     for refdiv in 1..=128u32 {
-        let r = u128::from(refdiv);
-        if fin128 < u128::from(ECP5_PFD_HZ.0) * r || fin128 > u128::from(ECP5_PFD_HZ.1) * r {
+        let fpfd = input / refdiv as f32;
+        if fpfd < pfd_lo || fpfd > pfd_hi {
             continue;
         }
         for fb in 1..=80u32 {
-            let out_r = fin128 * u128::from(fb); // f_out * r
             for od in 1..=128u32 {
-                let vco_r = out_r * u128::from(od);
-                if vco_r < u128::from(ECP5_VCO_HZ.0) * r || vco_r > u128::from(ECP5_VCO_HZ.1) * r {
+                let fvco = fpfd * fb as f32 * od as f32;
+                if fvco < vco_lo || fvco > vco_hi {
                     continue;
                 }
-                let err = out_r.abs_diff(fout128 * r);
-                let dist = vco_r.abs_diff(pref * r);
+                let err = (fvco / od as f32 - output).abs();
                 let better = match best {
                     None => true,
-                    Some((_, be, bdist, bd)) => {
-                        less(err, r, be, bd) || (err * bd == be * r && less(dist, r, bdist, bd))
+                    Some((_, be, bvco)) => {
+                        err < be || (err == be && (fvco - pref).abs() < (bvco - pref).abs())
                     }
                 };
                 if better {
@@ -200,9 +203,9 @@ pub fn ecp5(fin: u64, fout: u64) -> Result<Ecp5Pll, ConfigError> {
                         clki_div: refdiv,
                         clkfb_div: fb,
                         clkop_div: od,
-                        clkop_cphase: ecppll_cphase(fin, refdiv, fb, od),
+                        clkop_cphase: ecppll_cphase(fvco, od),
                     };
-                    best = Some((pll, err, dist, r));
+                    best = Some((pll, err, fvco));
                 }
             }
         }
@@ -221,10 +224,7 @@ pub fn ecp5(fin: u64, fout: u64) -> Result<Ecp5Pll, ConfigError> {
 /// the value matches it exactly (2, not 3, for CLKOP_DIV = 6). With feedback from
 /// CLKOP the phase of CLKOP against the input does not matter to this design;
 /// matching the tool keeps generated and hand-made settings comparable.
-fn ecppll_cphase(fin: u64, refdiv: u32, fb: u32, od: u32) -> u32 {
-    let input = (fin as f64 / 1e6) as f32;
-    let fpfd = input / refdiv as f32;
-    let fvco = fpfd * fb as f32 * od as f32;
+fn ecppll_cphase(fvco: f32, od: u32) -> u32 {
     let fout = fvco / od as f32;
     let ns_phase = (1.0 / (f64::from(fout) * 1e6) * 0.5) as f32;
     (f64::from(ns_phase) * (f64::from(fvco) * 1e6)) as u32
@@ -568,19 +568,28 @@ mod tests {
         }
     }
 
+    /// (f_in Hz, f_out Hz) -> (CLKI_DIV, CLKFB_DIV, CLKOP_DIV, CLKOP_CPHASE), as
+    /// written by `ecppll -i IN -o OUT -f FILE` (prjtrellis 1.4). The last two are
+    /// decided by single-precision rounding: exact arithmetic ties them.
+    const ECPPLL: &[(u64, u64, u32, u32, u32, u32)] = &[
+        (25_000_000, 100_000_000, 1, 4, 6, 2),
+        (12_000_000, 16_000_000, 3, 4, 37, 18),
+        (25_000_000, 50_000_000, 1, 2, 12, 5),
+        (27_000_000, 74_250_000, 4, 11, 8, 3),
+        (25_000_000, 133_000_000, 3, 16, 5, 2),
+        (25_000_000, 11_000_000, 7, 3, 53, 26),
+    ];
+
     #[test]
     fn ecp5_matches_ecppll() {
-        // ecppll -i 25 -o 100 (ULX3S) and -i 12 -o 16 (ECP5 evaluation board).
-        let p = ecp5(25_000_000, 100_000_000).expect("in range");
-        assert_eq!(
-            (p.clki_div, p.clkfb_div, p.clkop_div, p.clkop_cphase),
-            (1, 4, 6, 2)
-        );
-        let p = ecp5(12_000_000, 16_000_000).expect("in range");
-        assert_eq!(
-            (p.clki_div, p.clkfb_div, p.clkop_div, p.clkop_cphase),
-            (3, 4, 37, 18)
-        );
+        for &(fin, fout, r, f, o, c) in ECPPLL {
+            let p = ecp5(fin, fout).expect("in range");
+            assert_eq!(
+                (p.clki_div, p.clkfb_div, p.clkop_div, p.clkop_cphase),
+                (r, f, o, c),
+                "{fin} -> {fout} Hz"
+            );
+        }
     }
 
     #[test]

@@ -113,6 +113,9 @@ pub struct Plan {
     pub last_windows: u32,
     /// The window completed at the last column has only that column as a real cell.
     pub last_fresh: bool,
+    /// Column where a row's last window completes, when that is a column token
+    /// (`last_windows <= 1`); with more, the last extra completes it.
+    pub row_last_col: u32,
     /// Slot of the window emitted by the extra cycle with `e` extras left, at index `e`
     /// (index 0 unused).
     pub extra_slots: Vec<u32>,
@@ -230,6 +233,7 @@ impl MaxpoolConfig {
             last_first_window: last_first as u32,
             last_windows: last_windows as u32,
             last_fresh,
+            row_last_col: end_of(w_out - 1).min(w - 1) as u32,
             extra_slots,
         }
     }

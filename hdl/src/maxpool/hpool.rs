@@ -11,9 +11,12 @@
 //! Why a hold register: `out_last` must mark the last pooled pixel, but
 //! whether a pooled pixel is the last is known only at `in_last`, which may come
 //! rows later (input rows past the last window) or after the bottom-padding
-//! rows. So each pooled pixel waits in the hold register until the next one
-//! exists (then it was not the last) or the image's closing token passes (then
-//! it was). This costs one register stage and no throughput.
+//! rows. So the last pooled pixel of each row waits in the hold register until
+//! the next pooled pixel exists (then it was not the image's last) or the
+//! image's closing token passes (then it was); every other pooled pixel leaves
+//! it on the next step. This costs one register stage and no throughput; the
+//! price is latency for a row's last pooled pixel, which waits for the next
+//! pooled row (up to S input rows) or for `in_last`.
 
 use crate::ir::{Const, Expr, Module, Reset, SignalId, Ty};
 use crate::util::clog2;
@@ -59,6 +62,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
     let col_h_end = m.input("col_h_end", bit(), None, "");
     let col_h_slot = (n > 1).then(|| m.input("col_h_slot", Ty::u(slot_bits), None, ""));
     let col_h_fresh = (n > 0).then(|| m.input("col_h_fresh", bit(), None, ""));
+    let col_h_last = (n > 0).then(|| m.input("col_h_last", bit(), None, ""));
     let out_valid = m.output("out_valid", bit(), Some("Pooled pixel stream"), "");
     let out_data = m.output("out_data", Ty::u(d), None, "");
     let out_last = m.output("out_last", bit(), None, "");
@@ -94,6 +98,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
     let c_h_st = col_h_st.map(|s| data(&mut m, "c_h_st_reg", s));
     let c_h_slot = col_h_slot.map(|s| data(&mut m, "c_h_slot_reg", s));
     let c_h_fresh = col_h_fresh.map(|s| data(&mut m, "c_h_fresh_reg", s));
+    let c_h_last = col_h_last.map(|s| data(&mut m, "c_h_last_reg", s));
 
     // Horizontal running maxima and the pooled pixel of this step.
     let pooled = match (c_h_st, c_h_fresh) {
@@ -136,13 +141,25 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         bit(),
         "and it is known to be the image's last",
     );
+    // Without the flag (1x1 window) a pooled pixel comes every step anyway.
+    let hold_early = c_h_last.map(|_| {
+        m.reg(
+            "hold_early_reg",
+            bit(),
+            "or known not to be: not its row's last",
+        )
+    });
     let hold_data = m.reg("hold_data_reg", Ty::u(d), "");
     let out_valid_reg = m.reg("out_valid_reg", bit(), "");
     let out_last_reg = m.reg("out_last_reg", bit(), "");
     let out_data_reg = m.reg("out_data_reg", Ty::u(d), "");
+    let known = match hold_early {
+        Some(e) => Expr::from(hold_final) | e,
+        None => hold_final.into(),
+    };
     let push = m.wire_of(
         "push",
-        Expr::from(hold_valid) & (Expr::from(hold_final) | p_valid | c_close),
+        Expr::from(hold_valid) & (known | p_valid | c_close),
         "the held pixel moves to the output register",
     );
     let push_last = m.wire_of(
@@ -164,6 +181,15 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         step(),
         reset0(bit()),
     );
+    if let (Some(e), Some(l)) = (hold_early, c_h_last) {
+        m.clocked(
+            e,
+            clk,
+            Expr::from(p_valid) & !Expr::from(l),
+            step(),
+            reset0(bit()),
+        );
+    }
     m.clocked(hold_data, clk, p, on(p_valid.into()), None);
     m.clocked(out_valid_reg, clk, push, step(), reset0(bit()));
     m.clocked(out_last_reg, clk, push_last, on(push.into()), None);

@@ -44,6 +44,7 @@ struct Token {
     h_end: bool,
     h_slot: u32,
     h_fresh: bool,
+    h_last: bool,
 }
 
 fn inc(slot: u32, slots: u32) -> u32 {
@@ -96,6 +97,7 @@ impl Seq {
                 extra: true,
                 close: self.extra_close && self.extra_left == 1,
                 h_slot: p.extra_slots[self.extra_left as usize],
+                h_last: self.extra_left == 1,
                 ..Token::default()
             };
             self.extra_left -= 1;
@@ -144,6 +146,7 @@ impl Seq {
             },
             h_slot: self.he_slot,
             h_fresh: x_first || (x_last && p.last_fresh),
+            h_last: n == 0 || (p.last_windows <= 1 && self.x == p.row_last_col),
         };
         // Column state.
         if row_end {
@@ -205,7 +208,9 @@ struct Datapath {
     mem: Vec<Vec<Vec<i8>>>,
     /// Horizontal running maxima: [slot][channel].
     hp: Vec<Vec<i8>>,
-    hold: Option<(Vec<i8>, bool)>,
+    /// The held pooled pixel, whether it is known to be the image's last, and
+    /// whether it is known not to be (not its row's last).
+    hold: Option<(Vec<i8>, bool, bool)>,
     out: Vec<(Vec<i8>, bool)>,
 }
 
@@ -276,17 +281,17 @@ impl Datapath {
         if t.extra {
             p = Some(self.hp[t.h_slot as usize].clone());
         }
-        // Hold register: a pooled pixel leaves once the next one exists or the image closed.
-        let hold_final = self.hold.as_ref().is_some_and(|h| h.1);
-        if let Some((h, _)) = self.hold.take() {
-            if hold_final || p.is_some() || t.close {
-                self.out.push((h, hold_final || (t.close && p.is_none())));
+        // Hold register: a row's last pooled pixel leaves once the next one exists or
+        // the image closed; any other leaves on the next step.
+        if let Some((h, fin, early)) = self.hold.take() {
+            if fin || early || p.is_some() || t.close {
+                self.out.push((h, fin || (t.close && p.is_none())));
             } else {
-                self.hold = Some((h, false));
+                self.hold = Some((h, false, false));
             }
         }
         if let Some(v) = p {
-            self.hold = Some((v, t.close));
+            self.hold = Some((v, t.close, !t.h_last));
         }
     }
 }

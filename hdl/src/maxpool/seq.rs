@@ -125,6 +125,14 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
             "the ending window's only real column is this one",
         )
     });
+    let h_last = (n > 0).then(|| {
+        m.output(
+            "h_last",
+            bit(),
+            None,
+            "the ending window is the row's last (for an extra too)",
+        )
+    });
 
     // Registers: all sequencer state is control state and is reset.
     let mut regs: Vec<(SignalId, u32)> = Vec::new();
@@ -428,6 +436,24 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
                 mux(extra_now.clone(), pick, mid)
             }
             None => mid,
+        };
+        m.assign(o, e);
+    }
+    if let Some(o) = h_last {
+        // Only a row's last pooled pixel can be the image's last; the hold register
+        // lets every other one go at once.
+        let col_last = match x {
+            _ if r >= 2 => Expr::bit(false),
+            Some(x) => Expr::from(x).cmp_eq(k(xw, plan.row_last_col)),
+            None => Expr::bit(true),
+        };
+        let e = match extra_left {
+            Some(el) => mux(
+                extra_now.clone(),
+                Expr::from(el).cmp_eq(k(x_bits, 1)),
+                col_last,
+            ),
+            None => col_last,
         };
         m.assign(o, e);
     }

@@ -62,6 +62,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
     let h_end = m.input("h_end", bit(), None, "");
     let h_slot = (n > 1).then(|| m.input("h_slot", Ty::u(slot_bits), None, ""));
     let h_fresh = (n > 0).then(|| m.input("h_fresh", bit(), None, ""));
+    let h_last = (n > 0).then(|| m.input("h_last", bit(), None, ""));
 
     let col_valid = m.output(
         "col_valid",
@@ -76,6 +77,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
     let col_h_end = m.output("col_h_end", bit(), None, "");
     let col_h_slot = (n > 1).then(|| m.output("col_h_slot", Ty::u(slot_bits), None, ""));
     let col_h_fresh = (n > 0).then(|| m.output("col_h_fresh", bit(), None, ""));
+    let col_h_last = (n > 0).then(|| m.output("col_h_last", bit(), None, ""));
 
     // Stage registers: the token and its roles.
     let on_adv = || Some(Expr::from(adv));
@@ -127,6 +129,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         (Some(h_end), Some(col_h_end), "b_h_end_reg"),
         (h_slot, col_h_slot, "b_h_slot_reg"),
         (h_fresh, col_h_fresh, "b_h_fresh_reg"),
+        (h_last, col_h_last, "b_h_last_reg"),
     ];
     for (from, to, name) in pass {
         if let (Some(f), Some(t)) = (from, to) {
