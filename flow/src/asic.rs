@@ -97,6 +97,7 @@ pub fn run_cli(raw: &RawAsicArgs) -> Result<(), FlowError> {
         design: raw.design.clone(),
         rows: raw.rows.clone(),
         cols: raw.cols.clone(),
+        ..RawDesign::default()
     })?;
     let freq_hz = match &raw.freq {
         Some(f) => config::parse_freq_mhz(f)?,

@@ -52,6 +52,12 @@ pub struct RawRunArgs {
     /// Core clock target in MHz (default: the board clock, no PLL)
     #[arg(long, value_name = "MHZ", allow_negative_numbers = true)]
     pub freq: Option<String>,
+    /// Array PE pipeline depth, 0..=2 (default 0)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub pipeline: Option<String>,
+    /// Array multipliers: dsp, lut or auto (default auto: the board's DSP blocks first)
+    #[arg(long, value_name = "STYLE")]
+    pub mul: Option<String>,
     /// nextpnr seeds, comma separated (default 1)
     #[arg(long, value_name = "N,N,..")]
     pub seeds: Option<String>,
@@ -80,6 +86,12 @@ pub struct RawSweepArgs {
     /// Blocks, comma separated: array, maxpool (default array)
     #[arg(long, value_name = "LIST")]
     pub designs: Option<String>,
+    /// Array PE pipeline depth, 0..=2 (default 0)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub pipeline: Option<String>,
+    /// Array multipliers: dsp, lut or auto (default auto)
+    #[arg(long, value_name = "STYLE")]
+    pub mul: Option<String>,
     /// Core clock target in MHz (default: the board clock)
     #[arg(long, value_name = "MHZ", allow_negative_numbers = true)]
     pub freq: Option<String>,
@@ -119,6 +131,8 @@ impl RawRunArgs {
                 design: self.design.clone(),
                 rows: self.rows.clone(),
                 cols: self.cols.clone(),
+                pipeline: self.pipeline.clone(),
+                mul: self.mul.clone(),
             },
             freq: self.freq.clone(),
             seeds: self.seeds.clone(),

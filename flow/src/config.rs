@@ -138,6 +138,11 @@ pub struct RawDesign {
     pub design: Option<String>,
     pub rows: Option<String>,
     pub cols: Option<String>,
+    /// Array PE pipeline depth, 0..=2.
+    pub pipeline: Option<String>,
+    /// Array multiplier style: dsp, lut or auto (default on a board: auto, with the
+    /// board's DSP count).
+    pub mul: Option<String>,
 }
 
 /// Build the design from raw flags. For `maxpool`, `--rows` is the channel count
@@ -157,16 +162,29 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
                 Some(c) => parse_int("cols", c, 1, max)? as u32,
                 None => rows,
             };
-            let cfg = ArrayConfig {
+            let mut cfg = ArrayConfig {
                 rows,
                 cols,
                 name: "systolic_array".into(),
                 ..ArrayConfig::default()
             };
+            if let Some(p) = &raw.pipeline {
+                cfg.pipeline =
+                    parse_int("pipeline", p, 0, hdl::array::config::MAX_PIPELINE.into())? as u32;
+            }
+            if let Some(m) = &raw.mul {
+                cfg.mul = hdl::array::MulStyle::parse(m)?;
+            }
             cfg.validate()?;
             Ok(DesignSpec::Array(cfg))
         }
         "maxpool" => {
+            if raw.pipeline.is_some() || raw.mul.is_some() {
+                return Err(FlowError::Usage(
+                    "--pipeline and --mul apply to --design array only, got them with maxpool"
+                        .into(),
+                ));
+            }
             if raw.cols.is_some() {
                 return Err(FlowError::Usage(
                     "--cols applies to --design array only, got it with maxpool".into(),
@@ -188,6 +206,20 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
         other => Err(FlowError::Usage(format!(
             "--design must be one of: array, maxpool, got `{other}`"
         ))),
+    }
+}
+
+/// Fit a design to a board: unless the user chose a multiplier style, an array gets
+/// `auto`, with as many DSP multipliers as the board has DSP blocks and LUT
+/// multipliers for the rest (so a 4x4 array fits the 8 DSPs of an iCE40UP5K).
+pub fn fit_to_board(design: DesignSpec, raw: &RawDesign, board: &Board) -> DesignSpec {
+    match design {
+        DesignSpec::Array(mut a) if raw.mul.is_none() => {
+            a.mul = hdl::array::MulStyle::Auto;
+            a.dsp_limit = u32::try_from(board.resources.dsps).unwrap_or(u32::MAX);
+            DesignSpec::Array(a)
+        }
+        other => other,
     }
 }
 
@@ -225,7 +257,7 @@ pub struct RawFlow {
 /// Turn raw flags into one validated flow configuration.
 pub fn flow_from(raw: &RawFlow) -> Result<FlowConfig, FlowError> {
     let board = board_from(raw.board.as_deref())?;
-    let design = design_from(&raw.design)?;
+    let design = fit_to_board(design_from(&raw.design)?, &raw.design, &board);
     let target_hz = match &raw.freq {
         Some(f) => parse_freq_mhz(f)?,
         None => board.clock.hz,
@@ -297,6 +329,7 @@ mod tests {
             design: None,
             rows: Some("4".into()),
             cols: None,
+            ..RawDesign::default()
         };
         assert_eq!(
             design_from(&raw).ok().map(|d| d.size_label()),
@@ -311,6 +344,7 @@ mod tests {
             design: Some("fft".into()),
             rows: Some("2".into()),
             cols: None,
+            ..RawDesign::default()
         };
         assert_eq!(
             usage(design_from(&raw)),
@@ -343,5 +377,51 @@ mod tests {
         assert_eq!(cfg.seeds, vec![1]);
         assert_eq!(cfg.out_dir, PathBuf::from("build/icebreaker-array-2x2"));
         assert!(!cfg.allow_timing_fail);
+    }
+
+    #[test]
+    fn arrays_use_the_boards_dsps_unless_told_otherwise() {
+        let board = board_from(Some("icebreaker")).unwrap_or_else(|e| panic!("{e:?}"));
+        let raw = RawDesign {
+            rows: Some("4".into()),
+            ..RawDesign::default()
+        };
+        let fitted = fit_to_board(
+            design_from(&raw).unwrap_or_else(|e| panic!("{e:?}")),
+            &raw,
+            &board,
+        );
+        match fitted {
+            DesignSpec::Array(a) => {
+                assert_eq!(a.mul, hdl::array::MulStyle::Auto);
+                assert_eq!(u64::from(a.dsp_limit), board.resources.dsps);
+            }
+            other => panic!("{other:?}"),
+        }
+        let raw = RawDesign {
+            rows: Some("4".into()),
+            mul: Some("lut".into()),
+            pipeline: Some("2".into()),
+            ..RawDesign::default()
+        };
+        match fit_to_board(
+            design_from(&raw).unwrap_or_else(|e| panic!("{e:?}")),
+            &raw,
+            &board,
+        ) {
+            DesignSpec::Array(a) => {
+                assert_eq!((a.mul, a.pipeline), (hdl::array::MulStyle::Lut, 2));
+            }
+            other => panic!("{other:?}"),
+        }
+        let raw = RawDesign {
+            rows: Some("4".into()),
+            mul: Some("fast".into()),
+            ..RawDesign::default()
+        };
+        assert_eq!(
+            usage(design_from(&raw)),
+            "mul must be one of dsp, lut, auto, got `fast`"
+        );
     }
 }

@@ -181,11 +181,15 @@ pub fn run_cli(raw: &RawSweepArgs) -> Result<(), FlowError> {
     let mut jobs: Vec<(u32, FlowConfig)> = Vec::new();
     for d in &designs {
         for &n in &sizes {
-            let design = config::design_from(&RawDesign {
+            let raw_design = RawDesign {
                 design: Some(d.clone()),
                 rows: Some(n.to_string()),
                 cols: None,
-            })?;
+                pipeline: (d == "array").then(|| raw.pipeline.clone()).flatten(),
+                mul: (d == "array").then(|| raw.mul.clone()).flatten(),
+            };
+            let design =
+                config::fit_to_board(config::design_from(&raw_design)?, &raw_design, &board);
             let folder = out.join(design.folder(&board.name));
             jobs.push((
                 n as u32,

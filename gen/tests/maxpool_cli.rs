@@ -120,6 +120,10 @@ fn bad_values_exit_2_with_one_line() {
             "--rows applies to --top array, not --top maxpool",
         ),
         (
+            with(&["--pipeline", "1"]),
+            "--pipeline applies to --top array, not --top maxpool",
+        ),
+        (
             vec!["--top", "array", "--channels", "3"],
             "--channels applies to --top maxpool, not --top array",
         ),

@@ -407,6 +407,26 @@ fn check_extern(e: &ExternModule) -> Vec<String> {
     errs
 }
 
+/// The rules of an extern instance's attributes: identifier names, each once,
+/// values printable inside double quotes.
+fn check_attrs(name: &str, attrs: &[(String, String)]) -> Vec<String> {
+    let mut errs = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::default();
+    for (a, v) in attrs {
+        if !is_identifier(a) || !seen.insert(a) {
+            errs.push(format!(
+                "instance `{name}` attribute `{a}` is illegal or set twice"
+            ));
+        }
+        if v.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+            errs.push(format!(
+                "instance `{name}` attribute `{a}`: value {v:?} holds a quote, backslash or control character"
+            ));
+        }
+    }
+    errs
+}
+
 /// The rules of the parameters set on an instance of `e`.
 fn check_params(name: &str, e: &ExternModule, params: &[(String, ParamValue)]) -> Vec<String> {
     let mut errs = Vec::new();
@@ -728,12 +748,13 @@ fn check_module(
                 module,
                 name,
                 params,
+                attrs,
                 conns,
             } => {
                 let table = if let Some(child) = by_name.get(module.as_str()) {
-                    if !params.is_empty() {
+                    if !params.is_empty() || !attrs.is_empty() {
                         errs.push(format!(
-                            "instance `{name}` sets parameters, but `{module}` is a module of the design and has none (rule: only extern instances take parameters)"
+                            "instance `{name}` sets parameters or attributes, but `{module}` is a module of the design (rule: only extern instances take parameters and attributes)"
                         ));
                     }
                     tables
@@ -741,6 +762,7 @@ fn check_module(
                         .or_insert_with(|| PortTable::new(child, deps.get(module.as_str())))
                 } else if let Some(ext) = externs.get(module.as_str()) {
                     errs.extend(check_params(name, ext, params));
+                    errs.extend(check_attrs(name, attrs));
                     tables
                         .entry(module.as_str())
                         .or_insert_with(|| PortTable::from_extern(ext))

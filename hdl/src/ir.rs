@@ -455,11 +455,13 @@ pub enum Item {
         target: SignalId,
     },
     /// An instance of another module of the design, or of an extern module
-    /// ([`ExternModule`]); only extern instances may set parameters.
+    /// ([`ExternModule`]); only extern instances may set parameters and
+    /// attributes (what vendor tools read from `(* NAME = "value" *)`).
     Instance {
         module: String,
         name: String,
         params: Vec<(String, ParamValue)>,
+        attrs: Vec<(String, String)>,
         conns: Vec<(String, Conn)>,
     },
 }
@@ -687,21 +689,29 @@ impl Module {
     }
 
     pub fn instance(&mut self, module: &str, name: &str, conns: Vec<(String, Conn)>) {
-        self.instance_with_params(module, name, Vec::new(), conns);
+        self.items.push(Item::Instance {
+            module: module.to_string(),
+            name: name.to_string(),
+            params: Vec::new(),
+            attrs: Vec::new(),
+            conns,
+        });
     }
 
-    /// An instance that sets parameters (extern modules only).
-    pub fn instance_with_params(
+    /// An instance of an extern module, with parameters and string attributes.
+    pub fn extern_instance(
         &mut self,
         module: &str,
         name: &str,
         params: Vec<(String, ParamValue)>,
+        attrs: Vec<(String, String)>,
         conns: Vec<(String, Conn)>,
     ) {
         self.items.push(Item::Instance {
             module: module.to_string(),
             name: name.to_string(),
             params,
+            attrs,
             conns,
         });
     }

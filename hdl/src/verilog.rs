@@ -410,11 +410,15 @@ fn print_module(m: &Module, out: &mut String) {
                 module,
                 name,
                 params,
+                attrs,
                 conns,
             } => {
                 let has_open = conns.iter().any(|(_, c)| matches!(c, Conn::Open(_)));
                 if has_open {
                     body.push_str("/* verilator lint_off PINCONNECTEMPTY */\n");
+                }
+                for (a, v) in attrs {
+                    let _ = writeln!(body, "(* {a} = \"{v}\" *)");
                 }
                 if params.is_empty() {
                     let _ = writeln!(body, "{module} {name} (");

@@ -50,7 +50,8 @@ fn design_with(
         ("LOCK".to_string(), Conn::Out(locked)),
     ];
     edit(&mut ps, &mut conns);
-    m.instance_with_params("VENDOR_PLL", "pll", ps, conns);
+    let attrs = vec![("FREQUENCY_PIN_CLKI".to_string(), "25".to_string())];
+    m.extern_instance("VENDOR_PLL", "pll", ps, attrs, conns);
     let mut d = Design::new("top");
     d.add(m);
     d.add_extern(pll_extern());
@@ -79,7 +80,7 @@ fn extern_instance_checks_and_prints_with_parameters() {
     let v = print(&d).expect("clean design prints");
     assert!(
         v.contains(
-            "VENDOR_PLL #(\n    .DIV(37),\n    .MODE(\"SIMPLE\"),\n    .WIDE(4'd5)\n) pll ("
+            "(* FREQUENCY_PIN_CLKI = \"25\" *)\nVENDOR_PLL #(\n    .DIV(37),\n    .MODE(\"SIMPLE\"),\n    .WIDE(4'd5)\n) pll ("
         ),
         "{v}"
     );
@@ -136,6 +137,32 @@ fn extern_parameters_are_checked() {
 }
 
 #[test]
+fn extern_attributes_are_checked() {
+    let set_attrs = |attrs: Vec<(&str, &str)>| {
+        let mut d = design_with(|_, _| {});
+        if let Some(hdl::ir::Item::Instance { attrs: a, .. }) = d.modules[0].items.last_mut() {
+            *a = attrs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        }
+        d
+    };
+    assert_eq!(
+        errors(&set_attrs(vec![("A", "1"), ("B", "x y")])),
+        Vec::<String>::new()
+    );
+    assert_one_error(
+        &set_attrs(vec![("A", "1"), ("A", "2")]),
+        "attribute `A` is illegal or set twice",
+    );
+    assert_one_error(
+        &set_attrs(vec![("A", "say \"hi\"")]),
+        "holds a quote, backslash or control character",
+    );
+}
+
+#[test]
 fn only_extern_instances_take_parameters() {
     let mut d = design_with(|_, _| {});
     let mut child = Module::new("child");
@@ -146,16 +173,17 @@ fn only_extern_instances_take_parameters() {
     let top = &mut d.modules[0];
     let y = top.wire("child_y", Ty::bit(), "");
     top.allow_unused(y, "test");
-    top.instance_with_params(
+    top.extern_instance(
         "child",
         "c",
         vec![("DIV".into(), ParamValue::Int(1))],
+        Vec::new(),
         vec![
             ("a".into(), Conn::In(Expr::bit(true))),
             ("y".into(), Conn::Out(y)),
         ],
     );
-    assert_one_error(&d, "only extern instances take parameters");
+    assert_one_error(&d, "only extern instances take parameters and attributes");
 }
 
 #[test]

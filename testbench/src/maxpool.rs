@@ -153,6 +153,9 @@ pub struct RunResult {
     pub trailing: usize,
     /// Cycles from the first offered pixel to the edge that took the last pooled pixel.
     pub cycles: u64,
+    /// For each pooled pixel taken, the cycle (from the first offered pixel) whose
+    /// edge took it; the edge of cycle `i` takes input pixel `i` at full rate.
+    pub out_cycles: Vec<u64>,
     /// Cycles (edges) where a pixel was offered and not taken.
     pub input_stalls: u64,
     /// Wall-clock time of the simulation loop.
@@ -418,6 +421,7 @@ impl PoolSim {
         let mut cur: Vec<i8> = Vec::new();
         let mut end = start;
         let mut input_stalls = 0u64;
+        let mut out_cycles = Vec::new();
         let mut idle = 0u64;
         let done = |images: &Vec<Vec<i8>>, next: usize| match expect {
             Some(e) => images.len() == e.len(),
@@ -465,6 +469,7 @@ impl PoolSim {
                 let last = self.model.get(out_last) == 1;
                 if ready {
                     idle = 0;
+                    out_cycles.push(self.cycle - start);
                     cur.extend((0..c).map(|i| (words[i / 4] >> (8 * (i % 4))) as u8 as i8));
                     let n = cur.len() / c;
                     if let Some(e) = expect {
@@ -516,6 +521,7 @@ impl PoolSim {
         Ok(RunResult {
             images,
             trailing,
+            out_cycles,
             cycles: end - start,
             input_stalls,
             wall,

@@ -179,6 +179,48 @@ fn full_rate_is_one_pixel_per_clock() {
     }
 }
 
+/// Latency at full rate, in edges after the edge that took the input pixel
+/// completing a pooled pixel's window: 4 (line-buffer stage, window stage, hold,
+/// output register). A row's last pooled pixel instead waits in the hold register
+/// until the next pooled pixel is computed (taken 3 edges after the input pixel
+/// completing that one) or the image ends (3 edges after in_last, 4 when in_last's
+/// pixel completes it).
+#[test]
+fn pooled_pixel_latency() {
+    let mut rng = StdRng::seed_from_u64(seed(7));
+    let mut sim = zoo();
+    for u in 0..sim.units.len() {
+        let c = sim.units[u].cfg.clone();
+        if c.pad > 0 || c.window == 1 {
+            continue;
+        }
+        let h = c.derived().min_height + 2 * c.stride;
+        let im = Image::random(&mut rng, &c, h);
+        let r = sim
+            .run(u, std::slice::from_ref(&im), Traffic::FULL, &mut rng)
+            .unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        let (w, k, s) = (u64::from(c.width), u64::from(c.window), u64::from(c.stride));
+        let wo = u64::from(c.plan().w_out);
+        for (i, &t) in r.out_cycles.iter().enumerate() {
+            let (oy, ox) = (i as u64 / wo, i as u64 % wo);
+            // Without padding, window (oy, ox) completes at input pixel (oy*S+K-1, ox*S+K-1).
+            let done = (oy * s + k - 1) * w + ox * s + k - 1;
+            let latency = t - done;
+            if ox + 1 < wo {
+                assert_eq!(latency, 4, "{c:?}: pooled ({oy}, {ox})");
+            } else if i + 1 == r.out_cycles.len() {
+                let in_last = u64::from(h) * w - 1;
+                let want = in_last + if done == in_last { 4 } else { 3 };
+                assert_eq!(t, want, "{c:?}: the last pooled pixel");
+            } else {
+                // Waits for the first pooled pixel of the next row.
+                let next = ((oy + 1) * s + k - 1) * w + k - 1;
+                assert_eq!(t, next + 3, "{c:?}: row-final pooled ({oy}, {ox})");
+            }
+        }
+    }
+}
+
 /// The same images give the same results whatever the stall pattern.
 #[test]
 fn many_stall_patterns() {
@@ -284,7 +326,10 @@ fn early_in_last_recovers() {
             .unwrap_or_else(|e| panic!("golden model failed: {e}"));
         let all: Vec<i8> = got.images.concat();
         let want = want.concat();
-        assert_eq!(got.trailing, 0, "{c:?}: the image after an early in_last closes");
+        assert_eq!(
+            got.trailing, 0,
+            "{c:?}: the image after an early in_last closes"
+        );
         assert!(
             all.len() >= want.len() && all[all.len() - want.len()..] == want[..],
             "{c:?}: the image after an early in_last: got {all:?}, want it to end with {want:?}"
@@ -403,15 +448,15 @@ fn last_stat(log: &str) -> &str {
     log.rfind("Printing statistics").map_or(log, |i| &log[i..])
 }
 
-/// Count cells of `kind` in a yosys `stat` report.
+/// Count cells of `kind` in a yosys `stat` report (the top-level summary, listed last).
 fn cells(report: &str, kind: &str) -> u64 {
     report
         .lines()
-        .filter_map(|l| {
+        .rev()
+        .find_map(|l| {
             let mut it = l.split_whitespace();
             (it.next() == Some(kind)).then(|| it.next().and_then(|n| n.parse().ok()))?
         })
-        .last()
         .unwrap_or(0)
 }
 

@@ -373,6 +373,8 @@ mod tests {
             ".CLKFB_DIV(4),",
             ".CLKOP_CPHASE(2),",
             ".FEEDBK_PATH(\"CLKOP\")",
+            "(* FREQUENCY_PIN_CLKOP = \"100\" *)",
+            "(* ICP_CURRENT = \"12\" *)",
         ] {
             assert!(g.verilog.contains(needle), "missing {needle:?}");
         }

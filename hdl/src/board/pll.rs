@@ -433,6 +433,32 @@ pub fn ehxplll() -> ExternModule {
         ])
 }
 
+/// The attributes nextpnr-ecp5 reads from an EHXPLLL: the input and output
+/// frequencies (MHz) for timing analysis, and the loop-filter settings every
+/// ecppll-generated PLL carries. nextpnr writes 0 for a missing ICP_CURRENT or
+/// LPF_RESISTOR, a PLL with no charge-pump current, so these are not optional.
+fn ecp5_attrs(plan: &ClockPlan) -> Vec<(String, String)> {
+    let mhz = |f: Hz| {
+        let s = format!("{:.6}", f.f64() / 1e6);
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    let fin = Hz {
+        num: plan.clock_in_hz,
+        den: 1,
+    };
+    [
+        ("FREQUENCY_PIN_CLKI", mhz(fin)),
+        ("FREQUENCY_PIN_CLKOP", mhz(plan.achieved)),
+        ("ICP_CURRENT", "12".to_string()),
+        ("LPF_RESISTOR", "8".to_string()),
+        ("MFG_ENABLE_FILTEROPAMP", "1".to_string()),
+        ("MFG_GMCREF_SEL", "2".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 fn bits(width: u32, value: u32) -> ParamValue {
     ParamValue::Bits(Const {
         ty: Ty::u(width),
@@ -489,7 +515,7 @@ pub fn build(cfg: &BoardTopConfig, plan: &ClockPlan, design: &mut Design) -> Mod
                 ("PLLOUTGLOBAL".into(), Conn::Out(clk)),
                 ("LOCK".into(), Conn::Out(locked)),
             ];
-            m.instance_with_params("SB_PLL40_PAD", "pll", params, conns);
+            m.extern_instance("SB_PLL40_PAD", "pll", params, Vec::new(), conns);
         }
         Pll::Ecp5(p) => {
             design.add_extern(ehxplll());
@@ -528,7 +554,7 @@ pub fn build(cfg: &BoardTopConfig, plan: &ClockPlan, design: &mut Design) -> Mod
             }
             conns.push(("CLKOP".into(), Conn::Out(clk)));
             conns.push(("LOCK".into(), Conn::Out(locked)));
-            m.instance_with_params("EHXPLLL", "pll", params, conns);
+            m.extern_instance("EHXPLLL", "pll", params, ecp5_attrs(plan), conns);
         }
     }
     m

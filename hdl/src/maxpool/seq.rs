@@ -25,6 +25,7 @@ use super::lanes::{and, bit, count_down, is_zero, k, mux, named, next_slot, not,
 
 pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
     let (w, s, pad) = (cfg.width, cfg.stride, cfg.pad);
+    // Running-maximum slots per axis, and windows completed at a row's last column.
     let n = plan.slots;
     let r = plan.last_windows;
     let mut m = Module::new(cfg.sub("seq"));
@@ -233,12 +234,12 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         )
     });
     // Right padding.
-    let x_bits = bits_for((r.max(2) - 1).into());
+    let extra_bits = bits_for((r.max(2) - 1).into());
     let extra_left = (r >= 2).then(|| {
         reg(
             &mut m,
             "extra_left_reg",
-            x_bits,
+            extra_bits,
             0,
             "extra windows still to emit",
         )
@@ -255,7 +256,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
 
     // What enters this step.
     let extra_now = match extra_left {
-        Some(e) => Expr::from(e).cmp_ne(k(x_bits, 0)),
+        Some(e) => Expr::from(e).cmp_ne(k(extra_bits, 0)),
         None => Expr::bit(false),
     };
     let extra_now = named(
@@ -370,7 +371,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
     let close = match (extra_left, extra_close) {
         (Some(e), Some(c)) => mux(
             extra_now.clone(),
-            Expr::from(c) & Expr::from(e).cmp_eq(k(x_bits, 1)),
+            Expr::from(c) & Expr::from(e).cmp_eq(k(extra_bits, 1)),
             close_col,
         ),
         _ => close_col,
@@ -429,7 +430,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
                 let pick = if r == 2 {
                     table[1].clone()
                 } else {
-                    let sel = select(table, Some(el), x_bits);
+                    let sel = select(table, Some(el), extra_bits);
                     m.wire_of("extra_slot", sel, "slot of the leaving extra window")
                         .into()
                 };
@@ -450,7 +451,7 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         let e = match extra_left {
             Some(el) => mux(
                 extra_now.clone(),
-                Expr::from(el).cmp_eq(k(x_bits, 1)),
+                Expr::from(el).cmp_eq(k(extra_bits, 1)),
                 col_last,
             ),
             None => col_last,
@@ -544,8 +545,8 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
     if let (Some(e), Some(c)) = (extra_left, extra_close) {
         let next = mux(
             extra_now.clone(),
-            Expr::from(e) - k(x_bits, 1),
-            k(x_bits, r - 1),
+            Expr::from(e) - k(extra_bits, 1),
+            k(extra_bits, r - 1),
         );
         let load = and(row_end, has_extras);
         m.clocked(
