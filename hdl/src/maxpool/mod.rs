@@ -24,6 +24,23 @@
 //! than `K - 2P` rows has no pooled row: the unit emits nothing for it (no
 //! `out_last`) and continues with the next image.
 //!
+//! Throughput and latency, with `out_ready` high: one input pixel per clock,
+//! except that input waits while the unit emits what needs no input: after the
+//! last column of a row that completes window rows, one cycle per further window
+//! reaching into the right padding ([`MaxpoolDerived::extra_cycles_per_pooled_row`],
+//! 0 for the usual 2x2/2 and 3x3/2 pad 1 on even widths), and after `in_last` one
+//! row of `W` cycles per window row reaching into the bottom padding (at most
+//! `ceil(P/S)`). So a shape that emits more pixels than it takes (e.g. 2x2/1
+//! pad 1) is output-bound, as it must be. A pooled pixel is taken 4 clock edges
+//! after the edge that took the input pixel completing its window; the last
+//! pooled pixel of each row waits in the hold register until the next one is
+//! computed or the image ends, because only then is it known whether it is the
+//! image's last (`out_last`).
+//!
+//! Outside the contract: `in_last` on a pixel that does not end a row still ends
+//! the row and the image (that image's output is unspecified and may lack
+//! `out_last`); the next image is exact. A reset at any time leaves a clean unit.
+//!
 //! [`config`] holds the one configuration and its derived numbers; a token-level
 //! model of the schedule (tests only) checks the arithmetic over every small shape.
 

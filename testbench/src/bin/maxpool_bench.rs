@@ -22,7 +22,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("Max-pool unit, back-to-back images, input always valid, out_ready held high (Verilator 5, -O2)");
     println!();
     println!(
-        "| image | pool | images | cycles/image | pixels/cycle | latency (cycles) | sim pixels/s | sim cycles/s | correct |"
+        "| image | pool | images | cycles/image | pixels/cycle | in_last to out_last taken (edges) | sim pixels/s | sim cycles/s | correct |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (h_w, c, images) in [(28u32, 8u32, 64usize), (224, 64, 4)] {
@@ -40,7 +40,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|_| Image::random(&mut rng, &cfg, h_w))
                 .collect();
             // Latency: one image alone, from its first pixel to its last pooled pixel taken,
-            // minus the cycles spent taking its pixels.
+            // minus the cycles spent taking its pixels: edges from in_last to out_last taken.
             let one = sim.run(0, &batch[..1], Traffic::FULL, &mut rng)?;
             let latency = one.cycles - token_cycles(&cfg, h_w);
             let r = sim.run(0, &batch, Traffic::FULL, &mut rng)?;
