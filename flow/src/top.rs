@@ -92,6 +92,13 @@ pub fn board_top_config(
         leds: u32::try_from(board.leds.len())
             .unwrap_or(u32::MAX)
             .clamp(1, hdl::board::MAX_LEDS),
+        led_active_low: board
+            .leds
+            .iter()
+            .take(hdl::board::MAX_LEDS as usize)
+            .enumerate()
+            .filter(|(_, l)| l.active_low)
+            .fold(0, |mask, (i, _)| mask | (1 << i)),
     }
 }
 
@@ -204,5 +211,24 @@ mod tests {
             width: 1,
         };
         assert_eq!(p.bit_names(), ["clk_in"]);
+    }
+
+    #[test]
+    fn active_low_leds_are_inverted_in_the_top() {
+        let b = boards::get("icebreaker").unwrap_or_else(|e| panic!("{e}"));
+        let array = hdl::array::ArrayConfig {
+            rows: 2,
+            cols: 2,
+            ..hdl::array::ArrayConfig::default()
+        };
+        let cfg = board_top_config(&b, &array, b.clock.hz);
+        // Both iCEBreaker LEDs are active low (amaranth-boards PinsN).
+        assert_eq!(cfg.led_active_low, 0b11);
+        let v = hdl::board::generate(&cfg)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .verilog;
+        assert!(v.contains("^ 2'd3)"), "the LED bits must be inverted");
+        let u = boards::get("ulx3s").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(board_top_config(&u, &array, u.clock.hz).led_active_low, 0);
     }
 }

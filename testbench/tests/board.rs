@@ -42,6 +42,7 @@ fn sim_cfg(rows: u32, cols: u32) -> BoardTopConfig {
             ..ArrayConfig::default()
         },
         leds: 4,
+        led_active_low: 0,
     }
 }
 

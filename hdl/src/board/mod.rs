@@ -58,6 +58,9 @@ pub struct BoardTopConfig {
     pub array: ArrayConfig,
     /// Width of the `led` port: heartbeat, busy, error, PLL locked, then unused (off).
     pub leds: u32,
+    /// Bit i set: LED i lights when its pin is low (the iCEBreaker's red and green
+    /// LEDs), so the top inverts it and every LED reads "on = true".
+    pub led_active_low: u32,
 }
 
 impl Default for BoardTopConfig {
@@ -77,6 +80,7 @@ impl Default for BoardTopConfig {
                 ..ArrayConfig::default()
             },
             leds: 4,
+            led_active_low: 0,
         }
     }
 }

@@ -199,6 +199,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived, blocks: Blocks<'_>) -> Modu
     if n > status.len() {
         bits.push(Expr::uconst((n - status.len()) as u32, 0));
     }
-    m.assign(led, Expr::concat(bits));
+    let mask = u128::from(cfg.led_active_low) & ((1u128 << n) - 1);
+    m.assign(led, Expr::concat(bits) ^ Expr::uconst(n as u32, mask));
     m
 }
