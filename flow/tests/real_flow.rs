@@ -194,11 +194,14 @@ fn sweep_goes_past_a_size_that_does_not_fit() {
     }
     let dir = out_dir("sweep-icebreaker");
     let d = dir.display().to_string();
-    // 3x3 needs 9 SB_MAC16; the UP5K has 8.
+    // With every multiplier on a DSP (not the board default, `auto`), 3x3 needs
+    // 9 SB_MAC16; the UP5K has 8.
     let out = flow(&[
         "sweep",
         "--board",
         "icebreaker",
+        "--mul",
+        "dsp",
         "--rows",
         "3,1",
         "--out",
