@@ -115,3 +115,23 @@ pub struct Generated {
     pub verilog: String,
     pub manifest: manifest::Manifest,
 }
+
+impl Generated {
+    /// Finish a block's design: build its manifest, put the manifest's banner at the
+    /// head of the file, check and print. Every block's `generate` ends here.
+    pub fn from_design(
+        block: &str,
+        config: &impl serde::Serialize,
+        derived: &impl serde::Serialize,
+        mut design: ir::Design,
+    ) -> Result<Generated, GenError> {
+        let manifest = manifest::Manifest::new(block, config, derived, &design)?;
+        design.header = manifest.header_lines();
+        let verilog = verilog::print(&design)?;
+        Ok(Generated {
+            design,
+            verilog,
+            manifest,
+        })
+    }
+}

@@ -11,8 +11,7 @@ pub mod top;
 pub use config::{ArrayConfig, ArrayDerived, MulStyle};
 
 use crate::ir::{Design, Ty};
-use crate::manifest::Manifest;
-use crate::{verilog, GenError, Generated};
+use crate::{GenError, Generated};
 
 /// Elaborate the array described by `cfg` into a design (validating `cfg` first).
 pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
@@ -77,13 +76,5 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
 
 /// Generate the array: design, Verilog and manifest.
 pub fn generate(cfg: &ArrayConfig) -> Result<Generated, GenError> {
-    let mut design = design(cfg)?;
-    let manifest = Manifest::new("systolic_array", cfg, &cfg.derived(), &design)?;
-    design.header = manifest.header_lines();
-    let verilog = verilog::print(&design)?;
-    Ok(Generated {
-        design,
-        verilog,
-        manifest,
-    })
+    Generated::from_design("systolic_array", cfg, &cfg.derived(), design(cfg)?)
 }

@@ -27,8 +27,7 @@ use serde::Serialize;
 
 use crate::array::{ArrayConfig, ArrayDerived};
 use crate::ir::{Const, Design, Expr, Reset, SignalId, Ty};
-use crate::manifest::Manifest;
-use crate::{check_name, check_range, verilog, ConfigError, GenError, Generated};
+use crate::{check_name, check_range, ConfigError, GenError, Generated};
 
 pub use pll::{ClockPlan, Pll};
 
@@ -246,15 +245,7 @@ pub fn design(cfg: &BoardTopConfig) -> Result<Design, GenError> {
 /// Generate the board top: design, Verilog and manifest.
 pub fn generate(cfg: &BoardTopConfig) -> Result<Generated, GenError> {
     let derived = cfg.derived()?;
-    let mut design = design(cfg)?;
-    let manifest = Manifest::new("board_top", cfg, &derived, &design)?;
-    design.header = manifest.header_lines();
-    let verilog = verilog::print(&design)?;
-    Ok(Generated {
-        design,
-        verilog,
-        manifest,
-    })
+    Generated::from_design("board_top", cfg, &derived, design(cfg)?)
 }
 
 /// `value` as an unsigned constant expression of `width` bits.

@@ -56,8 +56,7 @@ pub mod vpool;
 pub use config::{MaxpoolConfig, MaxpoolDerived, Plan};
 
 use crate::ir::Design;
-use crate::manifest::Manifest;
-use crate::{verilog, GenError, Generated};
+use crate::{GenError, Generated};
 
 /// Elaborate the unit described by `cfg` into a design (validating `cfg` first).
 pub fn design(cfg: &MaxpoolConfig) -> Result<Design, GenError> {
@@ -85,15 +84,7 @@ pub fn design(cfg: &MaxpoolConfig) -> Result<Design, GenError> {
 
 /// Generate the unit: design, Verilog and manifest.
 pub fn generate(cfg: &MaxpoolConfig) -> Result<Generated, GenError> {
-    let mut design = design(cfg)?;
-    let manifest = Manifest::new("maxpool", cfg, &cfg.derived(), &design)?;
-    design.header = manifest.header_lines();
-    let verilog = verilog::print(&design)?;
-    Ok(Generated {
-        design,
-        verilog,
-        manifest,
-    })
+    Generated::from_design("maxpool", cfg, &cfg.derived(), design(cfg)?)
 }
 
 #[cfg(test)]
