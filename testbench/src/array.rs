@@ -101,6 +101,9 @@ pub struct ArrayDut {
     pub manifest: Manifest,
     pub verilog: String,
     pub model: Model,
+    /// Also check, every cycle, that `in_ready` and `out_valid` do not depend
+    /// combinationally on `out_ready` (costs two extra evaluations per cycle).
+    pub check_registered_ready: bool,
     p: Ports,
     cycle: u64,
 }
@@ -146,6 +149,7 @@ impl ArrayDut {
             manifest: g.manifest,
             verilog: g.verilog,
             model,
+            check_registered_ready: false,
             p,
             cycle: 0,
         };
@@ -235,6 +239,23 @@ impl ArrayDut {
             }
             self.model.set(self.p.in_valid, u64::from(offering));
             let ready = rng.gen_bool(traffic.out_ready_p);
+            if self.check_registered_ready {
+                self.model.set(self.p.out_ready, u64::from(!ready));
+                let other = (
+                    self.model.get(self.p.in_ready),
+                    self.model.get(self.p.out_valid),
+                );
+                self.model.set(self.p.out_ready, u64::from(ready));
+                let this = (
+                    self.model.get(self.p.in_ready),
+                    self.model.get(self.p.out_valid),
+                );
+                if other != this {
+                    return Err(self.violation(
+                        "in_ready or out_valid changed with out_ready in the same cycle",
+                    ));
+                }
+            }
             self.model.set(self.p.out_ready, u64::from(ready));
 
             let in_fire = offering && self.model.get(self.p.in_ready) == 1;

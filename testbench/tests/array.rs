@@ -267,3 +267,32 @@ fn pipeline_depths_and_multiplier_styles() {
         assert!(cycles <= bound, "{what}: {cycles} cycles, bound {bound}");
     }
 }
+
+/// in_ready and out_valid come from registers: toggling out_ready within a cycle
+/// never changes them (checked every cycle under heavy, random backpressure).
+#[test]
+fn ready_and_valid_do_not_depend_on_out_ready() {
+    let mut rng = StdRng::seed_from_u64(seed(8));
+    for (r, c) in [(3, 5), (1, 1)] {
+        let mut dut = ArrayDut::new(&cfg(r, c)).unwrap_or_else(|e| panic!("{e}"));
+        dut.check_registered_ready = true;
+        for traffic in [
+            STALLS,
+            Traffic {
+                in_valid_p: 1.0,
+                out_ready_p: 0.2,
+            },
+            Traffic::FULL,
+        ] {
+            let ks: Vec<usize> = (0..6).map(|_| rng.gen_range(1..=9)).collect();
+            let tiles = random_tiles(&mut rng, r as usize, c as usize, &ks);
+            check_tiles(
+                &mut dut,
+                &tiles,
+                traffic,
+                &mut rng,
+                &format!("{r}x{c} {traffic:?}"),
+            );
+        }
+    }
+}

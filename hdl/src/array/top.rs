@@ -1,11 +1,15 @@
 //! The array top: the valid/ready contract around skew, mesh and deskew.
 //!
 //! Pipeline: input register -> skew -> mesh -> column collect -> deskew -> output
-//! register. Everything after the input register advances together on `adv`,
-//! which is low only while the output register holds a row the consumer has not
-//! taken; so backpressure freezes the whole pipeline and nothing is lost or
-//! duplicated. Steps without an input beat carry `valid = 0` through the array and
-//! are simply not accumulated.
+//! register, with a skid register beside the input and the output registers.
+//! Everything between them advances together on `adv`, which is low only while
+//! the output skid register holds a row (the consumer stalled twice in a row); so
+//! backpressure freezes the whole pipeline and nothing is lost or duplicated.
+//! Because `adv`, `in_ready` and `out_valid` are registers (or a NOT of one), no
+//! combinational path runs from `out_ready` to `in_ready` or into the array: the
+//! array can sit between any two valid/ready blocks, and the enable's fan-out to
+//! every register starts at a flip-flop. Steps without an input beat carry
+//! `valid = 0` through the array and are simply not accumulated.
 //!
 //! The one throttle: two tiles must close at least `rows` steps apart, or two rows
 //! of one column would finish in the same step. With K >= rows it never engages.
@@ -78,16 +82,33 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
     );
     let out_last = m.output("out_last", Ty::bit(), None, "row ROWS-1 of the tile");
 
-    // Input register.
+    // Input register and its skid register.
     let in_valid_reg = m.reg("in_valid_reg", Ty::bit(), "input register holds a beat");
     let in_a_reg = m.reg("in_a_reg", Ty::u(d.in_a_bits), "");
     let in_b_reg = m.reg("in_b_reg", Ty::u(d.in_b_bits), "");
     let in_last_reg = m.reg("in_last_reg", Ty::bit(), "");
-    // Output register.
+    let in_skid_valid_reg = m.reg(
+        "in_skid_valid_reg",
+        Ty::bit(),
+        "skid register holds a beat taken while the input register could not move",
+    );
+    let in_skid_a_reg = m.reg("in_skid_a_reg", Ty::u(d.in_a_bits), "");
+    let in_skid_b_reg = m.reg("in_skid_b_reg", Ty::u(d.in_b_bits), "");
+    let in_skid_last_reg = m.reg("in_skid_last_reg", Ty::bit(), "");
+    // Output register and its skid register.
     let out_valid_reg = m.reg("out_valid_reg", Ty::bit(), "output register holds a row");
     let out_last_reg = m.reg("out_last_reg", Ty::bit(), "");
     let out_c_regs: Vec<SignalId> = (0..cols)
         .map(|j| m.reg(&format!("out_c{j}_reg"), acc, ""))
+        .collect();
+    let out_skid_valid_reg = m.reg(
+        "out_skid_valid_reg",
+        Ty::bit(),
+        "skid register holds a row the stalled output register could not take",
+    );
+    let out_skid_last_reg = m.reg("out_skid_last_reg", Ty::bit(), "");
+    let out_skid_c_regs: Vec<SignalId> = (0..cols)
+        .map(|j| m.reg(&format!("out_skid_c{j}_reg"), acc, ""))
         .collect();
     // Tile-close throttle.
     let gap_bits = bits_for(u64::from(rows - 1));
@@ -101,10 +122,12 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
         "steps since a tile closed, saturating at ROWS-1",
     );
 
+    // The array steps unless the output skid register is full: a register, so
+    // neither the step enable nor in_ready depends combinationally on out_ready.
     let adv = m.wire_of(
         "adv",
-        !Expr::from(out_valid_reg) | out_ready,
-        "the pipeline steps: output register empty or being taken",
+        !Expr::from(out_skid_valid_reg),
+        "the pipeline steps: a produced row has a free slot",
     );
     let last_ok = m.wire_of(
         "last_ok",
@@ -119,10 +142,20 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
     let issue_last = m.wire_of("issue_last", Expr::from(issue) & in_last_reg, "");
     let in_ready_int = m.wire_of(
         "in_ready_int",
+        !Expr::from(in_skid_valid_reg),
+        "the skid register is free, so a beat taken now has a place",
+    );
+    m.assign(in_ready, in_ready_int);
+    let in_fire = m.wire_of(
+        "in_fire",
+        Expr::from(in_valid) & in_ready_int,
+        "a beat is taken this edge",
+    );
+    let in_free = m.wire_of(
+        "in_free",
         !Expr::from(in_valid_reg) | issue,
         "input register is empty or being emptied",
     );
-    m.assign(in_ready, in_ready_int);
 
     let ctrl = |value: u128, ty: Ty| {
         Some(Reset {
@@ -130,16 +163,52 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
             value: Const { ty, bits: value },
         })
     };
+    // The input register refills from the skid register first, else from the port.
+    let from_skid = |skid: SignalId, port: SignalId| Expr::mux(in_skid_valid_reg, skid, port);
     m.clocked(
         in_valid_reg,
         clk,
-        in_valid,
-        Some(in_ready_int.into()),
+        Expr::from(in_skid_valid_reg) | in_fire,
+        Some(in_free.into()),
         ctrl(0, Ty::bit()),
     );
-    m.clocked(in_a_reg, clk, in_a, Some(in_ready_int.into()), None);
-    m.clocked(in_b_reg, clk, in_b, Some(in_ready_int.into()), None);
-    m.clocked(in_last_reg, clk, in_last, Some(in_ready_int.into()), None);
+    m.clocked(
+        in_a_reg,
+        clk,
+        from_skid(in_skid_a_reg, in_a),
+        Some(in_free.into()),
+        None,
+    );
+    m.clocked(
+        in_b_reg,
+        clk,
+        from_skid(in_skid_b_reg, in_b),
+        Some(in_free.into()),
+        None,
+    );
+    m.clocked(
+        in_last_reg,
+        clk,
+        from_skid(in_skid_last_reg, in_last),
+        Some(in_free.into()),
+        None,
+    );
+    m.clocked(
+        in_skid_valid_reg,
+        clk,
+        !Expr::from(in_free) & (Expr::from(in_skid_valid_reg) | in_fire),
+        None,
+        ctrl(0, Ty::bit()),
+    );
+    m.clocked(in_skid_a_reg, clk, in_a, Some(in_ready_int.into()), None);
+    m.clocked(in_skid_b_reg, clk, in_b, Some(in_ready_int.into()), None);
+    m.clocked(
+        in_skid_last_reg,
+        clk,
+        in_last,
+        Some(in_ready_int.into()),
+        None,
+    );
     let saturated = Expr::Const(gap_max);
     let since_next = Expr::mux(
         issue_last,
@@ -250,16 +319,49 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
         "deskew_c",
         sk.conns(clk, rst, adv, c_lanes, &c_dsk),
     );
+    let push = m.wire_of(
+        "push",
+        Expr::from(adv) & mesh_valid,
+        "a finished row leaves the deskew",
+    );
+    let out_free = m.wire_of(
+        "out_free",
+        !Expr::from(out_valid_reg) | out_ready,
+        "output register is empty or being taken",
+    );
+    // The output register refills from the skid register first, else from the array.
+    let from_skid = |skid: SignalId, row: SignalId| Expr::mux(out_skid_valid_reg, skid, row);
     m.clocked(
         out_valid_reg,
         clk,
-        mesh_valid,
-        Some(adv.into()),
+        Expr::from(out_skid_valid_reg) | push,
+        Some(out_free.into()),
         ctrl(0, Ty::bit()),
     );
-    m.clocked(out_last_reg, clk, mesh_last, Some(adv.into()), None);
+    m.clocked(
+        out_last_reg,
+        clk,
+        from_skid(out_skid_last_reg, mesh_last),
+        Some(out_free.into()),
+        None,
+    );
+    m.clocked(
+        out_skid_valid_reg,
+        clk,
+        !Expr::from(out_free) & (Expr::from(out_skid_valid_reg) | push),
+        None,
+        ctrl(0, Ty::bit()),
+    );
+    m.clocked(out_skid_last_reg, clk, mesh_last, Some(adv.into()), None);
     for j in 0..cols as usize {
-        m.clocked(out_c_regs[j], clk, c_dsk[j], Some(adv.into()), None);
+        m.clocked(
+            out_c_regs[j],
+            clk,
+            from_skid(out_skid_c_regs[j], c_dsk[j]),
+            Some(out_free.into()),
+            None,
+        );
+        m.clocked(out_skid_c_regs[j], clk, c_dsk[j], Some(adv.into()), None);
     }
     m.assign(out_valid, out_valid_reg);
     m.assign(out_last, out_last_reg);
