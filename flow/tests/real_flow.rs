@@ -46,6 +46,18 @@ fn flow(args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run flow: {e}"))
 }
 
+/// Run `flow` and require exit status 0, showing its output otherwise.
+fn flow_ok(args: &[&str]) -> Output {
+    let out = flow(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -112,14 +124,7 @@ fn ice40_flow_on_icebreaker_2x2() {
     }
     let dir = out_dir("icebreaker-2x2");
     let d = dir.display().to_string();
-    let out = flow(&["--board", "icebreaker", "--rows", "2", "--out", &d]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    let out = flow_ok(&["--board", "icebreaker", "--rows", "2", "--out", &d]);
     let r = assert_plausible(&dir, 5280.0);
     // -dsp: one SB_MAC16 per PE.
     assert_eq!(num(&r, "/placed/dsps/used"), 4.0);
@@ -196,7 +201,7 @@ fn sweep_goes_past_a_size_that_does_not_fit() {
     let d = dir.display().to_string();
     // With every multiplier on a DSP (not the board default, `auto`), 3x3 needs
     // 9 SB_MAC16; the UP5K has 8.
-    let out = flow(&[
+    flow_ok(&[
         "sweep",
         "--board",
         "icebreaker",
@@ -207,13 +212,6 @@ fn sweep_goes_past_a_size_that_does_not_fit() {
         "--out",
         &d,
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
     let csv = std::fs::read_to_string(dir.join("sweep.csv")).expect("sweep.csv");
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 3, "{csv}");
@@ -296,14 +294,7 @@ fn ecp5_flow_on_ulx3s_2x2() {
     }
     let dir = out_dir("ulx3s-2x2");
     let d = dir.display().to_string();
-    let out = flow(&["--board", "ulx3s", "--rows", "2", "--out", &d]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    flow_ok(&["--board", "ulx3s", "--rows", "2", "--out", &d]);
     let r = assert_plausible(&dir, 83640.0);
     // synth_ecp5 maps each 8x8 multiply to a MULT18X18D.
     assert_eq!(num(&r, "/placed/dsps/used"), 4.0);
