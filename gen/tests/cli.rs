@@ -1,22 +1,9 @@
 //! The `gen` binary as a user meets it: Verilog on stdout, one clear line and
 //! exit 2 on bad input with nothing on stdout, atomic `--out`, a manifest.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn gen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gen"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run gen: {e}"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gen-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    dir
-}
+use common::{assert_usage_error, gen, scratch};
 
 #[test]
 fn prints_the_array_to_stdout() {
@@ -56,23 +43,7 @@ fn bad_values_exit_2_with_one_line() {
         (&["--bogus"], "unexpected argument '--bogus'"),
     ];
     for (args, want) in cases {
-        let out = gen(args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: exit status; stderr {err}"
-        );
-        assert!(out.stdout.is_empty(), "{args:?}: stdout must stay empty");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{args:?}: one line, got {err:?}"
-        );
-        assert!(
-            err.contains(want),
-            "{args:?}: {err:?} should contain {want:?}"
-        );
+        assert_usage_error(args, want);
     }
 }
 
