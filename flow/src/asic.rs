@@ -136,7 +136,7 @@ pub fn estimate(
 ) -> Result<AsicEstimate, FlowError> {
     let tools = ToolPaths::resolve(&[Tool::Yosys])?;
     let g = match design {
-        DesignSpec::Array(cfg) => hdl::array::generate(cfg)?,
+        DesignSpec::Array(cfg) | DesignSpec::ArrayOoc(cfg) => hdl::array::generate(cfg)?,
         DesignSpec::Maxpool(cfg) => hdl::maxpool::generate(cfg)?,
     };
     let top = g.manifest.top.clone();

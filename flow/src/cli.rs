@@ -52,7 +52,7 @@ pub struct RawRunArgs {
     /// Core clock target in MHz (default: the board clock, no PLL)
     #[arg(long, value_name = "MHZ", allow_negative_numbers = true)]
     pub freq: Option<String>,
-    /// Array PE pipeline depth, 0..=2 (default 0)
+    /// Array PE pipeline depth, 0..=4 (default 0)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub pipeline: Option<String>,
     /// Array multipliers: dsp, lut or auto (default auto: the board's DSP blocks first)
@@ -61,7 +61,7 @@ pub struct RawRunArgs {
     /// nextpnr seeds, comma separated (default 1)
     #[arg(long, value_name = "N,N,..")]
     pub seeds: Option<String>,
-    /// Block to build: array or maxpool
+    /// Block to build: array (in the board top), maxpool or array-ooc (the array alone, out of context)
     #[arg(long, value_name = "BLOCK")]
     pub design: Option<String>,
     /// Print the files and commands without writing or running anything
@@ -83,10 +83,10 @@ pub struct RawSweepArgs {
     /// Sizes, comma separated: array rows = cols (maxpool: channels)
     #[arg(long, value_name = "N,N,..")]
     pub rows: Option<String>,
-    /// Blocks, comma separated: array, maxpool (default array)
+    /// Blocks, comma separated: array, maxpool, array-ooc (default array)
     #[arg(long, value_name = "LIST")]
     pub designs: Option<String>,
-    /// Array PE pipeline depth, 0..=2 (default 0)
+    /// Array PE pipeline depth, 0..=4 (default 0)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub pipeline: Option<String>,
     /// Array multipliers: dsp, lut or auto (default auto)

@@ -24,21 +24,25 @@ pub enum DesignSpec {
     Array(ArrayConfig),
     /// The max-pool unit, synthesized on its own (out of context).
     Maxpool(MaxpoolConfig),
+    /// The systolic array alone, out of context in the timing harness
+    /// (`hdl::harness`): measures the array's own Fmax and size, no bitstream.
+    ArrayOoc(ArrayConfig),
 }
 
 impl DesignSpec {
-    /// `array` or `maxpool`.
+    /// `array`, `maxpool` or `array-ooc`.
     pub fn kind(&self) -> &'static str {
         match self {
             DesignSpec::Array(_) => "array",
             DesignSpec::Maxpool(_) => "maxpool",
+            DesignSpec::ArrayOoc(_) => "array-ooc",
         }
     }
 
     /// Size as used in folder names and tables: `4x4`, `8ch`.
     pub fn size_label(&self) -> String {
         match self {
-            DesignSpec::Array(a) => format!("{}x{}", a.rows, a.cols),
+            DesignSpec::Array(a) | DesignSpec::ArrayOoc(a) => format!("{}x{}", a.rows, a.cols),
             DesignSpec::Maxpool(m) => format!("{}ch", m.channels),
         }
     }
@@ -46,7 +50,9 @@ impl DesignSpec {
     /// Multiply-accumulates per clock (peak), where the design has them.
     pub fn macs_per_cycle(&self) -> Option<u64> {
         match self {
-            DesignSpec::Array(a) => Some(u64::from(a.rows) * u64::from(a.cols)),
+            DesignSpec::Array(a) | DesignSpec::ArrayOoc(a) => {
+                Some(u64::from(a.rows) * u64::from(a.cols))
+            }
             DesignSpec::Maxpool(_) => None,
         }
     }
@@ -138,7 +144,7 @@ pub struct RawDesign {
     pub design: Option<String>,
     pub rows: Option<String>,
     pub cols: Option<String>,
-    /// Array PE pipeline depth, 0..=2.
+    /// Array PE pipeline depth, 0..=4.
     pub pipeline: Option<String>,
     /// Array multiplier style: dsp, lut or auto (default on a board: auto, with the
     /// board's DSP count).
@@ -156,7 +162,7 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
         .as_deref()
         .ok_or_else(|| FlowError::Usage("--rows is required".into()))?;
     match kind {
-        "array" => {
+        "array" | "array-ooc" => {
             let rows = parse_int("rows", rows, 1, max)? as u32;
             let cols = match &raw.cols {
                 Some(c) => parse_int("cols", c, 1, max)? as u32,
@@ -176,7 +182,11 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
                 cfg.mul = hdl::array::MulStyle::parse(m)?;
             }
             cfg.validate()?;
-            Ok(DesignSpec::Array(cfg))
+            Ok(if kind == "array" {
+                DesignSpec::Array(cfg)
+            } else {
+                DesignSpec::ArrayOoc(cfg)
+            })
         }
         "maxpool" => {
             if raw.pipeline.is_some() || raw.mul.is_some() {
@@ -204,21 +214,30 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
             Ok(DesignSpec::Maxpool(cfg))
         }
         other => Err(FlowError::Usage(format!(
-            "--design must be one of: array, maxpool, got `{other}`"
+            "--design must be one of: array, maxpool, array-ooc, got `{other}`"
         ))),
     }
 }
 
 /// Fit a design to a board: unless the user chose a multiplier style, an array gets
 /// `auto`, with as many DSP multipliers as the board has DSP blocks and LUT
-/// multipliers for the rest (so a 4x4 array fits the 8 DSPs of an iCE40UP5K).
+/// multipliers for the rest (so a 4x4 array fits the 8 DSPs of an iCE40UP5K). On
+/// ECP5, from pipeline depth 3 on, the DSP multipliers are `MULT18X18D` blocks with
+/// their own registers (`hdl::array::ecp5_mult`): yosys leaves them unregistered.
 pub fn fit_to_board(design: DesignSpec, raw: &RawDesign, board: &Board) -> DesignSpec {
-    match design {
-        DesignSpec::Array(mut a) if raw.mul.is_none() => {
+    let fit = |mut a: ArrayConfig| {
+        if raw.mul.is_none() {
             a.mul = hdl::array::MulStyle::Auto;
             a.dsp_limit = u32::try_from(board.resources.dsps).unwrap_or(u32::MAX);
-            DesignSpec::Array(a)
         }
+        if board.family == boards::Family::Ecp5 && a.pipeline >= 3 {
+            a.dsp_cell = hdl::array::DspCell::Ecp5;
+        }
+        a
+    };
+    match design {
+        DesignSpec::Array(a) => DesignSpec::Array(fit(a)),
+        DesignSpec::ArrayOoc(a) => DesignSpec::ArrayOoc(fit(a)),
         other => other,
     }
 }
@@ -348,7 +367,7 @@ mod tests {
         };
         assert_eq!(
             usage(design_from(&raw)),
-            "--design must be one of: array, maxpool, got `fft`"
+            "--design must be one of: array, maxpool, array-ooc, got `fft`"
         );
     }
 

@@ -123,12 +123,20 @@ pub fn text(board: &Board, top: &TopSource, pins: &[PinAssignment]) -> String {
                 let pull = if p.pullup { " PULLMODE=UP" } else { "" };
                 s.push_str(&format!("IOBUF PORT \"{}\" IO_TYPE={std}{pull};\n", p.io));
             }
-            // The board clock's own frequency; the core clock target is nextpnr's --freq.
+            // A board top gets the board clock's own frequency (nextpnr carries it
+            // through the PLL to the core clock). An out-of-context block is clocked
+            // straight from the pin at the target: nextpnr-ecp5 lets the LPF win over
+            // --freq, so the board's 25 MHz here would make placement aim at 25 MHz.
+            let hz = if top.board_top {
+                board.clock.hz
+            } else {
+                top.core_hz
+            };
             if let Some(clk) = pins.iter().find(|p| p.pin == board.clock.pin) {
                 s.push_str(&format!(
                     "FREQUENCY PORT \"{}\" {} MHZ;\n",
                     clk.io,
-                    crate::config::mhz_text(board.clock.hz)
+                    crate::config::mhz_text(hz)
                 ));
             }
         }
@@ -157,6 +165,7 @@ mod tests {
             core_hz: 12_000_000,
             board_top,
             note: String::new(),
+            dsp_primitives: false,
         }
     }
 
@@ -230,5 +239,16 @@ mod tests {
         let pins = assign(&b, &t).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(pins.len(), 1);
         assert_eq!((pins[0].io.as_str(), pins[0].pin.as_str()), ("clk", "35"));
+    }
+
+    #[test]
+    fn out_of_context_ecp5_clock_is_constrained_at_the_target() {
+        let b = boards::get("ulx3s").unwrap_or_else(|e| panic!("{e}"));
+        let mut t = top(&[("clk", true, 1), ("sin", true, 1)], false);
+        t.core_hz = 150_000_000;
+        let pins = assign(&b, &t).unwrap_or_else(|e| panic!("{e}"));
+        let lpf = text(&b, &t, &pins);
+        assert!(lpf.contains("FREQUENCY PORT \"clk\" 150 MHZ;"), "{lpf}");
+        assert!(!lpf.contains(" 25 MHZ"), "{lpf}");
     }
 }

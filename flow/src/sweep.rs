@@ -185,8 +185,11 @@ pub fn run_cli(raw: &RawSweepArgs) -> Result<(), FlowError> {
                 design: Some(d.clone()),
                 rows: Some(n.to_string()),
                 cols: None,
-                pipeline: (d == "array").then(|| raw.pipeline.clone()).flatten(),
-                mul: (d == "array").then(|| raw.mul.clone()).flatten(),
+                pipeline: d
+                    .starts_with("array")
+                    .then(|| raw.pipeline.clone())
+                    .flatten(),
+                mul: d.starts_with("array").then(|| raw.mul.clone()).flatten(),
             };
             let design =
                 config::fit_to_board(config::design_from(&raw_design)?, &raw_design, &board);

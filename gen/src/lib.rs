@@ -33,8 +33,9 @@ pub struct RawArgs {
     /// Array: PE columns, 1..=256 (default: same as --rows)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub cols: Option<String>,
-    /// Array: PE pipeline depth, 0..=2 (0: multiply-accumulate in one step; 1: register
-    /// the product; 2: also register the multiplier operands); results are identical
+    /// Array: PE pipeline depth, 0..=4 (0: multiply-accumulate in one step; 1: register
+    /// the product; 2: also register the multiplier operands; 3: give the multiplier
+    /// operand registers of its own; 4: a second product register); results are identical
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub pipeline: Option<String>,
     /// Array: multiplier style: dsp (`*`, mapped to DSP blocks), lut (partial products
@@ -44,6 +45,10 @@ pub struct RawArgs {
     /// Array: with --mul auto, how many PEs get a DSP multiplier (e.g. 8 on an iCE40UP5K)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub dsps: Option<String>,
+    /// Array: how DSP-style multipliers are written: infer (`*`, any target) or ecp5
+    /// (MULT18X18D primitives with their own registers; needs --pipeline 3 or more)
+    #[arg(long, value_name = "CELL")]
+    pub dsp_cell: Option<String>,
     /// Max-pool: channels per pixel, 1..=256 (required)
     #[arg(long, value_name = "C", allow_negative_numbers = true)]
     pub channels: Option<String>,
@@ -145,8 +150,9 @@ pub fn parse_int_in(
 }
 
 /// Flags that belong to one block only, as (flag, block, given).
-fn block_flags(args: &RawArgs) -> [(&'static str, &'static str, bool); 10] {
+fn block_flags(args: &RawArgs) -> [(&'static str, &'static str, bool); 11] {
     [
+        ("--dsp-cell", "array", args.dsp_cell.is_some()),
         ("--rows", "array", args.rows.is_some()),
         ("--cols", "array", args.cols.is_some()),
         ("--pipeline", "array", args.pipeline.is_some()),
@@ -254,6 +260,9 @@ pub fn job_from(args: &RawArgs) -> Result<Job, CliError> {
                     return Err(CliError::Usage("--dsps applies to --mul auto only".into()));
                 }
                 cfg.dsp_limit = parse_int("dsps", d, 0, max * max)?;
+            }
+            if let Some(c) = &args.dsp_cell {
+                cfg.dsp_cell = hdl::array::DspCell::parse(c)?;
             }
             if let Some(n) = &args.name {
                 cfg.name = n.clone();

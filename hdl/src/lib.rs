@@ -12,6 +12,7 @@
 pub mod array;
 pub mod board;
 pub mod check;
+pub mod harness;
 pub mod ir;
 pub mod manifest;
 pub mod maxpool;
@@ -84,6 +85,8 @@ pub fn check_name(param: &str, value: &str) -> Result<(), ConfigError> {
 pub enum GenError {
     Config(ConfigError),
     Check(check::CheckErrors),
+    /// A generator step was given a design it cannot handle (a bug, not bad input).
+    Internal(String),
 }
 
 impl fmt::Display for GenError {
@@ -91,6 +94,7 @@ impl fmt::Display for GenError {
         match self {
             GenError::Config(e) => e.fmt(f),
             GenError::Check(e) => write!(f, "internal generator error: {e}"),
+            GenError::Internal(e) => write!(f, "internal generator error: {e}"),
         }
     }
 }

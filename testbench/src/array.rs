@@ -129,7 +129,12 @@ impl ArrayDut {
     /// Generate the array for `cfg`, build (or load) its model and reset it.
     pub fn new(cfg: &ArrayConfig) -> Result<ArrayDut, DriveError> {
         let g = hdl::array::generate(cfg).map_err(|e| DriveError::Gen(e.to_string()))?;
-        let spec = BuildSpec::new(g.verilog.clone(), cfg.name.clone(), port_descs(&g.manifest));
+        let models = crate::models::for_design(&g.design).map_err(DriveError::Gen)?;
+        let spec = BuildSpec::new(
+            format!("{}{models}", g.verilog),
+            cfg.name.clone(),
+            port_descs(&g.manifest),
+        );
         let model = Model::build(&spec)?;
         let p = Ports {
             clk: model.port("clk")?,

@@ -5,6 +5,7 @@
 pub mod array;
 pub mod ireval;
 pub mod maxpool;
+pub mod models;
 pub mod tools;
 pub mod uart;
 pub mod verilator;

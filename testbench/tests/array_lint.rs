@@ -46,6 +46,8 @@ fn variants_lint_and_check_clean() {
         (1, MulStyle::Dsp, 0),
         (2, MulStyle::Lut, 0),
         (2, MulStyle::Auto, 5),
+        (3, MulStyle::Dsp, 0),
+        (4, MulStyle::Auto, 5),
     ] {
         let cfg = ArrayConfig {
             rows: 3,

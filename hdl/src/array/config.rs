@@ -13,7 +13,7 @@ pub const OPERAND_BITS: u32 = 8;
 pub const ACC_BITS: u32 = 32;
 
 /// Largest supported PE pipeline depth.
-pub const MAX_PIPELINE: u32 = 2;
+pub const MAX_PIPELINE: u32 = 4;
 
 /// How each PE's 8x8 multiplier is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -43,6 +43,32 @@ impl MulStyle {
     }
 }
 
+/// How a DSP-style multiplier (`MulStyle::Dsp`, or the DSP share of `Auto`) is
+/// written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DspCell {
+    /// The `*` operator; synthesis picks the block (any FPGA, ASIC flows, simulation).
+    Infer,
+    /// An instantiated ECP5 `MULT18X18D` whose own input and output registers are
+    /// the PE's multiplier registers; needs pipeline depth 3 or more.
+    Ecp5,
+}
+
+impl DspCell {
+    pub fn parse(s: &str) -> Result<DspCell, ConfigError> {
+        match s {
+            "infer" => Ok(DspCell::Infer),
+            "ecp5" => Ok(DspCell::Ecp5),
+            other => Err(ConfigError::new(
+                "dsp_cell",
+                "must be one of infer, ecp5",
+                format!("`{other}`"),
+            )),
+        }
+    }
+}
+
 /// User-facing parameters of the output-stationary systolic array.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ArrayConfig {
@@ -52,14 +78,18 @@ pub struct ArrayConfig {
     pub cols: u32,
     /// Name of the top module; sub-modules are prefixed with it.
     pub name: String,
-    /// PE pipeline depth (0..=2): 0 multiplies and accumulates in one step; 1 registers
-    /// the product; 2 also multiplies registered operands (DSP input registers).
+    /// PE pipeline depth (0..=3): 0 multiplies and accumulates in one step; 1 registers
+    /// the product; 2 also multiplies registered operands (the pass-through
+    /// registers); 3 gives the multiplier operand registers of its own; 4 adds a
+    /// second product register.
     /// Results are identical for every depth; latency grows by the depth.
     pub pipeline: u32,
     /// Multiplier implementation.
     pub mul: MulStyle,
     /// With `mul = auto`: how many PEs (row-major) use the DSP-style multiplier.
     pub dsp_limit: u32,
+    /// How the DSP-style multipliers are written.
+    pub dsp_cell: DspCell,
 }
 
 impl Default for ArrayConfig {
@@ -71,6 +101,7 @@ impl Default for ArrayConfig {
             pipeline: 0,
             mul: MulStyle::Dsp,
             dsp_limit: 0,
+            dsp_cell: DspCell::Infer,
         }
     }
 }
@@ -106,6 +137,13 @@ impl ArrayConfig {
             0,
             u64::from(MAX_DIM * MAX_DIM),
         )?;
+        if self.dsp_cell == DspCell::Ecp5 && self.pipeline < 3 {
+            return Err(ConfigError::new(
+                "dsp_cell",
+                "ecp5 needs pipeline >= 3 (the block's registers are the PE's operand and product registers)",
+                format!("ecp5 with pipeline {}", self.pipeline),
+            ));
+        }
         check_name("name", &self.name)
     }
 

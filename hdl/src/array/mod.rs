@@ -3,12 +3,13 @@
 //! (skew/deskew delay lines) and [`top`] (the valid/ready contract).
 
 pub mod config;
+pub mod ecp5_mult;
 pub mod mesh;
 pub mod pe;
 pub mod skew;
 pub mod top;
 
-pub use config::{ArrayConfig, ArrayDerived, MulStyle};
+pub use config::{ArrayConfig, ArrayDerived, DspCell, MulStyle};
 
 use crate::ir::{Design, Ty};
 use crate::{GenError, Generated};
@@ -63,6 +64,9 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
             deskew_c: &deskew_c,
         },
     );
+    if cfg.dsp_cell == DspCell::Ecp5 && pes.iter().any(|p| p.name == pe::name(cfg, true)) {
+        d.add_extern(ecp5_mult::extern_module());
+    }
     d.add(top);
     d.add(mesh);
     for pe in pes {

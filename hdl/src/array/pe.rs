@@ -12,7 +12,8 @@
 
 use crate::ir::{Conn, Const, Expr, Module, Reset, SignalId, Ty};
 
-use super::config::{ArrayConfig, ACC_BITS, OPERAND_BITS};
+use super::config::{ArrayConfig, DspCell, ACC_BITS, OPERAND_BITS};
+use super::ecp5_mult;
 
 /// Module name of the PE variant with (`dsp = true`) or without the `*` multiplier.
 pub fn name(cfg: &ArrayConfig, dsp: bool) -> String {
@@ -131,34 +132,89 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     let adv_e = || Some(Expr::from(adv));
 
     // Depth 2 multiplies the pass-through registers (free input registers); depth 0
-    // and 1 multiply the inputs.
-    let (ma, mb, mv, ml) = if cfg.pipeline >= 2 {
-        (a_reg, b_reg, a_valid_reg, a_last_reg)
-    } else {
-        (a_in, b_in, a_valid_in, a_last_in)
-    };
-    let product = if dsp {
-        Expr::from(ma).mul_wide(mb)
-    } else {
-        lut_product(&mut m, ma, mb)
+    // and 1 multiply the inputs. Depth 3 gives the multiplier operand registers of
+    // its own, one step behind the pass-through ones: they feed nothing but the
+    // multiplier, so placement can put them beside it (ECP5 DSP blocks sit in a
+    // few rows, far from where the mesh neighbours are) and iCE40 synthesis packs
+    // them into the SB_MAC16. They load only valid beats: with the same input and
+    // enable as the neighbour's pass-through register, synthesis would merge the
+    // two back into one (a stale operand is harmless, its product is not taken).
+    // With the ECP5 block the operand and product registers are the block's own
+    // (see `ecp5_mult`); config validation guarantees depth >= 3 then.
+    let prim = dsp && cfg.dsp_cell == DspCell::Ecp5;
+    let mut load = None;
+    let (ma, mb, mv, ml) = match cfg.pipeline {
+        0 | 1 => (a_in, b_in, a_valid_in, a_last_in),
+        2 => (a_reg, b_reg, a_valid_reg, a_last_reg),
+        _ => {
+            let mv = m.reg("mul_valid_reg", Ty::bit(), "");
+            let ml = m.reg("mul_last_reg", Ty::bit(), "");
+            let l = m.wire_of(
+                "mul_load",
+                Expr::from(adv) & a_valid_reg,
+                "a valid beat moves into the multiplier operands",
+            );
+            m.clocked(mv, clk, a_valid_reg, adv_e(), ctrl0(rst));
+            m.clocked(ml, clk, a_last_reg, adv_e(), ctrl0(rst));
+            load = Some(l);
+            if prim {
+                (a_reg, b_reg, mv, ml)
+            } else {
+                let ma = m.reg("mul_a_reg", op, "multiplier operand a");
+                let mb = m.reg("mul_b_reg", op, "multiplier operand b");
+                m.clocked(ma, clk, a_reg, Some(l.into()), None);
+                m.clocked(mb, clk, b_reg, Some(l.into()), None);
+                (ma, mb, mv, ml)
+            }
+        }
     };
     let prod_note = if dsp {
         "full 16-bit product"
     } else {
         "full 16-bit product, from partial products"
     };
+    let product = |m: &mut Module| {
+        if dsp {
+            Expr::from(ma).mul_wide(mb)
+        } else {
+            lut_product(m, ma, mb)
+        }
+    };
     // Depth >= 1 registers the product with its flags.
     let (prod, v, l) = if cfg.pipeline >= 1 {
-        let p = m.wire_of("prod", product, prod_note);
-        let prod_reg = m.reg("prod_reg", prod_ty, "pipelined product");
+        let prod_reg = match (prim, load) {
+            (true, Some(load)) => {
+                ecp5_mult::instantiate(&mut m, clk, load.into(), adv.into(), ma, mb)
+            }
+            _ => {
+                let p = product(&mut m);
+                let p = m.wire_of("prod", p, prod_note);
+                let r = m.reg("prod_reg", prod_ty, "pipelined product");
+                m.clocked(r, clk, p, adv_e(), None);
+                r
+            }
+        };
         let pv = m.reg("prod_valid_reg", Ty::bit(), "");
         let pl = m.reg("prod_last_reg", Ty::bit(), "");
-        m.clocked(prod_reg, clk, p, adv_e(), None);
         m.clocked(pv, clk, mv, adv_e(), ctrl0(rst));
         m.clocked(pl, clk, ml, adv_e(), ctrl0(rst));
-        (prod_reg, pv, pl)
+        if cfg.pipeline >= 4 {
+            // A second product register: the first sits beside the multiplier, this
+            // one beside the accumulator, so neither the multiplier's output nor the
+            // adder's input has to cross the die within one clock.
+            let prod2_reg = m.reg("prod2_reg", prod_ty, "product, second stage");
+            let pv2 = m.reg("prod2_valid_reg", Ty::bit(), "");
+            let pl2 = m.reg("prod2_last_reg", Ty::bit(), "");
+            m.clocked(prod2_reg, clk, prod_reg, adv_e(), None);
+            m.clocked(pv2, clk, pv, adv_e(), ctrl0(rst));
+            m.clocked(pl2, clk, pl, adv_e(), ctrl0(rst));
+            (prod2_reg, pv2, pl2)
+        } else {
+            (prod_reg, pv, pl)
+        }
     } else {
-        (m.wire_of("prod", product, prod_note), mv, ml)
+        let p = product(&mut m);
+        (m.wire_of("prod", p, prod_note), mv, ml)
     };
 
     let base = Expr::mux(clear_reg, Expr::zero(acc_ty), acc_reg);

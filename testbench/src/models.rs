@@ -1,0 +1,53 @@
+//! Simulation models of the vendor primitives a design instantiates, appended to
+//! the generated Verilog before Verilator builds it.
+//!
+//! The generator emits primitives (`hdl::ir::ExternModule`) only where synthesis
+//! would not otherwise use a block's features, e.g. the ECP5 multiplier's own
+//! registers. Verilator needs a model of each; the models live in
+//! `testbench/models/` and cover the subset of parameters the generator sets,
+//! stopping the simulation on anything else.
+
+use hdl::ir::Design;
+
+/// The model of each primitive we have one for: (cell name, Verilog text).
+const MODELS: [(&str, &str); 1] = [("MULT18X18D", include_str!("../models/ecp5_mult18x18d.v"))];
+
+/// The models of every extern module of `design`, concatenated; an error names
+/// the first extern with no model.
+pub fn for_design(design: &Design) -> Result<String, String> {
+    let mut out = String::new();
+    for e in &design.externs {
+        let (_, text) = MODELS
+            .iter()
+            .find(|(name, _)| *name == e.name)
+            .ok_or_else(|| format!("no simulation model of primitive {}", e.name))?;
+        out.push('\n');
+        out.push_str(text);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecp5_array_gets_the_multiplier_model_and_plain_arrays_none() {
+        let mut cfg = hdl::array::ArrayConfig {
+            rows: 2,
+            cols: 2,
+            pipeline: 3,
+            ..hdl::array::ArrayConfig::default()
+        };
+        let plain = hdl::array::design(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(for_design(&plain), Ok(String::new()));
+        cfg.dsp_cell = hdl::array::DspCell::Ecp5;
+        let d = hdl::array::design(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        let text = for_design(&d).unwrap_or_else(|e| panic!("{e}"));
+        assert!(text.contains("module MULT18X18D"));
+        // Every parameter the generator sets is one the model declares.
+        for (p, _) in hdl::array::ecp5_mult::PARAMS {
+            assert!(text.contains(&format!("parameter {p} =")), "{p}");
+        }
+    }
+}
