@@ -86,8 +86,8 @@ pub struct RawSweepArgs {
     /// Blocks, comma separated: array, maxpool, array-ooc (default array)
     #[arg(long, value_name = "LIST")]
     pub designs: Option<String>,
-    /// Array PE pipeline depth, 0..=4 (default 0)
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    /// Array PE pipeline depths, comma separated, 0..=4 (default 0): each array runs at each
+    #[arg(long, value_name = "N,N,..", allow_negative_numbers = true)]
     pub pipeline: Option<String>,
     /// Array multipliers: dsp, lut or auto (default auto)
     #[arg(long, value_name = "STYLE")]

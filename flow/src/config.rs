@@ -39,6 +39,17 @@ impl DesignSpec {
         }
     }
 
+    /// The series a sweep plots it in: the kind, with the PE pipeline depth for
+    /// arrays (`array p4`, `maxpool`).
+    pub fn series(&self) -> String {
+        match self {
+            DesignSpec::Array(a) | DesignSpec::ArrayOoc(a) => {
+                format!("{} p{}", self.kind(), a.pipeline)
+            }
+            DesignSpec::Maxpool(_) => self.kind().into(),
+        }
+    }
+
     /// Size as used in folder names and tables: `4x4`, `8ch`.
     pub fn size_label(&self) -> String {
         match self {

@@ -177,34 +177,53 @@ pub fn run_cli(raw: &RawSweepArgs) -> Result<(), FlowError> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("build").join(format!("sweep-{}", board.name)));
+    // Array pipeline depths: a list, so one sweep compares depths on the same board
+    // and tools (each array design runs at every depth).
+    let pipelines: Vec<Option<String>> = match &raw.pipeline {
+        Some(p) => config::parse_list(
+            "pipeline",
+            p,
+            0,
+            u64::from(hdl::array::config::MAX_PIPELINE),
+            usize::try_from(hdl::array::config::MAX_PIPELINE + 1).unwrap_or(1),
+        )?
+        .into_iter()
+        .map(|v| Some(v.to_string()))
+        .collect(),
+        None => vec![None],
+    };
     // Validate every point before running any.
     let mut jobs: Vec<(u32, FlowConfig)> = Vec::new();
     for d in &designs {
-        for &n in &sizes {
-            let raw_design = RawDesign {
-                design: Some(d.clone()),
-                rows: Some(n.to_string()),
-                cols: None,
-                pipeline: d
-                    .starts_with("array")
-                    .then(|| raw.pipeline.clone())
-                    .flatten(),
-                mul: d.starts_with("array").then(|| raw.mul.clone()).flatten(),
-            };
-            let design =
-                config::fit_to_board(config::design_from(&raw_design)?, &raw_design, &board);
-            let folder = out.join(design.folder(&board.name));
-            jobs.push((
-                n as u32,
-                FlowConfig {
-                    board: board.clone(),
-                    design,
-                    target_hz,
-                    seeds: seeds.clone(),
-                    out_dir: folder,
-                    allow_timing_fail: true,
-                },
-            ));
+        let is_array = d.starts_with("array");
+        let depths: &[Option<String>] = if is_array { &pipelines } else { &[None] };
+        for pipeline in depths {
+            for &n in &sizes {
+                let raw_design = RawDesign {
+                    design: Some(d.clone()),
+                    rows: Some(n.to_string()),
+                    cols: None,
+                    pipeline: pipeline.clone(),
+                    mul: is_array.then(|| raw.mul.clone()).flatten(),
+                };
+                let design =
+                    config::fit_to_board(config::design_from(&raw_design)?, &raw_design, &board);
+                let mut folder = design.folder(&board.name);
+                if pipelines.len() > 1 && is_array {
+                    folder.push_str(&format!("-p{}", pipeline.as_deref().unwrap_or("0")));
+                }
+                jobs.push((
+                    n as u32,
+                    FlowConfig {
+                        board: board.clone(),
+                        design,
+                        target_hz,
+                        seeds: seeds.clone(),
+                        out_dir: out.join(folder),
+                        allow_timing_fail: true,
+                    },
+                ));
+            }
         }
     }
     let points = run_jobs(&jobs)?;
@@ -244,18 +263,21 @@ fn run_jobs(jobs: &[(u32, FlowConfig)]) -> Result<Vec<SweepPoint>, FlowError> {
     );
     let mut points = Vec::new();
     for (size, cfg) in jobs {
-        let name = format!("{} {}", cfg.design.kind(), cfg.design.size_label());
+        let name = format!("{} {}", cfg.design.series(), cfg.design.size_label());
         bar.set_message(name.clone());
         let step_msg = |m: &str| bar.set_message(format!("{name}: {m}"));
         let point = match crate::run_flow(cfg, &step_msg) {
-            Ok(outcome) => SweepPoint::from_report(*size, &outcome.report, &cfg.out_dir),
+            Ok(outcome) => SweepPoint {
+                design: cfg.design.series(),
+                ..SweepPoint::from_report(*size, &outcome.report, &cfg.out_dir)
+            },
             // Nothing can run without the tools: stop here.
             Err(e @ FlowError::Missing(_)) => {
                 bar.finish_and_clear();
                 return Err(e);
             }
             Err(e) => SweepPoint {
-                design: cfg.design.kind().into(),
+                design: cfg.design.series(),
                 size: *size,
                 label: cfg.design.size_label(),
                 status: "failed".into(),

@@ -81,7 +81,7 @@ pub struct ArrayConfig {
     /// PE pipeline depth (0..=3): 0 multiplies and accumulates in one step; 1 registers
     /// the product; 2 also multiplies registered operands (the pass-through
     /// registers); 3 gives the multiplier operand registers of its own; 4 adds a
-    /// second product register.
+    /// second product register and a register stage on each edge of the mesh.
     /// Results are identical for every depth; latency grows by the depth.
     pub pipeline: u32,
     /// Multiplier implementation.
@@ -161,9 +161,21 @@ impl ArrayConfig {
                 MulStyle::Auto => self.dsp_limit.min(self.rows * self.cols),
             },
             // input register + skew (rows-1) + PE + result register + deskew + output register
-            last_beat_to_last_row_cycles: self.rows + self.cols + 1 + self.pipeline,
+            last_beat_to_last_row_cycles: self.rows
+                + self.cols
+                + 1
+                + self.pipeline
+                + 2 * self.edge_stages(),
             min_tile_beats: self.rows,
         }
+    }
+
+    /// Extra register stages on each side of the mesh (between the input register
+    /// and the skew, between the column collect and the deskew): 1 from pipeline
+    /// depth 4, where the PEs are spread over the die after their DSP blocks and
+    /// the mesh's edges are too far from the top's registers for one clock.
+    pub fn edge_stages(&self) -> u32 {
+        u32::from(self.pipeline >= 4)
     }
 
     /// Does PE (i, j) use the DSP-style (`*`) multiplier?

@@ -18,6 +18,7 @@ use crate::{GenError, Generated};
 pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
     cfg.validate()?;
     let (rows, cols) = (cfg.rows, cfg.cols);
+    let edge = cfg.edge_stages();
     let mut d = Design::new(cfg.name.clone());
     let pes: Vec<_> = [true, false]
         .into_iter()
@@ -28,30 +29,30 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
     let op = Ty::s(config::OPERAND_BITS);
     let skew_a = skew::build(
         &cfg.sub("skew_a"),
-        "Skew of the A operands: row i is delayed i steps.",
+        "Skew of the A operands: row i is delayed i steps (plus the edge stages).",
         op,
-        &(0..rows).collect::<Vec<_>>(),
+        &(0..rows).map(|i| i + edge).collect::<Vec<_>>(),
         false,
     );
     let skew_flags = skew::build(
         &cfg.sub("skew_flags"),
         "Skew of the {last, valid} flags travelling with A.",
         Ty::u(2),
-        &(0..rows).collect::<Vec<_>>(),
+        &(0..rows).map(|i| i + edge).collect::<Vec<_>>(),
         true,
     );
     let skew_b = skew::build(
         &cfg.sub("skew_b"),
-        "Skew of the B operands: column j is delayed j steps.",
+        "Skew of the B operands: column j is delayed j steps (plus the edge stages).",
         op,
-        &(0..cols).collect::<Vec<_>>(),
+        &(0..cols).map(|j| j + edge).collect::<Vec<_>>(),
         false,
     );
     let deskew_c = skew::build(
         &cfg.sub("deskew_c"),
         "Deskew of the results: column j is delayed cols-1-j steps so a row leaves whole.",
         Ty::s(config::ACC_BITS),
-        &(0..cols).map(|j| cols - 1 - j).collect::<Vec<_>>(),
+        &(0..cols).map(|j| cols - 1 - j + edge).collect::<Vec<_>>(),
         false,
     );
     let top = top::build(

@@ -5,8 +5,8 @@
 //! through one register, so PE(i, j) sees A[i][k] and B[k][j] in the same step.
 //! The accumulator wraps in two's complement, as int32 arithmetic does. On the
 //! beat marked last, the finished sum goes to the result register (the shadow
-//! accumulator) and the accumulator restarts from zero on the next valid beat, so
-//! the next tile computes while this one is drained. Every register advances only
+//! accumulator) and the accumulator clears in the same step, so the next tile
+//! computes while this one is drained. Every register advances only
 //! when the array-wide `adv` is high, which is how output backpressure stalls the
 //! whole array without losing a value.
 
@@ -115,8 +115,11 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     let b_reg = m.reg("b_reg", op, "");
     let a_valid_reg = m.reg("a_valid_reg", Ty::bit(), "");
     let a_last_reg = m.reg("a_last_reg", Ty::bit(), "");
-    let acc_reg = m.reg("acc_reg", acc_ty, "running sum of the tile in progress");
-    let clear_reg = m.reg("clear_reg", Ty::bit(), "next valid beat starts a new tile");
+    let acc_reg = m.reg(
+        "acc_reg",
+        acc_ty,
+        "running sum of the tile in progress (0 between tiles)",
+    );
     let c_reg = m.reg("c_reg", acc_ty, "shadow accumulator: last finished sum");
     let c_valid_reg = m.reg("c_valid_reg", Ty::bit(), "");
 
@@ -217,10 +220,9 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
         (m.wire_of("prod", p, prod_note), mv, ml)
     };
 
-    let base = Expr::mux(clear_reg, Expr::zero(acc_ty), acc_reg);
     let sum = m.wire_of(
         "sum",
-        base + Expr::from(prod).resize(ACC_BITS),
+        Expr::from(acc_reg) + Expr::from(prod).resize(ACC_BITS),
         "acc + a*b, wrapping",
     );
     let take = m.wire_of(
@@ -238,17 +240,21 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     m.clocked(b_reg, clk, b_in, adv_e(), None);
     m.clocked(a_valid_reg, clk, a_valid_in, adv_e(), ctrl0(rst));
     m.clocked(a_last_reg, clk, a_last_in, adv_e(), ctrl0(rst));
-    m.clocked(acc_reg, clk, sum, Some(take.into()), None);
+    // The accumulator restarts by clearing as the tile closes (and on reset), not
+    // by a mux in front of the adder: the clear becomes the flip-flops' synchronous
+    // reset, and the carry chain starts straight from acc_reg. (The flags that
+    // would drive such a mux are shared by every PE on an anti-diagonal, which
+    // sees identical flags, so synthesis merges them into one far-away register.)
     m.clocked(
-        clear_reg,
+        acc_reg,
         clk,
-        l,
+        Expr::mux(finish, Expr::zero(acc_ty), sum),
         Some(take.into()),
         Some(Reset {
             rst,
             value: Const {
-                ty: Ty::bit(),
-                bits: 1,
+                ty: acc_ty,
+                bits: 0,
             },
         }),
     );

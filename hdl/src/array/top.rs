@@ -129,6 +129,16 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
         !Expr::from(out_skid_valid_reg),
         "the pipeline steps: a produced row has a free slot",
     );
+    // The same value again, from a register of its own, for the array-wide fan-out
+    // (every PE, skew and deskew register): the top's own control keeps `adv`, a
+    // gate away from its source, instead of sharing a net that spans the die.
+    // `step_reg` is `!out_skid_valid_reg` at every edge (reset: 1 = 0 skid rows).
+    let step_reg = m.reg(
+        "step_reg",
+        Ty::bit(),
+        "copy of adv for the array-wide fan-out",
+    );
+
     let last_ok = m.wire_of(
         "last_ok",
         Expr::from(since_last_reg).cmp_eq(Expr::Const(gap_max)),
@@ -261,19 +271,19 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
     m.instance(
         &sk.module.name,
         "skew_a",
-        sk.conns(clk, rst, adv, a_lanes, &a_sk),
+        sk.conns(clk, rst, step_reg, a_lanes, &a_sk),
     );
     let sk = blocks.skew_flags;
     m.instance(
         &sk.module.name,
         "skew_flags",
-        sk.conns(clk, rst, adv, flag_lanes, &f_sk),
+        sk.conns(clk, rst, step_reg, flag_lanes, &f_sk),
     );
     let sk = blocks.skew_b;
     m.instance(
         &sk.module.name,
         "skew_b",
-        sk.conns(clk, rst, adv, b_lanes, &b_sk),
+        sk.conns(clk, rst, step_reg, b_lanes, &b_sk),
     );
 
     // Mesh.
@@ -285,7 +295,7 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
     let mut conns = vec![
         ("clk".to_string(), Conn::In(clk.into())),
         ("rst".to_string(), Conn::In(rst.into())),
-        ("adv".to_string(), Conn::In(adv.into())),
+        ("adv".to_string(), Conn::In(step_reg.into())),
     ];
     for i in 0..rows as usize {
         conns.push((format!("a_{i}"), Conn::In(a_sk[i].into())));
@@ -307,6 +317,23 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
     conns.push(("out_valid".into(), Conn::Out(mesh_valid)));
     conns.push(("out_last".into(), Conn::Out(mesh_last)));
     m.instance(blocks.mesh, "mesh", conns);
+    // The edge stage on the way out: the status follows the results through the
+    // deskew's extra stage.
+    let (mesh_valid, mesh_last) = if cfg.edge_stages() > 0 {
+        let v = m.reg("mesh_valid_reg", Ty::bit(), "mesh_valid, one step later");
+        let l = m.reg("mesh_last_reg", Ty::bit(), "mesh_last, one step later");
+        m.clocked(
+            v,
+            clk,
+            mesh_valid,
+            Some(step_reg.into()),
+            ctrl(0, Ty::bit()),
+        );
+        m.clocked(l, clk, mesh_last, Some(step_reg.into()), ctrl(0, Ty::bit()));
+        (v, l)
+    } else {
+        (mesh_valid, mesh_last)
+    };
 
     // Deskew and output register.
     let c_dsk: Vec<SignalId> = (0..cols)
@@ -317,7 +344,7 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
     m.instance(
         &sk.module.name,
         "deskew_c",
-        sk.conns(clk, rst, adv, c_lanes, &c_dsk),
+        sk.conns(clk, rst, step_reg, c_lanes, &c_dsk),
     );
     let push = m.wire_of(
         "push",
@@ -345,14 +372,26 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
         Some(out_free.into()),
         None,
     );
-    m.clocked(
-        out_skid_valid_reg,
-        clk,
+    let skid_next = m.wire_of(
+        "out_skid_valid_next",
         !Expr::from(out_free) & (Expr::from(out_skid_valid_reg) | push),
-        None,
-        ctrl(0, Ty::bit()),
+        "",
     );
-    m.clocked(out_skid_last_reg, clk, mesh_last, Some(adv.into()), None);
+    m.clocked(out_skid_valid_reg, clk, skid_next, None, ctrl(0, Ty::bit()));
+    m.clocked(
+        step_reg,
+        clk,
+        !Expr::from(skid_next),
+        None,
+        ctrl(1, Ty::bit()),
+    );
+    m.clocked(
+        out_skid_last_reg,
+        clk,
+        mesh_last,
+        Some(step_reg.into()),
+        None,
+    );
     for j in 0..cols as usize {
         m.clocked(
             out_c_regs[j],
@@ -361,7 +400,13 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
             Some(out_free.into()),
             None,
         );
-        m.clocked(out_skid_c_regs[j], clk, c_dsk[j], Some(adv.into()), None);
+        m.clocked(
+            out_skid_c_regs[j],
+            clk,
+            c_dsk[j],
+            Some(step_reg.into()),
+            None,
+        );
     }
     m.assign(out_valid, out_valid_reg);
     m.assign(out_last, out_last_reg);
