@@ -76,7 +76,12 @@ impl SimBoard {
         }
         let g = hdl::board::generate(cfg).map_err(|e| DriveError::Gen(e.to_string()))?;
         let derived = cfg.derived().map_err(|e| DriveError::Gen(e.to_string()))?;
-        let spec = BuildSpec::new(g.verilog.clone(), cfg.name.clone(), port_descs(&g.manifest));
+        let models = crate::models::for_design(&g.design).map_err(DriveError::Gen)?;
+        let spec = BuildSpec::new(
+            format!("{}{models}", g.verilog),
+            cfg.name.clone(),
+            port_descs(&g.manifest),
+        );
         let model = Model::build(&spec)?;
         let mut b = SimBoard {
             clk_in: model.port("clk_in")?,

@@ -224,10 +224,11 @@ fn board_2x2_info_gemm_errors_and_recovery() {
 
 /// Whole GEMMs of shapes that need padding and several tiles, through the same
 /// routine the `host` binary runs on hardware.
-fn gemm_any_shape(rows: u32, cols: u32, seed_base: u64) {
+fn gemm_any_shape(cfg: BoardTopConfig, seed_base: u64) {
+    let (rows, cols) = (cfg.array.rows, cfg.array.cols);
     let t0 = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed(seed_base));
-    let sim = SimBoard::new(&sim_cfg(rows, cols)).unwrap_or_else(|e| panic!("{e}"));
+    let sim = SimBoard::new(&cfg).unwrap_or_else(|e| panic!("{e}"));
     let build = t0.elapsed();
     let mut board = connect(sim);
     let (r, c) = (rows as usize, cols as usize);
@@ -254,13 +255,18 @@ fn gemm_any_shape(rows: u32, cols: u32, seed_base: u64) {
 
 #[test]
 fn board_4x4_gemm_any_shape() {
-    gemm_any_shape(4, 4, 22);
+    gemm_any_shape(sim_cfg(4, 4), 22);
 }
 
 /// Rows != cols: a mix-up of A's and B's lanes or of row and column order shows.
+/// With the deepest PE pipeline and the ECP5 multiplier blocks (through their
+/// simulation model), as the ULX3S flow builds it.
 #[test]
 fn board_3x5_gemm_any_shape() {
-    gemm_any_shape(3, 5, 24);
+    let mut cfg = sim_cfg(3, 5);
+    cfg.array.pipeline = hdl::array::config::MAX_PIPELINE;
+    cfg.array.dsp_cell = hdl::array::DspCell::Ecp5;
+    gemm_any_shape(cfg, 24);
 }
 
 /// The receiver samples mid-bit: a host 2% slow or fast still gets through.

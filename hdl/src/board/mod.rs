@@ -239,6 +239,9 @@ pub fn design(cfg: &BoardTopConfig) -> Result<Design, GenError> {
     for m in array.modules {
         design.add(m);
     }
+    for e in array.externs {
+        design.add_extern(e);
+    }
     Ok(design)
 }
 
@@ -357,12 +360,15 @@ mod tests {
                 rows: 8,
                 cols: 8,
                 name: "systolic_array".into(),
+                pipeline: 4,
+                dsp_cell: crate::array::DspCell::Ecp5,
                 ..ArrayConfig::default()
             },
             ..BoardTopConfig::default()
         };
         let g = generate(&ecp).unwrap_or_else(|e| panic!("{e}"));
         for needle in [
+            "MULT18X18D #(",
             "EHXPLLL #(",
             ".CLKOP_DIV(6),",
             ".CLKFB_DIV(4),",
