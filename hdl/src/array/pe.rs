@@ -241,17 +241,24 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     m.clocked(a_valid_reg, clk, a_valid_in, adv_e(), ctrl0(rst));
     m.clocked(a_last_reg, clk, a_last_in, adv_e(), ctrl0(rst));
     // The accumulator restarts by clearing as the tile closes (and on reset), not
-    // by a mux in front of the adder: the clear becomes the flip-flops' synchronous
-    // reset, and the carry chain starts straight from acc_reg. (The flags that
-    // would drive such a mux are shared by every PE on an anti-diagonal, which
-    // sees identical flags, so synthesis merges them into one far-away register.)
+    // by a mux in front of the adder: the clear is the flip-flops' synchronous
+    // reset (one condition, so synthesis maps it to the slice's LSR pin), and the
+    // adder's output goes straight into the register packed beside it. (The
+    // flags that would drive a mux in the loop are shared by every PE on an
+    // anti-diagonal, which sees identical flags, so synthesis merges them into one
+    // register far from most of its PEs.)
+    let clear = m.wire_of(
+        "acc_clear",
+        Expr::from(rst) | finish,
+        "reset, or the tile closes: the accumulator restarts at 0",
+    );
     m.clocked(
         acc_reg,
         clk,
-        Expr::mux(finish, Expr::zero(acc_ty), sum),
+        sum,
         Some(take.into()),
         Some(Reset {
-            rst,
+            rst: clear,
             value: Const {
                 ty: acc_ty,
                 bits: 0,
