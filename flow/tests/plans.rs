@@ -369,3 +369,46 @@ fn maxpool_runs_out_of_context_without_a_bitstream() {
         );
     }
 }
+
+/// `--design array-ooc` on every board: the array inside the timing harness, four
+/// ports with only the clock pinned (at the target frequency on ECP5), no
+/// bitstream; on ECP5 from pipeline depth 3 the multipliers are MULT18X18D
+/// blocks and synthesis maps LUTs with abc, elsewhere with synth_*'s default.
+#[test]
+fn array_out_of_context_uses_the_timing_harness() {
+    for board in all_boards() {
+        for pipeline in [0, 4] {
+            let name = &board.name;
+            let mut cfg = config(&board, 3, 100_000_000, &[1], false);
+            let raw = flow::config::RawDesign {
+                design: Some("array-ooc".into()),
+                rows: Some("3".into()),
+                pipeline: Some(pipeline.to_string()),
+                ..Default::default()
+            };
+            let design = flow::config::design_from(&raw).unwrap_or_else(|e| panic!("{e}"));
+            cfg.design = flow::config::fit_to_board(design, &raw, &board);
+            let p = plan(&cfg);
+            assert_eq!(p.top, "array_harness", "{name}");
+            let kinds: Vec<StepKind> = p.steps.iter().map(|s| s.kind).collect();
+            assert_eq!(kinds, [StepKind::Synth, StepKind::PlaceRoute { seed: 1 }]);
+            let v = &p.file("array_harness.v").expect("verilog").contents;
+            for port in ["clk", "rst_in", "sin", "sout"] {
+                assert!(
+                    v.contains(&format!(" {port},"))
+                        || v.contains(&format!(" {port}\n"))
+                        || v.contains(&format!(" {port} ")),
+                    "{name}: {port}"
+                );
+            }
+            let prim = board.family == Family::Ecp5 && pipeline >= 3;
+            assert_eq!(v.contains("MULT18X18D #("), prim, "{name} p{pipeline}");
+            let ys = &p.file("synth.ys").expect("script").contents;
+            assert_eq!(ys.contains("abc -lut 4"), prim, "{name} p{pipeline}: {ys}");
+            if board.family == Family::Ecp5 {
+                let lpf = &p.file("array_harness.lpf").expect("lpf").contents;
+                assert!(lpf.contains("FREQUENCY PORT \"clk\" 100 MHZ;"), "{lpf}");
+            }
+        }
+    }
+}

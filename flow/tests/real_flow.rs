@@ -301,3 +301,43 @@ fn ecp5_flow_on_ulx3s_2x2() {
     assert!(std::fs::read_to_string(dir.join("board_top.lpf"))
         .is_ok_and(|t| t.contains("LOCATE COMP \"clk_in\" SITE \"G2\";")));
 }
+
+/// The deepest PE pipeline on ECP5, out of context: the multipliers are
+/// MULT18X18D blocks with their own input and output registers (which yosys
+/// passes through and nextpnr times as registered), the timing harness leaves
+/// only four IOs, and a 2x2 meets 100 MHz.
+#[test]
+fn ecp5_pipelined_array_out_of_context_2x2() {
+    if !tools_present(Family::Ecp5, &[]) {
+        return;
+    }
+    let dir = out_dir("ulx3s-ooc-2x2-p4");
+    let d = dir.display().to_string();
+    flow_ok(&[
+        "--board",
+        "ulx3s",
+        "--design",
+        "array-ooc",
+        "--rows",
+        "2",
+        "--pipeline",
+        "4",
+        "--freq",
+        "100",
+        "--out",
+        &d,
+    ]);
+    let r = report(&dir);
+    assert_eq!(r["status"], "ok", "{r:#}");
+    assert_eq!(r["timing_met"], true);
+    assert_eq!(num(&r, "/placed/dsps/used"), 4.0);
+    assert_eq!(num(&r, "/placed/ios/used"), 4.0, "clk, rst_in, sin, sout");
+    assert!(num(&r, "/fmax_mhz/max") >= 100.0);
+    let netlist = std::fs::read_to_string(dir.join("array_harness.json")).unwrap_or_default();
+    assert!(
+        netlist.contains("\"REG_OUTPUT_CLK\": \"CLK0\""),
+        "the multiplier blocks keep their output registers"
+    );
+    let script = std::fs::read_to_string(dir.join("synth.ys")).unwrap_or_default();
+    assert!(script.contains("abc -lut 4"), "{script}");
+}

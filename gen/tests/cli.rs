@@ -40,6 +40,15 @@ fn bad_values_exit_2_with_one_line() {
         (&["--name", "module"], "name must be a Verilog identifier"),
         (&["--name", "9lives"], "name must be a Verilog identifier"),
         (&["--top", "fft"], "top must be one of"),
+        (&["--pipeline", "5"], "pipeline must be in 0..=4, got 5"),
+        (
+            &["--dsp-cell", "xilinx"],
+            "dsp_cell must be one of infer, ecp5, got `xilinx`",
+        ),
+        (
+            &["--pipeline", "2", "--dsp-cell", "ecp5"],
+            "dsp_cell ecp5 needs pipeline >= 3",
+        ),
         (&["--bogus"], "unexpected argument '--bogus'"),
     ];
     for (args, want) in cases {
