@@ -152,11 +152,18 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
         _ => {
             let mv = m.reg("mul_valid_reg", Ty::bit(), "");
             let ml = m.reg("mul_last_reg", Ty::bit(), "");
-            let l = m.wire_of(
-                "mul_load",
-                Expr::from(adv) & a_valid_reg,
-                "a valid beat moves into the multiplier operands",
-            );
+            // The block's input registers cannot merge with fabric ones, so they
+            // take the step enable itself, a register's output that nextpnr can
+            // put on a global net, with no gate between it and the block.
+            let l = if prim {
+                adv
+            } else {
+                m.wire_of(
+                    "mul_load",
+                    Expr::from(adv) & a_valid_reg,
+                    "a valid beat moves into the multiplier operands",
+                )
+            };
             m.clocked(mv, clk, a_valid_reg, adv_e(), ctrl0(rst));
             m.clocked(ml, clk, a_last_reg, adv_e(), ctrl0(rst));
             load = Some(l);

@@ -139,9 +139,12 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
         "copy of adv for the array-wide fan-out",
     );
 
-    let last_ok = m.wire_of(
-        "last_ok",
-        Expr::from(since_last_reg).cmp_eq(Expr::Const(gap_max)),
+    // Kept as a register of its own (always equal to since_last_reg == ROWS-1), so
+    // that `in_free`, the enable of every input register bit, is one gate of
+    // registers: the compare would add a gate and a hop across the die.
+    let last_ok = m.reg(
+        "last_ok_reg",
+        Ty::bit(),
         "a tile may close without two rows of a column finishing together",
     );
     let issue = m.wire_of(
@@ -220,14 +223,18 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
         None,
     );
     let saturated = Expr::Const(gap_max);
-    let since_next = Expr::mux(
-        issue_last,
-        Expr::zero(Ty::u(gap_bits)),
+    let since_next = m.wire_of(
+        "since_next",
         Expr::mux(
-            last_ok,
-            saturated,
-            Expr::from(since_last_reg) + Expr::uconst(gap_bits, 1),
+            issue_last,
+            Expr::zero(Ty::u(gap_bits)),
+            Expr::mux(
+                last_ok,
+                saturated,
+                Expr::from(since_last_reg) + Expr::uconst(gap_bits, 1),
+            ),
         ),
+        "since_last_reg after this step",
     );
     m.clocked(
         since_last_reg,
@@ -238,6 +245,13 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
             rst,
             value: gap_max,
         }),
+    );
+    m.clocked(
+        last_ok,
+        clk,
+        Expr::from(since_next).cmp_eq(Expr::Const(gap_max)),
+        Some(adv.into()),
+        ctrl(1, Ty::bit()),
     );
 
     // Skew.
