@@ -164,9 +164,12 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
         Expr::from(in_valid) & in_ready_int,
         "a beat is taken this edge",
     );
+    // Written from the registers directly rather than from `issue`, so that it
+    // maps to one LUT4: it enables every input register bit, spread wide.
     let in_free = m.wire_of(
         "in_free",
-        !Expr::from(in_valid_reg) | issue,
+        !Expr::from(in_valid_reg)
+            | (!Expr::from(out_skid_valid_reg) & (!Expr::from(in_last_reg) | last_ok)),
         "input register is empty or being emptied",
     );
 
