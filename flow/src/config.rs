@@ -39,6 +39,14 @@ impl DesignSpec {
         }
     }
 
+    /// The PE pipeline depth of an array.
+    pub fn pipeline(&self) -> Option<u32> {
+        match self {
+            DesignSpec::Array(a) | DesignSpec::ArrayOoc(a) => Some(a.pipeline),
+            DesignSpec::Maxpool(_) => None,
+        }
+    }
+
     /// The series a sweep plots it in: the kind, with the PE pipeline depth for
     /// arrays (`array p4`, `maxpool`).
     pub fn series(&self) -> String {

@@ -134,8 +134,8 @@ fn synth_script(board: &Board, top: &TopSource, verilog: &str) -> String {
         // scripts around it are synth_ecp5's own steps. -noflatten keeps each
         // PE's valid/last flags its own: flattened, every PE on an anti-diagonal
         // has identical flags, synthesis merges them, and the one register or
-        // gate left drives PEs spread over the die (measured: 131 MHz flat
-        // against 150 MHz kept apart, 8x8 on the 85F).
+        // gate left drives PEs spread over the die (measured, 8x8 on the 85F:
+        // such a merged gate was the critical path, at 131 MHz).
         Family::Ecp5 if top.dsp_primitives => format!(
             "synth_ecp5 -top {t} -noflatten -run begin:map_luts\n\
              # abc9 fails on parameterized MULT18X18D instances: map LUTs with abc.\n\

@@ -41,7 +41,7 @@ pub fn svg(title: &str, points: &[SweepPoint]) -> Result<String, FlowError> {
             .titled(&format!("Sweep on {title}"), ("sans-serif", 22))
             .map_err(plot_err)?;
         let panels = root.split_evenly((2, 3));
-        let mut designs: Vec<&str> = points.iter().map(|p| p.design.as_str()).collect();
+        let mut designs: Vec<String> = points.iter().map(SweepPoint::series).collect();
         designs.dedup();
         let placed: Vec<&SweepPoint> = points.iter().filter(|p| p.placed()).collect();
         let max_size = points.iter().map(|p| p.size).max().unwrap_or(1).max(2);
@@ -83,7 +83,7 @@ pub fn svg(title: &str, points: &[SweepPoint]) -> Result<String, FlowError> {
                 chart
                     .draw_series(LineSeries::new(series.clone(), color.stroke_width(2)))
                     .map_err(plot_err)?
-                    .label(*d)
+                    .label(d.as_str())
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
                     });

@@ -21,6 +21,8 @@ use crate::exec::FlowReport;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SweepPoint {
     pub design: String,
+    /// PE pipeline depth, for arrays.
+    pub pipeline: Option<u32>,
     /// The size axis: array rows (= cols), maxpool channels.
     pub size: u32,
     pub label: String,
@@ -44,6 +46,7 @@ impl SweepPoint {
         let placed = r.placed.as_ref();
         SweepPoint {
             design: r.design.clone(),
+            pipeline: None,
             size,
             label: r.size.clone(),
             status: r.status.clone(),
@@ -61,6 +64,15 @@ impl SweepPoint {
             target_mhz: r.core_mhz,
             peak_gops: r.peak_gops,
             folder: folder.display().to_string(),
+        }
+    }
+
+    /// The plot series and table label: the design, with the pipeline depth of an
+    /// array (`array p4`).
+    pub fn series(&self) -> String {
+        match self.pipeline {
+            Some(p) => format!("{} p{p}", self.design),
+            None => self.design.clone(),
         }
     }
 
@@ -90,12 +102,13 @@ fn csv_field(s: &str) -> String {
 /// The CSV (one header line, one line per point).
 pub fn csv(points: &[SweepPoint]) -> String {
     let mut s = String::from(
-        "design,size,label,status,logic,logic_available,ffs,dsps,brams,fmax_mhz,target_mhz,peak_gops,folder,problem\n",
+        "design,pipeline,size,label,status,logic,logic_available,ffs,dsps,brams,fmax_mhz,target_mhz,peak_gops,folder,problem\n",
     );
     for p in points {
         s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             p.design,
+            opt(&p.pipeline),
             p.size,
             p.label,
             p.status.replace(',', ";"),
@@ -123,7 +136,7 @@ pub fn markdown(board: &str, points: &[SweepPoint]) -> String {
     for p in points {
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            p.design,
+            p.series(),
             p.label,
             match &p.problem {
                 Some(why) => format!("{}: {}", p.status, why.replace('|', "/")),
@@ -268,7 +281,7 @@ fn run_jobs(jobs: &[(u32, FlowConfig)]) -> Result<Vec<SweepPoint>, FlowError> {
         let step_msg = |m: &str| bar.set_message(format!("{name}: {m}"));
         let point = match crate::run_flow(cfg, &step_msg) {
             Ok(outcome) => SweepPoint {
-                design: cfg.design.series(),
+                pipeline: cfg.design.pipeline(),
                 ..SweepPoint::from_report(*size, &outcome.report, &cfg.out_dir)
             },
             // Nothing can run without the tools: stop here.
@@ -277,7 +290,8 @@ fn run_jobs(jobs: &[(u32, FlowConfig)]) -> Result<Vec<SweepPoint>, FlowError> {
                 return Err(e);
             }
             Err(e) => SweepPoint {
-                design: cfg.design.series(),
+                design: cfg.design.kind().into(),
+                pipeline: cfg.design.pipeline(),
                 size: *size,
                 label: cfg.design.size_label(),
                 status: "failed".into(),
@@ -304,7 +318,7 @@ fn run_jobs(jobs: &[(u32, FlowConfig)]) -> Result<Vec<SweepPoint>, FlowError> {
     Ok(points)
 }
 
-/// Points of one design, for tests and plots.
-pub fn of_design<'a>(points: &'a [SweepPoint], design: &str) -> Vec<&'a SweepPoint> {
-    points.iter().filter(|p| p.design == design).collect()
+/// Points of one series (`SweepPoint::series`), for tests and plots.
+pub fn of_design<'a>(points: &'a [SweepPoint], series: &str) -> Vec<&'a SweepPoint> {
+    points.iter().filter(|p| p.series() == series).collect()
 }

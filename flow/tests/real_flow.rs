@@ -216,14 +216,14 @@ fn sweep_goes_past_a_size_that_does_not_fit() {
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 3, "{csv}");
     // Smallest first, whatever the order asked.
-    assert!(rows[1].starts_with("array,1,1x1,ok,"), "{csv}");
-    assert!(rows[2].starts_with("array,3,3x3,does not fit,"), "{csv}");
+    assert!(rows[1].starts_with("array,0,1,1x1,ok,"), "{csv}");
+    assert!(rows[2].starts_with("array,0,3,3x3,does not fit,"), "{csv}");
     assert!(
         rows[2].contains("ICESTORM_DSP"),
         "the reason is recorded: {csv}"
     );
     let md = std::fs::read_to_string(dir.join("sweep.md")).expect("sweep.md");
-    assert!(md.contains("| array | 3x3 | does not fit: "), "{md}");
+    assert!(md.contains("| array p0 | 3x3 | does not fit: "), "{md}");
     let svg = std::fs::read_to_string(dir.join("sweep.svg")).expect("sweep.svg");
     assert!(svg.starts_with("<svg") && svg.contains("Fmax (MHz)") && svg.contains("peak GOPS"));
 }
