@@ -52,6 +52,10 @@ pub fn svg(title: &str, points: &[SweepPoint]) -> Result<String, FlowError> {
                 .fold(0.0f64, f64::max)
                 .max(1.0)
                 * 1.15;
+            let whole = !name.contains("MHz") && !name.contains("GOPS");
+            // Counts get an axis of at least 0..5, so that whole-number labels
+            // never repeat (0, 0, 1, 1, ...) when every point has 0 or 1.
+            let ymax = if whole { ymax.max(5.0) } else { ymax };
             let mut chart = ChartBuilder::on(panel)
                 .caption(*name, ("sans-serif", 16))
                 .margin(10)
@@ -59,7 +63,6 @@ pub fn svg(title: &str, points: &[SweepPoint]) -> Result<String, FlowError> {
                 .y_label_area_size(55)
                 .build_cartesian_2d(0u32..max_size + 1, 0.0..ymax)
                 .map_err(plot_err)?;
-            let whole = !name.contains("MHz") && !name.contains("GOPS");
             chart
                 .configure_mesh()
                 .x_desc("size (array rows = cols; maxpool channels)")
