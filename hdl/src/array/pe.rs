@@ -23,8 +23,10 @@ pub fn name(cfg: &ArrayConfig, dsp: bool) -> String {
 /// `a * b` for signed 8-bit operands as a sum of shifted partial products, so that
 /// synthesis builds it from LUTs and carry chains and never from a DSP block.
 /// Exact: with `a` sign-extended to 16 bits, `a*b = sum_{i<7} b_i (a << i) - b_7 (a << 7)`
-/// modulo 2^16, and the true product fits in 16 signed bits.
-fn lut_product(m: &mut Module, a: SignalId, b: SignalId) -> Expr {
+/// modulo 2^16, and the true product fits in 16 signed bits. Returned as two
+/// unsigned 16-bit halves of the sum (partial products 0..3, and 4..7 with the
+/// subtraction), whose wrapping sum is the product: depth 4 registers them apart.
+fn lut_partial_sums(m: &mut Module, a: SignalId, b: SignalId) -> (Expr, Expr) {
     let w = 2 * OPERAND_BITS;
     let a16 = m.wire_of(
         "a_ext",
@@ -39,11 +41,22 @@ fn lut_product(m: &mut Module, a: SignalId, b: SignalId) -> Expr {
             zero.clone(),
         )
     };
-    let mut sum = pp(0);
-    for i in 1..OPERAND_BITS - 1 {
-        sum = sum + pp(i);
+    let half = OPERAND_BITS / 2;
+    let mut lo = pp(0);
+    for i in 1..half {
+        lo = lo + pp(i);
     }
-    (sum - pp(OPERAND_BITS - 1)).as_signed()
+    let mut hi = pp(half);
+    for i in half + 1..OPERAND_BITS - 1 {
+        hi = hi + pp(i);
+    }
+    (lo, hi - pp(OPERAND_BITS - 1))
+}
+
+/// The whole LUT product (see [`lut_partial_sums`]).
+fn lut_product(m: &mut Module, a: SignalId, b: SignalId) -> Expr {
+    let (lo, hi) = lut_partial_sums(m, a, b);
+    (lo + hi).as_signed()
 }
 
 /// Build the PE module; `dsp` picks the multiplier style (see [`name`]).
@@ -195,6 +208,28 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
         let prod_reg = match (prim, load) {
             (true, Some(load)) => {
                 ecp5_mult::instantiate(&mut m, clk, load.into(), adv.into(), ma, mb)
+            }
+            // At depth 4 a LUT multiplier registers its two half sums, and the
+            // second product stage adds them: its adder tree is cut in two.
+            _ if !dsp && cfg.pipeline >= 4 => {
+                let (lo, hi) = lut_partial_sums(&mut m, ma, mb);
+                let lo_reg = m.reg(
+                    "prod_lo_reg",
+                    Ty::u(2 * OPERAND_BITS),
+                    "partial products 0..3",
+                );
+                let hi_reg = m.reg(
+                    "prod_hi_reg",
+                    Ty::u(2 * OPERAND_BITS),
+                    "partial products 4..7",
+                );
+                m.clocked(lo_reg, clk, lo, adv_e(), None);
+                m.clocked(hi_reg, clk, hi, adv_e(), None);
+                m.wire_of(
+                    "prod_sum",
+                    (Expr::from(lo_reg) + hi_reg).as_signed(),
+                    "the product, from the two registered half sums",
+                )
             }
             _ => {
                 let p = product(&mut m);
