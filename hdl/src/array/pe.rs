@@ -158,35 +158,26 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     // With the ECP5 block the operand and product registers are the block's own
     // (see `ecp5_mult`); config validation guarantees depth >= 3 then.
     let prim = dsp && cfg.dsp_cell == DspCell::Ecp5;
-    let mut load = None;
     let (ma, mb, mv, ml) = match cfg.pipeline {
         0 | 1 => (a_in, b_in, a_valid_in, a_last_in),
         2 => (a_reg, b_reg, a_valid_reg, a_last_reg),
         _ => {
             let mv = m.reg("mul_valid_reg", Ty::bit(), "");
             let ml = m.reg("mul_last_reg", Ty::bit(), "");
-            // The block's input registers cannot merge with fabric ones, so they
-            // take the step enable itself, a register's output that nextpnr can
-            // put on a global net, with no gate between it and the block.
-            let l = if prim {
-                adv
-            } else {
-                m.wire_of(
-                    "mul_load",
-                    Expr::from(adv) & a_valid_reg,
-                    "a valid beat moves into the multiplier operands",
-                )
-            };
             m.clocked(mv, clk, a_valid_reg, adv_e(), ctrl0(rst));
             m.clocked(ml, clk, a_last_reg, adv_e(), ctrl0(rst));
-            load = Some(l);
             if prim {
                 (a_reg, b_reg, mv, ml)
             } else {
+                let load = m.wire_of(
+                    "mul_load",
+                    Expr::from(adv) & a_valid_reg,
+                    "a valid beat moves into the multiplier operands",
+                );
                 let ma = m.reg("mul_a_reg", op, "multiplier operand a");
                 let mb = m.reg("mul_b_reg", op, "multiplier operand b");
-                m.clocked(ma, clk, a_reg, Some(l.into()), None);
-                m.clocked(mb, clk, b_reg, Some(l.into()), None);
+                m.clocked(ma, clk, a_reg, Some(load.into()), None);
+                m.clocked(mb, clk, b_reg, Some(load.into()), None);
                 (ma, mb, mv, ml)
             }
         }
@@ -205,39 +196,31 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     };
     // Depth >= 1 registers the product with its flags.
     let (prod, v, l) = if cfg.pipeline >= 1 {
-        let prod_reg = match (prim, load) {
-            (true, Some(load)) => {
-                ecp5_mult::instantiate(&mut m, clk, load.into(), adv.into(), ma, mb)
-            }
+        let prod_reg = if prim {
+            // The block's input registers cannot merge with fabric ones, so they
+            // take the step enable itself, a register's output that nextpnr can
+            // put on a global net, with no gate between it and the block.
+            ecp5_mult::instantiate(&mut m, clk, adv.into(), adv.into(), ma, mb)
+        } else if !dsp && cfg.pipeline >= 4 {
             // At depth 4 a LUT multiplier registers its two half sums, and the
             // second product stage adds them: its adder tree is cut in two.
-            _ if !dsp && cfg.pipeline >= 4 => {
-                let (lo, hi) = lut_partial_sums(&mut m, ma, mb);
-                let lo_reg = m.reg(
-                    "prod_lo_reg",
-                    Ty::u(2 * OPERAND_BITS),
-                    "partial products 0..3",
-                );
-                let hi_reg = m.reg(
-                    "prod_hi_reg",
-                    Ty::u(2 * OPERAND_BITS),
-                    "partial products 4..7",
-                );
-                m.clocked(lo_reg, clk, lo, adv_e(), None);
-                m.clocked(hi_reg, clk, hi, adv_e(), None);
-                m.wire_of(
-                    "prod_sum",
-                    (Expr::from(lo_reg) + hi_reg).as_signed(),
-                    "the product, from the two registered half sums",
-                )
-            }
-            _ => {
-                let p = product(&mut m);
-                let p = m.wire_of("prod", p, prod_note);
-                let r = m.reg("prod_reg", prod_ty, "pipelined product");
-                m.clocked(r, clk, p, adv_e(), None);
-                r
-            }
+            let (lo, hi) = lut_partial_sums(&mut m, ma, mb);
+            let half_ty = Ty::u(2 * OPERAND_BITS);
+            let lo_reg = m.reg("prod_lo_reg", half_ty, "partial products 0..3");
+            let hi_reg = m.reg("prod_hi_reg", half_ty, "partial products 4..7");
+            m.clocked(lo_reg, clk, lo, adv_e(), None);
+            m.clocked(hi_reg, clk, hi, adv_e(), None);
+            m.wire_of(
+                "prod_sum",
+                (Expr::from(lo_reg) + hi_reg).as_signed(),
+                "the product, from the two registered half sums",
+            )
+        } else {
+            let p = product(&mut m);
+            let p = m.wire_of("prod", p, prod_note);
+            let r = m.reg("prod_reg", prod_ty, "pipelined product");
+            m.clocked(r, clk, p, adv_e(), None);
+            r
         };
         let pv = m.reg("prod_valid_reg", Ty::bit(), "");
         let pl = m.reg("prod_last_reg", Ty::bit(), "");
