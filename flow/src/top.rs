@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use boards::{Board, Family};
 use hdl::board::BoardTopConfig;
-use hdl::manifest::Manifest;
+use hdl::Generated;
 
 use crate::config::DesignSpec;
 use crate::error::FlowError;
@@ -62,16 +62,35 @@ pub struct TopSource {
     pub dsp_primitives: bool,
 }
 
-fn ports_of(manifest: &Manifest) -> Vec<Port> {
-    manifest
-        .ports
-        .iter()
-        .map(|p| Port {
-            name: p.name.clone(),
-            input: p.dir == "input",
-            width: p.width,
-        })
-        .collect()
+impl TopSource {
+    /// A generated design as the flow's top. `dsp_primitives` is read from the
+    /// design itself: whatever instantiates the ECP5 multiplier block gets the
+    /// synthesis script that can map around it.
+    fn from_generated(g: Generated, core_hz: u64, board_top: bool, note: String) -> TopSource {
+        TopSource {
+            top: g.manifest.top.clone(),
+            ports: g
+                .manifest
+                .ports
+                .iter()
+                .map(|p| Port {
+                    name: p.name.clone(),
+                    input: p.dir == "input",
+                    width: p.width,
+                })
+                .collect(),
+            manifest_json: g.manifest.to_json(),
+            dsp_primitives: g
+                .design
+                .externs
+                .iter()
+                .any(|e| e.name == hdl::array::ecp5_mult::CELL),
+            verilog: g.verilog,
+            core_hz,
+            board_top,
+            note,
+        }
+    }
 }
 
 /// Name of the timing-harness top module (`--design array-ooc`).
@@ -128,57 +147,33 @@ pub fn generate(
                 .and_then(Value::as_str)
                 .unwrap_or("bypass")
                 .to_string();
-            Ok(TopSource {
-                top: g.manifest.top.clone(),
-                ports: ports_of(&g.manifest),
-                manifest_json: g.manifest.to_json(),
-                verilog: g.verilog,
-                core_hz,
-                board_top: true,
-                dsp_primitives: cfg.dsp_cell == hdl::array::DspCell::Ecp5,
-                note: format!(
-                    "hdl::board top (UART bridge {BAUD} baud, clock: {})",
-                    if pll == "bypass" {
-                        "board clock, no PLL".to_string()
-                    } else {
-                        format!("{pll} PLL, {} Hz", core_hz)
-                    }
-                ),
-            })
+            let note = format!(
+                "hdl::board top (UART bridge {BAUD} baud, clock: {})",
+                if pll == "bypass" {
+                    "board clock, no PLL".to_string()
+                } else {
+                    format!("{pll} PLL, {} Hz", core_hz)
+                }
+            );
+            Ok(TopSource::from_generated(g, core_hz, true, note))
         }
         DesignSpec::Maxpool(cfg) => {
             let g = hdl::maxpool::generate(cfg)?;
-            Ok(TopSource {
-                top: g.manifest.top.clone(),
-                ports: ports_of(&g.manifest),
-                manifest_json: g.manifest.to_json(),
-                verilog: g.verilog,
-                core_hz: target_hz,
-                board_top: false,
-                dsp_primitives: false,
-                note: "bare max-pool unit, out of context: only the clock is pinned".into(),
-            })
+            let note = "bare max-pool unit, out of context: only the clock is pinned";
+            Ok(TopSource::from_generated(g, target_hz, false, note.into()))
         }
         DesignSpec::ArrayOoc(cfg) => {
             let d = hdl::array::design(cfg)?;
             let (d, h) = hdl::harness::wrap(d, HARNESS_TOP)?;
             let derived = serde_json::json!({ "array": cfg.derived(), "harness": h });
-            let g = hdl::Generated::from_design("array_harness", cfg, &derived, d)?;
-            Ok(TopSource {
-                top: g.manifest.top.clone(),
-                ports: ports_of(&g.manifest),
-                manifest_json: g.manifest.to_json(),
-                verilog: g.verilog,
-                core_hz: target_hz,
-                board_top: false,
-                dsp_primitives: cfg.dsp_cell == hdl::array::DspCell::Ecp5,
-                note: format!(
-                    "array alone in the timing harness (hdl::harness: {}-bit input chain, \
-                     {} output bits folded in {} registered stages), out of context: \
-                     only the clock is pinned",
-                    h.chain_bits, h.folded_bits, h.fold_stages
-                ),
-            })
+            let g = Generated::from_design("array_harness", cfg, &derived, d)?;
+            let note = format!(
+                "array alone in the timing harness (hdl::harness: {}-bit input chain, \
+                 {} output bits folded in {} registered stages), out of context: \
+                 only the clock is pinned",
+                h.chain_bits, h.folded_bits, h.fold_stages
+            );
+            Ok(TopSource::from_generated(g, target_hz, false, note))
         }
     }
 }
