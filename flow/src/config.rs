@@ -47,15 +47,9 @@ impl DesignSpec {
         }
     }
 
-    /// The series a sweep plots it in: the kind, with the PE pipeline depth for
-    /// arrays (`array p4`, `maxpool`).
+    /// The series a sweep plots it in (see [`series_label`]).
     pub fn series(&self) -> String {
-        match self {
-            DesignSpec::Array(a) | DesignSpec::ArrayOoc(a) => {
-                format!("{} p{}", self.kind(), a.pipeline)
-            }
-            DesignSpec::Maxpool(_) => self.kind().into(),
-        }
+        series_label(self.kind(), self.pipeline())
     }
 
     /// Size as used in folder names and tables: `4x4`, `8ch`.
@@ -79,6 +73,15 @@ impl DesignSpec {
     /// The default build folder name: `<board>-<design>-<size>`.
     pub fn folder(&self, board: &str) -> String {
         format!("{board}-{}-{}", self.kind(), self.size_label())
+    }
+}
+
+/// A sweep series: the design kind, with the PE pipeline depth for arrays
+/// (`array p4`, `maxpool`).
+pub fn series_label(kind: &str, pipeline: Option<u32>) -> String {
+    match pipeline {
+        Some(p) => format!("{kind} p{p}"),
+        None => kind.to_string(),
     }
 }
 

@@ -67,13 +67,9 @@ impl SweepPoint {
         }
     }
 
-    /// The plot series and table label: the design, with the pipeline depth of an
-    /// array (`array p4`).
+    /// The plot series and table label (`config::series_label`).
     pub fn series(&self) -> String {
-        match self.pipeline {
-            Some(p) => format!("{} p{p}", self.design),
-            None => self.design.clone(),
-        }
+        config::series_label(&self.design, self.pipeline)
     }
 
     /// The point placed and routed (whatever its timing).
