@@ -13,7 +13,7 @@ use hdl::manifest::Manifest;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use crate::verilator::{BuildSpec, Dir, HarnessError, Model, Port, PortDesc};
+use crate::verilator::{Dir, HarnessError, Model, Port, PortDesc};
 
 /// One tile: A is rows x k, B is k x cols, both row-major.
 #[derive(Clone, Debug)]
@@ -129,12 +129,7 @@ impl ArrayDut {
     /// Generate the array for `cfg`, build (or load) its model and reset it.
     pub fn new(cfg: &ArrayConfig) -> Result<ArrayDut, DriveError> {
         let g = hdl::array::generate(cfg).map_err(|e| DriveError::Gen(e.to_string()))?;
-        let models = crate::models::for_design(&g.design).map_err(DriveError::Gen)?;
-        let spec = BuildSpec::new(
-            format!("{}{models}", g.verilog),
-            cfg.name.clone(),
-            port_descs(&g.manifest),
-        );
+        let spec = crate::models::build_spec(&g, &cfg.name).map_err(DriveError::Gen)?;
         let model = Model::build(&spec)?;
         let p = Ports {
             clk: model.port("clk")?,

@@ -8,6 +8,9 @@
 //! stopping the simulation on anything else.
 
 use hdl::ir::Design;
+use hdl::Generated;
+
+use crate::verilator::BuildSpec;
 
 /// The model of each primitive we have one for: (cell name, Verilog text).
 const MODELS: [(&str, &str); 1] = [("MULT18X18D", include_str!("../models/ecp5_mult18x18d.v"))];
@@ -25,6 +28,16 @@ pub fn for_design(design: &Design) -> Result<String, String> {
         out.push_str(text);
     }
     Ok(out)
+}
+
+/// The Verilator build of a generated block whose top module is `top`: its
+/// Verilog followed by the models of its primitives, its ports from its manifest.
+pub fn build_spec(g: &Generated, top: &str) -> Result<BuildSpec, String> {
+    Ok(BuildSpec::new(
+        format!("{}{}", g.verilog, for_design(&g.design)?),
+        top,
+        crate::array::port_descs(&g.manifest),
+    ))
 }
 
 #[cfg(test)]

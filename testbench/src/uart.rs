@@ -15,8 +15,8 @@ use hdl::board::{BoardTopConfig, BREAK_BITS};
 use hdl::manifest::Manifest;
 use host::{Link, LinkError};
 
-use crate::array::{port_descs, DriveError};
-use crate::verilator::{BuildSpec, Model, Port};
+use crate::array::DriveError;
+use crate::verilator::{Model, Port};
 
 /// The host's transmitter: the byte on the wire and when it started.
 struct HostTx {
@@ -76,12 +76,7 @@ impl SimBoard {
         }
         let g = hdl::board::generate(cfg).map_err(|e| DriveError::Gen(e.to_string()))?;
         let derived = cfg.derived().map_err(|e| DriveError::Gen(e.to_string()))?;
-        let models = crate::models::for_design(&g.design).map_err(DriveError::Gen)?;
-        let spec = BuildSpec::new(
-            format!("{}{models}", g.verilog),
-            cfg.name.clone(),
-            port_descs(&g.manifest),
-        );
+        let spec = crate::models::build_spec(&g, &cfg.name).map_err(DriveError::Gen)?;
         let model = Model::build(&spec)?;
         let mut b = SimBoard {
             clk_in: model.port("clk_in")?,
