@@ -121,7 +121,11 @@ pub fn wrap(mut design: Design, name: &str) -> Result<(Design, HarnessDerived), 
                     offset += ty.width;
                     e
                 }
-                (_, None) => unreachable!("inputs other than clk and rst imply a chain"),
+                (_, None) => {
+                    return Err(GenError::Internal(format!(
+                        "harness: input {pname} of {block_name} has no chain bits"
+                    )))
+                }
             };
             conns.push((pname.clone(), Conn::In(e)));
         } else {
