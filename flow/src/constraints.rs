@@ -5,6 +5,7 @@
 //! anywhere and the bitstream would drive a random ball.
 
 use boards::{Board, Family};
+use hdl::ir::PortDir::{Input, Output};
 
 use crate::error::FlowError;
 use crate::top::TopSource;
@@ -29,26 +30,26 @@ pub fn assign(board: &Board, top: &TopSource) -> Result<Vec<PinAssignment>, Flow
     let mut out = Vec::new();
     for port in &top.ports {
         let bits = port.bit_names();
-        match (port.name.as_str(), port.input) {
-            ("clk_in", true) | ("clk", true) if port.width == 1 => out.push(PinAssignment {
+        match (port.name.as_str(), port.dir) {
+            ("clk_in", Input) | ("clk", Input) if port.width == 1 => out.push(PinAssignment {
                 io: bits[0].clone(),
                 pin: board.clock.pin.clone(),
                 what: format!("clock {} ({} Hz)", board.clock.name, board.clock.hz),
                 pullup: false,
             }),
-            ("uart_rx", true) if top.board_top && port.width == 1 => out.push(PinAssignment {
+            ("uart_rx", Input) if top.board_top && port.width == 1 => out.push(PinAssignment {
                 io: bits[0].clone(),
                 pin: board.uart.rx.clone(),
                 what: "UART rx (host to FPGA)".into(),
                 pullup: board.uart.rx_pullup,
             }),
-            ("uart_tx", false) if top.board_top && port.width == 1 => out.push(PinAssignment {
+            ("uart_tx", Output) if top.board_top && port.width == 1 => out.push(PinAssignment {
                 io: bits[0].clone(),
                 pin: board.uart.tx.clone(),
                 what: "UART tx (FPGA to host)".into(),
                 pullup: false,
             }),
-            ("led", false) if top.board_top => {
+            ("led", Output) if top.board_top => {
                 if bits.len() > board.leds.len() {
                     return Err(FlowError::Gen(format!(
                         "top port led has {} bits but board {} has {} LEDs",
@@ -73,10 +74,7 @@ pub fn assign(board: &Board, top: &TopSource) -> Result<Vec<PinAssignment>, Flow
             _ if top.board_top => {
                 return Err(FlowError::Gen(format!(
                     "top port {} ({} {} bits) has no pin on board {}",
-                    port.name,
-                    if port.input { "input" } else { "output" },
-                    port.width,
-                    board.name
+                    port.name, port.dir, port.width, board.name
                 )))
             }
             // Out of context: the block's data ports are left to nextpnr.
@@ -148,17 +146,18 @@ pub fn text(board: &Board, top: &TopSource, pins: &[PinAssignment]) -> String {
 mod tests {
     use super::*;
     use crate::top::Port;
+    use hdl::ir::PortDir;
 
-    fn top(ports: &[(&str, bool, u32)], board_top: bool) -> TopSource {
+    fn top(ports: &[(&str, PortDir, u32)], board_top: bool) -> TopSource {
         TopSource {
             top: "board_top".into(),
             verilog: String::new(),
             manifest_json: String::new(),
             ports: ports
                 .iter()
-                .map(|&(n, i, w)| Port {
+                .map(|&(n, dir, w)| Port {
                     name: n.into(),
-                    input: i,
+                    dir,
                     width: w,
                 })
                 .collect(),
@@ -169,12 +168,12 @@ mod tests {
         }
     }
 
-    fn board_ports() -> Vec<(&'static str, bool, u32)> {
+    fn board_ports() -> Vec<(&'static str, PortDir, u32)> {
         vec![
-            ("clk_in", true, 1),
-            ("uart_rx", true, 1),
-            ("uart_tx", false, 1),
-            ("led", false, 2),
+            ("clk_in", Input, 1),
+            ("uart_rx", Input, 1),
+            ("uart_tx", Output, 1),
+            ("led", Output, 2),
         ]
     }
 
@@ -217,13 +216,13 @@ mod tests {
     fn an_unmapped_port_or_too_many_leds_is_an_error() {
         let b = boards::get("icebreaker").unwrap_or_else(|e| panic!("{e}"));
         let mut ports = board_ports();
-        ports.push(("spi_clk", false, 1));
+        ports.push(("spi_clk", Output, 1));
         let e = assign(&b, &top(&ports, true)).unwrap_err().to_string();
         assert_eq!(
             e,
             "top port spi_clk (output 1 bits) has no pin on board icebreaker"
         );
-        let e = assign(&b, &top(&[("led", false, 3)], true))
+        let e = assign(&b, &top(&[("led", Output, 3)], true))
             .unwrap_err()
             .to_string();
         assert_eq!(e, "top port led has 3 bits but board icebreaker has 2 LEDs");
@@ -233,7 +232,7 @@ mod tests {
     fn out_of_context_blocks_pin_only_the_clock() {
         let b = boards::get("icebreaker").unwrap_or_else(|e| panic!("{e}"));
         let t = top(
-            &[("clk", true, 1), ("rst", true, 1), ("in_data", true, 8)],
+            &[("clk", Input, 1), ("rst", Input, 1), ("in_data", Input, 8)],
             false,
         );
         let pins = assign(&b, &t).unwrap_or_else(|e| panic!("{e}"));
@@ -244,7 +243,7 @@ mod tests {
     #[test]
     fn out_of_context_ecp5_clock_is_constrained_at_the_target() {
         let b = boards::get("ulx3s").unwrap_or_else(|e| panic!("{e}"));
-        let mut t = top(&[("clk", true, 1), ("sin", true, 1)], false);
+        let mut t = top(&[("clk", Input, 1), ("sin", Input, 1)], false);
         t.core_hz = 150_000_000;
         let pins = assign(&b, &t).unwrap_or_else(|e| panic!("{e}"));
         let lpf = text(&b, &t, &pins);

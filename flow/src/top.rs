@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use boards::{Board, Family};
 use hdl::board::BoardTopConfig;
+use hdl::ir::PortDir;
 use hdl::Generated;
 
 use crate::config::DesignSpec;
@@ -24,7 +25,7 @@ pub const BOARD_TOP: &str = "board_top";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Port {
     pub name: String,
-    pub input: bool,
+    pub dir: PortDir,
     pub width: u32,
 }
 
@@ -75,7 +76,7 @@ impl TopSource {
                 .iter()
                 .map(|p| Port {
                     name: p.name.clone(),
-                    input: p.dir == "input",
+                    dir: p.dir,
                     width: p.width,
                 })
                 .collect(),
@@ -200,18 +201,18 @@ mod tests {
         };
         let t = generate(&b, &DesignSpec::Array(cfg.clone()), 50_000_000)
             .unwrap_or_else(|e| panic!("{e}"));
-        let ports: Vec<(&str, bool, u32)> = t
+        let ports: Vec<(&str, PortDir, u32)> = t
             .ports
             .iter()
-            .map(|p| (p.name.as_str(), p.input, p.width))
+            .map(|p| (p.name.as_str(), p.dir, p.width))
             .collect();
         assert_eq!(
             ports,
             [
-                ("clk_in", true, 1),
-                ("uart_rx", true, 1),
-                ("uart_tx", false, 1),
-                ("led", false, 8)
+                ("clk_in", PortDir::Input, 1),
+                ("uart_rx", PortDir::Input, 1),
+                ("uart_tx", PortDir::Output, 1),
+                ("led", PortDir::Output, 8)
             ]
         );
         assert!(t.board_top);
@@ -226,13 +227,13 @@ mod tests {
     fn bit_names_follow_nextpnr() {
         let p = Port {
             name: "led".into(),
-            input: false,
+            dir: PortDir::Output,
             width: 2,
         };
         assert_eq!(p.bit_names(), ["led[0]", "led[1]"]);
         let p = Port {
             name: "clk_in".into(),
-            input: true,
+            dir: PortDir::Input,
             width: 1,
         };
         assert_eq!(p.bit_names(), ["clk_in"]);

@@ -478,11 +478,23 @@ pub enum ParamValue {
     Str(String),
 }
 
-/// Direction of a port of an [`ExternModule`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Direction of a port of an [`ExternModule`], and of a top-level port in the
+/// manifest (serialized as `"input"` / `"output"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PortDir {
     Input,
     Output,
+}
+
+impl fmt::Display for PortDir {
+    /// The Verilog keyword: `input` or `output`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PortDir::Input => "input",
+            PortDir::Output => "output",
+        })
+    }
 }
 
 /// One port of an [`ExternModule`].

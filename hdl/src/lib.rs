@@ -21,8 +21,9 @@ pub mod verilog;
 
 use std::fmt;
 
-/// The generator version printed into every file and manifest.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The generator version printed into every file and manifest; defined in
+/// `contracts`, because a board reports it and the host compares it with its own.
+pub use contracts::VERSION;
 
 /// A configuration value that breaks a rule. The message names the rule and the value.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,15 +5,15 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::ir::{Design, SignalKind};
+use crate::ir::{Design, PortDir, SignalKind};
 use crate::{GenError, VERSION};
 
 /// One port of the top module.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PortInfo {
     pub name: String,
-    /// `input` or `output`.
-    pub dir: String,
+    /// Serialized as `"input"` or `"output"`.
+    pub dir: PortDir,
     pub width: u32,
     pub signed: bool,
     pub comment: String,
@@ -51,11 +51,10 @@ impl Manifest {
             .map(|(_, s)| PortInfo {
                 name: s.name.clone(),
                 dir: if s.kind == SignalKind::Input {
-                    "input"
+                    PortDir::Input
                 } else {
-                    "output"
-                }
-                .into(),
+                    PortDir::Output
+                },
                 width: s.ty.width,
                 signed: s.ty.signed,
                 comment: s.comment.clone(),
@@ -90,5 +89,34 @@ impl Manifest {
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_directions_serialize_as_verilog_keywords() {
+        let p = PortInfo {
+            name: "out_ready".into(),
+            dir: PortDir::Input,
+            width: 1,
+            signed: false,
+            comment: String::new(),
+        };
+        assert_eq!(
+            serde_json::to_string(&p).expect("serializes"),
+            r#"{"name":"out_ready","dir":"input","width":1,"signed":false,"comment":""}"#
+        );
+        for (dir, json) in [
+            (PortDir::Input, "\"input\""),
+            (PortDir::Output, "\"output\""),
+        ] {
+            assert_eq!(serde_json::to_string(&dir).expect("serializes"), json);
+            assert_eq!(serde_json::from_str::<PortDir>(json).expect("parses"), dir);
+            assert_eq!(format!("\"{dir}\""), json, "Display matches the JSON");
+        }
+        assert!(serde_json::from_str::<PortDir>("\"inout\"").is_err());
     }
 }

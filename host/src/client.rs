@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use hdl::board::protocol::{self, FRAME_OVERHEAD, PROTOCOL_VERSION, SYNC_RESPONSE};
+use contracts::uart::{self as protocol, FRAME_OVERHEAD, PROTOCOL_VERSION, SYNC_RESPONSE};
 
 use crate::frame::{self, FrameError, Info, Response};
 use crate::link::{Link, LinkError};
@@ -278,7 +278,7 @@ impl<L: Link> Board<L> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hdl::board::protocol::{
+    use contracts::uart::{
         crc8, ERR_BAD_CRC, ERR_UNKNOWN_CMD, RSP_ERROR, RSP_INFO, RSP_ROW, SYNC_REQUEST,
     };
     use rand::rngs::StdRng;

@@ -1,11 +1,11 @@
 //! Frames of the UART protocol: encoding requests and decoding responses, with no
-//! I/O. The numbers come from `hdl::board::protocol`, the same module the bridge
-//! hardware is generated from.
+//! I/O. The numbers and the frame layout come from `contracts::uart`, the same
+//! module the bridge hardware is generated from.
 
-use hdl::board::protocol::{
-    self, crc8, InfoLayout, CMD_GEMM, CMD_INFO, ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_FRAMING,
-    ERR_OVERRUN, ERR_UNKNOWN_CMD, MAX_LEN, RSP_ERROR, RSP_INFO, RSP_ROW, SYNC_REQUEST,
-    SYNC_RESPONSE,
+use contracts::uart::{
+    self as protocol, crc8, encode_frame, InfoLayout, CMD_GEMM, CMD_INFO, ERR_BAD_CRC,
+    ERR_BAD_LENGTH, ERR_FRAMING, ERR_OVERRUN, ERR_UNKNOWN_CMD, MAX_LEN, RSP_ERROR, RSP_INFO,
+    RSP_ROW, SYNC_REQUEST, SYNC_RESPONSE,
 };
 
 /// A frame that cannot be built or does not decode.
@@ -36,15 +36,7 @@ pub enum FrameError {
 
 /// One frame as it travels: sync, kind, LE length, payload, CRC.
 pub fn encode(sync: u8, kind: u8, payload: &[u8]) -> Result<Vec<u8>, FrameError> {
-    let len =
-        u16::try_from(payload.len()).map_err(|_| FrameError::TooLong { len: payload.len() })?;
-    let mut f = Vec::with_capacity(payload.len() + protocol::FRAME_OVERHEAD);
-    f.push(sync);
-    f.push(kind);
-    f.extend_from_slice(&len.to_le_bytes());
-    f.extend_from_slice(payload);
-    f.push(crc8(&f[1..]));
-    Ok(f)
+    encode_frame(sync, kind, payload).ok_or(FrameError::TooLong { len: payload.len() })
 }
 
 /// A request frame.

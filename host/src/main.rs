@@ -115,11 +115,11 @@ fn run(cli: &Cli) -> Result<bool, HostError> {
             info.baud, cli.baud
         );
     }
-    if info.version != hdl::board::protocol::version_bytes(hdl::VERSION) {
+    if info.version != contracts::uart::version_bytes(contracts::VERSION) {
         eprintln!(
             "host: note: the bitstream comes from generator {}, this host is {}",
             info.version_string(),
-            hdl::VERSION
+            contracts::VERSION
         );
     }
     let Cmd::Gemm { m, k, n, seed } = cli.cmd else {

@@ -4,7 +4,7 @@
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
 
-use hdl::board::BREAK_BITS;
+use contracts::uart::BREAK_BITS;
 use host::{Link, LinkError};
 use serialport::{ClearBuffer, SerialPort};
 

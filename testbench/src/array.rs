@@ -116,7 +116,7 @@ pub fn port_descs(manifest: &Manifest) -> Vec<PortDesc> {
         .map(|p| PortDesc {
             name: p.name.clone(),
             width: p.width,
-            dir: if p.dir == "input" {
+            dir: if p.dir == hdl::ir::PortDir::Input {
                 Dir::Input
             } else {
                 Dir::Output

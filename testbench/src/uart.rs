@@ -11,7 +11,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use hdl::board::{BoardTopConfig, BREAK_BITS};
+use contracts::uart::BREAK_BITS;
+use hdl::board::BoardTopConfig;
 use hdl::manifest::Manifest;
 use host::{Link, LinkError};
 

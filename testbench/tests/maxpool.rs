@@ -387,7 +387,7 @@ fn port_contract() {
             .manifest
             .ports
             .iter()
-            .map(|p| (p.name.clone(), p.dir.clone(), p.width))
+            .map(|p| (p.name.clone(), p.dir.to_string(), p.width))
             .collect();
         let d = c.channels * 8;
         let want: Vec<(String, String, u32)> = [

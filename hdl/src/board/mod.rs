@@ -94,9 +94,8 @@ pub const MAX_LEDS: u32 = 16;
 /// Reset lasts 2^POR_BITS core clocks after PLL lock: the lock is the slow part, the
 /// counter only guarantees a clean multi-cycle reset.
 pub const POR_BITS: u32 = 8;
-/// `uart_rx` held low for this many bit times (two whole frames: no byte looks like
-/// it) is a break, which resets the board; the host uses it to recover.
-pub const BREAK_BITS: u32 = 20;
+/// `uart_rx` held low this many bit times is a break (a reset); the host sends it.
+pub use contracts::uart::BREAK_BITS;
 /// What each LED shows, in bit order.
 pub const LED_MEANINGS: [&str; 4] = [
     "heartbeat (core clock runs)",
