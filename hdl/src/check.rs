@@ -16,8 +16,8 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt;
 
 use crate::ir::{
-    visit_reads, Conn, Design, Expr, ExternModule, Item, Module, ParamValue, PortDir, SignalId,
-    SignalKind, Ty,
+    visit_reads, Conn, Design, Expr, ExternModule, Item, Module, ParamValue, PortDir, ProcKind,
+    Process, SignalId, SignalKind, Stmt, Ty,
 };
 
 /// One broken rule, naming the module and the offending object.
@@ -551,6 +551,18 @@ fn check_module(
             errs.push(format!("memory `{}` has width or depth 0", mem.name));
         }
     }
+    let state_names: Vec<String> = m
+        .fsms
+        .iter()
+        .flat_map(|f| (0..f.states.len()).map(|i| f.param_name(i)))
+        .collect();
+    for name in &state_names {
+        if !is_identifier(name) || !names.insert(name) {
+            errs.push(format!(
+                "FSM state name `{name}` is illegal or clashes with another name (rule: unique Verilog identifiers)"
+            ));
+        }
+    }
     for item in &m.items {
         if let Item::Instance { name, .. } = item {
             if !is_identifier(name) || !names.insert(name) {
@@ -605,6 +617,18 @@ fn check_module(
             }
         }
     };
+    let expect_not_in_domain = |s: SignalId, errs: &mut Vec<String>| {
+        if let Some(sig) = m.signals.get(s.index()).filter(|x| x.domain.is_some()) {
+            errs.push(format!(
+                "register `{}` is declared in a clock domain; drive it from a synchronous process of that domain (rule: one driver per register)",
+                sig.name
+            ));
+        }
+    };
+    check_domains(m, &mut usage, errs);
+    for e in &m.build_errors {
+        errs.push(e.clone());
+    }
     let add_edges = |e: &Expr, target: SignalId, fwd: &mut Vec<Vec<u32>>| {
         visit_reads(e, &mut |s, _| {
             if s.index() < n {
@@ -646,6 +670,7 @@ fn check_module(
                 reset,
             } => {
                 expect_kind(*target, &[SignalKind::Reg], "register target", errs);
+                expect_not_in_domain(*target, errs);
                 expect_kind(*clk, &[SignalKind::Input], "clock", errs);
                 expect_bit(*clk, "clock", errs);
                 usage.read(*clk, None);
@@ -685,6 +710,9 @@ fn check_module(
                     expect_bit(r.rst, "reset", errs);
                     usage.read(r.rst, None);
                 }
+            }
+            Item::Process(pr) => {
+                check_process(m, pr, &mut drivers, &mut usage, &mut fwd, errs);
             }
             Item::MemWrite {
                 mem,
@@ -726,6 +754,7 @@ fn check_module(
                 };
                 mem_reads[mem.0 as usize] += 1;
                 expect_kind(*target, &[SignalKind::Reg], "memory read target", errs);
+                expect_not_in_domain(*target, errs);
                 expect_kind(*clk, &[SignalKind::Input], "clock", errs);
                 usage.read(*clk, None);
                 if let Some(d) = drivers.get_mut(target.index()) {
@@ -1024,4 +1053,300 @@ fn find_cycle(fwd: &[Vec<u32>]) -> Option<Vec<u32>> {
         }
     }
     None
+}
+
+/// The rules of clock domains and the registers declared in them.
+fn check_domains(m: &Module, usage: &mut Usage, errs: &mut Vec<String>) {
+    let name = |s: SignalId| m.signals.get(s.index()).map(|x| x.name.as_str());
+    for d in &m.domains {
+        match m.signals.get(d.clk.index()) {
+            Some(c) if c.kind == SignalKind::Input && c.ty.width == 1 => {}
+            _ => errs.push(format!(
+                "domain `{}`: clock `{}` must be a 1-bit input",
+                d.name,
+                name(d.clk).unwrap_or("?")
+            )),
+        }
+        if let Some(r) = d.rst {
+            match m.signals.get(r.index()) {
+                Some(s) if s.ty.width == 1 => {}
+                _ => errs.push(format!(
+                    "domain `{}`: reset `{}` must be 1 bit",
+                    d.name,
+                    name(r).unwrap_or("?")
+                )),
+            }
+        }
+    }
+    for s in &m.signals {
+        let Some(d) = s.domain else { continue };
+        let Some(dom) = m.domains.get(d.0 as usize) else {
+            errs.push(format!(
+                "register `{}` is declared in domain #{} which does not exist",
+                s.name, d.0
+            ));
+            continue;
+        };
+        let Some(value) = s.reset else { continue };
+        if value.ty != s.ty || (value.ty.width < 128 && value.bits >> value.ty.width != 0) {
+            errs.push(format!(
+                "register `{}` ({}) has reset value {:#x}, which is not a {} pattern",
+                s.name, s.ty, value.bits, s.ty
+            ));
+        }
+        match dom.rst {
+            Some(r) => usage.read(r, None),
+            None => errs.push(format!(
+                "register `{}` has a reset value but domain `{}` has no reset (rule: resets come from the domain)",
+                s.name, dom.name
+            )),
+        }
+    }
+}
+
+/// The rules of one process: targets of the right kind and domain, one driver
+/// each, well-typed statements, combinational edges, and no latch.
+fn check_process(
+    m: &Module,
+    pr: &Process,
+    drivers: &mut [u32],
+    usage: &mut Usage,
+    fwd: &mut [Vec<u32>],
+    errs: &mut Vec<String>,
+) {
+    let targets = Stmt::targets(&pr.body);
+    let sig_name = |s: SignalId| {
+        m.signals
+            .get(s.index())
+            .map_or_else(|| format!("#{}", s.0), |x| x.name.clone())
+    };
+    let first = targets
+        .first()
+        .map_or_else(|| "nothing".to_string(), |&t| sig_name(t));
+    let what = match pr.kind {
+        ProcKind::Sync(d) => match m.domains.get(d.0 as usize) {
+            Some(dom) => {
+                usage.read(dom.clk, None);
+                format!("synchronous process of domain `{}`", dom.name)
+            }
+            None => {
+                errs.push(format!(
+                    "process driving `{first}` is in domain #{} which does not exist",
+                    d.0
+                ));
+                return;
+            }
+        },
+        ProcKind::Comb => "combinational process".to_string(),
+    };
+    for &t in &targets {
+        if let Some(d) = drivers.get_mut(t.index()) {
+            *d += 1;
+        }
+        if !m.proc_target_ok(pr.kind, t) {
+            let rule = match pr.kind {
+                ProcKind::Sync(_) => {
+                    "rule: a synchronous process assigns registers of its own domain"
+                }
+                ProcKind::Comb => "rule: a combinational process assigns wires and outputs",
+            };
+            errs.push(format!(
+                "`{}` is assigned in a {what} ({rule})",
+                sig_name(t)
+            ));
+        }
+    }
+    let mut path: Vec<&Expr> = Vec::new();
+    check_stmts(
+        m,
+        &pr.body,
+        &what,
+        &first,
+        &mut path,
+        pr.kind == ProcKind::Comb,
+        usage,
+        fwd,
+        errs,
+    );
+    if pr.kind == ProcKind::Comb {
+        let assigned = assigned_on_every_path(m, &pr.body);
+        for &t in &targets {
+            if !assigned.contains(&t) {
+                errs.push(format!(
+                    "latch: `{}` is not assigned on every path of its combinational process (rule: no latch; assign a default at the top)",
+                    sig_name(t)
+                ));
+            }
+        }
+    }
+}
+
+/// Types, usage and (combinational processes) loop edges of a statement tree;
+/// `path` holds the conditions and selectors the statements sit under.
+#[allow(clippy::too_many_arguments)]
+fn check_stmts<'a>(
+    m: &Module,
+    stmts: &'a [Stmt],
+    what: &str,
+    first: &str,
+    path: &mut Vec<&'a Expr>,
+    comb: bool,
+    usage: &mut Usage,
+    fwd: &mut [Vec<u32>],
+    errs: &mut Vec<String>,
+) {
+    let n = fwd.len();
+    let edges = |e: &Expr, t: SignalId, fwd: &mut [Vec<u32>]| {
+        visit_reads(e, &mut |s, _| {
+            if s.index() < n && t.index() < n {
+                fwd[s.index()].push(t.0);
+            }
+        })
+    };
+    for s in stmts {
+        match s {
+            Stmt::Set { target, expr } => {
+                usage.read_expr(expr);
+                let Some(sig) = m.signals.get(target.index()) else {
+                    errs.push(format!(
+                        "{what} assigns signal #{} which does not exist",
+                        target.0
+                    ));
+                    continue;
+                };
+                match m.ty_of(expr) {
+                    Ok(t) if t == sig.ty => {}
+                    Ok(t) => errs.push(format!(
+                        "assignment to `{}` ({}) from an expression of type {t} (rule: widths and signedness agree)",
+                        sig.name, sig.ty
+                    )),
+                    Err(rule) => errs.push(format!("assignment to `{}`: {rule}", sig.name)),
+                }
+                if comb {
+                    edges(expr, *target, fwd);
+                    for c in path.iter() {
+                        edges(c, *target, fwd);
+                    }
+                }
+            }
+            Stmt::If { arms, otherwise } => {
+                let depth = path.len();
+                for (cond, body) in arms {
+                    usage.read_expr(cond);
+                    match m.ty_of(cond) {
+                        Ok(t) if t.width == 1 => {}
+                        Ok(t) => errs.push(format!(
+                            "`if` condition in the {what} driving `{first}` must be 1 bit, is {t}"
+                        )),
+                        Err(rule) => errs.push(format!(
+                            "`if` condition in the {what} driving `{first}`: {rule}"
+                        )),
+                    }
+                    path.push(cond);
+                    check_stmts(m, body, what, first, path, comb, usage, fwd, errs);
+                }
+                check_stmts(m, otherwise, what, first, path, comb, usage, fwd, errs);
+                path.truncate(depth);
+            }
+            Stmt::Switch {
+                sel,
+                cases,
+                default,
+            } => {
+                usage.read_expr(sel);
+                let ty = match m.ty_of(sel) {
+                    Ok(t) => t,
+                    Err(rule) => {
+                        errs.push(format!(
+                            "`case` selector in the {what} driving `{first}`: {rule}"
+                        ));
+                        continue;
+                    }
+                };
+                let mut seen: Vec<u128> = Vec::new();
+                for c in cases {
+                    if c.values.is_empty() {
+                        errs.push(format!(
+                            "`case` arm without values in the {what} driving `{first}`"
+                        ));
+                    }
+                    for &v in &c.values {
+                        if ty.width < 128 && v >> ty.width != 0 {
+                            errs.push(format!(
+                                "case value {v} does not fit the {ty} selector in the {what} driving `{first}` (rule: case values fit the selector)"
+                            ));
+                        }
+                        if seen.contains(&v) {
+                            errs.push(format!(
+                                "case value {v} appears twice in the {what} driving `{first}`"
+                            ));
+                        }
+                        seen.push(v);
+                    }
+                }
+                path.push(sel);
+                for c in cases {
+                    check_stmts(m, &c.body, what, first, path, comb, usage, fwd, errs);
+                }
+                if let Some(d) = default {
+                    check_stmts(m, d, what, first, path, comb, usage, fwd, errs);
+                }
+                path.pop();
+            }
+        }
+    }
+}
+
+/// Does a `case` on a selector of `width` bits list every value?
+pub(crate) fn switch_is_full(width: u32, cases: &[crate::ir::Case]) -> bool {
+    if width >= 16 {
+        return false;
+    }
+    let mut values: Vec<u128> = cases
+        .iter()
+        .flat_map(|c| c.values.iter().copied())
+        .collect();
+    values.sort_unstable();
+    values.dedup();
+    values.len() as u128 == 1u128 << width && values.iter().all(|v| v >> width == 0)
+}
+
+/// The signals a statement tree assigns on every path through it.
+fn assigned_on_every_path(m: &Module, stmts: &[Stmt]) -> HashSet<SignalId> {
+    let mut out: HashSet<SignalId> = HashSet::default();
+    for s in stmts {
+        match s {
+            Stmt::Set { target, .. } => {
+                out.insert(*target);
+            }
+            Stmt::If { arms, otherwise } => {
+                let mut all = assigned_on_every_path(m, otherwise);
+                for (_, b) in arms {
+                    let here = assigned_on_every_path(m, b);
+                    all.retain(|s| here.contains(s));
+                }
+                out.extend(all);
+            }
+            Stmt::Switch {
+                sel,
+                cases,
+                default,
+            } => {
+                let width = m.ty_of(sel).map_or(128, |t| t.width);
+                let mut all = match default {
+                    Some(d) => assigned_on_every_path(m, d),
+                    None if switch_is_full(width, cases) && !cases.is_empty() => {
+                        assigned_on_every_path(m, &cases[0].body)
+                    }
+                    None => HashSet::default(),
+                };
+                for c in cases {
+                    let here = assigned_on_every_path(m, &c.body);
+                    all.retain(|s| here.contains(s));
+                }
+                out.extend(all);
+            }
+        }
+    }
+    out
 }

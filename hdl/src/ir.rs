@@ -11,6 +11,8 @@
 
 use std::fmt;
 
+pub use crate::process::{Case, Domain, DomainId, FsmInfo, ProcKind, Process, Stmt};
+
 /// Width and signedness of a signal or expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Ty {
@@ -81,6 +83,12 @@ pub struct Signal {
     /// Why some bits of this signal are deliberately never read. Without it, an
     /// unread signal is a check error (and a Verilator `UNUSED` warning).
     pub unused_reason: Option<String>,
+    /// For a register declared in a clock domain ([`Module::reg_reset`],
+    /// [`Module::reg_in`]): the domain whose synchronous processes drive it.
+    pub domain: Option<DomainId>,
+    /// The value a domain register takes while the domain's reset is high;
+    /// `None` for data registers, which are never reset.
+    pub reset: Option<Const>,
 }
 
 /// A constant with explicit type. `bits` holds the two's-complement pattern,
@@ -454,6 +462,9 @@ pub enum Item {
         addr: Expr,
         target: SignalId,
     },
+    /// A process of `if`/`case` statements ([`crate::process`]): synchronous
+    /// (registers of one clock domain) or combinational (`always @*`).
+    Process(Process),
     /// An instance of another module of the design, or of an extern module
     /// ([`ExternModule`]); only extern instances may set parameters and
     /// attributes (what vendor tools read from `(* NAME = "value" *)`).
@@ -557,6 +568,13 @@ pub struct Module {
     pub signals: Vec<Signal>,
     pub memories: Vec<Memory>,
     pub items: Vec<Item>,
+    /// Clock domains of the module's registers ([`Module::domain`]).
+    pub domains: Vec<Domain>,
+    /// State machines declared with [`Module::fsm`]: their state names.
+    pub fsms: Vec<FsmInfo>,
+    /// Rules broken while the module was built (an unknown FSM state name),
+    /// reported by [`crate::check`] like every other rule.
+    pub build_errors: Vec<String>,
 }
 
 impl Module {
@@ -567,6 +585,9 @@ impl Module {
             signals: Vec::new(),
             memories: Vec::new(),
             items: Vec::new(),
+            domains: Vec::new(),
+            fsms: Vec::new(),
+            build_errors: Vec::new(),
         }
     }
 
@@ -591,6 +612,8 @@ impl Module {
             comment: comment.to_string(),
             group: group.map(str::to_string),
             unused_reason: None,
+            domain: None,
+            reset: None,
         });
         id
     }

@@ -12,10 +12,12 @@
 pub mod array;
 pub mod board;
 pub mod check;
+pub mod examples;
 pub mod harness;
 pub mod ir;
 pub mod manifest;
 pub mod maxpool;
+pub mod process;
 pub mod util;
 pub mod verilog;
 

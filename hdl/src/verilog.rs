@@ -16,6 +16,9 @@ use rustc_hash::FxHashSet as HashSet;
 use std::fmt::Write;
 
 use crate::check::{check, CheckErrors};
+
+#[path = "verilog_proc.rs"]
+mod procs;
 use crate::ir::{
     Conn, Const, Design, Expr, Item, Module, ParamValue, PortDir, SignalKind, Ty, UnOp,
 };
@@ -330,12 +333,14 @@ fn print_module(m: &Module, out: &mut String) {
     let mut body = String::with_capacity(estimate);
     let mut clocked_groups: Vec<(String, String, Option<String>)> = Vec::new(); // (clk, enable text, _)
     let mut group_regs: HashMap<GroupKey, Vec<RegLine>> = HashMap::new();
+    let mut domain_procs = Vec::new();
     // A blank line between runs of different kinds of item, and around every block.
     let mut last_kind = "";
     for item in &m.items {
         let kind = match item {
             Item::Assign { .. } => "assign",
             Item::Clocked { .. } => "clocked",
+            Item::Process(pr) if pr.kind != crate::ir::ProcKind::Comb => "clocked",
             _ => "block",
         };
         if kind != "clocked" && !body.is_empty() && (kind == "block" || kind != last_kind) {
@@ -372,6 +377,7 @@ fn print_module(m: &Module, out: &mut String) {
                     rst,
                 ));
             }
+            Item::Process(pr) => procs::item(&mut p, pr, &mut body, &mut domain_procs),
             Item::MemWrite {
                 mem,
                 clk,
@@ -523,6 +529,8 @@ fn print_module(m: &Module, out: &mut String) {
         }
         body.push_str("end\n");
     }
+    procs::domain_blocks(&mut p, &domain_procs, &mut body);
+    let comb_regs = procs::comb_targets(m);
 
     out.reserve(body.len() + 64 * m.signals.len() + 64 * p.temps.len() + 4096);
     // Header and ports.
@@ -533,7 +541,7 @@ fn print_module(m: &Module, out: &mut String) {
     out.push_str(" */\n");
     let _ = writeln!(out, "module {} (", m.name);
     let ports: Vec<_> = m.ports().collect();
-    for (i, (_, s)) in ports.iter().enumerate() {
+    for (i, (id, s)) in ports.iter().enumerate() {
         if let Some(g) = &s.group {
             if i > 0 {
                 out.push('\n');
@@ -553,7 +561,11 @@ fn print_module(m: &Module, out: &mut String) {
         if let Some(r) = unused {
             let _ = writeln!(out, "    // {r}\n    /* verilator lint_off UNUSED */");
         }
-        let decl = format!("    {dir} wire {}{}{comma}", decl_ty(s.ty), s.name);
+        let net = match comb_regs.contains(id) {
+            true => "reg ",
+            false => "wire",
+        };
+        let decl = format!("    {dir} {net} {}{}{comma}", decl_ty(s.ty), s.name);
         if s.comment.is_empty() {
             let _ = writeln!(out, "{decl}");
         } else {
@@ -566,9 +578,11 @@ fn print_module(m: &Module, out: &mut String) {
     out.push_str(");\n\n");
 
     // Declarations.
+    procs::state_params(m, out);
     let mut any = false;
-    for s in &m.signals {
+    for (i, s) in m.signals.iter().enumerate() {
         let kw = match s.kind {
+            SignalKind::Wire if comb_regs.contains(&crate::ir::SignalId(i as u32)) => "reg ",
             SignalKind::Wire => "wire",
             SignalKind::Reg => "reg ",
             _ => continue,
