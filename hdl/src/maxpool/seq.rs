@@ -17,7 +17,8 @@
 //! datapath stages hold no counters: every decision travels with its token,
 //! which keeps the pipeline stages aligned by construction.
 
-use crate::ir::{Const, Expr, Module, Reset, SignalId, Ty};
+use crate::ir::{Expr, Module, SignalId, Ty};
+use crate::process::Proc;
 use crate::util::{bits_for, clog2};
 
 use super::config::{MaxpoolConfig, Plan};
@@ -135,12 +136,11 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         )
     });
 
-    // Registers: all sequencer state is control state and is reset.
-    let mut regs: Vec<(SignalId, u32)> = Vec::new();
-    let mut reg = |m: &mut Module, name: &str, width: u32, init: u32, comment: &str| {
-        let id = m.reg(name, Ty::u(width), comment);
-        regs.push((id, init));
-        id
+    // Registers: all sequencer state is control state, reset to its initial value.
+    let dom = clk.map(|c| m.domain("sync", c, rst));
+    let reg = |m: &mut Module, name: &str, width: u32, init: u32, comment: &str| match dom {
+        Some(d) => m.reg_reset(name, Ty::u(width), d, u128::from(init), comment),
+        None => m.reg(name, Ty::u(width), comment),
     };
     let e_bits = bits_for(plan.end_init.max(s - 1).into());
     let s_bits = bits_for(plan.start_init.max(s - 1).into());
@@ -463,100 +463,104 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         m.assign(o, e);
     }
 
-    let (Some(clk), Some(rst)) = (clk, rst) else {
+    let Some(dom) = dom else {
         return m;
     };
-    // State updates, all on pipeline steps; every register resets to its initial value.
-    let on = |c: Expr| Some(and(adv, c));
-    let reset_of = |m: &Module, id: SignalId| {
-        let init = regs.iter().find(|(r, _)| *r == id).map_or(0, |(_, v)| *v);
-        Some(Reset {
-            rst,
-            value: Const {
-                ty: m.signal(id).ty,
-                bits: u128::from(init),
-            },
-        })
-    };
-    if let Some(x) = x {
-        let next = Expr::mux(row_end, k(xw, 0), Expr::from(x) + k(xw, 1));
-        m.clocked(x, clk, next, on(col.clone()), reset_of(&m, x));
-    }
-    // Column counters restart with every row.
-    if let (Some(c), Some(e)) = (hs_cnt, he_cnt) {
-        let next = Expr::mux(
-            row_end,
-            k(s_bits, plan.start_init),
-            count_down(&m, c, s - 1),
-        );
-        m.clocked(c, clk, next, on(col.clone()), reset_of(&m, c));
-        let next = Expr::mux(row_end, k(e_bits, plan.end_init), count_down(&m, e, s - 1));
-        m.clocked(e, clk, next, on(col.clone()), reset_of(&m, e));
-    }
-    if let (Some(sl), Some(c)) = (hs_slot, hs_cnt) {
-        let step = Expr::mux(is_zero(&m, c), next_slot(&m, sl, n), sl);
-        let next = Expr::mux(row_end, k(slot_bits, plan.start_slot_init), step);
-        m.clocked(sl, clk, next, on(col.clone()), reset_of(&m, sl));
-    }
-    if let (Some(sl), Some(c)) = (he_slot, he_cnt) {
-        let step = Expr::mux(is_zero(&m, c), next_slot(&m, sl, n), sl);
-        let next = Expr::mux(row_end, k(slot_bits, 0), step);
-        m.clocked(sl, clk, next, on(col.clone()), reset_of(&m, sl));
-    }
-    // Row counters advance at each row end and restart after the image's last row.
-    if let Some(fr) = first_row {
-        m.clocked(fr, clk, final_row, on(row_end.into()), reset_of(&m, fr));
-    }
-    if let Some(c) = vs_cnt {
-        let next = Expr::mux(
-            final_row,
-            k(s_bits, plan.start_init),
-            count_down(&m, c, s - 1),
-        );
-        m.clocked(c, clk, next, on(row_end.into()), reset_of(&m, c));
-        if let Some(sl) = vs_slot {
-            let step = Expr::mux(is_zero(&m, c), next_slot(&m, sl, n), sl);
-            let next = Expr::mux(final_row, k(slot_bits, plan.start_slot_init), step);
-            m.clocked(sl, clk, next, on(row_end.into()), reset_of(&m, sl));
-        }
-    }
-    if let (Some(c), Some(ve)) = (ve_cnt, ve_next) {
-        let next = Expr::mux(final_row, k(e_bits, plan.end_init), ve);
-        m.clocked(c, clk, next, on(row_end.into()), reset_of(&m, c));
-        if let Some(sl) = ve_slot {
-            let step = mux(v_end_now.clone(), next_slot(&m, sl, n), sl);
-            let next = Expr::mux(final_row, k(slot_bits, 0), step);
-            m.clocked(sl, clk, next, on(row_end.into()), reset_of(&m, sl));
-        }
-    }
-    if let (Some(f), Some((need, last_flush))) = (flushing, flush_needed) {
+    // State updates, all on pipeline steps; resets come from the declarations.
+    let slot_step = |m: &Module, sl: SignalId, hit: Expr| Expr::mux(hit, next_slot(m, sl, n), sl);
+    let cols_step: Vec<(SignalId, Expr, Expr)> = [
+        x.map(|x| (x, k(xw, 0), Expr::from(x) + k(xw, 1))),
+        hs_cnt.map(|c| (c, k(s_bits, plan.start_init), count_down(&m, c, s - 1))),
+        he_cnt.map(|c| (c, k(e_bits, plan.end_init), count_down(&m, c, s - 1))),
+        hs_slot.zip(hs_cnt).map(|(sl, c)| {
+            let step = slot_step(&m, sl, is_zero(&m, c));
+            (sl, k(slot_bits, plan.start_slot_init), step)
+        }),
+        he_slot.zip(he_cnt).map(|(sl, c)| {
+            let step = slot_step(&m, sl, is_zero(&m, c));
+            (sl, k(slot_bits, 0), step)
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let rows_step: Vec<(SignalId, Expr, Expr)> = [
+        vs_cnt.map(|c| (c, k(s_bits, plan.start_init), count_down(&m, c, s - 1))),
+        vs_slot.zip(vs_cnt).map(|(sl, c)| {
+            let step = slot_step(&m, sl, is_zero(&m, c));
+            (sl, k(slot_bits, plan.start_slot_init), step)
+        }),
+        ve_cnt
+            .zip(ve_next)
+            .map(|(c, ve)| (c, k(e_bits, plan.end_init), Expr::from(ve))),
+        ve_slot.map(|sl| {
+            let step = slot_step(&m, sl, v_end_now.clone());
+            (sl, k(slot_bits, 0), step)
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let flush_next = flushing.zip(flush_needed).map(|(f, (need, last_flush))| {
         let next = or(
             and(and(pix, in_last), need),
             and(flush_now.clone(), not(last_flush)),
         );
-        m.clocked(f, clk, next, on(row_end.into()), reset_of(&m, f));
-    }
-    if let (Some(pl), Some(ve)) = (pad_left, ve_next) {
-        // From in_last: padding rows from the first flush row (the next window end) on.
+        (f, next)
+    });
+    // From in_last: padding rows from the first flush row (the next window end) on.
+    let pad_next = pad_left.zip(ve_next).map(|(pl, ve)| {
         let from_last = k(p_bits, pad) - Expr::from(ve).resize(p_bits);
-        let next = Expr::mux(pix, from_last, Expr::from(pl) - k(p_bits, s));
-        m.clocked(pl, clk, next, on(row_end.into()), reset_of(&m, pl));
-    }
-    if let (Some(e), Some(c)) = (extra_left, extra_close) {
-        let next = mux(
-            extra_now.clone(),
-            Expr::from(e) - k(extra_bits, 1),
-            k(extra_bits, r - 1),
-        );
-        let load = and(row_end, has_extras);
-        m.clocked(
-            e,
-            clk,
-            next,
-            on(or(extra_now, load.clone())),
-            reset_of(&m, e),
-        );
-        m.clocked(c, clk, final_row, on(load), reset_of(&m, c));
-    }
+        (pl, Expr::mux(pix, from_last, Expr::from(pl) - k(p_bits, s)))
+    });
+    let load = and(row_end, has_extras);
+    let mut p = Proc::sync(dom).with_comment("Window counters: columns with every pixel or flush column, rows with every row end.");
+    p.if_(adv, |p| {
+        // Column counters restart with every row.
+        p.if_(col, |p| {
+            p.if_(row_end, |p| {
+                for (r, reload, _) in &cols_step {
+                    p.set(*r, reload.clone());
+                }
+            })
+            .else_(|p| {
+                for (r, _, step) in &cols_step {
+                    p.set(*r, step.clone());
+                }
+            });
+        });
+        // Row counters advance at each row end and restart after the image's last row.
+        p.if_(row_end, |p| {
+            if let Some(fr) = first_row {
+                p.set(fr, final_row);
+            }
+            p.if_(final_row, |p| {
+                for (r, reload, _) in &rows_step {
+                    p.set(*r, reload.clone());
+                }
+            })
+            .else_(|p| {
+                for (r, _, step) in &rows_step {
+                    p.set(*r, step.clone());
+                }
+            });
+            for (r, next) in flush_next.iter().chain(&pad_next) {
+                p.set(*r, next.clone());
+            }
+        });
+        if let (Some(e), Some(c)) = (extra_left, extra_close) {
+            // Right-padding windows: loaded at the row end, one leaves per step.
+            p.if_(extra_now.clone(), |p| {
+                p.set(e, Expr::from(e) - k(extra_bits, 1));
+            })
+            .elif(load.clone(), |p| {
+                p.set(e, k(extra_bits, r - 1));
+            });
+            p.if_(load, |p| {
+                p.set(c, final_row);
+            });
+        }
+    });
+    m.process(p);
     m
 }
