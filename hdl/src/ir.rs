@@ -1,5 +1,7 @@
 //! The netlist IR: modules of typed signals, expressions with explicit widths and
-//! signedness, clocked registers, memories and instances.
+//! signedness, clocked registers, memories and instances, and the control
+//! constructs of [`crate::process`] (clock domains, registers declared with their
+//! reset, `if`/`case` processes, FSMs with named states; see `docs/ir.md`).
 //!
 //! Why our own IR: hardware blocks are Rust functions whose sizes are chosen at run
 //! time, so the IR must represent "256 PE instances wired in a grid" directly, and

@@ -2,7 +2,9 @@
 //! checked, and printed as Verilog-2005.
 //!
 //! - [`ir`]: modules, typed signals, expressions, registers, memories, instances.
+//! - [`process`]: clock domains, processes of `if`/`case` statements, FSMs.
 //! - [`check`]: the static rules every design must pass before printing.
+//! - [`examples`]: small designs showing the constructs (an FSM example).
 //! - [`verilog`]: the deterministic printer.
 //! - [`array`]: the output-stationary int8 systolic array.
 //! - [`manifest`]: the JSON manifest written next to the Verilog.

@@ -44,23 +44,16 @@ use super::protocol::{
     self, InfoLayout, CMD_GEMM, CMD_INFO, ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_FRAMING, ERR_OVERRUN,
     ERR_UNKNOWN_CMD, RSP_ERROR, RSP_INFO, RSP_ROW, SYNC_REQUEST, SYNC_RESPONSE,
 };
-use super::{k, priority, reset_to, select_byte, BoardDerived, BoardTopConfig};
+use super::{k, priority, select_byte, BoardDerived, BoardTopConfig};
+use crate::process::Proc;
 
-/// Parser and responder states (4 bits).
-const S_HUNT: u64 = 0;
-const S_CMD: u64 = 1;
-const S_LEN0: u64 = 2;
-const S_LEN1: u64 = 3;
-const S_K0: u64 = 4;
-const S_K1: u64 = 5;
-const S_BEATS: u64 = 6;
-const S_SKIP: u64 = 7;
-const S_CRC: u64 = 8;
-const S_LAST: u64 = 9;
-const S_ROWS: u64 = 10;
-const S_RESP: u64 = 11;
-/// The clock after the CRC byte: answer or close the tile, from registered errors.
-const S_DECIDE: u64 = 12;
+/// Parser and responder states, in frame order: `CMD..=CRC` are the bytes of a
+/// request, `LAST` and after answer it.
+const STATES: &[&str] = &[
+    "HUNT", "CMD", "LEN0", "LEN1", "K0", "K1", "BEATS", "SKIP", "CRC", "LAST", "ROWS", "RESP",
+    // The clock after the CRC byte: answer or close the tile, from registered errors.
+    "DECIDE",
+];
 
 /// Bytes before the payload in a response: sync, type, two length bytes.
 const HEADER: u64 = 4;
@@ -172,71 +165,128 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     );
 
     // ---- Registers -------------------------------------------------------------
-    let state = m.reg("state_reg", Ty::u(4), "parser / responder state");
-    let cmd = m.reg("cmd_reg", Ty::u(8), "command byte of the current request");
-    let len_lo = m.reg("len_lo_reg", Ty::u(8), "");
-    let k_lo = m.reg("k_lo_reg", Ty::u(8), "");
-    let remain = m.reg(
+    let sync = m.domain("sync", clk, Some(rst));
+    let fsm = m.fsm("state_reg", sync, STATES, "parser / responder state");
+    let cmd = m.reg_in(
+        "cmd_reg",
+        Ty::u(8),
+        sync,
+        "command byte of the current request",
+    );
+    let len_lo = m.reg_in("len_lo_reg", Ty::u(8), sync, "");
+    let k_lo = m.reg_in("k_lo_reg", Ty::u(8), sync, "");
+    let remain = m.reg_in(
         "remain_reg",
         Ty::u(16),
+        sync,
         "payload bytes still to come, this one included",
     );
-    let beats_left = m.reg(
+    let beats_left = m.reg_in(
         "beats_left_reg",
         Ty::u(16),
+        sync,
         "beats K still announces, this one included",
     );
-    let crc_rx = m.reg("crc_rx_reg", Ty::u(8), "CRC of the request so far");
-    let err = m.reg("err_reg", Ty::u(8), "first error of the request, 0 = none");
-    let tile_open = m.reg(
+    let crc_rx = m.reg_in("crc_rx_reg", Ty::u(8), sync, "CRC of the request so far");
+    let err = m.reg_reset(
+        "err_reg",
+        Ty::u(8),
+        sync,
+        0,
+        "first error of the request, 0 = none",
+    );
+    let tile_open = m.reg_reset(
         "tile_open_reg",
         Ty::bit(),
+        sync,
+        0,
         "this request's beats go to the array",
     );
     let beat_bits = 8 * beat as u32;
-    let beat_buf = m.reg(
+    let beat_buf = m.reg_in(
         "beat_buf_reg",
         Ty::u(beat_bits),
+        sync,
         "the beat being received, first byte lowest",
     );
     let bpos_bits = bits_for(beat - 1);
-    let bpos = m.reg("beat_pos_reg", Ty::u(bpos_bits), "byte index in the beat");
-    let beat_valid = m.reg(
+    let bpos = m.reg_in(
+        "beat_pos_reg",
+        Ty::u(bpos_bits),
+        sync,
+        "byte index in the beat",
+    );
+    let beat_valid = m.reg_reset(
         "beat_valid_reg",
         Ty::bit(),
+        sync,
+        0,
         "the beat is offered to the array",
     );
-    let discard = m.reg(
+    let discard = m.reg_reset(
         "discard_reg",
         Ty::bit(),
+        sync,
+        0,
         "the tile's rows are drained, not sent",
     );
-    let row = m.reg("row_reg", Ty::u(16), "index of the row being sent");
-    let rows_done = m.reg("rows_done_reg", Ty::bit(), "the tile's last row was taken");
-    let tx_active = m.reg("tx_active_reg", Ty::bit(), "a response frame is being sent");
-    let tx_pos = m.reg("tx_pos_reg", Ty::u(pos_bits), "byte index in the frame");
-    let tx_type = m.reg("tx_type_reg", Ty::u(8), "TYPE of the frame being sent");
-    let tx_row = m.reg("tx_row_reg", Ty::bit(), "the frame is a ROW");
-    let tx_info = m.reg("tx_info_reg", Ty::bit(), "the frame is INFO");
-    let tx_len = m.reg("tx_len_reg", Ty::u(16), "LEN of the frame being sent");
-    let tx_end = m.reg(
+    let row = m.reg_in("row_reg", Ty::u(16), sync, "index of the row being sent");
+    let rows_done = m.reg_reset(
+        "rows_done_reg",
+        Ty::bit(),
+        sync,
+        0,
+        "the tile's last row was taken",
+    );
+    let tx_active = m.reg_reset(
+        "tx_active_reg",
+        Ty::bit(),
+        sync,
+        0,
+        "a response frame is being sent",
+    );
+    let tx_pos = m.reg_in(
+        "tx_pos_reg",
+        Ty::u(pos_bits),
+        sync,
+        "byte index in the frame",
+    );
+    let tx_type = m.reg_in(
+        "tx_type_reg",
+        Ty::u(8),
+        sync,
+        "TYPE of the frame being sent",
+    );
+    let tx_row = m.reg_in("tx_row_reg", Ty::bit(), sync, "the frame is a ROW");
+    let tx_info = m.reg_in("tx_info_reg", Ty::bit(), sync, "the frame is INFO");
+    let tx_len = m.reg_in("tx_len_reg", Ty::u(16), sync, "LEN of the frame being sent");
+    let tx_end = m.reg_in(
         "tx_end_reg",
         Ty::u(pos_bits),
+        sync,
         "position of the frame's CRC byte",
     );
-    let crc_tx = m.reg("crc_tx_reg", Ty::u(8), "CRC of the frame so far");
-    let err_sticky = m.reg("err_sticky_reg", Ty::bit(), "");
+    let crc_tx = m.reg_in("crc_tx_reg", Ty::u(8), sync, "CRC of the frame so far");
+    let err_sticky = m.reg_reset("err_sticky_reg", Ty::bit(), sync, 0, "");
 
-    let st = |v: u64| Expr::from(state).cmp_eq(k(4, v));
     let b = || Expr::from(rx_data);
+    let state = Expr::from(fsm.reg);
+    let st = |m: &mut Module, name: &str| m.in_state(&fsm, name);
 
     // ---- Receive side --------------------------------------------------------------
     // Lengths are checked by counting, never by multiplying: `remain` counts LEN
     // down over K and the beats, `beats_left` counts K down, and the payload must
-    // end exactly where the K-th beat ends.
+    // end exactly where the K-th beat ends. The states are encoded in frame order,
+    // so "inside the frame" and "answering" are ranges.
+    let code_of = |name: &str| {
+        k(
+            4,
+            STATES.iter().position(|s| *s == name).unwrap_or(0) as u64,
+        )
+    };
     let in_frame = m.wire_of(
         "in_frame",
-        Expr::from(state).cmp_ge(k(4, S_CMD)) & Expr::from(state).cmp_le(k(4, S_CRC)),
+        state.clone().cmp_ge(code_of("CMD")) & state.clone().cmp_le(code_of("CRC")),
         "between the sync byte and the CRC byte",
     );
     let byte = m.wire_of(
@@ -246,13 +296,14 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     );
     let dropped = m.wire_of(
         "dropped",
-        Expr::from(rx_valid) & Expr::from(state).cmp_ge(k(4, S_LAST)),
+        Expr::from(rx_valid) & state.clone().cmp_ge(code_of("LAST")),
         "a byte arrived while answering: not read",
     );
-    let sync = m.wire_of(
+    let hunt = st(&mut m, "HUNT");
+    let sync_byte = m.wire_of(
         "sync",
         Expr::from(rx_valid)
-            & st(S_HUNT)
+            & hunt.clone()
             & !Expr::from(rx_ferr)
             & b().cmp_eq(k(8, u64::from(SYNC_REQUEST))),
         "a request starts",
@@ -292,33 +343,34 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
 
     // The first error of the request wins; a byte's framing error outranks what it says.
     let code = |c: u8| k(8, u64::from(c));
-    let on = |s: u64| Expr::from(byte) & st(s);
-    let bad_length = (on(S_LEN1)
+    let on = |m: &mut Module, s: &str| Expr::from(byte) & st(m, s);
+    let (len1, k0, k1) = (on(&mut m, "LEN1"), on(&mut m, "K0"), on(&mut m, "K1"));
+    let (beats, crc) = (on(&mut m, "BEATS"), on(&mut m, "CRC"));
+    let bad_length = (len1.clone()
         & ((Expr::from(is_info) & !Expr::from(len_zero)) | (Expr::from(is_gemm) & len_zero)))
-        | ((on(S_K0) | on(S_K1)) & last_byte)
-        | (on(S_BEATS) & last_byte & !Expr::from(last_beat_ok));
+        | ((k0 | k1) & last_byte)
+        | (beats.clone() & last_byte & !Expr::from(last_beat_ok));
     let err_next = m.wire_of(
         "err_next",
         priority(
             vec![
-                (sync.into(), code(0)),
+                (sync_byte.into(), code(0)),
                 (Expr::from(err).cmp_ne(code(0)), err.into()),
                 (Expr::from(byte) & rx_ferr, code(ERR_FRAMING)),
-                ((on(S_BEATS) | on(S_CRC)) & beat_valid, code(ERR_OVERRUN)),
+                ((beats | crc.clone()) & beat_valid, code(ERR_OVERRUN)),
                 (
-                    on(S_LEN1) & !Expr::from(is_info) & !Expr::from(is_gemm),
+                    len1 & !Expr::from(is_info) & !Expr::from(is_gemm),
                     code(ERR_UNKNOWN_CMD),
                 ),
                 (bad_length, code(ERR_BAD_LENGTH)),
-                (on(S_CRC) & !crc_ok, code(ERR_BAD_CRC)),
+                (crc & !crc_ok, code(ERR_BAD_CRC)),
             ],
             err.into(),
         ),
         "err_reg after this clock",
     );
-    m.clocked(err, clk, err_next, None, reset_to(rst, 8, 0));
     // Decisions that depend on the request's outcome are taken one clock after
-    // its CRC byte (S_DECIDE), from the register: the error priority chain and the
+    // its CRC byte (DECIDE), from the register: the error priority chain and the
     // response set-up do not share a clock period.
     let failed = m.wire_of(
         "failed",
@@ -379,15 +431,16 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     m.assign(tx_data, tx_byte);
 
     // Which frame starts: an answer to the request, or the next row of C.
+    let (decide, rows_st) = (st(&mut m, "DECIDE"), st(&mut m, "ROWS"));
     let start_resp = m.wire_of(
         "start_resp",
-        (st(S_DECIDE) & !Expr::from(tile_open))
-            | (st(S_ROWS) & rows_done & discard & !Expr::from(tx_active)),
+        (decide & !Expr::from(tile_open))
+            | (rows_st.clone() & rows_done & discard & !Expr::from(tx_active)),
         "INFO or ERROR frame starts",
     );
     let start_row = m.wire_of(
         "start_row",
-        st(S_ROWS)
+        rows_st
             & out_valid
             & !Expr::from(discard)
             & !Expr::from(rows_done)
@@ -400,67 +453,36 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Expr::from(start_resp) & !Expr::from(failed),
         "",
     );
-    m.clocked(
-        tx_active,
-        clk,
-        priority(
-            vec![(start.into(), k(1, 1)), (frame_done.into(), k(1, 0))],
-            tx_active.into(),
-        ),
-        None,
-        reset_to(rst, 1, 0),
-    );
-    m.clocked(
-        tx_pos,
-        clk,
-        Expr::mux(start, k(pos_bits, 0), Expr::from(tx_pos) + k(pos_bits, 1)),
-        Some(Expr::from(start) | fire),
-        None,
-    );
-    let by_type = |row_v: u64, info_v: u64, err_v: u64, w: u32| {
-        priority(
-            vec![
-                (start_row.into(), k(w, row_v)),
-                (start_info.into(), k(w, info_v)),
-            ],
-            k(w, err_v),
-        )
-    };
     let info_len = info.len() as u64;
-    m.clocked(
-        tx_type,
-        clk,
-        by_type(
-            u64::from(RSP_ROW),
-            u64::from(RSP_INFO),
-            u64::from(RSP_ERROR),
-            8,
-        ),
-        Some(start.into()),
-        None,
-    );
-    m.clocked(tx_row, clk, start_row, Some(start.into()), None);
-    m.clocked(tx_info, clk, start_info, Some(start.into()), None);
-    m.clocked(
-        tx_len,
-        clk,
-        by_type(row_len, info_len, 2, 16),
-        Some(start.into()),
-        None,
-    );
-    m.clocked(
-        tx_end,
-        clk,
-        by_type(HEADER + row_len, HEADER + info_len, HEADER + 2, pos_bits),
-        Some(start.into()),
-        None,
-    );
-    m.clocked(
-        crc_tx,
-        clk,
-        Expr::mux(start, k(8, 0), crc8_step(crc_tx.into(), tx_byte.into())),
-        Some(Expr::from(start) | (Expr::from(fire) & !pos_is(0) & !Expr::from(at_crc))),
-        None,
+    let frame = |p: &mut Proc, ty: u8, len: u64| {
+        p.set(tx_type, k(8, u64::from(ty)));
+        p.set(tx_len, k(16, len));
+        p.set(tx_end, k(pos_bits, HEADER + len));
+    };
+    m.sync(
+        sync,
+        "Transmitter: a frame starts, then one byte per fire.",
+        |p| {
+            p.if_(start, |p| {
+                p.set(tx_active, k(1, 1));
+                p.set(tx_pos, k(pos_bits, 0));
+                p.set(crc_tx, k(8, 0));
+                p.set(tx_row, start_row);
+                p.set(tx_info, start_info);
+                p.if_(start_row, |p| frame(p, RSP_ROW, row_len))
+                    .elif(start_info, |p| frame(p, RSP_INFO, info_len))
+                    .else_(|p| frame(p, RSP_ERROR, 2));
+            })
+            .elif(fire, |p| {
+                p.set(tx_pos, Expr::from(tx_pos) + k(pos_bits, 1));
+                p.if_(at_crc, |p| {
+                    p.set(tx_active, k(1, 0));
+                })
+                .elif(!Expr::from(tx_pos).cmp_eq(k(pos_bits, 0)), |p| {
+                    p.set(crc_tx, crc8_step(crc_tx.into(), tx_byte.into()));
+                });
+            });
+        },
     );
 
     // ---- Array side ------------------------------------------------------------------
@@ -469,9 +491,11 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Expr::from(out_valid) & out_ready,
         "the array's output beat moves",
     );
-    m.assign(out_ready, st(S_ROWS) & (Expr::from(discard) | row_sent));
+    let rows_now = st(&mut m, "ROWS");
+    m.assign(out_ready, rows_now & (Expr::from(discard) | row_sent));
     m.assign(in_valid, beat_valid);
-    m.assign(in_last, st(S_LAST));
+    let last_st = st(&mut m, "LAST");
+    m.assign(in_last, last_st);
     m.assign(in_a, Expr::from(beat_buf).slice(0, 8 * rows as u32));
     m.assign(
         in_b,
@@ -482,147 +506,167 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Expr::from(beat_valid) & in_ready,
         "the array takes the beat",
     );
-    let beat_byte = m.wire_of("beat_byte", on(S_BEATS), "");
-    let close_tile = m.wire_of(
-        "close_tile",
-        st(S_DECIDE) & tile_open,
-        "the CRC byte is in: the held last beat goes to the array",
-    );
-    m.clocked(
-        beat_valid,
-        clk,
-        priority(
-            vec![
-                (
-                    Expr::from(beat_byte) & beat_end & !Expr::from(last_byte),
-                    k(1, 1),
-                ),
-                (close_tile.into(), k(1, 1)),
-                (beat_taken.into(), k(1, 0)),
-            ],
-            beat_valid.into(),
-        ),
-        None,
-        reset_to(rst, 1, 0),
-    );
-    m.clocked(
-        beat_buf,
-        clk,
-        Expr::concat(vec![Expr::from(beat_buf).slice(8, beat_bits - 8), b()]),
-        Some(beat_byte.into()),
-        None,
-    );
-    m.clocked(
-        bpos,
-        clk,
-        Expr::mux(
-            Expr::from(beat_end) | st(S_K1),
-            k(bpos_bits, 0),
-            Expr::from(bpos) + k(bpos_bits, 1),
-        ),
-        Some(Expr::from(beat_byte) | on(S_K1)),
-        None,
-    );
-    m.clocked(
-        beats_left,
-        clk,
-        Expr::mux(
-            st(S_K1),
-            Expr::concat(vec![k_lo.into(), b()]),
-            Expr::from(beats_left) - k(16, 1),
-        ),
-        Some(on(S_K1) | (Expr::from(beat_byte) & beat_end)),
-        None,
-    );
-    m.clocked(
-        discard,
-        clk,
-        failed,
-        Some(close_tile.into()),
-        reset_to(rst, 1, 0),
-    );
-    m.clocked(
-        row,
-        clk,
-        Expr::mux(st(S_LAST), k(16, 0), Expr::from(row) + k(16, 1)),
-        Some(st(S_LAST) | row_taken),
-        None,
-    );
-    m.clocked(
-        rows_done,
-        clk,
-        Expr::mux(st(S_LAST), k(1, 0), k(1, 1)),
-        Some(st(S_LAST) | (Expr::from(row_taken) & out_last)),
-        reset_to(rst, 1, 0),
-    );
 
-    // ---- Request fields -------------------------------------------------------------------
-    m.clocked(
-        crc_rx,
-        clk,
-        Expr::mux(sync, k(8, 0), crc8_step(crc_rx.into(), b())),
-        Some(Expr::from(sync) | (Expr::from(byte) & !st(S_CRC))),
-        None,
+    // ---- The request parser and responder --------------------------------------------
+    let crc_step = || crc8_step(crc_rx.into(), b());
+    let count = |p: &mut Proc| {
+        p.set(remain, Expr::from(remain) - k(16, 1));
+        p.set(crc_rx, crc_step());
+    };
+    let mut p =
+        Proc::sync(sync).with_comment("Parser and responder: one state per field of the frame.");
+    p.set(err, err_next);
+    p.if_(
+        Expr::from(dropped) | (Expr::from(start_resp) & failed),
+        |p| {
+            p.set(err_sticky, k(1, 1));
+        },
     );
-    m.clocked(cmd, clk, b(), Some(on(S_CMD)), None);
-    m.clocked(len_lo, clk, b(), Some(on(S_LEN0)), None);
-    m.clocked(k_lo, clk, b(), Some(on(S_K0)), None);
-    m.clocked(
-        remain,
-        clk,
-        Expr::mux(st(S_LEN1), len_new, Expr::from(remain) - k(16, 1)),
-        Some(on(S_LEN1) | on(S_K0) | on(S_K1) | on(S_SKIP) | beat_byte),
-        None,
-    );
-    m.clocked(
-        tile_open,
-        clk,
-        Expr::mux(sync, k(1, 0), k(1, 1)),
-        Some(Expr::from(sync) | (on(S_K1) & !Expr::from(last_byte))),
-        reset_to(rst, 1, 0),
-    );
-    m.clocked(
-        err_sticky,
-        clk,
-        k(1, 1),
-        Some(Expr::from(dropped) | (Expr::from(start_resp) & failed)),
-        reset_to(rst, 1, 0),
-    );
+    p.if_(beat_taken, |p| {
+        p.set(beat_valid, k(1, 0));
+    });
+    p.if_(row_taken, |p| {
+        p.set(row, Expr::from(row) + k(16, 1));
+        p.if_(out_last, |p| {
+            p.set(rows_done, k(1, 1));
+        });
+    });
+    p.fsm(&fsm)
+        .state("HUNT", |p| {
+            p.if_(sync_byte, |p| {
+                p.set(crc_rx, k(8, 0));
+                p.set(tile_open, k(1, 0));
+                p.goto("CMD");
+            });
+        })
+        .state("CMD", |p| {
+            p.if_(rx_valid, |p| {
+                p.set(cmd, b());
+                p.set(crc_rx, crc_step());
+                p.goto("LEN0");
+            });
+        })
+        .state("LEN0", |p| {
+            p.if_(rx_valid, |p| {
+                p.set(len_lo, b());
+                p.set(crc_rx, crc_step());
+                p.goto("LEN1");
+            });
+        })
+        .state("LEN1", |p| {
+            p.if_(rx_valid, |p| {
+                p.set(remain, len_new);
+                p.set(crc_rx, crc_step());
+                p.if_(len_zero, |p| {
+                    p.goto("CRC");
+                })
+                .elif(is_gemm, |p| {
+                    p.goto("K0");
+                })
+                .else_(|p| {
+                    p.goto("SKIP");
+                });
+            });
+        })
+        .state("K0", |p| {
+            p.if_(rx_valid, |p| {
+                count(p);
+                p.set(k_lo, b());
+                p.if_(last_byte, |p| {
+                    p.goto("CRC");
+                })
+                .else_(|p| {
+                    p.goto("K1");
+                });
+            });
+        })
+        .state("K1", |p| {
+            p.if_(rx_valid, |p| {
+                count(p);
+                p.set(bpos, k(bpos_bits, 0));
+                p.set(beats_left, Expr::concat(vec![k_lo.into(), b()]));
+                p.if_(last_byte, |p| {
+                    p.goto("CRC");
+                })
+                .else_(|p| {
+                    p.set(tile_open, k(1, 1));
+                    p.goto("BEATS");
+                });
+            });
+        })
+        .state("BEATS", |p| {
+            p.if_(rx_valid, |p| {
+                count(p);
+                p.set(
+                    beat_buf,
+                    Expr::concat(vec![Expr::from(beat_buf).slice(8, beat_bits - 8), b()]),
+                );
+                p.if_(beat_end, |p| {
+                    p.set(bpos, k(bpos_bits, 0));
+                    p.set(beats_left, Expr::from(beats_left) - k(16, 1));
+                    // The last beat waits for the CRC byte (DECIDE).
+                    p.if_(!Expr::from(last_byte), |p| {
+                        p.set(beat_valid, k(1, 1));
+                    });
+                })
+                .else_(|p| {
+                    p.set(bpos, Expr::from(bpos) + k(bpos_bits, 1));
+                });
+                p.if_(last_byte, |p| {
+                    p.goto("CRC");
+                });
+            });
+        })
+        .state("SKIP", |p| {
+            p.if_(rx_valid, |p| {
+                count(p);
+                p.if_(last_byte, |p| {
+                    p.goto("CRC");
+                });
+            });
+        })
+        .state("CRC", |p| {
+            p.if_(rx_valid, |p| {
+                p.goto("DECIDE");
+            });
+        })
+        .state("DECIDE", |p| {
+            // A GEMM's held last beat closes the tile, even after an error.
+            p.if_(tile_open, |p| {
+                p.set(beat_valid, k(1, 1));
+                p.set(discard, failed);
+                p.goto("LAST");
+            })
+            .else_(|p| {
+                p.goto("RESP");
+            });
+        })
+        .state("LAST", |p| {
+            p.set(row, k(16, 0));
+            p.set(rows_done, k(1, 0));
+            p.if_(beat_taken, |p| {
+                p.goto("ROWS");
+            });
+        })
+        .state("ROWS", |p| {
+            p.if_(Expr::from(rows_done) & !Expr::from(tx_active), |p| {
+                p.if_(discard, |p| {
+                    p.goto("RESP");
+                })
+                .else_(|p| {
+                    p.goto("HUNT");
+                });
+            });
+        })
+        .state("RESP", |p| {
+            p.if_(frame_done, |p| {
+                p.goto("HUNT");
+            });
+        });
+    m.process(p);
 
-    // ---- State -----------------------------------------------------------------------
-    let s = |v: u64| k(4, v);
-    let after_len1 = priority(
-        vec![(len_zero.into(), s(S_CRC)), (is_gemm.into(), s(S_K0))],
-        s(S_SKIP),
-    );
-    let state_next = priority(
-        vec![
-            (sync.into(), s(S_CMD)),
-            (on(S_CMD), s(S_LEN0)),
-            (on(S_LEN0), s(S_LEN1)),
-            (on(S_LEN1), after_len1),
-            // K0, K1, SKIP and BEATS end where LEN ends.
-            (
-                (on(S_K0) | on(S_K1) | on(S_SKIP) | beat_byte) & last_byte,
-                s(S_CRC),
-            ),
-            (on(S_K0), s(S_K1)),
-            (on(S_K1), s(S_BEATS)),
-            (on(S_CRC), s(S_DECIDE)),
-            (close_tile.into(), s(S_LAST)),
-            (start_resp.into(), s(S_RESP)),
-            (st(S_LAST) & beat_taken, s(S_ROWS)),
-            (
-                st(S_ROWS) & rows_done & !Expr::from(discard) & !Expr::from(tx_active),
-                s(S_HUNT),
-            ),
-            (st(S_RESP) & frame_done, s(S_HUNT)),
-        ],
-        state.into(),
-    );
-    m.clocked(state, clk, state_next, None, reset_to(rst, 4, S_HUNT));
-
-    m.assign(busy, !st(S_HUNT));
+    let hunt = st(&mut m, "HUNT");
+    m.assign(busy, !hunt);
     m.assign(error, err_sticky);
     m
 }

@@ -514,7 +514,9 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan) -> Module {
         (pl, Expr::mux(pix, from_last, Expr::from(pl) - k(p_bits, s)))
     });
     let load = and(row_end, has_extras);
-    let mut p = Proc::sync(dom).with_comment("Window counters: columns with every pixel or flush column, rows with every row end.");
+    let mut p = Proc::sync(dom).with_comment(
+        "Window counters: columns with every pixel or flush column, rows with every row end.",
+    );
     p.if_(adv, |p| {
         // Column counters restart with every row.
         p.if_(col, |p| {
