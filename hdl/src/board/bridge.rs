@@ -508,14 +508,26 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     );
 
     // ---- The request parser and responder --------------------------------------------
-    let crc_step = || crc8_step(crc_rx.into(), b());
-    let count = |p: &mut Proc| {
-        p.set(remain, Expr::from(remain) - k(16, 1));
-        p.set(crc_rx, crc_step());
-    };
+    let crc_next = m.wire_of(
+        "crc_rx_next",
+        crc8_step(crc_rx.into(), b()),
+        "CRC of the request with this byte",
+    );
+    let payload_byte = m.wire_of(
+        "payload_byte",
+        Expr::from(byte) & state.clone().cmp_ge(code_of("K0")) & state.cmp_le(code_of("SKIP")),
+        "a byte after LEN: K, a beat or skipped",
+    );
+    let crc_now = st(&mut m, "CRC");
     let mut p =
         Proc::sync(sync).with_comment("Parser and responder: one state per field of the frame.");
     p.set(err, err_next);
+    p.if_(Expr::from(byte) & !crc_now, |p| {
+        p.set(crc_rx, crc_next);
+    });
+    p.if_(payload_byte, |p| {
+        p.set(remain, Expr::from(remain) - k(16, 1));
+    });
     p.if_(
         Expr::from(dropped) | (Expr::from(start_resp) & failed),
         |p| {
@@ -542,21 +554,18 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         .state("CMD", |p| {
             p.if_(rx_valid, |p| {
                 p.set(cmd, b());
-                p.set(crc_rx, crc_step());
                 p.goto("LEN0");
             });
         })
         .state("LEN0", |p| {
             p.if_(rx_valid, |p| {
                 p.set(len_lo, b());
-                p.set(crc_rx, crc_step());
                 p.goto("LEN1");
             });
         })
         .state("LEN1", |p| {
             p.if_(rx_valid, |p| {
                 p.set(remain, len_new);
-                p.set(crc_rx, crc_step());
                 p.if_(len_zero, |p| {
                     p.goto("CRC");
                 })
@@ -570,7 +579,6 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         })
         .state("K0", |p| {
             p.if_(rx_valid, |p| {
-                count(p);
                 p.set(k_lo, b());
                 p.if_(last_byte, |p| {
                     p.goto("CRC");
@@ -582,7 +590,6 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         })
         .state("K1", |p| {
             p.if_(rx_valid, |p| {
-                count(p);
                 p.set(bpos, k(bpos_bits, 0));
                 p.set(beats_left, Expr::concat(vec![k_lo.into(), b()]));
                 p.if_(last_byte, |p| {
@@ -596,7 +603,6 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         })
         .state("BEATS", |p| {
             p.if_(rx_valid, |p| {
-                count(p);
                 p.set(
                     beat_buf,
                     Expr::concat(vec![Expr::from(beat_buf).slice(8, beat_bits - 8), b()]),
@@ -619,7 +625,6 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         })
         .state("SKIP", |p| {
             p.if_(rx_valid, |p| {
-                count(p);
                 p.if_(last_byte, |p| {
                     p.goto("CRC");
                 });
