@@ -37,7 +37,7 @@
 //! protocol never sends) are dropped and light the error LED; a UART break
 //! resets everything.
 
-use crate::ir::{Expr, Module, Ty, UnOp};
+use crate::ir::{DomainId, Expr, Module, SignalId, Ty, UnOp};
 use crate::util::bits_for;
 
 use super::protocol::{
@@ -45,7 +45,7 @@ use super::protocol::{
     ERR_UNKNOWN_CMD, RSP_ERROR, RSP_INFO, RSP_ROW, SYNC_REQUEST, SYNC_RESPONSE,
 };
 use super::{k, priority, select_byte, BoardDerived, BoardTopConfig};
-use crate::process::Proc;
+use crate::process::{Fsm, Proc};
 
 /// Parser and responder states, in frame order: `CMD..=CRC` are the bytes of a
 /// request, `LAST` and after answer it.
@@ -90,30 +90,30 @@ fn info_bytes(cfg: &BoardTopConfig, d: &BoardDerived) -> Vec<u8> {
     b
 }
 
-/// Build `<name>_bridge`.
-pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
-    let (rows, cols) = (u64::from(cfg.array.rows), u64::from(cfg.array.cols));
-    let beat = rows + cols;
-    let row_len = protocol::row_payload_len(cols as usize) as u64;
-    let info = info_bytes(cfg, d);
-    let max_len = row_len.max(info.len() as u64);
-    let pos_bits = bits_for(HEADER + max_len);
+/// The bridge's ports.
+struct Ports {
+    clk: SignalId,
+    rst: SignalId,
+    rx_valid: SignalId,
+    rx_data: SignalId,
+    rx_ferr: SignalId,
+    tx_valid: SignalId,
+    tx_ready: SignalId,
+    tx_data: SignalId,
+    in_valid: SignalId,
+    in_ready: SignalId,
+    in_a: SignalId,
+    in_b: SignalId,
+    in_last: SignalId,
+    out_valid: SignalId,
+    out_ready: SignalId,
+    out_c: SignalId,
+    out_last: SignalId,
+    busy: SignalId,
+    error: SignalId,
+}
 
-    let mut m = Module::new(cfg.sub("bridge"));
-    m.doc("UART bridge: framed requests in, GEMM beats to the array, framed rows out.")
-        .doc(format!(
-            "Request  {SYNC_REQUEST:02X} CMD LEN_LO LEN_HI payload CRC8; response {SYNC_RESPONSE:02X} TYPE LEN_LO LEN_HI payload CRC8."
-        ))
-        .doc(format!(
-            "INFO {CMD_INFO:02X} -> {RSP_INFO:02X}; GEMM {CMD_GEMM:02X}: K (u16), K beats of {rows} A + {cols} B bytes -> {rows} x ROW {RSP_ROW:02X}: index (u16), {cols} x int32."
-        ))
-        .doc(format!(
-            "Errors -> {RSP_ERROR:02X} [code, cmd]: CRC {ERR_BAD_CRC}, unknown command {ERR_UNKNOWN_CMD}, length {ERR_BAD_LENGTH}, framing {ERR_FRAMING}, overrun {ERR_OVERRUN}."
-        ))
-        .doc("The last beat of a tile waits for the CRC; a bad frame's tile is closed and its rows discarded.")
-        .doc("Rows are sent straight from the array's output register, which is held by out_ready (backpressure).")
-        .doc("See docs/uart-protocol.md.");
-
+fn ports(m: &mut Module, rows: u32, cols: u32) -> Ports {
     let clk = m.input("clk", Ty::bit(), Some("Clock and synchronous reset"), "");
     let rst = m.input("rst", Ty::bit(), None, "");
     let rx_valid = m.input(
@@ -134,8 +134,8 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         "",
     );
     let in_ready = m.input("arr_in_ready", Ty::bit(), None, "");
-    let in_a = m.output("arr_in_a", Ty::u(8 * rows as u32), None, "column k of A");
-    let in_b = m.output("arr_in_b", Ty::u(8 * cols as u32), None, "row k of B");
+    let in_a = m.output("arr_in_a", Ty::u(8 * rows), None, "column k of A");
+    let in_b = m.output("arr_in_b", Ty::u(8 * cols), None, "row k of B");
     let in_last = m.output("arr_in_last", Ty::bit(), None, "closes the tile");
     let out_valid = m.input(
         "arr_out_valid",
@@ -149,7 +149,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         None,
         "high with the row's last byte",
     );
-    let out_c = m.input("arr_out_c", Ty::u(32 * cols as u32), None, "one row of C");
+    let out_c = m.input("arr_out_c", Ty::u(32 * cols), None, "one row of C");
     let out_last = m.input("arr_out_last", Ty::bit(), None, "");
     let busy = m.output(
         "busy",
@@ -163,10 +163,64 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         None,
         "an error was answered or a byte dropped since reset",
     );
+    Ports {
+        clk,
+        rst,
+        rx_valid,
+        rx_data,
+        rx_ferr,
+        tx_valid,
+        tx_ready,
+        tx_data,
+        in_valid,
+        in_ready,
+        in_a,
+        in_b,
+        in_last,
+        out_valid,
+        out_ready,
+        out_c,
+        out_last,
+        busy,
+        error,
+    }
+}
 
-    // ---- Registers -------------------------------------------------------------
-    let sync = m.domain("sync", clk, Some(rst));
-    let fsm = m.fsm("state_reg", sync, STATES, "parser / responder state");
+/// The bridge's registers; control registers (state, errors, handshakes) are reset.
+#[derive(Clone, Copy)]
+struct Regs {
+    cmd: SignalId,
+    len_lo: SignalId,
+    k_lo: SignalId,
+    remain: SignalId,
+    beats_left: SignalId,
+    crc_rx: SignalId,
+    err: SignalId,
+    tile_open: SignalId,
+    beat_buf: SignalId,
+    bpos: SignalId,
+    beat_valid: SignalId,
+    discard: SignalId,
+    row: SignalId,
+    rows_done: SignalId,
+    tx_active: SignalId,
+    tx_pos: SignalId,
+    tx_type: SignalId,
+    tx_row: SignalId,
+    tx_info: SignalId,
+    tx_len: SignalId,
+    tx_end: SignalId,
+    crc_tx: SignalId,
+    err_sticky: SignalId,
+}
+
+fn registers(
+    m: &mut Module,
+    sync: DomainId,
+    beat_bits: u32,
+    bpos_bits: u32,
+    pos_bits: u32,
+) -> Regs {
     let cmd = m.reg_in(
         "cmd_reg",
         Ty::u(8),
@@ -202,14 +256,12 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         0,
         "this request's beats go to the array",
     );
-    let beat_bits = 8 * beat as u32;
     let beat_buf = m.reg_in(
         "beat_buf_reg",
         Ty::u(beat_bits),
         sync,
         "the beat being received, first byte lowest",
     );
-    let bpos_bits = bits_for(beat - 1);
     let bpos = m.reg_in(
         "beat_pos_reg",
         Ty::u(bpos_bits),
@@ -268,6 +320,291 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     );
     let crc_tx = m.reg_in("crc_tx_reg", Ty::u(8), sync, "CRC of the frame so far");
     let err_sticky = m.reg_reset("err_sticky_reg", Ty::bit(), sync, 0, "");
+    Regs {
+        cmd,
+        len_lo,
+        k_lo,
+        remain,
+        beats_left,
+        crc_rx,
+        err,
+        tile_open,
+        beat_buf,
+        bpos,
+        beat_valid,
+        discard,
+        row,
+        rows_done,
+        tx_active,
+        tx_pos,
+        tx_type,
+        tx_row,
+        tx_info,
+        tx_len,
+        tx_end,
+        crc_tx,
+        err_sticky,
+    }
+}
+
+/// What the parser's states read besides the registers.
+#[derive(Clone, Copy)]
+struct ParseIn {
+    rx_valid: SignalId,
+    rx_data: SignalId,
+    sync_byte: SignalId,
+    len_new: SignalId,
+    len_zero: SignalId,
+    is_gemm: SignalId,
+    last_byte: SignalId,
+    beat_end: SignalId,
+    failed: SignalId,
+    beat_taken: SignalId,
+    frame_done: SignalId,
+    beat_bits: u32,
+    bpos_bits: u32,
+}
+
+/// The parser and responder FSM: one state per field of the request frame,
+/// then the answer.
+fn parser_states(p: &mut Proc, fsm: &Fsm, r: Regs, w: &ParseIn) {
+    let ParseIn {
+        rx_valid,
+        rx_data,
+        sync_byte,
+        len_new,
+        len_zero,
+        is_gemm,
+        last_byte,
+        beat_end,
+        failed,
+        beat_taken,
+        frame_done,
+        beat_bits,
+        bpos_bits,
+    } = *w;
+    let Regs {
+        cmd,
+        len_lo,
+        k_lo,
+        remain,
+        beats_left,
+        crc_rx,
+        tile_open,
+        beat_buf,
+        bpos,
+        beat_valid,
+        discard,
+        row,
+        rows_done,
+        tx_active,
+        ..
+    } = r;
+    let b = || Expr::from(rx_data);
+    p.fsm(fsm)
+        .state("HUNT", |p| {
+            p.if_(sync_byte, |p| {
+                p.set(crc_rx, k(8, 0));
+                p.set(tile_open, k(1, 0));
+                p.goto("CMD");
+            });
+        })
+        .state("CMD", |p| {
+            p.if_(rx_valid, |p| {
+                p.set(cmd, b());
+                p.goto("LEN0");
+            });
+        })
+        .state("LEN0", |p| {
+            p.if_(rx_valid, |p| {
+                p.set(len_lo, b());
+                p.goto("LEN1");
+            });
+        })
+        .state("LEN1", |p| {
+            p.if_(rx_valid, |p| {
+                p.set(remain, len_new);
+                p.if_(len_zero, |p| {
+                    p.goto("CRC");
+                })
+                .elif(is_gemm, |p| {
+                    p.goto("K0");
+                })
+                .else_(|p| {
+                    p.goto("SKIP");
+                });
+            });
+        })
+        .state("K0", |p| {
+            p.if_(rx_valid, |p| {
+                p.set(k_lo, b());
+                p.if_(last_byte, |p| {
+                    p.goto("CRC");
+                })
+                .else_(|p| {
+                    p.goto("K1");
+                });
+            });
+        })
+        .state("K1", |p| {
+            p.if_(rx_valid, |p| {
+                p.set(bpos, k(bpos_bits, 0));
+                p.set(beats_left, Expr::concat(vec![k_lo.into(), b()]));
+                p.if_(last_byte, |p| {
+                    p.goto("CRC");
+                })
+                .else_(|p| {
+                    p.set(tile_open, k(1, 1));
+                    p.goto("BEATS");
+                });
+            });
+        })
+        .state("BEATS", |p| {
+            p.if_(rx_valid, |p| {
+                p.set(
+                    beat_buf,
+                    Expr::concat(vec![Expr::from(beat_buf).slice(8, beat_bits - 8), b()]),
+                );
+                p.if_(beat_end, |p| {
+                    p.set(bpos, k(bpos_bits, 0));
+                    p.set(beats_left, Expr::from(beats_left) - k(16, 1));
+                    // The last beat waits for the CRC byte (DECIDE).
+                    p.if_(!Expr::from(last_byte), |p| {
+                        p.set(beat_valid, k(1, 1));
+                    });
+                })
+                .else_(|p| {
+                    p.set(bpos, Expr::from(bpos) + k(bpos_bits, 1));
+                });
+                p.if_(last_byte, |p| {
+                    p.goto("CRC");
+                });
+            });
+        })
+        .state("SKIP", |p| {
+            p.if_(rx_valid, |p| {
+                p.if_(last_byte, |p| {
+                    p.goto("CRC");
+                });
+            });
+        })
+        .state("CRC", |p| {
+            p.if_(rx_valid, |p| {
+                p.goto("DECIDE");
+            });
+        })
+        .state("DECIDE", |p| {
+            // A GEMM's held last beat closes the tile, even after an error.
+            p.if_(tile_open, |p| {
+                p.set(beat_valid, k(1, 1));
+                p.set(discard, failed);
+                p.goto("LAST");
+            })
+            .else_(|p| {
+                p.goto("RESP");
+            });
+        })
+        .state("LAST", |p| {
+            p.set(row, k(16, 0));
+            p.set(rows_done, k(1, 0));
+            p.if_(beat_taken, |p| {
+                p.goto("ROWS");
+            });
+        })
+        .state("ROWS", |p| {
+            p.if_(Expr::from(rows_done) & !Expr::from(tx_active), |p| {
+                p.if_(discard, |p| {
+                    p.goto("RESP");
+                })
+                .else_(|p| {
+                    p.goto("HUNT");
+                });
+            });
+        })
+        .state("RESP", |p| {
+            p.if_(frame_done, |p| {
+                p.goto("HUNT");
+            });
+        });
+}
+
+/// Build `<name>_bridge`.
+pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
+    let (rows, cols) = (u64::from(cfg.array.rows), u64::from(cfg.array.cols));
+    let beat = rows + cols;
+    let row_len = protocol::row_payload_len(cols as usize) as u64;
+    let info = info_bytes(cfg, d);
+    let max_len = row_len.max(info.len() as u64);
+    let pos_bits = bits_for(HEADER + max_len);
+
+    let mut m = Module::new(cfg.sub("bridge"));
+    m.doc("UART bridge: framed requests in, GEMM beats to the array, framed rows out.")
+        .doc(format!(
+            "Request  {SYNC_REQUEST:02X} CMD LEN_LO LEN_HI payload CRC8; response {SYNC_RESPONSE:02X} TYPE LEN_LO LEN_HI payload CRC8."
+        ))
+        .doc(format!(
+            "INFO {CMD_INFO:02X} -> {RSP_INFO:02X}; GEMM {CMD_GEMM:02X}: K (u16), K beats of {rows} A + {cols} B bytes -> {rows} x ROW {RSP_ROW:02X}: index (u16), {cols} x int32."
+        ))
+        .doc(format!(
+            "Errors -> {RSP_ERROR:02X} [code, cmd]: CRC {ERR_BAD_CRC}, unknown command {ERR_UNKNOWN_CMD}, length {ERR_BAD_LENGTH}, framing {ERR_FRAMING}, overrun {ERR_OVERRUN}."
+        ))
+        .doc("The last beat of a tile waits for the CRC; a bad frame's tile is closed and its rows discarded.")
+        .doc("Rows are sent straight from the array's output register, which is held by out_ready (backpressure).")
+        .doc("See docs/uart-protocol.md.");
+
+    let Ports {
+        clk,
+        rst,
+        rx_valid,
+        rx_data,
+        rx_ferr,
+        tx_valid,
+        tx_ready,
+        tx_data,
+        in_valid,
+        in_ready,
+        in_a,
+        in_b,
+        in_last,
+        out_valid,
+        out_ready,
+        out_c,
+        out_last,
+        busy,
+        error,
+    } = ports(&mut m, rows as u32, cols as u32);
+
+    // ---- Registers -------------------------------------------------------------
+    let sync = m.domain("sync", clk, Some(rst));
+    let fsm = m.fsm("state_reg", sync, STATES, "parser / responder state");
+    let beat_bits = 8 * beat as u32;
+    let bpos_bits = bits_for(beat - 1);
+    let r = registers(&mut m, sync, beat_bits, bpos_bits, pos_bits);
+    let Regs {
+        cmd,
+        len_lo,
+        remain,
+        beats_left,
+        crc_rx,
+        err,
+        tile_open,
+        beat_buf,
+        bpos,
+        beat_valid,
+        discard,
+        row,
+        rows_done,
+        tx_active,
+        tx_pos,
+        tx_type,
+        tx_row,
+        tx_info,
+        tx_len,
+        tx_end,
+        crc_tx,
+        err_sticky,
+        ..
+    } = r;
 
     let b = || Expr::from(rx_data);
     let state = Expr::from(fsm.reg);
@@ -543,131 +880,22 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
             p.set(rows_done, k(1, 1));
         });
     });
-    p.fsm(&fsm)
-        .state("HUNT", |p| {
-            p.if_(sync_byte, |p| {
-                p.set(crc_rx, k(8, 0));
-                p.set(tile_open, k(1, 0));
-                p.goto("CMD");
-            });
-        })
-        .state("CMD", |p| {
-            p.if_(rx_valid, |p| {
-                p.set(cmd, b());
-                p.goto("LEN0");
-            });
-        })
-        .state("LEN0", |p| {
-            p.if_(rx_valid, |p| {
-                p.set(len_lo, b());
-                p.goto("LEN1");
-            });
-        })
-        .state("LEN1", |p| {
-            p.if_(rx_valid, |p| {
-                p.set(remain, len_new);
-                p.if_(len_zero, |p| {
-                    p.goto("CRC");
-                })
-                .elif(is_gemm, |p| {
-                    p.goto("K0");
-                })
-                .else_(|p| {
-                    p.goto("SKIP");
-                });
-            });
-        })
-        .state("K0", |p| {
-            p.if_(rx_valid, |p| {
-                p.set(k_lo, b());
-                p.if_(last_byte, |p| {
-                    p.goto("CRC");
-                })
-                .else_(|p| {
-                    p.goto("K1");
-                });
-            });
-        })
-        .state("K1", |p| {
-            p.if_(rx_valid, |p| {
-                p.set(bpos, k(bpos_bits, 0));
-                p.set(beats_left, Expr::concat(vec![k_lo.into(), b()]));
-                p.if_(last_byte, |p| {
-                    p.goto("CRC");
-                })
-                .else_(|p| {
-                    p.set(tile_open, k(1, 1));
-                    p.goto("BEATS");
-                });
-            });
-        })
-        .state("BEATS", |p| {
-            p.if_(rx_valid, |p| {
-                p.set(
-                    beat_buf,
-                    Expr::concat(vec![Expr::from(beat_buf).slice(8, beat_bits - 8), b()]),
-                );
-                p.if_(beat_end, |p| {
-                    p.set(bpos, k(bpos_bits, 0));
-                    p.set(beats_left, Expr::from(beats_left) - k(16, 1));
-                    // The last beat waits for the CRC byte (DECIDE).
-                    p.if_(!Expr::from(last_byte), |p| {
-                        p.set(beat_valid, k(1, 1));
-                    });
-                })
-                .else_(|p| {
-                    p.set(bpos, Expr::from(bpos) + k(bpos_bits, 1));
-                });
-                p.if_(last_byte, |p| {
-                    p.goto("CRC");
-                });
-            });
-        })
-        .state("SKIP", |p| {
-            p.if_(rx_valid, |p| {
-                p.if_(last_byte, |p| {
-                    p.goto("CRC");
-                });
-            });
-        })
-        .state("CRC", |p| {
-            p.if_(rx_valid, |p| {
-                p.goto("DECIDE");
-            });
-        })
-        .state("DECIDE", |p| {
-            // A GEMM's held last beat closes the tile, even after an error.
-            p.if_(tile_open, |p| {
-                p.set(beat_valid, k(1, 1));
-                p.set(discard, failed);
-                p.goto("LAST");
-            })
-            .else_(|p| {
-                p.goto("RESP");
-            });
-        })
-        .state("LAST", |p| {
-            p.set(row, k(16, 0));
-            p.set(rows_done, k(1, 0));
-            p.if_(beat_taken, |p| {
-                p.goto("ROWS");
-            });
-        })
-        .state("ROWS", |p| {
-            p.if_(Expr::from(rows_done) & !Expr::from(tx_active), |p| {
-                p.if_(discard, |p| {
-                    p.goto("RESP");
-                })
-                .else_(|p| {
-                    p.goto("HUNT");
-                });
-            });
-        })
-        .state("RESP", |p| {
-            p.if_(frame_done, |p| {
-                p.goto("HUNT");
-            });
-        });
+    let inputs = ParseIn {
+        rx_valid,
+        rx_data,
+        sync_byte,
+        len_new,
+        len_zero,
+        is_gemm,
+        last_byte,
+        beat_end,
+        failed,
+        beat_taken,
+        frame_done,
+        beat_bits,
+        bpos_bits,
+    };
+    parser_states(&mut p, &fsm, r, &inputs);
     m.process(p);
 
     let hunt = st(&mut m, "HUNT");
