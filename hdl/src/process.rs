@@ -104,7 +104,7 @@ pub enum Stmt {
     Set { target: SignalId, expr: Expr },
     /// `if (c0) .. else if (c1) .. else ..`: the first arm whose 1-bit condition holds.
     If {
-        arms: Vec<(Expr, Vec<Stmt>)>,
+        arms: Vec<Arm>,
         otherwise: Vec<Stmt>,
     },
     /// `case (sel)`: the arm listing the selector's bit pattern, else `default`.
@@ -272,13 +272,16 @@ impl Proc {
     }
 }
 
+/// One `if`/`else if` arm: its condition and statements.
+pub type Arm = (Expr, Vec<Stmt>);
+
 /// An `if` statement being built: add `else if` and `else` arms.
 pub struct If<'a> {
     p: &'a mut Proc,
 }
 
 impl If<'_> {
-    fn arms(&mut self) -> Option<(&mut Vec<(Expr, Vec<Stmt>)>, &mut Vec<Stmt>)> {
+    fn arms(&mut self) -> Option<(&mut Vec<Arm>, &mut Vec<Stmt>)> {
         match self.p.body.last_mut() {
             Some(Stmt::If { arms, otherwise }) => Some((arms, otherwise)),
             _ => None,

@@ -4,7 +4,6 @@
 
 use hdl::check::check;
 use hdl::ir::{Design, Expr, Module, Ty};
-use hdl::process::Proc;
 
 fn design_of(m: Module) -> Design {
     let mut d = Design::new(m.name.clone());
