@@ -13,7 +13,10 @@ use hdl::manifest::Manifest;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use crate::verilator::{Dir, HarnessError, Model, Port, PortDesc};
+pub use crate::agents::{DriveError, Traffic};
+use crate::agents::{Agent, Bench, StreamPorts, StreamSink, StreamSource};
+pub use crate::models::port_descs;
+use crate::verilator::{Model, Port};
 
 /// One tile: A is rows x k, B is k x cols, both row-major.
 #[derive(Clone, Debug)]
@@ -42,21 +45,6 @@ impl Tile {
     }
 }
 
-/// Probabilities with which the driver offers a beat / accepts a row each cycle.
-#[derive(Clone, Copy, Debug)]
-pub struct Traffic {
-    pub in_valid_p: f64,
-    pub out_ready_p: f64,
-}
-
-impl Traffic {
-    /// No stalls on either side.
-    pub const FULL: Traffic = Traffic {
-        in_valid_p: 1.0,
-        out_ready_p: 1.0,
-    };
-}
-
 /// What one run produced.
 #[derive(Clone, Debug, Default)]
 pub struct RunResult {
@@ -66,33 +54,15 @@ pub struct RunResult {
     pub cycles: u64,
 }
 
-/// A broken contract rule or a harness failure.
-#[derive(Debug, thiserror::Error)]
-pub enum DriveError {
-    #[error(transparent)]
-    Harness(#[from] HarnessError),
-    #[error("protocol violation at cycle {cycle}: {rule} ({note})")]
-    Protocol {
-        cycle: u64,
-        rule: String,
-        note: String,
-    },
-    #[error("generator failed: {0}")]
-    Gen(String),
-}
-
 struct Ports {
     clk: Port,
     rst: Port,
-    in_valid: Port,
+    input: StreamPorts,
+    output: StreamPorts,
     in_ready: Port,
-    in_a: Port,
-    in_b: Port,
-    in_last: Port,
     out_valid: Port,
     out_ready: Port,
-    out_c: Port,
-    out_last: Port,
+    in_valid: Port,
 }
 
 /// The array under test: its configuration, manifest and Verilated model.
@@ -105,24 +75,37 @@ pub struct ArrayDut {
     /// combinationally on `out_ready` (costs two extra evaluations per cycle).
     pub check_registered_ready: bool,
     p: Ports,
-    cycle: u64,
+    bench: Bench,
 }
 
-/// The harness port list of a generated block, read from its manifest.
-pub fn port_descs(manifest: &Manifest) -> Vec<PortDesc> {
-    manifest
-        .ports
-        .iter()
-        .map(|p| PortDesc {
-            name: p.name.clone(),
-            width: p.width,
-            dir: if p.dir == hdl::ir::PortDir::Input {
-                Dir::Input
-            } else {
-                Dir::Output
-            },
-        })
-        .collect()
+/// Checks, after every other agent drove, that toggling `out_ready` changes
+/// neither `in_ready` nor `out_valid` (both must come from registers); the
+/// input is restored before the edge.
+struct RegisteredReady {
+    out_ready: Port,
+    watch: [Port; 2],
+    broken: bool,
+}
+
+impl Agent for RegisteredReady {
+    fn name(&self) -> &str {
+        "registered ready"
+    }
+    fn drive(&mut self, m: &mut Model, _cycle: u64) {
+        let ready = m.get(self.out_ready);
+        let this = self.watch.map(|p| m.get(p));
+        m.set(self.out_ready, ready ^ 1);
+        let other = self.watch.map(|p| m.get(p));
+        m.set(self.out_ready, ready);
+        self.broken = this != other;
+    }
+    fn observe(&mut self, _m: &Model, _cycle: u64) -> Result<(), String> {
+        if self.broken {
+            return Err("in_ready or out_valid changed with out_ready in the same cycle".into());
+        }
+        Ok(())
+    }
+    fn commit(&mut self, _cycle: u64) {}
 }
 
 impl ArrayDut {
@@ -134,67 +117,65 @@ impl ArrayDut {
         let p = Ports {
             clk: model.port("clk")?,
             rst: model.port("rst")?,
+            input: StreamPorts::prefixed(&model, "in", &["a", "b"], true)?,
+            output: StreamPorts::prefixed(&model, "out", &["c"], true)?,
             in_valid: model.port("in_valid")?,
             in_ready: model.port("in_ready")?,
-            in_a: model.port("in_a")?,
-            in_b: model.port("in_b")?,
-            in_last: model.port("in_last")?,
             out_valid: model.port("out_valid")?,
             out_ready: model.port("out_ready")?,
-            out_c: model.port("out_c")?,
-            out_last: model.port("out_last")?,
         };
         let mut dut = ArrayDut {
             cfg: cfg.clone(),
             manifest: g.manifest,
             verilog: g.verilog,
+            bench: Bench::new(p.clk),
             model,
             check_registered_ready: false,
             p,
-            cycle: 0,
         };
-        dut.reset(3);
+        dut.reset(3)?;
         Ok(dut)
     }
 
     /// Hold reset for `cycles` clock cycles with both streams idle.
-    pub fn reset(&mut self, cycles: usize) {
+    pub fn reset(&mut self, cycles: usize) -> Result<(), DriveError> {
         self.model.set(self.p.in_valid, 0);
         self.model.set(self.p.out_ready, 0);
         self.model.set(self.p.rst, 1);
-        for _ in 0..cycles {
-            self.step();
-        }
+        self.bench.steps(&mut self.model, &mut [], cycles as u64)?;
         self.model.set(self.p.rst, 0);
+        Ok(())
     }
 
-    fn step(&mut self) {
-        self.model.tick(self.p.clk);
-        self.cycle += 1;
-    }
-
-    fn violation(&self, rule: impl Into<String>) -> DriveError {
-        DriveError::Protocol {
-            cycle: self.cycle,
-            rule: rule.into(),
-            note: self.model.trace_note(),
-        }
-    }
-
-    /// Put beat `kk` of `tile` on the input port.
-    fn drive_beat(&mut self, tile: &Tile, kk: usize) {
+    /// A source holding the first `limit` beats of `tiles` (beat `kk` of a tile: column `kk`
+    /// of A on `in_a`, row `kk` of B on `in_b`, `in_last` on the tile's last).
+    fn source(
+        &self,
+        tiles: &[Tile],
+        limit: usize,
+        valid_p: f64,
+        rng: &mut StdRng,
+    ) -> Result<StreamSource, DriveError> {
         let (rows, cols) = (self.cfg.rows as usize, self.cfg.cols as usize);
-        let mut a = vec![0u32; rows.div_ceil(4)];
-        for i in 0..rows {
-            a[i / 4] |= u32::from(tile.a[i * tile.k + kk] as u8) << (8 * (i % 4));
+        let mut src = StreamSource::new("in", self.p.input.clone(), valid_p, rng.gen())?;
+        let ob = self.p.input.offset(1);
+        let mut beat = vec![0u32; self.p.input.words()];
+        for t in tiles {
+            for kk in 0..t.k {
+                if src.len() == limit {
+                    return Ok(src);
+                }
+                beat.fill(0);
+                for i in 0..rows {
+                    beat[i / 4] |= u32::from(t.a[i * t.k + kk] as u8) << (8 * (i % 4));
+                }
+                for j in 0..cols {
+                    beat[ob + j / 4] |= u32::from(t.b[kk * cols + j] as u8) << (8 * (j % 4));
+                }
+                src.push(&beat, kk + 1 == t.k);
+            }
         }
-        let mut b = vec![0u32; cols.div_ceil(4)];
-        for j in 0..cols {
-            b[j / 4] |= u32::from(tile.b[kk * cols + j] as u8) << (8 * (j % 4));
-        }
-        self.model.set_words(self.p.in_a, &a);
-        self.model.set_words(self.p.in_b, &b);
-        self.model.set(self.p.in_last, u64::from(kk + 1 == tile.k));
+        Ok(src)
     }
 
     /// Stream `tiles` through the array with the given traffic pattern; return every
@@ -216,100 +197,37 @@ impl ArrayDut {
             + 200
             + (tiles.len() * rows) as u64 * 4;
 
-        let (mut tile_i, mut beat_k) = (0usize, 0usize);
-        let mut offering = false;
-        let mut rows_out: Vec<Vec<i32>> = Vec::new();
-        let mut pending: Option<(Vec<u32>, bool)> = None; // out beat offered but not taken
-        let start = self.cycle;
-        let mut end = start;
-        let mut c = Vec::new();
-        while c.len() < tiles.len() {
-            if self.cycle - start > budget {
-                return Err(self.violation(format!(
-                    "no progress: {} of {} tiles out after {budget} cycles",
-                    c.len(),
-                    tiles.len()
-                )));
-            }
-            // Source: offer the next beat; once offered, hold it until taken.
-            if !offering && tile_i < tiles.len() && rng.gen_bool(traffic.in_valid_p) {
-                offering = true;
-                let t = tiles[tile_i].clone();
-                self.drive_beat(&t, beat_k);
-            }
-            self.model.set(self.p.in_valid, u64::from(offering));
-            let ready = rng.gen_bool(traffic.out_ready_p);
-            if self.check_registered_ready {
-                self.model.set(self.p.out_ready, u64::from(!ready));
-                let other = (
-                    self.model.get(self.p.in_ready),
-                    self.model.get(self.p.out_valid),
-                );
-                self.model.set(self.p.out_ready, u64::from(ready));
-                let this = (
-                    self.model.get(self.p.in_ready),
-                    self.model.get(self.p.out_valid),
-                );
-                if other != this {
-                    return Err(self.violation(
-                        "in_ready or out_valid changed with out_ready in the same cycle",
-                    ));
-                }
-            }
-            self.model.set(self.p.out_ready, u64::from(ready));
-
-            let in_fire = offering && self.model.get(self.p.in_ready) == 1;
-            let out_valid = self.model.get(self.p.out_valid) == 1;
-            if let Some((data, last)) = &pending {
-                let now = self.model.get_words(self.p.out_c);
-                let now_last = self.model.get(self.p.out_last) == 1;
-                if !out_valid || &now != data || now_last != *last {
-                    return Err(self.violation(
-                        "out_valid dropped or out_c/out_last changed before the row was taken",
-                    ));
-                }
-            }
-            pending = None;
-            if out_valid {
-                let words = self.model.get_words(self.p.out_c);
-                let last = self.model.get(self.p.out_last) == 1;
-                if ready {
-                    let row: Vec<i32> = words.iter().take(cols).map(|&w| w as i32).collect();
-                    rows_out.push(row);
-                    let expect_last = rows_out.len() == rows;
-                    if last != expect_last {
-                        return Err(self.violation(format!(
-                            "out_last = {last} on row {} of a {rows}-row tile",
-                            rows_out.len() - 1
-                        )));
-                    }
-                    if expect_last {
-                        c.push(rows_out.drain(..).flatten().collect());
-                        end = self.cycle + 1;
-                    }
-                } else {
-                    pending = Some((words, last));
-                }
-            }
-            self.step();
-            if in_fire {
-                offering = false;
-                beat_k += 1;
-                if beat_k == tiles[tile_i].k {
-                    beat_k = 0;
-                    tile_i += 1;
-                }
-            }
+        let mut src = self.source(tiles, usize::MAX, traffic.in_valid_p, rng)?;
+        let mut sink = StreamSink::new("out", self.p.output.clone(), traffic.out_ready_p, rng.gen())?;
+        sink.expect_packets(&vec![rows; tiles.len()]);
+        let mut check = RegisteredReady {
+            out_ready: self.p.out_ready,
+            watch: [self.p.in_ready, self.p.out_valid],
+            broken: false,
+        };
+        let start = self.bench.cycle();
+        if self.check_registered_ready {
+            let agents: &mut [&mut dyn Agent] = &mut [&mut src, &mut sink, &mut check];
+            self.bench.run(&mut self.model, agents, budget)?;
+        } else {
+            self.bench
+                .run(&mut self.model, &mut [&mut src, &mut sink], budget)?;
         }
-        self.model.set(self.p.in_valid, 0);
-        // Nothing more may come out.
-        self.model.set(self.p.out_ready, 1);
-        for _ in 0..(rows + cols + 4) {
-            if self.model.get(self.p.out_valid) == 1 {
-                return Err(self.violation("a result row appeared after all tiles were drained"));
-            }
-            self.step();
-        }
+        let end = sink.cycles().last().map_or(start, |&c| c + 1);
+        let c = (0..tiles.len())
+            .map(|t| {
+                (t * rows..(t + 1) * rows)
+                    .flat_map(|r| sink.beat(r).iter().take(cols).map(|&w| w as i32))
+                    .collect()
+            })
+            .collect();
+        // Nothing more may come out: the sink, now always ready, fails on any beat.
+        sink.set_ready_p(1.0);
+        self.bench.steps(
+            &mut self.model,
+            &mut [&mut src, &mut sink],
+            (rows + cols + 4) as u64,
+        )?;
         Ok(RunResult {
             c,
             cycles: end - start,
@@ -325,29 +243,11 @@ impl ArrayDut {
         traffic: Traffic,
         rng: &mut StdRng,
     ) -> Result<(), DriveError> {
-        let (mut sent, mut guard, mut offering) = (0, 0, false);
-        while sent < beats.min(tile.k) {
-            guard += 1;
-            if guard > 100_000 {
-                return Err(self.violation("input never accepted before the reset"));
-            }
-            if !offering && rng.gen_bool(traffic.in_valid_p) {
-                offering = true;
-                self.drive_beat(tile, sent);
-            }
-            self.model.set(self.p.in_valid, u64::from(offering));
-            self.model.set(
-                self.p.out_ready,
-                u64::from(rng.gen_bool(traffic.out_ready_p)),
-            );
-            let fire = offering && self.model.get(self.p.in_ready) == 1;
-            self.step();
-            if fire {
-                sent += 1;
-                offering = false;
-            }
-        }
-        self.reset(2);
-        Ok(())
+        let want = beats.min(tile.k);
+        let mut src = self.source(std::slice::from_ref(tile), want, traffic.in_valid_p, rng)?;
+        let mut sink = StreamSink::new("out", self.p.output.clone(), traffic.out_ready_p, rng.gen())?;
+        self.bench
+            .run(&mut self.model, &mut [&mut src, &mut sink], 100_000)?;
+        self.reset(2)
     }
 }

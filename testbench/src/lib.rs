@@ -2,6 +2,7 @@
 //! the generated blocks, and the tools checks (lint, synthesis) every emitted
 //! design must pass. Every result is compared bit-exactly with the golden model.
 
+pub mod agents;
 pub mod array;
 pub mod ireval;
 pub mod maxpool;

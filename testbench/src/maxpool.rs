@@ -23,7 +23,8 @@ use hdl::maxpool::MaxpoolConfig;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use crate::array::{port_descs, DriveError, Traffic};
+use crate::agents::{Agent, Bench, DriveError, StreamPorts, StreamSink, StreamSource, Traffic};
+use crate::models::port_descs;
 use crate::verilator::{BuildSpec, Dir, Model, Port, PortDesc};
 
 /// One image: `height` rows of `width` pixels of `channels` int8 values, HWC order.
@@ -163,14 +164,10 @@ pub struct RunResult {
 }
 
 struct Ports {
+    input: StreamPorts,
+    output: StreamPorts,
     in_valid: Port,
-    in_ready: Port,
-    in_data: Port,
-    in_last: Port,
-    out_valid: Port,
     out_ready: Port,
-    out_data: Port,
-    out_last: Port,
 }
 
 /// One unit under test inside a [`PoolSim`].
@@ -186,9 +183,8 @@ pub struct PoolSim {
     /// The Verilog that was built (the generated top, or the wrapper and all units).
     pub verilog: String,
     pub model: Model,
-    clk: Port,
     rst: Port,
-    cycle: u64,
+    bench: Bench,
 }
 
 /// Port name of `port` of unit `i` in a model of `units` units.
@@ -285,17 +281,22 @@ impl PoolSim {
         let n = gens.len();
         let mut units = Vec::new();
         for (i, (cfg, g)) in gens.into_iter().enumerate() {
-            let port = |name: &str| model.port(&port_name(n, i, name));
+            let name = |port: &str| port_name(n, i, port);
+            let stream = |dir: &str| {
+                StreamPorts::new(
+                    &model,
+                    &name(&format!("{dir}_valid")),
+                    &name(&format!("{dir}_ready")),
+                    &[&name(&format!("{dir}_data"))],
+                    Some(&name(&format!("{dir}_last"))),
+                )
+            };
             units.push(Unit {
                 p: Ports {
-                    in_valid: port("in_valid")?,
-                    in_ready: port("in_ready")?,
-                    in_data: port("in_data")?,
-                    in_last: port("in_last")?,
-                    out_valid: port("out_valid")?,
-                    out_ready: port("out_ready")?,
-                    out_data: port("out_data")?,
-                    out_last: port("out_last")?,
+                    input: stream("in")?,
+                    output: stream("out")?,
+                    in_valid: model.port(&name("in_valid"))?,
+                    out_ready: model.port(&name("out_ready"))?,
                 },
                 cfg,
                 manifest: g.manifest,
@@ -304,51 +305,55 @@ impl PoolSim {
         let mut sim = PoolSim {
             units,
             verilog,
-            clk: model.port("clk")?,
+            bench: Bench::new(model.port("clk")?),
             rst: model.port("rst")?,
             model,
-            cycle: 0,
         };
-        sim.reset(3);
+        sim.reset(3)?;
         Ok(sim)
     }
 
     /// Hold reset for `cycles` clock cycles with every stream idle.
-    pub fn reset(&mut self, cycles: usize) {
+    pub fn reset(&mut self, cycles: usize) -> Result<(), DriveError> {
         for u in &self.units {
             self.model.set(u.p.in_valid, 0);
             self.model.set(u.p.out_ready, 0);
         }
         self.model.set(self.rst, 1);
-        for _ in 0..cycles {
-            self.step();
-        }
+        self.bench.steps(&mut self.model, &mut [], cycles as u64)?;
         self.model.set(self.rst, 0);
+        Ok(())
     }
 
-    fn step(&mut self) {
-        self.model.tick(self.clk);
-        self.cycle += 1;
-    }
-
-    fn violation(&self, unit: usize, rule: impl Into<String>) -> DriveError {
-        DriveError::Protocol {
-            cycle: self.cycle,
-            rule: format!("unit {unit} ({:?}): {}", self.units[unit].cfg, rule.into()),
-            note: self.model.trace_note(),
+    /// A source on unit `u` holding `beats` (pixel, in_last).
+    fn source(
+        &self,
+        u: usize,
+        beats: &[(&[i8], bool)],
+        valid_p: f64,
+        rng: &mut StdRng,
+    ) -> Result<StreamSource, DriveError> {
+        let p = &self.units[u].p.input;
+        let mut src = StreamSource::new(format!("unit {u} in"), p.clone(), valid_p, rng.gen())?;
+        let mut words = vec![0u32; p.words()];
+        for (pixel, last) in beats {
+            words.fill(0);
+            for (c, v) in pixel.iter().enumerate() {
+                words[c / 4] |= u32::from(*v as u8) << (8 * (c % 4));
+            }
+            src.push(&words, *last);
         }
+        Ok(src)
     }
 
-    /// Put one pixel (all channels) on unit `u`'s input.
-    fn drive(&mut self, u: usize, pixel: &[i8], last: bool) {
-        let mut words = vec![0u32; pixel.len().div_ceil(4)];
-        for (c, v) in pixel.iter().enumerate() {
-            words[c / 4] |= u32::from(*v as u8) << (8 * (c % 4));
-        }
-        let p = &self.units[u].p;
-        let (data, lastp) = (p.in_data, p.in_last);
-        self.model.set_words(data, &words);
-        self.model.set(lastp, u64::from(last));
+    fn sink(&self, u: usize, ready_p: f64, rng: &mut StdRng) -> Result<StreamSink, DriveError> {
+        let p = &self.units[u].p.output;
+        Ok(StreamSink::new(
+            format!("unit {u} ({:?}) out", self.units[u].cfg),
+            p.clone(),
+            ready_p,
+            rng.gen(),
+        )?)
     }
 
     /// Stream `images` through unit `u` with `traffic`; return the pooled pixels of each
@@ -384,7 +389,8 @@ impl PoolSim {
 
     /// Stream raw beats (pixel, in_last) through unit `u`; the result holds the pooled
     /// pixels grouped by `out_last`. With `expect` (pooled pixels per non-empty image)
-    /// the count and `out_last` of every image are checked.
+    /// the count and `out_last` of every image are checked; without, the run ends
+    /// once every pixel was taken and nothing moved for a while.
     pub fn stream(
         &mut self,
         u: usize,
@@ -395,123 +401,55 @@ impl PoolSim {
     ) -> Result<RunResult, DriveError> {
         let cfg = self.units[u].cfg.clone();
         let c = cfg.channels as usize;
-        let p = &self.units[u].p;
-        let (in_valid, in_ready, out_valid, out_ready, out_data, out_last) = (
-            p.in_valid,
-            p.in_ready,
-            p.out_valid,
-            p.out_ready,
-            p.out_data,
-            p.out_last,
-        );
-        let outputs: usize = match expect {
-            Some(e) => e.iter().sum(),
-            None => 0,
-        };
+        let outputs: usize = expect.map_or(0, |e| e.iter().sum());
         let slowest = traffic.in_valid_p.min(traffic.out_ready_p).max(0.02);
         let w = u64::from(cfg.width);
         let budget = ((beats.len() + outputs) as f64 / slowest) as u64 * 4
             + 8 * w * u64::from(cfg.pad + 2)
             + 500;
-        let start = self.cycle;
+        let mut src = self.source(u, beats, traffic.in_valid_p, rng)?;
+        let mut sink = self.sink(u, traffic.out_ready_p, rng)?;
+        if let Some(e) = expect {
+            sink.expect_packets(e);
+        }
+        let start = self.bench.cycle();
         let t0 = Instant::now();
-        let (mut next, mut offering) = (0usize, false);
-        let mut pending: Option<(Vec<u32>, bool)> = None;
-        let mut images: Vec<Vec<i8>> = Vec::new();
-        let mut cur: Vec<i8> = Vec::new();
-        let mut end = start;
-        let mut input_stalls = 0u64;
-        let mut out_cycles = Vec::new();
-        let mut idle = 0u64;
-        let done = |images: &Vec<Vec<i8>>, next: usize| match expect {
-            Some(e) => images.len() == e.len(),
-            None => next == beats.len(),
-        };
-        while !done(&images, next) || (expect.is_none() && idle < 16 * w + 64) {
-            if self.cycle - start > budget {
-                return Err(self.violation(
-                    u,
-                    format!(
-                        "no progress: {} of {} pixels in, {} images out after {budget} cycles",
-                        next,
-                        beats.len(),
-                        images.len()
-                    ),
-                ));
+        match expect {
+            Some(_) => {
+                self.bench
+                    .run(&mut self.model, &mut [&mut src, &mut sink], budget)?;
             }
-            if !offering && next < beats.len() && rng.gen_bool(traffic.in_valid_p) {
-                offering = true;
-                let (px, last) = beats[next];
-                self.drive(u, px, last);
-            }
-            self.model.set(in_valid, u64::from(offering));
-            let ready = rng.gen_bool(traffic.out_ready_p);
-            self.model.set(out_ready, u64::from(ready));
-            let in_fire = offering && self.model.get(in_ready) == 1;
-            if offering && !in_fire {
-                input_stalls += 1;
-            }
-            let valid = self.model.get(out_valid) == 1;
-            if let Some((data, last)) = &pending {
-                let now = self.model.get_words(out_data);
-                let now_last = self.model.get(out_last) == 1;
-                if !valid || &now != data || now_last != *last {
-                    return Err(self.violation(
-                        u,
-                        "out_valid dropped or out_data/out_last changed before the pixel was taken",
-                    ));
-                }
-            }
-            pending = None;
-            idle += 1;
-            if valid {
-                let words = self.model.get_words(out_data);
-                let last = self.model.get(out_last) == 1;
-                if ready {
-                    idle = 0;
-                    out_cycles.push(self.cycle - start);
-                    cur.extend((0..c).map(|i| (words[i / 4] >> (8 * (i % 4))) as u8 as i8));
-                    let n = cur.len() / c;
-                    if let Some(e) = expect {
-                        let Some(&want) = e.get(images.len()) else {
-                            return Err(self.violation(u, "a pooled pixel after the last image"));
-                        };
-                        if last != (n == want) {
-                            return Err(self.violation(
-                                u,
-                                format!(
-                                    "out_last = {last} on pooled pixel {} of {want} of image {}",
-                                    n - 1,
-                                    images.len()
-                                ),
-                            ));
-                        }
+            None => {
+                // Until every pixel is in and nothing moved on either side for a while.
+                let quiet = 16 * w + 64;
+                loop {
+                    let moved = src.last_fire().max(sink.cycles().last().copied());
+                    let now = self.bench.cycle();
+                    if src.done() && moved.map_or(now - start, |c| now - c - 1) >= quiet {
+                        break;
                     }
-                    if last {
-                        images.push(std::mem::take(&mut cur));
-                        end = self.cycle + 1;
+                    if now - start > budget {
+                        return Err(self.bench.timeout(&self.model, &[&mut src, &mut sink], budget).into());
                     }
-                } else {
-                    pending = Some((words, last));
+                    self.bench.step(&mut self.model, &mut [&mut src, &mut sink])?;
                 }
-            }
-            self.step();
-            if in_fire {
-                offering = false;
-                next += 1;
-                idle = 0;
             }
         }
         let wall = t0.elapsed();
-        self.model.set(in_valid, 0);
-        self.model.set(out_ready, 1);
+        let end = sink.cycles().last().map_or(start, |&c| c + 1);
         if expect.is_some() {
-            // Nothing more may come out.
-            for _ in 0..(4 * w + 16) {
-                if self.model.get(out_valid) == 1 {
-                    return Err(self.violation(u, "a pooled pixel after the last image"));
-                }
-                self.step();
+            // Nothing more may come out: the sink, now always ready, fails on any beat.
+            sink.set_ready_p(1.0);
+            self.bench
+                .steps(&mut self.model, &mut [&mut src, &mut sink], 4 * w + 16)?;
+        }
+        let mut images: Vec<Vec<i8>> = Vec::new();
+        let mut cur: Vec<i8> = Vec::new();
+        for (i, &last) in sink.lasts().iter().enumerate() {
+            let words = sink.beat(i);
+            cur.extend((0..c).map(|i| (words[i / 4] >> (8 * (i % 4))) as u8 as i8));
+            if last {
+                images.push(std::mem::take(&mut cur));
             }
         }
         let trailing = cur.len() / c;
@@ -521,9 +459,9 @@ impl PoolSim {
         Ok(RunResult {
             images,
             trailing,
-            out_cycles,
+            out_cycles: sink.cycles().iter().map(|&t| t - start).collect(),
             cycles: end - start,
-            input_stalls,
+            input_stalls: src.stalls(),
             wall,
         })
     }
@@ -539,29 +477,13 @@ impl PoolSim {
         rng: &mut StdRng,
     ) -> Result<(), DriveError> {
         let c = self.units[u].cfg.channels as usize;
-        let p = &self.units[u].p;
-        let (in_valid, in_ready, out_ready) = (p.in_valid, p.in_ready, p.out_ready);
-        let (mut sent, mut guard, mut offering) = (0, 0, false);
-        while sent < pixels {
-            guard += 1;
-            if guard > 1_000_000 {
-                return Err(self.violation(u, "input never accepted before the reset"));
-            }
-            if !offering && rng.gen_bool(traffic.in_valid_p) {
-                offering = true;
-                self.drive(u, &image.data[sent * c..(sent + 1) * c], false);
-            }
-            self.model.set(in_valid, u64::from(offering));
-            self.model
-                .set(out_ready, u64::from(rng.gen_bool(traffic.out_ready_p)));
-            let fire = offering && self.model.get(in_ready) == 1;
-            self.step();
-            if fire {
-                sent += 1;
-                offering = false;
-            }
-        }
-        self.reset(2);
-        Ok(())
+        let beats: Vec<(&[i8], bool)> = (0..pixels)
+            .map(|i| (&image.data[i * c..(i + 1) * c], false))
+            .collect();
+        let mut src = self.source(u, &beats, traffic.in_valid_p, rng)?;
+        let mut sink = self.sink(u, traffic.out_ready_p, rng)?;
+        self.bench
+            .run(&mut self.model, &mut [&mut src, &mut sink], 1_000_000)?;
+        self.reset(2)
     }
 }

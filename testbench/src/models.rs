@@ -6,11 +6,16 @@
 //! registers. Verilator needs a model of each; the models live in
 //! `testbench/models/` and cover the subset of parameters the generator sets,
 //! stopping the simulation on anything else.
+//!
+//! Also the Verilator build spec of a generated block (its Verilog, models and
+//! manifest ports): the block drivers (`array`, `maxpool`, `uart`) build on it,
+//! so it sits below them and imports none of them.
 
 use hdl::ir::Design;
+use hdl::manifest::Manifest;
 use hdl::Generated;
 
-use crate::verilator::BuildSpec;
+use crate::verilator::{BuildSpec, Dir, PortDesc};
 
 /// The model of each primitive we have one for: (cell name, Verilog text).
 const MODELS: [(&str, &str); 1] = [("MULT18X18D", include_str!("../models/ecp5_mult18x18d.v"))];
@@ -36,8 +41,25 @@ pub fn build_spec(g: &Generated, top: &str) -> Result<BuildSpec, String> {
     Ok(BuildSpec::new(
         format!("{}{}", g.verilog, for_design(&g.design)?),
         top,
-        crate::array::port_descs(&g.manifest),
+        port_descs(&g.manifest),
     ))
+}
+
+/// The harness port list of a generated block, read from its manifest.
+pub fn port_descs(manifest: &Manifest) -> Vec<PortDesc> {
+    manifest
+        .ports
+        .iter()
+        .map(|p| PortDesc {
+            name: p.name.clone(),
+            width: p.width,
+            dir: if p.dir == hdl::ir::PortDir::Input {
+                Dir::Input
+            } else {
+                Dir::Output
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]
