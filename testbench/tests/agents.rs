@@ -180,8 +180,11 @@ fn stream_source_and_sink_through_a_register_slice() {
             assert_eq!(src.stalls(), 0);
             assert_eq!(sink.cycles()[0], start + 1);
             assert_eq!(*sink.cycles().last().unwrap_or(&0), start + 200);
-        } else {
+        } else if ready_p < 1.0 {
             assert!(src.stalls() > 0, "round {round}: the slice never stalled the source");
+        } else {
+            // Always ready downstream: the slice never stalls.
+            assert_eq!(src.stalls(), 0, "round {round}");
         }
         // Let the slice empty before the next round.
         let mut drain = StreamSink::new("out", out.clone(), 1.0, 0).unwrap_or_else(|e| panic!("{e}"));
@@ -373,8 +376,9 @@ fn csr_master_catches_an_unrequested_response() {
     csr.read(4);
     csr.write(8, 5);
     let start = bench.cycle();
+    // Keep stepping past the master's last request: the pulse comes after it.
     let err = bench
-        .run(&mut m, &mut [&mut csr], 100)
+        .steps(&mut m, &mut [&mut csr], 10)
         .expect_err("a write answered with rvalid");
     match &err {
         BenchError::Protocol { agent, cycle, what, .. } => {
