@@ -1,20 +1,21 @@
 //! Cycle-by-cycle driver for the generated systolic array.
 //!
-//! The driver plays both ends of the valid/ready contract: it offers operand
-//! beats (holding valid and data until taken, as the contract requires of a
-//! source), takes result rows with a ready that it may drop at random, and
+//! The driver plays both ends of the valid/ready contract with the testbench
+//! agents ([`crate::agents`]): a [`StreamSource`] offers operand beats (column
+//! `kk` of A on `in_a`, row `kk` of B on `in_b`, holding them until taken), a
+//! [`StreamSink`] takes result rows with a ready it may drop at random and
 //! checks the array's side of the contract every cycle: a raised `out_valid`
 //! holds with stable data until taken, `out_last` marks exactly row ROWS-1 of
-//! each tile. Results are returned per tile for the caller to compare with the
-//! golden model.
+//! each tile, nothing comes out after the last tile. Results are returned per
+//! tile for the caller to compare with the golden model.
 
 use hdl::array::ArrayConfig;
 use hdl::manifest::Manifest;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-pub use crate::agents::{DriveError, Traffic};
 use crate::agents::{Agent, Bench, StreamPorts, StreamSink, StreamSource};
+pub use crate::agents::{DriveError, Traffic};
 pub use crate::models::port_descs;
 use crate::verilator::{Model, Port};
 
@@ -114,6 +115,16 @@ impl ArrayDut {
         let g = hdl::array::generate(cfg).map_err(|e| DriveError::Gen(e.to_string()))?;
         let spec = crate::models::build_spec(&g, &cfg.name).map_err(DriveError::Gen)?;
         let model = Model::build(&spec)?;
+        ArrayDut::with_model(cfg, g.manifest, g.verilog, model)
+    }
+
+    /// Drive an already built `model` of the array generated for `cfg`; reset it.
+    pub fn with_model(
+        cfg: &ArrayConfig,
+        manifest: Manifest,
+        verilog: String,
+        model: Model,
+    ) -> Result<ArrayDut, DriveError> {
         let p = Ports {
             clk: model.port("clk")?,
             rst: model.port("rst")?,
@@ -126,8 +137,8 @@ impl ArrayDut {
         };
         let mut dut = ArrayDut {
             cfg: cfg.clone(),
-            manifest: g.manifest,
-            verilog: g.verilog,
+            manifest,
+            verilog,
             bench: Bench::new(p.clk),
             model,
             check_registered_ready: false,
@@ -135,6 +146,11 @@ impl ArrayDut {
         };
         dut.reset(3)?;
         Ok(dut)
+    }
+
+    /// Clock cycles simulated since the model was built (reset included).
+    pub fn cycle(&self) -> u64 {
+        self.bench.cycle()
     }
 
     /// Hold reset for `cycles` clock cycles with both streams idle.
@@ -198,7 +214,8 @@ impl ArrayDut {
             + (tiles.len() * rows) as u64 * 4;
 
         let mut src = self.source(tiles, usize::MAX, traffic.in_valid_p, rng)?;
-        let mut sink = StreamSink::new("out", self.p.output.clone(), traffic.out_ready_p, rng.gen())?;
+        let mut sink =
+            StreamSink::new("out", self.p.output.clone(), traffic.out_ready_p, rng.gen())?;
         sink.expect_packets(&vec![rows; tiles.len()]);
         let mut check = RegisteredReady {
             out_ready: self.p.out_ready,
@@ -245,7 +262,8 @@ impl ArrayDut {
     ) -> Result<(), DriveError> {
         let want = beats.min(tile.k);
         let mut src = self.source(std::slice::from_ref(tile), want, traffic.in_valid_p, rng)?;
-        let mut sink = StreamSink::new("out", self.p.output.clone(), traffic.out_ready_p, rng.gen())?;
+        let mut sink =
+            StreamSink::new("out", self.p.output.clone(), traffic.out_ready_p, rng.gen())?;
         self.bench
             .run(&mut self.model, &mut [&mut src, &mut sink], 100_000)?;
         self.reset(2)

@@ -1,6 +1,8 @@
-//! Testbench: a Verilator harness driven from Rust, cycle-accurate drivers for
-//! the generated blocks, and the tools checks (lint, synthesis) every emitted
-//! design must pass. Every result is compared bit-exactly with the golden model.
+//! Testbench: a Verilator harness driven from Rust, reusable agents for the
+//! shared interfaces (streams, memory port, register port), cycle-accurate
+//! drivers for the generated blocks built on them, and the tools checks (lint,
+//! synthesis) every emitted design must pass. Every result is compared
+//! bit-exactly with the golden model.
 
 pub mod agents;
 pub mod array;

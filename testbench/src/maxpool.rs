@@ -1,11 +1,11 @@
 //! Cycle-by-cycle driver for the generated max-pool unit, and its golden model.
 //!
-//! The driver plays both ends of the valid/ready contract: it offers input
-//! pixels (holding valid, data and last until taken, as a source must), takes
-//! pooled pixels with a ready it may drop at random, and checks the unit's side
-//! of the contract every cycle: a raised `out_valid` holds with stable data and
-//! `out_last` until taken, and `out_last` marks exactly the last pooled pixel of
-//! each image.
+//! The driver plays both ends of the valid/ready contract with the testbench
+//! agents ([`crate::agents`]): a [`StreamSource`] offers input pixels (holding
+//! valid, data and last until taken), a [`StreamSink`] takes pooled pixels with
+//! a ready it may drop at random and checks the unit's side of the contract
+//! every cycle: a raised `out_valid` holds with stable data and `out_last` until
+//! taken, and `out_last` marks exactly the last pooled pixel of each image.
 //!
 //! Why several units per model: every configuration is a Verilator build, and
 //! the builds, not the simulation, dominate a test run. [`PoolSim::new`] with
@@ -429,9 +429,13 @@ impl PoolSim {
                         break;
                     }
                     if now - start > budget {
-                        return Err(self.bench.timeout(&self.model, &[&mut src, &mut sink], budget).into());
+                        return Err(self
+                            .bench
+                            .timeout(&self.model, &[&mut src, &mut sink], budget)
+                            .into());
                     }
-                    self.bench.step(&mut self.model, &mut [&mut src, &mut sink])?;
+                    self.bench
+                        .step(&mut self.model, &mut [&mut src, &mut sink])?;
                 }
             }
         }

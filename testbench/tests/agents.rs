@@ -101,8 +101,22 @@ fn streams_design() -> Design {
     let full = m.reg("full_reg", bit, "");
     m.assign(in_ready, !full | out_ready);
     let load = m.wire_of("load", sig(in_valid) & in_ready, "");
-    m.clocked(full, clk, sig(load) | (sig(full) & !out_ready), None, zero_reset(rst, 1));
-    let data = reg(&mut m, "data_reg", 72, clk, None, in_data, Some(load.into()));
+    m.clocked(
+        full,
+        clk,
+        sig(load) | (sig(full) & !out_ready),
+        None,
+        zero_reset(rst, 1),
+    );
+    let data = reg(
+        &mut m,
+        "data_reg",
+        72,
+        clk,
+        None,
+        in_data,
+        Some(load.into()),
+    );
     let last = reg(&mut m, "last_reg", 1, clk, None, in_last, Some(load.into()));
     m.assign(out_valid, full);
     m.assign(out_data, data);
@@ -117,7 +131,13 @@ fn streams_design() -> Design {
     let tog = m.reg("tog_reg", bit, "");
     m.clocked(tog, clk, !tog, None, zero_reset(rst, 1));
     let count = m.reg("count_reg", Ty::u(40), "");
-    m.clocked(count, clk, count + Expr::uconst(40, 1), None, zero_reset(rst, 40));
+    m.clocked(
+        count,
+        clk,
+        count + Expr::uconst(40, 1),
+        None,
+        zero_reset(rst, 40),
+    );
     m.assign(b_valid, Expr::mux(mode, Expr::bit(true), tog));
     m.assign(b_data, count);
     m.assign(b_last, Expr::bit(false));
@@ -135,7 +155,12 @@ fn reset(m: &mut Model, bench: &mut Bench, cycles: u64) {
 
 fn random_beats(rng: &mut StdRng, n: usize) -> Vec<([u32; 3], bool)> {
     (0..n)
-        .map(|_| ([rng.gen(), rng.gen(), rng.gen::<u32>() & 0xff], rng.gen_bool(0.3)))
+        .map(|_| {
+            (
+                [rng.gen(), rng.gen(), rng.gen::<u32>() & 0xff],
+                rng.gen_bool(0.3),
+            )
+        })
         .collect()
 }
 
@@ -165,7 +190,11 @@ fn stream_source_and_sink_through_a_register_slice() {
             .unwrap_or_else(|e| panic!("{e}"));
         let start = bench.cycle();
         while sink.len() < beats.len() {
-            assert!(bench.cycle() - start < 20_000, "round {round}: {}", sink.status());
+            assert!(
+                bench.cycle() - start < 20_000,
+                "round {round}: {}",
+                sink.status()
+            );
             bench
                 .step(&mut m, &mut [&mut src, &mut sink])
                 .unwrap_or_else(|e| panic!("round {round}: {e}"));
@@ -181,13 +210,17 @@ fn stream_source_and_sink_through_a_register_slice() {
             assert_eq!(sink.cycles()[0], start + 1);
             assert_eq!(*sink.cycles().last().unwrap_or(&0), start + 200);
         } else if ready_p < 1.0 {
-            assert!(src.stalls() > 0, "round {round}: the slice never stalled the source");
+            assert!(
+                src.stalls() > 0,
+                "round {round}: the slice never stalled the source"
+            );
         } else {
             // Always ready downstream: the slice never stalls.
             assert_eq!(src.stalls(), 0, "round {round}");
         }
         // Let the slice empty before the next round.
-        let mut drain = StreamSink::new("out", out.clone(), 1.0, 0).unwrap_or_else(|e| panic!("{e}"));
+        let mut drain =
+            StreamSink::new("out", out.clone(), 1.0, 0).unwrap_or_else(|e| panic!("{e}"));
         bench
             .steps(&mut m, &mut [&mut src, &mut drain], 2)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -225,7 +258,11 @@ fn sink_checks_packet_boundaries() {
         }
         e => panic!("expected a protocol violation, got {e}"),
     }
-    assert_eq!(sink.len(), 3, "the first packet arrived before the violation");
+    assert_eq!(
+        sink.len(),
+        3,
+        "the first packet arrived before the violation"
+    );
 }
 
 /// The sink's hold check catches a source that drops valid before ready, and one
@@ -237,7 +274,10 @@ fn sink_catches_a_broken_source() {
     let mut bench = Bench::new(m.port("clk").unwrap_or_else(|e| panic!("{e}")));
     let mode = m.port("b_mode").unwrap_or_else(|e| panic!("{e}"));
     let b = StreamPorts::prefixed(&m, "b", &["data"], true).unwrap_or_else(|e| panic!("{e}"));
-    for (mode_v, want) in [(0, "`b_valid` dropped at cycle"), (1, "`b_data` changed at cycle")] {
+    for (mode_v, want) in [
+        (0, "`b_valid` dropped at cycle"),
+        (1, "`b_data` changed at cycle"),
+    ] {
         m.set(mode, mode_v);
         reset(&mut m, &mut bench, 2);
         let mut sink =
@@ -246,7 +286,9 @@ fn sink_catches_a_broken_source() {
             .run_until(&mut m, &mut [&mut sink], 1000, |_| false)
             .expect_err("the broken source must be caught");
         match &err {
-            BenchError::Protocol { agent, cycle, what, .. } => {
+            BenchError::Protocol {
+                agent, cycle, what, ..
+            } => {
                 assert_eq!(agent, "b");
                 assert!(what.contains(want), "mode {mode_v}: {err}");
                 assert!(what.contains(&format!("cycle {cycle}")), "{err}");
@@ -300,7 +342,15 @@ fn regfile_design() -> Design {
     }
     let answer = m.wire_of("answer", sig(fire) & (!write | mode), "");
     let rv = reg(&mut m, "rvalid_reg", 1, clk, Some(rst), answer, None);
-    let rd = reg(&mut m, "rdata_reg", 32, clk, None, read, Some(answer.into()));
+    let rd = reg(
+        &mut m,
+        "rdata_reg",
+        32,
+        clk,
+        None,
+        read,
+        Some(answer.into()),
+    );
     m.assign(rvalid, rv);
     m.assign(rdata, rd);
     design(m)
@@ -381,7 +431,9 @@ fn csr_master_catches_an_unrequested_response() {
         .steps(&mut m, &mut [&mut csr], 10)
         .expect_err("a write answered with rvalid");
     match &err {
-        BenchError::Protocol { agent, cycle, what, .. } => {
+        BenchError::Protocol {
+            agent, cycle, what, ..
+        } => {
             assert_eq!(agent, "csr");
             // Read taken at start, answered at start + 1; the write waits out
             // the busy cycle, is taken at start + 2 and answered at start + 3.
@@ -453,7 +505,15 @@ fn mem_design() -> Design {
     let req_fire = m.wire_of("a_req_fire", sig(req_valid) & req_ready, "");
     m.assign(resp_ready, is(2) & tog);
     let resp_fire = m.wire_of("a_resp_fire", sig(resp_valid) & resp_ready, "");
-    let buf = reg(&mut m, "buf_reg", 8 * COPY_BYTES, clk, None, resp_rdata, Some(resp_fire.into()));
+    let buf = reg(
+        &mut m,
+        "buf_reg",
+        8 * COPY_BYTES,
+        clk,
+        None,
+        resp_rdata,
+        Some(resp_fire.into()),
+    );
     m.assign(req_wdata, buf);
     m.assign(req_wstrb, wstrb);
     let last = m.wire_of("a_last", (idx + Expr::uconst(16, 1)).cmp_eq(count), "");
@@ -484,7 +544,11 @@ fn mem_design() -> Design {
     m.clocked(
         done_r,
         clk,
-        Expr::mux(start, Expr::bit(false), Expr::mux(sig(wrote) & last, Expr::bit(true), done_r)),
+        Expr::mux(
+            start,
+            Expr::bit(false),
+            Expr::mux(sig(wrote) & last, Expr::bit(true), done_r),
+        ),
         None,
         zero_reset(rst, 1),
     );
@@ -519,7 +583,11 @@ fn mem_design() -> Design {
     m.clocked(
         active,
         clk,
-        Expr::mux(b_start, Expr::bit(true), Expr::mux(sig(b_fire) & b_last, Expr::bit(false), active)),
+        Expr::mux(
+            b_start,
+            Expr::bit(true),
+            Expr::mux(sig(b_fire) & b_last, Expr::bit(false), active),
+        ),
         None,
         zero_reset(rst, 1),
     );
@@ -557,7 +625,14 @@ impl MemBench {
     }
 
     /// Run the copier from `src` to `dst` with `slave` until `a_done`.
-    fn copy(&mut self, slave: &mut MemSlave, src: u64, dst: u64, count: u64, strobes: u64) -> Result<(), BenchError> {
+    fn copy(
+        &mut self,
+        slave: &mut MemSlave,
+        src: u64,
+        dst: u64,
+        count: u64,
+        strobes: u64,
+    ) -> Result<(), BenchError> {
         self.set("a_src", src);
         self.set("a_dst", dst);
         self.set("a_count", count);
@@ -580,7 +655,8 @@ const SIZE: usize = 0x1000;
 
 fn copy_slave(b: &MemBench, rng: &mut StdRng, cfg: MemSlaveConfig) -> (MemSlave, Vec<u8>) {
     let ports = MemPorts::new(&b.m, "a_mem_").unwrap_or_else(|e| panic!("{e}"));
-    let mut s = MemSlave::new("mem", ports, BASE, SIZE, cfg, rng.gen()).unwrap_or_else(|e| panic!("{e}"));
+    let mut s =
+        MemSlave::new("mem", ports, BASE, SIZE, cfg, rng.gen()).unwrap_or_else(|e| panic!("{e}"));
     let init: Vec<u8> = (0..SIZE).map(|_| rng.gen()).collect();
     s.load(BASE, &init);
     s.set_regions(vec![
@@ -619,7 +695,11 @@ fn mem_slave_serves_a_copy_engine() {
         let (mut s, init) = copy_slave(&b, &mut rng, cfg);
         let count = 24u64;
         let (src, dst) = (0x1000 + 16 * round as u64, 0x1800 + 48 * round as u64);
-        let strobes: u64 = if round == 0 { 0xffff } else { rng.gen::<u16>().into() };
+        let strobes: u64 = if round == 0 {
+            0xffff
+        } else {
+            rng.gen::<u16>().into()
+        };
         b.copy(&mut s, src, dst, count, strobes)
             .unwrap_or_else(|e| panic!("round {round}: {e}"));
         // The Rust model of the copy.
@@ -673,7 +753,9 @@ fn mem_slave_refuses_accesses_outside_the_rules() {
             _ => "not a multiple of 16 bytes",
         };
         match &err {
-            BenchError::Protocol { agent, cycle, what, .. } => {
+            BenchError::Protocol {
+                agent, cycle, what, ..
+            } => {
                 assert_eq!(agent, "mem");
                 assert!(what.contains(&format!("{want} {cycle}")), "{err}");
                 assert!(what.contains(rule), "{err}");
@@ -710,7 +792,8 @@ fn mem_slave_answers_reads_in_order() {
         b.set("b_src", src);
         b.set("b_count", n as u64);
         b.pulse("b_start");
-        let mut sink = StreamSink::new("r", out.clone(), ready_p, rng.gen()).unwrap_or_else(|e| panic!("{e}"));
+        let mut sink =
+            StreamSink::new("r", out.clone(), ready_p, rng.gen()).unwrap_or_else(|e| panic!("{e}"));
         sink.expect_packets(&[n]); // no last port: counts beats only
         b.bench
             .run(&mut b.m, &mut [&mut s, &mut sink], 5000)
@@ -725,8 +808,13 @@ fn mem_slave_answers_reads_in_order() {
         }
         // Several reads were in flight at once: read i+1 taken before beat i came out.
         let reads: Vec<u64> = s.log().iter().map(|a| a.cycle).collect();
-        let overlapped = (0..n - 1).filter(|&i| reads[i + 1] < sink.cycles()[i]).count();
-        assert!(overlapped > n / 4, "round {round}: only {overlapped} overlapping reads");
+        let overlapped = (0..n - 1)
+            .filter(|&i| reads[i + 1] < sink.cycles()[i])
+            .count();
+        assert!(
+            overlapped > n / 4,
+            "round {round}: only {overlapped} overlapping reads"
+        );
         assert_eq!(s.bytes_read(), 8 * n as u64);
     }
 }
@@ -747,9 +835,13 @@ fn bench_timeout_names_the_waiting_agents() {
     let out_ready = m.port("out_ready").unwrap_or_else(|e| panic!("{e}"));
     m.set(out_ready, 0);
     let agents: &mut [&mut dyn Agent] = &mut [&mut src];
-    let err = bench.run(&mut m, agents, 50).expect_err("the source cannot finish");
+    let err = bench
+        .run(&mut m, agents, 50)
+        .expect_err("the source cannot finish");
     match &err {
-        BenchError::Timeout { budget, waiting, .. } => {
+        BenchError::Timeout {
+            budget, waiting, ..
+        } => {
             assert_eq!(*budget, 50);
             assert!(waiting.contains("in waiting: 1 of 5 beats taken"), "{err}");
         }

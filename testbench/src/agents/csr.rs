@@ -151,7 +151,8 @@ impl Agent for CsrMaster {
     }
 
     fn drive(&mut self, m: &mut Model, cycle: u64) {
-        if self.offering.is_none() && !self.queue.is_empty() && chance(&mut self.rng, self.valid_p) {
+        if self.offering.is_none() && !self.queue.is_empty() && chance(&mut self.rng, self.valid_p)
+        {
             let op = self.queue.pop_front();
             self.offering = op;
             self.offered_since = cycle;

@@ -200,7 +200,10 @@ impl Req {
     }
 
     fn same(&self, o: &Req) -> bool {
-        self.write == o.write && self.addr == o.addr && self.wdata == o.wdata && self.wstrb == o.wstrb
+        self.write == o.write
+            && self.addr == o.addr
+            && self.wdata == o.wdata
+            && self.wstrb == o.wstrb
     }
 
     fn strobe(&self, i: usize) -> bool {
@@ -251,11 +254,18 @@ impl MemSlave {
             )));
         }
         if cfg.max_outstanding == 0 {
-            return Err(BenchError::Setup("max_outstanding must be at least 1".into()));
+            return Err(BenchError::Setup(
+                "max_outstanding must be at least 1".into(),
+            ));
         }
         Ok(MemSlave {
             name: name.into(),
-            regions: vec![Region::new("memory", base, size as u64, RegionAccess::ReadWrite)],
+            regions: vec![Region::new(
+                "memory",
+                base,
+                size as u64,
+                RegionAccess::ReadWrite,
+            )],
             ports,
             cfg,
             rng: StdRng::seed_from_u64(seed),
@@ -364,7 +374,15 @@ impl MemSlave {
             let allowed: Vec<String> = self
                 .regions
                 .iter()
-                .map(|r| format!("`{}` {:#x}..{:#x} {:?}", r.name, r.start, r.start + r.len, r.access))
+                .map(|r| {
+                    format!(
+                        "`{}` {:#x}..{:#x} {:?}",
+                        r.name,
+                        r.start,
+                        r.start + r.len,
+                        r.access
+                    )
+                })
                 .collect();
             return Err(format!(
                 "{dir} at {addr:#x} at cycle {cycle}: outside every allowed region ({})",

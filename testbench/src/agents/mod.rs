@@ -275,7 +275,9 @@ impl Driven {
 }
 
 /// Append the value of `p` (any width) to `out` as 32-bit words, least
-/// significant first.
+/// significant first. Ports wider than 64 bits go through
+/// [`Model::get_words`], which allocates: the one place to change when the
+/// harness offers a read into a caller's buffer.
 #[inline]
 fn read_port(m: &Model, p: Port, out: &mut Vec<u32>) {
     if p.width() <= 32 {

@@ -170,7 +170,8 @@ impl Agent for StreamSink {
     #[inline]
     fn drive(&mut self, m: &mut Model, _cycle: u64) {
         self.ready_now = chance(&mut self.rng, self.ready_p);
-        self.ready.set(m, self.ports.ready, u64::from(self.ready_now));
+        self.ready
+            .set(m, self.ports.ready, u64::from(self.ready_now));
     }
 
     fn observe(&mut self, m: &Model, cycle: u64) -> Result<(), String> {
@@ -245,9 +246,7 @@ impl Agent for StreamSink {
     }
 
     fn done(&self) -> bool {
-        self.packets
-            .as_ref()
-            .is_none_or(|p| self.packet == p.len())
+        self.packets.as_ref().is_none_or(|p| self.packet == p.len())
     }
 
     fn status(&self) -> String {

@@ -130,7 +130,8 @@ impl Agent for StreamSource {
                 m.set(l, u64::from(self.lasts[self.next]));
             }
         }
-        self.valid.set(m, self.ports.valid, u64::from(self.offering));
+        self.valid
+            .set(m, self.ports.valid, u64::from(self.offering));
     }
 
     #[inline]
@@ -170,7 +171,10 @@ impl Agent for StreamSource {
             self.next,
             self.lasts.len(),
             if self.offering {
-                format!(", beat {} offered since cycle {}", self.next, self.offered_since)
+                format!(
+                    ", beat {} offered since cycle {}",
+                    self.next, self.offered_since
+                )
             } else {
                 String::new()
             }
