@@ -848,3 +848,59 @@ fn bench_timeout_names_the_waiting_agents() {
         e => panic!("expected a timeout, got {e}"),
     }
 }
+
+/// The per-agent budgets: a source kept waiting and a sink starved each fail
+/// with the port and the cycle the wait began.
+#[test]
+fn agent_budgets_fail_a_stuck_stream() {
+    let mut m = build(&streams_design());
+    let mut bench = Bench::new(m.port("clk").unwrap_or_else(|e| panic!("{e}")));
+    reset(&mut m, &mut bench, 2);
+    let inp = StreamPorts::prefixed(&m, "in", &["data"], true).unwrap_or_else(|e| panic!("{e}"));
+    let out = StreamPorts::prefixed(&m, "out", &["data"], true).unwrap_or_else(|e| panic!("{e}"));
+    let mut src = StreamSource::new("in", inp, 1.0, 0).unwrap_or_else(|e| panic!("{e}"));
+    src.push(&[1, 0, 0], false);
+    src.push(&[2, 0, 0], false);
+    src.set_max_wait(Some(10));
+    // Never ready: the slice holds beat 0 and refuses beat 1 from the next cycle on.
+    let mut sink = StreamSink::new("out", out, 0.0, 0).unwrap_or_else(|e| panic!("{e}"));
+    let start = bench.cycle();
+    let err = bench
+        .run(&mut m, &mut [&mut src, &mut sink], 100)
+        .expect_err("the source waits forever");
+    match &err {
+        BenchError::Protocol {
+            agent, cycle, what, ..
+        } => {
+            assert_eq!(agent, "in");
+            assert_eq!(*cycle, start + 11, "{err}");
+            assert!(
+                what.contains(&format!(
+                    "`in_ready` low for 10 cycles while beat 1 was offered since cycle {}",
+                    start + 1
+                )),
+                "{err}"
+            );
+        }
+        e => panic!("expected a protocol violation, got {e}"),
+    }
+    sink.set_max_idle(Some(20), bench.cycle());
+    src.set_max_wait(None);
+    let from = bench.cycle();
+    let err = bench
+        .run(&mut m, &mut [&mut src, &mut sink], 100)
+        .expect_err("the sink takes nothing");
+    match &err {
+        BenchError::Protocol {
+            agent, cycle, what, ..
+        } => {
+            assert_eq!(agent, "out");
+            assert_eq!(*cycle, from + 21, "{err}");
+            assert!(
+                what.contains("no beat taken on `out_valid` for 20 cycles"),
+                "{err}"
+            );
+        }
+        e => panic!("expected a protocol violation, got {e}"),
+    }
+}
