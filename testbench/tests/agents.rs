@@ -476,7 +476,8 @@ fn mem_port(m: &mut Module, prefix: &str, bytes: u32) -> [SignalId; 9] {
 ///   (read, wait for the response, write it with strobes `a_wstrb`), raising
 ///   `a_done`; its `resp_ready` toggles every cycle to stress the slave's hold.
 /// * `b`: reads `b_count` 8-byte words from `b_src` back to back without waiting
-///   for responses, and passes the responses out on stream `r` (no last).
+///   for responses, and passes the responses out on stream `r` (no last); with
+///   `b_wobble` its address moves every other cycle, taken or not (broken).
 fn mem_design() -> Design {
     let bit = Ty::bit();
     let mut m = Module::new("tb_mem");
@@ -568,7 +569,10 @@ fn mem_design() -> Design {
     m.assign(b_req_valid, active);
     let b_fire = m.wire_of("b_req_fire", sig(active) & b_req_ready, "");
     let b_word = Expr::concat(vec![Expr::uconst(3, 0), b_idx.into()]).resize(32);
-    m.assign(b_req_addr, sig(b_src) + b_word);
+    // Broken on purpose with `b_wobble`: the address moves under a raised request.
+    let wobble = m.input("b_wobble", bit, None, "");
+    let shift = Expr::mux(sig(wobble) & tog, Expr::uconst(32, 8), Expr::uconst(32, 0));
+    m.assign(b_req_addr, sig(b_src) + b_word + shift);
     m.assign(b_req_write, Expr::bit(false));
     m.assign(b_req_wdata, Expr::uconst(8 * READ_BYTES, 0));
     m.assign(b_req_wstrb, Expr::uconst(READ_BYTES, 0));
@@ -900,6 +904,45 @@ fn agent_budgets_fail_a_stuck_stream() {
                 what.contains("no beat taken on `out_valid` for 20 cycles"),
                 "{err}"
             );
+        }
+        e => panic!("expected a protocol violation, got {e}"),
+    }
+}
+
+/// A master that changes its request under a raised valid is caught, with the
+/// cycle and the addresses.
+#[test]
+fn mem_slave_catches_a_request_that_moves() {
+    let mut rng = StdRng::seed_from_u64(seed(8));
+    let mut b = mem_bench();
+    let ports = MemPorts::new(&b.m, "b_mem_").unwrap_or_else(|e| panic!("{e}"));
+    let out = StreamPorts::new(&b.m, "r_valid", "r_ready", &["r_data"], None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cfg = MemSlaveConfig {
+        req_ready_p: 0.3,
+        ..MemSlaveConfig::default()
+    };
+    let mut s =
+        MemSlave::new("mem", ports, 0, 1024, cfg, rng.gen()).unwrap_or_else(|e| panic!("{e}"));
+    b.set("b_wobble", 1);
+    b.set("b_src", 0);
+    b.set("b_count", 100);
+    b.pulse("b_start");
+    let mut sink = StreamSink::new("r", out, 1.0, 0).unwrap_or_else(|e| panic!("{e}"));
+    let err = b
+        .bench
+        .steps(&mut b.m, &mut [&mut s, &mut sink], 1000)
+        .expect_err("the address moves while the request waits");
+    match &err {
+        BenchError::Protocol {
+            agent, cycle, what, ..
+        } => {
+            assert_eq!(agent, "mem");
+            assert!(
+                what.contains(&format!("request changed at cycle {cycle}")),
+                "{err}"
+            );
+            assert!(what.contains("`b_mem_req_ready` low since cycle"), "{err}");
         }
         e => panic!("expected a protocol violation, got {e}"),
     }
