@@ -6,8 +6,8 @@ use hdl::ir::{Const, Design, Expr, Module, Reset, SignalId, Ty};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use testbench::agents::{
-    Agent, Bench, BenchError, CsrMaster, CsrPorts, MemPorts, MemSlave, MemSlaveConfig, Region,
-    RegionAccess, StreamPorts, StreamSink, StreamSource,
+    Agent, Bench, BenchError, CsrMaster, CsrPorts, MemPorts, MemSlave, MemSlaveConfig, NoCombPath,
+    Region, RegionAccess, StreamPorts, StreamSink, StreamSource,
 };
 use testbench::verilator::{BuildSpec, Dir, Model, PortDesc};
 
@@ -945,5 +945,45 @@ fn mem_slave_catches_a_request_that_moves() {
             assert!(what.contains("`b_mem_req_ready` low since cycle"), "{err}");
         }
         e => panic!("expected a protocol violation, got {e}"),
+    }
+}
+
+/// The combinational-path check passes on the register slice's registered
+/// `out_valid` and catches its `in_ready`, which follows `out_ready` while full.
+#[test]
+fn no_comb_path_check_finds_the_slice_ready_path() {
+    let mut rng = StdRng::seed_from_u64(seed(9));
+    let mut m = build(&streams_design());
+    let mut bench = Bench::new(m.port("clk").unwrap_or_else(|e| panic!("{e}")));
+    reset(&mut m, &mut bench, 2);
+    let inp = StreamPorts::prefixed(&m, "in", &["data"], true).unwrap_or_else(|e| panic!("{e}"));
+    let out = StreamPorts::prefixed(&m, "out", &["data"], true).unwrap_or_else(|e| panic!("{e}"));
+    for (watch, broken) in [("out_valid", false), ("in_ready", true)] {
+        let mut src =
+            StreamSource::new("in", inp.clone(), 0.8, rng.gen()).unwrap_or_else(|e| panic!("{e}"));
+        for (w, last) in random_beats(&mut rng, 50) {
+            src.push(&w, last);
+        }
+        let mut sink =
+            StreamSink::new("out", out.clone(), 0.5, rng.gen()).unwrap_or_else(|e| panic!("{e}"));
+        let mut check =
+            NoCombPath::new(&m, "out_ready", &[watch]).unwrap_or_else(|e| panic!("{e}"));
+        let r = bench.run(&mut m, &mut [&mut src, &mut sink, &mut check], 1000);
+        match (r, broken) {
+            (Ok(_), false) => {}
+            (Err(BenchError::Protocol { what, .. }), true) => {
+                assert!(
+                    what.contains("`in_ready` changed when `out_ready` was flipped"),
+                    "{what}"
+                );
+            }
+            (r, _) => panic!("{watch}: {r:?}"),
+        }
+        // Empty the slice for the next case.
+        let mut drain =
+            StreamSink::new("out", out.clone(), 1.0, 0).unwrap_or_else(|e| panic!("{e}"));
+        bench
+            .steps(&mut m, &mut [&mut drain], 2)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }

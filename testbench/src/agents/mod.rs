@@ -42,12 +42,14 @@
 //! bits ([`crate::verilator::Model::get_words`] returns a `Vec`), and only in
 //! cycles where that port carries a beat.
 
+mod comb;
 mod csr;
 mod mem;
 mod sink;
 mod source;
 mod stream;
 
+pub use comb::NoCombPath;
 pub use csr::{CsrMaster, CsrPorts};
 pub use mem::{MemAccess, MemPorts, MemSlave, MemSlaveConfig, Region, RegionAccess};
 pub use sink::StreamSink;
