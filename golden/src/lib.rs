@@ -8,7 +8,9 @@
 //! Operations, all int8 in / int32 accumulate, bit-exact between the layers:
 //! GEMM, 2-D convolution ([`Conv2dShape`]), requantization + activation
 //! ([`Requant`], the one rule the hardware implements), max pooling
-//! ([`MaxPoolShape`]) and the composite fully-connected and convolution layers.
+//! ([`MaxPoolShape`]), the composite fully-connected and convolution layers,
+//! and the engine's layer descriptor [`ConvLayer`] (conv or FC, per-channel
+//! requant, fused pooling) with its one-call oracle [`Golden::layer`].
 //!
 //! The GPU path needs no GPU in the usual sense: on a machine without one,
 //! wgpu runs on Mesa's lavapipe (a Vulkan driver on the CPU). Where no adapter
@@ -18,6 +20,7 @@
 
 pub mod error;
 mod gpu;
+pub mod layer;
 pub mod pack;
 pub mod reference;
 pub mod requant;
@@ -26,6 +29,7 @@ pub mod shape;
 use std::sync::{Once, OnceLock};
 
 pub use error::{GoldenError, Result};
+pub use layer::ConvLayer;
 pub use requant::Requant;
 pub use shape::{Conv2dShape, MaxPoolShape, Padding, PoolWindow};
 
@@ -266,6 +270,18 @@ impl Golden {
         match &self.backend {
             Backend::Gpu(g) => g.conv_layer(input, weights, bias, shape, rq, pool_shape.as_ref()),
             Backend::Reference => reference::conv_layer(input, weights, bias, shape, rq, pool),
+        }
+    }
+
+    /// One engine layer ([`ConvLayer`]): convolution, per-channel requant
+    /// (+ ReLU) and fused max pooling in one call, int8 NHWC out
+    /// (`H_o x W_o x out_c`). On the GPU all stages run in one submission;
+    /// the result equals [`reference::layer_reference`] bit for bit.
+    pub fn layer(&self, layer: &ConvLayer, input: &[i8], weights: &[i8]) -> Result<Vec<i8>> {
+        reference::check_layer_args(layer, input, weights)?;
+        match &self.backend {
+            Backend::Gpu(g) => g.layer(layer, input, weights),
+            Backend::Reference => reference::layer_reference(layer, input, weights),
         }
     }
 }

@@ -11,6 +11,7 @@ use num_traits::{WrappingAdd, WrappingMul};
 use rayon::prelude::*;
 
 use crate::error::{check_len, Result};
+use crate::layer::ConvLayer;
 use crate::requant::Requant;
 use crate::shape::{Conv2dShape, MaxPoolShape, PoolWindow};
 
@@ -341,6 +342,132 @@ pub(crate) fn check_conv_layer_args(
         ps.validate().map(|()| ps)
     })
     .transpose()
+}
+
+/// Every stage of one [`ConvLayer`], for debugging a mismatch: the int32
+/// accumulator (before bias), the requantized int8 tensor before pooling,
+/// and the layer output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerTrace {
+    /// `acc[y][x][co]`, `H_c x W_c x out_c`, int32 wrapping, no bias.
+    pub acc: Vec<i32>,
+    /// `r[y][x][co]`, `H_c x W_c x out_c`, after per-channel requant (+ ReLU).
+    pub requant: Vec<i8>,
+    /// `out[y][x][co]`, `H_o x W_o x out_c`: `requant` max-pooled, or `requant` itself.
+    pub out: Vec<i8>,
+}
+
+pub(crate) fn check_layer_args(layer: &ConvLayer, input: &[i8], weights: &[i8]) -> Result<()> {
+    layer.validate()?;
+    check_len(
+        crate::layer::OP,
+        "input (in_h*in_w*in_c)",
+        layer.input_len(),
+        input.len(),
+    )?;
+    check_len(
+        crate::layer::OP,
+        "weights (k_h*k_w*in_c*out_c)",
+        layer.weight_len(),
+        weights.len(),
+    )
+}
+
+/// The layer's output: [`layer_reference_trace`]`.out`.
+pub fn layer_reference(layer: &ConvLayer, input: &[i8], weights: &[i8]) -> Result<Vec<i8>> {
+    layer_reference_trace(layer, input, weights).map(|t| t.out)
+}
+
+/// One [`ConvLayer`] computed literally from its formula (see
+/// [`crate::layer`]), with signed coordinates and no shared helpers beyond
+/// the validated sizes, so it stays an independent oracle for the GPU path
+/// and the engine.
+pub fn layer_reference_trace(
+    layer: &ConvLayer,
+    input: &[i8],
+    weights: &[i8],
+) -> Result<LayerTrace> {
+    check_layer_args(layer, input, weights)?;
+    let l = layer;
+    let (h_c, w_c, c_o) = (l.h_c(), l.w_c(), l.out_c);
+    // Sizes are validated to fit in usize; coordinates fit comfortably in i64.
+    let at = |y: i64, x: i64, ci: usize| -> i32 {
+        if y < 0 || x < 0 || y >= l.in_h as i64 || x >= l.in_w as i64 {
+            0
+        } else {
+            i32::from(input[(y as usize * l.in_w + x as usize) * l.in_c + ci])
+        }
+    };
+
+    let mut acc = vec![0i32; h_c * w_c * c_o];
+    for y in 0..h_c {
+        for x in 0..w_c {
+            for co in 0..c_o {
+                let mut sum = 0i32;
+                for ky in 0..l.k_h {
+                    for kx in 0..l.k_w {
+                        let iy = (y * l.stride_h) as i64 - l.pad_t as i64 + (ky * l.dil_h) as i64;
+                        let ix = (x * l.stride_w) as i64 - l.pad_l as i64 + (kx * l.dil_w) as i64;
+                        for ci in 0..l.in_c {
+                            let w = weights[((ky * l.k_w + kx) * l.in_c + ci) * c_o + co];
+                            sum = sum.wrapping_add(at(iy, ix, ci) * i32::from(w));
+                        }
+                    }
+                }
+                acc[(y * w_c + x) * c_o + co] = sum;
+            }
+        }
+    }
+
+    let lo: i64 = if l.relu { 0 } else { -128 };
+    let requant: Vec<i8> = acc
+        .iter()
+        .enumerate()
+        .map(|(i, &a)| {
+            let co = i % c_o;
+            let (mult, shift) = (i64::from(l.mult[co]), l.shift[co]);
+            let round = if shift > 0 { 1i64 << (shift - 1) } else { 0 };
+            let v = (i64::from(a.wrapping_add(l.bias[co])) * mult + round) >> shift;
+            v.clamp(lo, 127) as i8
+        })
+        .collect();
+
+    let out = if l.pool_k == 0 {
+        requant.clone()
+    } else {
+        let (h_o, w_o) = (l.h_o(), l.w_o());
+        let mut out = Vec::with_capacity(h_o * w_o * c_o);
+        for y in 0..h_o {
+            for x in 0..w_o {
+                for c in 0..c_o {
+                    // Cells outside r never win: take the max over real cells only.
+                    let mut best: Option<i8> = None;
+                    for i in 0..l.pool_k {
+                        for j in 0..l.pool_k {
+                            let ry = (y * l.pool_s + i) as i64 - l.pool_pad as i64;
+                            let rx = (x * l.pool_s + j) as i64 - l.pool_pad as i64;
+                            if ry < 0 || rx < 0 || ry >= h_c as i64 || rx >= w_c as i64 {
+                                continue;
+                            }
+                            let v = requant[(ry as usize * w_c + rx as usize) * c_o + c];
+                            best = Some(best.map_or(v, |b| b.max(v)));
+                        }
+                    }
+                    let Some(best) = best else {
+                        // validate() guarantees a real cell in every window.
+                        return Err(crate::GoldenError::invalid(
+                            crate::layer::OP,
+                            "every pooling window holds a cell of r",
+                            format!("window ({y}, {x}) is empty"),
+                        ));
+                    };
+                    out.push(best);
+                }
+            }
+        }
+        out
+    };
+    Ok(LayerTrace { acc, requant, out })
 }
 
 #[cfg(test)]

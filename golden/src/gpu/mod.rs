@@ -5,7 +5,8 @@
 //! - `matmul.wgsl`: 64x64-tiled int8 GEMM with `dot4I8Packed`, K staged
 //!   through workgroup memory. Built twice: with a plain row load for GEMM
 //!   and with an implicit-im2col load for convolution.
-//! - `requant.wgsl`: the requantization rule with 64-bit math in u32 pairs.
+//! - `requant.wgsl`: the requantization rule with 64-bit math in u32 pairs,
+//!   bias, multiplier and shift per channel.
 //! - `maxpool.wgsl`: max pooling on packed int8.
 //!
 //! All async wgpu calls are driven with `pollster` inside this module, every
@@ -20,6 +21,7 @@ use std::sync::{mpsc, Mutex};
 use wgpu::util::DeviceExt;
 
 use crate::error::{GoldenError, Result};
+use crate::layer::ConvLayer;
 use crate::pack::{pack_cols_i8, pack_conv_weights, pack_i8, pack_rows_i8, unpack_i8, words_for};
 use crate::requant::Requant;
 use crate::shape::{Conv2dShape, MaxPoolShape};
@@ -159,6 +161,22 @@ fn u32_param(op: &'static str, name: &str, v: usize) -> Result<u32> {
             format!("{name} = {v}"),
         )
     })
+}
+
+/// The `Chan` array of requant.wgsl: `[bias, mult, shift, 0]` per channel.
+/// A per-tensor [`Requant`] repeats its multiplier and shift on every channel.
+fn chan_params(
+    channels: usize,
+    bias: Option<&[i32]>,
+    mult_shift: impl Fn(usize) -> (u32, u32),
+) -> Vec<[u32; 4]> {
+    (0..channels)
+        .map(|c| {
+            let (m, s) = mult_shift(c);
+            let b = bias.map_or(0, |b| b[c]);
+            [b as u32, m, s, 0]
+        })
+        .collect()
 }
 
 fn pick_adapter(
@@ -540,31 +558,29 @@ impl GpuGolden {
         Ok(out)
     }
 
-    /// Encodes requantization of `len` int32 values in `acc`; returns the packed int8 buffer.
+    /// Encodes requantization of `len` int32 values in `acc` with per-channel
+    /// parameters `chan` (value `i` uses `chan[i % chan.len()]`, see
+    /// [`chan_params`]); returns the packed int8 buffer.
     fn enc_requant(
         &self,
         op: &'static str,
         enc: &mut wgpu::CommandEncoder,
         (acc, len): (&wgpu::Buffer, usize),
-        bias: Option<&[i32]>,
-        channels: usize,
-        rq: &Requant,
+        chan: &[[u32; 4]],
+        relu: bool,
     ) -> Result<wgpu::Buffer> {
         let words = words_for(len);
-        let bias_buf = self.upload(op, "bias", bias.unwrap_or(&[0]))?;
+        let chan_buf = self.upload(op, "per-channel requant parameters", chan)?;
         let out = self.output(op, "requantized output", words)?;
+        let lo: i32 = if relu { 0 } else { -128 };
         let params = self.uniform(&[
             u32_param(op, "len", len)?,
-            u32_param(op, "channels", channels)?,
-            rq.mult(),
-            rq.shift(),
-            i32::from(rq.lo()) as u32,
+            u32_param(op, "channels", chan.len())?,
+            lo as u32,
             u32_param(op, "words", words)?,
-            u32::from(bias.is_some()),
-            0,
         ]);
         let grid = self.grid(op, (words as u64).div_ceil(ELEMWISE_WG))?;
-        self.dispatch(enc, &self.requant, &[&params, acc, &bias_buf, &out], grid);
+        self.dispatch(enc, &self.requant, &[&params, acc, &chan_buf, &out], grid);
         Ok(out)
     }
 
@@ -724,7 +740,8 @@ impl GpuGolden {
         self.scoped(OP, || {
             let mut enc = self.encoder();
             let acc_buf = self.upload(OP, "acc", acc)?;
-            let out = self.enc_requant(OP, &mut enc, (&acc_buf, acc.len()), bias, channels, rq)?;
+            let chan = chan_params(channels, bias, |_| (rq.mult(), rq.shift()));
+            let out = self.enc_requant(OP, &mut enc, (&acc_buf, acc.len()), &chan, rq.relu())?;
             let words = self.finish_and_read(OP, enc, &out, words_for(acc.len()))?;
             Ok(unpack_i8(&words, acc.len()))
         })
@@ -761,7 +778,8 @@ impl GpuGolden {
         self.scoped(OP, || {
             let mut enc = self.encoder();
             let acc = self.enc_matmul(OP, &mut enc, false, [&ap, &bp], None, p)?;
-            let out = self.enc_requant(OP, &mut enc, (&acc, m * n), Some(bias), n, rq)?;
+            let chan = chan_params(n, Some(bias), |_| (rq.mult(), rq.shift()));
+            let out = self.enc_requant(OP, &mut enc, (&acc, m * n), &chan, rq.relu())?;
             let words = self.finish_and_read(OP, enc, &out, words_for(m * n))?;
             Ok(unpack_i8(&words, m * n))
         })
@@ -782,18 +800,36 @@ impl GpuGolden {
         self.scoped(OP, || {
             let mut enc = self.encoder();
             let acc = self.enc_conv(OP, &mut enc, input, weights, None, s)?;
-            let y = self.enc_requant(
-                OP,
-                &mut enc,
-                (&acc, s.output_len()),
-                Some(bias),
-                s.c_out,
-                rq,
-            )?;
+            let chan = chan_params(s.c_out, Some(bias), |_| (rq.mult(), rq.shift()));
+            let y = self.enc_requant(OP, &mut enc, (&acc, s.output_len()), &chan, rq.relu())?;
             let (out, len) = match pool {
                 Some(ps) => (self.enc_maxpool(OP, &mut enc, &y, ps)?, ps.output_len()),
                 None => (y, s.output_len()),
             };
+            let words = self.finish_and_read(OP, enc, &out, words_for(len))?;
+            Ok(unpack_i8(&words, len))
+        })
+    }
+}
+
+impl GpuGolden {
+    /// One [`ConvLayer`] in one submission: implicit-im2col conv, per-channel
+    /// requant (+ ReLU), optional max pool, with no read-back in between.
+    /// Arguments already checked by the caller.
+    pub(crate) fn layer(&self, l: &ConvLayer, input: &[i8], weights: &[i8]) -> Result<Vec<i8>> {
+        const OP: &str = "layer";
+        let s = l.conv_shape();
+        let pool = l.pool_shape();
+        let chan = chan_params(l.out_c, Some(&l.bias), |c| (l.mult[c], l.shift[c]));
+        self.scoped(OP, || {
+            let mut enc = self.encoder();
+            let acc = self.enc_conv(OP, &mut enc, input, weights, None, &s)?;
+            let r = self.enc_requant(OP, &mut enc, (&acc, l.conv_len()), &chan, l.relu)?;
+            let out = match &pool {
+                Some(ps) => self.enc_maxpool(OP, &mut enc, &r, ps)?,
+                None => r,
+            };
+            let len = l.output_len();
             let words = self.finish_and_read(OP, enc, &out, words_for(len))?;
             Ok(unpack_i8(&words, len))
         })

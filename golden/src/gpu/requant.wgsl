@@ -1,30 +1,38 @@
-// Requantization + activation, int32 -> packed int8. Mirrors golden::Requant::apply:
+// Requantization + activation, int32 -> packed int8, with bias, multiplier
+// and shift per channel. Mirrors golden::Requant::apply:
 //
-//   x = acc + bias                               (i32, wrapping)
-//   y = (i64(x) * mult + round) >> shift         (64-bit, arithmetic shift)
+//   x = acc + bias[c]                            (i32, wrapping)
+//   y = (i64(x) * mult[c] + round) >> shift[c]   (64-bit, arithmetic shift)
 //   out = clamp(y, lo, 127)                      lo = 0 with ReLU, -128 without
 //
 // WGSL has no 64-bit integers, so the 64-bit value lives in a (hi, lo) pair of
 // u32 words, two's complement, and every step is done exactly on the pair.
 // A bit-for-bit Rust transcription (requant.rs, apply_u32_pieces) is tested
 // against the i64 rule; the GPU tests check this file against the same rule.
+// The three per-channel values share one storage array so the kernel stays
+// within WebGPU's default of 4 storage buffers per stage; a per-tensor
+// requant simply repeats its mult and shift on every channel.
 
 requires packed_4x8_integer_dot_product;
 
 struct Params {
     len: u32,      // int32 values in
-    channels: u32, // bias period (channel-last tensors)
-    mult: u32,     // 1..=65535
-    shift: u32,    // 0..=31
+    channels: u32, // period of `chan` (channel-last tensors)
     lo: i32,       // 0 or -128
     words: u32,    // packed output words, ceil(len / 4)
-    has_bias: u32,
+}
+
+// Per-channel requantization parameters (16 bytes).
+struct Chan {
+    bias: i32,
+    mult: u32,  // 1..=65535
+    shift: u32, // 0..=31
     _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> acc: array<i32>;
-@group(0) @binding(2) var<storage, read> bias: array<i32>;
+@group(0) @binding(2) var<storage, read> chan: array<Chan>;
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
 
 fn requant(acc_v: i32, bias_v: i32, mult: u32, shift: u32, lo_bound: i32) -> i32 {
@@ -75,11 +83,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var e = 0u; e < 4u; e = e + 1u) {
         let i = wi * 4u + e;
         if (i < P.len) {
-            var b = 0;
-            if (P.has_bias != 0u) {
-                b = bias[i % P.channels];
-            }
-            v[e] = requant(acc[i], b, P.mult, P.shift, P.lo);
+            let ch = chan[i % P.channels];
+            v[e] = requant(acc[i], ch.bias, ch.mult, ch.shift, P.lo);
         }
     }
     out[wi] = pack4xI8(v);
