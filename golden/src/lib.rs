@@ -297,3 +297,20 @@ pub fn checked_gemm_i8(a: &[i8], b: &[i8], m: usize, k: usize, n: usize) -> Resu
     }
     Ok(out)
 }
+
+/// One [`ConvLayer`] on the global golden model, cross-checked against
+/// [`reference::layer_reference`]: returns [`GoldenError::Mismatch`] if the
+/// GPU and the reference differ. This is what the engine's RTL tests compare
+/// the hardware against.
+pub fn checked_layer(layer: &ConvLayer, input: &[i8], weights: &[i8]) -> Result<Vec<i8>> {
+    let g = Golden::global()?;
+    let out = g.layer(layer, input, weights)?;
+    if g.is_gpu() {
+        error::compare(
+            "layer",
+            &out,
+            &reference::layer_reference(layer, input, weights)?,
+        )?;
+    }
+    Ok(out)
+}

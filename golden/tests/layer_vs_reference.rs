@@ -120,7 +120,7 @@ fn check_gpu((l, x, w): &Case) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 192, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn conv_layer_gpu_matches_reference(case in with_operands(conv_layer())) {
@@ -374,4 +374,33 @@ fn bad_layers_are_errors_naming_the_rule() {
         e.to_string(),
         "layer: violates `stride_h >= 1`: stride_h = 0"
     );
+}
+
+#[test]
+fn checked_layer_agrees_and_dispatches_split() {
+    let l = ConvLayer::new(14, 14, 5, 70, 3, 3)
+        .with_padding(Padding::uniform(1))
+        .with_relu(true)
+        .with_pool(2, 2, 0)
+        .with_requant(
+            (0..70).map(|c| c * 50 - 1700).collect(),
+            (0..70).map(|c| 100 + c * 900).collect(),
+            vec![14; 70],
+        );
+    let x: Vec<i8> = (0..l.input_len())
+        .map(|v| (v * 13 % 256) as u8 as i8)
+        .collect();
+    let w: Vec<i8> = (0..l.weight_len())
+        .map(|v| (v * 29 % 255) as u8 as i8)
+        .collect();
+    let want = layer_reference(&l, &x, &w).unwrap();
+    assert_eq!(golden::checked_layer(&l, &x, &w).unwrap(), want);
+    // At most 5 workgroups per dimension: the conv's 4 x 2 = 8 tiles, the
+    // requant's 13720 values (3430 words, 14 workgroups) and the pool's 3430
+    // values (4 workgroups) fold over a 2-D grid.
+    let g = match Golden::with_max_workgroups_per_dim(5) {
+        Ok(g) => g,
+        Err(e) => panic!("golden model unavailable: {e}"),
+    };
+    assert_eq!(g.layer(&l, &x, &w).unwrap(), want);
 }
