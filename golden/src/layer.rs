@@ -284,15 +284,12 @@ impl ConvLayer {
                 format!("pool_pad = {p}, pool_k = {k}"),
             ));
         }
-        for (axis, size) in [("h", self.h_c()), ("w", self.w_c())] {
+        for (name, size) in [("H_c", self.h_c()), ("W_c", self.w_c())] {
             if window_out(size, p, p, k, 1, s).is_none() {
                 return Err(GoldenError::invalid(
                     OP,
-                    format!("pool_k <= {}_c + 2*pool_pad", axis.to_ascii_uppercase()),
-                    format!(
-                        "pool_k = {k}, {}_c = {size}, pool_pad = {p}",
-                        axis.to_ascii_uppercase()
-                    ),
+                    format!("pool_k <= {name} + 2*pool_pad"),
+                    format!("pool_k = {k}, {name} = {size}, pool_pad = {p}"),
                 ));
             }
         }

@@ -810,9 +810,7 @@ impl GpuGolden {
             Ok(unpack_i8(&words, len))
         })
     }
-}
 
-impl GpuGolden {
     /// One [`ConvLayer`] in one submission: implicit-im2col conv, per-channel
     /// requant (+ ReLU), optional max pool, with no read-back in between.
     /// Arguments already checked by the caller.
@@ -820,6 +818,11 @@ impl GpuGolden {
         const OP: &str = "layer";
         let s = l.conv_shape();
         let pool = l.pool_shape();
+        // The layer's rules include the max-pool unit's; re-checking is cheap
+        // and keeps a wrong mapping from reaching the kernel.
+        if let Some(ps) = &pool {
+            ps.validate()?;
+        }
         let chan = chan_params(l.out_c, Some(&l.bias), |c| (l.mult[c], l.shift[c]));
         self.scoped(OP, || {
             let mut enc = self.encoder();
