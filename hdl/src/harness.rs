@@ -19,6 +19,7 @@
 use serde::Serialize;
 
 use crate::ir::{Conn, Design, Expr, Module, SignalKind, Ty};
+use crate::parts::Instantiate;
 use crate::GenError;
 
 /// Bits folded into one per stage of the output XOR tree (one LUT4 each).
@@ -50,6 +51,7 @@ pub fn wrap(mut design: Design, name: &str) -> Result<(Design, HarnessDerived), 
     let block = design
         .top_module()
         .ok_or_else(|| GenError::Internal(format!("design has no top module {}", design.top)))?;
+    let block = block.clone();
     let block_name = block.name.clone();
     let ports: Vec<(String, Ty, bool)> = block
         .ports()
@@ -137,7 +139,7 @@ pub fn wrap(mut design: Design, name: &str) -> Result<(Design, HarnessDerived), 
     if !ports.iter().any(|(n, _, _)| n == "rst") {
         m.allow_unused(rst, "the block has no reset");
     }
-    m.instance(&block_name, "dut", conns);
+    m.inst(&block, "dut").conns(conns).finish()?;
 
     let folded_bits: u32 = ports
         .iter()
@@ -177,7 +179,7 @@ pub fn wrap(mut design: Design, name: &str) -> Result<(Design, HarnessDerived), 
     }
 
     design.top = name.to_string();
-    design.add(m);
+    design.include(m)?;
     Ok((
         design,
         HarnessDerived {

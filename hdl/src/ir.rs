@@ -941,6 +941,29 @@ impl Design {
     pub fn add(&mut self, m: Module) {
         self.modules.push(m);
     }
+    /// Add a module unless the design already has it. A module of the same
+    /// name but different content is refused: two blocks built parts of one
+    /// name with different parameters, and one would silently replace the other.
+    pub fn include(&mut self, m: Module) -> Result<(), crate::GenError> {
+        match self.modules.iter().find(|x| x.name == m.name) {
+            // Debug covers every field, so equal text is equal content.
+            Some(x) if format!("{x:?}") == format!("{m:?}") => Ok(()),
+            Some(_) => Err(crate::GenError::Internal(format!(
+                "module `{}` is already in design `{}` with different content (rule: one name, one module)",
+                m.name, self.top
+            ))),
+            None if self.externs.iter().any(|e| e.name == m.name) => {
+                Err(crate::GenError::Internal(format!(
+                    "module `{}` clashes with an extern module of design `{}`",
+                    m.name, self.top
+                )))
+            }
+            None => {
+                self.modules.push(m);
+                Ok(())
+            }
+        }
+    }
     pub fn add_extern(&mut self, e: ExternModule) {
         self.externs.push(e);
     }

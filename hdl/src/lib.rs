@@ -8,6 +8,7 @@
 //! - [`verilog`]: the deterministic printer.
 //! - [`array`]: the output-stationary int8 systolic array.
 //! - [`manifest`]: the JSON manifest written next to the Verilog.
+//! - [`parts`]: the shared hardware library (skid buffer, FIFO, counters, RAM, bundles, instances).
 //!
 //! Each block is a Rust function from a validated config struct to a [`ir::Design`].
 
@@ -19,6 +20,7 @@ pub mod harness;
 pub mod ir;
 pub mod manifest;
 pub mod maxpool;
+pub mod parts;
 pub mod process;
 pub mod util;
 pub mod verilog;

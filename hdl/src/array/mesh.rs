@@ -7,11 +7,14 @@
 //! time, which is the order the output contract asks for.
 
 use crate::ir::{Conn, Expr, Module, SignalId, Ty};
+use crate::parts::Instantiate;
+use crate::GenError;
 
 use super::config::{ArrayConfig, ACC_BITS, OPERAND_BITS};
 use super::pe::PeConns;
 
-pub fn build(cfg: &ArrayConfig) -> Module {
+/// Build the mesh of `pes` (the PE modules, found by [`super::pe::name`]).
+pub fn build(cfg: &ArrayConfig, pes: &[Module]) -> Result<Module, GenError> {
     let (rows, cols) = (cfg.rows as usize, cfg.cols as usize);
     let mut m = Module::new(cfg.sub("mesh"));
     m.doc(format!(
@@ -123,7 +126,12 @@ pub fn build(cfg: &ArrayConfig) -> Module {
                 c_valid: res[i][j].1,
             };
             let pe_name = super::pe::name(cfg, cfg.pe_uses_dsp(i as u32, j as u32));
-            m.instance(&pe_name, &format!("pe_r{i}_c{j}"), conns.into_list());
+            let pe = pes.iter().find(|p| p.name == pe_name).ok_or_else(|| {
+                GenError::Internal(format!("mesh: PE module `{pe_name}` was not built"))
+            })?;
+            m.inst(pe, &format!("pe_r{i}_c{j}"))
+                .conns(conns.into_list())
+                .finish()?;
         }
     }
     for j in 0..cols {
@@ -135,5 +143,5 @@ pub fn build(cfg: &ArrayConfig) -> Module {
     let last_col = (0..rows).map(|i| Expr::from(res[i][cols - 1].1)).collect();
     m.assign(out_valid, Expr::or_all(last_col, Ty::bit()));
     m.assign(out_last, res[rows - 1][cols - 1].1);
-    m
+    Ok(m)
 }

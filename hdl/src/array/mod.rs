@@ -25,7 +25,7 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
         .filter(|&dsp| (0..rows).any(|i| (0..cols).any(|j| cfg.pe_uses_dsp(i, j) == dsp)))
         .map(|dsp| pe::build(cfg, dsp))
         .collect();
-    let mesh = mesh::build(cfg);
+    let mesh = mesh::build(cfg, &pes)?;
     let op = Ty::s(config::OPERAND_BITS);
     let skew_a = skew::build(
         &cfg.sub("skew_a"),
@@ -55,27 +55,40 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
         &(0..cols).map(|j| cols - 1 - j + edge).collect::<Vec<_>>(),
         false,
     );
+    let skid = |what: &str, width: u32, ready_copy: bool| {
+        crate::parts::skid::build(&crate::parts::skid::SkidConfig {
+            name: cfg.sub(what),
+            width,
+            ready_copy,
+        })
+    };
+    let in_skid = skid("in_skid", top::in_skid_bits(cfg), false)?;
+    let out_skid = skid("out_skid", top::out_skid_bits(cfg), true)?;
     let top = top::build(
         cfg,
         top::Blocks {
-            mesh: &mesh.name,
+            mesh: &mesh,
+            in_skid: &in_skid,
+            out_skid: &out_skid,
             skew_a: &skew_a,
             skew_flags: &skew_flags,
             skew_b: &skew_b,
             deskew_c: &deskew_c,
         },
-    );
+    )?;
     if cfg.dsp_cell == DspCell::Ecp5 && pes.iter().any(|p| p.name == pe::name(cfg, true)) {
         d.add_extern(ecp5_mult::extern_module());
     }
-    d.add(top);
-    d.add(mesh);
+    d.include(top)?;
+    d.include(mesh)?;
     for pe in pes {
-        d.add(pe);
+        d.include(pe)?;
     }
     for s in [skew_a, skew_flags, skew_b, deskew_c] {
-        d.add(s.module);
+        d.include(s.module)?;
     }
+    d.include(in_skid)?;
+    d.include(out_skid)?;
     Ok(d)
 }
 

@@ -1,34 +1,35 @@
-//! The array top: the valid/ready contract around skew, mesh and deskew.
-//!
-//! Pipeline: input register -> skew -> mesh -> column collect -> deskew -> output
-//! register, with a skid register beside the input and the output registers.
-//! Everything between them advances together on `adv`, which is low only while
-//! the output skid register holds a row (the consumer stalled twice in a row); so
-//! backpressure freezes the whole pipeline and nothing is lost or duplicated.
-//! Because `adv`, `in_ready` and `out_valid` are registers (or a NOT of one), no
-//! combinational path runs from `out_ready` to `in_ready` or into the array: the
-//! array can sit between any two valid/ready blocks, and the enable's fan-out to
-//! every register starts at a flip-flop. Steps without an input beat carry
-//! `valid = 0` through the array and are simply not accumulated.
-//!
-//! The one throttle: two tiles must close at least `rows` steps apart, or two rows
-//! of one column would finish in the same step. With K >= rows it never engages.
-
-use crate::ir::{Conn, Const, Expr, Module, Reset, SignalId, Ty};
+use crate::ir::{Const, Expr, Module, Reset, SignalId, Ty};
+use crate::parts::Instantiate;
 use crate::util::bits_for;
+use crate::GenError;
 
 use super::config::{ArrayConfig, ACC_BITS, OPERAND_BITS};
 use super::skew::DelayLines;
 
 pub struct Blocks<'a> {
-    pub mesh: &'a str,
+    pub mesh: &'a Module,
+    /// Skid buffer of the operand beat `{in_last, in_b, in_a}`.
+    pub in_skid: &'a Module,
+    /// Skid buffer of the result row `{last, c}`, with the ready copy.
+    pub out_skid: &'a Module,
     pub skew_a: &'a DelayLines,
     pub skew_flags: &'a DelayLines,
     pub skew_b: &'a DelayLines,
     pub deskew_c: &'a DelayLines,
 }
 
-pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
+/// Payload bits of the input skid buffer: `{in_last, in_b, in_a}`.
+pub fn in_skid_bits(cfg: &ArrayConfig) -> u32 {
+    let d = cfg.derived();
+    d.in_a_bits + d.in_b_bits + 1
+}
+
+/// Payload bits of the output skid buffer: `{last, out_c}`.
+pub fn out_skid_bits(cfg: &ArrayConfig) -> u32 {
+    cfg.derived().out_c_bits + 1
+}
+
+pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> {
     let (rows, cols) = (cfg.rows, cfg.cols);
     let d = cfg.derived();
     let mut m = Module::new(cfg.name.clone());
@@ -82,34 +83,22 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
     );
     let out_last = m.output("out_last", Ty::bit(), None, "row ROWS-1 of the tile");
 
-    // Input register and its skid register.
-    let in_valid_reg = m.reg("in_valid_reg", Ty::bit(), "input register holds a beat");
-    let in_a_reg = m.reg("in_a_reg", Ty::u(d.in_a_bits), "");
-    let in_b_reg = m.reg("in_b_reg", Ty::u(d.in_b_bits), "");
-    let in_last_reg = m.reg("in_last_reg", Ty::bit(), "");
-    let in_skid_valid_reg = m.reg(
-        "in_skid_valid_reg",
+    // The operand beat on offer from the input skid buffer.
+    let beat_bits = in_skid_bits(cfg);
+    let op_valid = m.wire("op_valid", Ty::bit(), "the input skid buffer holds a beat");
+    let op_data = m.wire("op_data", Ty::u(beat_bits), "{in_last, in_b, in_a} of that beat");
+    let op_last = m.wire_of("op_last", Expr::from(op_data).bit_at(beat_bits - 1), "");
+    // The result row side: the output skid buffer's ready is the step enable.
+    let adv = m.wire(
+        "adv",
         Ty::bit(),
-        "skid register holds a beat taken while the input register could not move",
+        "the pipeline steps: the output skid buffer can take a produced row",
     );
-    let in_skid_a_reg = m.reg("in_skid_a_reg", Ty::u(d.in_a_bits), "");
-    let in_skid_b_reg = m.reg("in_skid_b_reg", Ty::u(d.in_b_bits), "");
-    let in_skid_last_reg = m.reg("in_skid_last_reg", Ty::bit(), "");
-    // Output register and its skid register.
-    let out_valid_reg = m.reg("out_valid_reg", Ty::bit(), "output register holds a row");
-    let out_last_reg = m.reg("out_last_reg", Ty::bit(), "");
-    let out_c_regs: Vec<SignalId> = (0..cols)
-        .map(|j| m.reg(&format!("out_c{j}_reg"), acc, ""))
-        .collect();
-    let out_skid_valid_reg = m.reg(
-        "out_skid_valid_reg",
-        Ty::bit(),
-        "skid register holds a row the stalled output register could not take",
-    );
-    let out_skid_last_reg = m.reg("out_skid_last_reg", Ty::bit(), "");
-    let out_skid_c_regs: Vec<SignalId> = (0..cols)
-        .map(|j| m.reg(&format!("out_skid_c{j}_reg"), acc, ""))
-        .collect();
+    // The same value again, from a register of its own in the skid buffer, for
+    // the array-wide fan-out (every PE, skew and deskew register): the top's own
+    // control keeps `adv` instead of sharing a net that spans the die.
+    let step = m.wire("step", Ty::bit(), "copy of adv for the array-wide fan-out");
+
     // Tile-close throttle.
     let gap_bits = bits_for(u64::from(rows - 1));
     let gap_max = Const {
@@ -121,57 +110,38 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
         Ty::u(gap_bits),
         "steps since a tile closed, saturating at ROWS-1",
     );
-
-    // The array steps unless the output skid register is full: a register, so
-    // neither the step enable nor in_ready depends combinationally on out_ready.
-    let adv = m.wire_of(
-        "adv",
-        !Expr::from(out_skid_valid_reg),
-        "the pipeline steps: a produced row has a free slot",
-    );
-    // The same value again, from a register of its own, for the array-wide fan-out
-    // (every PE, skew and deskew register): the top's own control keeps `adv`, a
-    // gate away from its source, instead of sharing a net that spans the die.
-    // `step_reg` is `!out_skid_valid_reg` at every edge (reset: 1 = 0 skid rows).
-    let step_reg = m.reg(
-        "step_reg",
-        Ty::bit(),
-        "copy of adv for the array-wide fan-out",
-    );
-
     // Kept as a register of its own (always equal to since_last_reg == ROWS-1), so
-    // that `in_free`, the enable of every input register bit, is one gate of
-    // registers: the compare would add a gate and a hop across the die.
+    // that the input skid buffer's out_ready is one gate of registers: the compare
+    // would add a gate and a hop across the die.
     let last_ok = m.reg(
         "last_ok_reg",
         Ty::bit(),
         "a tile may close without two rows of a column finishing together",
     );
+    let op_ready = m.wire_of(
+        "op_ready",
+        Expr::from(adv) & (!Expr::from(op_last) | last_ok),
+        "the held beat enters the array if there is one",
+    );
     let issue = m.wire_of(
         "issue",
-        Expr::from(in_valid_reg) & adv & (!Expr::from(in_last_reg) | last_ok),
-        "the input register's beat enters the array this step",
+        Expr::from(op_valid) & op_ready,
+        "the input skid buffer's beat enters the array this step",
     );
-    let issue_last = m.wire_of("issue_last", Expr::from(issue) & in_last_reg, "");
-    let in_ready_int = m.wire_of(
-        "in_ready_int",
-        !Expr::from(in_skid_valid_reg),
-        "the skid register is free, so a beat taken now has a place",
-    );
-    m.assign(in_ready, in_ready_int);
-    let in_fire = m.wire_of(
-        "in_fire",
-        Expr::from(in_valid) & in_ready_int,
-        "a beat is taken this edge",
-    );
-    // Written from the registers directly rather than from `issue`, so that it
-    // maps to one LUT4: it enables every input register bit, spread wide.
-    let in_free = m.wire_of(
-        "in_free",
-        !Expr::from(in_valid_reg)
-            | (!Expr::from(out_skid_valid_reg) & (!Expr::from(in_last_reg) | last_ok)),
-        "input register is empty or being emptied",
-    );
+    let issue_last = m.wire_of("issue_last", Expr::from(issue) & op_last, "");
+    m.inst(blocks.in_skid, "in_skid")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("in_valid", in_valid)
+        .out("in_ready", in_ready)
+        .connect(
+            "in_data",
+            Expr::concat(vec![in_a.into(), in_b.into(), in_last.into()]),
+        )
+        .out("out_valid", op_valid)
+        .connect("out_ready", op_ready)
+        .out("out_data", op_data)
+        .finish()?;
 
     let ctrl = |value: u128, ty: Ty| {
         Some(Reset {
@@ -179,52 +149,6 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
             value: Const { ty, bits: value },
         })
     };
-    // The input register refills from the skid register first, else from the port.
-    let from_skid = |skid: SignalId, port: SignalId| Expr::mux(in_skid_valid_reg, skid, port);
-    m.clocked(
-        in_valid_reg,
-        clk,
-        Expr::from(in_skid_valid_reg) | in_fire,
-        Some(in_free.into()),
-        ctrl(0, Ty::bit()),
-    );
-    m.clocked(
-        in_a_reg,
-        clk,
-        from_skid(in_skid_a_reg, in_a),
-        Some(in_free.into()),
-        None,
-    );
-    m.clocked(
-        in_b_reg,
-        clk,
-        from_skid(in_skid_b_reg, in_b),
-        Some(in_free.into()),
-        None,
-    );
-    m.clocked(
-        in_last_reg,
-        clk,
-        from_skid(in_skid_last_reg, in_last),
-        Some(in_free.into()),
-        None,
-    );
-    m.clocked(
-        in_skid_valid_reg,
-        clk,
-        !Expr::from(in_free) & (Expr::from(in_skid_valid_reg) | in_fire),
-        None,
-        ctrl(0, Ty::bit()),
-    );
-    m.clocked(in_skid_a_reg, clk, in_a, Some(in_ready_int.into()), None);
-    m.clocked(in_skid_b_reg, clk, in_b, Some(in_ready_int.into()), None);
-    m.clocked(
-        in_skid_last_reg,
-        clk,
-        in_last,
-        Some(in_ready_int.into()),
-        None,
-    );
     let saturated = Expr::Const(gap_max);
     let since_next = m.wire_of(
         "since_next",
@@ -269,7 +193,7 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
         .collect();
     let a_lanes = (0..rows)
         .map(|i| {
-            Expr::from(in_a_reg)
+            Expr::from(op_data)
                 .slice(i * OPERAND_BITS, OPERAND_BITS)
                 .as_signed()
         })
@@ -279,29 +203,20 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
         .collect();
     let b_lanes = (0..cols)
         .map(|j| {
-            Expr::from(in_b_reg)
-                .slice(j * OPERAND_BITS, OPERAND_BITS)
+            Expr::from(op_data)
+                .slice(d.in_a_bits + j * OPERAND_BITS, OPERAND_BITS)
                 .as_signed()
         })
         .collect();
-    let sk = blocks.skew_a;
-    m.instance(
-        &sk.module.name,
-        "skew_a",
-        sk.conns(clk, rst, step_reg, a_lanes, &a_sk),
-    );
-    let sk = blocks.skew_flags;
-    m.instance(
-        &sk.module.name,
-        "skew_flags",
-        sk.conns(clk, rst, step_reg, flag_lanes, &f_sk),
-    );
-    let sk = blocks.skew_b;
-    m.instance(
-        &sk.module.name,
-        "skew_b",
-        sk.conns(clk, rst, step_reg, b_lanes, &b_sk),
-    );
+    for (name, sk, lanes, outs) in [
+        ("skew_a", blocks.skew_a, a_lanes, &a_sk),
+        ("skew_flags", blocks.skew_flags, flag_lanes, &f_sk),
+        ("skew_b", blocks.skew_b, b_lanes, &b_sk),
+    ] {
+        m.inst(&sk.module, name)
+            .conns(sk.conns(clk, rst, step, lanes, outs))
+            .finish()?;
+    }
 
     // Mesh.
     let col: Vec<SignalId> = (0..cols)
@@ -309,132 +224,65 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Module {
         .collect();
     let mesh_valid = m.wire("mesh_valid", Ty::bit(), "a row leaves the last column");
     let mesh_last = m.wire("mesh_last", Ty::bit(), "it is row ROWS-1");
-    let mut conns = vec![
-        ("clk".to_string(), Conn::In(clk.into())),
-        ("rst".to_string(), Conn::In(rst.into())),
-        ("adv".to_string(), Conn::In(step_reg.into())),
-    ];
+    let mut mesh = m
+        .inst(blocks.mesh, "mesh")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("adv", step);
     for i in 0..rows as usize {
-        conns.push((format!("a_{i}"), Conn::In(a_sk[i].into())));
-        conns.push((
-            format!("a_valid_{i}"),
-            Conn::In(Expr::from(f_sk[i]).bit_at(0)),
-        ));
-        conns.push((
-            format!("a_last_{i}"),
-            Conn::In(Expr::from(f_sk[i]).bit_at(1)),
-        ));
+        mesh = mesh
+            .connect(&format!("a_{i}"), a_sk[i])
+            .connect(&format!("a_valid_{i}"), Expr::from(f_sk[i]).bit_at(0))
+            .connect(&format!("a_last_{i}"), Expr::from(f_sk[i]).bit_at(1));
     }
     for (j, b) in b_sk.iter().enumerate() {
-        conns.push((format!("b_{j}"), Conn::In((*b).into())));
+        mesh = mesh.connect(&format!("b_{j}"), *b);
     }
     for (j, c) in col.iter().enumerate() {
-        conns.push((format!("c_{j}"), Conn::Out(*c)));
+        mesh = mesh.out(&format!("c_{j}"), *c);
     }
-    conns.push(("out_valid".into(), Conn::Out(mesh_valid)));
-    conns.push(("out_last".into(), Conn::Out(mesh_last)));
-    m.instance(blocks.mesh, "mesh", conns);
+    mesh.out("out_valid", mesh_valid)
+        .out("out_last", mesh_last)
+        .finish()?;
     // The edge stage on the way out: the status follows the results through the
     // deskew's extra stage.
     let (mesh_valid, mesh_last) = if cfg.edge_stages() > 0 {
         let v = m.reg("mesh_valid_reg", Ty::bit(), "mesh_valid, one step later");
         let l = m.reg("mesh_last_reg", Ty::bit(), "mesh_last, one step later");
-        m.clocked(
-            v,
-            clk,
-            mesh_valid,
-            Some(step_reg.into()),
-            ctrl(0, Ty::bit()),
-        );
-        m.clocked(l, clk, mesh_last, Some(step_reg.into()), ctrl(0, Ty::bit()));
+        m.clocked(v, clk, mesh_valid, Some(step.into()), ctrl(0, Ty::bit()));
+        m.clocked(l, clk, mesh_last, Some(step.into()), ctrl(0, Ty::bit()));
         (v, l)
     } else {
         (mesh_valid, mesh_last)
     };
 
-    // Deskew and output register.
+    // Deskew and the output skid buffer, whose ready is the step enable: a
+    // register, so neither the step nor in_ready depends combinationally on
+    // out_ready.
     let c_dsk: Vec<SignalId> = (0..cols)
         .map(|j| m.wire(&format!("c_dsk_{j}"), acc, ""))
         .collect();
     let sk = blocks.deskew_c;
     let c_lanes = col.iter().map(|c| Expr::from(*c)).collect();
-    m.instance(
-        &sk.module.name,
-        "deskew_c",
-        sk.conns(clk, rst, step_reg, c_lanes, &c_dsk),
-    );
-    let push = m.wire_of(
-        "push",
-        Expr::from(adv) & mesh_valid,
-        "a finished row leaves the deskew",
-    );
-    let out_free = m.wire_of(
-        "out_free",
-        !Expr::from(out_valid_reg) | out_ready,
-        "output register is empty or being taken",
-    );
-    // The output register refills from the skid register first, else from the array.
-    let from_skid = |skid: SignalId, row: SignalId| Expr::mux(out_skid_valid_reg, skid, row);
-    m.clocked(
-        out_valid_reg,
-        clk,
-        Expr::from(out_skid_valid_reg) | push,
-        Some(out_free.into()),
-        ctrl(0, Ty::bit()),
-    );
-    m.clocked(
-        out_last_reg,
-        clk,
-        from_skid(out_skid_last_reg, mesh_last),
-        Some(out_free.into()),
-        None,
-    );
-    let skid_next = m.wire_of(
-        "out_skid_valid_next",
-        !Expr::from(out_free) & (Expr::from(out_skid_valid_reg) | push),
-        "",
-    );
-    m.clocked(out_skid_valid_reg, clk, skid_next, None, ctrl(0, Ty::bit()));
-    m.clocked(
-        step_reg,
-        clk,
-        !Expr::from(skid_next),
-        None,
-        ctrl(1, Ty::bit()),
-    );
-    m.clocked(
-        out_skid_last_reg,
-        clk,
-        mesh_last,
-        Some(step_reg.into()),
-        None,
-    );
-    for j in 0..cols as usize {
-        m.clocked(
-            out_c_regs[j],
-            clk,
-            from_skid(out_skid_c_regs[j], c_dsk[j]),
-            Some(out_free.into()),
-            None,
-        );
-        m.clocked(
-            out_skid_c_regs[j],
-            clk,
-            c_dsk[j],
-            Some(step_reg.into()),
-            None,
-        );
-    }
-    m.assign(out_valid, out_valid_reg);
-    m.assign(out_last, out_last_reg);
-    m.assign(
-        out_c,
-        Expr::concat(
-            out_c_regs
-                .iter()
-                .map(|r| Expr::from(*r).as_unsigned())
-                .collect(),
-        ),
-    );
-    m
+    m.inst(&sk.module, "deskew_c")
+        .conns(sk.conns(clk, rst, step, c_lanes, &c_dsk))
+        .finish()?;
+    let row_bits = out_skid_bits(cfg);
+    let row = m.wire("row_data", Ty::u(row_bits), "{last, C row} on offer");
+    let mut row_in: Vec<Expr> = c_dsk.iter().map(|c| Expr::from(*c).as_unsigned()).collect();
+    row_in.push(mesh_last.into());
+    m.inst(blocks.out_skid, "out_skid")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("in_valid", mesh_valid)
+        .out("in_ready", adv)
+        .connect("in_data", Expr::concat(row_in))
+        .out("out_valid", out_valid)
+        .connect("out_ready", out_ready)
+        .out("out_data", row)
+        .out("in_ready_copy", step)
+        .finish()?;
+    m.assign(out_c, Expr::from(row).slice(0, d.out_c_bits));
+    m.assign(out_last, Expr::from(row).bit_at(row_bits - 1));
+    Ok(m)
 }

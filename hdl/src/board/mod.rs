@@ -219,24 +219,27 @@ pub fn design(cfg: &BoardTopConfig) -> Result<Design, GenError> {
     let rx = uart_rx::build(cfg, &d);
     let tx = uart_tx::build(cfg, &d);
     let bridge = bridge::build(cfg, &d);
+    let array_top = array.top_module().ok_or_else(|| {
+        GenError::Internal(format!("array design has no top module {}", array.top))
+    })?;
     let top = top::build(
         cfg,
         &d,
         top::Blocks {
-            clock: &clock.name,
-            reset: &reset.name,
-            uart_rx: &rx.name,
-            uart_tx: &tx.name,
-            bridge: &bridge.name,
-            array: &array.top,
+            clock: &clock,
+            reset: &reset,
+            uart_rx: &rx,
+            uart_tx: &tx,
+            bridge: &bridge,
+            array: array_top,
         },
-    );
-    design.add(top);
+    )?;
+    design.include(top)?;
     for m in [clock, reset, rx, tx, bridge] {
-        design.add(m);
+        design.include(m)?;
     }
     for m in array.modules {
-        design.add(m);
+        design.include(m)?;
     }
     for e in array.externs {
         design.add_extern(e);
@@ -255,12 +258,8 @@ pub(crate) fn k(width: u32, value: u64) -> Expr {
     Expr::uconst(width, u128::from(value))
 }
 
-/// Nested muxes: the first arm whose condition holds gives the value, else `default`.
-pub(crate) fn priority(arms: Vec<(Expr, Expr)>, default: Expr) -> Expr {
-    arms.into_iter()
-        .rev()
-        .fold(default, |acc, (cond, value)| Expr::mux(cond, value, acc))
-}
+/// Nested muxes, now in the shared library.
+pub(crate) use crate::parts::ops::priority;
 
 /// Synchronous reset of a `width`-bit control register to `value`.
 pub(crate) fn reset_to(rst: SignalId, width: u32, value: u64) -> Option<Reset> {

@@ -13,30 +13,24 @@
 //! only asynchronous inputs (`uart_rx`, PLL lock) are synchronized in the blocks
 //! that read them.
 
-use crate::ir::{Conn, Expr, Module, SignalId, Ty};
+use crate::ir::{Expr, Module, Ty};
+use crate::parts::Instantiate;
+use crate::GenError;
 
 use super::{BoardDerived, BoardTopConfig};
 
-/// Names of the modules the top instantiates.
+/// The modules the top instantiates.
 pub struct Blocks<'a> {
-    pub clock: &'a str,
-    pub reset: &'a str,
-    pub uart_rx: &'a str,
-    pub uart_tx: &'a str,
-    pub bridge: &'a str,
-    pub array: &'a str,
-}
-
-fn input(port: &str, e: impl Into<Expr>) -> (String, Conn) {
-    (port.to_string(), Conn::In(e.into()))
-}
-
-fn output(port: &str, s: SignalId) -> (String, Conn) {
-    (port.to_string(), Conn::Out(s))
+    pub clock: &'a Module,
+    pub reset: &'a Module,
+    pub uart_rx: &'a Module,
+    pub uart_tx: &'a Module,
+    pub bridge: &'a Module,
+    pub array: &'a Module,
 }
 
 /// Build the top module `<name>`.
-pub fn build(cfg: &BoardTopConfig, d: &BoardDerived, blocks: Blocks<'_>) -> Module {
+pub fn build(cfg: &BoardTopConfig, d: &BoardDerived, blocks: Blocks<'_>) -> Result<Module, GenError> {
     let (rows, cols) = (cfg.array.rows, cfg.array.cols);
     let mut m = Module::new(cfg.name.clone());
     m.doc(format!(
@@ -77,63 +71,47 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived, blocks: Blocks<'_>) -> Modu
 
     let clk = m.wire("clk", Ty::bit(), "core clock");
     let locked = m.wire("locked", Ty::bit(), "PLL lock (asynchronous)");
-    m.instance(
-        blocks.clock,
-        "clock",
-        vec![
-            input("clk_in", clk_in),
-            output("clk", clk),
-            output("locked", locked),
-        ],
-    );
+    m.inst(blocks.clock, "clock")
+        .connect("clk_in", clk_in)
+        .out("clk", clk)
+        .out("locked", locked)
+        .finish()?;
 
     let rst = m.wire("rst", Ty::bit(), "synchronous reset");
     let brk = m.wire("brk", Ty::bit(), "break on uart_rx");
     let heartbeat = m.wire("heartbeat", Ty::bit(), "");
-    m.instance(
-        blocks.reset,
-        "reset",
-        vec![
-            input("clk", clk),
-            input("locked", locked),
-            input("brk", brk),
-            output("rst", rst),
-            output("heartbeat", heartbeat),
-        ],
-    );
+    m.inst(blocks.reset, "reset")
+        .connect("clk", clk)
+        .connect("locked", locked)
+        .connect("brk", brk)
+        .out("rst", rst)
+        .out("heartbeat", heartbeat)
+        .finish()?;
 
     let rx_valid = m.wire("rx_valid", Ty::bit(), "");
     let rx_data = m.wire("rx_data", Ty::u(8), "");
     let rx_ferr = m.wire("rx_ferr", Ty::bit(), "");
-    m.instance(
-        blocks.uart_rx,
-        "receiver",
-        vec![
-            input("clk", clk),
-            input("rst", rst),
-            input("rx", uart_rx),
-            output("valid", rx_valid),
-            output("data", rx_data),
-            output("ferr", rx_ferr),
-            output("brk", brk),
-        ],
-    );
+    m.inst(blocks.uart_rx, "receiver")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("rx", uart_rx)
+        .out("valid", rx_valid)
+        .out("data", rx_data)
+        .out("ferr", rx_ferr)
+        .out("brk", brk)
+        .finish()?;
 
     let tx_valid = m.wire("tx_valid", Ty::bit(), "");
     let tx_ready = m.wire("tx_ready", Ty::bit(), "");
     let tx_data = m.wire("tx_data", Ty::u(8), "");
-    m.instance(
-        blocks.uart_tx,
-        "transmitter",
-        vec![
-            input("clk", clk),
-            input("rst", rst),
-            input("valid", tx_valid),
-            output("ready", tx_ready),
-            input("data", tx_data),
-            output("tx", uart_tx),
-        ],
-    );
+    m.inst(blocks.uart_tx, "transmitter")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("valid", tx_valid)
+        .out("ready", tx_ready)
+        .connect("data", tx_data)
+        .out("tx", uart_tx)
+        .finish()?;
 
     let in_valid = m.wire("in_valid", Ty::bit(), "");
     let in_ready = m.wire("in_ready", Ty::bit(), "");
@@ -146,48 +124,40 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived, blocks: Blocks<'_>) -> Modu
     let out_last = m.wire("out_last", Ty::bit(), "");
     let busy = m.wire("busy", Ty::bit(), "");
     let error = m.wire("error", Ty::bit(), "");
-    m.instance(
-        blocks.bridge,
-        "bridge",
-        vec![
-            input("clk", clk),
-            input("rst", rst),
-            input("rx_valid", rx_valid),
-            input("rx_data", rx_data),
-            input("rx_ferr", rx_ferr),
-            output("tx_valid", tx_valid),
-            input("tx_ready", tx_ready),
-            output("tx_data", tx_data),
-            output("arr_in_valid", in_valid),
-            input("arr_in_ready", in_ready),
-            output("arr_in_a", in_a),
-            output("arr_in_b", in_b),
-            output("arr_in_last", in_last),
-            input("arr_out_valid", out_valid),
-            output("arr_out_ready", out_ready),
-            input("arr_out_c", out_c),
-            input("arr_out_last", out_last),
-            output("busy", busy),
-            output("error", error),
-        ],
-    );
-    m.instance(
-        blocks.array,
-        "array",
-        vec![
-            input("clk", clk),
-            input("rst", rst),
-            input("in_valid", in_valid),
-            output("in_ready", in_ready),
-            input("in_a", in_a),
-            input("in_b", in_b),
-            input("in_last", in_last),
-            output("out_valid", out_valid),
-            input("out_ready", out_ready),
-            output("out_c", out_c),
-            output("out_last", out_last),
-        ],
-    );
+    m.inst(blocks.bridge, "bridge")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("rx_valid", rx_valid)
+        .connect("rx_data", rx_data)
+        .connect("rx_ferr", rx_ferr)
+        .out("tx_valid", tx_valid)
+        .connect("tx_ready", tx_ready)
+        .out("tx_data", tx_data)
+        .out("arr_in_valid", in_valid)
+        .connect("arr_in_ready", in_ready)
+        .out("arr_in_a", in_a)
+        .out("arr_in_b", in_b)
+        .out("arr_in_last", in_last)
+        .connect("arr_out_valid", out_valid)
+        .out("arr_out_ready", out_ready)
+        .connect("arr_out_c", out_c)
+        .connect("arr_out_last", out_last)
+        .out("busy", busy)
+        .out("error", error)
+        .finish()?;
+    m.inst(blocks.array, "array")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("in_valid", in_valid)
+        .out("in_ready", in_ready)
+        .connect("in_a", in_a)
+        .connect("in_b", in_b)
+        .connect("in_last", in_last)
+        .out("out_valid", out_valid)
+        .connect("out_ready", out_ready)
+        .out("out_c", out_c)
+        .out("out_last", out_last)
+        .finish()?;
 
     // LEDs: as many status signals as there are LEDs, the rest off.
     let status = [heartbeat, busy, error, locked];
@@ -201,5 +171,5 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived, blocks: Blocks<'_>) -> Modu
     }
     let mask = u128::from(cfg.led_active_low) & ((1u128 << n) - 1);
     m.assign(led, Expr::concat(bits) ^ Expr::uconst(n as u32, mask));
-    m
+    Ok(m)
 }

@@ -73,12 +73,12 @@ pub fn design(cfg: &MaxpoolConfig) -> Result<Design, GenError> {
             vpool: &vpool,
             hpool: &hpool,
         },
-    );
+    )?;
     let mut d = Design::new(cfg.name.clone());
-    d.add(top);
-    d.add(seq);
-    d.add(vpool);
-    d.add(hpool);
+    d.include(top)?;
+    d.include(seq)?;
+    d.include(vpool)?;
+    d.include(hpool)?;
     Ok(d)
 }
 

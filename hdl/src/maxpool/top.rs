@@ -7,29 +7,12 @@
 //! whose enable is `adv`) and nothing is lost or duplicated; the input is taken
 //! exactly on the steps where the sequencer issues a pixel token.
 
-use crate::ir::{Conn, Expr, Module, SignalKind, Ty};
+use crate::ir::{Expr, Module, Ty};
+use crate::parts::Instantiate;
+use crate::GenError;
 
 use super::config::{MaxpoolConfig, Plan};
 use super::lanes::bit;
-
-/// Instantiate `child` in `top`, connecting each port to the signal of the same
-/// name in `top` (declared as a wire, with the port's comment, when missing).
-pub fn connect_by_name(top: &mut Module, child: &Module, instance: &str) {
-    let mut conns = Vec::new();
-    for (_, p) in child.ports() {
-        let sig = match top.find(&p.name) {
-            Some(s) => s,
-            None => top.wire(&p.name, p.ty, &p.comment),
-        };
-        let conn = if p.kind == SignalKind::Input {
-            Conn::In(sig.into())
-        } else {
-            Conn::Out(sig)
-        };
-        conns.push((p.name.clone(), conn));
-    }
-    top.instance(&child.name, instance, conns);
-}
 
 pub struct Blocks<'a> {
     pub seq: &'a Module,
@@ -37,7 +20,7 @@ pub struct Blocks<'a> {
     pub hpool: &'a Module,
 }
 
-pub fn build(cfg: &MaxpoolConfig, plan: &Plan, blocks: Blocks<'_>) -> Module {
+pub fn build(cfg: &MaxpoolConfig, plan: &Plan, blocks: Blocks<'_>) -> Result<Module, GenError> {
     let (c, w, k, s, p) = (cfg.channels, cfg.width, cfg.window, cfg.stride, cfg.pad);
     let d = cfg.data_bits();
     let der = cfg.derived();
@@ -94,8 +77,9 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan, blocks: Blocks<'_>) -> Module {
         "the pipeline steps: output register empty or being taken",
     );
     m.assign(adv, !Expr::from(out_valid) | out_ready);
-    connect_by_name(&mut m, blocks.seq, "seq");
-    connect_by_name(&mut m, blocks.vpool, "vpool");
-    connect_by_name(&mut m, blocks.hpool, "hpool");
-    m
+    // The stages share port names: each port joins the top's signal of its name.
+    for (child, name) in [(blocks.seq, "seq"), (blocks.vpool, "vpool"), (blocks.hpool, "hpool")] {
+        m.inst(child, name).rest_by_name().finish()?;
+    }
+    Ok(m)
 }
