@@ -86,7 +86,11 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
     // The operand beat on offer from the input skid buffer.
     let beat_bits = in_skid_bits(cfg);
     let op_valid = m.wire("op_valid", Ty::bit(), "the input skid buffer holds a beat");
-    let op_data = m.wire("op_data", Ty::u(beat_bits), "{in_last, in_b, in_a} of that beat");
+    let op_data = m.wire(
+        "op_data",
+        Ty::u(beat_bits),
+        "{in_last, in_b, in_a} of that beat",
+    );
     let op_last = m.wire_of("op_last", Expr::from(op_data).bit_at(beat_bits - 1), "");
     // The result row side: the output skid buffer's ready is the step enable.
     let adv = m.wire(

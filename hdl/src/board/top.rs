@@ -30,7 +30,11 @@ pub struct Blocks<'a> {
 }
 
 /// Build the top module `<name>`.
-pub fn build(cfg: &BoardTopConfig, d: &BoardDerived, blocks: Blocks<'_>) -> Result<Module, GenError> {
+pub fn build(
+    cfg: &BoardTopConfig,
+    d: &BoardDerived,
+    blocks: Blocks<'_>,
+) -> Result<Module, GenError> {
     let (rows, cols) = (cfg.array.rows, cfg.array.cols);
     let mut m = Module::new(cfg.name.clone());
     m.doc(format!(

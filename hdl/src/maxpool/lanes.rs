@@ -39,5 +39,3 @@ pub fn part(word: SignalId, j: u32, d: u32, n: u32) -> Expr {
         Expr::from(word).slice(j * d, d)
     }
 }
-
-

@@ -78,7 +78,11 @@ pub fn build(cfg: &MaxpoolConfig, plan: &Plan, blocks: Blocks<'_>) -> Result<Mod
     );
     m.assign(adv, !Expr::from(out_valid) | out_ready);
     // The stages share port names: each port joins the top's signal of its name.
-    for (child, name) in [(blocks.seq, "seq"), (blocks.vpool, "vpool"), (blocks.hpool, "hpool")] {
+    for (child, name) in [
+        (blocks.seq, "seq"),
+        (blocks.vpool, "vpool"),
+        (blocks.hpool, "hpool"),
+    ] {
         m.inst(child, name).rest_by_name().finish()?;
     }
     Ok(m)

@@ -29,7 +29,13 @@ type Field = (&'static str, Ty, bool);
 
 /// Declare `fields` with `prefix` as ports of `m` for `role` (`comment` heads the
 /// group), or as plain wires when `role` is `None`.
-fn declare(m: &mut Module, prefix: &str, role: Option<Role>, comment: &str, fields: &[Field]) -> Vec<SignalId> {
+fn declare(
+    m: &mut Module,
+    prefix: &str,
+    role: Option<Role>,
+    comment: &str,
+    fields: &[Field],
+) -> Vec<SignalId> {
     fields
         .iter()
         .enumerate()
@@ -57,7 +63,11 @@ pub struct Stream {
 
 impl Stream {
     fn fields(data: Ty, last: bool) -> Vec<Field> {
-        let mut f = vec![("valid", Ty::bit(), true), ("ready", Ty::bit(), false), ("data", data, true)];
+        let mut f = vec![
+            ("valid", Ty::bit(), true),
+            ("ready", Ty::bit(), false),
+            ("data", data, true),
+        ];
         if last {
             f.push(("last", Ty::bit(), true));
         }
@@ -72,8 +82,21 @@ impl Stream {
         }
     }
     /// Declare the stream's ports on `m`.
-    pub fn ports(m: &mut Module, prefix: &str, role: Role, data: Ty, last: bool, comment: &str) -> Stream {
-        Stream::from(declare(m, prefix, Some(role), comment, &Stream::fields(data, last)))
+    pub fn ports(
+        m: &mut Module,
+        prefix: &str,
+        role: Role,
+        data: Ty,
+        last: bool,
+        comment: &str,
+    ) -> Stream {
+        Stream::from(declare(
+            m,
+            prefix,
+            Some(role),
+            comment,
+            &Stream::fields(data, last),
+        ))
     }
     /// Declare the stream as wires of `m` (to join two instances).
     pub fn wires(m: &mut Module, prefix: &str, data: Ty, last: bool) -> Stream {
@@ -83,7 +106,11 @@ impl Stream {
 
 impl Bundle for Stream {
     fn fields(&self) -> Vec<(&'static str, SignalId)> {
-        let mut f = vec![("valid", self.valid), ("ready", self.ready), ("data", self.data)];
+        let mut f = vec![
+            ("valid", self.valid),
+            ("ready", self.ready),
+            ("data", self.data),
+        ];
         if let Some(l) = self.last {
             f.push(("last", l));
         }
@@ -108,7 +135,15 @@ pub struct MemPort {
 }
 
 const MEM_FIELDS: [&str; 9] = [
-    "req_valid", "req_ready", "req_write", "req_addr", "req_wdata", "req_wstrb", "resp_valid", "resp_ready", "resp_rdata",
+    "req_valid",
+    "req_ready",
+    "req_write",
+    "req_addr",
+    "req_wdata",
+    "req_wstrb",
+    "resp_valid",
+    "resp_ready",
+    "resp_rdata",
 ];
 
 impl MemPort {
@@ -124,7 +159,11 @@ impl MemPort {
             (Ty::bit(), true),
             (Ty::u(data_bits), false),
         ];
-        MEM_FIELDS.iter().zip(tys).map(|(&n, (t, m))| (n, t, m)).collect()
+        MEM_FIELDS
+            .iter()
+            .zip(tys)
+            .map(|(&n, (t, m))| (n, t, m))
+            .collect()
     }
     fn from(s: Vec<SignalId>) -> MemPort {
         MemPort {
@@ -140,8 +179,20 @@ impl MemPort {
         }
     }
     /// Declare the port on `m` (the engine is the [`Role::Master`]).
-    pub fn ports(m: &mut Module, prefix: &str, role: Role, data_bits: u32, comment: &str) -> MemPort {
-        MemPort::from(declare(m, prefix, Some(role), comment, &MemPort::fields(data_bits)))
+    pub fn ports(
+        m: &mut Module,
+        prefix: &str,
+        role: Role,
+        data_bits: u32,
+        comment: &str,
+    ) -> MemPort {
+        MemPort::from(declare(
+            m,
+            prefix,
+            Some(role),
+            comment,
+            &MemPort::fields(data_bits),
+        ))
     }
     /// Declare the port as wires of `m`.
     pub fn wires(m: &mut Module, prefix: &str, data_bits: u32) -> MemPort {
@@ -179,7 +230,9 @@ pub struct CsrPort {
     pub rdata: SignalId,
 }
 
-const CSR_FIELDS: [&str; 7] = ["valid", "ready", "write", "addr", "wdata", "rvalid", "rdata"];
+const CSR_FIELDS: [&str; 7] = [
+    "valid", "ready", "write", "addr", "wdata", "rvalid", "rdata",
+];
 
 impl CsrPort {
     fn fields(addr_bits: u32) -> Vec<Field> {
@@ -192,7 +245,11 @@ impl CsrPort {
             (Ty::bit(), false),
             (Ty::u(32), false),
         ];
-        CSR_FIELDS.iter().zip(tys).map(|(&n, (t, m))| (n, t, m)).collect()
+        CSR_FIELDS
+            .iter()
+            .zip(tys)
+            .map(|(&n, (t, m))| (n, t, m))
+            .collect()
     }
     fn from(s: Vec<SignalId>) -> CsrPort {
         CsrPort {
@@ -206,8 +263,20 @@ impl CsrPort {
         }
     }
     /// Declare the port on `m` (the engine is the [`Role::Slave`]).
-    pub fn ports(m: &mut Module, prefix: &str, role: Role, addr_bits: u32, comment: &str) -> CsrPort {
-        CsrPort::from(declare(m, prefix, Some(role), comment, &CsrPort::fields(addr_bits)))
+    pub fn ports(
+        m: &mut Module,
+        prefix: &str,
+        role: Role,
+        addr_bits: u32,
+        comment: &str,
+    ) -> CsrPort {
+        CsrPort::from(declare(
+            m,
+            prefix,
+            Some(role),
+            comment,
+            &CsrPort::fields(addr_bits),
+        ))
     }
     /// Declare the port as wires of `m`.
     pub fn wires(m: &mut Module, prefix: &str, addr_bits: u32) -> CsrPort {
@@ -217,7 +286,15 @@ impl CsrPort {
 
 impl Bundle for CsrPort {
     fn fields(&self) -> Vec<(&'static str, SignalId)> {
-        let s = [self.valid, self.ready, self.write, self.addr, self.wdata, self.rvalid, self.rdata];
+        let s = [
+            self.valid,
+            self.ready,
+            self.write,
+            self.addr,
+            self.wdata,
+            self.rvalid,
+            self.rdata,
+        ];
         CSR_FIELDS.iter().copied().zip(s).collect()
     }
 }
@@ -257,7 +334,10 @@ mod tests {
             ("mem_resp_rdata", true, 64),
         ];
         let got = dirs(&m);
-        let want: Vec<(String, bool, u32)> = want.into_iter().map(|(n, i, w)| (n.to_string(), i, w)).collect();
+        let want: Vec<(String, bool, u32)> = want
+            .into_iter()
+            .map(|(n, i, w)| (n.to_string(), i, w))
+            .collect();
         assert_eq!(got, want);
     }
 

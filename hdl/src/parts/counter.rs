@@ -36,7 +36,12 @@ impl CounterConfig {
         check_range("levels", self.counts.len() as u64, 1, 8)?;
         for (i, &n) in self.counts.iter().enumerate() {
             if !(1..=1 << 24).contains(&n) {
-                return Err(ConfigError::new(&format!("counts[{i}]"), "must be in 1..=16777216", n).into());
+                return Err(ConfigError::new(
+                    &format!("counts[{i}]"),
+                    "must be in 1..=16777216",
+                    n,
+                )
+                .into());
             }
         }
         if let Some(w) = self.addr_bits {
@@ -53,14 +58,21 @@ pub fn build(cfg: &CounterConfig) -> Result<Module, GenError> {
     cfg.validate()?;
     let n = cfg.counts.len();
     let mut m = Module::new(cfg.name.clone());
-    m.doc(format!("Loop nest counter, trip counts {:?} (outermost first), one step per enabled edge.", cfg.counts))
-        .doc("carry_i: level i wraps this step; carry_0 ends the nest.");
+    m.doc(format!(
+        "Loop nest counter, trip counts {:?} (outermost first), one step per enabled edge.",
+        cfg.counts
+    ))
+    .doc("carry_i: level i wraps this step; carry_0 ends the nest.");
     if cfg.addr_bits.is_some() {
         m.doc("addr = base + sum(count_i * stride_i), accumulated without multipliers.");
     }
     let (clk, rst) = super::clock_and_reset(&mut m);
     let en = m.input("en", bit(), None, "step the innermost level");
-    let widths: Vec<u32> = cfg.counts.iter().map(|&c| clog2(u64::from(c)).max(1)).collect();
+    let widths: Vec<u32> = cfg
+        .counts
+        .iter()
+        .map(|&c| clog2(u64::from(c)).max(1))
+        .collect();
     let mut counts = Vec::new();
     let mut carries = Vec::new();
     for i in 0..n {
@@ -69,7 +81,12 @@ pub fn build(cfg: &CounterConfig) -> Result<Module, GenError> {
         carries.push(m.output(&format!("carry_{i}"), bit(), None, "level wraps this step"));
     }
     let acc = cfg.addr_bits.map(|w| {
-        let base = m.input("base", Ty::u(w), Some("Address accumulator"), "address of the first step");
+        let base = m.input(
+            "base",
+            Ty::u(w),
+            Some("Address accumulator"),
+            "address of the first step",
+        );
         let strides: Vec<SignalId> = (0..n)
             .map(|i| m.input(&format!("stride_{i}"), Ty::u(w), None, ""))
             .collect();
@@ -89,7 +106,11 @@ pub fn build(cfg: &CounterConfig) -> Result<Module, GenError> {
         } else {
             Expr::from(r).cmp_eq(k(w, cfg.counts[i] - 1))
         };
-        let s = m.wire_of(&format!("step{i}"), step.clone(), &format!("level {i} counts"));
+        let s = m.wire_of(
+            &format!("step{i}"),
+            step.clone(),
+            &format!("level {i} counts"),
+        );
         let carry = and(s, last.clone());
         m.assign(carries[i], carry.clone());
         let next = if cfg.counts[i] == 1 {
@@ -112,13 +133,26 @@ pub fn build(cfg: &CounterConfig) -> Result<Module, GenError> {
             })
             .collect();
         let offs: Vec<SignalId> = (0..n)
-            .map(|i| m.reg(&format!("offset{i}_reg"), Ty::u(w), &format!("offset where level {i}'s iteration began")))
+            .map(|i| {
+                m.reg(
+                    &format!("offset{i}_reg"),
+                    Ty::u(w),
+                    &format!("offset where level {i}'s iteration began"),
+                )
+            })
             .collect();
         let sums: Vec<Expr> = (0..n).map(|i| Expr::from(offs[i]) + strides[i]).collect();
-        let wrap_all = m.wire_of("wrap_all", Expr::from(carries[0]), "the nest ends: offsets restart");
+        let wrap_all = m.wire_of(
+            "wrap_all",
+            Expr::from(carries[0]),
+            "the nest ends: offsets restart",
+        );
         for (i, &off) in offs.iter().enumerate() {
             // The one level that advances hands its new offset to every level inside.
-            let arms = (0..=i).rev().map(|j| (advance[j].clone(), sums[j].clone())).collect();
+            let arms = (0..=i)
+                .rev()
+                .map(|j| (advance[j].clone(), sums[j].clone()))
+                .collect();
             let next = priority(arms, Expr::mux(wrap_all, Expr::zero(Ty::u(w)), off));
             m.clocked(off, clk, next, Some(en.into()), reset_to(rst, Ty::u(w), 0));
         }

@@ -40,18 +40,32 @@ pub fn build(cfg: &DelayConfig) -> Result<Module, GenError> {
         "Delay line: {} bits, {} register stage(s){}{}.",
         cfg.width,
         cfg.stages,
-        if cfg.enable { ", shifting when en is high" } else { "" },
+        if cfg.enable {
+            ", shifting when en is high"
+        } else {
+            ""
+        },
         if cfg.reset { ", cleared by rst" } else { "" }
     ));
     let clk = m.input("clk", bit(), Some("Clock, reset and shift enable"), "");
-    let rst = cfg.reset.then(|| m.input("rst", bit(), None, "synchronous, clears every stage"));
-    let en = cfg.enable.then(|| m.input("en", bit(), None, "stages shift when high"));
+    let rst = cfg
+        .reset
+        .then(|| m.input("rst", bit(), None, "synchronous, clears every stage"));
+    let en = cfg
+        .enable
+        .then(|| m.input("en", bit(), None, "stages shift when high"));
     let input = m.input("in_data", ty, Some("Data"), "");
     let output = m.output("out_data", ty, None, "in_data delayed by the stages");
     let mut prev = input;
     for k in 0..cfg.stages {
         let r = m.reg(&format!("stage{k}_reg"), ty, "");
-        m.clocked(r, clk, prev, en.map(Expr::from), rst.and_then(|rst| reset_to(rst, ty, 0)));
+        m.clocked(
+            r,
+            clk,
+            prev,
+            en.map(Expr::from),
+            rst.and_then(|rst| reset_to(rst, ty, 0)),
+        );
         prev = r;
     }
     m.assign(output, prev);

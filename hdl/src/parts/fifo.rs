@@ -80,31 +80,68 @@ pub fn build(cfg: &FifoConfig) -> Result<Module, GenError> {
     let wr_ptr_reg = m.reg("wr_ptr_reg", Ty::u(aw), "where the next word is written");
     let rd_ptr_reg = m.reg("rd_ptr_reg", Ty::u(aw), "the oldest word in storage");
     let full_e = Expr::from(count_reg).cmp_eq(k(cw, depth));
-    let in_fire = m.wire_of("in_fire", Expr::from(s_in.valid) & !full_e.clone(), "a word is written");
+    let in_fire = m.wire_of(
+        "in_fire",
+        Expr::from(s_in.valid) & !full_e.clone(),
+        "a word is written",
+    );
     let ctrl = |ty: Ty, v: u128| reset_to(rst, ty, v);
-    m.clocked(wr_ptr_reg, clk, next_slot(&m, wr_ptr_reg, depth), Some(in_fire.into()), ctrl(Ty::u(aw), 0));
+    m.clocked(
+        wr_ptr_reg,
+        clk,
+        next_slot(&m, wr_ptr_reg, depth),
+        Some(in_fire.into()),
+        ctrl(Ty::u(aw), 0),
+    );
 
     let out_valid: Expr = match cfg.storage {
         Storage::Registers => {
-            let words: Vec<SignalId> = (0..depth).map(|i| m.reg(&format!("word{i}_reg"), ty, "")).collect();
+            let words: Vec<SignalId> = (0..depth)
+                .map(|i| m.reg(&format!("word{i}_reg"), ty, ""))
+                .collect();
             for (i, &r) in words.iter().enumerate() {
                 let hit = Expr::from(in_fire) & Expr::from(wr_ptr_reg).cmp_eq(k(aw, i as u32));
                 m.clocked(r, clk, s_in.data, Some(hit), None);
             }
             let valid = Expr::from(count_reg).cmp_ne(Expr::zero(Ty::u(cw)));
-            let out_fire = m.wire_of("out_fire", valid.clone() & s_out.ready, "the head word is taken");
-            m.clocked(rd_ptr_reg, clk, next_slot(&m, rd_ptr_reg, depth), Some(out_fire.into()), ctrl(Ty::u(aw), 0));
-            let head = select(words.iter().map(|&r| Expr::from(r)).collect(), Some(rd_ptr_reg), aw);
+            let out_fire = m.wire_of(
+                "out_fire",
+                valid.clone() & s_out.ready,
+                "the head word is taken",
+            );
+            m.clocked(
+                rd_ptr_reg,
+                clk,
+                next_slot(&m, rd_ptr_reg, depth),
+                Some(out_fire.into()),
+                ctrl(Ty::u(aw), 0),
+            );
+            let head = select(
+                words.iter().map(|&r| Expr::from(r)).collect(),
+                Some(rd_ptr_reg),
+                aw,
+            );
             m.assign(s_out.data, head);
-            let count_next = Expr::from(count_reg) + Expr::from(in_fire).resize(cw) - Expr::from(out_fire).resize(cw);
+            let count_next = Expr::from(count_reg) + Expr::from(in_fire).resize(cw)
+                - Expr::from(out_fire).resize(cw);
             m.clocked(count_reg, clk, count_next, None, ctrl(Ty::u(cw), 0));
             valid
         }
         Storage::BlockRam => {
             let mem = m.memory("mem", w, depth, "the words behind the output register");
-            m.memory_hints(mem, MemHints { block_ram: true, no_rw_collision: true });
+            m.memory_hints(
+                mem,
+                MemHints {
+                    block_ram: true,
+                    no_rw_collision: true,
+                },
+            );
             m.mem_write(mem, clk, in_fire, wr_ptr_reg, s_in.data);
-            let out_valid_reg = m.reg("out_valid_reg", bit(), "the output register holds the head word");
+            let out_valid_reg = m.reg(
+                "out_valid_reg",
+                bit(),
+                "the output register holds the head word",
+            );
             let out_data_reg = m.reg("out_data_reg", ty, "the read port's register");
             let stored = m.wire_of(
                 "stored",
@@ -118,10 +155,23 @@ pub fn build(cfg: &FifoConfig) -> Result<Module, GenError> {
                 "prefetch the oldest stored word",
             );
             m.mem_read(mem, clk, rd_en, rd_ptr_reg, out_data_reg);
-            m.clocked(rd_ptr_reg, clk, next_slot(&m, rd_ptr_reg, depth), Some(rd_en.into()), ctrl(Ty::u(aw), 0));
-            m.clocked(out_valid_reg, clk, rd_en, Some(out_free.into()), ctrl(bit(), 0));
+            m.clocked(
+                rd_ptr_reg,
+                clk,
+                next_slot(&m, rd_ptr_reg, depth),
+                Some(rd_en.into()),
+                ctrl(Ty::u(aw), 0),
+            );
+            m.clocked(
+                out_valid_reg,
+                clk,
+                rd_en,
+                Some(out_free.into()),
+                ctrl(bit(), 0),
+            );
             let out_fire = Expr::from(out_valid_reg) & s_out.ready;
-            let count_next = Expr::from(count_reg) + Expr::from(in_fire).resize(cw) - out_fire.resize(cw);
+            let count_next =
+                Expr::from(count_reg) + Expr::from(in_fire).resize(cw) - out_fire.resize(cw);
             m.clocked(count_reg, clk, count_next, None, ctrl(Ty::u(cw), 0));
             m.assign(s_out.data, out_data_reg);
             Expr::from(out_valid_reg)

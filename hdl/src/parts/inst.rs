@@ -46,7 +46,14 @@ impl Instantiate for Module {
             name: name.to_string(),
             ports: child
                 .ports()
-                .map(|(_, s)| (s.name.clone(), s.ty, s.kind == SignalKind::Input, s.comment.clone()))
+                .map(|(_, s)| {
+                    (
+                        s.name.clone(),
+                        s.ty,
+                        s.kind == SignalKind::Input,
+                        s.comment.clone(),
+                    )
+                })
                 .collect(),
             conns: Vec::new(),
             errors: Vec::new(),
@@ -262,19 +269,44 @@ mod tests {
         let e = err(m.inst(&c, "u").connect("a", a).finish());
         assert!(e.contains("leaves port `y` unconnected"), "{e}");
         let e = err(m.inst(&c, "u").connect("a", b).out("y", y).finish());
-        assert!(e.contains("port `a` is u4, fed from an expression of type u3"), "{e}");
+        assert!(
+            e.contains("port `a` is u4, fed from an expression of type u3"),
+            "{e}"
+        );
         let e = err(m.inst(&c, "u").connect("a", a).out("y", z).finish());
         assert!(e.contains("port `y` is u4, drives `z` of type u5"), "{e}");
-        let e = err(m.inst(&c, "u").connect("a", a).out("y", y).connect("q", a).finish());
-        assert!(e.contains("connects `q`, which is not a port of `child`"), "{e}");
-        let e = err(m.inst(&c, "u").connect("a", a).connect("a", a).out("y", y).finish());
+        let e = err(m
+            .inst(&c, "u")
+            .connect("a", a)
+            .out("y", y)
+            .connect("q", a)
+            .finish());
+        assert!(
+            e.contains("connects `q`, which is not a port of `child`"),
+            "{e}"
+        );
+        let e = err(m
+            .inst(&c, "u")
+            .connect("a", a)
+            .connect("a", a)
+            .out("y", y)
+            .finish());
         assert!(e.contains("connects port `a` twice"), "{e}");
-        let e = err(m.inst(&c, "u").connect("a", a).out("a", y).out("y", y).finish());
+        let e = err(m
+            .inst(&c, "u")
+            .connect("a", a)
+            .out("a", y)
+            .out("y", y)
+            .finish());
         assert!(e.contains("twice"), "{e}");
         let e = err(m.inst(&c, "u").open("a", "x").out("y", y).finish());
         assert!(e.contains("leaves input `a` open"), "{e}");
         assert!(m.items.is_empty(), "a failed instance adds nothing");
-        m.inst(&c, "u").out("y", y).connect("a", a).finish().unwrap_or_else(|e| panic!("{e}"));
+        m.inst(&c, "u")
+            .out("y", y)
+            .connect("a", a)
+            .finish()
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(m.items.len(), 1);
     }
 
@@ -283,7 +315,10 @@ mod tests {
         let c = child();
         let mut m = Module::new("p");
         m.input("a", Ty::u(4), None, "");
-        m.inst(&c, "u").rest_by_name().finish().unwrap_or_else(|e| panic!("{e}"));
+        m.inst(&c, "u")
+            .rest_by_name()
+            .finish()
+            .unwrap_or_else(|e| panic!("{e}"));
         let y = m.find("y").unwrap_or_else(|| panic!("y not declared"));
         assert_eq!(m.signal(y).ty, Ty::u(4));
     }

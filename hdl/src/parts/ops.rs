@@ -144,7 +144,10 @@ mod tests {
             m.input("a", bit(), None, "");
             m
         };
-        let a = m.find("a").map(Expr::from).unwrap_or_else(|| Expr::bit(false));
+        let a = m
+            .find("a")
+            .map(Expr::from)
+            .unwrap_or_else(|| Expr::bit(false));
         assert_eq!(and(a.clone(), Expr::bit(true)), a);
         assert_eq!(and(a.clone(), Expr::bit(false)), Expr::bit(false));
         assert_eq!(or(Expr::bit(false), a.clone()), a);
@@ -160,6 +163,13 @@ mod tests {
             vec![(Expr::bit(true), k(4, 1)), (Expr::bit(true), k(4, 2))],
             k(4, 3),
         );
-        assert_eq!(e, Expr::mux(Expr::bit(true), k(4, 1), Expr::mux(Expr::bit(true), k(4, 2), k(4, 3))));
+        assert_eq!(
+            e,
+            Expr::mux(
+                Expr::bit(true),
+                k(4, 1),
+                Expr::mux(Expr::bit(true), k(4, 2), k(4, 3))
+            )
+        );
     }
 }

@@ -30,7 +30,12 @@ impl RamConfig {
         check_name("name", &self.name)?;
         check_range("width", u64::from(self.width), 8, 1024)?;
         if self.width % 8 != 0 {
-            return Err(ConfigError::new("width", "must be a multiple of 8 (one strobe per byte)", self.width).into());
+            return Err(ConfigError::new(
+                "width",
+                "must be a multiple of 8 (one strobe per byte)",
+                self.width,
+            )
+            .into());
         }
         check_range("depth", u64::from(self.depth), 2, 1 << 20)?;
         Ok(())
@@ -46,20 +51,43 @@ pub fn build(cfg: &RamConfig) -> Result<Module, GenError> {
     let lanes = w / 8;
     let aw = clog2(u64::from(depth)).max(1);
     let mut m = Module::new(cfg.name.clone());
-    m.doc(format!("Simple dual-port RAM, {depth} words of {w} bits, byte write enables, synchronous read."))
-        .doc("A read of the word being written returns the old word.");
+    m.doc(format!(
+        "Simple dual-port RAM, {depth} words of {w} bits, byte write enables, synchronous read."
+    ))
+    .doc("A read of the word being written returns the old word.");
     let clk = m.input("clk", bit(), Some("Clock"), "");
     let wr_en = m.input("wr_en", bit(), Some("Write port"), "");
     let wr_addr = m.input("wr_addr", Ty::u(aw), None, "");
     let wr_data = m.input("wr_data", Ty::u(w), None, "");
-    let wr_strb = m.input("wr_strb", Ty::u(lanes), None, "byte b written when bit b is set");
+    let wr_strb = m.input(
+        "wr_strb",
+        Ty::u(lanes),
+        None,
+        "byte b written when bit b is set",
+    );
     let rd_en = m.input("rd_en", bit(), Some("Read port"), "");
     let rd_addr = m.input("rd_addr", Ty::u(aw), None, "");
-    let rd_data = m.output("rd_data", Ty::u(w), None, "mem[rd_addr] one edge after rd_en");
+    let rd_data = m.output(
+        "rd_data",
+        Ty::u(w),
+        None,
+        "mem[rd_addr] one edge after rd_en",
+    );
     let mut bytes = Vec::new();
     for b in 0..lanes {
-        let mem = m.memory(&format!("lane{b}"), 8, depth, &format!("byte {b} of every word"));
-        m.memory_hints(mem, MemHints { block_ram: true, no_rw_collision: false });
+        let mem = m.memory(
+            &format!("lane{b}"),
+            8,
+            depth,
+            &format!("byte {b} of every word"),
+        );
+        m.memory_hints(
+            mem,
+            MemHints {
+                block_ram: true,
+                no_rw_collision: false,
+            },
+        );
         let we = Expr::from(wr_en) & Expr::from(wr_strb).bit_at(b);
         m.mem_write(mem, clk, we, wr_addr, Expr::from(wr_data).slice(8 * b, 8));
         let r = m.reg(&format!("lane{b}_rd_reg"), Ty::u(8), "");

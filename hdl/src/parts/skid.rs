@@ -40,21 +40,37 @@ pub fn build(cfg: &SkidConfig) -> Result<Module, GenError> {
     cfg.validate()?;
     let ty = Ty::u(cfg.width);
     let mut m = Module::new(cfg.name.clone());
-    m.doc(format!("Skid buffer, {} bits: a full-throughput register slice with registered ready.", cfg.width))
-        .doc("in_ready and out_valid are registers: no combinational path between the two sides.");
+    m.doc(format!(
+        "Skid buffer, {} bits: a full-throughput register slice with registered ready.",
+        cfg.width
+    ))
+    .doc("in_ready and out_valid are registers: no combinational path between the two sides.");
     let (clk, rst) = super::clock_and_reset(&mut m);
     let s_in = Stream::ports(&mut m, "in", Role::Slave, ty, false, "Input stream");
     let s_out = Stream::ports(&mut m, "out", Role::Master, ty, false, "Output stream");
-    let ready_copy = cfg
-        .ready_copy
-        .then(|| m.output("in_ready_copy", bit(), Some("Fan-out copy"), "always equal to in_ready"));
+    let ready_copy = cfg.ready_copy.then(|| {
+        m.output(
+            "in_ready_copy",
+            bit(),
+            Some("Fan-out copy"),
+            "always equal to in_ready",
+        )
+    });
 
     let out_valid_reg = m.reg("out_valid_reg", bit(), "output register holds a beat");
     let out_data_reg = m.reg("out_data_reg", ty, "");
-    let skid_valid_reg = m.reg("skid_valid_reg", bit(), "skid register holds a beat the stalled output could not take");
+    let skid_valid_reg = m.reg(
+        "skid_valid_reg",
+        bit(),
+        "skid register holds a beat the stalled output could not take",
+    );
     let skid_data_reg = m.reg("skid_data_reg", ty, "");
 
-    let in_fire = m.wire_of("in_fire", Expr::from(s_in.valid) & !Expr::from(skid_valid_reg), "a beat is taken this edge");
+    let in_fire = m.wire_of(
+        "in_fire",
+        Expr::from(s_in.valid) & !Expr::from(skid_valid_reg),
+        "a beat is taken this edge",
+    );
     let out_free = m.wire_of(
         "out_free",
         !Expr::from(out_valid_reg) | s_out.ready,
@@ -81,9 +97,19 @@ pub fn build(cfg: &SkidConfig) -> Result<Module, GenError> {
         None,
     );
     m.clocked(skid_valid_reg, clk, skid_valid_next, None, ctrl(0));
-    m.clocked(skid_data_reg, clk, s_in.data, Some(!Expr::from(skid_valid_reg)), None);
+    m.clocked(
+        skid_data_reg,
+        clk,
+        s_in.data,
+        Some(!Expr::from(skid_valid_reg)),
+        None,
+    );
     if let Some(copy) = ready_copy {
-        let r = m.reg("in_ready_copy_reg", bit(), "equal to ~skid_valid_reg at every edge");
+        let r = m.reg(
+            "in_ready_copy_reg",
+            bit(),
+            "equal to ~skid_valid_reg at every edge",
+        );
         m.clocked(r, clk, !Expr::from(skid_valid_next), None, ctrl(1));
         m.assign(copy, r);
     }
