@@ -453,6 +453,11 @@ fn counter_nest_matches_nested_loops() {
                 let at = format!("run {run} cycle {cycle} level {i}; {}", dut.note());
                 assert_eq!(dut.get(&format!("count_{i}")), idx[i], "count {at}");
                 assert_eq!(dut.get(&format!("carry_{i}")) == 1, carry[i], "carry {at}");
+                assert_eq!(
+                    dut.get(&format!("last_{i}")) == 1,
+                    idx[i] == counts[i] - 1,
+                    "last {at}"
+                );
             }
             assert_eq!(
                 dut.get("addr"),

@@ -133,15 +133,17 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
         "the input skid buffer's beat enters the array this step",
     );
     let issue_last = m.wire_of("issue_last", Expr::from(issue) & op_last, "");
+    let in_beat = m.wire_of(
+        "in_beat",
+        Expr::concat(vec![in_a.into(), in_b.into(), in_last.into()]),
+        "{in_last, in_b, in_a}",
+    );
     m.inst(blocks.in_skid, "in_skid")
         .connect("clk", clk)
         .connect("rst", rst)
         .connect("in_valid", in_valid)
         .out("in_ready", in_ready)
-        .connect(
-            "in_data",
-            Expr::concat(vec![in_a.into(), in_b.into(), in_last.into()]),
-        )
+        .connect("in_data", in_beat)
         .out("out_valid", op_valid)
         .connect("out_ready", op_ready)
         .out("out_data", op_data)
@@ -275,12 +277,17 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
     let row = m.wire("row_data", Ty::u(row_bits), "{last, C row} on offer");
     let mut row_in: Vec<Expr> = c_dsk.iter().map(|c| Expr::from(*c).as_unsigned()).collect();
     row_in.push(mesh_last.into());
+    let row_in = m.wire_of(
+        "row_in",
+        Expr::concat(row_in),
+        "{last, C row} leaving the deskew",
+    );
     m.inst(blocks.out_skid, "out_skid")
         .connect("clk", clk)
         .connect("rst", rst)
         .connect("in_valid", mesh_valid)
         .out("in_ready", adv)
-        .connect("in_data", Expr::concat(row_in))
+        .connect("in_data", row_in)
         .out("out_valid", out_valid)
         .connect("out_ready", out_ready)
         .out("out_data", row)

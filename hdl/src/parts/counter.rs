@@ -5,7 +5,7 @@
 //!
 //! Level 0 is the outermost. On a step (`en`), the innermost level counts; a
 //! level that is at its last value wraps to 0 and carries into the level above
-//! (`carry_i` = this step wraps level i; `carry_0` ends the whole nest, which
+//! (`last_i` = level i is at its last value, `carry_i` = this step wraps level i; `carry_0` ends the whole nest, which
 //! then starts over). A one-level counter is the chainable building block: its
 //! `carry_0` can drive another counter's `en`.
 //!
@@ -52,7 +52,7 @@ impl CounterConfig {
 }
 
 /// Build the nest: ports `clk`, `rst`, `en`, then per level `count_i` and
-/// `carry_i`, then (with an accumulator) inputs `base`, `stride_i` and output
+/// `last_i` (at the last value) and `carry_i`, then (with an accumulator) inputs `base`, `stride_i` and output
 /// `addr`. `rst` clears every count (and offset).
 pub fn build(cfg: &CounterConfig) -> Result<Module, GenError> {
     cfg.validate()?;
@@ -75,9 +75,16 @@ pub fn build(cfg: &CounterConfig) -> Result<Module, GenError> {
         .collect();
     let mut counts = Vec::new();
     let mut carries = Vec::new();
-    for i in 0..n {
+    let mut lasts = Vec::new();
+    for (i, &w) in widths.iter().enumerate() {
         let g = (i == 0).then_some("Counts (level 0 outermost) and carries");
-        counts.push(m.output(&format!("count_{i}"), Ty::u(widths[i]), g, ""));
+        counts.push(m.output(&format!("count_{i}"), Ty::u(w), g, ""));
+        lasts.push(m.output(
+            &format!("last_{i}"),
+            bit(),
+            None,
+            "count_i is at its last value",
+        ));
         carries.push(m.output(&format!("carry_{i}"), bit(), None, "level wraps this step"));
     }
     let acc = cfg.addr_bits.map(|w| {
@@ -113,6 +120,7 @@ pub fn build(cfg: &CounterConfig) -> Result<Module, GenError> {
         );
         let carry = and(s, last.clone());
         m.assign(carries[i], carry.clone());
+        m.assign(lasts[i], last.clone());
         let next = if cfg.counts[i] == 1 {
             k(w, 0)
         } else {

@@ -11,8 +11,11 @@
 //!   hits the word being written (the RAM part of the FIFO is then non-empty and
 //!   not full), so the memory carries `no_rw_collision`.
 //!
-//! Both variants hold `depth` words; `in_ready = ~full` and `out_valid = ~empty`
-//! come from registers only, so no combinational path joins the two sides.
+//! Both variants hold `depth` words (`count`, the output register included);
+//! `in_ready = ~full` and `out_valid` come from registers only, so no
+//! combinational path joins the two sides. In registers `out_valid = ~empty`;
+//! in block RAM a word written into an empty FIFO is offered one edge later
+//! (after the edge that prefetches it), so `empty` and `~out_valid` may differ.
 
 use crate::ir::{Expr, MemHints, Module, SignalId, Ty};
 use crate::util::{bits_for, clog2};
@@ -66,7 +69,7 @@ pub fn build(cfg: &FifoConfig) -> Result<Module, GenError> {
             Storage::BlockRam => "block RAM with a prefetched output register",
         }
     ))
-    .doc("in_ready = ~full and out_valid = ~empty depend on registers only.");
+    .doc("in_ready = ~full and out_valid depend on registers only.");
     let (clk, rst) = super::clock_and_reset(&mut m);
     let s_in = Stream::ports(&mut m, "in", Role::Slave, ty, false, "Input stream");
     let s_out = Stream::ports(&mut m, "out", Role::Master, ty, false, "Output stream");
