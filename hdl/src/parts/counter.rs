@@ -145,7 +145,7 @@ pub fn build(cfg: &CounterConfig) -> Result<Module, GenError> {
                 m.reg(
                     &format!("offset{i}_reg"),
                     Ty::u(w),
-                    &format!("offset where level {i}'s iteration began"),
+                    &format!("sum of count_j * stride_j over levels j <= {i}"),
                 )
             })
             .collect();

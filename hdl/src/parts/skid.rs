@@ -4,7 +4,9 @@
 //!
 //! The output register holds the beat on offer; the skid register catches the
 //! one beat that arrives in the cycle the consumer stalls, because `in_ready`
-//! is a register (`~skid_valid_reg`) and so cannot drop in that same cycle.
+//! is a register (`in_ready_reg`, always `~skid_valid_reg`: a flip-flop of its
+//! own, so the port needs no inverter when the hierarchy is kept) and so cannot
+//! drop in that same cycle.
 //! The output register refills from the skid register first, so order is kept.
 //! With `ready_copy`, a second register holding the same value as `in_ready`
 //! (`in_ready_copy`) drives a wide fan-out from a flip-flop of its own.
@@ -113,7 +115,19 @@ pub fn build(cfg: &SkidConfig) -> Result<Module, GenError> {
         m.clocked(r, clk, !Expr::from(skid_valid_next), None, ctrl(1));
         m.assign(copy, r);
     }
-    m.assign(s_in.ready, !Expr::from(skid_valid_reg));
+    let in_ready_reg = m.reg(
+        "in_ready_reg",
+        bit(),
+        "equal to ~skid_valid_reg at every edge",
+    );
+    m.clocked(
+        in_ready_reg,
+        clk,
+        !Expr::from(skid_valid_next),
+        None,
+        ctrl(1),
+    );
+    m.assign(s_in.ready, in_ready_reg);
     m.assign(s_out.valid, out_valid_reg);
     m.assign(s_out.data, out_data_reg);
     Ok(m)
