@@ -55,21 +55,10 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
         &(0..cols).map(|j| cols - 1 - j + edge).collect::<Vec<_>>(),
         false,
     );
-    let skid = |what: &str, width: u32, ready_copy: bool| {
-        crate::parts::skid::build(&crate::parts::skid::SkidConfig {
-            name: cfg.sub(what),
-            width,
-            ready_copy,
-        })
-    };
-    let in_skid = skid("in_skid", top::in_skid_bits(cfg), false)?;
-    let out_skid = skid("out_skid", top::out_skid_bits(cfg), true)?;
     let top = top::build(
         cfg,
         top::Blocks {
             mesh: &mesh,
-            in_skid: &in_skid,
-            out_skid: &out_skid,
             skew_a: &skew_a,
             skew_flags: &skew_flags,
             skew_b: &skew_b,
@@ -87,8 +76,6 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
     for s in [skew_a, skew_flags, skew_b, deskew_c] {
         d.include(s.module)?;
     }
-    d.include(in_skid)?;
-    d.include(out_skid)?;
     Ok(d)
 }
 

@@ -1,4 +1,5 @@
 use crate::ir::{Const, Expr, Module, Reset, SignalId, Ty};
+use crate::parts::skid::{self, SkidConfig, SkidIo};
 use crate::parts::Instantiate;
 use crate::util::bits_for;
 use crate::GenError;
@@ -8,10 +9,6 @@ use super::skew::DelayLines;
 
 pub struct Blocks<'a> {
     pub mesh: &'a Module,
-    /// Skid buffer of the operand beat `{in_last, in_b, in_a}`.
-    pub in_skid: &'a Module,
-    /// Skid buffer of the result row `{last, c}`, with the ready copy.
-    pub out_skid: &'a Module,
     pub skew_a: &'a DelayLines,
     pub skew_flags: &'a DelayLines,
     pub skew_b: &'a DelayLines,
@@ -19,13 +16,13 @@ pub struct Blocks<'a> {
 }
 
 /// Payload bits of the input skid buffer: `{in_last, in_b, in_a}`.
-pub fn in_skid_bits(cfg: &ArrayConfig) -> u32 {
+fn in_skid_bits(cfg: &ArrayConfig) -> u32 {
     let d = cfg.derived();
     d.in_a_bits + d.in_b_bits + 1
 }
 
 /// Payload bits of the output skid buffer: `{last, out_c}`.
-pub fn out_skid_bits(cfg: &ArrayConfig) -> u32 {
+fn out_skid_bits(cfg: &ArrayConfig) -> u32 {
     cfg.derived().out_c_bits + 1
 }
 
@@ -138,16 +135,27 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
         Expr::concat(vec![in_a.into(), in_b.into(), in_last.into()]),
         "{in_last, in_b, in_a}",
     );
-    m.inst(blocks.in_skid, "in_skid")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("in_valid", in_valid)
-        .out("in_ready", in_ready)
-        .connect("in_data", in_beat)
-        .out("out_valid", op_valid)
-        .connect("out_ready", op_ready)
-        .out("out_data", op_data)
-        .finish()?;
+    // Inline, not an instance: the ECP5 flow keeps the hierarchy, and the input
+    // register's enable `~op_valid | op_ready` must stay one LUT of registers.
+    let in_skid = skid::add(
+        &mut m,
+        "in",
+        &SkidConfig {
+            name: "in_skid".into(),
+            width: beat_bits,
+            ready_copy: false,
+        },
+        SkidIo {
+            clk,
+            rst,
+            in_valid: in_valid.into(),
+            in_data: in_beat.into(),
+            out_ready: op_ready.into(),
+        },
+    );
+    m.assign(in_ready, in_skid.in_ready);
+    m.assign(op_valid, in_skid.out_valid);
+    m.assign(op_data, in_skid.out_data);
 
     let ctrl = |value: u128, ty: Ty| {
         Some(Reset {
@@ -282,17 +290,29 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
         Expr::concat(row_in),
         "{last, C row} leaving the deskew",
     );
-    m.inst(blocks.out_skid, "out_skid")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("in_valid", mesh_valid)
-        .out("in_ready", adv)
-        .connect("in_data", row_in)
-        .out("out_valid", out_valid)
-        .connect("out_ready", out_ready)
-        .out("out_data", row)
-        .out("in_ready_copy", step)
-        .finish()?;
+    let out_skid = skid::add(
+        &mut m,
+        "out",
+        &SkidConfig {
+            name: "out_skid".into(),
+            width: row_bits,
+            ready_copy: true,
+        },
+        SkidIo {
+            clk,
+            rst,
+            in_valid: mesh_valid.into(),
+            in_data: row_in.into(),
+            out_ready: out_ready.into(),
+        },
+    );
+    m.assign(adv, out_skid.in_ready);
+    m.assign(out_valid, out_skid.out_valid);
+    m.assign(row, out_skid.out_data);
+    let copy = out_skid
+        .ready_copy
+        .ok_or_else(|| GenError::Internal("output skid buffer without its ready copy".into()))?;
+    m.assign(step, copy);
     m.assign(out_c, Expr::from(row).slice(0, d.out_c_bits));
     m.assign(out_last, Expr::from(row).bit_at(row_bits - 1));
     Ok(m)
