@@ -149,6 +149,8 @@ type RegLine = (String, String, Option<(String, String)>);
 const LINE_WIDTH: usize = 100;
 /// Extra indentation of a continuation line.
 const CONTINUE: usize = 4;
+/// Expressions this short are never broken over lines.
+const MIN_BREAK: usize = 24;
 
 /// Binding strength of a binary operator in Verilog-2005 (IEEE 1364-2005, table 5-4);
 /// higher binds tighter. Unary operators bind tighter than all of these.
@@ -259,7 +261,8 @@ impl Doc {
     /// `tail` more characters after it, else broken at its outermost operators, continuation
     /// lines indented to `indent`. Deterministic: the same input gives the same lines.
     fn layout(&self, w: &mut Lines, indent: usize, tail: usize) {
-        if w.col() + self.flat.len() + tail <= LINE_WIDTH {
+        // Short pieces stay whole even past the margin: `{\n    a, b\n}` reads worse.
+        if w.col() + self.flat.len() + tail <= LINE_WIDTH || self.flat.len() <= MIN_BREAK {
             w.out.push_str(&self.flat);
             return;
         }
@@ -288,8 +291,14 @@ impl Doc {
                         w.out.push_str(": ");
                     }
                     s.layout(w, indent + CONTINUE, 2);
-                    w.out.push_str(" ? ");
-                    v.layout(w, indent + CONTINUE, 0);
+                    // A value that does not fit after its select starts a line of its own.
+                    if w.col() + " ? ".len() + v.flat.len() > LINE_WIDTH {
+                        w.newline(indent + CONTINUE);
+                        w.out.push_str("? ");
+                    } else {
+                        w.out.push_str(" ? ");
+                    }
+                    v.layout(w, indent + 2 * CONTINUE, 0);
                 }
                 w.newline(indent);
                 w.out.push_str(": ");
@@ -564,7 +573,13 @@ impl<'a> Printer<'a> {
 
     /// The value of `e` if it is a constant (through slices, resizes and casts).
     fn const_of(&self, e: &Expr) -> Option<Const> {
-        let mask = |w: u32| if w >= 128 { u128::MAX } else { (1u128 << w) - 1 };
+        let mask = |w: u32| {
+            if w >= 128 {
+                u128::MAX
+            } else {
+                (1u128 << w) - 1
+            }
+        };
         match e {
             Expr::Const(c) => Some(*c),
             Expr::Slice { e, lo, width } => {
@@ -655,7 +670,11 @@ impl<'a> Printer<'a> {
         match e {
             Expr::Sig(_) => Doc::text(self.name(e).unwrap_or_default().to_string(), Shape::Atom),
             Expr::Const(c) => Doc::text(const_text(c), Shape::Atom),
-            Expr::Slice { e: inner, lo, width } => {
+            Expr::Slice {
+                e: inner,
+                lo,
+                width,
+            } => {
                 if let Some((s, lo0, _)) = self.bits_of(inner) {
                     let sig = &self.m.signals[s.index()];
                     return Doc::text(
