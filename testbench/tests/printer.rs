@@ -261,7 +261,10 @@ fn run_seed(seed: u64, outputs: usize) {
                 "seed {seed} vector {vector}: out{o} = {e:?}\nVerilog:\n{}",
                 verilog
                     .lines()
-                    .filter(|l| l.contains(&format!("out{o} ")) || l.contains("expr_"))
+                    .filter(|l| {
+                        // The output and the temporaries named after it.
+                        l.contains(&format!("out{o} ")) || l.contains(&format!("out{o}_"))
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             );
