@@ -476,10 +476,11 @@ impl<'a> Printer<'a> {
                 .chain(instances)
                 .collect()
         });
-        // `base` always holds an underscore, so it is never a Verilog keyword.
+        // Built from checked identifiers, so only a keyword can be illegal, and no keyword
+        // ends in `_<n>`.
         let mut name = base.clone();
         let mut n = 2;
-        while names.contains(&name) {
+        while names.contains(&name) || (n == 2 && !crate::check::is_identifier(&name)) {
             name = format!("{base}_{n}");
             n += 1;
         }
