@@ -647,6 +647,18 @@ impl<'a> Printer<'a> {
         Self::render(&d, col, indent, tail)
     }
 
+    /// [`Printer::expr_at`] for the right-hand side of a nonblocking assignment `x <= e;`
+    /// starting at column `col`: a comparison there is parenthesized, `x <= (a <= b);`,
+    /// so that it does not read as a second assignment.
+    fn expr_nonblocking(&mut self, e: &Expr, col: usize, indent: usize) -> String {
+        let d = self.doc(e, true);
+        let d = match d.shape {
+            Shape::Chain(p) if p == prec(BinOp::Eq) || p == prec(BinOp::Lt) => Doc::paren(d),
+            _ => d,
+        };
+        Self::render(&d, col, indent, 1)
+    }
+
     fn render(d: &Doc, col: usize, indent: usize, tail: usize) -> String {
         let mut w = Lines {
             out: String::with_capacity(d.flat.len()),
@@ -1015,7 +1027,7 @@ fn print_module(m: &Module, out: &mut String) {
                 }
                 p.set_ctx(&base);
                 let indent = if enable.is_some() { 8 } else { 4 };
-                let rhs = p.expr_at(next, true, indent + name.len() + " <= ".len(), indent, 1);
+                let rhs = p.expr_nonblocking(next, indent + name.len() + " <= ".len(), indent);
                 let rst = reset
                     .as_ref()
                     .map(|r| (m.signals[r.rst.index()].name.clone(), const_text(&r.value)));

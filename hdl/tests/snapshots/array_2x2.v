@@ -182,7 +182,7 @@ end
 always @(posedge clk) begin
     if (adv) begin
         since_last_reg <= since_next;
-        last_ok_reg <= since_next == 1'd1;
+        last_ok_reg <= (since_next == 1'd1);
     end
     if (rst) begin
         since_last_reg <= 1'd1;
