@@ -207,29 +207,38 @@ assign h_last = x_reg == 3'd4;
 assign h_fresh = x_first;
 
 always @(posedge clk) begin
-    if (adv & col) begin
-        x_reg <= row_end ? 3'd0 : x_reg + 3'd1;
-        hs_cnt_reg <= row_end ? 1'd1 : hs_cnt_reg == 1'd0 ? 1'd1 : hs_cnt_reg - 1'd1;
-        he_cnt_reg <= row_end ? 1'd1 : he_cnt_reg == 1'd0 ? 1'd1 : he_cnt_reg - 1'd1;
+    // Window counters: columns with every pixel or flush column, rows with every row end.
+    if (adv) begin
+        if (col) begin
+            if (row_end) begin
+                x_reg <= 3'd0;
+                hs_cnt_reg <= 1'd1;
+                he_cnt_reg <= 1'd1;
+            end else begin
+                x_reg <= x_reg + 3'd1;
+                hs_cnt_reg <= hs_cnt_reg == 1'd0 ? 1'd1 : hs_cnt_reg - 1'd1;
+                he_cnt_reg <= he_cnt_reg == 1'd0 ? 1'd1 : he_cnt_reg - 1'd1;
+            end
+        end
+        if (row_end) begin
+            first_row_reg <= final_row;
+            if (final_row) begin
+                vs_cnt_reg <= 1'd1;
+                ve_cnt_reg <= 1'd1;
+            end else begin
+                vs_cnt_reg <= vs_cnt_reg == 1'd0 ? 1'd1 : vs_cnt_reg - 1'd1;
+                ve_cnt_reg <= ve_next;
+            end
+            flushing_reg <= pix & in_last & flush_needed;
+        end
     end
     if (rst) begin
         x_reg <= 3'd0;
-        hs_cnt_reg <= 1'd1;
-        he_cnt_reg <= 1'd1;
-    end
-end
-
-always @(posedge clk) begin
-    if (adv & row_end) begin
-        first_row_reg <= final_row;
-        vs_cnt_reg <= final_row ? 1'd1 : vs_cnt_reg == 1'd0 ? 1'd1 : vs_cnt_reg - 1'd1;
-        ve_cnt_reg <= final_row ? 1'd1 : ve_next;
-        flushing_reg <= pix & in_last & flush_needed;
-    end
-    if (rst) begin
         first_row_reg <= 1'd1;
         vs_cnt_reg <= 1'd1;
         ve_cnt_reg <= 1'd1;
+        hs_cnt_reg <= 1'd1;
+        he_cnt_reg <= 1'd1;
         flushing_reg <= 1'd0;
     end
 end
