@@ -400,8 +400,8 @@ struct Temp {
 
 struct Printer<'a> {
     m: &'a Module,
-    /// Every name a temporary must not take (signals, memories, instances, temporaries),
-    /// built the first time a temporary is hoisted.
+    /// Every name a temporary must not take (signals, memories, instances, FSM state
+    /// parameters, temporaries), built the first time a temporary is hoisted.
     names: Option<HashSet<String>>,
     temps: Vec<Temp>,
     /// Hoisted expressions by (text, type), so each distinct one is declared once.
@@ -469,11 +469,16 @@ impl<'a> Printer<'a> {
                 Item::Instance { name, .. } => Some(name.clone()),
                 _ => None,
             });
+            let states = m
+                .fsms
+                .iter()
+                .flat_map(|f| (0..f.states.len()).map(|i| f.param_name(i)));
             m.signals
                 .iter()
                 .map(|s| s.name.clone())
                 .chain(m.memories.iter().map(|x| x.name.clone()))
                 .chain(instances)
+                .chain(states)
                 .collect()
         });
         // Built from checked identifiers, so only a keyword can be illegal, and no keyword
