@@ -17,9 +17,17 @@ use crate::ir::{Const, Expr, Module, ProcKind, Process, SignalId, Stmt};
 
 const INDENT: &str = "    ";
 
-/// The text of an expression on the right-hand side of an assignment.
-fn rhs(p: &mut Printer, e: &Expr) -> String {
-    p.expr(e, true)
+/// The text of an expression on the right-hand side of `target op e;` indented by
+/// `indent`, wrapped where it is long; temporaries are named after the target.
+fn rhs(p: &mut Printer, e: &Expr, target: &str, indent: usize, op: &str) -> String {
+    let col = indent + target.len() + op.len() + 2;
+    if op == "<=" {
+        p.set_ctx(&super::next_name(target));
+        p.expr_nonblocking(e, col, indent)
+    } else {
+        p.set_ctx(target);
+        p.expr_at(e, true, col, indent, 1)
+    }
 }
 
 /// The text of a condition or selector.
@@ -170,8 +178,9 @@ fn stmts(p: &mut Printer, list: &[Stmt], depth: usize, op: &str, out: &mut Strin
                     Expr::Const(c) => state_name(m, *target, c.bits),
                     _ => None,
                 };
-                let value = value.unwrap_or_else(|| rhs(p, expr));
-                let _ = writeln!(out, "{ind}{} {op} {value};", m.signal(*target).name);
+                let name = &m.signal(*target).name;
+                let value = value.unwrap_or_else(|| rhs(p, expr, name, ind.len(), op));
+                let _ = writeln!(out, "{ind}{name} {op} {value};");
             }
             Stmt::If { arms, otherwise } => {
                 for (i, (c, b)) in arms.iter().enumerate() {

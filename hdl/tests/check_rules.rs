@@ -43,7 +43,7 @@ fn clean_design_passes_and_prints() {
     check(&d).expect("clean design");
     let v = hdl::verilog::print(&d).expect("prints");
     assert!(v.contains("module adder"));
-    assert!(v.contains("y_reg <= (a + b);"));
+    assert!(v.contains("y_reg <= a + b;"));
 }
 
 #[test]

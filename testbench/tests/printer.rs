@@ -11,6 +11,7 @@ use hdl::process::Proc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use testbench::ireval::{eval, Sim};
+use testbench::tools::verilator_lint;
 use testbench::verilator::{BuildSpec, Dir, Model, PortDesc};
 
 struct Gen {
@@ -260,7 +261,10 @@ fn run_seed(seed: u64, outputs: usize) {
                 "seed {seed} vector {vector}: out{o} = {e:?}\nVerilog:\n{}",
                 verilog
                     .lines()
-                    .filter(|l| l.contains(&format!("out{o} ")) || l.contains("expr_"))
+                    .filter(|l| {
+                        // The output and the temporaries named after it.
+                        l.contains(&format!("out{o} ")) || l.contains(&format!("out{o}_"))
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             );
@@ -469,4 +473,403 @@ fn fsm_example_lints_clean() {
         .unwrap_or_else(|e| panic!("{e}"));
     testbench::tools::yosys_check("yosys-fsm-demo", "fsm_demo", &v)
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Precedence: the printer drops parentheses where Verilog's precedence and associativity
+// already group as the IR does, joins chains of one operator, and wraps long lines. These
+// cases stress exactly that, and the top-level contexts where Verilog sizes an expression
+// by its surroundings.
+
+/// Binary operators that keep their operands' type.
+const SAME_TYPE_OPS: [BinOp; 6] = [
+    BinOp::Add,
+    BinOp::Sub,
+    BinOp::Mul,
+    BinOp::And,
+    BinOp::Or,
+    BinOp::Xor,
+];
+const COMPARE_OPS: [BinOp; 6] = [
+    BinOp::Eq,
+    BinOp::Ne,
+    BinOp::Lt,
+    BinOp::Le,
+    BinOp::Gt,
+    BinOp::Ge,
+];
+
+impl Gen {
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.rng.gen_range(0..items.len())]
+    }
+
+    /// A deep nest: mostly operators, rarely leaves, every precedence level, muxes in every
+    /// position, shifts of compound values by compound amounts, chains of unary operators.
+    fn nest(&mut self, ty: Ty, depth: u32) -> Expr {
+        if depth == 0 || self.rng.gen_bool(0.08) {
+            return self.leaf(ty);
+        }
+        let d = depth - 1;
+        loop {
+            match self.rng.gen_range(0..10) {
+                0..=2 => {
+                    let op = self.pick(&SAME_TYPE_OPS);
+                    let a = self.nest(ty, d);
+                    let b = self.nest(ty, d);
+                    return Expr::Binary(op, Box::new(a), Box::new(b));
+                }
+                3 => {
+                    // A same-level operator on the right: `a - (b + c)`, `a + (b - c)`, ...
+                    let (outer, inner) = self.pick(&[
+                        (BinOp::Sub, BinOp::Add),
+                        (BinOp::Sub, BinOp::Sub),
+                        (BinOp::Add, BinOp::Sub),
+                        (BinOp::Add, BinOp::Add),
+                        (BinOp::Mul, BinOp::Mul),
+                        (BinOp::And, BinOp::Or),
+                        (BinOp::Xor, BinOp::And),
+                        (BinOp::Or, BinOp::Or),
+                    ]);
+                    let a = self.nest(ty, d);
+                    let b = self.nest(ty, d);
+                    let c = self.nest(ty, d);
+                    return Expr::Binary(
+                        outer,
+                        Box::new(a),
+                        Box::new(Expr::Binary(inner, Box::new(b), Box::new(c))),
+                    );
+                }
+                4 if ty == Ty::bit() => {
+                    let t = Ty {
+                        width: self.rng.gen_range(1..=12),
+                        signed: self.rng.gen_bool(0.5),
+                    };
+                    let op = self.pick(&COMPARE_OPS);
+                    let a = self.nest(t, d);
+                    let b = self.nest(t, d);
+                    return Expr::Binary(op, Box::new(a), Box::new(b));
+                }
+                5 => {
+                    let amount_ty = Ty::u(self.rng.gen_range(1..=4));
+                    let amount = self.nest(amount_ty, d.min(2));
+                    let op = if ty.signed && self.rng.gen_bool(0.5) {
+                        BinOp::Sra
+                    } else {
+                        self.pick(&[BinOp::Shl, BinOp::Shr])
+                    };
+                    let value = self.nest(ty, d);
+                    return Expr::Binary(op, Box::new(value), Box::new(amount));
+                }
+                6 => {
+                    let sel = self.nest(Ty::bit(), d.min(3));
+                    let t = self.nest(ty, d);
+                    let f = self.nest(ty, d);
+                    return Expr::mux(sel, t, f);
+                }
+                7 => {
+                    // Unary chains: `- -x`, `~-x`, `-~x`, reductions of negations.
+                    let mut e = self.nest(ty, d.min(2));
+                    for _ in 0..self.rng.gen_range(1..=3) {
+                        e = if self.rng.gen_bool(0.5) { -e } else { !e };
+                    }
+                    if ty == Ty::bit() && self.rng.gen_bool(0.3) {
+                        let t = Ty {
+                            width: self.rng.gen_range(1..=12),
+                            signed: self.rng.gen_bool(0.5),
+                        };
+                        let inner = -self.nest(t, d.min(2));
+                        let op = self.pick(&[UnOp::ReduceOr, UnOp::ReduceAnd, UnOp::ReduceXor]);
+                        e = Expr::Unary(op, Box::new(inner)) ^ e;
+                    }
+                    return e;
+                }
+                8 => {
+                    // A reinterpretation in the middle of a nest: the signedness of the
+                    // operators around it must not leak through.
+                    let inner = self.nest(
+                        Ty {
+                            width: ty.width,
+                            signed: !ty.signed,
+                        },
+                        d,
+                    );
+                    return Expr::Cast {
+                        e: Box::new(inner),
+                        signed: ty.signed,
+                    };
+                }
+                9 => return self.expr(ty, d.min(2)),
+                _ => continue,
+            }
+        }
+    }
+}
+
+/// Build `outs` as the outputs of module `m`, simulate the printed design and compare every
+/// output with the IR interpreter on edge and random input vectors. `eval_in` is the module
+/// the expressions are evaluated in (the top, whose inputs the vectors drive).
+fn simulate_and_compare(
+    label: &str,
+    g: &mut Gen,
+    d: &Design,
+    m: &Module,
+    outs: &[(SignalId, Expr)],
+) {
+    let verilog = hdl::verilog::print(d).unwrap_or_else(|e| panic!("{label}: {e}"));
+    // Lint-clean as printed; random operands may compare against a constant that decides
+    // the result (`x >= 0` unsigned), which says nothing about the printer.
+    let lint_text =
+        format!("/* verilator lint_off UNSIGNED */\n/* verilator lint_off CMPCONST */\n{verilog}");
+    let lint_label = format!("printer-{}-{}", m.name, label.replace(' ', "-"));
+    verilator_lint(&lint_label, &m.name, &lint_text).unwrap_or_else(|e| panic!("{label}: {e}"));
+    let ports = m
+        .ports()
+        .map(|(_, s)| PortDesc {
+            name: s.name.clone(),
+            width: s.ty.width,
+            dir: if s.kind == hdl::ir::SignalKind::Input {
+                Dir::Input
+            } else {
+                Dir::Output
+            },
+        })
+        .collect();
+    let mut model = Model::build(&BuildSpec::new(verilog.clone(), m.name.clone(), ports))
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    let in_ports: Vec<_> = g
+        .inputs
+        .iter()
+        .map(|(s, _)| {
+            model
+                .port(&m.signal(*s).name)
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    let out_ports: Vec<_> = outs
+        .iter()
+        .map(|(s, _)| {
+            model
+                .port(&m.signal(*s).name)
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    for vector in 0..200 {
+        let mut values = vec![0u128; m.signals.len()];
+        for (k, (s, ty)) in g.inputs.iter().enumerate() {
+            let v = match vector % 4 {
+                0 => 0,
+                1 => (1u128 << ty.width) - 1,
+                2 => 1u128 << (ty.width - 1),
+                _ => g.rng.gen::<u64>() as u128 & ((1u128 << ty.width) - 1),
+            };
+            values[s.index()] = v;
+            model.set(in_ports[k], v as u64);
+        }
+        model.eval();
+        for (o, (s, e)) in outs.iter().enumerate() {
+            let want = eval(m, e, &|i| values[i]);
+            let got = u128::from(model.get(out_ports[o]));
+            let name = &m.signal(*s).name;
+            assert_eq!(
+                got, want,
+                "{label} vector {vector}: {name} = {e:?}\nVerilog:\n{verilog}"
+            );
+        }
+    }
+}
+
+fn new_gen(seed: u64, m: &mut Module, inputs: usize) -> Gen {
+    let mut g = Gen {
+        rng: StdRng::seed_from_u64(seed),
+        inputs: Vec::new(),
+    };
+    for i in 0..inputs {
+        let ty = g.rand_ty();
+        let s = m.input(&format!("in{i}"), ty, None, "");
+        m.allow_unused(s, "random expressions need not read every input bit");
+        g.inputs.push((s, ty));
+    }
+    g
+}
+
+fn tb_seed(default: u64) -> u64 {
+    std::env::var("TB_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn precedence_nests_match_the_ir() {
+    let base = tb_seed(101);
+    for seed in base..base + 3 {
+        let mut m = Module::new("nests");
+        let mut g = new_gen(seed, &mut m, 8);
+        let mut outs = Vec::new();
+        for o in 0..40 {
+            let ty = if o % 4 == 0 { Ty::bit() } else { g.rand_ty() };
+            let e = g.nest(ty, 6);
+            let s = m.output(&format!("out{o}"), ty, None, "");
+            m.assign(s, e.clone());
+            outs.push((s, e));
+        }
+        let mut d = Design::new("nests");
+        d.add(m.clone());
+        simulate_and_compare(&format!("seed {seed}"), &mut g, &d, &m, &outs);
+    }
+}
+
+/// Where an expression is printed decides its width in Verilog: a full-width product at the
+/// top of an assignment, under `$signed`/`$unsigned`, in a one-part concatenation, extended
+/// or truncated; constants folded through slices, casts and resizes.
+#[test]
+fn contexts_of_full_width_products_and_constants_match_the_ir() {
+    let base = tb_seed(7);
+    for seed in base..base + 2 {
+        let mut m = Module::new("contexts");
+        let mut g = new_gen(seed, &mut m, 8);
+        let mut cases: Vec<Expr> = Vec::new();
+        for _ in 0..6 {
+            let signed = g.rng.gen_bool(0.5);
+            let wa = g.rng.gen_range(1..=10);
+            let wb = g.rng.gen_range(1..=10);
+            let a = g.nest(Ty { width: wa, signed }, 2);
+            let b = g.nest(Ty { width: wb, signed }, 2);
+            let p = a.mul_wide(b);
+            cases.push(Expr::Cast {
+                e: Box::new(p.clone()),
+                signed: !signed,
+            });
+            cases.push(p.clone().resize(wa + wb));
+            cases.push(Expr::concat(vec![p.clone()]));
+            cases.push(p.clone().resize(wa + wb + 3));
+            cases.push(p.clone().resize((wa + wb) / 2 + 1));
+            cases.push(p.clone().slice(1.min(wa + wb - 1), 1));
+            cases.push(-p.clone());
+            cases.push(p);
+        }
+        for _ in 0..6 {
+            let ty = g.rand_ty();
+            let bits = g.rng.gen::<u64>() as u128 & ((1u128 << ty.width) - 1);
+            let c = Expr::Const(hdl::ir::Const { ty, bits });
+            let w = g.rng.gen_range(1..=24);
+            cases.push(c.clone().resize(w));
+            cases.push(
+                Expr::Cast {
+                    e: Box::new(c.clone()),
+                    signed: !ty.signed,
+                }
+                .resize(w),
+            );
+            let lo = g.rng.gen_range(0..ty.width);
+            cases.push(c.clone().slice(lo, ty.width - lo));
+        }
+        let mut outs = Vec::new();
+        for (o, e) in cases.into_iter().enumerate() {
+            let ty = m.ty_of(&e).unwrap_or_else(|err| panic!("case {o}: {err}"));
+            let s = m.output(&format!("out{o}"), ty, None, "");
+            m.assign(s, e.clone());
+            outs.push((s, e));
+        }
+        let mut d = Design::new("contexts");
+        d.add(m.clone());
+        simulate_and_compare(&format!("seed {seed}"), &mut g, &d, &m, &outs);
+    }
+}
+
+/// Expressions connected to the input ports of an instance: selects, casts and
+/// concatenations go in directly, anything else through a wire named after the port, and the
+/// same expression on two ports shares one wire. A pass-through child returns each port.
+#[test]
+fn instance_connections_match_the_ir() {
+    use hdl::ir::Conn;
+    let base = tb_seed(31);
+    for seed in base..base + 2 {
+        let mut top = Module::new("conns");
+        let mut g = new_gen(seed, &mut top, 8);
+        let mut exprs: Vec<Expr> = Vec::new();
+        for k in 0..24 {
+            let ty = g.rand_ty();
+            let e = match k % 6 {
+                0 => g.leaf(ty),
+                1 => {
+                    let (s, t) = g.inputs[g.rng.gen_range(0..g.inputs.len())];
+                    let lo = g.rng.gen_range(0..t.width);
+                    Expr::Cast {
+                        e: Box::new(Expr::from(s).slice(lo, t.width - lo)),
+                        signed: true,
+                    }
+                }
+                2 => {
+                    let (s0, t0) = g.inputs[g.rng.gen_range(0..g.inputs.len())];
+                    let (s1, _) = g.inputs[g.rng.gen_range(0..g.inputs.len())];
+                    Expr::concat(vec![
+                        Expr::Cast {
+                            e: Box::new(Expr::from(s0)),
+                            signed: !t0.signed,
+                        },
+                        Expr::from(s1).bit_at(0),
+                        Expr::uconst(2, 2),
+                    ])
+                }
+                3 if ty.width >= 2 => {
+                    let wa = g.rng.gen_range(1..ty.width);
+                    let a = g.nest(
+                        Ty {
+                            width: wa,
+                            signed: ty.signed,
+                        },
+                        2,
+                    );
+                    let b = g.nest(
+                        Ty {
+                            width: ty.width - wa,
+                            signed: ty.signed,
+                        },
+                        2,
+                    );
+                    a.mul_wide(b)
+                }
+                _ => g.nest(ty, 3),
+            };
+            // Every third expression is connected twice.
+            if k % 3 == 0 {
+                exprs.push(e.clone());
+            }
+            exprs.push(e);
+        }
+        let mut child = Module::new("conns_pass");
+        let mut conns = Vec::new();
+        let mut outs = Vec::new();
+        for (k, e) in exprs.iter().enumerate() {
+            let ty = top.ty_of(e).unwrap_or_else(|err| panic!("{err}"));
+            let i = child.input(&format!("i{k}"), ty, None, "");
+            let o = child.output(&format!("o{k}"), ty, None, "");
+            child.assign(o, i);
+            let out = top.output(&format!("out{k}"), ty, None, "");
+            conns.push((format!("i{k}"), Conn::In(e.clone())));
+            conns.push((format!("o{k}"), Conn::Out(out)));
+            outs.push((out, e.clone()));
+        }
+        top.instance("conns_pass", "pass", conns);
+        let mut d = Design::new("conns");
+        d.add(top.clone());
+        d.add(child);
+        let verilog = hdl::verilog::print(&d).unwrap_or_else(|e| panic!("{e}"));
+        // Each distinct hoisted connection is declared once.
+        let temps: Vec<&str> = verilog
+            .lines()
+            .filter(|l| l.starts_with("assign pass_"))
+            .collect();
+        let mut unique = temps.clone();
+        unique.sort_by_key(|l| l.split_once(" = ").map(|(_, r)| r));
+        unique.dedup_by_key(|l| l.split_once(" = ").map(|(_, r)| r));
+        assert_eq!(
+            temps.len(),
+            unique.len(),
+            "seed {seed}: a hoisted connection repeats:\n{verilog}"
+        );
+        simulate_and_compare(&format!("seed {seed}"), &mut g, &d, &top, &outs);
+    }
 }
