@@ -9,7 +9,7 @@
 use plotters::prelude::*;
 
 use crate::error::FlowError;
-use crate::sweep::{of_design, SweepPoint};
+use crate::points::{of_design, SweepPoint};
 
 type Metric = (&'static str, fn(&SweepPoint) -> Option<f64>);
 

@@ -27,7 +27,8 @@ fn config(board: &Board, rows: u32, target_hz: u64, seeds: &[u64], allow: bool) 
 }
 
 fn plan(cfg: &FlowConfig) -> Plan {
-    flow::plan_for(cfg, false).unwrap_or_else(|e| panic!("plan for {}: {e}", cfg.board.name))
+    flow::plan_for(cfg, &flow::tools::ToolPaths::plain())
+        .unwrap_or_else(|e| panic!("plan for {}: {e}", cfg.board.name))
 }
 
 fn all_boards() -> Vec<Board> {
