@@ -318,8 +318,40 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), CliError> {
     })
 }
 
+/// `path` as the file system will resolve it: canonical where the file exists,
+/// else its folder canonical (where that exists) joined with its name.
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// `--out` and `--manifest` must name two different files: one would overwrite
+/// the other.
+pub fn check_outputs(args: &RawArgs) -> Result<(), CliError> {
+    if let (Some(out), Some(manifest)) = (&args.out, &args.manifest) {
+        if out == manifest || resolved(out) == resolved(manifest) {
+            return Err(CliError::Usage(format!(
+                "--out and --manifest must be different files, got `{}` and `{}`",
+                out.display(),
+                manifest.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Run `gen` with parsed flags: generate everything first, then write outputs.
 pub fn run(args: &RawArgs) -> Result<(), CliError> {
+    check_outputs(args)?;
     let job = job_from(args)?;
     let g = generate(&job)?;
     let manifest = g.manifest.to_json();
