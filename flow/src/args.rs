@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use gencli::flags::{ArrayFlags, MaxpoolFlags};
 
 use crate::config::{RawDesign, RawFlow};
 
@@ -36,25 +37,23 @@ pub enum RawCmd {
 
 /// Flags of one flow run.
 #[derive(Args, Debug, Default)]
+#[command(
+    mut_arg("rows", |a| a.help("Array: PE rows, 1..=256 (maxpool: its channels, or --channels)")),
+    mut_arg("channels", |a| a.help("Max-pool: channels per pixel, 1..=256 (or --rows)")),
+    mut_arg("width", |a| a.help("Max-pool: image width in pixels, 1..=4096 (default 28)"))
+)]
 pub struct RawRunArgs {
     /// Board name (see `boards/*.toml`)
     #[arg(long, value_name = "NAME")]
     pub board: Option<String>,
-    /// Array PE rows, 1..=256 (maxpool: channels)
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub rows: Option<String>,
-    /// Array PE columns (default: same as --rows)
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub cols: Option<String>,
+    // The blocks' flags, as in `gen`; `--rows` is also a max-pool's channels.
+    #[command(flatten)]
+    pub array: ArrayFlags,
+    #[command(flatten)]
+    pub maxpool: MaxpoolFlags,
     /// Core clock target in MHz (default: the board clock, no PLL)
     #[arg(long, value_name = "MHZ", allow_negative_numbers = true)]
     pub freq: Option<String>,
-    /// Array PE pipeline depth, 0..=4 (default 0)
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub pipeline: Option<String>,
-    /// Array multipliers: dsp, lut or auto (default auto: the board's DSP blocks first)
-    #[arg(long, value_name = "STYLE")]
-    pub mul: Option<String>,
     /// nextpnr seeds, comma separated (default 1)
     #[arg(long, value_name = "N,N,..")]
     pub seeds: Option<String>,
@@ -102,11 +101,16 @@ pub struct RawSweepArgs {
 
 /// Flags of `flow asic`.
 #[derive(Args, Debug, Default)]
+#[command(
+    mut_arg("rows", |a| a.help("Array: PE rows, 1..=256 (maxpool: its channels, or --channels)")),
+    mut_arg("channels", |a| a.help("Max-pool: channels per pixel, 1..=256 (or --rows)")),
+    mut_arg("width", |a| a.help("Max-pool: image width in pixels, 1..=4096 (default 28)"))
+)]
 pub struct RawAsicArgs {
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub rows: Option<String>,
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub cols: Option<String>,
+    #[command(flatten)]
+    pub array: ArrayFlags,
+    #[command(flatten)]
+    pub maxpool: MaxpoolFlags,
     #[arg(long, value_name = "BLOCK")]
     pub design: Option<String>,
     /// Clock target in MHz for ABC's delay-driven mapping (abc -D); default 500
@@ -126,10 +130,8 @@ impl RawRunArgs {
             board: self.board.clone(),
             design: RawDesign {
                 design: self.design.clone(),
-                rows: self.rows.clone(),
-                cols: self.cols.clone(),
-                pipeline: self.pipeline.clone(),
-                mul: self.mul.clone(),
+                array: self.array.clone(),
+                maxpool: self.maxpool.clone(),
             },
             freq: self.freq.clone(),
             seeds: self.seeds.clone(),

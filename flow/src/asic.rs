@@ -95,9 +95,8 @@ fn script(top: &str, verilog: &str, delay_ps: u64) -> String {
 pub fn run_cli(raw: &RawAsicArgs) -> Result<(), FlowError> {
     let design = config::design_from(&RawDesign {
         design: raw.design.clone(),
-        rows: raw.rows.clone(),
-        cols: raw.cols.clone(),
-        ..RawDesign::default()
+        array: raw.array.clone(),
+        maxpool: raw.maxpool.clone(),
     })?;
     let freq_hz = match &raw.freq {
         Some(f) => config::parse_freq_mhz(f)?,

@@ -9,6 +9,8 @@
 
 use std::path::PathBuf;
 
+use gencli::flags::ArrayFlags;
+
 use crate::args::RawSweepArgs;
 use crate::config::{self, FlowConfig, RawDesign};
 use crate::error::FlowError;
@@ -70,10 +72,13 @@ pub fn run_cli(raw: &RawSweepArgs) -> Result<(), FlowError> {
             for &n in &sizes {
                 let raw_design = RawDesign {
                     design: Some(d.clone()),
-                    rows: Some(n.to_string()),
-                    cols: None,
-                    pipeline: pipeline.clone(),
-                    mul: is_array.then(|| raw.mul.clone()).flatten(),
+                    array: ArrayFlags {
+                        rows: Some(n.to_string()),
+                        pipeline: pipeline.clone(),
+                        mul: is_array.then(|| raw.mul.clone()).flatten(),
+                        ..ArrayFlags::default()
+                    },
+                    maxpool: Default::default(),
                 };
                 let design =
                     config::fit_to_board(config::design_from(&raw_design)?, &raw_design, &board);

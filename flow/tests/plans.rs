@@ -383,8 +383,11 @@ fn array_out_of_context_uses_the_timing_harness() {
             let mut cfg = config(&board, 3, 100_000_000, &[1], false);
             let raw = flow::config::RawDesign {
                 design: Some("array-ooc".into()),
-                rows: Some("3".into()),
-                pipeline: Some(pipeline.to_string()),
+                array: gencli::flags::ArrayFlags {
+                    rows: Some("3".into()),
+                    pipeline: Some(pipeline.to_string()),
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             let design = flow::config::design_from(&raw).unwrap_or_else(|e| panic!("{e}"));
