@@ -289,19 +289,17 @@ mod tests {
     #[test]
     fn programs_are_found_in_the_given_folders_first() {
         let d = scratch("find");
-        assert_eq!(
-            find_program(&["no-such-tool-toolrun-test"], &[d.clone()]),
-            None
-        );
+        let dirs = [d.clone()];
+        assert_eq!(find_program(&["no-such-tool-toolrun-test"], &dirs), None);
         let name = "toolrun-test-tool";
         let p = d.join(name);
         std::fs::write(&p, "#!/bin/sh\n").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(find_program(&[name], &[d.clone()]), None, "not executable");
+        assert_eq!(find_program(&[name], &dirs), None, "not executable");
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            find_program(&["no-such-tool-toolrun-test", name], &[d.clone()]),
+            find_program(&["no-such-tool-toolrun-test", name], &dirs),
             Some(p)
         );
         assert!(find_program(&["sh"], &[]).is_some(), "sh on PATH");
