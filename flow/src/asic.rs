@@ -9,11 +9,11 @@
 //! and every number here is labelled as an estimate.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde::Serialize;
 
-use crate::cli::RawAsicArgs;
+use crate::args::RawAsicArgs;
 use crate::config::{self, DesignSpec, RawDesign};
 use crate::error::FlowError;
 use crate::tools::{Tool, ToolPaths};
@@ -95,9 +95,8 @@ fn script(top: &str, verilog: &str, delay_ps: u64) -> String {
 pub fn run_cli(raw: &RawAsicArgs) -> Result<(), FlowError> {
     let design = config::design_from(&RawDesign {
         design: raw.design.clone(),
-        rows: raw.rows.clone(),
-        cols: raw.cols.clone(),
-        ..RawDesign::default()
+        array: raw.array.clone(),
+        maxpool: raw.maxpool.clone(),
     })?;
     let freq_hz = match &raw.freq {
         Some(f) => config::parse_freq_mhz(f)?,
@@ -111,7 +110,7 @@ pub fn run_cli(raw: &RawAsicArgs) -> Result<(), FlowError> {
         PathBuf::from("build").join(format!("asic-{}", design.folder("generic")))
     });
     let e = estimate(&design, freq_hz, gate_ps, &out)?;
-    crate::cli::print_out(&format!(
+    crate::out::print_out(&format!(
         "ESTIMATE (generic gates, no technology): {} {}: {} cells, {} flip-flops, ~{} transistors; \
          logic depth {} gates -> ~{:.0} MHz at an assumed {} ps/gate\nreport: {}\n",
         e.design,
@@ -151,28 +150,16 @@ pub fn estimate(
     };
     write(&verilog, &g.verilog)?;
     write("asic.ys", &script(&top, &verilog, delay_ps))?;
-    let log_path = out.join("asic-yosys.log");
-    let log = std::fs::File::create(&log_path)
-        .map_err(|e| FlowError::io(format!("cannot create `{}`", log_path.display()), e))?;
-    let err = log
-        .try_clone()
-        .map_err(|e| FlowError::io("cannot share the log", e))?;
-    let program = tools.program(Tool::Yosys);
-    let status = Command::new(&program)
-        .args(["-s", "asic.ys"])
-        .current_dir(out)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err)
-        .status()
-        .map_err(|e| FlowError::io(format!("cannot start {program}"), e))?;
-    if !status.success() {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let mut cmd = Command::new(tools.program(Tool::Yosys));
+    cmd.args(["-s", "asic.ys"]).current_dir(out);
+    let run = toolrun::run(cmd, &out.join("asic-yosys.log"), Tool::Yosys.install_hint())
+        .map_err(|e| FlowError::Io(e.to_string()))?;
+    if !run.success() {
         return Err(FlowError::Tool {
             step: "yosys (asic estimate)".into(),
-            status: status.to_string(),
-            log: log_path,
-            last_error: crate::report::last_error_line(&text),
+            status: run.status.to_string(),
+            log: run.log,
+            last_error: crate::report::last_error_line(&run.output),
         });
     }
     let read = |name: &str| {

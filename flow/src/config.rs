@@ -1,11 +1,13 @@
 //! One validated flow configuration, built from raw flag strings in one place.
 //!
 //! As in `gen`, flags arrive as strings and are checked here, so every bad value
-//! gets one line naming the flag, its rule and the value, and exits 2.
+//! gets one line naming the flag, its rule and the value, and exits 2. The
+//! blocks' own flags and rules are `gen`'s (`gencli::flags`), written once.
 
 use std::path::PathBuf;
 
 use boards::Board;
+use gencli::flags::{parse_int_in, ArrayFlags, FlagError, Geometry, MaxpoolFlags};
 use hdl::array::ArrayConfig;
 use hdl::maxpool::MaxpoolConfig;
 
@@ -160,49 +162,53 @@ pub fn mhz_text(hz: u64) -> String {
     s.to_string()
 }
 
-/// Raw design flags shared by `flow`, `flow sweep` and `flow asic`.
+/// Raw design flags shared by `flow`, `flow sweep` and `flow asic`: the block,
+/// and each block's flags as `gen` has them (`gencli::flags`, one definition).
 #[derive(Clone, Debug, Default)]
 pub struct RawDesign {
     pub design: Option<String>,
-    pub rows: Option<String>,
-    pub cols: Option<String>,
-    /// Array PE pipeline depth, 0..=4.
-    pub pipeline: Option<String>,
-    /// Array multiplier style: dsp, lut or auto (default on a board: auto, with the
-    /// board's DSP count).
-    pub mul: Option<String>,
+    /// The array's flags; for `maxpool`, `--rows` is the channel count (the size
+    /// axis of a sweep).
+    pub array: ArrayFlags,
+    pub maxpool: MaxpoolFlags,
 }
 
-/// Build the design from raw flags. For `maxpool`, `--rows` is the channel count
-/// (the size axis of a sweep) and the window is the default 2x2 stride 2 over
-/// 28-pixel rows.
+/// A block flag error worded with the flag's name (`--rows must be ...`).
+fn flag_usage(e: FlagError) -> FlowError {
+    FlowError::Usage(e.flag_message())
+}
+
+/// `flags` apply to another block than `kind`: one line naming them.
+fn foreign(flags: &[&str], owner: &str, kind: &str) -> Result<(), FlowError> {
+    match flags {
+        [] => Ok(()),
+        [one] => Err(FlowError::Usage(format!(
+            "{one} applies to --design {owner} only, got it with {kind}"
+        ))),
+        [first @ .., last] => Err(FlowError::Usage(format!(
+            "{} and {last} apply to --design {owner} only, got them with {kind}",
+            first.join(", ")
+        ))),
+    }
+}
+
+/// Build the design from raw flags. An array gets the shared array flags
+/// (`--rows` required). A max-pool gets the shared max-pool flags over the default
+/// geometry (2x2 stride 2 over 28-pixel rows); its channels come from `--rows` or
+/// `--channels`.
 pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
-    let max = u64::from(hdl::array::config::MAX_DIM);
     let kind = raw.design.as_deref().unwrap_or("array");
-    let rows = raw
-        .rows
-        .as_deref()
-        .ok_or_else(|| FlowError::Usage("--rows is required".into()))?;
     match kind {
         "array" | "array-ooc" => {
-            let rows = parse_int("rows", rows, 1, max)? as u32;
-            let cols = match &raw.cols {
-                Some(c) => parse_int("cols", c, 1, max)? as u32,
-                None => rows,
-            };
+            foreign(&raw.maxpool.given(), "maxpool", kind)?;
+            if raw.array.rows.is_none() {
+                return Err(FlowError::Usage("--rows is required".into()));
+            }
             let mut cfg = ArrayConfig {
-                rows,
-                cols,
                 name: "systolic_array".into(),
                 ..ArrayConfig::default()
             };
-            if let Some(p) = &raw.pipeline {
-                cfg.pipeline =
-                    parse_int("pipeline", p, 0, hdl::array::config::MAX_PIPELINE.into())? as u32;
-            }
-            if let Some(m) = &raw.mul {
-                cfg.mul = hdl::array::MulStyle::parse(m)?;
-            }
+            raw.array.apply(&mut cfg).map_err(flag_usage)?;
             cfg.validate()?;
             Ok(if kind == "array" {
                 DesignSpec::Array(cfg)
@@ -211,27 +217,34 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
             })
         }
         "maxpool" => {
-            if raw.pipeline.is_some() || raw.mul.is_some() {
-                return Err(FlowError::Usage(
-                    "--pipeline and --mul apply to --design array only, got them with maxpool"
-                        .into(),
-                ));
+            let array_only: Vec<&str> = raw
+                .array
+                .given()
+                .into_iter()
+                .filter(|f| *f != "--rows")
+                .collect();
+            foreign(&array_only, "array", kind)?;
+            let mut cfg = MaxpoolConfig::default();
+            match (&raw.array.rows, &raw.maxpool.channels) {
+                (Some(_), Some(_)) => {
+                    return Err(FlowError::Usage(
+                        "--rows and --channels both set the max-pool's channels, give one".into(),
+                    ))
+                }
+                (None, None) => return Err(FlowError::Usage("--rows is required".into())),
+                (Some(rows), None) => {
+                    let r = cfg.range("channels").ok_or_else(|| {
+                        FlowError::Gen("internal error: no rule for max-pool channels".into())
+                    })?;
+                    cfg.channels =
+                        parse_int_in("rows", rows, i64::from(r.lo), i64::from(r.hi), &r.text)
+                            .map_err(|e| flag_usage(e.into()))?;
+                }
+                (None, Some(_)) => {}
             }
-            if raw.cols.is_some() {
-                return Err(FlowError::Usage(
-                    "--cols applies to --design array only, got it with maxpool".into(),
-                ));
-            }
-            let channels = parse_int(
-                "rows",
-                rows,
-                1,
-                u64::from(hdl::maxpool::config::MAX_CHANNELS),
-            )? as u32;
-            let cfg = MaxpoolConfig {
-                channels,
-                ..MaxpoolConfig::default()
-            };
+            raw.maxpool
+                .apply(&mut cfg, Geometry::Defaulted)
+                .map_err(flag_usage)?;
             cfg.validate()?;
             Ok(DesignSpec::Maxpool(cfg))
         }
@@ -248,11 +261,11 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
 /// their own registers (`hdl::array::ecp5_mult`): yosys leaves them unregistered.
 pub fn fit_to_board(design: DesignSpec, raw: &RawDesign, board: &Board) -> DesignSpec {
     let fit = |mut a: ArrayConfig| {
-        if raw.mul.is_none() {
+        if raw.array.mul.is_none() {
             a.mul = hdl::array::MulStyle::Auto;
             a.dsp_limit = u32::try_from(board.resources.dsps).unwrap_or(u32::MAX);
         }
-        if board.family == boards::Family::Ecp5 && a.pipeline >= 3 {
+        if raw.array.dsp_cell.is_none() && board.family == boards::Family::Ecp5 && a.pipeline >= 3 {
             a.dsp_cell = hdl::array::DspCell::Ecp5;
         }
         a
@@ -325,6 +338,83 @@ pub fn flow_from(raw: &RawFlow) -> Result<FlowConfig, FlowError> {
 mod tests {
     use super::*;
 
+    /// An array design with the given flags (name, value).
+    fn array(flags: &[(&str, &str)]) -> RawDesign {
+        let mut a = ArrayFlags::default();
+        for (name, value) in flags {
+            let v = Some(value.to_string());
+            match *name {
+                "rows" => a.rows = v,
+                "cols" => a.cols = v,
+                "pipeline" => a.pipeline = v,
+                "mul" => a.mul = v,
+                "dsps" => a.dsps = v,
+                "dsp_cell" => a.dsp_cell = v,
+                other => panic!("no array flag {other}"),
+            }
+        }
+        RawDesign {
+            array: a,
+            ..RawDesign::default()
+        }
+    }
+
+    #[test]
+    fn maxpool_takes_its_channels_from_rows_or_channels_and_its_own_flags() {
+        let pool = |flags: &[(&str, &str)], maxpool: MaxpoolFlags| RawDesign {
+            design: Some("maxpool".into()),
+            maxpool,
+            ..array(flags)
+        };
+        match design_from(&pool(&[("rows", "16")], MaxpoolFlags::default())) {
+            Ok(DesignSpec::Maxpool(m)) => {
+                assert_eq!((m.channels, m.width, m.window, m.stride), (16, 28, 2, 2))
+            }
+            other => panic!("{other:?}"),
+        }
+        let geometry = MaxpoolFlags {
+            channels: Some("4".into()),
+            width: Some("14".into()),
+            window: Some("3".into()),
+            ..MaxpoolFlags::default()
+        };
+        match design_from(&pool(&[], geometry.clone())) {
+            Ok(DesignSpec::Maxpool(m)) => {
+                assert_eq!((m.channels, m.width, m.window, m.stride), (4, 14, 3, 3))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            usage(design_from(&pool(&[("rows", "4")], geometry))),
+            "--rows and --channels both set the max-pool's channels, give one"
+        );
+        assert_eq!(
+            usage(design_from(&pool(
+                &[("rows", "0")],
+                MaxpoolFlags::default()
+            ))),
+            "--rows must be in 1..=256, got 0"
+        );
+        assert_eq!(
+            usage(design_from(&pool(
+                &[("rows", "4"), ("pipeline", "1"), ("mul", "lut")],
+                MaxpoolFlags::default()
+            ))),
+            "--pipeline and --mul apply to --design array only, got them with maxpool"
+        );
+        let window = MaxpoolFlags {
+            window: Some("2".into()),
+            ..MaxpoolFlags::default()
+        };
+        assert_eq!(
+            usage(design_from(&RawDesign {
+                maxpool: window,
+                ..array(&[("rows", "4")])
+            })),
+            "--window applies to --design maxpool only, got it with array"
+        );
+    }
+
     fn usage(r: Result<impl std::fmt::Debug, FlowError>) -> String {
         match r {
             Err(FlowError::Usage(m)) => m,
@@ -366,26 +456,16 @@ mod tests {
 
     #[test]
     fn design_flags() {
-        let raw = RawDesign {
-            design: None,
-            rows: Some("4".into()),
-            cols: None,
-            ..RawDesign::default()
-        };
+        let raw = array(&[("rows", "4")]);
         assert_eq!(
             design_from(&raw).ok().map(|d| d.size_label()),
             Some("4x4".into())
         );
-        let raw = RawDesign {
-            rows: Some("0".into()),
-            ..raw
-        };
+        let raw = array(&[("rows", "0")]);
         assert_eq!(usage(design_from(&raw)), "--rows must be in 1..=256, got 0");
         let raw = RawDesign {
             design: Some("fft".into()),
-            rows: Some("2".into()),
-            cols: None,
-            ..RawDesign::default()
+            ..array(&[("rows", "2")])
         };
         assert_eq!(
             usage(design_from(&raw)),
@@ -407,10 +487,7 @@ mod tests {
     fn defaults_follow_the_board() {
         let cfg = flow_from(&RawFlow {
             board: Some("icebreaker".into()),
-            design: RawDesign {
-                rows: Some("2".into()),
-                ..RawDesign::default()
-            },
+            design: array(&[("rows", "2")]),
             ..RawFlow::default()
         })
         .unwrap_or_else(|e| panic!("{e}"));
@@ -423,10 +500,7 @@ mod tests {
     #[test]
     fn arrays_use_the_boards_dsps_unless_told_otherwise() {
         let board = board_from(Some("icebreaker")).unwrap_or_else(|e| panic!("{e:?}"));
-        let raw = RawDesign {
-            rows: Some("4".into()),
-            ..RawDesign::default()
-        };
+        let raw = array(&[("rows", "4")]);
         let fitted = fit_to_board(
             design_from(&raw).unwrap_or_else(|e| panic!("{e:?}")),
             &raw,
@@ -439,12 +513,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let raw = RawDesign {
-            rows: Some("4".into()),
-            mul: Some("lut".into()),
-            pipeline: Some("2".into()),
-            ..RawDesign::default()
-        };
+        let raw = array(&[("rows", "4"), ("mul", "lut"), ("pipeline", "2")]);
         match fit_to_board(
             design_from(&raw).unwrap_or_else(|e| panic!("{e:?}")),
             &raw,
@@ -455,14 +524,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let raw = RawDesign {
-            rows: Some("4".into()),
-            mul: Some("fast".into()),
-            ..RawDesign::default()
-        };
+        let raw = array(&[("rows", "4"), ("mul", "fast")]);
         assert_eq!(
             usage(design_from(&raw)),
-            "mul must be one of dsp, lut, auto, got `fast`"
+            "--mul must be one of dsp, lut, auto, got `fast`"
         );
     }
 }

