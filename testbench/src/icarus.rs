@@ -37,6 +37,10 @@ pub struct IcarusRun {
     pub cycles: u64,
     /// Wall time of the simulation proper (after elaboration and reset).
     pub sim_time: Duration,
+    /// CPU time `vvp` used in the same stretch, where the system reports it
+    /// ([`crate::cpu_time`]): unlike the wall time, it barely grows with other processes'
+    /// load.
+    pub sim_cpu_time: Option<Duration>,
     /// Wall time of `iverilog`.
     pub compile_time: Duration,
 }
@@ -148,23 +152,25 @@ pub fn run_array(
     run_logged(cmd, "iverilog", "iverilog", &dir.join("iverilog.log"))?;
     let compile_time = start.elapsed();
 
-    let (sim_time, cycles) = run_vvp(&dir, &compiled, &stim, &results)?;
+    let (sim_time, sim_cpu_time, cycles) = run_vvp(&dir, &compiled, &stim, &results)?;
     let c = read_results(&dir, &results, tiles.len(), rows, cols)?;
     Ok(IcarusRun {
         c,
         cycles,
         sim_time,
+        sim_cpu_time,
         compile_time,
     })
 }
 
-/// Run the compiled testbench, timing it from its `start` line to its `done` line.
+/// Run the compiled testbench, timing it from its `start` line to its `done` line: wall
+/// time, CPU time if known, and the cycle count it printed.
 fn run_vvp(
     dir: &Path,
     compiled: &Path,
     stim: &Path,
     results: &Path,
-) -> Result<(Duration, u64), IcarusError> {
+) -> Result<(Duration, Option<Duration>, u64), IcarusError> {
     let log_path = dir.join("vvp.log");
     let mut log = std::fs::File::create(&log_path).map_err(io("creating the vvp log"))?;
     let mut cmd = Command::new("vvp");
@@ -189,6 +195,7 @@ fn run_vvp(
             }
         }
     })?;
+    let pid = child.id();
     let stderr = child.stderr.take();
     let err_thread = std::thread::spawn(move || {
         let mut text = String::new();
@@ -198,6 +205,7 @@ fn run_vvp(
         text
     });
     let (mut started, mut done, mut cycles) = (None, None, None);
+    let (mut cpu_start, mut cpu_done) = (None, None);
     let mut text = String::new();
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines() {
@@ -205,8 +213,10 @@ fn run_vvp(
             let now = Instant::now();
             if line.trim() == "array_tb: start" {
                 started = Some(now);
+                cpu_start = crate::cpu_time::process(pid);
             } else if let Some(n) = line.trim().strip_prefix("array_tb: done cycles=") {
                 done = Some(now);
+                cpu_done = crate::cpu_time::process(pid);
                 cycles = n.trim().parse::<u64>().ok();
             }
             text.push_str(&line);
@@ -229,7 +239,13 @@ fn run_vvp(
         return Err(failed(status.to_string()));
     }
     match (started, done, cycles) {
-        (Some(s), Some(d), Some(c)) => Ok((d.duration_since(s), c)),
+        (Some(s), Some(d), Some(c)) => {
+            let cpu = match (cpu_start, cpu_done) {
+                (Some(a), Some(b)) if b > a => Some(b - a),
+                _ => None,
+            };
+            Ok((d.duration_since(s), cpu, c))
+        }
         _ => Err(failed(
             "exit 0 without the testbench's start and done lines".into(),
         )),

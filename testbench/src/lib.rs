@@ -6,6 +6,7 @@
 
 pub mod agents;
 pub mod array;
+pub mod cpu_time;
 pub mod icarus;
 pub mod ireval;
 pub mod maxpool;

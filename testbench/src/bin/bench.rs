@@ -13,6 +13,7 @@ use hdl::array::ArrayConfig;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use testbench::array::{ArrayDut, Tile, Traffic};
+use testbench::cpu_time;
 use testbench::verilator::BuildOptions;
 
 // Same allocator as the `gen` binary, so the generator timings match what users see.
@@ -140,21 +141,51 @@ fn tool_version(program: &str, arg: &str) -> String {
         .unwrap_or_else(|| format!("{program}: not found"))
 }
 
-/// One timed run: (simulated cycles per second, whether C matched the golden model, the
-/// run's cycle count).
+/// One run's simulated cycles, CPU and wall-clock seconds.
+#[derive(Clone, Copy)]
+struct Rate {
+    cycles: f64,
+    cpu: Option<f64>,
+    wall: f64,
+}
+
+/// One timed run: its rates, whether C matched the golden model, the run's cycle count.
 fn timed_run(
     dut: &mut ArrayDut,
     tiles: &[Tile],
     golden: &[Vec<i32>],
     rng: &mut StdRng,
-) -> Result<(f64, bool, u64), Box<dyn std::error::Error>> {
+) -> Result<(Rate, bool, u64), Box<dyn std::error::Error>> {
     let before = dut.cycle();
+    let cpu0 = cpu_time::thread();
     let t = Instant::now();
     let r = dut.run(tiles, Traffic::FULL, rng)?;
     let secs = t.elapsed().as_secs_f64();
+    let cpu1 = cpu_time::thread();
     // Every simulated cycle counts, the drain after the last row included.
-    let rate = (dut.cycle() - before) as f64 / secs;
-    Ok((rate, r.c == golden, r.cycles))
+    let cycles = (dut.cycle() - before) as f64;
+    Ok((
+        Rate {
+            cycles,
+            cpu: cpu0
+                .zip(cpu1)
+                .map(|(a, b)| b.saturating_sub(a).as_secs_f64()),
+            wall: secs,
+        },
+        r.c == golden,
+        r.cycles,
+    ))
+}
+
+/// The median of the runs' rates by CPU time if every run has one (else by wall time), and
+/// by wall-clock time.
+fn rates(runs: &[Rate]) -> (f64, f64) {
+    let wall = median(runs.iter().map(|r| r.cycles / r.wall).collect());
+    let cpu: Option<Vec<f64>> = runs
+        .iter()
+        .map(|r| r.cpu.filter(|&s| s > 0.0).map(|s| r.cycles / s))
+        .collect();
+    (cpu.map_or(wall, median), wall)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -194,8 +225,14 @@ fn run(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
     } else {
         println!("- Icarus Verilog: skipped (--no-icarus)");
     }
+    let by_cpu = cpu_time::thread().is_some();
     println!(
-        "- Verilator cycles/s: median of at least 3 runs and {} s, every simulated cycle counted; Icarus: one run, timed after elaboration and reset",
+        "- cycles/s: simulated cycles per second of {}; `wall`: per wall-clock second. Verilator: median of at least 3 runs and {} s, every simulated cycle counted; Icarus: one run, timed from after elaboration and reset to the last row",
+        if by_cpu {
+            "CPU time of the simulating thread or process, so that other processes on a shared machine count as little as possible"
+        } else {
+            "wall-clock time (this system reports no per-thread CPU time)"
+        },
         args.min_secs
     );
     println!(
@@ -204,9 +241,10 @@ fn run(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
         load_average()
     );
     println!();
-    let mut header =
-        String::from("| array | K | cycles | sum(K)+R+C | utilization | Verilator cycles/s |");
-    let mut rule = String::from("|---|---|---|---|---|---:|");
+    let mut header = String::from(
+        "| array | K | cycles | sum(K)+R+C | utilization | Verilator cycles/s | wall |",
+    );
+    let mut rule = String::from("|---|---|---|---|---|---:|---:|");
     if args.compare {
         header.push_str(" before cycles/s | speedup |");
         rule.push_str("---:|---:|");
@@ -263,20 +301,24 @@ fn run(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
                 }
             }
             let cycles = cycles.unwrap_or(0);
-            let rate = median(now_rates);
+            let (rate, wall) = rates(&now_rates);
             let mut row = format!(
-                "| {n}x{n} | {k} | {cycles} | {} | {:.1}% | {rate:.0} |",
+                "| {n}x{n} | {k} | {cycles} | {} | {:.1}% | {rate:.0} | {wall:.0} |",
                 TILES * k + 2 * n as usize,
                 100.0 * (TILES * k) as f64 / cycles as f64,
             );
             if args.compare {
-                let b = median(before_rates);
+                let (b, _) = rates(&before_rates);
                 row.push_str(&format!(" {b:.0} | {:.2}x |", rate / b));
             }
             if icarus {
                 let ic = testbench::icarus::run_array(&cfg, &verilog, &tiles)?;
                 ok &= ic.c == golden && ic.cycles == cycles;
-                let ic_rate = ic.cycles as f64 / ic.sim_time.as_secs_f64();
+                let secs = match ic.sim_cpu_time {
+                    Some(t) if by_cpu => t,
+                    _ => ic.sim_time,
+                };
+                let ic_rate = ic.cycles as f64 / secs.as_secs_f64();
                 row.push_str(&format!(" {ic_rate:.0} | {:.0}x |", rate / ic_rate));
             }
             row.push_str(if ok { " yes |" } else { " NO |" });
