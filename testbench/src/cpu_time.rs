@@ -48,6 +48,10 @@ mod tests {
         let end = thread().expect("CLOCK_THREAD_CPUTIME_ID");
         assert!(end > start, "{start:?} -> {end:?} after work ({x})");
         let own = process(std::process::id()).expect("clock_getcpuclockid on self");
-        assert!(own >= end - start, "process {own:?} < thread work {:?}", end - start);
+        assert!(
+            own >= end - start,
+            "process {own:?} < thread work {:?}",
+            end - start
+        );
     }
 }

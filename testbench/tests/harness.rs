@@ -497,8 +497,8 @@ fn one_call_per_cycle_clocks_like_one_call_per_evaluation() -> Result<(), Harnes
         Ok(m) => m,
         Err(e) => panic!("building `clocked` with {options:?} failed:\n{e}"),
     };
-    let mut fused = build_with(&BuildOptions::default());
-    let mut per_eval = build_with(&BuildOptions::legacy());
+    let fused = build_with(&BuildOptions::default());
+    let per_eval = build_with(&BuildOptions::legacy());
     // The split option is part of the cache key.
     assert_ne!(fused.build_dir(), per_eval.build_dir());
     // Port handles belong to one model (one shared object).

@@ -70,9 +70,9 @@ fn parse_args() -> Args {
                     .split(',')
                     .map(|s| match s.trim().parse::<u32>() {
                         Ok(n) if (1..=64).contains(&n) => n,
-                        _ => usage_error(format!(
-                            "--sizes: `{s}` is not an array size from 1 to 64"
-                        )),
+                        _ => {
+                            usage_error(format!("--sizes: `{s}` is not an array size from 1 to 64"))
+                        }
                     })
                     .collect();
             }

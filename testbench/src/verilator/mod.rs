@@ -821,15 +821,8 @@ impl Model {
         let mut time = self.time.get();
         // SAFETY: `handle` is a live instance owned by `self`; `ptr` is the one-byte storage of
         // a 1-bit input of that instance; `time` is a valid u64 the shim advances.
-        let rc = unsafe {
-            (self.api.tick)(
-                self.handle,
-                ptr,
-                &mut time,
-                c_int::from(settle),
-                n as u64,
-            )
-        };
+        let rc =
+            unsafe { (self.api.tick)(self.handle, ptr, &mut time, c_int::from(settle), n as u64) };
         self.time.set(time);
         self.finish_call(rc)
     }
