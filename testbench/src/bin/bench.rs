@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use testbench::array::{ArrayDut, Tile, Traffic};
 use testbench::cpu_time;
-use testbench::verilator::BuildOptions;
+use testbench::verilator::{BuildOptions, Model};
 
 // Same allocator as the `gen` binary, so the generator timings match what users see.
 #[global_allocator]
@@ -264,18 +264,20 @@ fn run(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
             cols: n,
             ..ArrayConfig::default()
         };
-        let mut dut = ArrayDut::with_options(&cfg, &options)?;
+        let g = hdl::array::generate(&cfg)?;
+        let spec = testbench::models::build_spec(&g, &cfg.name)?;
+        let dut_with = |options: &BuildOptions| {
+            let model = Model::build_with(&spec, options)?;
+            ArrayDut::with_model(&cfg, g.manifest.clone(), g.verilog.clone(), model)
+        };
+        let mut dut = dut_with(&options)?;
         let mut before = if args.compare {
-            Some(ArrayDut::with_options(&cfg, &BuildOptions::legacy())?)
+            Some(dut_with(&BuildOptions::legacy())?)
         } else {
             None
         };
-        let verilog = if icarus {
-            let g = hdl::array::generate(&cfg)?;
-            testbench::models::build_spec(&g, &cfg.name)?.verilog
-        } else {
-            String::new()
-        };
+        // The Icarus run compiles the same text Verilator built: design and primitive models.
+        let verilog = &spec.verilog;
         for k in [n, 4 * n, 16 * n] {
             let k = k as usize;
             let tiles: Vec<Tile> = (0..TILES)
@@ -312,7 +314,7 @@ fn run(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
                 row.push_str(&format!(" {b:.0} | {:.2}x |", rate / b));
             }
             if icarus {
-                let ic = testbench::icarus::run_array(&cfg, &verilog, &tiles)?;
+                let ic = testbench::icarus::run_array(&cfg, verilog, &tiles)?;
                 ok &= ic.c == golden && ic.cycles == cycles;
                 let secs = match ic.sim_cpu_time {
                     Some(t) if by_cpu => t,
