@@ -266,9 +266,14 @@ fn run(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
         };
         let g = hdl::array::generate(&cfg)?;
         let spec = testbench::models::build_spec(&g, &cfg.name)?;
-        let dut_with = |options: &BuildOptions| {
+        let dut_with = |options: &BuildOptions| -> Result<ArrayDut, Box<dyn std::error::Error>> {
             let model = Model::build_with(&spec, options)?;
-            ArrayDut::with_model(&cfg, g.manifest.clone(), g.verilog.clone(), model)
+            Ok(ArrayDut::with_model(
+                &cfg,
+                g.manifest.clone(),
+                g.verilog.clone(),
+                model,
+            )?)
         };
         let mut dut = dut_with(&options)?;
         let mut before = if args.compare {
