@@ -6,6 +6,8 @@
 
 pub mod agents;
 pub mod array;
+pub mod cpu_time;
+pub mod icarus;
 pub mod ireval;
 pub mod maxpool;
 pub mod models;

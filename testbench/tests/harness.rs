@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use testbench::verilator::{BuildSpec, Dir, HarnessError, Model, PortDesc};
+use testbench::verilator::{BuildOptions, BuildSpec, Dir, HarnessError, Model, Port, PortDesc};
 
 /// 4-bit counter with synchronous reset and enable.
 const COUNTER_V: &str = r#"
@@ -178,6 +178,11 @@ fn wide_port_increment_carries_across_words() -> Result<(), HarnessError> {
         for (i, w) in words.iter().enumerate() {
             assert_eq!(*w, (expect >> (32 * i)) as u32, "word {i} of {expect:#x}");
         }
+        // The same words into a caller's buffer; words past the port's are zeroed.
+        let mut buf = [u32::MAX; 6];
+        m.get_words_into(out, &mut buf);
+        assert_eq!(&buf[..4], &words[..]);
+        assert_eq!(&buf[4..], &[0, 0]);
     }
 
     // Bits above the port width are dropped by set_words.
@@ -455,4 +460,107 @@ endmodule
         other => panic!("expected a simulation error, got {other:?}"),
     }
     Ok(())
+}
+
+/// Both clock edges and a combinational output, to compare the two ways of clocking a model.
+const CLOCKED_V: &str = r#"
+module clocked(input clk, input rst, input [7:0] d, output reg [7:0] q, output reg [7:0] qn,
+               output [7:0] sum);
+  always @(posedge clk) begin
+    if (rst) q <= 8'd0;
+    else q <= q + d;
+  end
+  always @(negedge clk) qn <= q ^ 8'h5a;
+  assign sum = q + d;
+endmodule
+"#;
+
+fn clocked_spec() -> BuildSpec {
+    BuildSpec::new(
+        CLOCKED_V,
+        "clocked",
+        vec![
+            PortDesc::input("clk", 1),
+            PortDesc::input("rst", 1),
+            PortDesc::input("d", 8),
+            PortDesc::output("q", 8),
+            PortDesc::output("qn", 8),
+            PortDesc::output("sum", 8),
+        ],
+    )
+}
+
+#[test]
+fn one_call_per_cycle_clocks_like_one_call_per_evaluation() -> Result<(), HarnessError> {
+    let spec = clocked_spec();
+    let build_with = |options: &BuildOptions| match Model::build_with(&spec, options) {
+        Ok(m) => m,
+        Err(e) => panic!("building `clocked` with {options:?} failed:\n{e}"),
+    };
+    let fused = build_with(&BuildOptions::default());
+    let per_eval = build_with(&BuildOptions::legacy());
+    // The split option is part of the cache key.
+    assert_ne!(fused.build_dir(), per_eval.build_dir());
+    // Port handles belong to one model (one shared object).
+    struct Ports {
+        clk: Port,
+        rst: Port,
+        d: Port,
+        q: Port,
+        qn: Port,
+        sum: Port,
+    }
+    let ports = |m: &Model| -> Result<Ports, HarnessError> {
+        Ok(Ports {
+            clk: m.port("clk")?,
+            rst: m.port("rst")?,
+            d: m.port("d")?,
+            q: m.port("q")?,
+            qn: m.port("qn")?,
+            sum: m.port("sum")?,
+        })
+    };
+    let mut pair = [(ports(&fused)?, fused), (ports(&per_eval)?, per_eval)];
+    for (p, m) in pair.iter_mut() {
+        m.set(p.rst, 1);
+        m.tick(p.clk);
+        m.set(p.rst, 0);
+    }
+    let mut expect_q = 0u64;
+    let mut rng = Rng(0x5eed);
+    for cycle in 0..200 {
+        let v = rng.next() & 0xff;
+        // Every few cycles a run of ticks in one call, with the input unchanged.
+        let n = if cycle % 7 == 3 {
+            1 + (rng.next() % 5) as usize
+        } else {
+            1
+        };
+        for (p, m) in pair.iter_mut() {
+            m.set(p.d, v);
+            // Combinational output before the edge, then registered ones after it.
+            assert_eq!(m.get(p.sum), (expect_q + v) & 0xff, "cycle {cycle}");
+            m.ticks(p.clk, n);
+        }
+        expect_q = (expect_q + v * n as u64) & 0xff;
+        for (p, m) in &pair {
+            let ctx = format!("cycle {cycle}, {n} tick(s); {}", m.trace_note());
+            assert_eq!(m.get(p.q), expect_q, "{ctx}");
+            assert_eq!(m.get(p.qn), expect_q ^ 0x5a, "{ctx}");
+        }
+        // The same evaluations and time steps.
+        assert_eq!(pair[0].1.time(), pair[1].1.time(), "cycle {cycle}");
+    }
+    Ok(())
+}
+
+#[test]
+fn bad_build_options_are_refused() {
+    let mut options = BuildOptions::default();
+    options.threads = 0;
+    let err = Model::build_with(&counter_spec(), &options).expect_err("0 threads must fail");
+    assert!(
+        matches!(err, HarnessError::InvalidSpec { .. }) && err.to_string().contains("threads"),
+        "{err}"
+    );
 }

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sha2::{Digest, Sha256};
 
 use super::shim::{self, EXPORTS_MAP, PRINTF_HEADER, SHIM_ABI_VERSION, SHIM_TEMPLATE};
-use super::{Dir, HarnessError, PortDesc};
+use super::{BuildOptions, Dir, HarnessError, PortDesc};
 
 /// How to get the toolchain on Debian/Ubuntu.
 pub(crate) const INSTALL_HINT: &str =
@@ -51,6 +51,20 @@ pub(crate) const VERILATOR_FLAGS: &[&str] = &[
     "-CFLAGS",
     "-fPIC -O2",
 ];
+
+/// The Verilator flags that [`BuildOptions`] adds to [`VERILATOR_FLAGS`] (and so to the key).
+pub(crate) fn model_flags(options: &BuildOptions) -> Vec<String> {
+    let mut flags = Vec::new();
+    if options.split_cfuncs > 0 {
+        flags.push("--output-split-cfuncs".to_string());
+        flags.push(options.split_cfuncs.to_string());
+    }
+    if options.threads > 1 {
+        flags.push("--threads".to_string());
+        flags.push(options.threads.to_string());
+    }
+    flags
+}
 
 /// Optimisation settings for the model's own C++ (passed to the Verilator-generated makefile).
 pub(crate) const MAKE_OPT: &[&str] = &["OPT_FAST=-O2", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2"];
@@ -620,7 +634,14 @@ pub(crate) struct BuiltModel {
 pub(crate) const MODEL_LIBRARY: &str = "model.so";
 
 /// Cache key of one model: everything that influences the shared object.
-fn model_key(tc: &Toolchain, verilog: &str, top: &str, ports: &[PortDesc], trace: bool) -> String {
+fn model_key(
+    tc: &Toolchain,
+    verilog: &str,
+    top: &str,
+    ports: &[PortDesc],
+    trace: bool,
+    extra_flags: &[String],
+) -> String {
     let mut h = KeyHasher::new("testbench-verilator-model-v1");
     h.field(verilog).field(top).field([u8::from(trace)]);
     for p in ports {
@@ -631,6 +652,11 @@ fn model_key(tc: &Toolchain, verilog: &str, top: &str, ports: &[PortDesc], trace
         h.field(&p.name).field(p.width.to_le_bytes()).field(dir);
     }
     for f in VERILATOR_FLAGS.iter().chain(MAKE_OPT).chain(LINK_LIBS) {
+        h.field(f);
+    }
+    // Length-prefixed as a group, so that no extra flags hashes unlike any other list.
+    h.field((extra_flags.len() as u64).to_le_bytes());
+    for f in extra_flags {
         h.field(f);
     }
     h.field(SHIM_ABI_VERSION.to_le_bytes())
@@ -648,8 +674,9 @@ pub(crate) fn ensure_model(
     top: &str,
     ports: &[PortDesc],
     trace: bool,
+    extra_flags: &[String],
 ) -> Result<BuiltModel, HarnessError> {
-    let key = model_key(tc, verilog, top, ports, trace);
+    let key = model_key(tc, verilog, top, ports, trace, extra_flags);
     let label = format!("{top}-{}{}", if trace { "fst-" } else { "" }, short(&key));
     let dest = root.join("models").join(&label);
     let library = dest.join(MODEL_LIBRARY);
@@ -674,7 +701,17 @@ pub(crate) fn ensure_model(
     remove_stale_temp_dirs(root);
     let start = Instant::now();
     let tmp = make_temp_dir(root, &label)?;
-    let built = build_model_in(&tmp, tc, &runtime, verilog, top, ports, trace, &key);
+    let built = build_model_in(
+        &tmp,
+        tc,
+        &runtime,
+        verilog,
+        top,
+        ports,
+        trace,
+        extra_flags,
+        &key,
+    );
     if let Err(e) = built {
         // A failed tool run keeps its directory for the log named in the error.
         if !matches!(e, HarnessError::CommandFailed { .. }) {
@@ -704,6 +741,7 @@ fn build_model_in(
     top: &str,
     ports: &[PortDesc],
     trace: bool,
+    extra_flags: &[String],
     key: &str,
 ) -> Result<(), HarnessError> {
     let source = format!("{top}.v");
@@ -712,6 +750,7 @@ fn build_model_in(
     // 1. Verilog -> C++.
     Job::new("verilator", dir, dir.join("verilator.log"))
         .args(VERILATOR_FLAGS)
+        .args(extra_flags)
         .args(trace.then_some("--trace-fst"))
         .arg(&source)
         .args(["--top-module", top, "--Mdir", "obj"])
@@ -785,8 +824,10 @@ fn build_model_in(
         }
     }
     let mut meta = format!(
-        "top: {top}\ntrace: {trace}\nkey: {key}\nverilator: {}\ncompiler: {}\nports:\n",
-        tc.verilator_version, tc.cxx_version
+        "top: {top}\ntrace: {trace}\nflags: {}\nkey: {key}\nverilator: {}\ncompiler: {}\nports:\n",
+        extra_flags.join(" "),
+        tc.verilator_version,
+        tc.cxx_version
     );
     for p in ports {
         let _ = writeln!(meta, "  {:?} {} {}", p.dir, p.width, p.name);

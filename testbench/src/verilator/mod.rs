@@ -36,7 +36,8 @@
 //! 1. runtime (cached under `runtime-<key>/`): `g++ -c -fPIC -O2` of the runtime sources with
 //!    the flags of `verilated.mk`, archived into `libverilated_rt.a`;
 //! 2. `verilator --cc <top>.v --top-module <top> --Mdir obj -Wno-fatal --no-timing
-//!    --x-assign unique --x-initial unique -CFLAGS "-fPIC -O2" [--trace-fst]`;
+//!    --x-assign unique --x-initial unique -CFLAGS "-fPIC -O2" --output-split-cfuncs 1000
+//!    [--threads N] [--trace-fst]` (see [`BuildOptions`]);
 //! 3. the generated `V<top>.h` is parsed to check the Rust port list (names, directions,
 //!    widths; every design port must be listed) and to generate `shim.cpp`;
 //! 4. `make -f V<top>.mk V<top>__ALL.a OPT_FAST=-O2 ...` and `g++ -c shim.cpp` in parallel;
@@ -168,6 +169,52 @@ impl BuildSpec {
     }
 }
 
+/// How a model is compiled and clocked. [`Model::build`] uses [`BuildOptions::default`];
+/// [`Model::build_with`] takes others, e.g. [`BuildOptions::legacy`] to measure what the
+/// defaults gain (`bench --compare`).
+///
+/// None of them changes what the model computes; they change how fast it does it. The
+/// compile-time ones (`split_cfuncs`, `threads`) are part of the model's cache key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct BuildOptions {
+    /// Verilator `--output-split-cfuncs`: evaluation functions of at most this many
+    /// statements; 0 leaves one function per scheduling block (Verilator's default). Large
+    /// flat designs get one function of thousands of statements, which g++ compiles slowly
+    /// (40 s for the 16x16 array) and into code that spills registers; split at 1000 the
+    /// same model builds 2.5x faster and runs about 15 % fewer instructions per cycle.
+    pub split_cfuncs: u32,
+    /// Verilator `--threads`: 1 is single-threaded. More threads spin-wait on each other
+    /// every evaluation, which loses badly as soon as the cores are shared (a test run),
+    /// so only benchmarks should ask for more.
+    pub threads: u32,
+    /// [`Model::tick`] does the whole cycle (settle, rising edge, falling edge) in one call
+    /// into the shim; `false` makes one call per evaluation, as before that call existed.
+    pub fused_tick: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            split_cfuncs: 1000,
+            threads: 1,
+            fused_tick: true,
+        }
+    }
+}
+
+impl BuildOptions {
+    /// The settings before the simulation-speed work: one evaluation function per block,
+    /// one shim call per evaluation.
+    pub fn legacy() -> Self {
+        BuildOptions {
+            split_cfuncs: 0,
+            threads: 1,
+            fused_tick: false,
+        }
+    }
+}
+
 /// A cheap handle to one port of a [`Model`], obtained with [`Model::port`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Port {
@@ -191,6 +238,7 @@ impl Port {
 
 type CreateFn = unsafe extern "C" fn(u32, *const c_char, *mut c_char, usize) -> *mut c_void;
 type EvalFn = unsafe extern "C" fn(*mut c_void, u64) -> c_int;
+type TickFn = unsafe extern "C" fn(*mut c_void, *mut u8, *mut u64, c_int, u64) -> c_int;
 type ErrorFn = unsafe extern "C" fn(*mut c_void) -> *const c_char;
 type PortPtrFn = unsafe extern "C" fn(*mut c_void, u32) -> *mut c_void;
 type DestroyFn = unsafe extern "C" fn(*mut c_void);
@@ -201,6 +249,7 @@ type CountFn = unsafe extern "C" fn() -> u32;
 struct Api {
     create: CreateFn,
     eval: EvalFn,
+    tick: TickFn,
     error: ErrorFn,
     output: ErrorFn,
     port_ptr: PortPtrFn,
@@ -248,6 +297,7 @@ fn load_library(path: &Path) -> Result<(&'static Library, Api, u32), HarnessErro
         let api = Api {
             create: sym(lib, b"tb_create\0").map_err(load_err)?,
             eval: sym(lib, b"tb_eval\0").map_err(load_err)?,
+            tick: sym(lib, b"tb_tick\0").map_err(load_err)?,
             error: sym(lib, b"tb_error\0").map_err(load_err)?,
             output: sym(lib, b"tb_output_text\0").map_err(load_err)?,
             port_ptr: sym(lib, b"tb_port_ptr\0").map_err(load_err)?,
@@ -299,6 +349,7 @@ pub struct Model {
     cached: bool,
     dir: PathBuf,
     seed: u32,
+    fused_tick: bool,
 }
 
 fn env_flag(name: &str) -> bool {
@@ -375,12 +426,30 @@ impl Model {
     /// All inputs are then set to 0 and the model is evaluated once; registers hold random
     /// values until the design is reset.
     pub fn build(spec: &BuildSpec) -> Result<Model, HarnessError> {
+        Model::build_with(spec, &BuildOptions::default())
+    }
+
+    /// [`Model::build`] with other compile and clocking options.
+    pub fn build_with(spec: &BuildSpec, options: &BuildOptions) -> Result<Model, HarnessError> {
         validate(spec)?;
+        if options.threads == 0 || options.threads > 64 {
+            return Err(HarnessError::InvalidSpec {
+                top: spec.top.clone(),
+                reason: format!("{} Verilator threads (1 to 64)", options.threads),
+            });
+        }
         let trace = spec.trace || env_flag("TB_TRACE");
         let tc = builder::toolchain()?;
         let root = cache_root();
-        let built =
-            builder::ensure_model(&root, &tc, &spec.verilog, &spec.top, &spec.ports, trace)?;
+        let built = builder::ensure_model(
+            &root,
+            &tc,
+            &spec.verilog,
+            &spec.top,
+            &spec.ports,
+            trace,
+            &builder::model_flags(options),
+        )?;
         let (_lib, api, count) = load_library(&built.library)?;
         if count as usize != spec.ports.len() {
             return Err(HarnessError::Load {
@@ -475,6 +544,7 @@ impl Model {
             cached: built.cached,
             dir: built.dir,
             seed,
+            fused_tick: options.fused_tick,
         };
         for slot in model.ports.iter().filter(|s| s.dir == Dir::Input) {
             let zeros = vec![0u8; shim::storage_bytes(slot.width)];
@@ -618,6 +688,39 @@ impl Model {
         }
     }
 
+    /// [`Model::get_words`] into a caller's buffer, without allocating: fills `out` with the
+    /// port's words (least significant first) and zeroes any words past the port's.
+    ///
+    /// # Panics
+    /// If `out` is shorter than the port's `ceil(width/32)` words or `p` is from another
+    /// design.
+    pub fn get_words_into(&self, p: Port, out: &mut [u32]) {
+        let slot = self.slot(p);
+        let n = slot.words();
+        assert!(
+            out.len() >= n,
+            "port `{}` has {n} word(s), the buffer {}",
+            slot.name,
+            out.len()
+        );
+        self.settle();
+        if slot.width <= 64 {
+            // SAFETY: as in `set`.
+            let v = unsafe { read_scalar(slot.ptr, slot.width) };
+            out[0] = v as u32;
+            if n > 1 {
+                out[1] = (v >> 32) as u32;
+            }
+        } else {
+            let wide = slot.ptr.cast::<u32>();
+            for (i, w) in out[..n].iter_mut().enumerate() {
+                // SAFETY: VlWide<n> is an array of n u32 words.
+                *w = unsafe { wide.add(i).read_unaligned() };
+            }
+        }
+        out[n..].fill(0);
+    }
+
     /// Write an input port of at most 128 bits (convenience over [`Model::set_words`]).
     pub fn set_u128(&mut self, p: Port, value: u128) {
         assert!(
@@ -672,6 +775,23 @@ impl Model {
 
     /// [`Model::tick`] returning simulation errors instead of panicking.
     pub fn try_tick(&mut self, clk: Port) -> Result<(), HarnessError> {
+        self.try_ticks(clk, 1)
+    }
+
+    /// Run `n` clock cycles.
+    ///
+    /// # Panics
+    /// As [`Model::tick`].
+    pub fn ticks(&mut self, clk: Port, n: usize) {
+        if let Err(e) = self.try_ticks(clk, n) {
+            panic!("{e}\n{}", self.trace_note());
+        }
+    }
+
+    /// [`Model::ticks`] returning simulation errors instead of panicking. The `n` cycles take
+    /// one call into the model (unless built with [`BuildOptions::fused_tick`] off), the same
+    /// evaluations and time steps as `n` calls of [`Model::tick`].
+    pub fn try_ticks(&mut self, clk: Port, n: usize) -> Result<(), HarnessError> {
         let slot = self.input_slot(clk);
         assert_eq!(
             slot.width, 1,
@@ -679,22 +799,32 @@ impl Model {
             slot.name
         );
         let ptr = slot.ptr;
-        if self.dirty.get() {
-            self.eval_inner()?;
+        if n == 0 {
+            return Ok(());
         }
-        // SAFETY: a 1-bit port is stored as one byte (CData).
-        unsafe { ptr.write(1) };
-        self.eval_inner()?;
-        // SAFETY: as above.
-        unsafe { ptr.write(0) };
-        self.eval_inner()
-    }
-
-    /// Run `n` clock cycles.
-    pub fn ticks(&mut self, clk: Port, n: usize) {
-        for _ in 0..n {
-            self.tick(clk);
+        if !self.fused_tick {
+            for _ in 0..n {
+                if self.dirty.get() {
+                    self.eval_inner()?;
+                }
+                // SAFETY: a 1-bit port is stored as one byte (CData).
+                unsafe { ptr.write(1) };
+                self.eval_inner()?;
+                // SAFETY: as above.
+                unsafe { ptr.write(0) };
+                self.eval_inner()?;
+            }
+            return Ok(());
         }
+        self.check_not_failed()?;
+        let settle = self.dirty.replace(false);
+        let mut time = self.time.get();
+        // SAFETY: `handle` is a live instance owned by `self`; `ptr` is the one-byte storage of
+        // a 1-bit input of that instance; `time` is a valid u64 the shim advances.
+        let rc =
+            unsafe { (self.api.tick)(self.handle, ptr, &mut time, c_int::from(settle), n as u64) };
+        self.time.set(time);
+        self.finish_call(rc)
     }
 
     fn settle(&self) {
@@ -705,18 +835,28 @@ impl Model {
         }
     }
 
-    fn eval_inner(&self) -> Result<(), HarnessError> {
-        if let Some(msg) = self.failure.borrow().as_ref() {
-            return Err(HarnessError::Simulation {
+    fn check_not_failed(&self) -> Result<(), HarnessError> {
+        match self.failure.borrow().as_ref() {
+            Some(msg) => Err(HarnessError::Simulation {
                 top: self.top.clone(),
                 message: format!("the model already failed earlier: {msg}"),
-            });
+            }),
+            None => Ok(()),
         }
+    }
+
+    fn eval_inner(&self) -> Result<(), HarnessError> {
+        self.check_not_failed()?;
         let t = self.time.get();
         self.time.set(t + 1);
         self.dirty.set(false);
         // SAFETY: `handle` is a live instance owned by `self`.
         let rc = unsafe { (self.api.eval)(self.handle, t) };
+        self.finish_call(rc)
+    }
+
+    /// Print the output of a `tb_eval`/`tb_tick` call and turn its status into a result.
+    fn finish_call(&self, rc: c_int) -> Result<(), HarnessError> {
         let output = if rc & 4 != 0 {
             // SAFETY: `tb_output_text` returns a NUL-terminated string owned by the instance,
             // valid until the next evaluation.

@@ -18,7 +18,7 @@
 use super::{Dir, PortDesc};
 
 /// Bumped whenever the shim's ABI or text changes; part of every model's cache key.
-pub(crate) const SHIM_ABI_VERSION: u32 = 2;
+pub(crate) const SHIM_ABI_VERSION: u32 = 3;
 
 /// A port as declared in the Verilated header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -338,15 +338,30 @@ TB_EXPORT void* tb_create(std::uint32_t seed, const char* trace_path, char* err,
     return nullptr;
 }
 
-// Sets the simulation time, evaluates, dumps a trace sample at that time.
-// Returns (bits 0-1) 0 = ok, 1 = $finish was executed (now or earlier), 2 = error (see
-// tb_error); bit 2 is set when the evaluation printed output (see tb_output).
-TB_EXPORT int tb_eval(void* handle, std::uint64_t time) {
-    TbInstance* inst = static_cast<TbInstance*>(handle);
+namespace {
+
+// Makes `inst` the current thread's model and starts collecting messages and output for one
+// entry point call.
+void tb_begin(TbInstance* inst) {
     Verilated::threadContextp(inst->ctx.get());
     tb_pending.clear();
     tb_output.clear();
-    int rc = 0;
+}
+
+// Hands the output collected since tb_begin to the instance; sets bit 2 of rc if there was any.
+int tb_end(TbInstance* inst, int rc) {
+    if (tb_output.empty()) {
+        inst->output.clear();
+        return rc;
+    }
+    inst->output.swap(tb_output);
+    tb_output.clear();
+    return rc | 4;
+}
+
+// Sets the simulation time, evaluates, dumps a trace sample at that time.
+// Returns 0 = ok, 1 = $finish was executed (now or earlier), 2 = error (see tb_error).
+int tb_eval_at(TbInstance* inst, std::uint64_t time) {
     try {
         inst->ctx->time(time);
         inst->top->eval();
@@ -355,26 +370,55 @@ TB_EXPORT int tb_eval(void* handle, std::uint64_t time) {
 #endif
         if (!tb_pending.empty()) {
             inst->error = tb_pending;
-            rc = 2;
-        } else if (inst->ctx->gotFinish()) {
-            rc = 1;
+            return 2;
         }
+        return inst->ctx->gotFinish() ? 1 : 0;
     } catch (const TbFatal&) {
         inst->error = tb_pending;
-        rc = 2;
     } catch (const std::exception& e) {
         inst->error = e.what();
-        rc = 2;
     } catch (...) {
         inst->error = "unknown C++ exception";
-        rc = 2;
     }
-    inst->output.swap(tb_output);
-    tb_output.clear();
-    return inst->output.empty() ? rc : (rc | 4);
+    return 2;
 }
 
-// Output printed by the last tb_eval.
+}  // namespace
+
+// One evaluation at `time` (see tb_eval_at); bit 2 of the result is set when the evaluation
+// printed output (see tb_output_text).
+TB_EXPORT int tb_eval(void* handle, std::uint64_t time) {
+    TbInstance* inst = static_cast<TbInstance*>(handle);
+    tb_begin(inst);
+    return tb_end(inst, tb_eval_at(inst, time));
+}
+
+// `cycles` clock cycles on the 1-bit input stored at `clk`, in one call: if `settle`, first an
+// evaluation with the clock low (pending input changes), then per cycle a rising edge and a
+// falling edge, one evaluation (and one time step) each, starting at `*time`. `*time` is
+// advanced past every evaluation made. Stops at the first error; the result is that of
+// tb_eval for the whole call (the worst of the evaluations, output of all of them).
+TB_EXPORT int tb_tick(void* handle, std::uint8_t* clk, std::uint64_t* time, int settle,
+                      std::uint64_t cycles) {
+    TbInstance* inst = static_cast<TbInstance*>(handle);
+    tb_begin(inst);
+    std::uint64_t t = *time;
+    int rc = 0;
+    if (settle) rc = tb_eval_at(inst, t++);
+    for (std::uint64_t i = 0; i < cycles && rc < 2; i++) {
+        *clk = 1;
+        int r = tb_eval_at(inst, t++);
+        if (r > rc) rc = r;
+        if (rc >= 2) break;
+        *clk = 0;
+        r = tb_eval_at(inst, t++);
+        if (r > rc) rc = r;
+    }
+    *time = t;
+    return tb_end(inst, rc);
+}
+
+// Output printed by the last tb_eval or tb_tick.
 TB_EXPORT const char* tb_output_text(void* handle) {
     return static_cast<TbInstance*>(handle)->output.c_str();
 }
