@@ -186,7 +186,7 @@ fn run_vvp(
         if e.kind() == std::io::ErrorKind::NotFound {
             IcarusError::Tool(ToolError::Missing {
                 tool: "vvp".into(),
-                package: "iverilog".into(),
+                install: "`apt-get install -y iverilog` (or run scripts/install.sh)".into(),
             })
         } else {
             IcarusError::Io {

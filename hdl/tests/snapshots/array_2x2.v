@@ -35,31 +35,25 @@ module systolic_array (
     output wire out_last                         // row ROWS-1 of the tile
 );
 
-reg  in_valid_reg;                           // input register holds a beat
-reg  [15:0] in_a_reg;
-reg  [15:0] in_b_reg;
-reg  in_last_reg;
-reg  in_skid_valid_reg;                      // skid register holds a beat taken while the input register could not move
-reg  [15:0] in_skid_a_reg;
-reg  [15:0] in_skid_b_reg;
-reg  in_skid_last_reg;
-reg  out_valid_reg;                          // output register holds a row
-reg  out_last_reg;
-reg  signed [31:0] out_c0_reg;
-reg  signed [31:0] out_c1_reg;
-reg  out_skid_valid_reg;                     // skid register holds a row the stalled output register could not take
-reg  out_skid_last_reg;
-reg  signed [31:0] out_skid_c0_reg;
-reg  signed [31:0] out_skid_c1_reg;
+wire op_valid;                               // the input skid buffer holds a beat
+wire [32:0] op_data;                         // {in_last, in_b, in_a} of that beat
+wire op_last;
+wire adv;                                    // the pipeline steps: the output skid buffer can take a produced row
+wire step;                                   // copy of adv for the array-wide fan-out
 reg  since_last_reg;                         // steps since a tile closed, saturating at ROWS-1
-wire adv;                                    // the pipeline steps: a produced row has a free slot
-reg  step_reg;                               // copy of adv for the array-wide fan-out
 reg  last_ok_reg;                            // a tile may close without two rows of a column finishing together
-wire issue;                                  // the input register's beat enters the array this step
+wire op_ready;                               // the held beat enters the array if there is one
+wire issue;                                  // the input skid buffer's beat enters the array this step
 wire issue_last;
-wire in_ready_int;                           // the skid register is free, so a beat taken now has a place
+wire [32:0] in_beat;                         // {in_last, in_b, in_a}
+reg  in_valid_reg;                           // output register holds a beat
+reg  [32:0] in_data_reg;
+reg  in_skid_valid_reg;                      // skid register holds a beat the stalled output could not take
+reg  [32:0] in_skid_data_reg;
 wire in_fire;                                // a beat is taken this edge
-wire in_free;                                // input register is empty or being emptied
+wire in_free;                                // output register is empty or being taken
+wire in_skid_valid_next;
+reg  in_skid_free_reg;                       // equal to ~skid_valid_reg at every edge: in_ready
 wire since_next;                             // since_last_reg after this step
 wire signed [7:0] a_sk_0;
 wire signed [7:0] a_sk_1;
@@ -73,24 +67,36 @@ wire mesh_valid;                             // a row leaves the last column
 wire mesh_last;                              // it is row ROWS-1
 wire signed [31:0] c_dsk_0;
 wire signed [31:0] c_dsk_1;
-wire push;                                   // a finished row leaves the deskew
+wire [64:0] row_data;                        // {last, C row} on offer
+wire [64:0] row_in;                          // {last, C row} leaving the deskew
+reg  out_valid_reg;                          // output register holds a beat
+reg  [64:0] out_data_reg;
+reg  out_skid_valid_reg;                     // skid register holds a beat the stalled output could not take
+reg  [64:0] out_skid_data_reg;
+wire out_fire;                               // a beat is taken this edge
 wire out_free;                               // output register is empty or being taken
 wire out_skid_valid_next;
+reg  out_skid_free_reg;                      // equal to ~skid_valid_reg at every edge: in_ready
+reg  out_skid_free_copy_reg;                 // equal to ~skid_valid_reg at every edge: in_ready
 
-assign adv = ~out_skid_valid_reg;
-assign issue = in_valid_reg & adv & (~in_last_reg | last_ok_reg);
-assign issue_last = issue & in_last_reg;
-assign in_ready_int = ~in_skid_valid_reg;
-assign in_ready = in_ready_int;
-assign in_fire = in_valid & in_ready_int;
-assign in_free = ~in_valid_reg | (~out_skid_valid_reg & (~in_last_reg | last_ok_reg));
+assign op_last = op_data[32];
+assign op_ready = adv & (~op_last | last_ok_reg);
+assign issue = op_valid & op_ready;
+assign issue_last = issue & op_last;
+assign in_beat = {in_last, in_b, in_a};
+assign in_fire = in_valid & ~in_skid_valid_reg;
+assign in_free = ~in_valid_reg | op_ready;
+assign in_skid_valid_next = ~in_free & (in_skid_valid_reg | in_fire);
+assign in_ready = in_skid_free_reg;
+assign op_valid = in_valid_reg;
+assign op_data = in_data_reg;
 assign since_next = issue_last ? 1'd0 : last_ok_reg ? 1'd1 : since_last_reg + 1'd1;
 
 systolic_array_skew_a skew_a (
     .clk(clk),
-    .adv(step_reg),
-    .in_0(in_a_reg[7:0]),
-    .in_1(in_a_reg[15:8]),
+    .adv(step),
+    .in_0(op_data[7:0]),
+    .in_1(op_data[15:8]),
     .out_0(a_sk_0),
     .out_1(a_sk_1)
 );
@@ -98,7 +104,7 @@ systolic_array_skew_a skew_a (
 systolic_array_skew_flags skew_flags (
     .clk(clk),
     .rst(rst),
-    .adv(step_reg),
+    .adv(step),
     .in_0({issue_last, issue}),
     .in_1({issue_last, issue}),
     .out_0(flags_sk_0),
@@ -107,9 +113,9 @@ systolic_array_skew_flags skew_flags (
 
 systolic_array_skew_b skew_b (
     .clk(clk),
-    .adv(step_reg),
-    .in_0(in_b_reg[7:0]),
-    .in_1(in_b_reg[15:8]),
+    .adv(step),
+    .in_0(op_data[23:16]),
+    .in_1(op_data[31:24]),
     .out_0(b_sk_0),
     .out_1(b_sk_1)
 );
@@ -117,7 +123,7 @@ systolic_array_skew_b skew_b (
 systolic_array_mesh mesh (
     .clk(clk),
     .rst(rst),
-    .adv(step_reg),
+    .adv(step),
     .a_0(a_sk_0),
     .a_valid_0(flags_sk_0[0]),
     .a_last_0(flags_sk_0[1]),
@@ -134,26 +140,28 @@ systolic_array_mesh mesh (
 
 systolic_array_deskew_c deskew_c (
     .clk(clk),
-    .adv(step_reg),
+    .adv(step),
     .in_0(col_c_0),
     .in_1(col_c_1),
     .out_0(c_dsk_0),
     .out_1(c_dsk_1)
 );
 
-assign push = adv & mesh_valid;
+assign row_in = {mesh_last, c_dsk_1, c_dsk_0};
+assign out_fire = mesh_valid & ~out_skid_valid_reg;
 assign out_free = ~out_valid_reg | out_ready;
-assign out_skid_valid_next = ~out_free & (out_skid_valid_reg | push);
+assign out_skid_valid_next = ~out_free & (out_skid_valid_reg | out_fire);
+assign adv = out_skid_free_reg;
 assign out_valid = out_valid_reg;
-assign out_last = out_last_reg;
-assign out_c = {out_c1_reg, out_c0_reg};
+assign row_data = out_data_reg;
+assign step = out_skid_free_copy_reg;
+assign out_c = row_data[63:0];
+assign out_last = row_data[64];
 
 always @(posedge clk) begin
     if (in_free) begin
         in_valid_reg <= in_skid_valid_reg | in_fire;
-        in_a_reg <= in_skid_valid_reg ? in_skid_a_reg : in_a;
-        in_b_reg <= in_skid_valid_reg ? in_skid_b_reg : in_b;
-        in_last_reg <= in_skid_valid_reg ? in_skid_last_reg : in_last;
+        in_data_reg <= in_skid_valid_reg ? in_skid_data_reg : in_beat;
     end
     if (rst) begin
         in_valid_reg <= 1'd0;
@@ -161,21 +169,23 @@ always @(posedge clk) begin
 end
 
 always @(posedge clk) begin
-    in_skid_valid_reg <= ~in_free & (in_skid_valid_reg | in_fire);
+    in_skid_valid_reg <= in_skid_valid_next;
+    in_skid_free_reg <= ~in_skid_valid_next;
     out_skid_valid_reg <= out_skid_valid_next;
-    step_reg <= ~out_skid_valid_next;
+    out_skid_free_reg <= ~out_skid_valid_next;
+    out_skid_free_copy_reg <= ~out_skid_valid_next;
     if (rst) begin
         in_skid_valid_reg <= 1'd0;
+        in_skid_free_reg <= 1'd1;
         out_skid_valid_reg <= 1'd0;
-        step_reg <= 1'd1;
+        out_skid_free_reg <= 1'd1;
+        out_skid_free_copy_reg <= 1'd1;
     end
 end
 
 always @(posedge clk) begin
-    if (in_ready_int) begin
-        in_skid_a_reg <= in_a;
-        in_skid_b_reg <= in_b;
-        in_skid_last_reg <= in_last;
+    if (~in_skid_valid_reg) begin
+        in_skid_data_reg <= in_beat;
     end
 end
 
@@ -192,10 +202,8 @@ end
 
 always @(posedge clk) begin
     if (out_free) begin
-        out_valid_reg <= out_skid_valid_reg | push;
-        out_last_reg <= out_skid_valid_reg ? out_skid_last_reg : mesh_last;
-        out_c0_reg <= out_skid_valid_reg ? out_skid_c0_reg : c_dsk_0;
-        out_c1_reg <= out_skid_valid_reg ? out_skid_c1_reg : c_dsk_1;
+        out_valid_reg <= out_skid_valid_reg | out_fire;
+        out_data_reg <= out_skid_valid_reg ? out_skid_data_reg : row_in;
     end
     if (rst) begin
         out_valid_reg <= 1'd0;
@@ -203,10 +211,8 @@ always @(posedge clk) begin
 end
 
 always @(posedge clk) begin
-    if (step_reg) begin
-        out_skid_last_reg <= mesh_last;
-        out_skid_c0_reg <= c_dsk_0;
-        out_skid_c1_reg <= c_dsk_1;
+    if (~out_skid_valid_reg) begin
+        out_skid_data_reg <= row_in;
     end
 end
 
