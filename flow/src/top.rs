@@ -253,7 +253,14 @@ mod tests {
         let v = hdl::board::generate(&cfg)
             .unwrap_or_else(|e| panic!("{e}"))
             .verilog;
-        assert!(v.contains("^ 2'd3)"), "the LED bits must be inverted");
+        let led = v
+            .lines()
+            .find(|l| l.starts_with("assign led ="))
+            .unwrap_or_default();
+        assert!(
+            led.trim_end().ends_with("^ 2'd3;"),
+            "the LED bits must be inverted: {led}"
+        );
         let u = boards::get("ulx3s").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(board_top_config(&u, &array, u.clock.hz).led_active_low, 0);
     }
