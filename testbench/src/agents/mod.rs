@@ -277,19 +277,13 @@ impl Driven {
 }
 
 /// Append the value of `p` (any width) to `out` as 32-bit words, least
-/// significant first. Ports wider than 64 bits go through
-/// [`Model::get_words`], which allocates: the one place to change when the
-/// harness offers a read into a caller's buffer.
+/// significant first, read straight into `out` (no allocation once `out` has
+/// grown to a beat's size).
 #[inline]
 fn read_port(m: &Model, p: Port, out: &mut Vec<u32>) {
-    if p.width() <= 32 {
-        out.push(m.get(p) as u32);
-    } else if p.width() <= 64 {
-        let v = m.get(p);
-        out.extend_from_slice(&[v as u32, (v >> 32) as u32]);
-    } else {
-        out.extend_from_slice(&m.get_words(p));
-    }
+    let start = out.len();
+    out.resize(start + words_of(p.width()), 0);
+    m.get_words_into(p, &mut out[start..]);
 }
 
 /// Write `words` (exactly `ceil(width / 32)` of them) to input `p`.
