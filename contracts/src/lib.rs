@@ -9,7 +9,8 @@
 //!
 //! - [`uart`]: the board's UART protocol: sync bytes, commands, responses, error
 //!   codes, frame layout and CRC, the INFO payload, the break length.
-//! - [`engine`]: the engine's register map and descriptor format (to come).
+//! - [`engine`]: the engine's programming model: registers, descriptor and
+//!   channel-record layouts, error codes, limits.
 //! - [`VERSION`]: the generator version, which the board reports in INFO and the
 //!   host compares with its own.
 

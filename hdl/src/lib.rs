@@ -15,6 +15,7 @@
 pub mod array;
 pub mod board;
 pub mod check;
+pub mod engine;
 pub mod examples;
 pub mod harness;
 pub mod ir;

@@ -31,6 +31,10 @@ pub struct Manifest {
     pub config: Value,
     pub derived: Value,
     pub ports: Vec<PortInfo>,
+    /// Block-specific top-level keys (the engine's programming model:
+    /// `mem_bits`, `registers`, `descriptor`, ...), flattened into the object.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
 }
 
 impl Manifest {
@@ -68,6 +72,7 @@ impl Manifest {
             config: serde_json::to_value(config).unwrap_or(Value::Null),
             derived: serde_json::to_value(derived).unwrap_or(Value::Null),
             ports,
+            extra: serde_json::Map::new(),
         })
     }
 

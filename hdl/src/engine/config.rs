@@ -1,0 +1,114 @@
+//! `EngineConfig`: the one configuration of the conv/FC engine, validated in one
+//! place, with every derived number computed here.
+
+use serde::Serialize;
+
+use crate::array::{ArrayConfig, DspCell, MulStyle};
+use crate::{check_name, check_range, ConfigError};
+
+/// Largest array side the engine supports (its tile counters and the
+/// `config0.rows`/`cols` fields are 8 bits).
+pub const MAX_DIM: u32 = 64;
+
+/// User-facing parameters of the engine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EngineConfig {
+    /// Name of the top module; sub-modules are prefixed with it.
+    pub name: String,
+    /// Array rows = output pixels per tile (1..=64).
+    pub rows: u32,
+    /// Array columns = output channels per tile (1..=64).
+    pub cols: u32,
+    /// Memory port width in bits: 32, 64 or 128.
+    pub mem_bits: u32,
+    /// The array's PE pipeline depth (`gen --pipeline`).
+    pub pipeline: u32,
+    /// The array's multiplier style (`gen --mul`).
+    pub mul: MulStyle,
+    /// With `mul = auto`: PEs (row-major) with the DSP-style multiplier.
+    pub dsp_limit: u32,
+    /// How the DSP-style multipliers are written (`gen --dsp-cell`).
+    pub dsp_cell: DspCell,
+    /// Depth of the read-tag FIFO: reads the engine keeps in flight at once
+    /// (a power of two, 4..=256). It must cover the memory's latency for full
+    /// speed: with latency L the port stays busy when this is at least L + 2.
+    pub max_inflight: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            name: "engine".into(),
+            rows: 8,
+            cols: 8,
+            mem_bits: 64,
+            pipeline: 0,
+            mul: MulStyle::Dsp,
+            dsp_limit: 0,
+            dsp_cell: DspCell::Infer,
+            max_inflight: 64,
+        }
+    }
+}
+
+/// Numbers derived from an [`EngineConfig`]; written to the manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EngineDerived {
+    /// Bytes per memory word (`mem_bits / 8`), also the staging chunk: the
+    /// input channels one chunk of array beats covers.
+    pub mem_bytes: u32,
+    /// Array beats per staging chunk (at most `mem_bytes`).
+    pub staging_beats: u32,
+    pub csr_addr_bits: u32,
+    pub array_macs: u32,
+}
+
+impl EngineConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_name("name", &self.name)?;
+        check_range("rows", u64::from(self.rows), 1, u64::from(MAX_DIM))?;
+        check_range("cols", u64::from(self.cols), 1, u64::from(MAX_DIM))?;
+        if ![32, 64, 128].contains(&self.mem_bits) {
+            return Err(ConfigError::new(
+                "mem_bits",
+                "must be one of 32, 64, 128",
+                self.mem_bits,
+            ));
+        }
+        if !self.max_inflight.is_power_of_two() || !(4..=256).contains(&self.max_inflight) {
+            return Err(ConfigError::new(
+                "max_inflight",
+                "must be a power of two in 4..=256",
+                self.max_inflight,
+            ));
+        }
+        self.array().validate()
+    }
+
+    /// The configuration of the array inside the engine.
+    pub fn array(&self) -> ArrayConfig {
+        ArrayConfig {
+            rows: self.rows,
+            cols: self.cols,
+            name: format!("{}_array", self.name),
+            pipeline: self.pipeline,
+            mul: self.mul,
+            dsp_limit: self.dsp_limit,
+            dsp_cell: self.dsp_cell,
+        }
+    }
+
+    pub fn derived(&self) -> EngineDerived {
+        EngineDerived {
+            mem_bytes: self.mem_bits / 8,
+            staging_beats: self.mem_bits / 8,
+            csr_addr_bits: contracts::engine::CSR_ADDR_BITS,
+            array_macs: self.rows * self.cols,
+        }
+    }
+
+    /// The programming model this engine implements (written into its manifest).
+    pub fn programming_model(&self) -> contracts::engine::ProgrammingModel {
+        contracts::engine::ProgrammingModel::new(self.mem_bits)
+    }
+}
