@@ -4,48 +4,62 @@
 //! contract, [`contracts::engine`] for the programming model as data).
 
 pub mod config;
+pub mod top;
 
 pub use config::{EngineConfig, EngineDerived};
 
-use crate::ir::{Design, Module, Ty};
-use crate::parts::bundle::{CsrPort, MemPort, Role};
+use crate::ir::Design;
+use crate::parts::fifo::{self, FifoConfig, Storage};
 use crate::{GenError, Generated};
 
 /// Elaborate the engine described by `cfg` (validating `cfg` first).
 pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
     cfg.validate()?;
+    let array = crate::array::design(&cfg.array())?;
+    let fifo = |name: &str, width: u32, depth: u32, storage: Storage| {
+        fifo::build(&FifoConfig {
+            name: format!("{}_{name}", cfg.name),
+            width,
+            depth,
+            storage,
+        })
+    };
+    let rq = fifo("rq_fifo", top::RQ_BITS, 4, Storage::Registers)?;
+    let tag_storage = if cfg.max_inflight >= 32 {
+        Storage::BlockRam
+    } else {
+        Storage::Registers
+    };
+    let tag = fifo("tag_fifo", top::TAG_BITS, cfg.max_inflight, tag_storage)?;
+    let info = fifo("info_fifo", top::info_bits(cfg), 4, Storage::Registers)?;
+    let wjob = fifo("wjob_fifo", top::wjob_bits(cfg), 2, Storage::Registers)?;
+    let wr = fifo("wr_fifo", top::wr_bits(cfg), 2, Storage::Registers)?;
+    let array_top = array
+        .top_module()
+        .ok_or_else(|| GenError::Internal("array design has no top".into()))?
+        .clone();
+    let top = top::build(
+        cfg,
+        top::Parts {
+            array: &array_top,
+            rq_fifo: &rq,
+            tag_fifo: &tag,
+            info_fifo: &info,
+            wjob_fifo: &wjob,
+            wr_fifo: &wr,
+        },
+    )?;
     let mut d = Design::new(cfg.name.clone());
-    let mut m = Module::new(cfg.name.clone());
-    m.doc("Tile-based int8 conv/FC engine (work in progress: ports only).");
-    let clk = m.input(
-        "clk",
-        Ty::bit(),
-        Some("Clock and synchronous active-high reset"),
-        "",
-    );
-    let rst = m.input("rst", Ty::bit(), None, "");
-    let csr = CsrPort::ports(
-        &mut m,
-        "csr",
-        Role::Slave,
-        contracts::engine::CSR_ADDR_BITS,
-        "Register port",
-    );
-    let mem = MemPort::ports(
-        &mut m,
-        "mem",
-        Role::Master,
-        cfg.mem_bits,
-        "Memory master port",
-    );
-    let irq = m.output(
-        "irq",
-        Ty::bit(),
-        Some("Interrupt"),
-        "status.done or status.error",
-    );
-    let _ = (clk, rst, csr, mem, irq);
-    d.include(m)?;
+    d.include(top)?;
+    for m in [rq, tag, info, wjob, wr] {
+        d.include(m)?;
+    }
+    for m in array.modules {
+        d.include(m)?;
+    }
+    for e in array.externs {
+        d.add_extern(e);
+    }
     Ok(d)
 }
 

@@ -1,0 +1,1946 @@
+//! The engine's top level: register port, descriptor fetch and checks, the
+//! request generator (the loop nest of `docs/engine.md`), the memory port
+//! arbiter, the staging buffers that turn read responses into array beats, and
+//! the output path (requant, fused max-pool, write-back).
+//!
+//! Sub-blocks with an interface of their own are separate modules wired with
+//! the instance builder: the array, and the FIFOs between the generator, the
+//! port and the output path. The logic here is the glue that decides what to
+//! read and where the bytes go; it is written as one FSM (the generator) and
+//! processes, with every loop counter a named register.
+
+use contracts::engine::{self as ce, ProgrammingModel};
+
+use crate::ir::{Expr, Module, SignalId, Ty};
+use crate::parts::bundle::{CsrPort, MemPort, Role};
+use crate::parts::ops::{k, k64, select};
+use crate::parts::Instantiate;
+use crate::process::Proc;
+use crate::util::clog2;
+use crate::GenError;
+
+use super::config::EngineConfig;
+
+/// Sub-modules the top instantiates.
+pub struct Parts<'a> {
+    pub array: &'a Module,
+    pub rq_fifo: &'a Module,
+    pub tag_fifo: &'a Module,
+    pub info_fifo: &'a Module,
+    pub wjob_fifo: &'a Module,
+    pub wr_fifo: &'a Module,
+}
+
+/// Read tag kinds: where a read response goes.
+const KIND_DESC: u32 = 0;
+const KIND_RCHK: u32 = 1;
+const KIND_RLOAD: u32 = 2;
+const KIND_A: u32 = 3;
+const KIND_B: u32 = 4;
+
+/// Tag layout, LSB first: kind 3, half 1, idx 16, q 8, off 5, cnt 8, end 1.
+pub const TAG_BITS: u32 = 42;
+
+/// Bits of a request FIFO entry: `{tag, word address}`.
+pub const RQ_BITS: u32 = 32 + TAG_BITS;
+
+/// Bits of a tile-info entry: `{oaddr 32, gw 8, nvalid 8, mask ROWS, last, first}`.
+pub fn info_bits(cfg: &EngineConfig) -> u32 {
+    2 + cfg.rows + 8 + 8 + 32
+}
+
+/// Bits of a write job: `{gw 8, bytes COLS*8, addr 32}`.
+pub fn wjob_bits(cfg: &EngineConfig) -> u32 {
+    32 + 8 * cfg.cols + 8
+}
+
+/// Bits of a write request: `{wstrb MB, wdata MB*8, addr 32}`.
+pub fn wr_bits(cfg: &EngineConfig) -> u32 {
+    32 + cfg.mem_bits + cfg.mem_bits / 8
+}
+
+fn z(e: impl Into<Expr>, w: u32) -> Expr {
+    e.into().resize(w)
+}
+
+fn bit() -> Ty {
+    Ty::bit()
+}
+
+fn tag(kind: u32, half: Expr, idx: Expr, q: Expr, off: Expr, cnt: Expr, end: Expr) -> Expr {
+    Expr::concat(vec![
+        k(3, kind),
+        z(half, 1),
+        z(idx, 16),
+        z(q, 8),
+        z(off, 5),
+        z(cnt, 8),
+        z(end, 1),
+    ])
+}
+
+/// `min(a, b)` of two unsigned values at width `w`.
+fn min(a: impl Into<Expr>, b: impl Into<Expr>, w: u32) -> Expr {
+    let (a, b) = (z(a, w), z(b, w));
+    Expr::mux(a.clone().cmp_lt(b.clone()), a, b)
+}
+
+/// `x / d` for a divisor `d` in 1..=4 and `x < 4096` (16-bit result); division
+/// by 3 as a multiply by 2731/8192, exact for that range.
+fn div_small(x: Expr, d: Expr) -> Expr {
+    let x = z(x, 16);
+    let by3 = (z(x.clone(), 28) * k(28, 2731)) >> k(4, 13);
+    let d = z(d, 8);
+    Expr::mux(
+        d.clone().cmp_eq(k(8, 1)),
+        x.clone(),
+        Expr::mux(
+            d.clone().cmp_eq(k(8, 2)),
+            x.clone() >> k(2, 1),
+            Expr::mux(d.cmp_eq(k(8, 3)), z(by3, 16), x >> k(2, 2)),
+        ),
+    )
+}
+
+pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
+    let pm = ProgrammingModel::new(cfg.mem_bits);
+    let (rows, cols) = (cfg.rows, cfg.cols);
+    let mb = cfg.mem_bits / 8;
+    let mbb = clog2(u64::from(mb));
+    let mut m = Module::new(cfg.name.clone());
+    m.doc(format!(
+        "Tile-based int8 conv/FC engine: {rows} x {cols} array, {}-bit memory port.",
+        cfg.mem_bits
+    ))
+    .doc("Runs a list of layer descriptors from memory: docs/engine-contract.md is the contract,")
+    .doc("docs/engine.md the design; the manifest carries the register map and layouts.");
+
+    // ---------------------------------------------------------------- ports
+    let clk = m.input(
+        "clk",
+        bit(),
+        Some("Clock and synchronous active-high reset"),
+        "",
+    );
+    let rst = m.input("rst", bit(), None, "");
+    let csr = CsrPort::ports(
+        &mut m,
+        "csr",
+        Role::Slave,
+        ce::CSR_ADDR_BITS,
+        "Register port: 32-bit registers at byte addresses",
+    );
+    let irq = m.output(
+        "irq",
+        bit(),
+        Some("Interrupt"),
+        "high while status.done or status.error is set",
+    );
+    let mem = MemPort::ports(
+        &mut m,
+        "mem",
+        Role::Master,
+        cfg.mem_bits,
+        "Memory master port: byte addresses, whole words, reads answered in order",
+    );
+    let sync = m.domain("sync", clk, Some(rst));
+
+    // ---------------------------------------------------------------- shared wires
+    let reads_idle = m.wire("reads_idle", bit(), "no read queued, offered or in flight");
+    let out_idle = m.wire(
+        "out_idle",
+        bit(),
+        "no tile in the array or the output path, no write pending",
+    );
+    let rq_ready = m.wire("rq_ready", bit(), "the request FIFO takes a read");
+    let rq_valid = m.wire("rq_valid", bit(), "the generator offers a read");
+    let rq_addr = m.wire("rq_addr", Ty::u(32), "its word address");
+    let rq_tag = m.wire("rq_tag", Ty::u(TAG_BITS), "its tag");
+    let info_ready = m.wire("info_ready", bit(), "the tile-info FIFO has room");
+    let info_valid = m.wire("info_valid", bit(), "the generator pushes a tile's info");
+    let info_data = m.wire("info_data", Ty::u(info_bits(cfg)), "");
+    let chunk_go = m.wire(
+        "chunk_go",
+        bit(),
+        "the generator starts a chunk in staging half hp_reg",
+    );
+    let rec_bad = m.reg_reset(
+        "rec_bad_reg",
+        bit(),
+        sync,
+        0,
+        "a checked channel record is out of range",
+    );
+    let start_go = m.wire("start_go", bit(), "ctrl.start written while idle");
+
+    // ---------------------------------------------------------------- descriptor
+    let dwords = ce::DESCRIPTOR_BYTES / mb;
+    let desc_w: Vec<SignalId> = (0..dwords)
+        .map(|w| {
+            m.reg_in(
+                &format!("desc_w{w}_reg"),
+                Ty::u(cfg.mem_bits),
+                sync,
+                "descriptor word",
+            )
+        })
+        .collect();
+    let desc_all = Expr::concat(desc_w.iter().map(|&s| Expr::from(s)).collect());
+    let fld = |m: &mut Module, name: &str| -> Result<SignalId, GenError> {
+        let f = pm
+            .descriptor
+            .field(name)
+            .map_err(GenError::Internal)?
+            .clone();
+        Ok(m.wire_of(
+            &format!("d_{name}"),
+            desc_all.clone().slice(8 * f.offset, 8 * f.bytes),
+            &format!("descriptor field {name}"),
+        ))
+    };
+    let d_op = fld(&mut m, "op")?;
+    let in_addr = fld(&mut m, "in_addr")?;
+    let in_h = fld(&mut m, "in_h")?;
+    let in_w = fld(&mut m, "in_w")?;
+    let in_c = fld(&mut m, "in_c")?;
+    let w_addr = fld(&mut m, "w_addr")?;
+    let ch_addr = fld(&mut m, "ch_addr")?;
+    let out_addr = fld(&mut m, "out_addr")?;
+    let out_c = fld(&mut m, "out_c")?;
+    let k_h = fld(&mut m, "k_h")?;
+    let k_w = fld(&mut m, "k_w")?;
+    let s_h = fld(&mut m, "stride_h")?;
+    let s_w = fld(&mut m, "stride_w")?;
+    let dl_h = fld(&mut m, "dil_h")?;
+    let dl_w = fld(&mut m, "dil_w")?;
+    let pad_t = fld(&mut m, "pad_t")?;
+    let pad_b = fld(&mut m, "pad_b")?;
+    let pad_l = fld(&mut m, "pad_l")?;
+    let pad_r = fld(&mut m, "pad_r")?;
+    let relu = fld(&mut m, "relu")?;
+    let pool_k = fld(&mut m, "pool_k")?;
+    let pool_s = fld(&mut m, "pool_s")?;
+    let pool_pad = fld(&mut m, "pool_pad")?;
+    let ty16 = Ty::u(16);
+    let ty8 = Ty::u(8);
+    let lim = &pm.limits;
+
+    // ---------------------------------------------------------------- CSR registers
+    let desc_addr_r = m.reg_reset("desc_addr_reg", Ty::u(32), sync, 0, "register desc_addr");
+    let desc_count_r = m.reg_reset("desc_count_reg", Ty::u(32), sync, 0, "register desc_count");
+    let done_r = m.reg_reset("done_reg", bit(), sync, 0, "status.done");
+    let err_r = m.reg_reset("error_reg", bit(), sync, 0, "status.error");
+    let code_r = m.reg_reset("code_reg", ty8, sync, 0, "status.code");
+    let index_r = m.reg_reset("index_reg", ty16, sync, 0, "status.index");
+    let cnt_names = ce::COUNTERS;
+    let counters: Vec<SignalId> = cnt_names
+        .iter()
+        .map(|n| {
+            m.reg_reset(
+                &format!("{n}_reg"),
+                Ty::u(64),
+                sync,
+                0,
+                &format!("counter {n}"),
+            )
+        })
+        .collect();
+
+    // ---------------------------------------------------------------- generator state
+    let fsm = m.fsm(
+        "state_reg",
+        sync,
+        &[
+            "IDLE", "SCHK", "DREQ", "DWAIT", "CHKA", "CHKB", "CHKC", "CHKD", "RREQ", "RWAIT",
+            "GREC", "GRWAIT", "WSTART", "CHUNK", "AROW", "INFO", "BROW", "NEXT", "GDRAIN",
+            "LDRAIN", "ERR", "DONE",
+        ],
+        "generator state",
+    );
+    let r16 = |m: &mut Module, n: &str, c: &str| m.reg_reset(n, ty16, sync, 0, c);
+    let d_idx = r16(&mut m, "d_idx_reg", "descriptor index");
+    let d_addr = m.reg_reset("d_addr_reg", Ty::u(32), sync, 0, "descriptor address");
+    let wcnt = r16(
+        &mut m,
+        "wcnt_reg",
+        "word counter of descriptor/record reads",
+    );
+    let err_code = m.reg_reset("err_code_reg", ty8, sync, 0, "error found by a check");
+    let hc = r16(&mut m, "hc_reg", "conv output height H_c");
+    let wc = r16(&mut m, "wc_reg", "conv output width W_c");
+    let ho = r16(&mut m, "ho_reg", "output height H_o");
+    let wo = r16(&mut m, "wo_reg", "output width W_o");
+    let howo = m.reg_reset("howo_reg", Ty::u(24), sync, 0, "output pixels H_o*W_o");
+    let pk = m.reg_reset("pk_reg", ty8, sync, 1, "pool window (1 without pooling)");
+    let ps = m.reg_reset("ps_reg", ty8, sync, 1, "pool stride (1 without pooling)");
+    let pp = m.reg_reset("pp_reg", ty8, sync, 0, "pool pad");
+    let rows_cout = m.reg_reset("rows_cout_reg", Ty::u(32), sync, 0, "ROWS*C_out");
+    let rec_words = r16(&mut m, "rec_words_reg", "words of the record check");
+    let co0 = r16(&mut m, "co0_reg", "first output channel of the group");
+    let p0 = m.reg_reset(
+        "p0_reg",
+        Ty::u(24),
+        sync,
+        0,
+        "first output pixel of the tile",
+    );
+    let ty_ = r16(&mut m, "ty_reg", "row of the tile's first pixel");
+    let tx_ = r16(&mut m, "tx_reg", "column of the tile's first pixel");
+    let nty = r16(&mut m, "nty_reg", "row of the next tile's first pixel");
+    let ntx = r16(&mut m, "ntx_reg", "column of the next tile's first pixel");
+    let oaddr = m.reg_reset(
+        "oaddr_reg",
+        Ty::u(32),
+        sync,
+        0,
+        "output address of the tile",
+    );
+    let wi = m.reg_reset("wi_reg", ty8, sync, 0, "pool window row offset");
+    let wj = m.reg_reset("wj_reg", ty8, sync, 0, "pool window column offset");
+    let ky = m.reg_reset("ky_reg", ty8, sync, 0, "kernel row");
+    let kx = m.reg_reset("kx_reg", ty8, sync, 0, "kernel column");
+    let ci0 = r16(&mut m, "ci0_reg", "first input channel of the chunk");
+    let hp = m.reg_reset("hp_reg", bit(), sync, 0, "staging half the generator fills");
+    let first_chunk = m.reg_reset("first_chunk_reg", bit(), sync, 0, "first chunk of a tile");
+    let ri = m.reg_reset("ri_reg", ty8, sync, 0, "array row the walker is on");
+    let ry = r16(&mut m, "ry_reg", "walker pixel row");
+    let rx = r16(&mut m, "rx_reg", "walker pixel column");
+    let part = m.reg_reset(
+        "part_reg",
+        bit(),
+        sync,
+        0,
+        "second word of a straddling A run",
+    );
+    let b_addr = m.reg_reset(
+        "b_addr_reg",
+        Ty::u(32),
+        sync,
+        0,
+        "address of the next B row",
+    );
+    let bj = m.reg_reset("bj_reg", ty8, sync, 0, "B row within the chunk");
+    let bq = m.reg_reset("bq_reg", ty8, sync, 0, "word within the B row");
+    let mask = m.reg_reset(
+        "mask_reg",
+        Ty::u(rows),
+        sync,
+        0,
+        "rows whose conv position is inside",
+    );
+
+    // Loop bounds and per-cycle address arithmetic (combinational).
+    let gw = m.wire_of(
+        "gw",
+        min(k(16, cols), z(out_c, 16) - Expr::from(co0), 16).resize(8),
+        "live columns of the group",
+    );
+    let n = m.wire_of(
+        "n",
+        min(k(16, mb), z(in_c, 16) - Expr::from(ci0), 16).resize(8),
+        "beats of this chunk",
+    );
+    let last_ci = m.wire_of(
+        "last_ci",
+        (z(ci0, 17) + k(17, mb)).cmp_ge(z(in_c, 17)),
+        "the chunk holds the last input channels",
+    );
+    let last_kx = m.wire_of("last_kx", Expr::from(kx).cmp_eq(z(k_w, 8) - k(8, 1)), "");
+    let last_ky = m.wire_of("last_ky", Expr::from(ky).cmp_eq(z(k_h, 8) - k(8, 1)), "");
+    let chunk_last = m.wire_of(
+        "chunk_last",
+        Expr::from(last_ci) & last_kx & last_ky,
+        "the chunk closes the array tile",
+    );
+    let last_wj = m.wire_of(
+        "last_wj",
+        Expr::from(wj).cmp_eq(Expr::from(pk) - k(8, 1)),
+        "",
+    );
+    let last_wi = m.wire_of(
+        "last_wi",
+        Expr::from(wi).cmp_eq(Expr::from(pk) - k(8, 1)),
+        "",
+    );
+    let last_tile = m.wire_of(
+        "last_tile",
+        (z(p0, 25) + k(25, rows)).cmp_ge(z(howo, 25)),
+        "the tile holds the last output pixels",
+    );
+    let last_group = m.wire_of(
+        "last_group",
+        (z(co0, 17) + k(17, cols)).cmp_ge(z(out_c, 17)),
+        "the group holds the last output channels",
+    );
+    let last_row = m.wire_of("last_row", Expr::from(ri).cmp_eq(k(8, rows - 1)), "");
+    // Walker step to the next pixel in raster order.
+    let rx_end = m.wire_of(
+        "rx_end",
+        Expr::from(rx).cmp_eq(Expr::from(wo) - k(16, 1)),
+        "",
+    );
+    let ry_next = m.wire_of(
+        "ry_next",
+        Expr::mux(rx_end, Expr::from(ry) + k(16, 1), Expr::from(ry)),
+        "",
+    );
+    let rx_next = m.wire_of(
+        "rx_next",
+        Expr::mux(rx_end, k(16, 0), Expr::from(rx) + k(16, 1)),
+        "",
+    );
+
+    // A row: conv position, input position, address.
+    let live = m.wire_of(
+        "row_live",
+        (z(p0, 24) + z(ri, 24)).cmp_lt(Expr::from(howo)),
+        "the row's output pixel exists",
+    );
+    let cyp = m.wire_of(
+        "cyp",
+        z(Expr::from(ry).mul_wide(ps), 24) + z(wi, 24),
+        "conv row + pool pad",
+    );
+    let cxp = m.wire_of("cxp", z(Expr::from(rx).mul_wide(ps), 24) + z(wj, 24), "");
+    let cin = m.wire_of(
+        "conv_in",
+        Expr::from(cyp).cmp_ge(z(pp, 24))
+            & (Expr::from(cyp) - z(pp, 24)).cmp_lt(z(hc, 24))
+            & Expr::from(cxp).cmp_ge(z(pp, 24))
+            & (Expr::from(cxp) - z(pp, 24)).cmp_lt(z(wc, 24)),
+        "the conv position is inside the conv output",
+    );
+    let cy = m.wire_of("cy", Expr::from(cyp) - z(pp, 24), "");
+    let cx = m.wire_of("cx", Expr::from(cxp) - z(pp, 24), "");
+    let iyp = m.wire_of(
+        "iyp",
+        z(Expr::from(cy).mul_wide(s_h), 32) + z(Expr::from(ky).mul_wide(dl_h), 32),
+        "input row + pad_t",
+    );
+    let ixp = m.wire_of(
+        "ixp",
+        z(Expr::from(cx).mul_wide(s_w), 32) + z(Expr::from(kx).mul_wide(dl_w), 32),
+        "input column + pad_l",
+    );
+    let iin = m.wire_of(
+        "input_in",
+        Expr::from(iyp).cmp_ge(z(pad_t, 32))
+            & (Expr::from(iyp) - z(pad_t, 32)).cmp_lt(z(in_h, 32))
+            & Expr::from(ixp).cmp_ge(z(pad_l, 32))
+            & (Expr::from(ixp) - z(pad_l, 32)).cmp_lt(z(in_w, 32)),
+        "the input position is inside the image",
+    );
+    let iy = m.wire_of("iy", z(Expr::from(iyp) - z(pad_t, 32), 16), "");
+    let ix = m.wire_of("ix", z(Expr::from(ixp) - z(pad_l, 32), 16), "");
+    let pix = m.wire_of(
+        "pix",
+        Expr::from(iy).mul_wide(in_w) + z(ix, 32),
+        "input pixel index",
+    );
+    let a_addr = m.wire_of(
+        "a_addr",
+        z(
+            z(in_addr, 48) + z(Expr::from(pix).mul_wide(in_c), 48) + z(ci0, 48),
+            32,
+        ),
+        "first byte of the row's run",
+    );
+    let a_off = m.wire_of("a_off", Expr::from(a_addr).slice(0, mbb), "");
+    let a_two = m.wire_of(
+        "a_two",
+        (z(a_off, 9) + z(n, 9)).cmp_gt(k(9, mb)),
+        "the run straddles two words",
+    );
+    let row_req = m.wire_of(
+        "row_req",
+        Expr::from(live) & cin & iin,
+        "the row reads memory",
+    );
+    let word_of = |a: Expr| Expr::concat(vec![k(mbb, 0), a.slice(mbb, 32 - mbb)]);
+    let a_word = m.wire_of(
+        "a_word",
+        word_of(Expr::from(a_addr)) + Expr::mux(part, k(32, mb), k(32, 0)),
+        "",
+    );
+    // B row: COLS (gw) weight bytes of one k.
+    let b_off = m.wire_of("b_off", Expr::from(b_addr).slice(0, mbb), "");
+    let b_nw = m.wire_of(
+        "b_nw",
+        z(
+            ((z(b_off, 9) + z(gw, 9) - k(9, 1)) >> k(4, mbb)) + k(9, 1),
+            8,
+        ),
+        "words of the B row",
+    );
+    let b_word = m.wire_of(
+        "b_word",
+        word_of(Expr::from(b_addr)) + z(Expr::from(bq).mul_wide(k(8, mb)), 32),
+        "",
+    );
+    let b_lastw = m.wire_of(
+        "b_lastw",
+        Expr::from(bq).cmp_eq(Expr::from(b_nw) - k(8, 1)),
+        "",
+    );
+    let b_lastrow = m.wire_of(
+        "b_lastrow",
+        Expr::from(bj).cmp_eq(Expr::from(n) - k(8, 1)),
+        "",
+    );
+    // Group records.
+    let g_start = m.wire_of(
+        "g_start",
+        Expr::from(ch_addr) + z(Expr::from(co0).mul_wide(k(4, 8)), 32),
+        "first byte of the group's records",
+    );
+    let g_words = m.wire_of(
+        "g_words",
+        z(
+            ((z(Expr::from(g_start).slice(0, mbb), 16) + z(Expr::from(gw).mul_wide(k(4, 8)), 16)
+                - k(16, 1))
+                >> k(4, mbb))
+                + k(16, 1),
+            16,
+        ),
+        "words of the group's records",
+    );
+    let g_word = m.wire_of(
+        "g_word",
+        word_of(Expr::from(g_start)) + z(Expr::from(wcnt).mul_wide(k(8, mb)), 32),
+        "",
+    );
+    let g_idx = m.wire_of(
+        "g_idx",
+        z((Expr::from(g_word) - Expr::from(ch_addr)) >> k(4, mbb), 16),
+        "word index from ch_addr",
+    );
+
+    // Checks (combinational on the descriptor and derived registers).
+    let lt = |a: Expr, lim: u32, w: u32| z(a, w).cmp_gt(k(w, lim));
+    let is0 = |s: SignalId, w: u32| Expr::from(s).cmp_eq(k(w, 0));
+    let zero_size = is0(in_h, 16)
+        | is0(in_w, 16)
+        | is0(in_c, 16)
+        | is0(out_c, 16)
+        | is0(k_h, 8)
+        | is0(k_w, 8)
+        | is0(s_h, 8)
+        | is0(s_w, 8)
+        | is0(dl_h, 8)
+        | is0(dl_w, 8);
+    let zero_size = m.wire_of("chk_zero_size", zero_size, "rule zero_size");
+    let span_h = m.wire_of(
+        "span_h",
+        z(
+            Expr::from(dl_h).mul_wide(z(Expr::from(k_h) - k(8, 1), 8)),
+            16,
+        ),
+        "dil_h*(k_h-1)",
+    );
+    let span_w = m.wire_of(
+        "span_w",
+        z(
+            Expr::from(dl_w).mul_wide(z(Expr::from(k_w) - k(8, 1), 8)),
+            16,
+        ),
+        "dil_w*(k_w-1)",
+    );
+    let too_large = lt(Expr::from(in_h), lim.in_h, 16)
+        | lt(Expr::from(in_w), lim.in_w, 16)
+        | lt(Expr::from(in_c), lim.in_c, 16)
+        | lt(Expr::from(out_c), lim.out_c, 16)
+        | lt(Expr::from(k_h), lim.k_h, 8)
+        | lt(Expr::from(k_w), lim.k_w, 8)
+        | lt(Expr::from(s_h), lim.stride, 8)
+        | lt(Expr::from(s_w), lim.stride, 8)
+        | lt(Expr::from(dl_h), lim.dil, 8)
+        | lt(Expr::from(dl_w), lim.dil, 8)
+        | z(pad_t, 16).cmp_gt(Expr::from(span_h))
+        | z(pad_b, 16).cmp_gt(Expr::from(span_h))
+        | z(pad_l, 16).cmp_gt(Expr::from(span_w))
+        | z(pad_r, 16).cmp_gt(Expr::from(span_w))
+        | lt(Expr::from(relu), lim.relu, 8)
+        | lt(Expr::from(pool_k), lim.pool_k, 8)
+        | lt(Expr::from(pool_s), lim.pool_s, 8);
+    let too_large = m.wire_of("chk_too_large", too_large, "rule too_large");
+    let nh = m.wire_of(
+        "geo_nh",
+        z(in_h, 17) + z(pad_t, 17) + z(pad_b, 17),
+        "padded input height",
+    );
+    let nw = m.wire_of("geo_nw", z(in_w, 17) + z(pad_l, 17) + z(pad_r, 17), "");
+    let geo1_bad = m.wire_of(
+        "chk_geo_conv",
+        Expr::from(nh).cmp_lt(z(span_h, 17) + k(17, 1))
+            | Expr::from(nw).cmp_lt(z(span_w, 17) + k(17, 1)),
+        "rule bad_geometry: no conv output",
+    );
+    let hc_next = m.wire_of(
+        "hc_next",
+        div_small(
+            z(Expr::from(nh) - z(span_h, 17) - k(17, 1), 16),
+            Expr::from(s_h),
+        ) + k(16, 1),
+        "",
+    );
+    let wc_next = m.wire_of(
+        "wc_next",
+        div_small(
+            z(Expr::from(nw) - z(span_w, 17) - k(17, 1), 16),
+            Expr::from(s_w),
+        ) + k(16, 1),
+        "",
+    );
+    let pool_on = m.wire_of("pool_on", Expr::from(pool_k).cmp_ne(k(8, 0)), "");
+    let hpad = m.wire_of(
+        "geo_hp",
+        z(hc, 17) + z(Expr::from(pool_pad).mul_wide(k(2, 2)), 17),
+        "",
+    );
+    let wpad = m.wire_of(
+        "geo_wp",
+        z(wc, 17) + z(Expr::from(pool_pad).mul_wide(k(2, 2)), 17),
+        "",
+    );
+    let geo2_bad = m.wire_of(
+        "chk_geo_pool",
+        Expr::mux(
+            pool_on,
+            Expr::from(pool_s).cmp_eq(k(8, 0))
+                | Expr::from(pool_pad).cmp_ge(Expr::from(pool_k))
+                | Expr::from(hpad).cmp_lt(z(pool_k, 17))
+                | Expr::from(wpad).cmp_lt(z(pool_k, 17)),
+            Expr::from(pool_pad).cmp_ne(k(8, 0)),
+        ),
+        "rule bad_geometry: pooling",
+    );
+    let ho_next = m.wire_of(
+        "ho_next",
+        Expr::mux(
+            pool_on,
+            div_small(z(Expr::from(hpad) - z(pool_k, 17), 16), Expr::from(pool_s)) + k(16, 1),
+            Expr::from(hc),
+        ),
+        "",
+    );
+    let wo_next = m.wire_of(
+        "wo_next",
+        Expr::mux(
+            pool_on,
+            div_small(z(Expr::from(wpad) - z(pool_k, 17), 16), Expr::from(pool_s)) + k(16, 1),
+            Expr::from(wc),
+        ),
+        "",
+    );
+    let low = |s: SignalId| Expr::from(s).slice(0, mbb).cmp_ne(k(mbb, 0));
+    let misaligned = m.wire_of(
+        "chk_misaligned",
+        low(in_addr) | low(w_addr) | low(ch_addr) | low(out_addr),
+        "rule misaligned",
+    );
+    let top32 = k64(48, 1 << 32);
+    let in_end = z(in_addr, 48) + z(Expr::from(in_h).mul_wide(in_w).mul_wide(in_c), 48);
+    let w_end = z(w_addr, 48)
+        + z(
+            Expr::from(k_h).mul_wide(k_w).mul_wide(in_c).mul_wide(out_c),
+            48,
+        );
+    let ch_end = z(ch_addr, 48) + z(Expr::from(out_c).mul_wide(k(4, 8)), 48);
+    let out_end = z(out_addr, 48) + z(Expr::from(ho).mul_wide(wo).mul_wide(out_c), 48);
+    let wrap = m.wire_of(
+        "chk_wrap",
+        in_end.cmp_gt(top32.clone())
+            | w_end.cmp_gt(top32.clone())
+            | ch_end.cmp_gt(top32.clone())
+            | out_end.cmp_gt(top32.clone()),
+        "rule address_wrap",
+    );
+    let s_bad_count = m.wire_of(
+        "chk_count",
+        Expr::from(desc_count_r).cmp_gt(k(32, lim.desc_count)),
+        "start rule too_large",
+    );
+    let s_misaligned = m.wire_of("chk_desc_align", low(desc_addr_r), "start rule misaligned");
+    let s_wrap = m.wire_of(
+        "chk_desc_wrap",
+        (z(desc_addr_r, 48)
+            + z(
+                Expr::from(desc_count_r).mul_wide(k(8, ce::DESCRIPTOR_BYTES)),
+                48,
+            ))
+        .cmp_gt(top32),
+        "start rule address_wrap",
+    );
+    let code = |name: &str| -> Result<Expr, GenError> {
+        Ok(k(8, pm.error_code(name).map_err(GenError::Internal)?))
+    };
+    let (c_bad_op, c_zero, c_large, c_geo, c_align, c_wrap, c_req) = (
+        code("bad_op")?,
+        code("zero_size")?,
+        code("too_large")?,
+        code("bad_geometry")?,
+        code("misaligned")?,
+        code("address_wrap")?,
+        code("bad_requant")?,
+    );
+
+    // ---------------------------------------------------------------- generator FSM
+    let mut p = Proc::sync(sync).with_comment(
+        "Generator: descriptor fetch, checks, then the loop nest of docs/engine.md, one read per cycle.",
+    );
+    let rq_fire = Expr::from(rq_valid) & rq_ready;
+    let dlast = k(16, dwords - 1);
+    p.fsm(&fsm)
+        .state("IDLE", |p| {
+            p.if_(start_go, |p| {
+                p.set(d_idx, k(16, 0));
+                p.set(d_addr, desc_addr_r);
+                p.goto("SCHK");
+            });
+        })
+        .state("SCHK", |p| {
+            p.set(wcnt, k(16, 0));
+            p.if_(Expr::from(desc_count_r).cmp_eq(k(32, 0)), |p| {
+                p.goto("DONE");
+            })
+            .elif(s_bad_count, |p| {
+                p.set(err_code, c_large.clone());
+                p.goto("ERR");
+            })
+            .elif(s_misaligned, |p| {
+                p.set(err_code, c_align.clone());
+                p.goto("ERR");
+            })
+            .elif(s_wrap, |p| {
+                p.set(err_code, c_wrap.clone());
+                p.goto("ERR");
+            })
+            .else_(|p| {
+                p.goto("DREQ");
+            });
+        })
+        .state("DREQ", |p| {
+            p.if_(rq_fire.clone(), |p| {
+                p.set(wcnt, Expr::from(wcnt) + k(16, 1));
+                p.if_(Expr::from(wcnt).cmp_eq(dlast.clone()), |p| {
+                    p.goto("DWAIT");
+                });
+            });
+        })
+        .state("DWAIT", |p| {
+            p.if_(reads_idle, |p| {
+                p.goto("CHKA");
+            });
+        })
+        .state("CHKA", |p| {
+            p.if_(Expr::from(d_op).cmp_ne(k(32, 0)), |p| {
+                p.set(err_code, c_bad_op.clone());
+                p.goto("ERR");
+            })
+            .elif(zero_size, |p| {
+                p.set(err_code, c_zero.clone());
+                p.goto("ERR");
+            })
+            .elif(too_large, |p| {
+                p.set(err_code, c_large.clone());
+                p.goto("ERR");
+            })
+            .else_(|p| {
+                p.goto("CHKB");
+            });
+        })
+        .state("CHKB", |p| {
+            p.set(hc, hc_next);
+            p.set(wc, wc_next);
+            p.if_(geo1_bad, |p| {
+                p.set(err_code, c_geo.clone());
+                p.goto("ERR");
+            })
+            .else_(|p| {
+                p.goto("CHKC");
+            });
+        })
+        .state("CHKC", |p| {
+            p.set(ho, ho_next);
+            p.set(wo, wo_next);
+            p.set(pk, Expr::mux(pool_on, Expr::from(pool_k), k(8, 1)));
+            p.set(ps, Expr::mux(pool_on, Expr::from(pool_s), k(8, 1)));
+            p.set(pp, Expr::mux(pool_on, Expr::from(pool_pad), k(8, 0)));
+            p.if_(geo2_bad, |p| {
+                p.set(err_code, c_geo.clone());
+                p.goto("ERR");
+            })
+            .elif(misaligned, |p| {
+                p.set(err_code, c_align.clone());
+                p.goto("ERR");
+            })
+            .else_(|p| {
+                p.goto("CHKD");
+            });
+        })
+        .state("CHKD", |p| {
+            p.set(howo, z(Expr::from(ho).mul_wide(wo), 24));
+            p.set(rows_cout, z(Expr::from(out_c).mul_wide(k(8, rows)), 32));
+            p.set(
+                rec_words,
+                z(
+                    (z(Expr::from(out_c).mul_wide(k(4, 8)), 20) + k(20, mb - 1)) >> k(4, mbb),
+                    16,
+                ),
+            );
+            p.set(wcnt, k(16, 0));
+            p.if_(wrap, |p| {
+                p.set(err_code, c_wrap.clone());
+                p.goto("ERR");
+            })
+            .else_(|p| {
+                p.goto("RREQ");
+            });
+        })
+        .state("RREQ", |p| {
+            p.if_(rq_fire.clone(), |p| {
+                p.set(wcnt, Expr::from(wcnt) + k(16, 1));
+                p.if_(
+                    Expr::from(wcnt).cmp_eq(Expr::from(rec_words) - k(16, 1)),
+                    |p| {
+                        p.goto("RWAIT");
+                    },
+                );
+            });
+        })
+        .state("RWAIT", |p| {
+            p.set(co0, k(16, 0));
+            p.set(wcnt, k(16, 0));
+            p.if_(reads_idle, |p| {
+                p.if_(rec_bad, |p| {
+                    p.set(err_code, c_req.clone());
+                    p.goto("ERR");
+                })
+                .else_(|p| {
+                    p.goto("GREC");
+                });
+            });
+        })
+        .state("GREC", |p| {
+            p.if_(rq_fire.clone(), |p| {
+                p.set(wcnt, Expr::from(wcnt) + k(16, 1));
+                p.if_(
+                    Expr::from(wcnt).cmp_eq(Expr::from(g_words) - k(16, 1)),
+                    |p| {
+                        p.goto("GRWAIT");
+                    },
+                );
+            });
+        })
+        .state("GRWAIT", |p| {
+            p.set(p0, k(24, 0));
+            p.set(ty_, k(16, 0));
+            p.set(tx_, k(16, 0));
+            p.set(oaddr, Expr::from(out_addr) + z(co0, 32));
+            p.set(wi, k(8, 0));
+            p.set(wj, k(8, 0));
+            p.if_(reads_idle, |p| {
+                p.goto("WSTART");
+            });
+        })
+        .state("WSTART", |p| {
+            p.set(ky, k(8, 0));
+            p.set(kx, k(8, 0));
+            p.set(ci0, k(16, 0));
+            p.set(first_chunk, Expr::bit(true));
+            p.set(mask, Expr::zero(Ty::u(rows)));
+            p.set(b_addr, Expr::from(w_addr) + z(co0, 32));
+            p.goto("CHUNK");
+        })
+        .state("CHUNK", |p| {
+            p.set(ri, k(8, 0));
+            p.set(ry, ty_);
+            p.set(rx, tx_);
+            p.set(part, Expr::bit(false));
+            p.set(bj, k(8, 0));
+            p.set(bq, k(8, 0));
+            p.if_(chunk_go, |p| {
+                p.goto("AROW");
+            });
+        })
+        .state("AROW", |p| {
+            // A row without a read, or the last word of its run, moves the walker.
+            let step =
+                !Expr::from(row_req) | (rq_fire.clone() & (!Expr::from(a_two) | Expr::from(part)));
+            p.if_(
+                Expr::from(row_req) & rq_fire.clone() & a_two & !Expr::from(part),
+                |p| {
+                    p.set(part, Expr::bit(true));
+                },
+            );
+            p.if_(step, |p| {
+                p.set(part, Expr::bit(false));
+                p.set(ri, Expr::from(ri) + k(8, 1));
+                p.set(ry, ry_next);
+                p.set(rx, rx_next);
+                p.if_(first_chunk, |p| {
+                    let bits: Vec<Expr> = (0..rows)
+                        .map(|r| {
+                            Expr::mux(
+                                Expr::from(ri).cmp_eq(k(8, r)),
+                                Expr::from(cin),
+                                Expr::from(mask).bit_at(r),
+                            )
+                        })
+                        .collect();
+                    p.set(mask, Expr::concat(bits));
+                });
+                p.if_(last_row, |p| {
+                    p.set(nty, ry_next);
+                    p.set(ntx, rx_next);
+                    p.if_(first_chunk, |p| {
+                        p.goto("INFO");
+                    })
+                    .else_(|p| {
+                        p.goto("BROW");
+                    });
+                });
+            });
+        })
+        .state("INFO", |p| {
+            p.if_(info_ready, |p| {
+                p.goto("BROW");
+            });
+        })
+        .state("BROW", |p| {
+            p.if_(rq_fire.clone(), |p| {
+                p.set(bq, Expr::from(bq) + k(8, 1));
+                p.if_(b_lastw, |p| {
+                    p.set(bq, k(8, 0));
+                    p.set(bj, Expr::from(bj) + k(8, 1));
+                    p.set(b_addr, Expr::from(b_addr) + z(out_c, 32));
+                    p.if_(b_lastrow, |p| {
+                        p.goto("NEXT");
+                    });
+                });
+            });
+        })
+        .state("NEXT", |p| {
+            p.set(hp, !Expr::from(hp));
+            p.set(first_chunk, Expr::bit(false));
+            p.set(ci0, Expr::from(ci0) + k(16, mb));
+            p.if_(last_ci, |p| {
+                p.set(ci0, k(16, 0));
+                p.set(kx, Expr::from(kx) + k(8, 1));
+                p.if_(last_kx, |p| {
+                    p.set(kx, k(8, 0));
+                    p.set(ky, Expr::from(ky) + k(8, 1));
+                });
+            });
+            p.if_(!Expr::from(chunk_last), |p| {
+                p.goto("CHUNK");
+            })
+            .elif(!(Expr::from(last_wj) & last_wi), |p| {
+                p.set(wj, Expr::from(wj) + k(8, 1));
+                p.if_(last_wj, |p| {
+                    p.set(wj, k(8, 0));
+                    p.set(wi, Expr::from(wi) + k(8, 1));
+                });
+                p.goto("WSTART");
+            })
+            .elif(!Expr::from(last_tile), |p| {
+                p.set(wi, k(8, 0));
+                p.set(wj, k(8, 0));
+                p.set(p0, Expr::from(p0) + k(24, rows));
+                p.set(ty_, nty);
+                p.set(tx_, ntx);
+                p.set(oaddr, Expr::from(oaddr) + Expr::from(rows_cout));
+                p.goto("WSTART");
+            })
+            .elif(!Expr::from(last_group), |p| {
+                p.set(co0, Expr::from(co0) + k(16, cols));
+                p.set(wcnt, k(16, 0));
+                p.goto("GDRAIN");
+            })
+            .else_(|p| {
+                p.goto("LDRAIN");
+            });
+        })
+        .state("GDRAIN", |p| {
+            p.if_(out_idle, |p| {
+                p.goto("GREC");
+            });
+        })
+        .state("LDRAIN", |p| {
+            p.set(wcnt, k(16, 0));
+            p.if_(Expr::from(out_idle) & reads_idle, |p| {
+                p.set(d_idx, Expr::from(d_idx) + k(16, 1));
+                p.set(d_addr, Expr::from(d_addr) + k(32, ce::DESCRIPTOR_BYTES));
+                p.if_(
+                    z(Expr::from(d_idx) + k(16, 1), 32).cmp_eq(Expr::from(desc_count_r)),
+                    |p| {
+                        p.goto("DONE");
+                    },
+                )
+                .else_(|p| {
+                    p.goto("DREQ");
+                });
+            });
+        })
+        .state("ERR", |p| {
+            p.goto("IDLE");
+        })
+        .state("DONE", |p| {
+            p.goto("IDLE");
+        });
+    m.process(p);
+
+    // Generator outputs: the read it offers, the chunk start, the tile info.
+    let st = |m: &mut Module, s: &str| m.in_state(&fsm, s);
+    let in_dreq = st(&mut m, "DREQ");
+    let in_rreq = st(&mut m, "RREQ");
+    let in_grec = st(&mut m, "GREC");
+    let in_arow = st(&mut m, "AROW");
+    let in_brow = st(&mut m, "BROW");
+    let in_chunk = st(&mut m, "CHUNK");
+    let in_info = st(&mut m, "INFO");
+    let in_idle = st(&mut m, "IDLE");
+    let in_err = st(&mut m, "ERR");
+    let in_done = st(&mut m, "DONE");
+    let zero = || k(1, 0);
+    let mut c = Proc::comb().with_comment("The read the generator offers in each state.");
+    c.set(rq_valid, Expr::bit(false));
+    c.set(rq_addr, k(32, 0));
+    c.set(rq_tag, Expr::zero(Ty::u(TAG_BITS)));
+    c.if_(in_dreq, |c| {
+        c.set(rq_valid, Expr::bit(true));
+        c.set(
+            rq_addr,
+            Expr::from(d_addr) + z(Expr::from(wcnt).mul_wide(k(8, mb)), 32),
+        );
+        c.set(
+            rq_tag,
+            tag(
+                KIND_DESC,
+                zero(),
+                Expr::from(wcnt),
+                k(8, 0),
+                k(5, 0),
+                k(8, 0),
+                zero(),
+            ),
+        );
+    })
+    .elif(in_rreq, |c| {
+        c.set(rq_valid, Expr::bit(true));
+        c.set(
+            rq_addr,
+            Expr::from(ch_addr) + z(Expr::from(wcnt).mul_wide(k(8, mb)), 32),
+        );
+        c.set(
+            rq_tag,
+            tag(
+                KIND_RCHK,
+                zero(),
+                Expr::from(wcnt),
+                k(8, 0),
+                k(5, 0),
+                k(8, 0),
+                zero(),
+            ),
+        );
+    })
+    .elif(in_grec, |c| {
+        c.set(rq_valid, Expr::bit(true));
+        c.set(rq_addr, g_word);
+        c.set(
+            rq_tag,
+            tag(
+                KIND_RLOAD,
+                zero(),
+                Expr::from(g_idx),
+                k(8, 0),
+                k(5, 0),
+                k(8, 0),
+                zero(),
+            ),
+        );
+    })
+    .elif(in_arow, |c| {
+        c.set(rq_valid, row_req);
+        c.set(rq_addr, a_word);
+        c.set(
+            rq_tag,
+            tag(
+                KIND_A,
+                Expr::from(hp),
+                Expr::from(ri),
+                Expr::from(part),
+                Expr::from(a_off),
+                Expr::from(n),
+                zero(),
+            ),
+        );
+    })
+    .elif(in_brow, |c| {
+        c.set(rq_valid, Expr::bit(true));
+        c.set(rq_addr, b_word);
+        c.set(
+            rq_tag,
+            tag(
+                KIND_B,
+                Expr::from(hp),
+                Expr::from(bj),
+                Expr::from(bq),
+                Expr::from(b_off),
+                Expr::from(gw),
+                Expr::from(b_lastw) & b_lastrow,
+            ),
+        );
+    });
+    m.process(c);
+
+    // ---------------------------------------------------------------- staging halves
+    let alloc: Vec<SignalId> = (0..2)
+        .map(|h| {
+            m.reg_reset(
+                &format!("alloc{h}_reg"),
+                bit(),
+                sync,
+                0,
+                "half taken by a chunk",
+            )
+        })
+        .collect();
+    let full: Vec<SignalId> = (0..2)
+        .map(|h| m.reg_reset(&format!("full{h}_reg"), bit(), sync, 0, "half complete"))
+        .collect();
+    let half_n: Vec<SignalId> = (0..2)
+        .map(|h| m.reg_reset(&format!("half_n{h}_reg"), ty8, sync, 0, "beats of the half"))
+        .collect();
+    let half_last: Vec<SignalId> = (0..2)
+        .map(|h| {
+            m.reg_reset(
+                &format!("half_last{h}_reg"),
+                bit(),
+                sync,
+                0,
+                "the half closes a tile",
+            )
+        })
+        .collect();
+    let hp_free = Expr::mux(hp, Expr::from(alloc[1]), Expr::from(alloc[0]));
+    m.assign(chunk_go, in_chunk.clone() & !hp_free);
+
+    // Response landing.
+    let tag_valid = m.wire("tag_valid", bit(), "a read is in flight (tag FIFO head)");
+    let tag_head = m.wire("tag_head", Ty::u(TAG_BITS), "its tag");
+    let resp = m.wire_of(
+        "resp_fire",
+        Expr::from(mem.resp_valid) & tag_valid,
+        "a read response lands",
+    );
+    m.assign(mem.resp_ready, Expr::bit(true));
+    let t_kind = m.wire_of("t_kind", Expr::from(tag_head).slice(0, 3), "");
+    let t_half = m.wire_of("t_half", Expr::from(tag_head).slice(3, 1), "");
+    let t_idx = m.wire_of("t_idx", Expr::from(tag_head).slice(4, 16), "");
+    let t_q = m.wire_of("t_q", Expr::from(tag_head).slice(20, 8), "");
+    let t_off = m.wire_of("t_off", Expr::from(tag_head).slice(28, 5), "");
+    let t_cnt = m.wire_of("t_cnt", Expr::from(tag_head).slice(33, 8), "");
+    let t_end = m.wire_of("t_end", Expr::from(tag_head).slice(41, 1), "");
+    let is_kind = |m: &mut Module, kind: u32, name: &str| {
+        m.wire_of(
+            name,
+            Expr::from(resp) & Expr::from(t_kind).cmp_eq(k(3, kind)),
+            "",
+        )
+    };
+    let land_desc = is_kind(&mut m, KIND_DESC, "land_desc");
+    let land_rchk = is_kind(&mut m, KIND_RCHK, "land_rchk");
+    let land_rload = is_kind(&mut m, KIND_RLOAD, "land_rload");
+    let land_a = is_kind(&mut m, KIND_A, "land_a");
+    let land_b = is_kind(&mut m, KIND_B, "land_b");
+    let rdata = Expr::from(mem.resp_rdata);
+    let byte = |e: &Expr, i: u32| e.clone().slice(8 * i, 8);
+    // The response rotated so that byte c is word byte (c + off) mod MB.
+    let rot_parts: Vec<Expr> = (0..mb)
+        .map(|c| {
+            let opts: Vec<Expr> = (0..mb).map(|o| byte(&rdata, (c + o) % mb)).collect();
+            select(opts, Some(t_off), 5)
+        })
+        .collect();
+    let rot = m.wire_of(
+        "resp_rot",
+        Expr::concat(rot_parts),
+        "response rotated by the tag's offset",
+    );
+    let rot_e = Expr::from(rot);
+
+    let mut sp =
+        Proc::sync(sync).with_comment("Descriptor words and record checks from responses.");
+    for (w, &reg) in desc_w.iter().enumerate() {
+        sp.if_(
+            Expr::from(land_desc) & Expr::from(t_idx).cmp_eq(k(16, w as u32)),
+            |p| {
+                p.set(reg, rdata.clone());
+            },
+        );
+    }
+    // Record check: every record slot of the word.
+    let rec_slot_bad = |mult: Expr, shift: Expr| mult.cmp_eq(k(16, 0)) | shift.cmp_gt(k(8, 31));
+    let mut bad_terms = Vec::new();
+    if mb >= 8 {
+        for s in 0..mb / 8 {
+            let rec = z(Expr::from(t_idx).mul_wide(k(8, mb / 8)), 24) + k(24, s);
+            let inside = rec.cmp_lt(z(out_c, 24));
+            bad_terms.push(
+                inside
+                    & rec_slot_bad(
+                        rdata.clone().slice(64 * s + 32, 16),
+                        rdata.clone().slice(64 * s + 48, 8),
+                    ),
+            );
+        }
+    } else {
+        bad_terms.push(
+            Expr::from(t_idx).bit_at(0)
+                & rec_slot_bad(rdata.clone().slice(0, 16), rdata.clone().slice(16, 8)),
+        );
+    }
+    let any_bad = Expr::or_all(bad_terms, bit());
+    sp.if_(Expr::from(land_rchk) & any_bad, |p| {
+        p.set(rec_bad, Expr::bit(true));
+    });
+    let in_chkd = st(&mut m, "CHKD");
+    sp.if_(in_idle.clone() | in_chkd, |p| {
+        p.set(rec_bad, Expr::bit(false));
+    });
+    m.process(sp);
+
+    // Group records: bias, mult, shift per column.
+    let bias: Vec<SignalId> = (0..cols)
+        .map(|j| m.reg_in(&format!("bias{j}_reg"), Ty::u(32), sync, "channel bias"))
+        .collect();
+    let mult: Vec<SignalId> = (0..cols)
+        .map(|j| m.reg_in(&format!("mult{j}_reg"), ty16, sync, "channel mult"))
+        .collect();
+    let shift: Vec<SignalId> = (0..cols)
+        .map(|j| m.reg_in(&format!("shift{j}_reg"), ty8, sync, "channel shift"))
+        .collect();
+    let mut sr = Proc::sync(sync).with_comment("Channel records of the group from responses.");
+    for j in 0..cols as usize {
+        let target = z(co0, 24) + k(24, j as u32);
+        if mb >= 8 {
+            for s in 0..mb / 8 {
+                let rec = z(Expr::from(t_idx).mul_wide(k(8, mb / 8)), 24) + k(24, s);
+                let hit = Expr::from(land_rload) & rec.cmp_eq(target.clone());
+                let (b, mu, sh) = (bias[j], mult[j], shift[j]);
+                let rd = rdata.clone();
+                sr.if_(hit, move |p| {
+                    p.set(b, rd.clone().slice(64 * s, 32));
+                    p.set(mu, rd.clone().slice(64 * s + 32, 16));
+                    p.set(sh, rd.slice(64 * s + 48, 8));
+                });
+            }
+        } else {
+            let rec = z(Expr::from(t_idx) >> k(1, 1), 24);
+            let hit = Expr::from(land_rload) & rec.cmp_eq(target.clone());
+            let (b, mu, sh) = (bias[j], mult[j], shift[j]);
+            let rd = rdata.clone();
+            let odd = Expr::from(t_idx).bit_at(0);
+            sr.if_(hit, move |p| {
+                p.if_(odd, |p| {
+                    p.set(mu, rd.clone().slice(0, 16));
+                    p.set(sh, rd.clone().slice(16, 8));
+                })
+                .else_(|p| {
+                    p.set(b, rd.clone());
+                });
+            });
+        }
+    }
+    m.process(sr);
+
+    // Staging bytes: A[h][i][c] and B[h][r][c].
+    let a_reg: Vec<Vec<Vec<SignalId>>> = (0..2)
+        .map(|h| {
+            (0..rows)
+                .map(|i| {
+                    (0..mb)
+                        .map(|c| {
+                            m.reg_in(&format!("sa{h}_{i}_{c}_reg"), ty8, sync, "A staging byte")
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let b_reg: Vec<Vec<Vec<SignalId>>> = (0..2)
+        .map(|h| {
+            (0..mb)
+                .map(|r| {
+                    (0..cols)
+                        .map(|c| {
+                            m.reg_in(&format!("sb{h}_{r}_{c}_reg"), ty8, sync, "B staging byte")
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    // A: byte c lands from word part q when (c + off >= MB) == q and c < n.
+    let a_en: Vec<SignalId> = (0..mb)
+        .map(|c| {
+            let wraps = (z(t_off, 8) + k(8, c)).cmp_ge(k(8, mb));
+            let e = Expr::from(land_a)
+                & wraps.cmp_eq(Expr::from(t_q).bit_at(0))
+                & k(8, c).cmp_lt(Expr::from(t_cnt));
+            m.wire_of(&format!("a_en{c}"), e, "")
+        })
+        .collect();
+    // B: column c lands from word q when (off + c) / MB == q and c < gw.
+    let b_en: Vec<SignalId> = (0..cols)
+        .map(|c| {
+            let wq = (z(t_off, 16) + k(16, c)) >> k(4, mbb);
+            let e = Expr::from(land_b)
+                & z(wq, 8).cmp_eq(Expr::from(t_q))
+                & k(8, c).cmp_lt(Expr::from(t_cnt));
+            m.wire_of(&format!("b_en{c}"), e, "")
+        })
+        .collect();
+    let mut ss = Proc::sync(sync)
+        .with_comment("Staging: a chunk's half is cleared when it starts, then responses fill it.");
+    for h in 0..2u32 {
+        let clear = Expr::from(chunk_go) & Expr::from(hp).cmp_eq(k(1, h));
+        let here = Expr::from(t_half).cmp_eq(k(1, h));
+        for i in 0..rows {
+            let row_hit = here.clone() & Expr::from(t_idx).cmp_eq(k(16, i));
+            for c in 0..mb {
+                let reg = a_reg[h as usize][i as usize][c as usize];
+                let val = byte(&rot_e, c);
+                let en = row_hit.clone() & a_en[c as usize];
+                ss.if_(clear.clone(), |p| {
+                    p.set(reg, k(8, 0));
+                })
+                .elif(en, |p| {
+                    p.set(reg, val);
+                });
+            }
+        }
+        for r in 0..mb {
+            let row_hit = here.clone() & Expr::from(t_idx).cmp_eq(k(16, r));
+            for c in 0..cols {
+                let reg = b_reg[h as usize][r as usize][c as usize];
+                let val = byte(&rot_e, c % mb);
+                let en = row_hit.clone() & b_en[c as usize];
+                ss.if_(clear.clone(), |p| {
+                    p.set(reg, k(8, 0));
+                })
+                .elif(en, |p| {
+                    p.set(reg, val);
+                });
+            }
+        }
+    }
+    m.process(ss);
+
+    // Feeder: a complete half goes to the array, n beats.
+    let fp = m.reg_reset("fp_reg", bit(), sync, 0, "staging half the feeder reads");
+    let fb = m.reg_reset("fb_reg", ty8, sync, 0, "beat within the half");
+    let arr_in_valid = m.wire_of(
+        "arr_in_valid",
+        Expr::mux(fp, Expr::from(full[1]), Expr::from(full[0])),
+        "",
+    );
+    let arr_in_ready = m.wire("arr_in_ready", bit(), "");
+    let fn_ = m.wire_of(
+        "feed_n",
+        Expr::mux(fp, Expr::from(half_n[1]), Expr::from(half_n[0])),
+        "",
+    );
+    let feed_last_beat = m.wire_of(
+        "feed_last_beat",
+        Expr::from(fb).cmp_eq(Expr::from(fn_) - k(8, 1)),
+        "",
+    );
+    let arr_in_last = m.wire_of(
+        "arr_in_last",
+        Expr::mux(fp, Expr::from(half_last[1]), Expr::from(half_last[0])) & feed_last_beat,
+        "",
+    );
+    let fb_bits = clog2(u64::from(mb)).max(1);
+    let pick = |regs: &[SignalId]| -> Expr {
+        select(regs.iter().map(|&s| Expr::from(s)).collect(), Some(fb), 8)
+    };
+    let _ = fb_bits;
+    let in_a_parts: Vec<Expr> = (0..rows as usize)
+        .map(|i| Expr::mux(fp, pick(&a_reg[1][i]), pick(&a_reg[0][i])))
+        .collect();
+    let arr_in_a = m.wire_of("arr_in_a", Expr::concat(in_a_parts), "A column of the beat");
+    let in_b_parts: Vec<Expr> = (0..cols as usize)
+        .map(|c| {
+            let col =
+                |h: usize| -> Vec<SignalId> { (0..mb as usize).map(|r| b_reg[h][r][c]).collect() };
+            Expr::mux(fp, pick(&col(1)), pick(&col(0)))
+        })
+        .collect();
+    let arr_in_b = m.wire_of("arr_in_b", Expr::concat(in_b_parts), "B row of the beat");
+    let feed = m.wire_of(
+        "feed_fire",
+        Expr::from(arr_in_valid) & arr_in_ready,
+        "a beat moves",
+    );
+    let mut sf =
+        Proc::sync(sync).with_comment("Staging half bookkeeping: allocate, complete, release.");
+    sf.if_(feed, |p| {
+        p.set(fb, Expr::from(fb) + k(8, 1));
+        p.if_(feed_last_beat, |p| {
+            p.set(fb, k(8, 0));
+            p.set(fp, !Expr::from(fp));
+        });
+    });
+    for h in 0..2usize {
+        let hk = k(1, h as u32);
+        let rel = Expr::from(feed) & feed_last_beat & Expr::from(fp).cmp_eq(hk.clone());
+        let go = Expr::from(chunk_go) & Expr::from(hp).cmp_eq(hk.clone());
+        let done_h = Expr::from(land_b) & t_end & Expr::from(t_half).cmp_eq(hk);
+        let (al, fu, hn, hl) = (alloc[h], full[h], half_n[h], half_last[h]);
+        sf.if_(go, |p| {
+            p.set(al, Expr::bit(true));
+            p.set(hn, n);
+            p.set(hl, chunk_last);
+        })
+        .elif(rel.clone(), |p| {
+            p.set(al, Expr::bit(false));
+        });
+        sf.if_(done_h, |p| {
+            p.set(fu, Expr::bit(true));
+        })
+        .elif(rel, |p| {
+            p.set(fu, Expr::bit(false));
+        });
+    }
+    m.process(sf);
+
+    // Tile info pushed by the generator in state INFO.
+    m.assign(info_valid, Expr::from(in_info));
+    let nvalid = min(k(24, rows), Expr::from(howo) - Expr::from(p0), 24);
+    m.assign(
+        info_data,
+        Expr::concat(vec![
+            z(
+                Expr::from(wi).cmp_eq(k(8, 0)) & Expr::from(wj).cmp_eq(k(8, 0)),
+                1,
+            ),
+            z(Expr::from(last_wi) & last_wj, 1),
+            Expr::from(mask),
+            z(nvalid, 8),
+            Expr::from(gw),
+            Expr::from(oaddr),
+        ]),
+    );
+
+    // ---------------------------------------------------------------- the array
+    let arr_out_valid = m.wire("arr_out_valid", bit(), "");
+    let arr_out_ready = m.wire("arr_out_ready", bit(), "");
+    let arr_out_c = m.wire("arr_out_c", Ty::u(32 * cols), "a row of C");
+    let arr_out_last = m.wire("arr_out_last", bit(), "");
+    m.inst(parts.array, "u_array")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("in_valid", arr_in_valid)
+        .out("in_ready", arr_in_ready)
+        .connect("in_a", arr_in_a)
+        .connect("in_b", arr_in_b)
+        .connect("in_last", arr_in_last)
+        .out("out_valid", arr_out_valid)
+        .connect("out_ready", arr_out_ready)
+        .out("out_c", arr_out_c)
+        .out("out_last", arr_out_last)
+        .finish()?;
+
+    // ---------------------------------------------------------------- output path
+    let ib = info_bits(cfg);
+    let info_head = m.wire(
+        "info_head",
+        Ty::u(ib),
+        "tile info of the rows leaving the array",
+    );
+    let info_hvalid = m.wire("info_hvalid", bit(), "");
+    let info_pop = m.wire("info_pop", bit(), "");
+    let info_empty = m.wire("info_empty", bit(), "");
+    let ih = Expr::from(info_head);
+    let i_first = ih.clone().slice(0, 1);
+    let i_last = ih.clone().slice(1, 1);
+    let i_mask = ih.clone().slice(2, rows);
+    let i_nvalid = ih.clone().slice(2 + rows, 8);
+    let i_gw = ih.clone().slice(10 + rows, 8);
+    let i_oaddr = ih.slice(18 + rows, 32);
+    let orow = m.reg_reset(
+        "orow_reg",
+        ty8,
+        sync,
+        0,
+        "row of the tile leaving the array",
+    );
+    let wjob_ready = m.wire("wjob_ready", bit(), "");
+    m.assign(arr_out_ready, Expr::from(wjob_ready) & info_hvalid);
+    let ofire = m.wire_of(
+        "out_fire",
+        Expr::from(arr_out_valid) & arr_out_ready,
+        "a row of results moves",
+    );
+    let row_live = m.wire_of("orow_live", Expr::from(orow).cmp_lt(i_nvalid), "");
+    let row_in = m.wire_of(
+        "orow_in",
+        select(
+            (0..rows).map(|r| i_mask.clone().bit_at(r)).collect(),
+            Some(orow),
+            8,
+        ),
+        "the row's conv position is inside",
+    );
+    let relu_on = Expr::from(relu).bit_at(0);
+    let oc = Expr::from(arr_out_c);
+    let pool_rows: Vec<Vec<SignalId>> = (0..rows)
+        .map(|r| {
+            (0..cols)
+                .map(|j| m.reg_in(&format!("pool{r}_{j}_reg"), ty8, sync, "running max"))
+                .collect()
+        })
+        .collect();
+    let pv: Vec<SignalId> = (0..rows)
+        .map(|r| {
+            m.reg_reset(
+                &format!("pv{r}_reg"),
+                bit(),
+                sync,
+                0,
+                "the running max holds a value",
+            )
+        })
+        .collect();
+    let cur_pv = m.wire_of(
+        "cur_pv",
+        select(pv.iter().map(|&s| Expr::from(s)).collect(), Some(orow), 8),
+        "",
+    );
+    let mut newvals = Vec::new();
+    for j in 0..cols as usize {
+        let acc = oc.clone().slice(32 * j as u32, 32).as_signed();
+        let sum = acc + Expr::from(bias[j]).as_signed();
+        let prod = sum.mul_wide(z(mult[j], 17).as_signed());
+        let sh6 = z(shift[j], 6);
+        let rnd = Expr::mux(
+            Expr::from(shift[j]).cmp_eq(k(8, 0)),
+            Expr::zero(Ty::s(49)),
+            (k64(49, 1) << (sh6.clone() - k(6, 1))).as_signed(),
+        );
+        let tot = m.wire_of(&format!("rq_tot{j}"), prod + rnd, "");
+        let shd = m.wire_of(&format!("rq_sh{j}"), Expr::from(tot).sra(sh6), "");
+        let lo = Expr::mux(
+            relu_on.clone(),
+            Expr::zero(Ty::s(49)),
+            Expr::sconst(49, -128),
+        );
+        let r8 = Expr::mux(
+            Expr::from(shd).cmp_gt(Expr::sconst(49, 127)),
+            k(8, 127),
+            Expr::mux(
+                Expr::from(shd).cmp_lt(lo.clone()),
+                lo.slice(0, 8),
+                Expr::from(shd).slice(0, 8),
+            ),
+        );
+        let r8 = m.wire_of(&format!("rq_out{j}"), r8, "requantized result");
+        let old = select(
+            (0..rows as usize)
+                .map(|r| Expr::from(pool_rows[r][j]))
+                .collect(),
+            Some(orow),
+            8,
+        );
+        let bigger = Expr::from(r8).as_signed().cmp_gt(old.clone().as_signed());
+        let nv = Expr::mux(
+            i_first.clone().bit_at(0) | !Expr::from(cur_pv),
+            Expr::from(r8),
+            Expr::mux(bigger, Expr::from(r8), old.clone()),
+        );
+        let nv = Expr::mux(row_in, nv, old);
+        newvals.push(m.wire_of(&format!("pool_next{j}"), nv, "running max with this row"));
+    }
+    let mut so = Proc::sync(sync).with_comment("Output rows: running max per row, row counter.");
+    so.if_(ofire, |p| {
+        p.set(orow, Expr::from(orow) + k(8, 1));
+        p.if_(arr_out_last, |p| {
+            p.set(orow, k(8, 0));
+        });
+    });
+    for r in 0..rows as usize {
+        let hit = Expr::from(ofire) & Expr::from(orow).cmp_eq(k(8, r as u32));
+        let regs = pool_rows[r].clone();
+        let nv = newvals.clone();
+        let pvr = pv[r];
+        let first = i_first.clone().bit_at(0);
+        so.if_(hit, move |p| {
+            for (j, &reg) in regs.iter().enumerate() {
+                p.set(reg, nv[j]);
+            }
+            p.set(
+                pvr,
+                Expr::mux(first, Expr::from(row_in), Expr::from(pvr) | row_in),
+            );
+        });
+    }
+    m.process(so);
+    m.assign(info_pop, Expr::from(ofire) & arr_out_last);
+    let wjob_valid = m.wire_of(
+        "wjob_valid",
+        Expr::from(ofire) & i_last.bit_at(0) & row_live,
+        "a finished output pixel",
+    );
+    let wjob_data = m.wire_of(
+        "wjob_data",
+        Expr::concat(vec![
+            Expr::from(i_oaddr) + z(Expr::from(orow).mul_wide(out_c), 32),
+            Expr::concat(newvals.iter().map(|&s| Expr::from(s)).collect()),
+            i_gw,
+        ]),
+        "{gw, bytes, address} of the pixel",
+    );
+
+    // Writer: a pixel's gw bytes as word writes with strobes.
+    let wj_valid = m.wire("wj_valid", bit(), "a write job is at the FIFO head");
+    let wj_data = m.wire("wj_data", Ty::u(wjob_bits(cfg)), "");
+    let wj_pop = m.wire("wj_pop", bit(), "");
+    let wjob_empty = m.wire("wjob_empty", bit(), "");
+    let wq = m.reg_reset("wq_reg", ty8, sync, 0, "word of the job being written");
+    let wjd = Expr::from(wj_data);
+    let j_addr = wjd.clone().slice(0, 32);
+    let j_gw = wjd.clone().slice(32 + 8 * cols, 8);
+    let j_off = m.wire_of("wj_off", j_addr.clone().slice(0, mbb), "");
+    let j_nw = m.wire_of(
+        "wj_nw",
+        z(
+            ((z(j_off, 9) + z(j_gw.clone(), 9) - k(9, 1)) >> k(4, mbb)) + k(9, 1),
+            8,
+        ),
+        "",
+    );
+    let wr_push_ready = m.wire("wr_push_ready", bit(), "");
+    let wr_push = m.wire_of("wr_push", Expr::from(wj_valid) & wr_push_ready, "");
+    let j_last = m.wire_of(
+        "wj_lastw",
+        Expr::from(wq).cmp_eq(Expr::from(j_nw) - k(8, 1)),
+        "",
+    );
+    m.assign(wj_pop, Expr::from(wr_push) & j_last);
+    let mut sw = Proc::sync(sync).with_comment("Writer word counter.");
+    sw.if_(wr_push, |p| {
+        p.set(wq, Expr::from(wq) + k(8, 1));
+        p.if_(j_last, |p| {
+            p.set(wq, k(8, 0));
+        });
+    });
+    m.process(sw);
+    let mut wbytes = Vec::new();
+    let mut wstrb = Vec::new();
+    for b in 0..mb {
+        // Run byte c = q*MB + b - off.
+        let t = z(Expr::from(wq).mul_wide(k(8, mb)), 16) + k(16, b);
+        let inrun =
+            t.clone().cmp_ge(z(j_off, 16)) & (t.clone() - z(j_off, 16)).cmp_lt(z(j_gw.clone(), 16));
+        let c = z(t - z(j_off, 16), 8);
+        let opts: Vec<Expr> = (0..cols)
+            .map(|cc| wjd.clone().slice(32 + 8 * cc, 8))
+            .collect();
+        let slot = (cols > 1).then(|| m.wire_of(&format!("wr_c{b}"), c, ""));
+        wbytes.push(select(opts, slot, 8));
+        wstrb.push(inrun);
+    }
+    let wr_data = m.wire_of(
+        "wr_data",
+        Expr::concat(vec![
+            word_of(j_addr) + z(Expr::from(wq).mul_wide(k(8, mb)), 32),
+            Expr::concat(wbytes),
+            Expr::concat(wstrb),
+        ]),
+        "{strobes, data, address} of the write",
+    );
+
+    // ---------------------------------------------------------------- port arbiter
+    let rq_out_valid = m.wire("rq_out_valid", bit(), "");
+    let rq_out_data = m.wire("rq_out_data", Ty::u(RQ_BITS), "");
+    let rq_pop = m.wire("rq_pop", bit(), "");
+    let rq_empty = m.wire("rq_empty", bit(), "");
+    let tag_in_ready = m.wire("tag_in_ready", bit(), "");
+    let tag_empty = m.wire("tag_empty", bit(), "");
+    let wr_valid = m.wire("wr_valid", bit(), "");
+    let wr_out = m.wire("wr_out", Ty::u(wr_bits(cfg)), "");
+    let wr_pop = m.wire("wr_pop", bit(), "");
+    let wr_empty = m.wire("wr_empty", bit(), "");
+    let mreq_valid = m.reg_reset("mreq_valid_reg", bit(), sync, 0, "a request is offered");
+    let mreq_write = m.reg_in("mreq_write_reg", bit(), sync, "");
+    let mreq_addr = m.reg_in("mreq_addr_reg", Ty::u(32), sync, "");
+    let mreq_wdata = m.reg_in("mreq_wdata_reg", Ty::u(cfg.mem_bits), sync, "");
+    let mreq_wstrb = m.reg_in("mreq_wstrb_reg", Ty::u(mb), sync, "");
+    let load = m.wire_of(
+        "mreq_load",
+        !Expr::from(mreq_valid) | mem.req_ready,
+        "the request register is empty or being taken",
+    );
+    let take_wr = m.wire_of(
+        "take_wr",
+        Expr::from(load) & wr_valid,
+        "a write enters the port",
+    );
+    let take_rd = m.wire_of(
+        "take_rd",
+        Expr::from(load) & !Expr::from(wr_valid) & rq_out_valid & tag_in_ready,
+        "a read enters the port (its tag enters the tag FIFO)",
+    );
+    m.assign(wr_pop, take_wr);
+    m.assign(rq_pop, take_rd);
+    let wo_ = Expr::from(wr_out);
+    let mut sa = Proc::sync(sync)
+        .with_comment("Port: writes go first; the request register holds until taken.");
+    sa.if_(load, |p| {
+        p.set(mreq_valid, Expr::from(take_wr) | take_rd);
+        p.if_(take_wr, |p| {
+            p.set(mreq_write, Expr::bit(true));
+            p.set(mreq_addr, wo_.clone().slice(0, 32));
+            p.set(mreq_wdata, wo_.clone().slice(32, cfg.mem_bits));
+            p.set(mreq_wstrb, wo_.clone().slice(32 + cfg.mem_bits, mb));
+        })
+        .elif(take_rd, |p| {
+            p.set(mreq_write, Expr::bit(false));
+            p.set(mreq_addr, Expr::from(rq_out_data).slice(0, 32));
+            p.set(mreq_wstrb, Expr::zero(Ty::u(mb)));
+        });
+    });
+    m.process(sa);
+    m.assign(mem.req_valid, mreq_valid);
+    m.assign(mem.req_write, mreq_write);
+    m.assign(mem.req_addr, mreq_addr);
+    m.assign(mem.req_wdata, mreq_wdata);
+    m.assign(mem.req_wstrb, mreq_wstrb);
+    let rd_pending = Expr::from(mreq_valid) & !Expr::from(mreq_write);
+    let wr_pending = Expr::from(mreq_valid) & mreq_write;
+    m.assign(
+        reads_idle,
+        Expr::from(rq_empty) & !rd_pending & tag_empty & !Expr::from(rq_valid),
+    );
+    m.assign(
+        out_idle,
+        Expr::from(info_empty) & wjob_empty & wr_empty & !wr_pending & !Expr::from(wj_valid),
+    );
+
+    // ---------------------------------------------------------------- FIFO instances
+    let rq_count = m.wire("rq_count", Ty::u(crate::util::bits_for(4)), "");
+    m.inst(parts.rq_fifo, "u_rq_fifo")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("in_valid", rq_valid)
+        .out("in_ready", rq_ready)
+        .connect(
+            "in_data",
+            Expr::concat(vec![Expr::from(rq_addr), Expr::from(rq_tag)]),
+        )
+        .out("out_valid", rq_out_valid)
+        .connect("out_ready", rq_pop)
+        .out("out_data", rq_out_data)
+        .out("count", rq_count)
+        .open("full", "in_ready is ~full")
+        .out("empty", rq_empty)
+        .finish()?;
+    m.allow_unused(rq_count, "status only");
+    let tag_count_w = crate::util::bits_for(u64::from(cfg.max_inflight));
+    let tag_count = m.wire("tag_count", Ty::u(tag_count_w), "");
+    m.allow_unused(tag_count, "status only");
+    m.inst(parts.tag_fifo, "u_tag_fifo")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("in_valid", take_rd)
+        .out("in_ready", tag_in_ready)
+        .connect("in_data", Expr::from(rq_out_data).slice(32, TAG_BITS))
+        .out("out_valid", tag_valid)
+        .connect("out_ready", resp)
+        .out("out_data", tag_head)
+        .out("count", tag_count)
+        .open("full", "in_ready is ~full")
+        .out("empty", tag_empty)
+        .finish()?;
+    let small_count = m.wire("info_count", Ty::u(crate::util::bits_for(4)), "");
+    m.allow_unused(small_count, "status only");
+    m.inst(parts.info_fifo, "u_info_fifo")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("in_valid", info_valid)
+        .out("in_ready", info_ready)
+        .connect("in_data", info_data)
+        .out("out_valid", info_hvalid)
+        .connect("out_ready", info_pop)
+        .out("out_data", info_head)
+        .out("count", small_count)
+        .open("full", "in_ready is ~full")
+        .out("empty", info_empty)
+        .finish()?;
+    let wjob_count = m.wire("wjob_count", Ty::u(crate::util::bits_for(2)), "");
+    m.allow_unused(wjob_count, "status only");
+    m.inst(parts.wjob_fifo, "u_wjob_fifo")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("in_valid", wjob_valid)
+        .out("in_ready", wjob_ready)
+        .connect("in_data", wjob_data)
+        .out("out_valid", wj_valid)
+        .connect("out_ready", wj_pop)
+        .out("out_data", wj_data)
+        .out("count", wjob_count)
+        .open("full", "in_ready is ~full")
+        .out("empty", wjob_empty)
+        .finish()?;
+    let wr_count = m.wire("wr_count", Ty::u(crate::util::bits_for(2)), "");
+    m.allow_unused(wr_count, "status only");
+    m.inst(parts.wr_fifo, "u_wr_fifo")
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("in_valid", wr_push)
+        .out("in_ready", wr_push_ready)
+        .connect("in_data", wr_data)
+        .out("out_valid", wr_valid)
+        .connect("out_ready", wr_pop)
+        .out("out_data", wr_out)
+        .out("count", wr_count)
+        .open("full", "in_ready is ~full")
+        .out("empty", wr_empty)
+        .finish()?;
+
+    // ---------------------------------------------------------------- register port
+    let csr_w = m.wire_of(
+        "csr_wr",
+        Expr::from(csr.valid) & csr.write,
+        "a register write moves",
+    );
+    let at = |name: &str| -> Result<Expr, GenError> {
+        let off = pm.reg_offset(name).map_err(GenError::Internal)?;
+        Ok(Expr::from(csr.addr).cmp_eq(k(ce::CSR_ADDR_BITS, off)))
+    };
+    let ctrl_w = m.wire_of("ctrl_wr", Expr::from(csr_w) & at("ctrl")?, "");
+    let start_bit = pm
+        .reg_value("ctrl", "start", 1)
+        .map_err(GenError::Internal)?
+        .trailing_zeros();
+    let clear_bit = pm
+        .reg_value("ctrl", "clear", 1)
+        .map_err(GenError::Internal)?
+        .trailing_zeros();
+    m.assign(
+        start_go,
+        Expr::from(ctrl_w) & Expr::from(csr.wdata).bit_at(start_bit) & in_idle.clone(),
+    );
+    let clear_cmd = Expr::from(ctrl_w) & Expr::from(csr.wdata).bit_at(clear_bit);
+    m.assign(csr.ready, Expr::bit(true));
+    let busy = !in_idle.clone();
+    let mut sc = Proc::sync(sync).with_comment("Registers, status and counters.");
+    sc.if_(Expr::from(csr_w) & at("desc_addr")?, |p| {
+        p.set(desc_addr_r, csr.wdata);
+    });
+    sc.if_(Expr::from(csr_w) & at("desc_count")?, |p| {
+        p.set(desc_count_r, csr.wdata);
+    });
+    sc.if_(start_go, |p| {
+        p.set(done_r, Expr::bit(false));
+        p.set(err_r, Expr::bit(false));
+        p.set(code_r, k(8, 0));
+        p.set(index_r, k(16, 0));
+    })
+    .elif(clear_cmd, |p| {
+        p.set(done_r, Expr::bit(false));
+        p.set(err_r, Expr::bit(false));
+        p.set(code_r, k(8, 0));
+        p.set(index_r, k(16, 0));
+    });
+    sc.if_(in_err.clone(), |p| {
+        p.set(err_r, Expr::bit(true));
+        p.set(code_r, err_code);
+        p.set(index_r, d_idx);
+    });
+    sc.if_(in_done.clone(), |p| {
+        p.set(done_r, Expr::bit(true));
+    });
+    let popcount = (0..mb).fold(k(8, 0), |acc, b| {
+        acc + z(Expr::from(mreq_wstrb).slice(b, 1), 8)
+    });
+    let incs = [
+        z(busy.clone(), 64),
+        z(feed, 64),
+        Expr::mux(resp, k(64, mb), k(64, 0)),
+        Expr::mux(
+            Expr::from(mreq_valid) & mreq_write & mem.req_ready,
+            z(popcount, 64),
+            k(64, 0),
+        ),
+    ];
+    for (cnt, inc) in counters.iter().zip(incs) {
+        let cnt = *cnt;
+        sc.if_(start_go, |p| {
+            p.set(cnt, k(64, 0));
+        })
+        .else_(|p| {
+            p.set(cnt, Expr::from(cnt) + inc);
+        });
+    }
+    m.process(sc);
+    m.assign(irq, Expr::from(done_r) | err_r);
+
+    // Read data: one cycle after the request.
+    let rvalid = m.reg_reset("csr_rvalid_reg", bit(), sync, 0, "a read answers");
+    let rdata_r = m.reg_in("csr_rdata_reg", Ty::u(32), sync, "its data");
+    let cfg0 = pm
+        .reg_value("config0", "rows", rows)
+        .and_then(|a| Ok(a | pm.reg_value("config0", "cols", cols)?))
+        .and_then(|a| Ok(a | pm.reg_value("config0", "mem_bits", cfg.mem_bits & 0xff)?))
+        .and_then(|a| Ok(a | pm.reg_value("config0", "pipeline", cfg.pipeline)?))
+        .map_err(GenError::Internal)?;
+    let cfg1 = pm
+        .reg_value("config1", "desc_bytes", ce::DESCRIPTOR_BYTES)
+        .and_then(|a| Ok(a | pm.reg_value("config1", "record_bytes", ce::RECORD_BYTES)?))
+        .and_then(|a| Ok(a | pm.reg_value("config1", "staging_beats", mb)?))
+        .map_err(GenError::Internal)?;
+    let fieldv = |reg: &str, f: &str, e: Expr, w: u32| -> Result<Expr, GenError> {
+        let lsb = pm
+            .reg_value(reg, f, 1)
+            .map_err(GenError::Internal)?
+            .trailing_zeros();
+        Ok(z(z(e, w), 32) << k(5, lsb))
+    };
+    let status = fieldv("status", "busy", busy.clone(), 1)?
+        | fieldv("status", "done", Expr::from(done_r), 1)?
+        | fieldv("status", "error", Expr::from(err_r), 1)?
+        | fieldv("status", "code", Expr::from(code_r), 8)?
+        | fieldv("status", "index", Expr::from(index_r), 16)?;
+    let mut arms: Vec<(Expr, Expr)> = vec![
+        (at("id")?, k(32, ce::ID)),
+        (at("config0")?, k(32, cfg0)),
+        (at("config1")?, k(32, cfg1)),
+        (at("status")?, status),
+        (at("desc_addr")?, Expr::from(desc_addr_r)),
+        (at("desc_count")?, Expr::from(desc_count_r)),
+    ];
+    for (i, name) in cnt_names.iter().enumerate() {
+        arms.push((
+            at(&format!("{name}_lo"))?,
+            Expr::from(counters[i]).slice(0, 32),
+        ));
+        arms.push((
+            at(&format!("{name}_hi"))?,
+            Expr::from(counters[i]).slice(32, 32),
+        ));
+    }
+    let rd_val = crate::parts::ops::priority(arms, k(32, 0));
+    let mut sr2 = Proc::sync(sync).with_comment("Register reads answer one cycle later.");
+    sr2.set(rvalid, Expr::from(csr.valid) & !Expr::from(csr.write));
+    sr2.if_(Expr::from(csr.valid) & !Expr::from(csr.write), |p| {
+        p.set(rdata_r, rd_val);
+    });
+    m.process(sr2);
+    m.assign(csr.rvalid, rvalid);
+    m.assign(csr.rdata, rdata_r);
+    Ok(m)
+}
