@@ -184,12 +184,14 @@ pub fn registers() -> Vec<Register> {
                 f("staging_beats", 16, 8),
             ],
         ),
+        r("config2", 0x1C, "ro", vec![f("ibuf_bytes", 0, 32)]),
     ];
     for (i, name) in COUNTERS.iter().enumerate() {
         let base = 0x20 + 8 * i as u32;
         regs.push(r(&format!("{name}_lo"), base, "ro", value()));
         regs.push(r(&format!("{name}_hi"), base + 4, "ro", value()));
     }
+    regs.push(r("config3", 0x40, "ro", vec![f("wbuf_rows", 0, 32)]));
     regs
 }
 

@@ -64,14 +64,28 @@ fn random_layer(rng: &mut StdRng) -> ConvLayer {
 
 #[test]
 fn random_layers_match_golden() {
-    for (i, (rows, cols, mem_bits)) in [(2, 3, 64), (1, 1, 32), (4, 4, 128), (3, 2, 32)]
-        .into_iter()
-        .enumerate()
+    let only: Option<usize> = std::env::var("SMOKE_ONLY")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    for (i, (rows, cols, mem_bits, ibuf, wbuf)) in [
+        (2, 3, 64, 4096, 512),
+        (1, 1, 32, 64, 4),
+        (4, 4, 128, 4096, 8),
+        (3, 2, 32, 128, 512),
+        (2, 3, 64, 64, 4),
+    ]
+    .into_iter()
+    .enumerate()
     {
+        if only.is_some_and(|o| o != i) {
+            continue;
+        }
         let cfg = EngineConfig {
             rows,
             cols,
             mem_bits,
+            ibuf_bytes: ibuf,
+            wbuf_rows: wbuf,
             ..EngineConfig::default()
         };
         let (mut m, pm) = build(&cfg);
@@ -83,7 +97,7 @@ fn random_layers_match_golden() {
                 &pm,
                 layer,
                 &mut rng,
-                &format!("{rows}x{cols}/{mem_bits}"),
+                &format!("{rows}x{cols}/{mem_bits} ib{ibuf} wb{wbuf}"),
             );
         }
     }

@@ -33,6 +33,14 @@ pub struct EngineConfig {
     /// (a power of two, 4..=256). It must cover the memory's latency for full
     /// speed: with latency L the port stays busy when this is at least L + 2.
     pub max_inflight: u32,
+    /// Input buffer bytes (block RAM, a multiple of `mem_bits/8`, at most 65,536
+    /// words): a layer whose whole input fits is read from memory once and its
+    /// im2col reads come from this buffer; a larger input streams from memory.
+    pub ibuf_bytes: u32,
+    /// Weight buffer rows of COLS bytes (block RAM, 2..=65,536): a layer with
+    /// `k_h*k_w*in_c` up to this keeps a group's weights on chip, read once per
+    /// layer; a deeper reduction streams its weights from memory per tile.
+    pub wbuf_rows: u32,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +55,8 @@ impl Default for EngineConfig {
             dsp_limit: 0,
             dsp_cell: DspCell::Infer,
             max_inflight: 64,
+            ibuf_bytes: 128 * 1024,
+            wbuf_rows: 2048,
         }
     }
 }
@@ -82,6 +92,15 @@ impl EngineConfig {
                 self.max_inflight,
             ));
         }
+        let mb = self.mem_bits / 8;
+        if self.ibuf_bytes % mb != 0 || !(2..=65536).contains(&(self.ibuf_bytes / mb)) {
+            return Err(ConfigError::new(
+                "ibuf_bytes",
+                format!("must be a multiple of {mb} (mem_bits/8) holding 2..=65536 words"),
+                self.ibuf_bytes,
+            ));
+        }
+        check_range("wbuf_rows", u64::from(self.wbuf_rows), 2, 65536)?;
         self.array().validate()
     }
 

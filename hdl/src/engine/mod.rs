@@ -10,6 +10,7 @@ pub use config::{EngineConfig, EngineDerived};
 
 use crate::ir::Design;
 use crate::parts::fifo::{self, FifoConfig, Storage};
+use crate::parts::ram::{self, RamConfig};
 use crate::{GenError, Generated};
 
 /// Elaborate the engine described by `cfg` (validating `cfg` first).
@@ -34,6 +35,16 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
     let info = fifo("info_fifo", top::info_bits(cfg), 4, Storage::Registers)?;
     let wjob = fifo("wjob_fifo", top::wjob_bits(cfg), 2, Storage::Registers)?;
     let wr = fifo("wr_fifo", top::wr_bits(cfg), 2, Storage::Registers)?;
+    let ibuf = ram::build(&RamConfig {
+        name: format!("{}_ibuf", cfg.name),
+        width: cfg.mem_bits,
+        depth: cfg.ibuf_bytes / (cfg.mem_bits / 8),
+    })?;
+    let wbuf = ram::build(&RamConfig {
+        name: format!("{}_wbuf", cfg.name),
+        width: 8 * cfg.cols,
+        depth: cfg.wbuf_rows,
+    })?;
     let array_top = array
         .top_module()
         .ok_or_else(|| GenError::Internal("array design has no top".into()))?
@@ -47,11 +58,13 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
             info_fifo: &info,
             wjob_fifo: &wjob,
             wr_fifo: &wr,
+            ibuf: &ibuf,
+            wbuf: &wbuf,
         },
     )?;
     let mut d = Design::new(cfg.name.clone());
     d.include(top)?;
-    for m in [rq, tag, info, wjob, wr] {
+    for m in [rq, tag, info, wjob, wr, ibuf, wbuf] {
         d.include(m)?;
     }
     for m in array.modules {

@@ -29,6 +29,8 @@ pub struct Parts<'a> {
     pub info_fifo: &'a Module,
     pub wjob_fifo: &'a Module,
     pub wr_fifo: &'a Module,
+    pub ibuf: &'a Module,
+    pub wbuf: &'a Module,
 }
 
 /// Read tag kinds: where a read response goes.
@@ -37,6 +39,10 @@ const KIND_RCHK: u32 = 1;
 const KIND_RLOAD: u32 = 2;
 const KIND_A: u32 = 3;
 const KIND_B: u32 = 4;
+const KIND_ILOAD: u32 = 5;
+const KIND_WLOAD: u32 = 6;
+/// Not a read: marks the end of a chunk's A reads when it reaches the tag FIFO head.
+const KIND_FENCE: u32 = 7;
 
 /// Tag layout, LSB first: kind 3, half 1, idx 16, q 8, off 5, cnt 8, end 1.
 pub const TAG_BITS: u32 = 42;
@@ -252,8 +258,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         sync,
         &[
             "IDLE", "SCHK", "DREQ", "DWAIT", "CHKA", "CHKB", "CHKC", "CHKD", "RREQ", "RWAIT",
-            "GREC", "GRWAIT", "WSTART", "CHUNK", "AROW", "INFO", "BROW", "NEXT", "GDRAIN",
-            "LDRAIN", "ERR", "DONE",
+            "ILOAD", "ILWAIT", "GREC", "GRWAIT", "WLOAD", "WLWAIT", "WSTART", "AROW", "INFO",
+            "BROW", "END", "GDRAIN", "LDRAIN", "ERR", "DONE",
         ],
         "generator state",
     );
@@ -327,6 +333,43 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         sync,
         0,
         "rows whose conv position is inside",
+    );
+    let ires = m.reg_reset(
+        "ires_reg",
+        bit(),
+        sync,
+        0,
+        "the layer's input is in the input buffer",
+    );
+    let wres = m.reg_reset(
+        "wres_reg",
+        bit(),
+        sync,
+        0,
+        "the group's weights are in the weight buffer",
+    );
+    let in_words = m.reg_reset(
+        "in_words_reg",
+        Ty::u(24),
+        sync,
+        0,
+        "words of the input tensor",
+    );
+    let kk = m.reg_reset("kk_reg", Ty::u(24), sync, 0, "K = k_h*k_w*in_c");
+    let wk = m.reg_reset(
+        "wk_reg",
+        Ty::u(24),
+        sync,
+        0,
+        "weight-buffer row being loaded",
+    );
+    let kbase = m.reg_reset("kbase_reg", Ty::u(24), sync, 0, "first k of the chunk");
+    let started = m.reg_reset(
+        "started_reg",
+        bit(),
+        sync,
+        0,
+        "the chunk has its staging half",
     );
 
     // Loop bounds and per-cycle address arithmetic (combinational).
@@ -639,6 +682,21 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "rule misaligned",
     );
     let top32 = k64(48, 1 << 32);
+    let in_size = m.wire_of(
+        "in_size",
+        z(Expr::from(in_h).mul_wide(in_w).mul_wide(in_c), 48),
+        "bytes of the input tensor",
+    );
+    let in_words_next = m.wire_of(
+        "in_words_next",
+        z((Expr::from(in_size) + k(48, mb - 1)) >> k(4, mbb), 24),
+        "",
+    );
+    let kk_next = m.wire_of(
+        "kk_next",
+        z(Expr::from(k_h).mul_wide(k_w).mul_wide(in_c), 24),
+        "",
+    );
     let in_end = z(in_addr, 48) + z(Expr::from(in_h).mul_wide(in_w).mul_wide(in_c), 48);
     let w_end = z(w_addr, 48)
         + z(
@@ -689,6 +747,29 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "Generator: descriptor fetch, checks, then the loop nest of docs/engine.md, one read per cycle.",
     );
     let rq_fire = Expr::from(rq_valid) & rq_ready;
+    let in_arow = m.in_state(&fsm, "AROW");
+    let go_ok = m.wire(
+        "go_ok",
+        bit(),
+        "a staging half (and the weight reader) is free for a chunk",
+    );
+    let a_gate = m.wire_of(
+        "a_gate",
+        Expr::from(started) | go_ok,
+        "the walker may issue",
+    );
+    let a_fire = m.wire_of(
+        "a_fire",
+        Expr::from(a_gate) & (Expr::from(ires) | rq_ready),
+        "an A read leaves (to the input buffer or the request FIFO)",
+    );
+    let a_step = m.wire_of(
+        "a_step",
+        Expr::from(a_gate)
+            & (!Expr::from(row_req) | (Expr::from(a_fire) & (!Expr::from(a_two) | part))),
+        "the walker moves to the next row",
+    );
+    let a_mem = in_arow.clone() & !Expr::from(ires);
     let dlast = k(16, dwords - 1);
     p.fsm(&fsm)
         .state("IDLE", |p| {
@@ -789,6 +870,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 ),
             );
             p.set(wcnt, k(16, 0));
+            p.set(in_words, z(in_words_next, 24));
+            p.set(kk, z(kk_next, 24));
+            p.set(ires, Expr::from(in_size).cmp_le(k(48, cfg.ibuf_bytes)));
+            p.set(wres, Expr::from(kk_next).cmp_le(k(24, cfg.wbuf_rows)));
             p.if_(wrap, |p| {
                 p.set(err_code, c_wrap.clone());
                 p.goto("ERR");
@@ -816,9 +901,26 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                     p.set(err_code, c_req.clone());
                     p.goto("ERR");
                 })
+                .elif(ires, |p| {
+                    p.goto("ILOAD");
+                })
                 .else_(|p| {
                     p.goto("GREC");
                 });
+            });
+        })
+        .state("ILOAD", |p| {
+            p.if_(rq_fire.clone(), |p| {
+                p.set(wcnt, Expr::from(wcnt) + k(16, 1));
+                p.if_(z(wcnt, 24).cmp_eq(Expr::from(in_words) - k(24, 1)), |p| {
+                    p.goto("ILWAIT");
+                });
+            });
+        })
+        .state("ILWAIT", |p| {
+            p.set(wcnt, k(16, 0));
+            p.if_(reads_idle, |p| {
+                p.goto("GREC");
             });
         })
         .state("GREC", |p| {
@@ -839,6 +941,32 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(oaddr, Expr::from(out_addr) + z(co0, 32));
             p.set(wi, k(8, 0));
             p.set(wj, k(8, 0));
+            p.set(wk, k(24, 0));
+            p.set(bq, k(8, 0));
+            p.set(b_addr, Expr::from(w_addr) + z(co0, 32));
+            p.if_(reads_idle, |p| {
+                p.if_(wres, |p| {
+                    p.goto("WLOAD");
+                })
+                .else_(|p| {
+                    p.goto("WSTART");
+                });
+            });
+        })
+        .state("WLOAD", |p| {
+            p.if_(rq_fire.clone(), |p| {
+                p.set(bq, Expr::from(bq) + k(8, 1));
+                p.if_(b_lastw, |p| {
+                    p.set(bq, k(8, 0));
+                    p.set(wk, Expr::from(wk) + k(24, 1));
+                    p.set(b_addr, Expr::from(b_addr) + z(out_c, 32));
+                    p.if_(Expr::from(wk).cmp_eq(Expr::from(kk) - k(24, 1)), |p| {
+                        p.goto("WLWAIT");
+                    });
+                });
+            });
+        })
+        .state("WLWAIT", |p| {
             p.if_(reads_idle, |p| {
                 p.goto("WSTART");
             });
@@ -847,33 +975,31 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(ky, k(8, 0));
             p.set(kx, k(8, 0));
             p.set(ci0, k(16, 0));
+            p.set(kbase, k(24, 0));
             p.set(first_chunk, Expr::bit(true));
             p.set(mask, Expr::zero(Ty::u(rows)));
             p.set(b_addr, Expr::from(w_addr) + z(co0, 32));
-            p.goto("CHUNK");
-        })
-        .state("CHUNK", |p| {
             p.set(ri, k(8, 0));
             p.set(ry, ty_);
             p.set(rx, tx_);
             p.set(part, Expr::bit(false));
             p.set(bj, k(8, 0));
             p.set(bq, k(8, 0));
-            p.if_(chunk_go, |p| {
-                p.goto("AROW");
-            });
+            p.set(started, Expr::bit(false));
+            p.goto("AROW");
         })
         .state("AROW", |p| {
+            p.if_(chunk_go, |p| {
+                p.set(started, Expr::bit(true));
+            });
             // A row without a read, or the last word of its run, moves the walker.
-            let step =
-                !Expr::from(row_req) | (rq_fire.clone() & (!Expr::from(a_two) | Expr::from(part)));
             p.if_(
-                Expr::from(row_req) & rq_fire.clone() & a_two & !Expr::from(part),
+                Expr::from(row_req) & a_fire & a_two & !Expr::from(part),
                 |p| {
                     p.set(part, Expr::bit(true));
                 },
             );
-            p.if_(step, |p| {
+            p.if_(a_step, |p| {
                 p.set(part, Expr::bit(false));
                 p.set(ri, Expr::from(ri) + k(8, 1));
                 p.set(ry, ry_next);
@@ -896,6 +1022,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                     p.if_(first_chunk, |p| {
                         p.goto("INFO");
                     })
+                    .elif(wres, |p| {
+                        p.goto("END");
+                    })
                     .else_(|p| {
                         p.goto("BROW");
                     });
@@ -904,7 +1033,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         })
         .state("INFO", |p| {
             p.if_(info_ready, |p| {
-                p.goto("BROW");
+                p.if_(wres, |p| {
+                    p.goto("END");
+                })
+                .else_(|p| {
+                    p.goto("BROW");
+                });
             });
         })
         .state("BROW", |p| {
@@ -915,50 +1049,61 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                     p.set(bj, Expr::from(bj) + k(8, 1));
                     p.set(b_addr, Expr::from(b_addr) + z(out_c, 32));
                     p.if_(b_lastrow, |p| {
-                        p.goto("NEXT");
+                        p.goto("END");
                     });
                 });
             });
         })
-        .state("NEXT", |p| {
-            p.set(hp, !Expr::from(hp));
-            p.set(first_chunk, Expr::bit(false));
-            p.set(ci0, Expr::from(ci0) + k(16, mb));
-            p.if_(last_ci, |p| {
-                p.set(ci0, k(16, 0));
-                p.set(kx, Expr::from(kx) + k(8, 1));
-                p.if_(last_kx, |p| {
-                    p.set(kx, k(8, 0));
-                    p.set(ky, Expr::from(ky) + k(8, 1));
+        .state("END", |p| {
+            // The chunk's A-end marker leaves now (a fence in memory mode).
+            p.if_(Expr::from(ires) | rq_ready, |p| {
+                p.set(hp, !Expr::from(hp));
+                p.set(first_chunk, Expr::bit(false));
+                p.set(started, Expr::bit(false));
+                p.set(kbase, Expr::from(kbase) + z(n, 24));
+                p.set(ri, k(8, 0));
+                p.set(ry, ty_);
+                p.set(rx, tx_);
+                p.set(part, Expr::bit(false));
+                p.set(bj, k(8, 0));
+                p.set(bq, k(8, 0));
+                p.set(ci0, Expr::from(ci0) + k(16, mb));
+                p.if_(last_ci, |p| {
+                    p.set(ci0, k(16, 0));
+                    p.set(kx, Expr::from(kx) + k(8, 1));
+                    p.if_(last_kx, |p| {
+                        p.set(kx, k(8, 0));
+                        p.set(ky, Expr::from(ky) + k(8, 1));
+                    });
                 });
-            });
-            p.if_(!Expr::from(chunk_last), |p| {
-                p.goto("CHUNK");
-            })
-            .elif(!(Expr::from(last_wj) & last_wi), |p| {
-                p.set(wj, Expr::from(wj) + k(8, 1));
-                p.if_(last_wj, |p| {
+                p.if_(!Expr::from(chunk_last), |p| {
+                    p.goto("AROW");
+                })
+                .elif(!(Expr::from(last_wj) & last_wi), |p| {
+                    p.set(wj, Expr::from(wj) + k(8, 1));
+                    p.if_(last_wj, |p| {
+                        p.set(wj, k(8, 0));
+                        p.set(wi, Expr::from(wi) + k(8, 1));
+                    });
+                    p.goto("WSTART");
+                })
+                .elif(!Expr::from(last_tile), |p| {
+                    p.set(wi, k(8, 0));
                     p.set(wj, k(8, 0));
-                    p.set(wi, Expr::from(wi) + k(8, 1));
+                    p.set(p0, Expr::from(p0) + k(24, rows));
+                    p.set(ty_, nty);
+                    p.set(tx_, ntx);
+                    p.set(oaddr, Expr::from(oaddr) + Expr::from(rows_cout));
+                    p.goto("WSTART");
+                })
+                .elif(!Expr::from(last_group), |p| {
+                    p.set(co0, Expr::from(co0) + k(16, cols));
+                    p.set(wcnt, k(16, 0));
+                    p.goto("GDRAIN");
+                })
+                .else_(|p| {
+                    p.goto("LDRAIN");
                 });
-                p.goto("WSTART");
-            })
-            .elif(!Expr::from(last_tile), |p| {
-                p.set(wi, k(8, 0));
-                p.set(wj, k(8, 0));
-                p.set(p0, Expr::from(p0) + k(24, rows));
-                p.set(ty_, nty);
-                p.set(tx_, ntx);
-                p.set(oaddr, Expr::from(oaddr) + Expr::from(rows_cout));
-                p.goto("WSTART");
-            })
-            .elif(!Expr::from(last_group), |p| {
-                p.set(co0, Expr::from(co0) + k(16, cols));
-                p.set(wcnt, k(16, 0));
-                p.goto("GDRAIN");
-            })
-            .else_(|p| {
-                p.goto("LDRAIN");
             });
         })
         .state("GDRAIN", |p| {
@@ -990,106 +1135,91 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         });
     m.process(p);
 
-    // Generator outputs: the read it offers, the chunk start, the tile info.
     let st = |m: &mut Module, s: &str| m.in_state(&fsm, s);
     let in_dreq = st(&mut m, "DREQ");
     let in_rreq = st(&mut m, "RREQ");
+    let in_iload = st(&mut m, "ILOAD");
     let in_grec = st(&mut m, "GREC");
-    let in_arow = st(&mut m, "AROW");
+    let in_wload = st(&mut m, "WLOAD");
     let in_brow = st(&mut m, "BROW");
-    let in_chunk = st(&mut m, "CHUNK");
+    let in_end = st(&mut m, "END");
     let in_info = st(&mut m, "INFO");
     let in_idle = st(&mut m, "IDLE");
     let in_err = st(&mut m, "ERR");
     let in_done = st(&mut m, "DONE");
     let zero = || k(1, 0);
+    let word_at = |base: SignalId| Expr::from(base) + z(Expr::from(wcnt).mul_wide(k(8, mb)), 32);
+    let simple = |kind: u32, idx: Expr| tag(kind, zero(), idx, k(8, 0), k(5, 0), k(8, 0), zero());
     let mut c = Proc::comb().with_comment("The read the generator offers in each state.");
     c.set(rq_valid, Expr::bit(false));
     c.set(rq_addr, k(32, 0));
     c.set(rq_tag, Expr::zero(Ty::u(TAG_BITS)));
     c.if_(in_dreq, |c| {
         c.set(rq_valid, Expr::bit(true));
-        c.set(
-            rq_addr,
-            Expr::from(d_addr) + z(Expr::from(wcnt).mul_wide(k(8, mb)), 32),
-        );
-        c.set(
-            rq_tag,
-            tag(
-                KIND_DESC,
-                zero(),
-                Expr::from(wcnt),
-                k(8, 0),
-                k(5, 0),
-                k(8, 0),
-                zero(),
-            ),
-        );
+        c.set(rq_addr, word_at(d_addr));
+        c.set(rq_tag, simple(KIND_DESC, wcnt.into()));
     })
     .elif(in_rreq, |c| {
         c.set(rq_valid, Expr::bit(true));
-        c.set(
-            rq_addr,
-            Expr::from(ch_addr) + z(Expr::from(wcnt).mul_wide(k(8, mb)), 32),
-        );
-        c.set(
-            rq_tag,
-            tag(
-                KIND_RCHK,
-                zero(),
-                Expr::from(wcnt),
-                k(8, 0),
-                k(5, 0),
-                k(8, 0),
-                zero(),
-            ),
-        );
+        c.set(rq_addr, word_at(ch_addr));
+        c.set(rq_tag, simple(KIND_RCHK, wcnt.into()));
+    })
+    .elif(in_iload, |c| {
+        c.set(rq_valid, Expr::bit(true));
+        c.set(rq_addr, word_at(in_addr));
+        c.set(rq_tag, simple(KIND_ILOAD, wcnt.into()));
     })
     .elif(in_grec, |c| {
         c.set(rq_valid, Expr::bit(true));
         c.set(rq_addr, g_word);
-        c.set(
-            rq_tag,
-            tag(
-                KIND_RLOAD,
-                zero(),
-                Expr::from(g_idx),
-                k(8, 0),
-                k(5, 0),
-                k(8, 0),
-                zero(),
-            ),
-        );
+        c.set(rq_tag, simple(KIND_RLOAD, g_idx.into()));
     })
-    .elif(in_arow, |c| {
-        c.set(rq_valid, row_req);
+    .elif(a_mem, |c| {
+        c.set(rq_valid, Expr::from(row_req) & a_gate);
         c.set(rq_addr, a_word);
         c.set(
             rq_tag,
             tag(
                 KIND_A,
-                Expr::from(hp),
-                Expr::from(ri),
-                Expr::from(part),
-                Expr::from(a_off),
-                Expr::from(n),
+                hp.into(),
+                ri.into(),
+                part.into(),
+                a_off.into(),
+                n.into(),
                 zero(),
             ),
         );
     })
-    .elif(in_brow, |c| {
+    .elif(Expr::from(in_brow) | in_wload.clone(), |c| {
         c.set(rq_valid, Expr::bit(true));
         c.set(rq_addr, b_word);
+        let kind = Expr::mux(in_wload.clone(), k(3, KIND_WLOAD), k(3, KIND_B));
+        let idx = Expr::mux(in_wload.clone(), z(wk, 16), z(bj, 16));
+        c.set(
+            rq_tag,
+            Expr::concat(vec![
+                kind,
+                Expr::from(hp),
+                idx,
+                Expr::from(bq),
+                z(b_off, 5),
+                Expr::from(gw),
+                Expr::from(b_lastw) & b_lastrow & !Expr::from(in_wload.clone()),
+            ]),
+        );
+    })
+    .elif(Expr::from(in_end.clone()) & !Expr::from(ires), |c| {
+        c.set(rq_valid, Expr::bit(true));
         c.set(
             rq_tag,
             tag(
-                KIND_B,
-                Expr::from(hp),
-                Expr::from(bj),
-                Expr::from(bq),
-                Expr::from(b_off),
-                Expr::from(gw),
-                Expr::from(b_lastw) & b_lastrow,
+                KIND_FENCE,
+                hp.into(),
+                k(16, 0),
+                k(8, 0),
+                k(5, 0),
+                k(8, 0),
+                zero(),
             ),
         );
     });
@@ -1107,8 +1237,36 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             )
         })
         .collect();
+    let a_done: Vec<SignalId> = (0..2)
+        .map(|h| {
+            m.reg_reset(
+                &format!("a_done{h}_reg"),
+                bit(),
+                sync,
+                0,
+                "the half's A bytes landed",
+            )
+        })
+        .collect();
+    let b_done: Vec<SignalId> = (0..2)
+        .map(|h| {
+            m.reg_reset(
+                &format!("b_done{h}_reg"),
+                bit(),
+                sync,
+                0,
+                "the half's B bytes landed",
+            )
+        })
+        .collect();
     let full: Vec<SignalId> = (0..2)
-        .map(|h| m.reg_reset(&format!("full{h}_reg"), bit(), sync, 0, "half complete"))
+        .map(|h| {
+            m.wire_of(
+                &format!("full{h}"),
+                Expr::from(a_done[h]) & b_done[h],
+                "the half is complete",
+            )
+        })
         .collect();
     let half_n: Vec<SignalId> = (0..2)
         .map(|h| m.reg_reset(&format!("half_n{h}_reg"), ty8, sync, 0, "beats of the half"))
@@ -1124,19 +1282,36 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             )
         })
         .collect();
-    let hp_free = Expr::mux(hp, Expr::from(alloc[1]), Expr::from(alloc[0]));
-    m.assign(chunk_go, in_chunk.clone() & !hp_free);
+    let hp_taken = Expr::mux(hp, Expr::from(alloc[1]), Expr::from(alloc[0]));
+    let bf_busy = m.reg_reset(
+        "bf_busy_reg",
+        bit(),
+        sync,
+        0,
+        "the weight reader fills a half",
+    );
+    m.assign(
+        go_ok,
+        !hp_taken & (!Expr::from(wres) | !Expr::from(bf_busy)),
+    );
+    m.assign(chunk_go, in_arow.clone() & !Expr::from(started) & go_ok);
 
     // Response landing.
     let tag_valid = m.wire("tag_valid", bit(), "a read is in flight (tag FIFO head)");
     let tag_head = m.wire("tag_head", Ty::u(TAG_BITS), "its tag");
+    let t_kind = m.wire_of("t_kind", Expr::from(tag_head).slice(0, 3), "");
+    let fence_head = m.wire_of(
+        "fence_head",
+        Expr::from(tag_valid) & Expr::from(t_kind).cmp_eq(k(3, KIND_FENCE)),
+        "a fence heads the tag FIFO: it leaves without a response",
+    );
     let resp = m.wire_of(
         "resp_fire",
-        Expr::from(mem.resp_valid) & tag_valid,
+        Expr::from(mem.resp_valid) & tag_valid & !Expr::from(fence_head),
         "a read response lands",
     );
-    m.assign(mem.resp_ready, Expr::bit(true));
-    let t_kind = m.wire_of("t_kind", Expr::from(tag_head).slice(0, 3), "");
+    let tag_pop = m.wire_of("tag_pop", Expr::from(resp) | fence_head, "");
+    m.assign(mem.resp_ready, !Expr::from(fence_head));
     let t_half = m.wire_of("t_half", Expr::from(tag_head).slice(3, 1), "");
     let t_idx = m.wire_of("t_idx", Expr::from(tag_head).slice(4, 16), "");
     let t_q = m.wire_of("t_q", Expr::from(tag_head).slice(20, 8), "");
@@ -1155,6 +1330,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let land_rload = is_kind(&mut m, KIND_RLOAD, "land_rload");
     let land_a = is_kind(&mut m, KIND_A, "land_a");
     let land_b = is_kind(&mut m, KIND_B, "land_b");
+    let land_iload = is_kind(&mut m, KIND_ILOAD, "land_iload");
+    let land_wload = is_kind(&mut m, KIND_WLOAD, "land_wload");
     let rdata = Expr::from(mem.resp_rdata);
     let byte = |e: &Expr, i: u32| e.clone().slice(8 * i, 8);
     // The response rotated so that byte c is word byte (c + off) mod MB.
@@ -1170,6 +1347,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "response rotated by the tag's offset",
     );
     let rot_e = Expr::from(rot);
+    m.allow_unused(
+        rot,
+        "B columns use the bytes they need; narrow arrays leave some",
+    );
 
     let mut sp =
         Proc::sync(sync).with_comment("Descriptor words and record checks from responses.");
@@ -1283,36 +1464,175 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 .collect()
         })
         .collect();
+    // Input buffer: the whole input tensor when it fits (ILOAD), read by the walker.
+    let ib_words = cfg.ibuf_bytes / mb;
+    let ib_aw = clog2(u64::from(ib_words)).max(1);
+    let wb_aw = clog2(u64::from(cfg.wbuf_rows)).max(1);
+    let ib_rd = m.wire("ibuf_rd_data", Ty::u(cfg.mem_bits), "input buffer word");
+    let a_ib = m.wire_of(
+        "a_ibuf",
+        in_arow.clone() & ires & row_req & a_gate,
+        "the walker reads the input buffer",
+    );
+    let ib_raddr = m.wire_of(
+        "ibuf_rd_addr",
+        z(
+            (Expr::from(a_word) - Expr::from(in_addr)) >> k(4, mbb),
+            ib_aw,
+        ),
+        "",
+    );
+    m.inst(parts.ibuf, "u_ibuf")
+        .connect("clk", clk)
+        .connect("wr_en", land_iload)
+        .connect("wr_addr", z(t_idx, ib_aw))
+        .connect("wr_data", rdata.clone())
+        .connect("wr_strb", Expr::uconst(mb, (1u128 << mb) - 1))
+        .connect("rd_en", a_ib)
+        .connect("rd_addr", ib_raddr)
+        .out("rd_data", ib_rd)
+        .finish()?;
+    // One cycle later the word is there; its tag waits in these registers.
+    let ipv = m.reg_reset("ipv_reg", bit(), sync, 0, "an input-buffer word arrives");
+    let ip_tag = m.reg_in("ip_tag_reg", Ty::u(TAG_BITS), sync, "its tag");
+    let ipe = m.reg_reset(
+        "ipe_reg",
+        bit(),
+        sync,
+        0,
+        "an A-end marker of the input buffer path",
+    );
+    let ipe_h = m.reg_in("ipe_half_reg", bit(), sync, "its half");
+    let mut sip = Proc::sync(sync).with_comment("Input-buffer read pipeline.");
+    sip.set(ipv, a_ib);
+    sip.set(
+        ip_tag,
+        tag(
+            KIND_A,
+            hp.into(),
+            ri.into(),
+            part.into(),
+            a_off.into(),
+            n.into(),
+            k(1, 0),
+        ),
+    );
+    sip.set(ipe, in_end.clone() & ires);
+    sip.set(ipe_h, hp);
+    m.process(sip);
+    // The A landing: from the input buffer or from memory.
+    let la = m.wire_of(
+        "land_a_any",
+        Expr::mux(ires, Expr::from(ipv), Expr::from(land_a)),
+        "A bytes land",
+    );
+    let la_tag = m.wire_of(
+        "la_tag",
+        Expr::mux(ires, Expr::from(ip_tag), Expr::from(tag_head)),
+        "",
+    );
+    let la_data = Expr::mux(ires, Expr::from(ib_rd), rdata.clone());
+    m.allow_unused(
+        la_tag,
+        "the A landing needs half, row, part, offset and count only",
+    );
+    let la_half = Expr::from(la_tag).slice(3, 1);
+    let la_idx = Expr::from(la_tag).slice(4, 16);
+    let la_q = Expr::from(la_tag).slice(20, 8);
+    let la_off = m.wire_of("la_off", Expr::from(la_tag).slice(28, 5), "");
+    let la_cnt = Expr::from(la_tag).slice(33, 8);
+    let la_data = m.wire_of("la_data", la_data, "");
+    let rota_parts: Vec<Expr> = (0..mb)
+        .map(|c| {
+            let opts: Vec<Expr> = (0..mb)
+                .map(|o| byte(&Expr::from(la_data), (c + o) % mb))
+                .collect();
+            select(opts, Some(la_off), 5)
+        })
+        .collect();
+    let rota = Expr::from(m.wire_of("la_rot", Expr::concat(rota_parts), "A word rotated"));
     // A: byte c lands from word part q when (c + off >= MB) == q and c < n.
     let a_en: Vec<SignalId> = (0..mb)
         .map(|c| {
-            let wraps = (z(t_off, 8) + k(8, c)).cmp_ge(k(8, mb));
-            let e = Expr::from(land_a)
-                & wraps.cmp_eq(Expr::from(t_q).bit_at(0))
-                & k(8, c).cmp_lt(Expr::from(t_cnt));
+            let wraps = (z(la_off, 8) + k(8, c)).cmp_ge(k(8, mb));
+            let e = Expr::from(la)
+                & wraps.cmp_eq(la_q.clone().bit_at(0))
+                & k(8, c).cmp_lt(la_cnt.clone());
             m.wire_of(&format!("a_en{c}"), e, "")
         })
         .collect();
-    // B: column c lands from word q when (off + c) / MB == q and c < gw.
-    let b_en: Vec<SignalId> = (0..cols)
+    // B (and weight-buffer rows): column c lands from word q when
+    // (off + c) / MB == q and c < gw.
+    let bcol: Vec<SignalId> = (0..cols)
         .map(|c| {
             let wq = (z(t_off, 16) + k(16, c)) >> k(4, mbb);
-            let e = Expr::from(land_b)
-                & z(wq, 8).cmp_eq(Expr::from(t_q))
-                & k(8, c).cmp_lt(Expr::from(t_cnt));
-            m.wire_of(&format!("b_en{c}"), e, "")
+            let e = z(wq, 8).cmp_eq(Expr::from(t_q)) & k(8, c).cmp_lt(Expr::from(t_cnt));
+            m.wire_of(&format!("bcol{c}"), e, "")
         })
         .collect();
+    // Weight buffer: the group's K rows of COLS bytes (WLOAD), read by the B reader.
+    let wb_rd = m.wire("wbuf_rd_data", Ty::u(8 * cols), "weight buffer row");
+    let bf_half = m.reg_in("bf_half_reg", bit(), sync, "half the weight reader fills");
+    let bf_k = m.reg_in("bf_k_reg", Ty::u(24), sync, "first k of its chunk");
+    let bf_j = m.reg_in("bf_j_reg", ty8, sync, "row it reads");
+    let bf_n = m.reg_in("bf_n_reg", ty8, sync, "rows of the chunk");
+    let bf_last = m.wire_of(
+        "bf_last",
+        Expr::from(bf_j).cmp_eq(Expr::from(bf_n) - k(8, 1)),
+        "",
+    );
+    m.inst(parts.wbuf, "u_wbuf")
+        .connect("clk", clk)
+        .connect("wr_en", land_wload)
+        .connect("wr_addr", z(t_idx, wb_aw))
+        .connect(
+            "wr_data",
+            Expr::concat((0..cols).map(|c| byte(&rot_e, c % mb)).collect()),
+        )
+        .connect(
+            "wr_strb",
+            Expr::concat(bcol.iter().map(|&b| Expr::from(b)).collect()),
+        )
+        .connect("rd_en", bf_busy)
+        .connect("rd_addr", z(Expr::from(bf_k) + z(bf_j, 24), wb_aw))
+        .out("rd_data", wb_rd)
+        .finish()?;
+    let bpv = m.reg_reset("bpv_reg", bit(), sync, 0, "a weight-buffer row arrives");
+    let bp_h = m.reg_in("bp_half_reg", bit(), sync, "its half");
+    let bp_j = m.reg_in("bp_j_reg", ty8, sync, "its row in the chunk");
+    let bp_e = m.reg_reset("bp_end_reg", bit(), sync, 0, "it is the chunk's last");
+    let mut sbf = Proc::sync(sync).with_comment("Weight reader: a chunk's n rows into its half.");
+    sbf.set(bpv, bf_busy);
+    sbf.set(bp_h, bf_half);
+    sbf.set(bp_j, bf_j);
+    sbf.set(bp_e, Expr::from(bf_busy) & bf_last);
+    sbf.if_(Expr::from(chunk_go) & wres, |p| {
+        p.set(bf_busy, Expr::bit(true));
+        p.set(bf_half, hp);
+        p.set(bf_k, kbase);
+        p.set(bf_j, k(8, 0));
+        p.set(bf_n, n);
+    })
+    .elif(bf_busy, |p| {
+        p.set(bf_j, Expr::from(bf_j) + k(8, 1));
+        p.if_(bf_last, |p| {
+            p.set(bf_busy, Expr::bit(false));
+        });
+    });
+    m.process(sbf);
+
     let mut ss = Proc::sync(sync)
-        .with_comment("Staging: a chunk's half is cleared when it starts, then responses fill it.");
+        .with_comment("Staging: a chunk's half is cleared when it starts, then reads fill it.");
     for h in 0..2u32 {
         let clear = Expr::from(chunk_go) & Expr::from(hp).cmp_eq(k(1, h));
-        let here = Expr::from(t_half).cmp_eq(k(1, h));
+        let a_here = la_half.clone().cmp_eq(k(1, h));
+        let b_here = Expr::from(t_half).cmp_eq(k(1, h));
+        let bp_here = Expr::from(bpv) & Expr::from(bp_h).cmp_eq(k(1, h));
         for i in 0..rows {
-            let row_hit = here.clone() & Expr::from(t_idx).cmp_eq(k(16, i));
+            let row_hit = a_here.clone() & la_idx.clone().cmp_eq(k(16, i));
             for c in 0..mb {
                 let reg = a_reg[h as usize][i as usize][c as usize];
-                let val = byte(&rot_e, c);
+                let val = byte(&rota, c);
                 let en = row_hit.clone() & a_en[c as usize];
                 ss.if_(clear.clone(), |p| {
                     p.set(reg, k(8, 0));
@@ -1323,16 +1643,21 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             }
         }
         for r in 0..mb {
-            let row_hit = here.clone() & Expr::from(t_idx).cmp_eq(k(16, r));
+            let row_hit = Expr::from(land_b) & b_here.clone() & Expr::from(t_idx).cmp_eq(k(16, r));
+            let bp_hit = bp_here.clone() & Expr::from(bp_j).cmp_eq(k(8, r));
             for c in 0..cols {
                 let reg = b_reg[h as usize][r as usize][c as usize];
                 let val = byte(&rot_e, c % mb);
-                let en = row_hit.clone() & b_en[c as usize];
+                let wval = byte(&Expr::from(wb_rd), c);
+                let en = row_hit.clone() & bcol[c as usize];
                 ss.if_(clear.clone(), |p| {
                     p.set(reg, k(8, 0));
                 })
                 .elif(en, |p| {
                     p.set(reg, val);
+                })
+                .elif(bp_hit.clone(), |p| {
+                    p.set(reg, wval);
                 });
             }
         }
@@ -1398,8 +1723,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         let hk = k(1, h as u32);
         let rel = Expr::from(feed) & feed_last_beat & Expr::from(fp).cmp_eq(hk.clone());
         let go = Expr::from(chunk_go) & Expr::from(hp).cmp_eq(hk.clone());
-        let done_h = Expr::from(land_b) & t_end & Expr::from(t_half).cmp_eq(hk);
-        let (al, fu, hn, hl) = (alloc[h], full[h], half_n[h], half_last[h]);
+        let hk2 = hk.clone();
+        let b_end = (Expr::from(land_b) & t_end & Expr::from(t_half).cmp_eq(hk.clone()))
+            | (Expr::from(bpv) & bp_e & Expr::from(bp_h).cmp_eq(hk.clone()));
+        let a_end = Expr::mux(
+            ires,
+            Expr::from(ipe) & Expr::from(ipe_h).cmp_eq(hk2.clone()),
+            Expr::from(fence_head) & Expr::from(t_half).cmp_eq(hk2),
+        );
+        let (al, ad, bd, hn, hl) = (alloc[h], a_done[h], b_done[h], half_n[h], half_last[h]);
         sf.if_(go, |p| {
             p.set(al, Expr::bit(true));
             p.set(hn, n);
@@ -1408,11 +1740,17 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .elif(rel.clone(), |p| {
             p.set(al, Expr::bit(false));
         });
-        sf.if_(done_h, |p| {
-            p.set(fu, Expr::bit(true));
+        sf.if_(a_end, |p| {
+            p.set(ad, Expr::bit(true));
+        })
+        .elif(rel.clone(), |p| {
+            p.set(ad, Expr::bit(false));
+        });
+        sf.if_(b_end, |p| {
+            p.set(bd, Expr::bit(true));
         })
         .elif(rel, |p| {
-            p.set(fu, Expr::bit(false));
+            p.set(bd, Expr::bit(false));
         });
     }
     m.process(sf);
@@ -1689,13 +2027,29 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         Expr::from(load) & wr_valid,
         "a write enters the port",
     );
+    let rq_is_fence = m.wire_of(
+        "rq_is_fence",
+        Expr::from(rq_out_data)
+            .slice(32, 3)
+            .cmp_eq(k(3, KIND_FENCE)),
+        "the request FIFO head is a fence, not a read",
+    );
     let take_rd = m.wire_of(
         "take_rd",
-        Expr::from(load) & !Expr::from(wr_valid) & rq_out_valid & tag_in_ready,
+        Expr::from(load)
+            & !Expr::from(wr_valid)
+            & rq_out_valid
+            & tag_in_ready
+            & !Expr::from(rq_is_fence),
         "a read enters the port (its tag enters the tag FIFO)",
     );
+    let take_fence = m.wire_of(
+        "take_fence",
+        Expr::from(rq_out_valid) & rq_is_fence & tag_in_ready,
+        "a fence goes straight to the tag FIFO",
+    );
     m.assign(wr_pop, take_wr);
-    m.assign(rq_pop, take_rd);
+    m.assign(rq_pop, Expr::from(take_rd) | take_fence);
     let wo_ = Expr::from(wr_out);
     let mut sa = Proc::sync(sync)
         .with_comment("Port: writes go first; the request register holds until taken.");
@@ -1755,11 +2109,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     m.inst(parts.tag_fifo, "u_tag_fifo")
         .connect("clk", clk)
         .connect("rst", rst)
-        .connect("in_valid", take_rd)
+        .connect("in_valid", Expr::from(take_rd) | take_fence)
         .out("in_ready", tag_in_ready)
         .connect("in_data", Expr::from(rq_out_data).slice(32, TAG_BITS))
         .out("out_valid", tag_valid)
-        .connect("out_ready", resp)
+        .connect("out_ready", tag_pop)
         .out("out_data", tag_head)
         .out("count", tag_count)
         .open("full", "in_ready is ~full")
@@ -1919,6 +2273,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         (at("id")?, k(32, ce::ID)),
         (at("config0")?, k(32, cfg0)),
         (at("config1")?, k(32, cfg1)),
+        (at("config2")?, k(32, cfg.ibuf_bytes)),
+        (at("config3")?, k(32, cfg.wbuf_rows)),
         (at("status")?, status),
         (at("desc_addr")?, Expr::from(desc_addr_r)),
         (at("desc_count")?, Expr::from(desc_count_r)),
