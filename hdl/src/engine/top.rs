@@ -1190,7 +1190,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             ),
         );
     })
-    .elif(Expr::from(in_brow) | in_wload.clone(), |c| {
+    .elif(in_brow | in_wload.clone(), |c| {
         c.set(rq_valid, Expr::bit(true));
         c.set(rq_addr, b_word);
         let kind = Expr::mux(in_wload.clone(), k(3, KIND_WLOAD), k(3, KIND_B));
@@ -1204,11 +1204,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 Expr::from(bq),
                 z(b_off, 5),
                 Expr::from(gw),
-                Expr::from(b_lastw) & b_lastrow & !Expr::from(in_wload.clone()),
+                Expr::from(b_lastw) & b_lastrow & !in_wload.clone(),
             ]),
         );
     })
-    .elif(Expr::from(in_end.clone()) & !Expr::from(ires), |c| {
+    .elif(in_end.clone() & !Expr::from(ires), |c| {
         c.set(rq_valid, Expr::bit(true));
         c.set(
             rq_tag,
@@ -1756,7 +1756,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     m.process(sf);
 
     // Tile info pushed by the generator in state INFO.
-    m.assign(info_valid, Expr::from(in_info));
+    m.assign(info_valid, in_info);
     let nvalid = min(k(24, rows), Expr::from(howo) - Expr::from(p0), 24);
     m.assign(
         info_data,
@@ -1935,7 +1935,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let wjob_data = m.wire_of(
         "wjob_data",
         Expr::concat(vec![
-            Expr::from(i_oaddr) + z(Expr::from(orow).mul_wide(out_c), 32),
+            i_oaddr + z(Expr::from(orow).mul_wide(out_c), 32),
             Expr::concat(newvals.iter().map(|&s| Expr::from(s)).collect()),
             i_gw,
         ]),
