@@ -109,7 +109,18 @@ fn run_layer(
     mut layer: ConvLayer,
     rng: &mut StdRng,
     what: &str,
-) {
+) -> (u64, u64, u64) {
+    run_layer_mem(m, pm, layer, rng, what, None)
+}
+
+fn run_layer_mem(
+    m: &mut Model,
+    pm: &ProgrammingModel,
+    mut layer: ConvLayer,
+    rng: &mut StdRng,
+    what: &str,
+    fixed_latency: Option<u32>,
+) -> (u64, u64, u64) {
     let m = m;
     let oc = layer.out_c;
     layer.bias = (0..oc).map(|_| rng.gen_range(-500..500)).collect();
@@ -124,8 +135,13 @@ fn run_layer(
     let want = golden::reference::layer_reference(&layer, &input, &weights).expect("golden");
 
     let base = 0x1000u64;
-    let size = 0x10000usize;
-    let (desc_at, in_at, w_at, ch_at, out_at) = (0x1000u64, 0x1100, 0x4000, 0xa000, 0xb000);
+    let al = |x: u64| (x + 64) & !15;
+    let desc_at = base;
+    let in_at = al(desc_at + 64);
+    let w_at = al(in_at + input.len() as u64);
+    let ch_at = al(w_at + weights.len() as u64);
+    let out_at = al(ch_at + 8 * oc as u64);
+    let size = (al(out_at + want.len() as u64) - base) as usize;
     let mut desc = vec![0u8; 64];
     let d = &pm.descriptor;
     for (name, v) in [
@@ -166,11 +182,19 @@ fn run_layer(
             .expect("s");
     }
     let ports = MemPorts::new(m, "mem_").expect("mem ports");
-    let mcfg = MemSlaveConfig {
-        latency: 1..=6,
-        req_ready_p: 0.8,
-        resp_gap_p: 0.1,
-        max_outstanding: 64,
+    let mcfg = match fixed_latency {
+        Some(l) => MemSlaveConfig {
+            latency: l..=l,
+            req_ready_p: 1.0,
+            resp_gap_p: 0.0,
+            max_outstanding: 256,
+        },
+        None => MemSlaveConfig {
+            latency: 1..=6,
+            req_ready_p: 0.8,
+            resp_gap_p: 0.1,
+            max_outstanding: 64,
+        },
     };
     let mut mem = MemSlave::new("mem", ports, base, size, mcfg, rng.gen()).expect("mem");
     mem.load(desc_at, &desc);
@@ -195,17 +219,21 @@ fn run_layer(
             .step(m, &mut [&mut csr as &mut dyn Agent, &mut mem])
             .expect("step");
         cycles += 1;
-        if m.get(irq) != 0 || cycles > 200_000 {
+        if m.get(irq) != 0 || cycles > 50_000_000 {
             break;
         }
     }
     csr.read(reg("status"));
     csr.read(reg("cycles_lo"));
+    csr.read(reg("rd_bytes_lo"));
+    csr.read(reg("wr_bytes_lo"));
     bench
         .steps(m, &mut [&mut csr as &mut dyn Agent, &mut mem], 10)
         .expect("reads");
     let reads = csr.take_reads();
-    eprintln!("{what} {layer:?}: cycles {cycles} reads {reads:x?}");
+    if fixed_latency.is_none() {
+        eprintln!("{what} {layer:?}: cycles {cycles} reads {reads:x?}");
+    }
     let got: Vec<i8> = mem
         .bytes(out_at, want.len())
         .iter()
@@ -218,4 +246,44 @@ fn run_layer(
         reads[0].1
     );
     assert_eq!(got, want, "{what}: {layer:?}");
+    (reads[1].1, reads[2].1, reads[3].1)
+}
+
+/// `cargo test --release -p testbench --test engine_smoke perf -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn perf() {
+    let sizes: Vec<u32> = std::env::var("PERF_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![8]);
+    let pad1 = golden::shape::Padding { top: 1, bottom: 1, left: 1, right: 1 };
+    let layers = vec![
+        ("conv3x3 14x14x32->32", ConvLayer::new(14, 14, 32, 32, 3, 3).with_padding(pad1)),
+        ("conv1x1 14x14x64->64", ConvLayer::new(14, 14, 64, 64, 1, 1)),
+        ("conv3x3 s2 28x28x16->32", ConvLayer::new(28, 28, 16, 32, 3, 3).with_padding(pad1).with_stride(2, 2)),
+        ("fc 512->256 b64", ConvLayer::fc(64, 512, 256)),
+        ("fc 512->256 b1", ConvLayer::fc(1, 512, 256)),
+        ("digits conv1", ConvLayer::new(8, 8, 1, 8, 3, 3).with_padding(pad1).with_relu(true).with_pool(2, 2, 0)),
+        ("digits conv2", ConvLayer::new(4, 4, 8, 16, 3, 3).with_padding(pad1).with_relu(true).with_pool(2, 2, 0)),
+        ("lenet conv2", ConvLayer::new(14, 14, 6, 16, 5, 5).with_relu(true).with_pool(2, 2, 0)),
+    ];
+    for n in sizes {
+        let cfg = EngineConfig { rows: n, cols: n, ..EngineConfig::default() };
+        let (mut m, pm) = build(&cfg);
+        let mut rng = StdRng::seed_from_u64(5);
+        for (name, l) in &layers {
+            let macs = (l.h_c() * l.w_c() * l.out_c * l.k_h * l.k_w * l.in_c) as f64;
+            let comp = (l.in_h * l.in_w * l.in_c + l.k_h * l.k_w * l.in_c * l.out_c + 8 * l.out_c + l.h_o() * l.w_o() * l.out_c + 64) as f64;
+            let t = std::time::Instant::now();
+            let (cyc, rd, wr) = run_layer_mem(&mut m, &pm, l.clone(), &mut rng, name, Some(8));
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "{n}x{n} {name:28} cycles {cyc:9} util {:.3} bytes/compulsory {:.2} ({:.0} kcyc/s)",
+                macs / (f64::from(n * n) * cyc as f64),
+                (rd + wr) as f64 / comp,
+                cyc as f64 / secs / 1e3
+            );
+        }
+    }
 }

@@ -44,8 +44,14 @@ const KIND_WLOAD: u32 = 6;
 /// Not a read: marks the end of a chunk's A reads when it reaches the tag FIFO head.
 const KIND_FENCE: u32 = 7;
 
-/// Tag layout, LSB first: kind 3, half 1, idx 16, q 8, off 5, cnt 8, end 1.
-pub const TAG_BITS: u32 = 42;
+/// Tag layout, LSB first: kind 3, half 2, idx 16, q 8, off 5, cnt 8, end 1.
+pub const TAG_BITS: u32 = 43;
+
+/// Staging buffers in the ring between the generator and the array: enough that
+/// the generator never waits for the array to release one at full rate.
+pub const HALVES: u32 = 4;
+/// Bits of a staging buffer number.
+const HB: u32 = 2;
 
 /// Bits of a request FIFO entry: `{tag, word address}`.
 pub const RQ_BITS: u32 = 32 + TAG_BITS;
@@ -76,7 +82,7 @@ fn bit() -> Ty {
 fn tag(kind: u32, half: Expr, idx: Expr, q: Expr, off: Expr, cnt: Expr, end: Expr) -> Expr {
     Expr::concat(vec![
         k(3, kind),
-        z(half, 1),
+        z(half, HB),
         z(idx, 16),
         z(q, 8),
         z(off, 5),
@@ -306,7 +312,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let ky = m.reg_reset("ky_reg", ty8, sync, 0, "kernel row");
     let kx = m.reg_reset("kx_reg", ty8, sync, 0, "kernel column");
     let ci0 = r16(&mut m, "ci0_reg", "first input channel of the chunk");
-    let hp = m.reg_reset("hp_reg", bit(), sync, 0, "staging half the generator fills");
+    let hp = m.reg_reset("hp_reg", Ty::u(HB), sync, 0, "staging buffer the generator fills");
     let first_chunk = m.reg_reset("first_chunk_reg", bit(), sync, 0, "first chunk of a tile");
     let ri = m.reg_reset("ri_reg", ty8, sync, 0, "array row the walker is on");
     let ry = r16(&mut m, "ry_reg", "walker pixel row");
@@ -743,6 +749,56 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
 
     // ---------------------------------------------------------------- generator FSM
+    // End of a chunk: step the loop nest (shared by END and the fast path of AROW).
+    let end_body = |p: &mut Proc| {
+            p.set(hp, Expr::from(hp) + k(HB, 1));
+            p.set(first_chunk, Expr::bit(false));
+            p.set(started, Expr::bit(false));
+            p.set(kbase, Expr::from(kbase) + z(n, 24));
+            p.set(ri, k(8, 0));
+            p.set(ry, ty_);
+            p.set(rx, tx_);
+            p.set(part, Expr::bit(false));
+            p.set(bj, k(8, 0));
+            p.set(bq, k(8, 0));
+            p.set(ci0, Expr::from(ci0) + k(16, mb));
+            p.if_(last_ci, |p| {
+                p.set(ci0, k(16, 0));
+                p.set(kx, Expr::from(kx) + k(8, 1));
+                p.if_(last_kx, |p| {
+                    p.set(kx, k(8, 0));
+                    p.set(ky, Expr::from(ky) + k(8, 1));
+                });
+            });
+            p.if_(!Expr::from(chunk_last), |p| {
+                p.goto("AROW");
+            })
+            .elif(!(Expr::from(last_wj) & last_wi), |p| {
+                p.set(wj, Expr::from(wj) + k(8, 1));
+                p.if_(last_wj, |p| {
+                    p.set(wj, k(8, 0));
+                    p.set(wi, Expr::from(wi) + k(8, 1));
+                });
+                p.goto("WSTART");
+            })
+            .elif(!Expr::from(last_tile), |p| {
+                p.set(wi, k(8, 0));
+                p.set(wj, k(8, 0));
+                p.set(p0, Expr::from(p0) + k(24, rows));
+                p.set(ty_, nty);
+                p.set(tx_, ntx);
+                p.set(oaddr, Expr::from(oaddr) + Expr::from(rows_cout));
+                p.goto("WSTART");
+            })
+            .elif(!Expr::from(last_group), |p| {
+                p.set(co0, Expr::from(co0) + k(16, cols));
+                p.set(wcnt, k(16, 0));
+                p.goto("GDRAIN");
+            })
+            .else_(|p| {
+                p.goto("LDRAIN");
+            });
+    };
     let mut p = Proc::sync(sync).with_comment(
         "Generator: descriptor fetch, checks, then the loop nest of docs/engine.md, one read per cycle.",
     );
@@ -1022,6 +1078,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                     p.if_(first_chunk, |p| {
                         p.goto("INFO");
                     })
+                    .elif(Expr::from(wres) & ires, |p| {
+                        // Both operands on chip: the chunk ends with its last row.
+                        end_body(p);
+                    })
                     .elif(wres, |p| {
                         p.goto("END");
                     })
@@ -1057,53 +1117,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .state("END", |p| {
             // The chunk's A-end marker leaves now (a fence in memory mode).
             p.if_(Expr::from(ires) | rq_ready, |p| {
-                p.set(hp, !Expr::from(hp));
-                p.set(first_chunk, Expr::bit(false));
-                p.set(started, Expr::bit(false));
-                p.set(kbase, Expr::from(kbase) + z(n, 24));
-                p.set(ri, k(8, 0));
-                p.set(ry, ty_);
-                p.set(rx, tx_);
-                p.set(part, Expr::bit(false));
-                p.set(bj, k(8, 0));
-                p.set(bq, k(8, 0));
-                p.set(ci0, Expr::from(ci0) + k(16, mb));
-                p.if_(last_ci, |p| {
-                    p.set(ci0, k(16, 0));
-                    p.set(kx, Expr::from(kx) + k(8, 1));
-                    p.if_(last_kx, |p| {
-                        p.set(kx, k(8, 0));
-                        p.set(ky, Expr::from(ky) + k(8, 1));
-                    });
-                });
-                p.if_(!Expr::from(chunk_last), |p| {
-                    p.goto("AROW");
-                })
-                .elif(!(Expr::from(last_wj) & last_wi), |p| {
-                    p.set(wj, Expr::from(wj) + k(8, 1));
-                    p.if_(last_wj, |p| {
-                        p.set(wj, k(8, 0));
-                        p.set(wi, Expr::from(wi) + k(8, 1));
-                    });
-                    p.goto("WSTART");
-                })
-                .elif(!Expr::from(last_tile), |p| {
-                    p.set(wi, k(8, 0));
-                    p.set(wj, k(8, 0));
-                    p.set(p0, Expr::from(p0) + k(24, rows));
-                    p.set(ty_, nty);
-                    p.set(tx_, ntx);
-                    p.set(oaddr, Expr::from(oaddr) + Expr::from(rows_cout));
-                    p.goto("WSTART");
-                })
-                .elif(!Expr::from(last_group), |p| {
-                    p.set(co0, Expr::from(co0) + k(16, cols));
-                    p.set(wcnt, k(16, 0));
-                    p.goto("GDRAIN");
-                })
-                .else_(|p| {
-                    p.goto("LDRAIN");
-                });
+                end_body(p);
             });
         })
         .state("GDRAIN", |p| {
@@ -1226,7 +1240,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     m.process(c);
 
     // ---------------------------------------------------------------- staging halves
-    let alloc: Vec<SignalId> = (0..2)
+    let alloc: Vec<SignalId> = (0..HALVES)
         .map(|h| {
             m.reg_reset(
                 &format!("alloc{h}_reg"),
@@ -1237,7 +1251,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             )
         })
         .collect();
-    let a_done: Vec<SignalId> = (0..2)
+    let a_done: Vec<SignalId> = (0..HALVES)
         .map(|h| {
             m.reg_reset(
                 &format!("a_done{h}_reg"),
@@ -1248,7 +1262,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             )
         })
         .collect();
-    let b_done: Vec<SignalId> = (0..2)
+    let b_done: Vec<SignalId> = (0..HALVES)
         .map(|h| {
             m.reg_reset(
                 &format!("b_done{h}_reg"),
@@ -1259,19 +1273,19 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             )
         })
         .collect();
-    let full: Vec<SignalId> = (0..2)
+    let full: Vec<SignalId> = (0..HALVES)
         .map(|h| {
             m.wire_of(
                 &format!("full{h}"),
-                Expr::from(a_done[h]) & b_done[h],
+                Expr::from(a_done[h as usize]) & b_done[h as usize],
                 "the half is complete",
             )
         })
         .collect();
-    let half_n: Vec<SignalId> = (0..2)
+    let half_n: Vec<SignalId> = (0..HALVES)
         .map(|h| m.reg_reset(&format!("half_n{h}_reg"), ty8, sync, 0, "beats of the half"))
         .collect();
-    let half_last: Vec<SignalId> = (0..2)
+    let half_last: Vec<SignalId> = (0..HALVES)
         .map(|h| {
             m.reg_reset(
                 &format!("half_last{h}_reg"),
@@ -1282,7 +1296,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             )
         })
         .collect();
-    let hp_taken = Expr::mux(hp, Expr::from(alloc[1]), Expr::from(alloc[0]));
+    let hp_taken = select(alloc.iter().map(|&a| Expr::from(a)).collect(), Some(hp), HB);
     let bf_busy = m.reg_reset(
         "bf_busy_reg",
         bit(),
@@ -1312,12 +1326,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let tag_pop = m.wire_of("tag_pop", Expr::from(resp) | fence_head, "");
     m.assign(mem.resp_ready, !Expr::from(fence_head));
-    let t_half = m.wire_of("t_half", Expr::from(tag_head).slice(3, 1), "");
-    let t_idx = m.wire_of("t_idx", Expr::from(tag_head).slice(4, 16), "");
-    let t_q = m.wire_of("t_q", Expr::from(tag_head).slice(20, 8), "");
-    let t_off = m.wire_of("t_off", Expr::from(tag_head).slice(28, 5), "");
-    let t_cnt = m.wire_of("t_cnt", Expr::from(tag_head).slice(33, 8), "");
-    let t_end = m.wire_of("t_end", Expr::from(tag_head).slice(41, 1), "");
+    let t_half = m.wire_of("t_half", Expr::from(tag_head).slice(3, HB), "");
+    let t_idx = m.wire_of("t_idx", Expr::from(tag_head).slice(5, 16), "");
+    let t_q = m.wire_of("t_q", Expr::from(tag_head).slice(21, 8), "");
+    let t_off = m.wire_of("t_off", Expr::from(tag_head).slice(29, 5), "");
+    let t_cnt = m.wire_of("t_cnt", Expr::from(tag_head).slice(34, 8), "");
+    let t_end = m.wire_of("t_end", Expr::from(tag_head).slice(42, 1), "");
     let is_kind = |m: &mut Module, kind: u32, name: &str| {
         m.wire_of(
             name,
@@ -1438,7 +1452,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     m.process(sr);
 
     // Staging bytes: A[h][i][c] and B[h][r][c].
-    let a_reg: Vec<Vec<Vec<SignalId>>> = (0..2)
+    let a_reg: Vec<Vec<Vec<SignalId>>> = (0..HALVES)
         .map(|h| {
             (0..rows)
                 .map(|i| {
@@ -1451,7 +1465,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 .collect()
         })
         .collect();
-    let b_reg: Vec<Vec<Vec<SignalId>>> = (0..2)
+    let b_reg: Vec<Vec<Vec<SignalId>>> = (0..HALVES)
         .map(|h| {
             (0..mb)
                 .map(|r| {
@@ -1502,7 +1516,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         0,
         "an A-end marker of the input buffer path",
     );
-    let ipe_h = m.reg_in("ipe_half_reg", bit(), sync, "its half");
+    let ipe_h = m.reg_in("ipe_half_reg", Ty::u(HB), sync, "its half");
     let mut sip = Proc::sync(sync).with_comment("Input-buffer read pipeline.");
     sip.set(ipv, a_ib);
     sip.set(
@@ -1517,7 +1531,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             k(1, 0),
         ),
     );
-    sip.set(ipe, in_end.clone() & ires);
+    let fast_end = in_arow.clone()
+        & a_step
+        & last_row
+        & !Expr::from(first_chunk)
+        & wres
+        & ires;
+    sip.set(ipe, (in_end.clone() & ires) | fast_end);
     sip.set(ipe_h, hp);
     m.process(sip);
     // The A landing: from the input buffer or from memory.
@@ -1536,11 +1556,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         la_tag,
         "the A landing needs half, row, part, offset and count only",
     );
-    let la_half = Expr::from(la_tag).slice(3, 1);
-    let la_idx = Expr::from(la_tag).slice(4, 16);
-    let la_q = Expr::from(la_tag).slice(20, 8);
-    let la_off = m.wire_of("la_off", Expr::from(la_tag).slice(28, 5), "");
-    let la_cnt = Expr::from(la_tag).slice(33, 8);
+    let la_half = Expr::from(la_tag).slice(3, HB);
+    let la_idx = Expr::from(la_tag).slice(5, 16);
+    let la_q = Expr::from(la_tag).slice(21, 8);
+    let la_off = m.wire_of("la_off", Expr::from(la_tag).slice(29, 5), "");
+    let la_cnt = Expr::from(la_tag).slice(34, 8);
     let la_data = m.wire_of("la_data", la_data, "");
     let rota_parts: Vec<Expr> = (0..mb)
         .map(|c| {
@@ -1572,10 +1592,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .collect();
     // Weight buffer: the group's K rows of COLS bytes (WLOAD), read by the B reader.
     let wb_rd = m.wire("wbuf_rd_data", Ty::u(8 * cols), "weight buffer row");
-    let bf_half = m.reg_in("bf_half_reg", bit(), sync, "half the weight reader fills");
+    let bf_half = m.reg_in("bf_half_reg", Ty::u(HB), sync, "half the weight reader fills");
     let bf_k = m.reg_in("bf_k_reg", Ty::u(24), sync, "first k of its chunk");
     let bf_j = m.reg_in("bf_j_reg", ty8, sync, "row it reads");
     let bf_n = m.reg_in("bf_n_reg", ty8, sync, "rows of the chunk");
+    let bf_go = m.wire_of(
+        "bf_go",
+        Expr::from(chunk_go) & wres,
+        "a chunk starts: the weight reader reads its first row now",
+    );
     let bf_last = m.wire_of(
         "bf_last",
         Expr::from(bf_j).cmp_eq(Expr::from(bf_n) - k(8, 1)),
@@ -1593,24 +1618,39 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             "wr_strb",
             Expr::concat(bcol.iter().map(|&b| Expr::from(b)).collect()),
         )
-        .connect("rd_en", bf_busy)
-        .connect("rd_addr", z(Expr::from(bf_k) + z(bf_j, 24), wb_aw))
+        .connect("rd_en", Expr::from(bf_busy) | bf_go)
+        .connect(
+            "rd_addr",
+            z(
+                Expr::mux(bf_go, Expr::from(kbase), Expr::from(bf_k) + z(bf_j, 24)),
+                wb_aw,
+            ),
+        )
         .out("rd_data", wb_rd)
         .finish()?;
     let bpv = m.reg_reset("bpv_reg", bit(), sync, 0, "a weight-buffer row arrives");
-    let bp_h = m.reg_in("bp_half_reg", bit(), sync, "its half");
+    let bp_h = m.reg_in("bp_half_reg", Ty::u(HB), sync, "its half");
     let bp_j = m.reg_in("bp_j_reg", ty8, sync, "its row in the chunk");
     let bp_e = m.reg_reset("bp_end_reg", bit(), sync, 0, "it is the chunk's last");
-    let mut sbf = Proc::sync(sync).with_comment("Weight reader: a chunk's n rows into its half.");
-    sbf.set(bpv, bf_busy);
-    sbf.set(bp_h, bf_half);
-    sbf.set(bp_j, bf_j);
-    sbf.set(bp_e, Expr::from(bf_busy) & bf_last);
-    sbf.if_(Expr::from(chunk_go) & wres, |p| {
-        p.set(bf_busy, Expr::bit(true));
+    let mut sbf = Proc::sync(sync).with_comment(
+        "Weight reader: a chunk's n rows into its half, the first in the cycle the chunk starts.",
+    );
+    sbf.set(bpv, Expr::from(bf_busy) | bf_go);
+    sbf.set(bp_h, Expr::mux(bf_go, Expr::from(hp), Expr::from(bf_half)));
+    sbf.set(bp_j, Expr::mux(bf_go, k(8, 0), Expr::from(bf_j)));
+    sbf.set(
+        bp_e,
+        Expr::mux(
+            bf_go,
+            Expr::from(n).cmp_eq(k(8, 1)),
+            Expr::from(bf_busy) & bf_last,
+        ),
+    );
+    sbf.if_(bf_go, |p| {
+        p.set(bf_busy, Expr::from(n).cmp_ne(k(8, 1)));
         p.set(bf_half, hp);
         p.set(bf_k, kbase);
-        p.set(bf_j, k(8, 0));
+        p.set(bf_j, k(8, 1));
         p.set(bf_n, n);
     })
     .elif(bf_busy, |p| {
@@ -1623,11 +1663,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
 
     let mut ss = Proc::sync(sync)
         .with_comment("Staging: a chunk's half is cleared when it starts, then reads fill it.");
-    for h in 0..2u32 {
-        let clear = Expr::from(chunk_go) & Expr::from(hp).cmp_eq(k(1, h));
-        let a_here = la_half.clone().cmp_eq(k(1, h));
-        let b_here = Expr::from(t_half).cmp_eq(k(1, h));
-        let bp_here = Expr::from(bpv) & Expr::from(bp_h).cmp_eq(k(1, h));
+    for h in 0..HALVES {
+        let clear = Expr::from(chunk_go) & Expr::from(hp).cmp_eq(k(HB, h));
+        let a_here = la_half.clone().cmp_eq(k(HB, h));
+        let b_here = Expr::from(t_half).cmp_eq(k(HB, h));
+        let bp_here = Expr::from(bpv) & Expr::from(bp_h).cmp_eq(k(HB, h));
         for i in 0..rows {
             let row_hit = a_here.clone() & la_idx.clone().cmp_eq(k(16, i));
             for c in 0..mb {
@@ -1665,17 +1705,18 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     m.process(ss);
 
     // Feeder: a complete half goes to the array, n beats.
-    let fp = m.reg_reset("fp_reg", bit(), sync, 0, "staging half the feeder reads");
+    let fp = m.reg_reset("fp_reg", Ty::u(HB), sync, 0, "staging buffer the feeder reads");
+    let by_fp = |v: &[SignalId]| select(v.iter().map(|&x| Expr::from(x)).collect(), Some(fp), HB);
     let fb = m.reg_reset("fb_reg", ty8, sync, 0, "beat within the half");
     let arr_in_valid = m.wire_of(
         "arr_in_valid",
-        Expr::mux(fp, Expr::from(full[1]), Expr::from(full[0])),
+        by_fp(&full),
         "",
     );
     let arr_in_ready = m.wire("arr_in_ready", bit(), "");
     let fn_ = m.wire_of(
         "feed_n",
-        Expr::mux(fp, Expr::from(half_n[1]), Expr::from(half_n[0])),
+        by_fp(&half_n),
         "",
     );
     let feed_last_beat = m.wire_of(
@@ -1685,7 +1726,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let arr_in_last = m.wire_of(
         "arr_in_last",
-        Expr::mux(fp, Expr::from(half_last[1]), Expr::from(half_last[0])) & feed_last_beat,
+        by_fp(&half_last) & feed_last_beat,
         "",
     );
     let fb_bits = clog2(u64::from(mb)).max(1);
@@ -1694,14 +1735,24 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     };
     let _ = fb_bits;
     let in_a_parts: Vec<Expr> = (0..rows as usize)
-        .map(|i| Expr::mux(fp, pick(&a_reg[1][i]), pick(&a_reg[0][i])))
+        .map(|i| {
+            select(
+                (0..HALVES as usize).map(|h| pick(&a_reg[h][i])).collect(),
+                Some(fp),
+                HB,
+            )
+        })
         .collect();
     let arr_in_a = m.wire_of("arr_in_a", Expr::concat(in_a_parts), "A column of the beat");
     let in_b_parts: Vec<Expr> = (0..cols as usize)
         .map(|c| {
             let col =
                 |h: usize| -> Vec<SignalId> { (0..mb as usize).map(|r| b_reg[h][r][c]).collect() };
-            Expr::mux(fp, pick(&col(1)), pick(&col(0)))
+            select(
+                (0..HALVES as usize).map(|h| pick(&col(h))).collect(),
+                Some(fp),
+                HB,
+            )
         })
         .collect();
     let arr_in_b = m.wire_of("arr_in_b", Expr::concat(in_b_parts), "B row of the beat");
@@ -1716,11 +1767,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         p.set(fb, Expr::from(fb) + k(8, 1));
         p.if_(feed_last_beat, |p| {
             p.set(fb, k(8, 0));
-            p.set(fp, !Expr::from(fp));
+            p.set(fp, Expr::from(fp) + k(HB, 1));
         });
     });
-    for h in 0..2usize {
-        let hk = k(1, h as u32);
+    for h in 0..HALVES as usize {
+        let hk = k(HB, h as u32);
         let rel = Expr::from(feed) & feed_last_beat & Expr::from(fp).cmp_eq(hk.clone());
         let go = Expr::from(chunk_go) & Expr::from(hp).cmp_eq(hk.clone());
         let hk2 = hk.clone();
