@@ -73,6 +73,9 @@ fn random_layers_match_golden() {
         (4, 4, 128, 4096, 8),
         (3, 2, 32, 128, 512),
         (2, 3, 64, 64, 4),
+        (8, 3, 32, 4096, 512),
+        (8, 2, 32, 64, 4),
+        (16, 2, 64, 8192, 8),
     ]
     .into_iter()
     .enumerate()
@@ -257,24 +260,62 @@ fn perf() {
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
         .unwrap_or_else(|| vec![8]);
-    let pad1 = golden::shape::Padding { top: 1, bottom: 1, left: 1, right: 1 };
+    let pad1 = golden::shape::Padding {
+        top: 1,
+        bottom: 1,
+        left: 1,
+        right: 1,
+    };
     let layers = vec![
-        ("conv3x3 14x14x32->32", ConvLayer::new(14, 14, 32, 32, 3, 3).with_padding(pad1)),
+        (
+            "conv3x3 14x14x32->32",
+            ConvLayer::new(14, 14, 32, 32, 3, 3).with_padding(pad1),
+        ),
         ("conv1x1 14x14x64->64", ConvLayer::new(14, 14, 64, 64, 1, 1)),
-        ("conv3x3 s2 28x28x16->32", ConvLayer::new(28, 28, 16, 32, 3, 3).with_padding(pad1).with_stride(2, 2)),
+        (
+            "conv3x3 s2 28x28x16->32",
+            ConvLayer::new(28, 28, 16, 32, 3, 3)
+                .with_padding(pad1)
+                .with_stride(2, 2),
+        ),
         ("fc 512->256 b64", ConvLayer::fc(64, 512, 256)),
         ("fc 512->256 b1", ConvLayer::fc(1, 512, 256)),
-        ("digits conv1", ConvLayer::new(8, 8, 1, 8, 3, 3).with_padding(pad1).with_relu(true).with_pool(2, 2, 0)),
-        ("digits conv2", ConvLayer::new(4, 4, 8, 16, 3, 3).with_padding(pad1).with_relu(true).with_pool(2, 2, 0)),
-        ("lenet conv2", ConvLayer::new(14, 14, 6, 16, 5, 5).with_relu(true).with_pool(2, 2, 0)),
+        (
+            "digits conv1",
+            ConvLayer::new(8, 8, 1, 8, 3, 3)
+                .with_padding(pad1)
+                .with_relu(true)
+                .with_pool(2, 2, 0),
+        ),
+        (
+            "digits conv2",
+            ConvLayer::new(4, 4, 8, 16, 3, 3)
+                .with_padding(pad1)
+                .with_relu(true)
+                .with_pool(2, 2, 0),
+        ),
+        (
+            "lenet conv2",
+            ConvLayer::new(14, 14, 6, 16, 5, 5)
+                .with_relu(true)
+                .with_pool(2, 2, 0),
+        ),
     ];
     for n in sizes {
-        let cfg = EngineConfig { rows: n, cols: n, ..EngineConfig::default() };
+        let cfg = EngineConfig {
+            rows: n,
+            cols: n,
+            ..EngineConfig::default()
+        };
         let (mut m, pm) = build(&cfg);
         let mut rng = StdRng::seed_from_u64(5);
         for (name, l) in &layers {
             let macs = (l.h_c() * l.w_c() * l.out_c * l.k_h * l.k_w * l.in_c) as f64;
-            let comp = (l.in_h * l.in_w * l.in_c + l.k_h * l.k_w * l.in_c * l.out_c + 8 * l.out_c + l.h_o() * l.w_o() * l.out_c + 64) as f64;
+            let comp = (l.in_h * l.in_w * l.in_c
+                + l.k_h * l.k_w * l.in_c * l.out_c
+                + 8 * l.out_c
+                + l.h_o() * l.w_o() * l.out_c
+                + 64) as f64;
             let t = std::time::Instant::now();
             let (cyc, rd, wr) = run_layer_mem(&mut m, &pm, l.clone(), &mut rng, name, Some(8));
             let secs = t.elapsed().as_secs_f64();

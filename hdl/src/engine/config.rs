@@ -92,16 +92,25 @@ impl EngineConfig {
                 self.max_inflight,
             ));
         }
-        let mb = self.mem_bits / 8;
-        if self.ibuf_bytes % mb != 0 || !(2..=65536).contains(&(self.ibuf_bytes / mb)) {
+        let (mb, cb) = (self.mem_bits / 8, self.chunk_bytes());
+        if self.ibuf_bytes % cb != 0 || self.ibuf_bytes / cb < 2 || self.ibuf_bytes / mb > 65536 {
             return Err(ConfigError::new(
                 "ibuf_bytes",
-                format!("must be a multiple of {mb} (mem_bits/8) holding 2..=65536 words"),
+                format!(
+                    "must be a multiple of {cb} (the chunk), at least 2 chunks and at most 65536 memory words"
+                ),
                 self.ibuf_bytes,
             ));
         }
         check_range("wbuf_rows", u64::from(self.wbuf_rows), 2, 65536)?;
         self.array().validate()
+    }
+
+    /// Input channels per chunk (array beats per staging buffer): at least a
+    /// memory word, and at least ROWS (rounded up to a power of two), so that
+    /// the A walk (one row per cycle) keeps pace with the beats it feeds.
+    pub fn chunk_bytes(&self) -> u32 {
+        (self.mem_bits / 8).max(self.rows.next_power_of_two())
     }
 
     /// The configuration of the array inside the engine.
@@ -120,7 +129,7 @@ impl EngineConfig {
     pub fn derived(&self) -> EngineDerived {
         EngineDerived {
             mem_bytes: self.mem_bits / 8,
-            staging_beats: self.mem_bits / 8,
+            staging_beats: self.chunk_bytes(),
             csr_addr_bits: contracts::engine::CSR_ADDR_BITS,
             array_macs: self.rows * self.cols,
         }

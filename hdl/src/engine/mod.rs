@@ -37,8 +37,8 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
     let wr = fifo("wr_fifo", top::wr_bits(cfg), 2, Storage::Registers)?;
     let ibuf = ram::build(&RamConfig {
         name: format!("{}_ibuf", cfg.name),
-        width: cfg.mem_bits,
-        depth: cfg.ibuf_bytes / (cfg.mem_bits / 8),
+        width: 8 * cfg.chunk_bytes(),
+        depth: cfg.ibuf_bytes / cfg.chunk_bytes(),
     })?;
     let wbuf = ram::build(&RamConfig {
         name: format!("{}_wbuf", cfg.name),

@@ -44,8 +44,8 @@ const KIND_WLOAD: u32 = 6;
 /// Not a read: marks the end of a chunk's A reads when it reaches the tag FIFO head.
 const KIND_FENCE: u32 = 7;
 
-/// Tag layout, LSB first: kind 3, half 2, idx 16, q 8, off 5, cnt 8, end 1.
-pub const TAG_BITS: u32 = 43;
+/// Tag layout, LSB first: kind 3, half 2, idx 16, q 8, off 6, cnt 8, end 1.
+pub const TAG_BITS: u32 = 44;
 
 /// Staging buffers in the ring between the generator and the array: enough that
 /// the generator never waits for the array to release one at full rate.
@@ -85,7 +85,7 @@ fn tag(kind: u32, half: Expr, idx: Expr, q: Expr, off: Expr, cnt: Expr, end: Exp
         z(half, HB),
         z(idx, 16),
         z(q, 8),
-        z(off, 5),
+        z(off, 6),
         z(cnt, 8),
         z(end, 1),
     ])
@@ -119,6 +119,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let (rows, cols) = (cfg.rows, cfg.cols);
     let mb = cfg.mem_bits / 8;
     let mbb = clog2(u64::from(mb));
+    let cb = cfg.chunk_bytes();
+    let cbb = clog2(u64::from(cb));
     let mut m = Module::new(cfg.name.clone());
     m.doc(format!(
         "Tile-based int8 conv/FC engine: {rows} x {cols} array, {}-bit memory port.",
@@ -312,18 +314,18 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let ky = m.reg_reset("ky_reg", ty8, sync, 0, "kernel row");
     let kx = m.reg_reset("kx_reg", ty8, sync, 0, "kernel column");
     let ci0 = r16(&mut m, "ci0_reg", "first input channel of the chunk");
-    let hp = m.reg_reset("hp_reg", Ty::u(HB), sync, 0, "staging buffer the generator fills");
+    let hp = m.reg_reset(
+        "hp_reg",
+        Ty::u(HB),
+        sync,
+        0,
+        "staging buffer the generator fills",
+    );
     let first_chunk = m.reg_reset("first_chunk_reg", bit(), sync, 0, "first chunk of a tile");
     let ri = m.reg_reset("ri_reg", ty8, sync, 0, "array row the walker is on");
     let ry = r16(&mut m, "ry_reg", "walker pixel row");
     let rx = r16(&mut m, "rx_reg", "walker pixel column");
-    let part = m.reg_reset(
-        "part_reg",
-        bit(),
-        sync,
-        0,
-        "second word of a straddling A run",
-    );
+    let part = m.reg_reset("aq_reg", ty8, sync, 0, "word of the A run being read");
     let b_addr = m.reg_reset(
         "b_addr_reg",
         Ty::u(32),
@@ -386,12 +388,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let n = m.wire_of(
         "n",
-        min(k(16, mb), z(in_c, 16) - Expr::from(ci0), 16).resize(8),
+        min(k(16, cb), z(in_c, 16) - Expr::from(ci0), 16).resize(8),
         "beats of this chunk",
     );
     let last_ci = m.wire_of(
         "last_ci",
-        (z(ci0, 17) + k(17, mb)).cmp_ge(z(in_c, 17)),
+        (z(ci0, 17) + k(17, cb)).cmp_ge(z(in_c, 17)),
         "the chunk holds the last input channels",
     );
     let last_kx = m.wire_of("last_kx", Expr::from(kx).cmp_eq(z(k_w, 8) - k(8, 1)), "");
@@ -494,11 +496,37 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         ),
         "first byte of the row's run",
     );
-    let a_off = m.wire_of("a_off", Expr::from(a_addr).slice(0, mbb), "");
-    let a_two = m.wire_of(
-        "a_two",
-        (z(a_off, 9) + z(n, 9)).cmp_gt(k(9, mb)),
-        "the run straddles two words",
+    let a_rel = m.wire_of(
+        "a_rel",
+        Expr::from(a_addr) - Expr::from(in_addr),
+        "the run's offset in the input tensor",
+    );
+    // In the input buffer a word is a chunk (CB bytes); in memory a memory word.
+    let a_off = m.wire_of(
+        "a_off",
+        Expr::mux(
+            ires,
+            z(Expr::from(a_rel).slice(0, cbb), 6),
+            z(Expr::from(a_addr).slice(0, mbb), 6),
+        ),
+        "first byte of the run in its word",
+    );
+    let a_nw = m.wire_of(
+        "a_nw",
+        z(
+            Expr::mux(
+                ires,
+                (z(a_off, 9) + z(n, 9) - k(9, 1)) >> k(4, cbb),
+                (z(a_off, 9) + z(n, 9) - k(9, 1)) >> k(4, mbb),
+            ) + k(9, 1),
+            8,
+        ),
+        "words of the run",
+    );
+    let a_lastw = m.wire_of(
+        "a_lastw",
+        Expr::from(part).cmp_eq(Expr::from(a_nw) - k(8, 1)),
+        "the run's last word",
     );
     let row_req = m.wire_of(
         "row_req",
@@ -508,7 +536,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let word_of = |a: Expr| Expr::concat(vec![k(mbb, 0), a.slice(mbb, 32 - mbb)]);
     let a_word = m.wire_of(
         "a_word",
-        word_of(Expr::from(a_addr)) + Expr::mux(part, k(32, mb), k(32, 0)),
+        word_of(Expr::from(a_addr)) + z(Expr::from(part).mul_wide(k(8, mb)), 32),
         "",
     );
     // B row: COLS (gw) weight bytes of one k.
@@ -751,53 +779,53 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     // ---------------------------------------------------------------- generator FSM
     // End of a chunk: step the loop nest (shared by END and the fast path of AROW).
     let end_body = |p: &mut Proc| {
-            p.set(hp, Expr::from(hp) + k(HB, 1));
-            p.set(first_chunk, Expr::bit(false));
-            p.set(started, Expr::bit(false));
-            p.set(kbase, Expr::from(kbase) + z(n, 24));
-            p.set(ri, k(8, 0));
-            p.set(ry, ty_);
-            p.set(rx, tx_);
-            p.set(part, Expr::bit(false));
-            p.set(bj, k(8, 0));
-            p.set(bq, k(8, 0));
-            p.set(ci0, Expr::from(ci0) + k(16, mb));
-            p.if_(last_ci, |p| {
-                p.set(ci0, k(16, 0));
-                p.set(kx, Expr::from(kx) + k(8, 1));
-                p.if_(last_kx, |p| {
-                    p.set(kx, k(8, 0));
-                    p.set(ky, Expr::from(ky) + k(8, 1));
-                });
+        p.set(hp, Expr::from(hp) + k(HB, 1));
+        p.set(first_chunk, Expr::bit(false));
+        p.set(started, Expr::bit(false));
+        p.set(kbase, Expr::from(kbase) + z(n, 24));
+        p.set(ri, k(8, 0));
+        p.set(ry, ty_);
+        p.set(rx, tx_);
+        p.set(part, k(8, 0));
+        p.set(bj, k(8, 0));
+        p.set(bq, k(8, 0));
+        p.set(ci0, Expr::from(ci0) + k(16, cb));
+        p.if_(last_ci, |p| {
+            p.set(ci0, k(16, 0));
+            p.set(kx, Expr::from(kx) + k(8, 1));
+            p.if_(last_kx, |p| {
+                p.set(kx, k(8, 0));
+                p.set(ky, Expr::from(ky) + k(8, 1));
             });
-            p.if_(!Expr::from(chunk_last), |p| {
-                p.goto("AROW");
-            })
-            .elif(!(Expr::from(last_wj) & last_wi), |p| {
-                p.set(wj, Expr::from(wj) + k(8, 1));
-                p.if_(last_wj, |p| {
-                    p.set(wj, k(8, 0));
-                    p.set(wi, Expr::from(wi) + k(8, 1));
-                });
-                p.goto("WSTART");
-            })
-            .elif(!Expr::from(last_tile), |p| {
-                p.set(wi, k(8, 0));
+        });
+        p.if_(!Expr::from(chunk_last), |p| {
+            p.goto("AROW");
+        })
+        .elif(!(Expr::from(last_wj) & last_wi), |p| {
+            p.set(wj, Expr::from(wj) + k(8, 1));
+            p.if_(last_wj, |p| {
                 p.set(wj, k(8, 0));
-                p.set(p0, Expr::from(p0) + k(24, rows));
-                p.set(ty_, nty);
-                p.set(tx_, ntx);
-                p.set(oaddr, Expr::from(oaddr) + Expr::from(rows_cout));
-                p.goto("WSTART");
-            })
-            .elif(!Expr::from(last_group), |p| {
-                p.set(co0, Expr::from(co0) + k(16, cols));
-                p.set(wcnt, k(16, 0));
-                p.goto("GDRAIN");
-            })
-            .else_(|p| {
-                p.goto("LDRAIN");
+                p.set(wi, Expr::from(wi) + k(8, 1));
             });
+            p.goto("WSTART");
+        })
+        .elif(!Expr::from(last_tile), |p| {
+            p.set(wi, k(8, 0));
+            p.set(wj, k(8, 0));
+            p.set(p0, Expr::from(p0) + k(24, rows));
+            p.set(ty_, nty);
+            p.set(tx_, ntx);
+            p.set(oaddr, Expr::from(oaddr) + Expr::from(rows_cout));
+            p.goto("WSTART");
+        })
+        .elif(!Expr::from(last_group), |p| {
+            p.set(co0, Expr::from(co0) + k(16, cols));
+            p.set(wcnt, k(16, 0));
+            p.goto("GDRAIN");
+        })
+        .else_(|p| {
+            p.goto("LDRAIN");
+        });
     };
     let mut p = Proc::sync(sync).with_comment(
         "Generator: descriptor fetch, checks, then the loop nest of docs/engine.md, one read per cycle.",
@@ -821,8 +849,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let a_step = m.wire_of(
         "a_step",
-        Expr::from(a_gate)
-            & (!Expr::from(row_req) | (Expr::from(a_fire) & (!Expr::from(a_two) | part))),
+        Expr::from(a_gate) & (!Expr::from(row_req) | (Expr::from(a_fire) & a_lastw)),
         "the walker moves to the next row",
     );
     let a_mem = in_arow.clone() & !Expr::from(ires);
@@ -1038,7 +1065,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(ri, k(8, 0));
             p.set(ry, ty_);
             p.set(rx, tx_);
-            p.set(part, Expr::bit(false));
+            p.set(part, k(8, 0));
             p.set(bj, k(8, 0));
             p.set(bq, k(8, 0));
             p.set(started, Expr::bit(false));
@@ -1049,14 +1076,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 p.set(started, Expr::bit(true));
             });
             // A row without a read, or the last word of its run, moves the walker.
-            p.if_(
-                Expr::from(row_req) & a_fire & a_two & !Expr::from(part),
-                |p| {
-                    p.set(part, Expr::bit(true));
-                },
-            );
+            p.if_(Expr::from(row_req) & a_fire & !Expr::from(a_lastw), |p| {
+                p.set(part, Expr::from(part) + k(8, 1));
+            });
             p.if_(a_step, |p| {
-                p.set(part, Expr::bit(false));
+                p.set(part, k(8, 0));
                 p.set(ri, Expr::from(ri) + k(8, 1));
                 p.set(ry, ry_next);
                 p.set(rx, rx_next);
@@ -1163,7 +1187,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let in_done = st(&mut m, "DONE");
     let zero = || k(1, 0);
     let word_at = |base: SignalId| Expr::from(base) + z(Expr::from(wcnt).mul_wide(k(8, mb)), 32);
-    let simple = |kind: u32, idx: Expr| tag(kind, zero(), idx, k(8, 0), k(5, 0), k(8, 0), zero());
+    let simple = |kind: u32, idx: Expr| tag(kind, zero(), idx, k(8, 0), k(6, 0), k(8, 0), zero());
     let mut c = Proc::comb().with_comment("The read the generator offers in each state.");
     c.set(rq_valid, Expr::bit(false));
     c.set(rq_addr, k(32, 0));
@@ -1216,7 +1240,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 Expr::from(hp),
                 idx,
                 Expr::from(bq),
-                z(b_off, 5),
+                z(b_off, 6),
                 Expr::from(gw),
                 Expr::from(b_lastw) & b_lastrow & !in_wload.clone(),
             ]),
@@ -1231,7 +1255,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 hp.into(),
                 k(16, 0),
                 k(8, 0),
-                k(5, 0),
+                k(6, 0),
                 k(8, 0),
                 zero(),
             ),
@@ -1329,9 +1353,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let t_half = m.wire_of("t_half", Expr::from(tag_head).slice(3, HB), "");
     let t_idx = m.wire_of("t_idx", Expr::from(tag_head).slice(5, 16), "");
     let t_q = m.wire_of("t_q", Expr::from(tag_head).slice(21, 8), "");
-    let t_off = m.wire_of("t_off", Expr::from(tag_head).slice(29, 5), "");
-    let t_cnt = m.wire_of("t_cnt", Expr::from(tag_head).slice(34, 8), "");
-    let t_end = m.wire_of("t_end", Expr::from(tag_head).slice(42, 1), "");
+    let t_off = m.wire_of("t_off", Expr::from(tag_head).slice(29, 6), "");
+    let t_cnt = m.wire_of("t_cnt", Expr::from(tag_head).slice(35, 8), "");
+    let t_end = m.wire_of("t_end", Expr::from(tag_head).slice(43, 1), "");
     let is_kind = |m: &mut Module, kind: u32, name: &str| {
         m.wire_of(
             name,
@@ -1352,7 +1376,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let rot_parts: Vec<Expr> = (0..mb)
         .map(|c| {
             let opts: Vec<Expr> = (0..mb).map(|o| byte(&rdata, (c + o) % mb)).collect();
-            select(opts, Some(t_off), 5)
+            select(opts, Some(t_off), 6)
         })
         .collect();
     let rot = m.wire_of(
@@ -1456,7 +1480,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .map(|h| {
             (0..rows)
                 .map(|i| {
-                    (0..mb)
+                    (0..cb)
                         .map(|c| {
                             m.reg_in(&format!("sa{h}_{i}_{c}_reg"), ty8, sync, "A staging byte")
                         })
@@ -1467,7 +1491,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .collect();
     let b_reg: Vec<Vec<Vec<SignalId>>> = (0..HALVES)
         .map(|h| {
-            (0..mb)
+            (0..cb)
                 .map(|r| {
                     (0..cols)
                         .map(|c| {
@@ -1479,10 +1503,23 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         })
         .collect();
     // Input buffer: the whole input tensor when it fits (ILOAD), read by the walker.
-    let ib_words = cfg.ibuf_bytes / mb;
+    let ib_words = cfg.ibuf_bytes / cb;
     let ib_aw = clog2(u64::from(ib_words)).max(1);
     let wb_aw = clog2(u64::from(cfg.wbuf_rows)).max(1);
-    let ib_rd = m.wire("ibuf_rd_data", Ty::u(cfg.mem_bits), "input buffer word");
+    let ib_rd = m.wire("ibuf_rd_data", Ty::u(8 * cb), "input buffer word (a chunk)");
+    let ib_strb: Expr = if cb == mb {
+        Expr::uconst(mb, (1u128 << mb) - 1)
+    } else {
+        let lane = Expr::from(t_idx).slice(0, cbb - mbb);
+        Expr::concat(
+            (0..cb / mb)
+                .map(|l| {
+                    let on = lane.clone().cmp_eq(k(cbb - mbb, l));
+                    Expr::concat((0..mb).map(|_| on.clone()).collect())
+                })
+                .collect(),
+        )
+    };
     let a_ib = m.wire_of(
         "a_ibuf",
         in_arow.clone() & ires & row_req & a_gate,
@@ -1490,18 +1527,18 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let ib_raddr = m.wire_of(
         "ibuf_rd_addr",
-        z(
-            (Expr::from(a_word) - Expr::from(in_addr)) >> k(4, mbb),
-            ib_aw,
-        ),
+        z((Expr::from(a_rel) >> k(4, cbb)) + z(part, 32), ib_aw),
         "",
     );
     m.inst(parts.ibuf, "u_ibuf")
         .connect("clk", clk)
         .connect("wr_en", land_iload)
-        .connect("wr_addr", z(t_idx, ib_aw))
-        .connect("wr_data", rdata.clone())
-        .connect("wr_strb", Expr::uconst(mb, (1u128 << mb) - 1))
+        .connect("wr_addr", z(Expr::from(t_idx) >> k(4, cbb - mbb), ib_aw))
+        .connect(
+            "wr_data",
+            Expr::concat((0..cb / mb).map(|_| rdata.clone()).collect()),
+        )
+        .connect("wr_strb", ib_strb)
         .connect("rd_en", a_ib)
         .connect("rd_addr", ib_raddr)
         .out("rd_data", ib_rd)
@@ -1531,12 +1568,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             k(1, 0),
         ),
     );
-    let fast_end = in_arow.clone()
-        & a_step
-        & last_row
-        & !Expr::from(first_chunk)
-        & wres
-        & ires;
+    let fast_end = in_arow.clone() & a_step & last_row & !Expr::from(first_chunk) & wres & ires;
     sip.set(ipe, (in_end.clone() & ires) | fast_end);
     sip.set(ipe_h, hp);
     m.process(sip);
@@ -1551,7 +1583,6 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         Expr::mux(ires, Expr::from(ip_tag), Expr::from(tag_head)),
         "",
     );
-    let la_data = Expr::mux(ires, Expr::from(ib_rd), rdata.clone());
     m.allow_unused(
         la_tag,
         "the A landing needs half, row, part, offset and count only",
@@ -1559,25 +1590,40 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let la_half = Expr::from(la_tag).slice(3, HB);
     let la_idx = Expr::from(la_tag).slice(5, 16);
     let la_q = Expr::from(la_tag).slice(21, 8);
-    let la_off = m.wire_of("la_off", Expr::from(la_tag).slice(29, 5), "");
-    let la_cnt = Expr::from(la_tag).slice(34, 8);
-    let la_data = m.wire_of("la_data", la_data, "");
-    let rota_parts: Vec<Expr> = (0..mb)
+    let la_off = m.wire_of("la_off", Expr::from(la_tag).slice(29, 6), "");
+    let la_cnt = Expr::from(la_tag).slice(35, 8);
+    // The A word rotated so that byte c is word byte (c + off) mod width: from
+    // the input buffer a chunk-wide word, from memory the response (`rot`).
+    let rotcb_parts: Vec<Expr> = (0..cb)
         .map(|c| {
-            let opts: Vec<Expr> = (0..mb)
-                .map(|o| byte(&Expr::from(la_data), (c + o) % mb))
+            let opts: Vec<Expr> = (0..cb)
+                .map(|o| byte(&Expr::from(ib_rd), (c + o) % cb))
                 .collect();
-            select(opts, Some(la_off), 5)
+            select(opts, Some(la_off), 6)
         })
         .collect();
-    let rota = Expr::from(m.wire_of("la_rot", Expr::concat(rota_parts), "A word rotated"));
-    // A: byte c lands from word part q when (c + off >= MB) == q and c < n.
-    let a_en: Vec<SignalId> = (0..mb)
+    let rotcb = m.wire_of(
+        "ibuf_rot",
+        Expr::concat(rotcb_parts),
+        "input-buffer word rotated",
+    );
+    let rota_parts: Vec<Expr> = (0..cb)
         .map(|c| {
-            let wraps = (z(la_off, 8) + k(8, c)).cmp_ge(k(8, mb));
-            let e = Expr::from(la)
-                & wraps.cmp_eq(la_q.clone().bit_at(0))
-                & k(8, c).cmp_lt(la_cnt.clone());
+            Expr::mux(
+                ires,
+                byte(&Expr::from(rotcb), c),
+                byte(&Expr::from(rot), c % mb),
+            )
+        })
+        .collect();
+    let rota = Expr::from(m.wire_of("la_rot", Expr::concat(rota_parts), "A bytes in chunk order"));
+    // A: byte c of the chunk lands from word q of the run when
+    // (off + c) / width == q and c < n.
+    let a_en: Vec<SignalId> = (0..cb)
+        .map(|c| {
+            let sum = z(la_off, 8) + k(8, c);
+            let wq = Expr::mux(ires, sum.clone() >> k(4, cbb), sum >> k(4, mbb));
+            let e = Expr::from(la) & wq.cmp_eq(la_q.clone()) & k(8, c).cmp_lt(la_cnt.clone());
             m.wire_of(&format!("a_en{c}"), e, "")
         })
         .collect();
@@ -1592,7 +1638,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .collect();
     // Weight buffer: the group's K rows of COLS bytes (WLOAD), read by the B reader.
     let wb_rd = m.wire("wbuf_rd_data", Ty::u(8 * cols), "weight buffer row");
-    let bf_half = m.reg_in("bf_half_reg", Ty::u(HB), sync, "half the weight reader fills");
+    let bf_half = m.reg_in(
+        "bf_half_reg",
+        Ty::u(HB),
+        sync,
+        "half the weight reader fills",
+    );
     let bf_k = m.reg_in("bf_k_reg", Ty::u(24), sync, "first k of its chunk");
     let bf_j = m.reg_in("bf_j_reg", ty8, sync, "row it reads");
     let bf_n = m.reg_in("bf_n_reg", ty8, sync, "rows of the chunk");
@@ -1670,7 +1721,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         let bp_here = Expr::from(bpv) & Expr::from(bp_h).cmp_eq(k(HB, h));
         for i in 0..rows {
             let row_hit = a_here.clone() & la_idx.clone().cmp_eq(k(16, i));
-            for c in 0..mb {
+            for c in 0..cb {
                 let reg = a_reg[h as usize][i as usize][c as usize];
                 let val = byte(&rota, c);
                 let en = row_hit.clone() & a_en[c as usize];
@@ -1682,7 +1733,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 });
             }
         }
-        for r in 0..mb {
+        for r in 0..cb {
             let row_hit = Expr::from(land_b) & b_here.clone() & Expr::from(t_idx).cmp_eq(k(16, r));
             let bp_hit = bp_here.clone() & Expr::from(bp_j).cmp_eq(k(8, r));
             for c in 0..cols {
@@ -1705,30 +1756,24 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     m.process(ss);
 
     // Feeder: a complete half goes to the array, n beats.
-    let fp = m.reg_reset("fp_reg", Ty::u(HB), sync, 0, "staging buffer the feeder reads");
+    let fp = m.reg_reset(
+        "fp_reg",
+        Ty::u(HB),
+        sync,
+        0,
+        "staging buffer the feeder reads",
+    );
     let by_fp = |v: &[SignalId]| select(v.iter().map(|&x| Expr::from(x)).collect(), Some(fp), HB);
     let fb = m.reg_reset("fb_reg", ty8, sync, 0, "beat within the half");
-    let arr_in_valid = m.wire_of(
-        "arr_in_valid",
-        by_fp(&full),
-        "",
-    );
+    let arr_in_valid = m.wire_of("arr_in_valid", by_fp(&full), "");
     let arr_in_ready = m.wire("arr_in_ready", bit(), "");
-    let fn_ = m.wire_of(
-        "feed_n",
-        by_fp(&half_n),
-        "",
-    );
+    let fn_ = m.wire_of("feed_n", by_fp(&half_n), "");
     let feed_last_beat = m.wire_of(
         "feed_last_beat",
         Expr::from(fb).cmp_eq(Expr::from(fn_) - k(8, 1)),
         "",
     );
-    let arr_in_last = m.wire_of(
-        "arr_in_last",
-        by_fp(&half_last) & feed_last_beat,
-        "",
-    );
+    let arr_in_last = m.wire_of("arr_in_last", by_fp(&half_last) & feed_last_beat, "");
     let fb_bits = clog2(u64::from(mb)).max(1);
     let pick = |regs: &[SignalId]| -> Expr {
         select(regs.iter().map(|&s| Expr::from(s)).collect(), Some(fb), 8)
@@ -1747,7 +1792,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let in_b_parts: Vec<Expr> = (0..cols as usize)
         .map(|c| {
             let col =
-                |h: usize| -> Vec<SignalId> { (0..mb as usize).map(|r| b_reg[h][r][c]).collect() };
+                |h: usize| -> Vec<SignalId> { (0..cb as usize).map(|r| b_reg[h][r][c]).collect() };
             select(
                 (0..HALVES as usize).map(|h| pick(&col(h))).collect(),
                 Some(fp),
@@ -2306,7 +2351,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let cfg1 = pm
         .reg_value("config1", "desc_bytes", ce::DESCRIPTOR_BYTES)
         .and_then(|a| Ok(a | pm.reg_value("config1", "record_bytes", ce::RECORD_BYTES)?))
-        .and_then(|a| Ok(a | pm.reg_value("config1", "staging_beats", mb)?))
+        .and_then(|a| Ok(a | pm.reg_value("config1", "staging_beats", cb)?))
         .map_err(GenError::Internal)?;
     let fieldv = |reg: &str, f: &str, e: Expr, w: u32| -> Result<Expr, GenError> {
         let lsb = pm
