@@ -777,6 +777,39 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
 
     // ---------------------------------------------------------------- generator FSM
+    let mask_next = m.wire_of(
+        "mask_next",
+        Expr::concat(
+            (0..rows)
+                .map(|r| {
+                    Expr::mux(
+                        Expr::from(ri).cmp_eq(k(8, r)),
+                        Expr::from(cin),
+                        Expr::from(mask).bit_at(r),
+                    )
+                })
+                .collect(),
+        ),
+        "the mask with this row's bit",
+    );
+    // Start of an array tile (one pool window offset of a pixel tile) whose
+    // first pixel is at (y0, x0).
+    let wstart_body = |p: &mut Proc, y0: SignalId, x0: SignalId| {
+        p.set(ky, k(8, 0));
+        p.set(kx, k(8, 0));
+        p.set(ci0, k(16, 0));
+        p.set(kbase, k(24, 0));
+        p.set(first_chunk, Expr::bit(true));
+        p.set(mask, Expr::zero(Ty::u(rows)));
+        p.set(b_addr, Expr::from(w_addr) + z(co0, 32));
+        p.set(ri, k(8, 0));
+        p.set(ry, y0);
+        p.set(rx, x0);
+        p.set(part, k(8, 0));
+        p.set(bj, k(8, 0));
+        p.set(bq, k(8, 0));
+        p.set(started, Expr::bit(false));
+    };
     // End of a chunk: step the loop nest (shared by END and the fast path of AROW).
     let end_body = |p: &mut Proc| {
         p.set(hp, Expr::from(hp) + k(HB, 1));
@@ -807,7 +840,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 p.set(wj, k(8, 0));
                 p.set(wi, Expr::from(wi) + k(8, 1));
             });
-            p.goto("WSTART");
+            wstart_body(p, ty_, tx_);
+            p.goto("AROW");
         })
         .elif(!Expr::from(last_tile), |p| {
             p.set(wi, k(8, 0));
@@ -816,7 +850,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(ty_, nty);
             p.set(tx_, ntx);
             p.set(oaddr, Expr::from(oaddr) + Expr::from(rows_cout));
-            p.goto("WSTART");
+            wstart_body(p, nty, ntx);
+            p.goto("AROW");
         })
         .elif(!Expr::from(last_group), |p| {
             p.set(co0, Expr::from(co0) + k(16, cols));
@@ -1055,20 +1090,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("WSTART", |p| {
-            p.set(ky, k(8, 0));
-            p.set(kx, k(8, 0));
-            p.set(ci0, k(16, 0));
-            p.set(kbase, k(24, 0));
-            p.set(first_chunk, Expr::bit(true));
-            p.set(mask, Expr::zero(Ty::u(rows)));
-            p.set(b_addr, Expr::from(w_addr) + z(co0, 32));
-            p.set(ri, k(8, 0));
-            p.set(ry, ty_);
-            p.set(rx, tx_);
-            p.set(part, k(8, 0));
-            p.set(bj, k(8, 0));
-            p.set(bq, k(8, 0));
-            p.set(started, Expr::bit(false));
+            wstart_body(p, ty_, tx_);
             p.goto("AROW");
         })
         .state("AROW", |p| {
@@ -1085,21 +1107,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 p.set(ry, ry_next);
                 p.set(rx, rx_next);
                 p.if_(first_chunk, |p| {
-                    let bits: Vec<Expr> = (0..rows)
-                        .map(|r| {
-                            Expr::mux(
-                                Expr::from(ri).cmp_eq(k(8, r)),
-                                Expr::from(cin),
-                                Expr::from(mask).bit_at(r),
-                            )
-                        })
-                        .collect();
-                    p.set(mask, Expr::concat(bits));
+                    p.set(mask, mask_next);
                 });
                 p.if_(last_row, |p| {
                     p.set(nty, ry_next);
                     p.set(ntx, rx_next);
-                    p.if_(first_chunk, |p| {
+                    p.if_(Expr::from(first_chunk) & !Expr::from(info_ready), |p| {
                         p.goto("INFO");
                     })
                     .elif(Expr::from(wres) & ires, |p| {
@@ -1568,7 +1581,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             k(1, 0),
         ),
     );
-    let fast_end = in_arow.clone() & a_step & last_row & !Expr::from(first_chunk) & wres & ires;
+    let fast_end =
+        in_arow.clone() & a_step & last_row & (!Expr::from(first_chunk) | info_ready) & wres & ires;
     sip.set(ipe, (in_end.clone() & ires) | fast_end);
     sip.set(ipe_h, hp);
     m.process(sip);
@@ -1852,7 +1866,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     m.process(sf);
 
     // Tile info pushed by the generator in state INFO.
-    m.assign(info_valid, in_info);
+    m.assign(
+        info_valid,
+        in_info.clone() | (in_arow.clone() & a_step & last_row & first_chunk & info_ready),
+    );
     let nvalid = min(k(24, rows), Expr::from(howo) - Expr::from(p0), 24);
     m.assign(
         info_data,
@@ -1862,7 +1879,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 1,
             ),
             z(Expr::from(last_wi) & last_wj, 1),
-            Expr::from(mask),
+            Expr::mux(in_info.clone(), Expr::from(mask), Expr::from(mask_next)),
             z(nvalid, 8),
             Expr::from(gw),
             Expr::from(oaddr),
