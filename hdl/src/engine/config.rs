@@ -37,9 +37,11 @@ pub struct EngineConfig {
     /// words): a layer whose whole input fits is read from memory once and its
     /// im2col reads come from this buffer; a larger input streams from memory.
     pub ibuf_bytes: u32,
-    /// Weight buffer rows of COLS bytes (block RAM, 2..=65,536): a layer with
-    /// `k_h*k_w*in_c` up to this keeps a group's weights on chip, read once per
-    /// layer; a deeper reduction streams its weights from memory per tile.
+    /// Weight buffer rows of COLS bytes per bank (a power of two, 2..=65,536;
+    /// two banks in block RAM): a layer with `k_h*k_w*in_c` up to this keeps a
+    /// group's weights on chip, read once per layer, and loads the next group's
+    /// into the other bank while it computes; a deeper reduction streams its
+    /// weights from memory per tile.
     pub wbuf_rows: u32,
 }
 
@@ -102,7 +104,13 @@ impl EngineConfig {
                 self.ibuf_bytes,
             ));
         }
-        check_range("wbuf_rows", u64::from(self.wbuf_rows), 2, 65536)?;
+        if !self.wbuf_rows.is_power_of_two() || !(2..=65536).contains(&self.wbuf_rows) {
+            return Err(ConfigError::new(
+                "wbuf_rows",
+                "must be a power of two in 2..=65536 (two banks of it are built)",
+                self.wbuf_rows,
+            ));
+        }
         self.array().validate()
     }
 

@@ -43,7 +43,7 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
     let wbuf = ram::build(&RamConfig {
         name: format!("{}_wbuf", cfg.name),
         width: 8 * cfg.cols,
-        depth: cfg.wbuf_rows,
+        depth: 2 * cfg.wbuf_rows,
     })?;
     let array_top = array
         .top_module()

@@ -56,9 +56,9 @@ const HB: u32 = 2;
 /// Bits of a request FIFO entry: `{tag, word address}`.
 pub const RQ_BITS: u32 = 32 + TAG_BITS;
 
-/// Bits of a tile-info entry: `{oaddr 32, gw 8, nvalid 8, mask ROWS, last, first}`.
+/// Bits of a tile-info entry: `{parity, oaddr 32, gw 8, nvalid 8, mask ROWS, last, first}`.
 pub fn info_bits(cfg: &EngineConfig) -> u32 {
-    2 + cfg.rows + 8 + 8 + 32
+    2 + cfg.rows + 8 + 8 + 32 + 1
 }
 
 /// Bits of a write job: `{gw 8, bytes COLS*8, addr 32}`.
@@ -167,9 +167,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "no tile in the array or the output path, no write pending",
     );
     let rq_ready = m.wire("rq_ready", bit(), "the request FIFO takes a read");
-    let rq_valid = m.wire("rq_valid", bit(), "the generator offers a read");
+    let rq_valid = m.wire("rq_valid", bit(), "a read enters the request FIFO");
     let rq_addr = m.wire("rq_addr", Ty::u(32), "its word address");
     let rq_tag = m.wire("rq_tag", Ty::u(TAG_BITS), "its tag");
+    let gen_valid = m.wire("gen_valid", bit(), "the generator offers a read");
+    let gen_addr = m.wire("gen_addr", Ty::u(32), "");
+    let gen_tag = m.wire("gen_tag", Ty::u(TAG_BITS), "");
+    let pf_valid = m.wire("pf_valid", bit(), "the prefetcher offers a read");
+    let pf_raddr = m.wire("pf_addr", Ty::u(32), "");
+    let pf_tag = m.wire("pf_tag", Ty::u(TAG_BITS), "");
     let info_ready = m.wire("info_ready", bit(), "the tile-info FIFO has room");
     let info_valid = m.wire("info_valid", bit(), "the generator pushes a tile's info");
     let info_data = m.wire("info_data", Ty::u(info_bits(cfg)), "");
@@ -267,7 +273,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         &[
             "IDLE", "SCHK", "DREQ", "DWAIT", "CHKA", "CHKB", "CHKC", "CHKD", "RREQ", "RWAIT",
             "ILOAD", "ILWAIT", "GREC", "GRWAIT", "WLOAD", "WLWAIT", "WSTART", "AROW", "INFO",
-            "BROW", "END", "GDRAIN", "LDRAIN", "ERR", "DONE",
+            "BROW", "END", "GSWAP", "LDRAIN", "ERR", "DONE",
         ],
         "generator state",
     );
@@ -372,6 +378,31 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "weight-buffer row being loaded",
     );
     let kbase = m.reg_reset("kbase_reg", Ty::u(24), sync, 0, "first k of the chunk");
+    let gpar = m.reg_reset("gpar_reg", bit(), sync, 0, "parity of the group being computed");
+    let group_first = m.reg_reset(
+        "group_first_reg",
+        bit(),
+        sync,
+        0,
+        "no chunk of the group has started yet",
+    );
+    let pf_co0 = r16(&mut m, "pf_co0_reg", "first channel of the group being prefetched");
+    let pf_par = m.reg_in("pf_par_reg", bit(), sync, "its parity (weight bank and record set)");
+    let pf_addr = m.reg_reset("pf_waddr_reg", Ty::u(32), sync, 0, "prefetcher: next weight row");
+    let pf_k = m.reg_reset("pf_k_reg", Ty::u(24), sync, 0, "prefetcher: weight row");
+    let pf_q = m.reg_reset("pf_q_reg", ty8, sync, 0, "prefetcher: word of the row");
+    let pf_w = r16(&mut m, "pf_w_reg", "prefetcher: record word");
+    let inflight: Vec<SignalId> = (0..2)
+        .map(|s| {
+            m.reg_reset(
+                &format!("inflight{s}_reg"),
+                Ty::u(3),
+                sync,
+                0,
+                "array tiles of this group parity between info push and pop",
+            )
+        })
+        .collect();
     let started = m.reg_reset(
         "started_reg",
         bit(),
@@ -856,7 +887,14 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .elif(!Expr::from(last_group), |p| {
             p.set(co0, Expr::from(co0) + k(16, cols));
             p.set(wcnt, k(16, 0));
-            p.goto("GDRAIN");
+            p.set(gpar, !Expr::from(gpar));
+            // Both operands on chip: the prefetcher loads the next group meanwhile.
+            p.if_(Expr::from(ires) & wres, |p| {
+                p.goto("GSWAP");
+            })
+            .else_(|p| {
+                p.goto("GREC");
+            });
         })
         .else_(|p| {
             p.goto("LDRAIN");
@@ -865,7 +903,34 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let mut p = Proc::sync(sync).with_comment(
         "Generator: descriptor fetch, checks, then the loop nest of docs/engine.md, one read per cycle.",
     );
-    let rq_fire = Expr::from(rq_valid) & rq_ready;
+    let rq_fire = Expr::from(gen_valid) & rq_ready;
+    let pf_fsm = m.fsm(
+        "pf_state_reg",
+        sync,
+        &["PIDLE", "PW", "PRW", "PREC", "PWT", "PDONE"],
+        "prefetcher of the next group's weights and records",
+    );
+    let pf_done = m.in_state(&pf_fsm, "PDONE");
+    let pf_idle = m.in_state(&pf_fsm, "PIDLE");
+    let par_busy: Vec<SignalId> = (0..2)
+        .map(|s| {
+            m.wire_of(
+                &format!("par_busy{s}"),
+                Expr::from(inflight[s]).cmp_ne(k(3, 0)),
+                "a tile of this parity is in the array or the output path",
+            )
+        })
+        .collect();
+    let busy_cur = m.wire_of(
+        "par_busy_cur",
+        Expr::mux(gpar, Expr::from(par_busy[1]), Expr::from(par_busy[0])),
+        "tiles of the current parity are in flight",
+    );
+    let busy_other = m.wire_of(
+        "par_busy_pf",
+        Expr::mux(pf_par, Expr::from(par_busy[1]), Expr::from(par_busy[0])),
+        "tiles of the prefetched group's parity are still in flight",
+    );
     let in_arow = m.in_state(&fsm, "AROW");
     let go_ok = m.wire(
         "go_ok",
@@ -1013,6 +1078,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         })
         .state("RWAIT", |p| {
             p.set(co0, k(16, 0));
+            p.set(gpar, Expr::bit(false));
             p.set(wcnt, k(16, 0));
             p.if_(reads_idle, |p| {
                 p.if_(rec_bad, |p| {
@@ -1062,6 +1128,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(wk, k(24, 0));
             p.set(bq, k(8, 0));
             p.set(b_addr, Expr::from(w_addr) + z(co0, 32));
+            p.set(group_first, Expr::bit(true));
             p.if_(reads_idle, |p| {
                 p.if_(wres, |p| {
                     p.goto("WLOAD");
@@ -1096,6 +1163,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .state("AROW", |p| {
             p.if_(chunk_go, |p| {
                 p.set(started, Expr::bit(true));
+                p.set(group_first, Expr::bit(false));
             });
             // A row without a read, or the last word of its run, moves the walker.
             p.if_(Expr::from(row_req) & a_fire & !Expr::from(a_lastw), |p| {
@@ -1157,9 +1225,16 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 end_body(p);
             });
         })
-        .state("GDRAIN", |p| {
-            p.if_(out_idle, |p| {
-                p.goto("GREC");
+        .state("GSWAP", |p| {
+            p.set(p0, k(24, 0));
+            p.set(ty_, k(16, 0));
+            p.set(tx_, k(16, 0));
+            p.set(oaddr, Expr::from(out_addr) + z(co0, 32));
+            p.set(wi, k(8, 0));
+            p.set(wj, k(8, 0));
+            p.set(group_first, Expr::bit(true));
+            p.if_(pf_done.clone(), |p| {
+                p.goto("WSTART");
             });
         })
         .state("LDRAIN", |p| {
@@ -1202,34 +1277,45 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let word_at = |base: SignalId| Expr::from(base) + z(Expr::from(wcnt).mul_wide(k(8, mb)), 32);
     let simple = |kind: u32, idx: Expr| tag(kind, zero(), idx, k(8, 0), k(6, 0), k(8, 0), zero());
     let mut c = Proc::comb().with_comment("The read the generator offers in each state.");
-    c.set(rq_valid, Expr::bit(false));
-    c.set(rq_addr, k(32, 0));
-    c.set(rq_tag, Expr::zero(Ty::u(TAG_BITS)));
+    c.set(gen_valid, Expr::bit(false));
+    c.set(gen_addr, k(32, 0));
+    c.set(gen_tag, Expr::zero(Ty::u(TAG_BITS)));
     c.if_(in_dreq, |c| {
-        c.set(rq_valid, Expr::bit(true));
-        c.set(rq_addr, word_at(d_addr));
-        c.set(rq_tag, simple(KIND_DESC, wcnt.into()));
+        c.set(gen_valid, Expr::bit(true));
+        c.set(gen_addr, word_at(d_addr));
+        c.set(gen_tag, simple(KIND_DESC, wcnt.into()));
     })
     .elif(in_rreq, |c| {
-        c.set(rq_valid, Expr::bit(true));
-        c.set(rq_addr, word_at(ch_addr));
-        c.set(rq_tag, simple(KIND_RCHK, wcnt.into()));
+        c.set(gen_valid, Expr::bit(true));
+        c.set(gen_addr, word_at(ch_addr));
+        c.set(gen_tag, simple(KIND_RCHK, wcnt.into()));
     })
     .elif(in_iload, |c| {
-        c.set(rq_valid, Expr::bit(true));
-        c.set(rq_addr, word_at(in_addr));
-        c.set(rq_tag, simple(KIND_ILOAD, wcnt.into()));
+        c.set(gen_valid, Expr::bit(true));
+        c.set(gen_addr, word_at(in_addr));
+        c.set(gen_tag, simple(KIND_ILOAD, wcnt.into()));
     })
     .elif(in_grec, |c| {
-        c.set(rq_valid, Expr::bit(true));
-        c.set(rq_addr, g_word);
-        c.set(rq_tag, simple(KIND_RLOAD, g_idx.into()));
+        c.set(gen_valid, !Expr::from(busy_cur));
+        c.set(gen_addr, g_word);
+        c.set(
+            gen_tag,
+            tag(
+                KIND_RLOAD,
+                gpar.into(),
+                g_idx.into(),
+                k(8, 0),
+                k(6, 0),
+                k(8, 0),
+                zero(),
+            ),
+        );
     })
     .elif(a_mem, |c| {
-        c.set(rq_valid, Expr::from(row_req) & a_gate);
-        c.set(rq_addr, a_word);
+        c.set(gen_valid, Expr::from(row_req) & a_gate);
+        c.set(gen_addr, a_word);
         c.set(
-            rq_tag,
+            gen_tag,
             tag(
                 KIND_A,
                 hp.into(),
@@ -1242,15 +1328,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         );
     })
     .elif(in_brow | in_wload.clone(), |c| {
-        c.set(rq_valid, Expr::bit(true));
-        c.set(rq_addr, b_word);
+        c.set(gen_valid, Expr::bit(true));
+        c.set(gen_addr, b_word);
         let kind = Expr::mux(in_wload.clone(), k(3, KIND_WLOAD), k(3, KIND_B));
         let idx = Expr::mux(in_wload.clone(), z(wk, 16), z(bj, 16));
         c.set(
-            rq_tag,
+            gen_tag,
             Expr::concat(vec![
                 kind,
-                Expr::from(hp),
+                Expr::mux(in_wload.clone(), z(gpar, HB), Expr::from(hp)),
                 idx,
                 Expr::from(bq),
                 z(b_off, 6),
@@ -1260,9 +1346,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         );
     })
     .elif(in_end.clone() & !Expr::from(ires), |c| {
-        c.set(rq_valid, Expr::bit(true));
+        c.set(gen_valid, Expr::bit(true));
         c.set(
-            rq_tag,
+            gen_tag,
             tag(
                 KIND_FENCE,
                 hp.into(),
@@ -1275,6 +1361,141 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         );
     });
     m.process(c);
+
+    // Prefetcher: with both operands on chip the port is free while a group
+    // computes; it loads the next group's weights (into the other weight-buffer
+    // bank) and, once no tile of the other parity is in flight, its records.
+    let pf_gw = m.wire_of(
+        "pf_gw",
+        min(k(16, cols), z(out_c, 16) - Expr::from(pf_co0), 16).resize(8),
+        "live columns of the prefetched group",
+    );
+    let pf_off = m.wire_of("pf_off", Expr::from(pf_addr).slice(0, mbb), "");
+    let pf_nw = m.wire_of(
+        "pf_nw",
+        z(((z(pf_off, 9) + z(pf_gw, 9) - k(9, 1)) >> k(4, mbb)) + k(9, 1), 8),
+        "",
+    );
+    let pf_lastw = m.wire_of("pf_lastw", Expr::from(pf_q).cmp_eq(Expr::from(pf_nw) - k(8, 1)), "");
+    let pf_gs = m.wire_of(
+        "pf_g_start",
+        Expr::from(ch_addr) + z(Expr::from(pf_co0).mul_wide(k(4, 8)), 32),
+        "",
+    );
+    let pf_gwords = m.wire_of(
+        "pf_g_words",
+        z(
+            ((z(Expr::from(pf_gs).slice(0, mbb), 16) + z(Expr::from(pf_gw).mul_wide(k(4, 8)), 16)
+                - k(16, 1))
+                >> k(4, mbb))
+                + k(16, 1),
+            16,
+        ),
+        "",
+    );
+    let pf_gword = m.wire_of(
+        "pf_g_word",
+        word_of(Expr::from(pf_gs)) + z(Expr::from(pf_w).mul_wide(k(8, mb)), 32),
+        "",
+    );
+    let in_pw = m.in_state(&pf_fsm, "PW");
+    let in_prec = m.in_state(&pf_fsm, "PREC");
+    let in_gswap = m.in_state(&fsm, "GSWAP");
+    let pf_fire = m.wire_of(
+        "pf_fire",
+        Expr::from(pf_valid) & !Expr::from(gen_valid) & rq_ready,
+        "a prefetch read enters the request FIFO",
+    );
+    let other = z(pf_par, HB);
+    m.assign(pf_valid, in_pw.clone() | in_prec.clone());
+    m.assign(
+        pf_raddr,
+        Expr::mux(
+            in_pw.clone(),
+            word_of(Expr::from(pf_addr)) + z(Expr::from(pf_q).mul_wide(k(8, mb)), 32),
+            Expr::from(pf_gword),
+        ),
+    );
+    m.assign(
+        pf_tag,
+        Expr::mux(
+            in_pw.clone(),
+            tag(
+                KIND_WLOAD,
+                other.clone(),
+                z(pf_k, 16),
+                pf_q.into(),
+                z(pf_off, 6),
+                pf_gw.into(),
+                zero(),
+            ),
+            tag(
+                KIND_RLOAD,
+                other,
+                z((Expr::from(pf_gword) - Expr::from(ch_addr)) >> k(4, mbb), 16),
+                k(8, 0),
+                k(6, 0),
+                k(8, 0),
+                zero(),
+            ),
+        ),
+    );
+    m.assign(rq_valid, Expr::from(gen_valid) | pf_valid);
+    m.assign(rq_addr, Expr::mux(gen_valid, Expr::from(gen_addr), Expr::from(pf_raddr)));
+    m.assign(rq_tag, Expr::mux(gen_valid, Expr::from(gen_tag), Expr::from(pf_tag)));
+    let mut pfp = Proc::sync(sync).with_comment("Prefetcher of the next group.");
+    pfp.fsm(&pf_fsm)
+        .state("PIDLE", |p| {
+            p.if_(
+                Expr::from(chunk_go) & group_first & ires & wres & !Expr::from(last_group),
+                |p| {
+                    p.set(pf_co0, Expr::from(co0) + k(16, cols));
+                    p.set(pf_par, !Expr::from(gpar));
+                    p.set(pf_k, k(24, 0));
+                    p.set(pf_q, k(8, 0));
+                    p.set(pf_w, k(16, 0));
+                    p.set(pf_addr, Expr::from(w_addr) + z(co0, 32) + k(32, cols));
+                    p.goto("PW");
+                },
+            );
+        })
+        .state("PW", |p| {
+            p.if_(pf_fire, |p| {
+                p.set(pf_q, Expr::from(pf_q) + k(8, 1));
+                p.if_(pf_lastw, |p| {
+                    p.set(pf_q, k(8, 0));
+                    p.set(pf_k, Expr::from(pf_k) + k(24, 1));
+                    p.set(pf_addr, Expr::from(pf_addr) + z(out_c, 32));
+                    p.if_(Expr::from(pf_k).cmp_eq(Expr::from(kk) - k(24, 1)), |p| {
+                        p.goto("PRW");
+                    });
+                });
+            });
+        })
+        .state("PRW", |p| {
+            p.if_(!Expr::from(busy_other), |p| {
+                p.goto("PREC");
+            });
+        })
+        .state("PREC", |p| {
+            p.if_(pf_fire, |p| {
+                p.set(pf_w, Expr::from(pf_w) + k(16, 1));
+                p.if_(Expr::from(pf_w).cmp_eq(Expr::from(pf_gwords) - k(16, 1)), |p| {
+                    p.goto("PWT");
+                });
+            });
+        })
+        .state("PWT", |p| {
+            p.if_(reads_idle, |p| {
+                p.goto("PDONE");
+            });
+        })
+        .state("PDONE", |p| {
+            p.if_(in_gswap.clone(), |p| {
+                p.goto("PIDLE");
+            });
+        });
+    m.process(pfp);
 
     // ---------------------------------------------------------------- staging halves
     let alloc: Vec<SignalId> = (0..HALVES)
@@ -1444,46 +1665,58 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     });
     m.process(sp);
 
-    // Group records: bias, mult, shift per column.
-    let bias: Vec<SignalId> = (0..cols)
-        .map(|j| m.reg_in(&format!("bias{j}_reg"), Ty::u(32), sync, "channel bias"))
-        .collect();
-    let mult: Vec<SignalId> = (0..cols)
-        .map(|j| m.reg_in(&format!("mult{j}_reg"), ty16, sync, "channel mult"))
-        .collect();
-    let shift: Vec<SignalId> = (0..cols)
-        .map(|j| m.reg_in(&format!("shift{j}_reg"), ty8, sync, "channel shift"))
-        .collect();
-    let mut sr = Proc::sync(sync).with_comment("Channel records of the group from responses.");
-    for j in 0..cols as usize {
-        let target = z(co0, 24) + k(24, j as u32);
-        if mb >= 8 {
-            for s in 0..mb / 8 {
-                let rec = z(Expr::from(t_idx).mul_wide(k(8, mb / 8)), 24) + k(24, s);
-                let hit = Expr::from(land_rload) & rec.cmp_eq(target.clone());
-                let (b, mu, sh) = (bias[j], mult[j], shift[j]);
+    // Group records: bias, mult, shift per column, two sets (group parity), so
+    // the next group's records load while this group's tiles drain.
+    let set_regs = |m: &mut Module, name: &str, ty: Ty| -> Vec<Vec<SignalId>> {
+        (0..2)
+            .map(|s| {
+                (0..cols)
+                    .map(|j| m.reg_in(&format!("{name}{s}_{j}_reg"), ty, sync, "channel record"))
+                    .collect()
+            })
+            .collect()
+    };
+    let bias = set_regs(&mut m, "bias", Ty::u(32));
+    let mult = set_regs(&mut m, "mult", ty16);
+    let shift = set_regs(&mut m, "shift", ty8);
+    let mut sr = Proc::sync(sync).with_comment("Channel records of a group from responses.");
+    for set in 0..2usize {
+        let mine = Expr::from(land_rload) & Expr::from(t_half).bit_at(0).cmp_eq(k(1, set as u32));
+        // The group being loaded: this one (serial load) or the next (prefetch).
+        let base = Expr::mux(
+            !pf_idle.clone() & Expr::from(pf_par).cmp_eq(k(1, set as u32)),
+            Expr::from(pf_co0),
+            Expr::from(co0),
+        );
+        for j in 0..cols as usize {
+            let target = z(base.clone(), 24) + k(24, j as u32);
+            let (b, mu, sh) = (bias[set][j], mult[set][j], shift[set][j]);
+            if mb >= 8 {
+                for sl in 0..mb / 8 {
+                    let rec = z(Expr::from(t_idx).mul_wide(k(8, mb / 8)), 24) + k(24, sl);
+                    let hit = mine.clone() & rec.cmp_eq(target.clone());
+                    let rd = rdata.clone();
+                    sr.if_(hit, move |p| {
+                        p.set(b, rd.clone().slice(64 * sl, 32));
+                        p.set(mu, rd.clone().slice(64 * sl + 32, 16));
+                        p.set(sh, rd.slice(64 * sl + 48, 8));
+                    });
+                }
+            } else {
+                let rec = z(Expr::from(t_idx) >> k(1, 1), 24);
+                let hit = mine.clone() & rec.cmp_eq(target.clone());
                 let rd = rdata.clone();
+                let odd = Expr::from(t_idx).bit_at(0);
                 sr.if_(hit, move |p| {
-                    p.set(b, rd.clone().slice(64 * s, 32));
-                    p.set(mu, rd.clone().slice(64 * s + 32, 16));
-                    p.set(sh, rd.slice(64 * s + 48, 8));
+                    p.if_(odd, |p| {
+                        p.set(mu, rd.clone().slice(0, 16));
+                        p.set(sh, rd.clone().slice(16, 8));
+                    })
+                    .else_(|p| {
+                        p.set(b, rd.clone());
+                    });
                 });
             }
-        } else {
-            let rec = z(Expr::from(t_idx) >> k(1, 1), 24);
-            let hit = Expr::from(land_rload) & rec.cmp_eq(target.clone());
-            let (b, mu, sh) = (bias[j], mult[j], shift[j]);
-            let rd = rdata.clone();
-            let odd = Expr::from(t_idx).bit_at(0);
-            sr.if_(hit, move |p| {
-                p.if_(odd, |p| {
-                    p.set(mu, rd.clone().slice(0, 16));
-                    p.set(sh, rd.clone().slice(16, 8));
-                })
-                .else_(|p| {
-                    p.set(b, rd.clone());
-                });
-            });
         }
     }
     m.process(sr);
@@ -1519,6 +1752,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let ib_words = cfg.ibuf_bytes / cb;
     let ib_aw = clog2(u64::from(ib_words)).max(1);
     let wb_aw = clog2(u64::from(cfg.wbuf_rows)).max(1);
+    // The weight buffer holds two banks of wbuf_rows (group parity in the top bit).
     let ib_rd = m.wire("ibuf_rd_data", Ty::u(8 * cb), "input buffer word (a chunk)");
     let ib_strb: Expr = if cb == mb {
         Expr::uconst(mb, (1u128 << mb) - 1)
@@ -1661,6 +1895,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let bf_k = m.reg_in("bf_k_reg", Ty::u(24), sync, "first k of its chunk");
     let bf_j = m.reg_in("bf_j_reg", ty8, sync, "row it reads");
     let bf_n = m.reg_in("bf_n_reg", ty8, sync, "rows of the chunk");
+    let bf_bank = m.reg_in("bf_bank_reg", bit(), sync, "weight-buffer bank of its group");
     let bf_go = m.wire_of(
         "bf_go",
         Expr::from(chunk_go) & wres,
@@ -1674,7 +1909,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     m.inst(parts.wbuf, "u_wbuf")
         .connect("clk", clk)
         .connect("wr_en", land_wload)
-        .connect("wr_addr", z(t_idx, wb_aw))
+        .connect(
+            "wr_addr",
+            Expr::concat(vec![z(t_idx, wb_aw), Expr::from(t_half).slice(0, 1)]),
+        )
         .connect(
             "wr_data",
             Expr::concat((0..cols).map(|c| byte(&rot_e, c % mb)).collect()),
@@ -1686,10 +1924,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .connect("rd_en", Expr::from(bf_busy) | bf_go)
         .connect(
             "rd_addr",
-            z(
-                Expr::mux(bf_go, Expr::from(kbase), Expr::from(bf_k) + z(bf_j, 24)),
-                wb_aw,
-            ),
+            Expr::concat(vec![
+                z(
+                    Expr::mux(bf_go, Expr::from(kbase), Expr::from(bf_k) + z(bf_j, 24)),
+                    wb_aw,
+                ),
+                Expr::mux(bf_go, Expr::from(gpar), Expr::from(bf_bank)),
+            ]),
         )
         .out("rd_data", wb_rd)
         .finish()?;
@@ -1714,6 +1955,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     sbf.if_(bf_go, |p| {
         p.set(bf_busy, Expr::from(n).cmp_ne(k(8, 1)));
         p.set(bf_half, hp);
+        p.set(bf_bank, gpar);
         p.set(bf_k, kbase);
         p.set(bf_j, k(8, 1));
         p.set(bf_n, n);
@@ -1883,6 +2125,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             z(nvalid, 8),
             Expr::from(gw),
             Expr::from(oaddr),
+            Expr::from(gpar),
         ]),
     );
 
@@ -1921,7 +2164,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let i_mask = ih.clone().slice(2, rows);
     let i_nvalid = ih.clone().slice(2 + rows, 8);
     let i_gw = ih.clone().slice(10 + rows, 8);
-    let i_oaddr = ih.slice(18 + rows, 32);
+    let i_oaddr = ih.clone().slice(18 + rows, 32);
+    let i_par = ih.slice(50 + rows, 1);
     let orow = m.reg_reset(
         "orow_reg",
         ty8,
@@ -1974,11 +2218,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let mut newvals = Vec::new();
     for j in 0..cols as usize {
         let acc = oc.clone().slice(32 * j as u32, 32).as_signed();
-        let sum = acc + Expr::from(bias[j]).as_signed();
-        let prod = sum.mul_wide(z(mult[j], 17).as_signed());
-        let sh6 = z(shift[j], 6);
+        let by_par = |v: &[Vec<SignalId>]| -> Expr {
+            Expr::mux(i_par.clone().bit_at(0), Expr::from(v[1][j]), Expr::from(v[0][j]))
+        };
+        let (bias_j, mult_j, shift_j) = (by_par(&bias), by_par(&mult), by_par(&shift));
+        let sum = acc + bias_j.as_signed();
+        let prod = sum.mul_wide(z(mult_j, 17).as_signed());
+        let sh6 = z(shift_j.clone(), 6);
         let rnd = Expr::mux(
-            Expr::from(shift[j]).cmp_eq(k(8, 0)),
+            shift_j.cmp_eq(k(8, 0)),
             Expr::zero(Ty::s(49)),
             (k64(49, 1) << (sh6.clone() - k(6, 1))).as_signed(),
         );
@@ -2040,6 +2288,19 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     }
     m.process(so);
     m.assign(info_pop, Expr::from(ofire) & arr_out_last);
+    let mut sif = Proc::sync(sync).with_comment("Array tiles in flight per group parity.");
+    for (s, &cnt) in inflight.iter().enumerate() {
+        let sk = k(1, s as u32);
+        let inc = Expr::from(info_valid) & info_ready & Expr::from(gpar).cmp_eq(sk.clone());
+        let dec = Expr::from(info_pop) & i_par.clone().cmp_eq(sk);
+        sif.if_(inc.clone() & !dec.clone(), |p| {
+            p.set(cnt, Expr::from(cnt) + k(3, 1));
+        })
+        .elif(dec & !inc, |p| {
+            p.set(cnt, Expr::from(cnt) - k(3, 1));
+        });
+    }
+    m.process(sif);
     let wjob_valid = m.wire_of(
         "wjob_valid",
         Expr::from(ofire) & i_last.bit_at(0) & row_live,
