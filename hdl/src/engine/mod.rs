@@ -33,7 +33,18 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
     };
     let tag = fifo("tag_fifo", top::TAG_BITS, cfg.max_inflight, tag_storage)?;
     let info = fifo("info_fifo", top::info_bits(cfg), 4, Storage::Registers)?;
-    let wjob = fifo("wjob_fifo", top::wjob_bits(cfg), 2, Storage::Registers)?;
+    // A whole tile of output pixels fits, so the array never waits for the writer.
+    let wjob_storage = if cfg.rows >= 8 {
+        Storage::BlockRam
+    } else {
+        Storage::Registers
+    };
+    let wjob = fifo(
+        "wjob_fifo",
+        top::wjob_bits(cfg),
+        top::wjob_depth(cfg),
+        wjob_storage,
+    )?;
     let wr = fifo("wr_fifo", top::wr_bits(cfg), 2, Storage::Registers)?;
     let ibuf = ram::build(&RamConfig {
         name: format!("{}_ibuf", cfg.name),

@@ -66,6 +66,11 @@ pub fn wjob_bits(cfg: &EngineConfig) -> u32 {
     32 + 8 * cfg.cols + 8
 }
 
+/// Write jobs (output pixels) the writer queues: a tile's rows.
+pub fn wjob_depth(cfg: &EngineConfig) -> u32 {
+    cfg.rows.max(2)
+}
+
 /// Bits of a write request: `{wstrb MB, wdata MB*8, addr 32}`.
 pub fn wr_bits(cfg: &EngineConfig) -> u32 {
     32 + cfg.mem_bits + cfg.mem_bits / 8
@@ -378,7 +383,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "weight-buffer row being loaded",
     );
     let kbase = m.reg_reset("kbase_reg", Ty::u(24), sync, 0, "first k of the chunk");
-    let gpar = m.reg_reset("gpar_reg", bit(), sync, 0, "parity of the group being computed");
+    let gpar = m.reg_reset(
+        "gpar_reg",
+        bit(),
+        sync,
+        0,
+        "parity of the group being computed",
+    );
     let group_first = m.reg_reset(
         "group_first_reg",
         bit(),
@@ -386,9 +397,24 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         0,
         "no chunk of the group has started yet",
     );
-    let pf_co0 = r16(&mut m, "pf_co0_reg", "first channel of the group being prefetched");
-    let pf_par = m.reg_in("pf_par_reg", bit(), sync, "its parity (weight bank and record set)");
-    let pf_addr = m.reg_reset("pf_waddr_reg", Ty::u(32), sync, 0, "prefetcher: next weight row");
+    let pf_co0 = r16(
+        &mut m,
+        "pf_co0_reg",
+        "first channel of the group being prefetched",
+    );
+    let pf_par = m.reg_in(
+        "pf_par_reg",
+        bit(),
+        sync,
+        "its parity (weight bank and record set)",
+    );
+    let pf_addr = m.reg_reset(
+        "pf_waddr_reg",
+        Ty::u(32),
+        sync,
+        0,
+        "prefetcher: next weight row",
+    );
     let pf_k = m.reg_reset("pf_k_reg", Ty::u(24), sync, 0, "prefetcher: weight row");
     let pf_q = m.reg_reset("pf_q_reg", ty8, sync, 0, "prefetcher: word of the row");
     let pf_w = r16(&mut m, "pf_w_reg", "prefetcher: record word");
@@ -1373,10 +1399,17 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let pf_off = m.wire_of("pf_off", Expr::from(pf_addr).slice(0, mbb), "");
     let pf_nw = m.wire_of(
         "pf_nw",
-        z(((z(pf_off, 9) + z(pf_gw, 9) - k(9, 1)) >> k(4, mbb)) + k(9, 1), 8),
+        z(
+            ((z(pf_off, 9) + z(pf_gw, 9) - k(9, 1)) >> k(4, mbb)) + k(9, 1),
+            8,
+        ),
         "",
     );
-    let pf_lastw = m.wire_of("pf_lastw", Expr::from(pf_q).cmp_eq(Expr::from(pf_nw) - k(8, 1)), "");
+    let pf_lastw = m.wire_of(
+        "pf_lastw",
+        Expr::from(pf_q).cmp_eq(Expr::from(pf_nw) - k(8, 1)),
+        "",
+    );
     let pf_gs = m.wire_of(
         "pf_g_start",
         Expr::from(ch_addr) + z(Expr::from(pf_co0).mul_wide(k(4, 8)), 32),
@@ -1432,7 +1465,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             tag(
                 KIND_RLOAD,
                 other,
-                z((Expr::from(pf_gword) - Expr::from(ch_addr)) >> k(4, mbb), 16),
+                z(
+                    (Expr::from(pf_gword) - Expr::from(ch_addr)) >> k(4, mbb),
+                    16,
+                ),
                 k(8, 0),
                 k(6, 0),
                 k(8, 0),
@@ -1441,8 +1477,14 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         ),
     );
     m.assign(rq_valid, Expr::from(gen_valid) | pf_valid);
-    m.assign(rq_addr, Expr::mux(gen_valid, Expr::from(gen_addr), Expr::from(pf_raddr)));
-    m.assign(rq_tag, Expr::mux(gen_valid, Expr::from(gen_tag), Expr::from(pf_tag)));
+    m.assign(
+        rq_addr,
+        Expr::mux(gen_valid, Expr::from(gen_addr), Expr::from(pf_raddr)),
+    );
+    m.assign(
+        rq_tag,
+        Expr::mux(gen_valid, Expr::from(gen_tag), Expr::from(pf_tag)),
+    );
     let mut pfp = Proc::sync(sync).with_comment("Prefetcher of the next group.");
     pfp.fsm(&pf_fsm)
         .state("PIDLE", |p| {
@@ -1480,9 +1522,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .state("PREC", |p| {
             p.if_(pf_fire, |p| {
                 p.set(pf_w, Expr::from(pf_w) + k(16, 1));
-                p.if_(Expr::from(pf_w).cmp_eq(Expr::from(pf_gwords) - k(16, 1)), |p| {
-                    p.goto("PWT");
-                });
+                p.if_(
+                    Expr::from(pf_w).cmp_eq(Expr::from(pf_gwords) - k(16, 1)),
+                    |p| {
+                        p.goto("PWT");
+                    },
+                );
             });
         })
         .state("PWT", |p| {
@@ -1895,7 +1940,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let bf_k = m.reg_in("bf_k_reg", Ty::u(24), sync, "first k of its chunk");
     let bf_j = m.reg_in("bf_j_reg", ty8, sync, "row it reads");
     let bf_n = m.reg_in("bf_n_reg", ty8, sync, "rows of the chunk");
-    let bf_bank = m.reg_in("bf_bank_reg", bit(), sync, "weight-buffer bank of its group");
+    let bf_bank = m.reg_in(
+        "bf_bank_reg",
+        bit(),
+        sync,
+        "weight-buffer bank of its group",
+    );
     let bf_go = m.wire_of(
         "bf_go",
         Expr::from(chunk_go) & wres,
@@ -2219,7 +2269,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     for j in 0..cols as usize {
         let acc = oc.clone().slice(32 * j as u32, 32).as_signed();
         let by_par = |v: &[Vec<SignalId>]| -> Expr {
-            Expr::mux(i_par.clone().bit_at(0), Expr::from(v[1][j]), Expr::from(v[0][j]))
+            Expr::mux(
+                i_par.clone().bit_at(0),
+                Expr::from(v[1][j]),
+                Expr::from(v[0][j]),
+            )
         };
         let (bias_j, mult_j, shift_j) = (by_par(&bias), by_par(&mult), by_par(&shift));
         let sum = acc + bias_j.as_signed();
@@ -2508,7 +2562,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .open("full", "in_ready is ~full")
         .out("empty", info_empty)
         .finish()?;
-    let wjob_count = m.wire("wjob_count", Ty::u(crate::util::bits_for(2)), "");
+    let wjob_count = m.wire(
+        "wjob_count",
+        Ty::u(crate::util::bits_for(u64::from(wjob_depth(cfg)))),
+        "",
+    );
     m.allow_unused(wjob_count, "status only");
     m.inst(parts.wjob_fifo, "u_wjob_fifo")
         .connect("clk", clk)
