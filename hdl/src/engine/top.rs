@@ -166,6 +166,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
 
     // ---------------------------------------------------------------- shared wires
     let reads_idle = m.wire("reads_idle", bit(), "no read queued, offered or in flight");
+    let nl_idle = m.wire(
+        "gen_reads_idle",
+        bit(),
+        "no read other than the input loader's is queued or in flight",
+    );
     let out_idle = m.wire(
         "out_idle",
         bit(),
@@ -277,8 +282,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         sync,
         &[
             "IDLE", "SCHK", "DREQ", "DWAIT", "CHKA", "CHKB", "CHKC", "CHKD", "RREQ", "RWAIT",
-            "ILOAD", "ILWAIT", "GREC", "GRWAIT", "WLOAD", "WLWAIT", "WSTART", "AROW", "INFO",
-            "BROW", "END", "GSWAP", "LDRAIN", "ERR", "DONE",
+            "GREC", "GRWAIT", "WLOAD", "WLWAIT", "WSTART", "AROW", "INFO", "BROW", "END", "GSWAP",
+            "LDRAIN", "ERR", "DONE",
         ],
         "generator state",
     );
@@ -429,6 +434,21 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             )
         })
         .collect();
+    let il_active = m.reg_reset(
+        "il_active_reg",
+        bit(),
+        sync,
+        0,
+        "the input loader still has words to request",
+    );
+    let il_w = m.reg_reset("il_w_reg", Ty::u(24), sync, 0, "input loader: next word");
+    let il_landed = m.reg_reset(
+        "il_landed_reg",
+        Ty::u(24),
+        sync,
+        0,
+        "input words in the input buffer",
+    );
     let started = m.reg_reset(
         "started_reg",
         bit(),
@@ -968,9 +988,14 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         Expr::from(started) | go_ok,
         "the walker may issue",
     );
+    let run_loaded = m.wire_of(
+        "run_loaded",
+        (z(a_rel, 32) + z(n, 32)).cmp_le(z(Expr::from(il_landed).mul_wide(k(8, mb)), 32)),
+        "the input loader has put the run's bytes in the input buffer",
+    );
     let a_fire = m.wire_of(
         "a_fire",
-        Expr::from(a_gate) & (Expr::from(ires) | rq_ready),
+        Expr::from(a_gate) & Expr::mux(ires, Expr::from(run_loaded), Expr::from(rq_ready)),
         "an A read leaves (to the input buffer or the request FIFO)",
     );
     let a_step = m.wire_of(
@@ -1111,26 +1136,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                     p.set(err_code, c_req.clone());
                     p.goto("ERR");
                 })
-                .elif(ires, |p| {
-                    p.goto("ILOAD");
-                })
                 .else_(|p| {
+                    // The input loader fills the input buffer from here on,
+                    // behind every other read; the walker waits for its words.
                     p.goto("GREC");
                 });
-            });
-        })
-        .state("ILOAD", |p| {
-            p.if_(rq_fire.clone(), |p| {
-                p.set(wcnt, Expr::from(wcnt) + k(16, 1));
-                p.if_(z(wcnt, 24).cmp_eq(Expr::from(in_words) - k(24, 1)), |p| {
-                    p.goto("ILWAIT");
-                });
-            });
-        })
-        .state("ILWAIT", |p| {
-            p.set(wcnt, k(16, 0));
-            p.if_(reads_idle, |p| {
-                p.goto("GREC");
             });
         })
         .state("GREC", |p| {
@@ -1155,7 +1165,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(bq, k(8, 0));
             p.set(b_addr, Expr::from(w_addr) + z(co0, 32));
             p.set(group_first, Expr::bit(true));
-            p.if_(reads_idle, |p| {
+            p.if_(nl_idle, |p| {
                 p.if_(wres, |p| {
                     p.goto("WLOAD");
                 })
@@ -1178,7 +1188,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("WLWAIT", |p| {
-            p.if_(reads_idle, |p| {
+            p.if_(nl_idle, |p| {
                 p.goto("WSTART");
             });
         })
@@ -1265,19 +1275,22 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         })
         .state("LDRAIN", |p| {
             p.set(wcnt, k(16, 0));
-            p.if_(Expr::from(out_idle) & reads_idle, |p| {
-                p.set(d_idx, Expr::from(d_idx) + k(16, 1));
-                p.set(d_addr, Expr::from(d_addr) + k(32, ce::DESCRIPTOR_BYTES));
-                p.if_(
-                    z(Expr::from(d_idx) + k(16, 1), 32).cmp_eq(Expr::from(desc_count_r)),
-                    |p| {
-                        p.goto("DONE");
-                    },
-                )
-                .else_(|p| {
-                    p.goto("DREQ");
-                });
-            });
+            p.if_(
+                Expr::from(out_idle) & reads_idle & !Expr::from(il_active),
+                |p| {
+                    p.set(d_idx, Expr::from(d_idx) + k(16, 1));
+                    p.set(d_addr, Expr::from(d_addr) + k(32, ce::DESCRIPTOR_BYTES));
+                    p.if_(
+                        z(Expr::from(d_idx) + k(16, 1), 32).cmp_eq(Expr::from(desc_count_r)),
+                        |p| {
+                            p.goto("DONE");
+                        },
+                    )
+                    .else_(|p| {
+                        p.goto("DREQ");
+                    });
+                },
+            );
         })
         .state("ERR", |p| {
             p.goto("IDLE");
@@ -1290,8 +1303,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let st = |m: &mut Module, s: &str| m.in_state(&fsm, s);
     let in_dreq = st(&mut m, "DREQ");
     let in_rreq = st(&mut m, "RREQ");
-    let in_iload = st(&mut m, "ILOAD");
     let in_grec = st(&mut m, "GREC");
+    let in_rwait = st(&mut m, "RWAIT");
     let in_wload = st(&mut m, "WLOAD");
     let in_brow = st(&mut m, "BROW");
     let in_end = st(&mut m, "END");
@@ -1315,11 +1328,6 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         c.set(gen_valid, Expr::bit(true));
         c.set(gen_addr, word_at(ch_addr));
         c.set(gen_tag, simple(KIND_RCHK, wcnt.into()));
-    })
-    .elif(in_iload, |c| {
-        c.set(gen_valid, Expr::bit(true));
-        c.set(gen_addr, word_at(in_addr));
-        c.set(gen_tag, simple(KIND_ILOAD, wcnt.into()));
     })
     .elif(in_grec, |c| {
         c.set(gen_valid, !Expr::from(busy_cur));
@@ -1476,15 +1484,59 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             ),
         ),
     );
-    m.assign(rq_valid, Expr::from(gen_valid) | pf_valid);
+    // Input loader: the whole input tensor, word by word, behind every other read.
+    let il_valid = m.wire_of(
+        "il_valid",
+        Expr::from(il_active),
+        "the input loader offers a read",
+    );
+    let il_fire = m.wire_of(
+        "il_fire",
+        Expr::from(il_valid) & !Expr::from(gen_valid) & !Expr::from(pf_valid) & rq_ready,
+        "",
+    );
+    let il_addr = Expr::from(in_addr) + z(Expr::from(il_w).mul_wide(k(8, mb)), 32);
+    let il_tag = tag(
+        KIND_ILOAD,
+        k(HB, 0),
+        z(il_w, 16),
+        k(8, 0),
+        k(6, 0),
+        k(8, 0),
+        zero(),
+    );
+    m.assign(rq_valid, Expr::from(gen_valid) | pf_valid | il_valid);
     m.assign(
         rq_addr,
-        Expr::mux(gen_valid, Expr::from(gen_addr), Expr::from(pf_raddr)),
+        Expr::mux(
+            gen_valid,
+            Expr::from(gen_addr),
+            Expr::mux(pf_valid, Expr::from(pf_raddr), il_addr),
+        ),
     );
     m.assign(
         rq_tag,
-        Expr::mux(gen_valid, Expr::from(gen_tag), Expr::from(pf_tag)),
+        Expr::mux(
+            gen_valid,
+            Expr::from(gen_tag),
+            Expr::mux(pf_valid, Expr::from(pf_tag), il_tag),
+        ),
     );
+    let mut sil = Proc::sync(sync).with_comment("Input loader word counter.");
+    sil.if_(in_rwait.clone() & reads_idle & !Expr::from(rec_bad), |p| {
+        p.set(il_active, ires);
+        p.set(il_w, k(24, 0));
+    })
+    .elif(il_fire, |p| {
+        p.set(il_w, Expr::from(il_w) + k(24, 1));
+        p.if_(
+            Expr::from(il_w).cmp_eq(Expr::from(in_words) - k(24, 1)),
+            |p| {
+                p.set(il_active, Expr::bit(false));
+            },
+        );
+    });
+    m.process(sil);
     let mut pfp = Proc::sync(sync).with_comment("Prefetcher of the next group.");
     pfp.fsm(&pf_fsm)
         .state("PIDLE", |p| {
@@ -1531,7 +1583,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("PWT", |p| {
-            p.if_(reads_idle, |p| {
+            p.if_(nl_idle, |p| {
                 p.goto("PDONE");
             });
         })
@@ -1649,6 +1701,36 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let land_b = is_kind(&mut m, KIND_B, "land_b");
     let land_iload = is_kind(&mut m, KIND_ILOAD, "land_iload");
     let land_wload = is_kind(&mut m, KIND_WLOAD, "land_wload");
+    // Reads other than the input loader's in flight: the generator's waits
+    // (records, weights, prefetch) must not wait for the whole input.
+    let nl_out = m.reg_reset(
+        "nl_out_reg",
+        Ty::u(10),
+        sync,
+        0,
+        "non-loader reads in flight",
+    );
+    let nl_push = Expr::from(rq_valid) & rq_ready & !Expr::from(il_fire);
+    let nl_pop = (Expr::from(resp) & !Expr::from(land_iload)) | fence_head;
+    let mut snl =
+        Proc::sync(sync).with_comment("Read bookkeeping: loader words landed, others in flight.");
+    snl.if_(land_iload, |p| {
+        p.set(il_landed, Expr::from(il_landed) + k(24, 1));
+    });
+    snl.if_(in_rwait.clone(), |p| {
+        p.set(il_landed, k(24, 0));
+    });
+    snl.if_(nl_push.clone() & !nl_pop.clone(), |p| {
+        p.set(nl_out, Expr::from(nl_out) + k(10, 1));
+    })
+    .elif(nl_pop & !nl_push, |p| {
+        p.set(nl_out, Expr::from(nl_out) - k(10, 1));
+    });
+    m.process(snl);
+    m.assign(
+        nl_idle,
+        Expr::from(nl_out).cmp_eq(k(10, 0)) & !Expr::from(gen_valid) & !Expr::from(pf_valid),
+    );
     let rdata = Expr::from(mem.resp_rdata);
     let byte = |e: &Expr, i: u32| e.clone().slice(8 * i, 8);
     // The response rotated so that byte c is word byte (c + off) mod MB.
@@ -1814,7 +1896,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     };
     let a_ib = m.wire_of(
         "a_ibuf",
-        in_arow.clone() & ires & row_req & a_gate,
+        in_arow.clone() & ires & row_req & a_fire,
         "the walker reads the input buffer",
     );
     let ib_raddr = m.wire_of(
