@@ -328,3 +328,31 @@ fn perf() {
         }
     }
 }
+
+/// Tiles of one chunk each (1x1 kernel, few input channels) with both operands
+/// on chip: the next tile starts in the cycle its predecessor's last row issues.
+#[test]
+fn single_chunk_tiles_match_golden() {
+    for (rows, cols, mem_bits) in [(2, 3, 64), (4, 2, 32)] {
+        let cfg = EngineConfig {
+            rows,
+            cols,
+            mem_bits,
+            ..EngineConfig::default()
+        };
+        let (mut m, pm) = build(&cfg);
+        let mut rng = StdRng::seed_from_u64(11);
+        for in_c in [1, 3, 4] {
+            let layer = ConvLayer::new(11, 7, in_c, 8, 1, 1)
+                .with_stride(2, 2)
+                .with_relu(true);
+            run_layer(
+                &mut m,
+                &pm,
+                layer,
+                &mut rng,
+                &format!("{rows}x{cols}/{mem_bits}"),
+            );
+        }
+    }
+}

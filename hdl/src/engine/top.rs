@@ -871,7 +871,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     // Start of an array tile (one pool window offset of a pixel tile) whose
     // first pixel is at (y0, x0).
-    let wstart_body = |p: &mut Proc, y0: SignalId, x0: SignalId| {
+    let wstart_body = |p: &mut Proc, y0: Expr, x0: Expr| {
         p.set(ky, k(8, 0));
         p.set(kx, k(8, 0));
         p.set(ci0, k(16, 0));
@@ -888,7 +888,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         p.set(started, Expr::bit(false));
     };
     // End of a chunk: step the loop nest (shared by END and the fast path of AROW).
-    let end_body = |p: &mut Proc| {
+    // `ny`, `nx`: the next tile's first pixel (the walker's next position when
+    // the chunk ends with its last row, else the registers that kept it).
+    let end_body = |p: &mut Proc, ny: Expr, nx: Expr| {
         p.set(hp, Expr::from(hp) + k(HB, 1));
         p.set(first_chunk, Expr::bit(false));
         p.set(started, Expr::bit(false));
@@ -917,17 +919,17 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 p.set(wj, k(8, 0));
                 p.set(wi, Expr::from(wi) + k(8, 1));
             });
-            wstart_body(p, ty_, tx_);
+            wstart_body(p, ty_.into(), tx_.into());
             p.goto("AROW");
         })
         .elif(!Expr::from(last_tile), |p| {
             p.set(wi, k(8, 0));
             p.set(wj, k(8, 0));
             p.set(p0, Expr::from(p0) + k(24, rows));
-            p.set(ty_, nty);
-            p.set(tx_, ntx);
+            p.set(ty_, ny.clone());
+            p.set(tx_, nx.clone());
             p.set(oaddr, Expr::from(oaddr) + Expr::from(rows_cout));
-            wstart_body(p, nty, ntx);
+            wstart_body(p, ny.clone(), nx.clone());
             p.goto("AROW");
         })
         .elif(!Expr::from(last_group), |p| {
@@ -1193,7 +1195,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("WSTART", |p| {
-            wstart_body(p, ty_, tx_);
+            wstart_body(p, ty_.into(), tx_.into());
             p.goto("AROW");
         })
         .state("AROW", |p| {
@@ -1221,7 +1223,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                     })
                     .elif(Expr::from(wres) & ires, |p| {
                         // Both operands on chip: the chunk ends with its last row.
-                        end_body(p);
+                        end_body(p, ry_next.into(), rx_next.into());
                     })
                     .elif(wres, |p| {
                         p.goto("END");
@@ -1258,7 +1260,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .state("END", |p| {
             // The chunk's A-end marker leaves now (a fence in memory mode).
             p.if_(Expr::from(ires) | rq_ready, |p| {
-                end_body(p);
+                end_body(p, nty.into(), ntx.into());
             });
         })
         .state("GSWAP", |p| {
