@@ -1,0 +1,300 @@
+//! The analytical cost model of the engine: memory traffic, array beats and
+//! cycles of each descriptor, for a memory of fixed latency that takes one
+//! request per cycle.
+//!
+//! Traffic follows the schedule in `docs/engine.md` exactly (the RTL's
+//! counters must equal it): per descriptor
+//!
+//! - the descriptor fetch, `words(desc_addr + DB*d, DB)` reads;
+//! - the record check, `words(ch_addr, RB*C_out)` reads;
+//! - per group `g` of `gw` channels at `co0`: the group's records,
+//!   `words(ch_addr + RB*co0, RB*gw)`; per pixel tile and pool-window offset
+//!   (one array tile), per `(ky, kx, ci0)` chunk of `n = min(MB, C_in - ci0)`
+//!   beats: one A run `words(in_addr + (iy*W + ix)*C_in + ci0, n)` per live
+//!   row whose input position is inside the image, and `n` B rows
+//!   `words(w_addr + ((ky*k_w + kx)*C_in + ci0 + j)*C_out + co0, gw)`;
+//!   per live output pixel `p`, `words(out_addr + p*C_out + co0, gw)` writes.
+//!
+//! The model does not walk that loop nest (a test does, literally, and
+//! compares). It sums it in closed form per factor: A does not depend on the
+//! group and its live-row condition is a product of a row condition and a
+//! column condition, so the A reads are `groups * sum_iy my[iy] *
+//! S[(in_addr + iy*W*C_in) mod MB]` with `my[iy]` the number of `(py, wi, ky)`
+//! reaching input row `iy` (likewise `mx` for columns) and `S` the
+//! column sum per word offset; B and the writes are sums of `words` over an
+//! arithmetic progression of addresses, periodic modulo `MB`.
+//!
+//! Cycles, for now: `reads + writes` (one request per cycle on the port) plus
+//! fixed overheads, per program [`C_START`], per descriptor [`C_DESC`] `+ 2 *
+//! latency` (the descriptor fetch and the record check each wait one round
+//! trip), per group [`C_GROUP`] `+ latency` (the group's records), per array
+//! tile [`C_TILE`]. The constants are placeholders the integrator calibrates
+//! against the RTL (the target is within 2%); the traffic terms are exact.
+
+use contracts::engine::ProgrammingModel;
+
+use crate::check::{self, Descriptor};
+
+/// Cycles from `start` to the first descriptor request and from the last
+/// write to `done` (per program). Calibrated against the RTL.
+pub const C_START: u64 = 2;
+/// Fixed cycles per descriptor besides its two round trips. Calibrated against the RTL.
+pub const C_DESC: u64 = 8;
+/// Fixed cycles per channel group besides its record round trip. Calibrated against the RTL.
+pub const C_GROUP: u64 = 4;
+/// Fixed cycles per array tile (pixel tile x pool-window offset). Calibrated against the RTL.
+pub const C_TILE: u64 = 2;
+
+/// The engine instance and memory the model describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub mem_bits: u32,
+    /// Memory read latency in cycles (>= 1).
+    pub latency: u32,
+}
+
+/// Cost of one descriptor (or, summed, of a program).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LayerCost {
+    /// Word reads: descriptor fetch, record check, record loads, A and B.
+    pub reads: u64,
+    /// Word writes.
+    pub writes: u64,
+    /// `reads * MB` (the `rd_bytes` counter).
+    pub rd_bytes: u64,
+    /// Output bytes (the `wr_bytes` counter: bytes written with their strobe set).
+    pub wr_bytes: u64,
+    /// Input beats the array takes (the `array_beats` counter).
+    pub array_beats: u64,
+    /// Useful MACs: `H_c*W_c*C_out*k_h*k_w*C_in`.
+    pub macs: u64,
+    /// Modelled cycles (see the module docs).
+    pub cycles: u64,
+    /// Input + weights + channel records + output + descriptor bytes.
+    pub compulsory_bytes: u64,
+    /// Channel groups and array tiles (for calibration).
+    pub groups: u64,
+    pub tiles: u64,
+}
+
+impl LayerCost {
+    /// `macs / (rows * cols * cycles)`.
+    pub fn utilization(&self, p: &ModelParams) -> f64 {
+        let peak = f64::from(p.rows) * f64::from(p.cols) * self.cycles as f64;
+        if peak == 0.0 {
+            0.0
+        } else {
+            self.macs as f64 / peak
+        }
+    }
+
+    /// `(rd_bytes + wr_bytes) / compulsory_bytes`.
+    pub fn traffic_ratio(&self) -> f64 {
+        if self.compulsory_bytes == 0 {
+            0.0
+        } else {
+            (self.rd_bytes + self.wr_bytes) as f64 / self.compulsory_bytes as f64
+        }
+    }
+
+    fn add(&mut self, o: &LayerCost) {
+        self.reads += o.reads;
+        self.writes += o.writes;
+        self.rd_bytes += o.rd_bytes;
+        self.wr_bytes += o.wr_bytes;
+        self.array_beats += o.array_beats;
+        self.macs += o.macs;
+        self.cycles += o.cycles;
+        self.compulsory_bytes += o.compulsory_bytes;
+        self.groups += o.groups;
+        self.tiles += o.tiles;
+    }
+}
+
+/// Per-descriptor costs and their sum (`total.cycles` includes [`C_START`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProgramCost {
+    pub layers: Vec<LayerCost>,
+    pub total: LayerCost,
+}
+
+/// Memory words a run of `n >= 1` bytes at `a` touches, `mb` bytes a word.
+pub fn words(a: u64, n: u64, mb: u64) -> u64 {
+    (a + n - 1) / mb - a / mb + 1
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// `sum over r < count of words(start + r*step, n)`: periodic in `r` with
+/// period `mb / gcd(step, mb)`, since `words` only depends on the offset
+/// inside a word.
+fn progression_words(start: u64, step: u64, count: u64, n: u64, mb: u64) -> u64 {
+    let period = mb / gcd(step % mb, mb);
+    let term = |r: u64| words((start + r * step) % mb, n, mb);
+    let one: u64 = (0..period.min(count)).map(term).sum();
+    let (full, rem) = (count / period, count % period);
+    if full == 0 {
+        return one;
+    }
+    full * one + (0..rem).map(term).sum::<u64>()
+}
+
+/// For each conv-output or input coordinate along one axis, how many
+/// `(pooled position, window offset, kernel tap)` triples reach input
+/// coordinate `i` through a live row: `out` pooled positions, `pk` window
+/// offsets at pool stride `ps` and pad `pp` inside `conv` conv positions,
+/// `k` taps at stride `s`, dilation `dil`, pad `pad` inside `size`.
+#[allow(clippy::too_many_arguments)]
+fn axis_hits(
+    out: u64,
+    pk: u64,
+    ps: u64,
+    pp: u64,
+    conv: u64,
+    k: u64,
+    s: u64,
+    dil: u64,
+    pad: u64,
+    size: u64,
+) -> Vec<u64> {
+    let mut hits = vec![0u64; size as usize];
+    for po in 0..out as i64 {
+        for w in 0..pk as i64 {
+            let c = po * ps as i64 - pp as i64 + w;
+            if c < 0 || c >= conv as i64 {
+                continue;
+            }
+            for t in 0..k as i64 {
+                let i = c * s as i64 - pad as i64 + t * dil as i64;
+                if (0..size as i64).contains(&i) {
+                    hits[i as usize] += 1;
+                }
+            }
+        }
+    }
+    hits
+}
+
+/// The cost of descriptor `d` (which must pass [`check::check_descriptor`];
+/// its records are assumed valid), fetched from `desc_addr`.
+pub fn layer_cost(
+    pm: &ProgrammingModel,
+    p: &ModelParams,
+    desc_addr: u64,
+    d: &Descriptor,
+) -> Result<LayerCost, String> {
+    if p.rows == 0 || p.cols == 0 {
+        return Err(format!(
+            "model: rows = {}, cols = {} must be >= 1",
+            p.rows, p.cols
+        ));
+    }
+    if p.mem_bits != pm.mem_bits || p.mem_bits % 8 != 0 || p.mem_bits == 0 {
+        return Err(format!(
+            "model: mem_bits = {} does not match the programming model's {}",
+            p.mem_bits, pm.mem_bits
+        ));
+    }
+    check::check_descriptor(pm, d)
+        .map_err(|v| format!("model: the engine refuses this descriptor: {v}"))?;
+    let mb = u64::from(p.mem_bits / 8);
+    let (rows, cols) = (u64::from(p.rows), u64::from(p.cols));
+    let db = u64::from(pm.descriptor.bytes);
+    let rb = u64::from(pm.channel_record.bytes);
+    let g = d.geometry();
+    let (c_in, c_out) = (d.in_c, d.out_c);
+    let (pk, ps, pp) = if d.pool_k == 0 {
+        (1, 1, 0)
+    } else {
+        (d.pool_k, d.pool_s, d.pool_pad)
+    };
+    let pixels = g.h_o * g.w_o;
+    let groups = c_out.div_ceil(cols);
+    let pixel_tiles = pixels.div_ceil(rows);
+    let tiles_per_group = pixel_tiles * pk * pk;
+    let k_rows = d.k_h * d.k_w * c_in;
+
+    let mut reads = words(desc_addr, db, mb) + words(d.ch_addr, rb * c_out, mb);
+    let mut writes = 0;
+    for grp in 0..groups {
+        let co0 = grp * cols;
+        let gw = cols.min(c_out - co0);
+        reads += words(d.ch_addr + rb * co0, rb * gw, mb);
+        reads += tiles_per_group * progression_words(d.w_addr + co0, c_out, k_rows, gw, mb);
+        writes += progression_words(d.out_addr + co0, c_out, pixels, gw, mb);
+    }
+
+    // A reads: the same for every group.
+    let chunk_words: Vec<u64> = (0..mb)
+        .map(|o| {
+            (0..c_in)
+                .step_by(mb as usize)
+                .map(|ci0| words(o + ci0, mb.min(c_in - ci0), mb))
+                .sum()
+        })
+        .collect();
+    let my = axis_hits(
+        g.h_o, pk, ps, pp, g.h_c, d.k_h, d.stride_h, d.dil_h, d.pad_t, d.in_h,
+    );
+    let mx = axis_hits(
+        g.w_o, pk, ps, pp, g.w_c, d.k_w, d.stride_w, d.dil_w, d.pad_l, d.in_w,
+    );
+    let col_sum: Vec<u64> = (0..mb)
+        .map(|res| {
+            mx.iter()
+                .enumerate()
+                .map(|(ix, &h)| h * chunk_words[((res + ix as u64 * c_in) % mb) as usize])
+                .sum()
+        })
+        .collect();
+    let a_one: u64 = my
+        .iter()
+        .enumerate()
+        .map(|(iy, &h)| h * col_sum[((d.in_addr + iy as u64 * d.in_w * c_in) % mb) as usize])
+        .sum();
+    reads += groups * a_one;
+
+    let tiles = groups * tiles_per_group;
+    let lat = u64::from(p.latency);
+    let wr_bytes = pixels * c_out;
+    Ok(LayerCost {
+        reads,
+        writes,
+        rd_bytes: reads * mb,
+        wr_bytes,
+        array_beats: tiles * k_rows,
+        macs: g.h_c * g.w_c * c_out * k_rows,
+        cycles: reads + writes + C_DESC + 2 * lat + groups * (C_GROUP + lat) + tiles * C_TILE,
+        compulsory_bytes: d.in_bytes() + d.w_bytes() + d.records_bytes(pm) + wr_bytes + db,
+        groups,
+        tiles,
+    })
+}
+
+/// The cost of a descriptor list at `desc_addr` (e.g. [`crate::Program`]'s
+/// `desc_addr` and `descriptors`).
+pub fn program_cost(
+    pm: &ProgrammingModel,
+    p: &ModelParams,
+    desc_addr: u32,
+    descs: &[Descriptor],
+) -> Result<ProgramCost, String> {
+    let mut out = ProgramCost::default();
+    let db = u64::from(pm.descriptor.bytes);
+    for (i, d) in descs.iter().enumerate() {
+        let c = layer_cost(pm, p, u64::from(desc_addr) + db * i as u64, d)
+            .map_err(|e| format!("descriptor {i}: {e}"))?;
+        out.total.add(&c);
+        out.layers.push(c);
+    }
+    out.total.cycles += C_START;
+    Ok(out)
+}
