@@ -130,6 +130,26 @@ impl Program {
         mem.get(start..start + region.bytes as usize)
     }
 
+    /// Whether the engine may read the `mb`-byte memory word at `word_addr`:
+    /// it overlaps a region (descriptors, weights, records, input, or an
+    /// activation region, which later layers read). The engine reads whole
+    /// words, so the word holding a region's first or last byte may also
+    /// cover guard bytes.
+    pub fn word_readable(&self, word_addr: u64, mb: u64) -> bool {
+        let end = word_addr + mb;
+        self.regions
+            .iter()
+            .any(|r| u64::from(r.addr) < end && word_addr < r.end())
+    }
+
+    /// Whether the engine may write (with its strobe set) the byte at `a`:
+    /// it is inside an activation region.
+    pub fn byte_writable(&self, a: u64) -> bool {
+        self.regions
+            .iter()
+            .any(|r| r.kind == RegionKind::Activation && r.contains(a))
+    }
+
     /// Whether address `a` is a guard byte (inside the image, in no region).
     pub fn is_guard(&self, a: u64) -> bool {
         let base = u64::from(self.base);

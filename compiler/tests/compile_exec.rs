@@ -37,6 +37,7 @@ fn check_network(net: &Network, input: &[i8], pm: &ProgrammingModel, base: u32) 
             .regions
             .iter()
             .any(|r| r.kind == RegionKind::Activation && r.contains(a));
+        assert_eq!(prog.byte_writable(a), writable);
         if !writable {
             assert_eq!(before, after, "byte at {a:#x} (not an activation) changed");
         }
@@ -46,11 +47,10 @@ fn check_network(net: &Network, input: &[i8], pm: &ProgrammingModel, base: u32) 
     }
     // The last two layers' outputs are still in their regions.
     let n = net.layers.len();
-    for i in n.saturating_sub(2)..n {
-        let p = &prog.layers[i];
+    for (p, w) in prog.layers.iter().zip(&want).skip(n.saturating_sub(2)) {
         let off = (p.out_addr - base) as usize;
         let bytes = p.out_shape.bytes() as usize;
-        assert_eq!(as_i8(&mem[off..off + bytes]), want[i], "layer {i} output");
+        assert_eq!(as_i8(&mem[off..off + bytes]), *w, "layer {} output", p.name);
     }
 }
 
@@ -203,6 +203,17 @@ fn image_map_and_descriptors_agree() {
         }
     }
     assert!(prog.descriptor_fields(net.layers.len()).is_none());
+    // Readable words: those overlapping a region; a word of guard bytes only is not.
+    let mb = align;
+    for r in &prog.regions {
+        let first = u64::from(r.addr);
+        let last_word = (r.end() - 1) / mb * mb;
+        assert!(prog.word_readable(first, mb) && prog.word_readable(last_word, mb));
+        assert!(!prog.word_readable(first - mb, mb), "{}: word before is guard", r.name);
+        assert!(!prog.word_readable(last_word + mb, mb), "{}: word after is guard", r.name);
+        assert!(prog.is_guard(first - 1) && prog.is_guard(r.end()));
+        assert_eq!(prog.byte_writable(first), r.kind == RegionKind::Activation);
+    }
     // Activation regions start unwritten; no input given means a zero input.
     for r in prog
         .regions
