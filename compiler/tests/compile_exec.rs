@@ -209,8 +209,16 @@ fn image_map_and_descriptors_agree() {
         let first = u64::from(r.addr);
         let last_word = (r.end() - 1) / mb * mb;
         assert!(prog.word_readable(first, mb) && prog.word_readable(last_word, mb));
-        assert!(!prog.word_readable(first - mb, mb), "{}: word before is guard", r.name);
-        assert!(!prog.word_readable(last_word + mb, mb), "{}: word after is guard", r.name);
+        assert!(
+            !prog.word_readable(first - mb, mb),
+            "{}: word before is guard",
+            r.name
+        );
+        assert!(
+            !prog.word_readable(last_word + mb, mb),
+            "{}: word after is guard",
+            r.name
+        );
         assert!(prog.is_guard(first - 1) && prog.is_guard(r.end()));
         assert_eq!(prog.byte_writable(first), r.kind == RegionKind::Activation);
     }

@@ -3,7 +3,7 @@
 //! kernel tap, chunk, row and word), on random descriptors and engines.
 
 use compiler::check::{check_descriptor, Descriptor};
-use compiler::model::{layer_cost, program_cost, ModelParams, C_START};
+use compiler::model::{layer_cost, program_cost, ModelParams, C_DESC, C_GROUP, C_START, C_TILE};
 use compiler::{compile, Network, Shape};
 use contracts::engine::ProgrammingModel;
 use rand::rngs::StdRng;
@@ -11,6 +11,8 @@ use rand::{Rng, SeedableRng};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Counted {
+    groups: u64,
+    tiles: u64,
     reads: u64,
     writes: u64,
     wr_bytes: u64,
@@ -56,10 +58,12 @@ fn brute_force(
     for g in 0..groups {
         let co0 = g * cols;
         let gw = cols.min(c_out - co0);
+        c.groups += 1;
         c.reads += words(d.ch_addr + rb * co0, rb * gw, mb);
         for t in 0..(h_o * w_o).div_ceil(rows) {
             for wi in 0..pk {
                 for wj in 0..pk {
+                    c.tiles += 1;
                     for ky in 0..d.k_h {
                         for kx in 0..d.k_w {
                             let mut ci0 = 0;
@@ -176,6 +180,8 @@ fn traffic_equals_the_literal_schedule() {
         let want = brute_force(&pm, &d, desc_addr, u64::from(rows), u64::from(cols));
         let got = layer_cost(&pm, &p, desc_addr, &d).expect("valid descriptor");
         let got_counted = Counted {
+            groups: got.groups,
+            tiles: got.tiles,
             reads: got.reads,
             writes: got.writes,
             wr_bytes: got.wr_bytes,
@@ -187,9 +193,81 @@ fn traffic_equals_the_literal_schedule() {
             "case {case}: {d:?} at {rows}x{cols}, {mem_bits} bits"
         );
         assert_eq!(got.rd_bytes, got.reads * mb);
+        // The cycle formula of the module docs, from the counted schedule.
+        let lat = u64::from(p.latency);
+        let cycles = want.reads
+            + want.writes
+            + C_DESC
+            + 2 * lat
+            + want.groups * (C_GROUP + lat)
+            + want.tiles * C_TILE;
+        assert_eq!(got.cycles, cycles, "case {case}");
         // Every array beat needs at least one request (its B row), so the
         // memory-bound cycle count is never below the beats.
         assert!(got.cycles >= got.array_beats + got.writes, "case {case}");
+    }
+}
+
+/// Fewer, larger layers: K in the thousands, FC at batch 1 and batch > ROWS,
+/// channel counts that are not multiples of the array or the word.
+#[test]
+fn traffic_equals_the_literal_schedule_on_large_layers() {
+    let fc = |batch: u64, k: u64, n: u64| Descriptor {
+        in_h: 1,
+        in_w: batch,
+        in_c: k,
+        out_c: n,
+        k_h: 1,
+        k_w: 1,
+        stride_h: 1,
+        stride_w: 1,
+        dil_h: 1,
+        dil_w: 1,
+        in_addr: 0x1000,
+        w_addr: 0x10_0000,
+        ch_addr: 0x20_0000,
+        out_addr: 0x30_0000,
+        ..Descriptor::default()
+    };
+    let conv = Descriptor {
+        in_h: 13,
+        in_w: 11,
+        in_c: 37,
+        out_c: 21,
+        k_h: 3,
+        k_w: 2,
+        stride_h: 2,
+        stride_w: 1,
+        pad_t: 1,
+        pad_b: 2,
+        pad_r: 1,
+        pool_k: 2,
+        pool_s: 2,
+        ..fc(1, 1, 1)
+    };
+    for (d, rows, cols) in [
+        (fc(1, 3000, 10), 8, 8),
+        (fc(70, 515, 19), 8, 8),
+        (fc(9, 4096, 3), 4, 4),
+        (conv, 8, 8),
+        (conv, 3, 5),
+    ] {
+        for mem_bits in [32, 64, 128] {
+            let pm = ProgrammingModel::new(mem_bits);
+            let p = ModelParams {
+                rows,
+                cols,
+                mem_bits,
+                latency: 8,
+            };
+            let want = brute_force(&pm, &d, 0x40, u64::from(rows), u64::from(cols));
+            let got = layer_cost(&pm, &p, 0x40, &d).expect("valid");
+            assert_eq!(
+                (got.reads, got.writes, got.array_beats, got.macs),
+                (want.reads, want.writes, want.array_beats, want.macs),
+                "{d:?} {rows}x{cols} {mem_bits}"
+            );
+        }
     }
 }
 
