@@ -16,9 +16,24 @@ use rand::SeedableRng;
 /// the guard bytes and the read-only regions.
 fn check_network(net: &Network, input: &[i8], pm: &ProgrammingModel, base: u32) {
     let prog = compile(net, Some(input), pm, base).expect("compiles");
-    let mut mem = prog.image.clone();
-    let outcome = run(&mut mem, base, pm, prog.desc_addr, prog.desc_count).expect("runs");
+    // The memory is larger than the image when there is room below it: the
+    // executor must address it through `mem_base`, touching nothing outside.
+    let margin = if base >= 64 { 64 } else { 0 };
+    let mut big = vec![0xEE; margin];
+    big.extend_from_slice(&prog.image);
+    big.extend_from_slice(&[0xEE; 64]);
+    let outcome = run(
+        &mut big,
+        base - margin as u32,
+        pm,
+        prog.desc_addr,
+        prog.desc_count,
+    )
+    .expect("runs");
     assert_eq!(outcome, Outcome::Done);
+    assert!(big[..margin].iter().all(|&b| b == 0xEE));
+    assert!(big[big.len() - 64..].iter().all(|&b| b == 0xEE));
+    let mem = big[margin..big.len() - 64].to_vec();
 
     let want = golden_chain(net, input);
     let got = as_i8(prog.slice(&mem, &prog.output).expect("output inside"));
@@ -57,7 +72,7 @@ fn check_network(net: &Network, input: &[i8], pm: &ProgrammingModel, base: u32) 
 #[test]
 fn random_networks_match_the_golden_chain() {
     let mut rng = StdRng::seed_from_u64(0x10);
-    for case in 0..60 {
+    for case in 0..150 {
         let mem_bits = [32, 64, 128][case % 3];
         let pm = ProgrammingModel::new(mem_bits);
         let net = rand_network(&mut rng);
