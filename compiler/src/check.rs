@@ -24,8 +24,8 @@
 //! Before the first descriptor is fetched, the start itself is checked
 //! ([`check_start`], reported with index 0): `desc_count > limits.desc_count`
 //! (`too_large`), `desc_addr` misaligned (`misaligned`), the list running past
-//! 2^32 (`address_wrap`). These checks run even for `desc_count == 0`, which
-//! is otherwise done at once without any memory access.
+//! 2^32 (`address_wrap`). `desc_count == 0` is done at once, before these
+//! checks and without any memory access (as the RTL's start state does).
 //!
 //! Rule *names* are the contract's (`errors` in the manifest); the codes, the
 //! limits, and every field offset and record size come from the
@@ -273,13 +273,17 @@ impl Descriptor {
     }
 }
 
-/// The start-level checks (index 0, before any descriptor is fetched).
+/// The start-level checks (index 0, before any descriptor is fetched); an
+/// empty list (`desc_count == 0`) passes whatever `desc_addr` is.
 pub fn check_start(
     pm: &ProgrammingModel,
     desc_addr: u64,
     desc_count: u64,
 ) -> Result<(), Violation> {
     let lim = &pm.limits;
+    if desc_count == 0 {
+        return Ok(());
+    }
     if desc_count > u64::from(lim.desc_count) {
         return Err(Violation::new(
             TOO_LARGE,
