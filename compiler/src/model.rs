@@ -53,6 +53,27 @@ pub struct ModelParams {
     pub mem_bits: u32,
     /// Memory read latency in cycles (>= 1).
     pub latency: u32,
+    /// Input buffer bytes (the engine's `ibuf_bytes`, register `config2`): a
+    /// layer whose whole input fits is read once; 0 = no buffer.
+    pub ibuf_bytes: u64,
+    /// Weight buffer rows (the engine's `wbuf_rows`, register `config3`): a
+    /// layer with `k_h*k_w*C_in` up to this reads each group's weights once;
+    /// 0 = no buffer.
+    pub wbuf_rows: u64,
+}
+
+impl ModelParams {
+    /// An engine without input and weight buffers (everything streams).
+    pub fn streaming(rows: u32, cols: u32, mem_bits: u32, latency: u32) -> ModelParams {
+        ModelParams {
+            rows,
+            cols,
+            mem_bits,
+            latency,
+            ibuf_bytes: 0,
+            wbuf_rows: 0,
+        }
+    }
 }
 
 /// Cost of one descriptor (or, summed, of a program).
@@ -77,6 +98,21 @@ pub struct LayerCost {
     /// Channel groups and array tiles (for calibration).
     pub groups: u64,
     pub tiles: u64,
+    /// Reduction chunks over the layer (`tiles * k_h*k_w*ceil(C_in/MB)`).
+    pub chunks: u64,
+    /// Words of the A runs of live rows over the layer (memory reads, or
+    /// input-buffer reads when the input is resident) and the number of runs.
+    pub a_words: u64,
+    pub a_runs: u64,
+    /// Cycles of the A walker: one per row and chunk, plus one per extra word
+    /// of a run (`chunks*ROWS + a_words - a_runs`).
+    pub a_walk: u64,
+    /// Descriptors in this cost (1 per layer).
+    pub descriptors: u64,
+    /// Layers whose input was resident in the input buffer / whose weights
+    /// were resident in the weight buffer (0 or 1 per layer).
+    pub input_resident: u64,
+    pub weights_resident: u64,
 }
 
 impl LayerCost {
@@ -110,6 +146,13 @@ impl LayerCost {
         self.compulsory_bytes += o.compulsory_bytes;
         self.groups += o.groups;
         self.tiles += o.tiles;
+        self.chunks += o.chunks;
+        self.a_words += o.a_words;
+        self.a_runs += o.a_runs;
+        self.a_walk += o.a_walk;
+        self.descriptors += o.descriptors;
+        self.input_resident += o.input_resident;
+        self.weights_resident += o.weights_resident;
     }
 }
 
@@ -222,17 +265,28 @@ pub fn layer_cost(
     let tiles_per_group = pixel_tiles * pk * pk;
     let k_rows = d.k_h * d.k_w * c_in;
 
+    let input_resident = d.in_bytes() <= p.ibuf_bytes;
+    let weights_resident = k_rows <= p.wbuf_rows;
+
     let mut reads = words(desc_addr, db, mb) + words(d.ch_addr, rb * c_out, mb);
+    if input_resident {
+        reads += words(d.in_addr, d.in_bytes(), mb);
+    }
+    let b_loads = if weights_resident { 1 } else { tiles_per_group };
     let mut writes = 0;
     for grp in 0..groups {
         let co0 = grp * cols;
         let gw = cols.min(c_out - co0);
         reads += words(d.ch_addr + rb * co0, rb * gw, mb);
-        reads += tiles_per_group * progression_words(d.w_addr + co0, c_out, k_rows, gw, mb);
+        reads += b_loads * progression_words(d.w_addr + co0, c_out, k_rows, gw, mb);
         writes += progression_words(d.out_addr + co0, c_out, pixels, gw, mb);
     }
+    let tiles = groups * tiles_per_group;
+    let chunks = tiles * d.k_h * d.k_w * c_in.div_ceil(mb);
 
-    // A reads: the same for every group.
+    // The A walk: the same for every group. `a_one` counts the words of the
+    // live rows' runs (read from memory, or from the input buffer when the
+    // input is resident: same word layout), `live_one` the live runs.
     let chunk_words: Vec<u64> = (0..mb)
         .map(|o| {
             (0..c_in)
@@ -260,23 +314,36 @@ pub fn layer_cost(
         .enumerate()
         .map(|(iy, &h)| h * col_sum[((d.in_addr + iy as u64 * d.in_w * c_in) % mb) as usize])
         .sum();
-    reads += groups * a_one;
+    let live_one = my.iter().sum::<u64>() * mx.iter().sum::<u64>() * c_in.div_ceil(mb);
+    if !input_resident {
+        reads += groups * a_one;
+    }
 
-    let tiles = groups * tiles_per_group;
     let lat = u64::from(p.latency);
     let wr_bytes = pixels * c_out;
-    Ok(LayerCost {
+    let a_words = groups * a_one;
+    let a_runs = groups * live_one;
+    let mut cost = LayerCost {
         reads,
         writes,
         rd_bytes: reads * mb,
         wr_bytes,
         array_beats: tiles * k_rows,
         macs: g.h_c * g.w_c * c_out * k_rows,
-        cycles: reads + writes + C_DESC + 2 * lat + groups * (C_GROUP + lat) + tiles * C_TILE,
+        cycles: 0,
         compulsory_bytes: d.in_bytes() + d.w_bytes() + d.records_bytes(pm) + wr_bytes + db,
         groups,
         tiles,
-    })
+        chunks,
+        a_words,
+        a_runs,
+        a_walk: chunks * rows + a_words - a_runs,
+        descriptors: 1,
+        input_resident: u64::from(input_resident),
+        weights_resident: u64::from(weights_resident),
+    };
+    cost.cycles = reads + writes + C_DESC + 2 * lat + groups * (C_GROUP + lat) + tiles * C_TILE;
+    Ok(cost)
 }
 
 /// The cost of a descriptor list at `desc_addr` (e.g. [`crate::Program`]'s
