@@ -7,18 +7,29 @@
 //!
 //! - the descriptor fetch, `words(desc_addr + DB*d, DB)` reads;
 //! - the record check, `words(ch_addr, RB*C_out)` reads;
+//! - input resident (`in_h*in_w*C_in <= ibuf_bytes`): the whole input once,
+//!   `words(in_addr, in_h*in_w*C_in)` reads;
 //! - per group `g` of `gw` channels at `co0`: the group's records,
-//!   `words(ch_addr + RB*co0, RB*gw)`; per pixel tile and pool-window offset
-//!   (one array tile), per `(ky, kx, ci0)` chunk of `n = min(MB, C_in - ci0)`
-//!   beats: one A run `words(in_addr + (iy*W + ix)*C_in + ci0, n)` per live
-//!   row whose input position is inside the image, and `n` B rows
-//!   `words(w_addr + ((ky*k_w + kx)*C_in + ci0 + j)*C_out + co0, gw)`;
-//!   per live output pixel `p`, `words(out_addr + p*C_out + co0, gw)` writes.
+//!   `words(ch_addr + RB*co0, RB*gw)`; weights resident (`k_h*k_w*C_in <=
+//!   wbuf_rows`): the group's `K = k_h*k_w*C_in` weight rows once,
+//!   `words(w_addr + r*C_out + co0, gw)` for `r < K`;
+//! - per pixel tile and pool-window offset (one array tile), per `(ky, kx,
+//!   ci0)` chunk of `n = min(MB, C_in - ci0)` beats: unless the input is
+//!   resident, one A run `words(in_addr + (iy*W + ix)*C_in + ci0, n)` per live
+//!   row whose input position is inside the image; unless the weights are
+//!   resident, `n` B rows `words(w_addr + ((ky*k_w + kx)*C_in + ci0 + j)*C_out
+//!   + co0, gw)`;
+//! - per live output pixel `p` of a tile, `words(out_addr + p*C_out + co0,
+//!   gw)` writes.
+//!
+//! (`docs/engine.md` lists the streaming schedule; the two buffers and their
+//! rules are the RTL's `ibuf_bytes` / `wbuf_rows`, registers `config2` /
+//! `config3`. [`ModelParams::streaming`] is an engine without them.)
 //!
 //! The model does not walk that loop nest (a test does, literally, and
 //! compares). It sums it in closed form per factor: A does not depend on the
 //! group and its live-row condition is a product of a row condition and a
-//! column condition, so the A reads are `groups * sum_iy my[iy] *
+//! column condition, so the A words are `groups * sum_iy my[iy] *
 //! S[(in_addr + iy*W*C_in) mod MB]` with `my[iy]` the number of `(py, wi, ky)`
 //! reaching input row `iy` (likewise `mx` for columns) and `S` the
 //! column sum per word offset; B and the writes are sums of `words` over an
@@ -30,6 +41,8 @@
 //! trip), per group [`C_GROUP`] `+ latency` (the group's records), per array
 //! tile [`C_TILE`]. The constants are placeholders the integrator calibrates
 //! against the RTL (the target is within 2%); the traffic terms are exact.
+//! [`LayerCost`] also carries the structural counts a calibrated formula
+//! needs (chunks, the A walker's cycles, weight words, residency).
 
 use contracts::engine::ProgrammingModel;
 
@@ -107,6 +120,8 @@ pub struct LayerCost {
     /// Cycles of the A walker: one per row and chunk, plus one per extra word
     /// of a run (`chunks*ROWS + a_words - a_runs`).
     pub a_walk: u64,
+    /// Weight words read (per tile when streaming, once per group when resident).
+    pub b_words: u64,
     /// Descriptors in this cost (1 per layer).
     pub descriptors: u64,
     /// Layers whose input was resident in the input buffer / whose weights
@@ -150,6 +165,7 @@ impl LayerCost {
         self.a_words += o.a_words;
         self.a_runs += o.a_runs;
         self.a_walk += o.a_walk;
+        self.b_words += o.b_words;
         self.descriptors += o.descriptors;
         self.input_resident += o.input_resident;
         self.weights_resident += o.weights_resident;
@@ -274,13 +290,15 @@ pub fn layer_cost(
     }
     let b_loads = if weights_resident { 1 } else { tiles_per_group };
     let mut writes = 0;
+    let mut b_words = 0;
     for grp in 0..groups {
         let co0 = grp * cols;
         let gw = cols.min(c_out - co0);
         reads += words(d.ch_addr + rb * co0, rb * gw, mb);
-        reads += b_loads * progression_words(d.w_addr + co0, c_out, k_rows, gw, mb);
+        b_words += b_loads * progression_words(d.w_addr + co0, c_out, k_rows, gw, mb);
         writes += progression_words(d.out_addr + co0, c_out, pixels, gw, mb);
     }
+    reads += b_words;
     let tiles = groups * tiles_per_group;
     let chunks = tiles * d.k_h * d.k_w * c_in.div_ceil(mb);
 
@@ -338,6 +356,7 @@ pub fn layer_cost(
         a_words,
         a_runs,
         a_walk: chunks * rows + a_words - a_runs,
+        b_words,
         descriptors: 1,
         input_resident: u64::from(input_resident),
         weights_resident: u64::from(weights_resident),
