@@ -26,7 +26,7 @@
 //! (tensor lengths, quantization ranges, geometry) and names the layer and the
 //! field of the first problem in one line. Whether the *engine* accepts each
 //! layer (its limits, pad rule, alignment) is the compiler's check
-//! ([`crate::compile`]), which names the engine's rule.
+//! ([`crate::compile()`]), which names the engine's rule.
 
 use golden::{ConvLayer, Padding};
 use serde::{Deserialize, Serialize};
