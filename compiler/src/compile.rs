@@ -24,6 +24,7 @@
 use std::collections::BTreeMap;
 
 use contracts::engine::ProgrammingModel;
+use serde::Serialize;
 
 use crate::check::{self, Descriptor, Violation};
 use crate::net::{NetError, Network, Shape};
@@ -35,7 +36,8 @@ pub const UNWRITTEN: u8 = 0x5A;
 
 /// What a region holds (tests mark `Descriptors`, `Input`, `Weights`,
 /// `Records` read-only and `Activation` writable).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RegionKind {
     Descriptors,
     Input,
@@ -45,7 +47,7 @@ pub enum RegionKind {
 }
 
 /// A named byte range of the image.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Region {
     pub name: String,
     pub addr: u32,
@@ -66,7 +68,7 @@ impl Region {
 }
 
 /// Where one layer's tensors live.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Placement {
     pub name: String,
     pub in_addr: u32,
@@ -77,11 +79,13 @@ pub struct Placement {
     pub out_shape: Shape,
 }
 
-/// A compiled network: the image, where it goes and what is where.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A compiled network: the image, where it goes and what is where. As JSON
+/// ([`Program::map_json`]) it is the map without the image bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Program {
     /// Address of `image[0]`.
     pub base: u32,
+    #[serde(skip)]
     pub image: Vec<u8>,
     /// Write these to the `desc_addr` and `desc_count` registers.
     pub desc_addr: u32,
@@ -95,6 +99,7 @@ pub struct Program {
     /// Every region, in address order.
     pub regions: Vec<Region>,
     /// The descriptors as written into the image.
+    #[serde(skip)]
     pub descriptors: Vec<Descriptor>,
 }
 
@@ -117,6 +122,21 @@ pub enum CompileError {
 }
 
 impl Program {
+    /// The map (everything but the image bytes) as pretty JSON, with the
+    /// image length and each descriptor's fields by name.
+    pub fn map_json(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let serde_json::Value::Object(map) = &mut v {
+            map.insert("image_bytes".into(), self.image.len().into());
+            let descs: Vec<_> = self.descriptors.iter().map(Descriptor::to_map).collect();
+            map.insert(
+                "descriptors".into(),
+                serde_json::to_value(descs).unwrap_or_default(),
+            );
+        }
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    }
+
     /// Descriptor `i`'s fields by name, `None` past the list.
     pub fn descriptor_fields(&self, i: usize) -> Option<BTreeMap<String, u64>> {
         self.descriptors.get(i).map(Descriptor::to_map)

@@ -218,6 +218,25 @@ fn image_map_and_descriptors_agree() {
         }
     }
     assert!(prog.descriptor_fields(net.layers.len()).is_none());
+    // The JSON map says the same as the struct.
+    let map: serde_json::Value = serde_json::from_str(&prog.map_json()).expect("json");
+    assert_eq!(map["desc_addr"], u64::from(prog.desc_addr));
+    assert_eq!(map["image_bytes"], prog.image.len());
+    assert_eq!(
+        map["regions"].as_array().map(Vec::len),
+        Some(prog.regions.len())
+    );
+    assert_eq!(map["regions"][0]["kind"], "descriptors");
+    assert_eq!(
+        map["layers"][0]["out_addr"],
+        u64::from(prog.layers[0].out_addr)
+    );
+    assert_eq!(map["output_shape"]["c"], u64::from(prog.output_shape.c));
+    for i in 0..prog.layers.len() {
+        for (name, v) in prog.descriptor_fields(i).expect("descriptor") {
+            assert_eq!(map["descriptors"][i][&name], v, "descriptor {i} {name}");
+        }
+    }
     // Readable words: those overlapping a region; a word of guard bytes only is not.
     let mb = align;
     for r in &prog.regions {
