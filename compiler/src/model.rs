@@ -14,7 +14,8 @@
 //!   wbuf_rows`): the group's `K = k_h*k_w*C_in` weight rows once,
 //!   `words(w_addr + r*C_out + co0, gw)` for `r < K`;
 //! - per pixel tile and pool-window offset (one array tile), per `(ky, kx,
-//!   ci0)` chunk of `n = min(MB, C_in - ci0)` beats: unless the input is
+//!   ci0)` chunk of `n = min(CB, C_in - ci0)` beats (`CB` =
+//!   [`ModelParams::chunk_bytes`]; `docs/engine.md` still says `MB`): unless the input is
 //!   resident, one A run `words(in_addr + (iy*W + ix)*C_in + ci0, n)` per live
 //!   row whose input position is inside the image; unless the weights are
 //!   resident, `n` B rows `words(w_addr + ((ky*k_w + kx)*C_in + ci0 + j)*C_out
@@ -73,10 +74,14 @@ pub struct ModelParams {
     /// layer with `k_h*k_w*C_in` up to this reads each group's weights once;
     /// 0 = no buffer.
     pub wbuf_rows: u64,
+    /// Input channels per chunk (`CB`, the engine's `staging_beats`): the
+    /// reduction runs in chunks of `n = min(CB, C_in - ci0)` beats.
+    pub chunk_bytes: u64,
 }
 
 impl ModelParams {
-    /// An engine without input and weight buffers (everything streams).
+    /// An engine without input and weight buffers (everything streams), with
+    /// the generator's chunk rule ([`default_chunk_bytes`]).
     pub fn streaming(rows: u32, cols: u32, mem_bits: u32, latency: u32) -> ModelParams {
         ModelParams {
             rows,
@@ -85,8 +90,16 @@ impl ModelParams {
             latency,
             ibuf_bytes: 0,
             wbuf_rows: 0,
+            chunk_bytes: default_chunk_bytes(rows, mem_bits),
         }
     }
+}
+
+/// The generator's chunk (input channels per staging buffer, register
+/// `config1.staging_beats`): a memory word, and at least ROWS rounded up to a
+/// power of two, so the A walk (a row a cycle) keeps pace with the beats.
+pub fn default_chunk_bytes(rows: u32, mem_bits: u32) -> u64 {
+    u64::from((mem_bits / 8).max(rows.next_power_of_two()))
 }
 
 /// Cost of one descriptor (or, summed, of a program).
@@ -111,7 +124,7 @@ pub struct LayerCost {
     /// Channel groups and array tiles (for calibration).
     pub groups: u64,
     pub tiles: u64,
-    /// Reduction chunks over the layer (`tiles * k_h*k_w*ceil(C_in/MB)`).
+    /// Reduction chunks over the layer (`tiles * k_h*k_w*ceil(C_in/CB)`).
     pub chunks: u64,
     /// Words of the A runs of live rows over the layer (memory reads, or
     /// input-buffer reads when the input is resident) and the number of runs.
@@ -256,6 +269,9 @@ pub fn layer_cost(
             p.rows, p.cols
         ));
     }
+    if p.chunk_bytes == 0 {
+        return Err("model: chunk_bytes must be >= 1".into());
+    }
     if p.mem_bits != pm.mem_bits || p.mem_bits % 8 != 0 || p.mem_bits == 0 {
         return Err(format!(
             "model: mem_bits = {} does not match the programming model's {}",
@@ -300,7 +316,8 @@ pub fn layer_cost(
     }
     reads += b_words;
     let tiles = groups * tiles_per_group;
-    let chunks = tiles * d.k_h * d.k_w * c_in.div_ceil(mb);
+    let cb = p.chunk_bytes;
+    let chunks = tiles * d.k_h * d.k_w * c_in.div_ceil(cb);
 
     // The A walk: the same for every group. `a_one` counts the words of the
     // live rows' runs (read from memory, or from the input buffer when the
@@ -308,8 +325,8 @@ pub fn layer_cost(
     let chunk_words: Vec<u64> = (0..mb)
         .map(|o| {
             (0..c_in)
-                .step_by(mb as usize)
-                .map(|ci0| words(o + ci0, mb.min(c_in - ci0), mb))
+                .step_by(cb as usize)
+                .map(|ci0| words(o + ci0, cb.min(c_in - ci0), mb))
                 .sum()
         })
         .collect();
@@ -332,7 +349,7 @@ pub fn layer_cost(
         .enumerate()
         .map(|(iy, &h)| h * col_sum[((d.in_addr + iy as u64 * d.in_w * c_in) % mb) as usize])
         .sum();
-    let live_one = my.iter().sum::<u64>() * mx.iter().sum::<u64>() * c_in.div_ceil(mb);
+    let live_one = my.iter().sum::<u64>() * mx.iter().sum::<u64>() * c_in.div_ceil(cb);
     if !input_resident {
         reads += groups * a_one;
     }

@@ -3,7 +3,9 @@
 //! kernel tap, chunk, row and word), on random descriptors and engines.
 
 use compiler::check::{check_descriptor, Descriptor};
-use compiler::model::{layer_cost, program_cost, ModelParams, C_DESC, C_GROUP, C_START, C_TILE};
+use compiler::model::{
+    default_chunk_bytes, layer_cost, program_cost, ModelParams, C_DESC, C_GROUP, C_START, C_TILE,
+};
 use compiler::{compile, Network, Shape};
 use contracts::engine::ProgrammingModel;
 use rand::rngs::StdRng;
@@ -84,7 +86,7 @@ fn brute_force(pm: &ProgrammingModel, p: &ModelParams, d: &Descriptor, desc_addr
                         for kx in 0..d.k_w {
                             let mut ci0 = 0;
                             while ci0 < c_in {
-                                let n = mb.min(c_in - ci0);
+                                let n = p.chunk_bytes.min(c_in - ci0);
                                 c.chunks += 1;
                                 for i in 0..rows {
                                     // The row's run of A words, if the row is
@@ -136,7 +138,7 @@ fn brute_force(pm: &ProgrammingModel, p: &ModelParams, d: &Descriptor, desc_addr
                                     c.reads += words(a, gw, mb);
                                 }
                                 c.array_beats += n;
-                                ci0 += mb;
+                                ci0 += p.chunk_bytes;
                             }
                         }
                     }
@@ -213,6 +215,12 @@ fn traffic_equals_the_literal_schedule() {
             latency: rng.gen_range(1..=32),
             ibuf_bytes: [0, 2 * mb, 64, 1000, 128 * 1024][rng.gen_range(0..5)],
             wbuf_rows: [0, 2, 20, 64, 2048][rng.gen_range(0..5)],
+            // The generator's rule, or another width (a chunk is not always a word).
+            chunk_bytes: if rng.gen_bool(0.5) {
+                default_chunk_bytes(rows, mem_bits)
+            } else {
+                [1, 3, 4, 8, 16, 32][rng.gen_range(0..6)]
+            },
         };
         let d = rand_descriptor(&mut rng, &pm);
         let desc_addr = mb * rng.gen_range(0..100);
