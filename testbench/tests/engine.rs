@@ -1,0 +1,893 @@
+//! Bit-exact tests of the generated conv/FC engine under Verilator: layers
+//! built by hand in a memory model (`testbench::engine::image`), every output
+//! byte and every other byte of the image compared with the golden layer
+//! oracle applied to the same memory (`testbench::engine::oracle`), the error
+//! rules, the counters against a brute-force walk of the schedule in
+//! `docs/engine.md`, and the register/memory protocol checked by the agents
+//! every cycle (random latency 1..=32, `req_ready` stalls, response gaps,
+//! reads and writes only inside the regions a layer allows).
+//!
+//! Every configuration is a Verilator build (cached on disk by the harness),
+//! so most tests share the 4x4 / 64-bit engine; the other sizes and widths get
+//! a few layers each. Big layers belong to `engine_bench`.
+
+use contracts::engine::ProgrammingModel;
+use golden::layer::ConvLayer;
+use golden::Padding;
+use hdl::engine::EngineConfig;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use testbench::engine::image::{edge_i8, random_i8, random_requant, ImageBuilder, Program};
+use testbench::engine::oracle::{
+    layer_counts, Descriptor, MemImage, Outcome, Record, FIELDS,
+};
+use testbench::engine::{EngineSim, MemConfig, RunResult};
+
+/// Where the test memory starts: not zero, so an engine that drops address
+/// bits reads outside every region.
+const BASE: u64 = 0x1000_0000;
+/// Bytes of test memory.
+const MEM_SIZE: usize = 256 * 1024;
+
+fn seed(base: u64) -> u64 {
+    std::env::var("TB_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(base)
+}
+
+fn ecfg(rows: u32, cols: u32, mem_bits: u32, pipeline: u32) -> EngineConfig {
+    EngineConfig {
+        rows,
+        cols,
+        mem_bits,
+        pipeline,
+        ..EngineConfig::default()
+    }
+}
+
+fn sim(cfg: &EngineConfig, mem: MemConfig) -> EngineSim {
+    EngineSim::new(cfg, mem).unwrap_or_else(|e| {
+        panic!(
+            "engine {}x{} mem {} pipeline {}: {e}",
+            cfg.rows, cfg.cols, cfg.mem_bits, cfg.pipeline
+        )
+    })
+}
+
+fn hostile(seed: u64) -> MemConfig {
+    MemConfig::random(BASE, MEM_SIZE, seed)
+}
+
+fn cfg_name(sim: &EngineSim) -> String {
+    format!(
+        "{}x{} mem{} pipe{}",
+        sim.cfg.rows, sim.cfg.cols, sim.cfg.mem_bits, sim.cfg.pipeline
+    )
+}
+
+/// Where byte `addr` lies, in words: an output element or something else.
+fn locate(pm: &ProgrammingModel, prog: &Program, addr: u64) -> String {
+    for (i, d) in prog.descs.iter().enumerate() {
+        let Some(g) = d.geometry() else { continue };
+        let n = d.output_bytes();
+        if addr >= d.out_addr && addr < d.out_addr + n && d.check_fields(pm).is_ok() {
+            let off = addr - d.out_addr;
+            let (p, co) = (off / d.out_c, off % d.out_c);
+            return format!(
+                "output of descriptor {i} ({}) at y {} x {} co {}",
+                d.summary(),
+                p / g.w_o,
+                p % g.w_o,
+                co
+            );
+        }
+    }
+    "a byte no descriptor may write (guard, input, weights, records or descriptors)".into()
+}
+
+/// Cycle budget for a run the oracle says does `want`.
+fn budget(want: &Outcome) -> u64 {
+    40 * (want.counts.reads + want.counts.wr_bytes + want.counts.array_beats) + 20_000
+}
+
+/// Compare the engine's memory, status and counters after a run of `prog`
+/// with what the oracle says.
+fn check_result(
+    sim: &EngineSim,
+    prog: &Program,
+    want_mem: &MemImage,
+    want: &Outcome,
+    r: &RunResult,
+    what: &str,
+) {
+    let what = format!("{what} on {}", cfg_name(sim));
+    let got = sim
+        .memory_at(prog.image.base, prog.image.bytes.len())
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    if let Some(i) = got.iter().zip(&want_mem.bytes).position(|(a, b)| a != b) {
+        let addr = prog.image.base + i as u64;
+        let wrong = got
+            .iter()
+            .zip(&want_mem.bytes)
+            .filter(|(a, b)| a != b)
+            .count();
+        panic!(
+            "{what}: memory differs first at {addr:#x}, {}: engine {} expected {} ({wrong} bytes differ; status {:#x})",
+            locate(&sim.pm, prog, addr),
+            got[i] as i8,
+            want_mem.bytes[i] as i8,
+            r.status
+        );
+    }
+    match want.error {
+        None => assert!(
+            r.done && !r.error && !r.busy,
+            "{what}: status {:#x} (busy {} done {} error {} code {} index {}), expected done",
+            r.status,
+            r.busy,
+            r.done,
+            r.error,
+            r.code,
+            r.index
+        ),
+        Some((name, index)) => {
+            assert!(
+                r.error && !r.busy,
+                "{what}: status {:#x}, expected error {name} at index {index}",
+                r.status
+            );
+            assert_eq!(
+                (r.error_name.as_deref(), r.index),
+                (Some(name), index),
+                "{what}: error code {} / index, expected {name} at {index}",
+                r.code
+            );
+        }
+    }
+    let mb = u64::from(sim.cfg.mem_bits / 8);
+    assert_eq!(r.wr_bytes, want.counts.wr_bytes, "{what}: wr_bytes counter");
+    assert_eq!(
+        r.mem_wr_bytes, want.counts.wr_bytes,
+        "{what}: bytes written with their strobe set"
+    );
+    assert_eq!(
+        r.array_beats, want.counts.array_beats,
+        "{what}: array_beats counter"
+    );
+    if want.error.map(|e| e.0) == Some("bad_requant") {
+        assert!(
+            (mb * want.reads_min..=mb * want.counts.reads).contains(&r.rd_bytes),
+            "{what}: rd_bytes {} outside {}..={}",
+            r.rd_bytes,
+            mb * want.reads_min,
+            mb * want.counts.reads
+        );
+    } else {
+        assert_eq!(
+            r.rd_bytes,
+            mb * want.counts.reads,
+            "{what}: rd_bytes counter (schedule of docs/engine.md)"
+        );
+    }
+    assert_eq!(
+        r.mem_rd_bytes, r.rd_bytes,
+        "{what}: rd_bytes counter vs bytes the memory returned"
+    );
+    assert!(
+        r.cycles > 0 && r.cycles.abs_diff(r.sim_cycles) <= 4,
+        "{what}: cycles counter {} vs {} cycles from start to irq",
+        r.cycles,
+        r.sim_cycles
+    );
+}
+
+/// Run `prog` on `sim` and check everything; returns the result.
+fn run_checked(sim: &mut EngineSim, prog: &Program, what: &str) -> RunResult {
+    let (want_mem, want) = prog
+        .expected(&sim.pm, sim.cfg.rows, sim.cfg.cols)
+        .unwrap_or_else(|e| panic!("{what}: oracle: {e}"));
+    let r = sim
+        .run_program(prog, budget(&want))
+        .unwrap_or_else(|e| panic!("{what} on {}: {e}", cfg_name(sim)));
+    check_result(sim, prog, &want_mem, &want, &r, what);
+    r
+}
+
+/// Operands for `layer`: random, or drawn from the int8 extremes.
+fn operands(rng: &mut StdRng, layer: &ConvLayer, edge: bool) -> (Vec<i8>, Vec<i8>) {
+    if edge {
+        (
+            edge_i8(rng, layer.input_len()),
+            edge_i8(rng, layer.weight_len()),
+        )
+    } else {
+        (
+            random_i8(rng, layer.input_len()),
+            random_i8(rng, layer.weight_len()),
+        )
+    }
+}
+
+/// A program of one layer with random (or edge) operands.
+fn one_layer(pm: &ProgrammingModel, rng: &mut StdRng, layer: &ConvLayer, edge: bool) -> Program {
+    let (input, weights) = operands(rng, layer, edge);
+    let mut b = ImageBuilder::new(pm, BASE, rng.gen());
+    let in_addr = b.tensor(&input);
+    b.conv(layer, in_addr, &weights, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    b.finish().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Memory reads of `layer` alone on `sim`'s engine (the work it costs).
+fn reads_of(sim: &EngineSim, layer: &ConvLayer) -> u64 {
+    let d = Descriptor::conv(layer, 0, 0, 0, 0);
+    let rb = u64::from(sim.pm.channel_record.bytes);
+    layer_counts(
+        &d,
+        u64::from(sim.cfg.rows),
+        u64::from(sim.cfg.cols),
+        u64::from(sim.cfg.mem_bits / 8),
+        rb,
+    )
+    .reads
+}
+
+/// A random valid conv layer: kernels 1..=5 each way, strides 1..=3, dilation
+/// 1..=2, asymmetric pads up to the limit, images 1..=max_hw, channels
+/// 1..=max_c, ReLU or not, pooling or not; requantization fitted to its range.
+fn random_layer(rng: &mut StdRng, max_hw: usize, max_c: usize) -> ConvLayer {
+    loop {
+        let (k_h, k_w) = (rng.gen_range(1..=5), rng.gen_range(1..=5));
+        let (dil_h, dil_w) = (rng.gen_range(1..=2), rng.gen_range(1..=2));
+        let pad = |rng: &mut StdRng, k: usize, d: usize| rng.gen_range(0..=d * (k - 1));
+        let padding = Padding {
+            top: pad(rng, k_h, dil_h),
+            bottom: pad(rng, k_h, dil_h),
+            left: pad(rng, k_w, dil_w),
+            right: pad(rng, k_w, dil_w),
+        };
+        let mut l = ConvLayer::new(
+            rng.gen_range(1..=max_hw),
+            rng.gen_range(1..=max_hw),
+            rng.gen_range(1..=max_c),
+            rng.gen_range(1..=max_c),
+            k_h,
+            k_w,
+        )
+        .with_stride(rng.gen_range(1..=3), rng.gen_range(1..=3))
+        .with_dilation(dil_h, dil_w)
+        .with_padding(padding)
+        .with_relu(rng.gen());
+        if rng.gen_ratio(2, 5) {
+            let k = rng.gen_range(1..=3);
+            l = l.with_pool(k, rng.gen_range(1..=3), rng.gen_range(0..k));
+        }
+        if l.validate().is_ok() {
+            return random_requant(rng, l);
+        }
+    }
+}
+
+/// A random layer whose run costs at most `max_reads` memory reads on `sim`.
+fn random_layer_within(
+    sim: &EngineSim,
+    rng: &mut StdRng,
+    max_hw: usize,
+    max_c: usize,
+    max_reads: u64,
+) -> ConvLayer {
+    loop {
+        let l = random_layer(rng, max_hw, max_c);
+        if reads_of(sim, &l) <= max_reads {
+            return l;
+        }
+    }
+}
+
+/// Layers every conv test set must hold, whatever the random draw.
+fn must_cover() -> Vec<ConvLayer> {
+    vec![
+        // 5x3 kernel, stride (1,2), asymmetric pads, ReLU, pool 2/2.
+        ConvLayer::new(9, 11, 5, 6, 5, 3)
+            .with_stride(1, 2)
+            .with_padding(Padding {
+                top: 2,
+                bottom: 1,
+                left: 0,
+                right: 2,
+            })
+            .with_relu(true)
+            .with_pool(2, 2, 0),
+        // Stride 3, dilation 2, pool 3/1 pad 1 (overlapping windows).
+        ConvLayer::new(10, 8, 3, 5, 3, 2)
+            .with_stride(3, 1)
+            .with_dilation(2, 2)
+            .with_padding(Padding {
+                top: 4,
+                bottom: 0,
+                left: 1,
+                right: 2,
+            })
+            .with_pool(3, 1, 1),
+        // Image smaller than the array, one output pixel.
+        ConvLayer::new(2, 1, 9, 3, 2, 1),
+        // 1x1 conv, C_out not a multiple of the array.
+        ConvLayer::new(5, 5, 17, 7, 1, 1).with_relu(true),
+    ]
+}
+
+/// id, config words, and the rw registers reading back what was written.
+#[test]
+fn registers_identify_the_engine() {
+    let cfg = ecfg(4, 4, 64, 0);
+    let mut s = sim(&cfg, hostile(seed(1)));
+    let names = ["id", "config0", "config1", "status"];
+    let v = s
+        .read_regs(&names)
+        .unwrap_or_else(|e| panic!("reading registers: {e}"));
+    assert_eq!(v[0], s.pm.id, "id register");
+    let f = |reg: &str, field: &str, value: u32| {
+        s.field(reg, field, value)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(f("config0", "rows", v[1]), 4);
+    assert_eq!(f("config0", "cols", v[1]), 4);
+    assert_eq!(f("config0", "mem_bits", v[1]), 64);
+    assert_eq!(f("config0", "pipeline", v[1]), 0);
+    assert_eq!(f("config1", "desc_bytes", v[2]), s.pm.descriptor.bytes);
+    assert_eq!(
+        f("config1", "record_bytes", v[2]),
+        s.pm.channel_record.bytes
+    );
+    assert_eq!(v[3], 0, "status after reset: idle, nothing done");
+    assert!(!s.irq(), "irq after reset");
+    for (reg, value) in [("desc_addr", 0x1234_5678u32), ("desc_count", 0x0000_0007)] {
+        s.write_reg(reg, value).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.read_reg(reg).unwrap_or_else(|e| panic!("{e}")),
+            value,
+            "{reg} reads back"
+        );
+    }
+    // Writes to read-only registers change nothing.
+    s.write_reg("id", 0).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.read_reg("id").unwrap_or_else(|e| panic!("{e}")), s.pm.id);
+    s.expect_idle(50).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Random conv layers (plus the must-cover shapes) on the 4x4 engine with a
+/// hostile memory, one start each, back to back on one model.
+#[test]
+fn random_conv_layers_4x4() {
+    let mut rng = StdRng::seed_from_u64(seed(2));
+    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(2)));
+    let mut layers: Vec<ConvLayer> = must_cover()
+        .into_iter()
+        .map(|l| random_requant(&mut rng, l))
+        .collect();
+    for _ in 0..10 {
+        layers.push(random_layer_within(&s, &mut rng, 9, 11, 5_000));
+    }
+    for (i, l) in layers.iter().enumerate() {
+        let prog = one_layer(&s.pm, &mut rng, l, i % 5 == 4);
+        run_checked(&mut s, &prog, &format!("layer {i}: {}", prog.descs[0].summary()));
+    }
+}
+
+/// FC layers: batch 1 and batch > ROWS, K from 1 to over a thousand, edge
+/// operands (-128 * -128 over K = 1030 saturates through mult 1 shift 0).
+#[test]
+fn fc_layers_4x4() {
+    let mut rng = StdRng::seed_from_u64(seed(3));
+    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(3)));
+    let cases: [(usize, usize, usize, bool); 7] = [
+        (1, 1, 1, false),
+        (1, 7, 5, false),
+        (1, 1100, 6, false),
+        (9, 37, 5, false),
+        (6, 300, 9, true),
+        (4, 1030, 4, true),
+        (11, 2, 3, false),
+    ];
+    for (batch, k, n, edge) in cases {
+        let relu = rng.gen();
+        let l = random_requant(&mut rng, ConvLayer::fc(batch, k, n).with_relu(relu));
+        let prog = one_layer(&s.pm, &mut rng, &l, edge);
+        run_checked(
+            &mut s,
+            &prog,
+            &format!("FC batch {batch} K {k} N {n} edge {edge}"),
+        );
+    }
+    // All -128: every product is +16384; plain saturation and a large shift.
+    let k = 1030;
+    for (mult, shift) in [(1u32, 0u32), (65535, 31)] {
+        let l = ConvLayer::fc(2, k, 3).with_requant(vec![-5; 3], vec![mult; 3], vec![shift; 3]);
+        let mut b = ImageBuilder::new(&s.pm, BASE, rng.gen());
+        let in_addr = b.tensor(&vec![-128; l.input_len()]);
+        b.conv(&l, in_addr, &vec![-128; l.weight_len()], None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
+        run_checked(&mut s, &prog, &format!("FC all -128 mult {mult} shift {shift}"));
+    }
+}
+
+/// The digits network's shape as one list and one start, activations
+/// ping-ponging between two buffers (each layer overwrites the input of the
+/// one before), a flatten before the FC layers for free.
+#[test]
+fn layer_list_ping_pong() {
+    let mut rng = StdRng::seed_from_u64(seed(4));
+    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(4)));
+    let pad1 = Padding::uniform(1);
+    let layers = [
+        ConvLayer::new(8, 8, 1, 4, 3, 3)
+            .with_padding(pad1)
+            .with_relu(true)
+            .with_pool(2, 2, 0),
+        ConvLayer::new(4, 4, 4, 6, 3, 3)
+            .with_padding(pad1)
+            .with_relu(true)
+            .with_pool(2, 2, 0),
+        // The 2x2x6 output read as a 1x1x24 vector.
+        ConvLayer::fc(1, 24, 10).with_relu(true),
+        ConvLayer::fc(1, 10, 3),
+    ]
+    .map(|l| random_requant(&mut rng, l));
+    let size = layers
+        .iter()
+        .map(|l| l.input_len().max(l.output_len()))
+        .max()
+        .unwrap_or(0) as u64;
+    let mut b = ImageBuilder::new(&s.pm, BASE, rng.gen());
+    let first = random_i8(&mut rng, layers[0].input_len());
+    let buf_a = b.tensor(&first);
+    let _ = b.alloc(size.saturating_sub(first.len() as u64));
+    let buf_b = b.alloc(size);
+    let (mut src, mut dst) = (buf_a, buf_b);
+    for l in &layers {
+        let w = random_i8(&mut rng, l.weight_len());
+        b.conv(l, src, &w, Some(dst))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::mem::swap(&mut src, &mut dst);
+    }
+    let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
+    let r = run_checked(&mut s, &prog, "digits list, ping-pong");
+    let want_out: u64 = layers.iter().map(|l| l.output_len() as u64).sum();
+    assert_eq!(r.wr_bytes, want_out, "wr_bytes is every layer's output");
+}
+
+/// Starts back to back on one model: counters restart at each start, the same
+/// program twice gives the same answer and the same counters.
+#[test]
+fn back_to_back_starts() {
+    let mut rng = StdRng::seed_from_u64(seed(5));
+    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(5)));
+    let la = random_requant(&mut rng, must_cover()[0].clone());
+    let lb = random_requant(&mut rng, ConvLayer::fc(5, 40, 6));
+    let a = one_layer(&s.pm, &mut rng, &la, false);
+    let b = one_layer(&s.pm, &mut rng, &lb, false);
+    let ra = run_checked(&mut s, &a, "first start");
+    let rb = run_checked(&mut s, &b, "second start");
+    let ra2 = run_checked(&mut s, &a, "third start (the first program again)");
+    assert_ne!(ra.rd_bytes, rb.rd_bytes, "the two programs differ");
+    assert_eq!(
+        (ra.rd_bytes, ra.wr_bytes, ra.array_beats),
+        (ra2.rd_bytes, ra2.wr_bytes, ra2.array_beats),
+        "same program, same counters"
+    );
+}
+
+/// A small valid layer and its program with three descriptors: good, then the
+/// layer to break, then good.
+fn three_layers<'a>(
+    pm: &'a ProgrammingModel,
+    rng: &mut StdRng,
+    middle: &ConvLayer,
+) -> ImageBuilder<'a> {
+    let mut b = ImageBuilder::new(pm, BASE, rng.gen());
+    for l in [
+        random_requant(rng, ConvLayer::new(3, 3, 3, 5, 1, 1)),
+        middle.clone(),
+        random_requant(rng, ConvLayer::fc(2, 9, 3)),
+    ] {
+        let input = random_i8(rng, l.input_len());
+        let at = b.tensor(&input);
+        let w = random_i8(rng, l.weight_len());
+        b.conv(&l, at, &w, None).unwrap_or_else(|e| panic!("{e}"));
+    }
+    b
+}
+
+/// Run `prog` expecting error `name` at descriptor `index`; the oracle must
+/// agree first (so the test breaks the rule it means to).
+fn expect_error(s: &mut EngineSim, prog: &Program, name: &str, index: u32, what: &str) {
+    let (want_mem, want) = prog
+        .expected(&s.pm, s.cfg.rows, s.cfg.cols)
+        .unwrap_or_else(|e| panic!("{what}: oracle: {e}"));
+    assert_eq!(
+        want.error,
+        Some((name, index)),
+        "test setup: {what} does not break the rule it means to"
+    );
+    let r = s
+        .run_program(prog, budget(&want))
+        .unwrap_or_else(|e| panic!("{what} on {}: {e}", cfg_name(s)));
+    check_result(s, prog, &want_mem, &want, &r, what);
+    // Clear drops irq and the error; the engine stays idle.
+    s.write_field("ctrl", "clear", 1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let st = s.read_reg("status").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(st, 0, "{what}: status after clear");
+    s.expect_idle(20)
+        .unwrap_or_else(|e| panic!("{what}: after clear: {e}"));
+}
+
+/// Every error code, each with its descriptor index, no byte of the failing
+/// layer written, the outputs of earlier layers in place, and the start-level
+/// errors (index 0, no memory access at all).
+#[test]
+fn every_error_code_with_its_index() {
+    let mut rng = StdRng::seed_from_u64(seed(6));
+    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(6)));
+    let pm = s.pm.clone();
+    let lim = pm.limits.clone();
+    let align = u64::from(lim.align);
+    let top = 1u64 << 32;
+    let middle = random_requant(
+        &mut rng,
+        ConvLayer::new(5, 4, 3, 6, 3, 2)
+            .with_padding(Padding {
+                top: 1,
+                bottom: 2,
+                left: 1,
+                right: 0,
+            })
+            .with_pool(2, 1, 1),
+    );
+    type Edit = Box<dyn Fn(&mut Descriptor)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        ("bad_op", Box::new(|d| d.op = 1)),
+        ("bad_op", Box::new(|d| d.op = 0xFFFF_FFFF)),
+        ("zero_size", Box::new(|d| d.in_c = 0)),
+        ("zero_size", Box::new(|d| d.out_c = 0)),
+        ("zero_size", Box::new(|d| d.stride_w = 0)),
+        ("zero_size", Box::new(|d| d.dil_h = 0)),
+        ("zero_size", Box::new(|d| d.k_w = 0)),
+        ("too_large", {
+            let v = u64::from(lim.in_h) + 1;
+            Box::new(move |d| d.in_h = v)
+        }),
+        ("too_large", {
+            let v = u64::from(lim.in_c) + 1;
+            Box::new(move |d| d.in_c = v)
+        }),
+        ("too_large", {
+            let v = u64::from(lim.k_w) + 1;
+            Box::new(move |d| d.k_w = v)
+        }),
+        ("too_large", {
+            let v = u64::from(lim.stride) + 1;
+            Box::new(move |d| d.stride_h = v)
+        }),
+        ("too_large", Box::new(|d| d.pad_b = d.dil_h * (d.k_h - 1) + 1)),
+        ("too_large", Box::new(|d| d.pad_l = d.dil_w * (d.k_w - 1) + 1)),
+        ("too_large", Box::new(|d| d.relu = 2)),
+        ("too_large", {
+            let v = u64::from(lim.pool_k) + 1;
+            Box::new(move |d| d.pool_k = v)
+        }),
+        ("too_large", {
+            let v = u64::from(lim.pool_s) + 1;
+            Box::new(move |d| d.pool_s = v)
+        }),
+        ("bad_geometry", Box::new(|d| {
+            d.in_h = 1;
+            d.pad_t = 0;
+            d.pad_b = 0
+        })),
+        ("bad_geometry", Box::new(|d| d.pool_pad = d.pool_k)),
+        ("bad_geometry", Box::new(|d| d.pool_s = 0)),
+        ("bad_geometry", Box::new(|d| {
+            d.pool_k = 0;
+            d.pool_s = 0;
+            d.pool_pad = 1
+        })),
+        ("bad_geometry", Box::new(|d| {
+            d.pool_k = 4;
+            d.pool_pad = 0
+        })),
+        ("misaligned", Box::new(|d| d.in_addr += 1)),
+        ("misaligned", Box::new(move |d| d.w_addr += align / 2)),
+        ("misaligned", Box::new(|d| d.ch_addr += 3)),
+        ("misaligned", Box::new(|d| d.out_addr += 1)),
+        ("address_wrap", Box::new(move |d| d.in_addr = top - align)),
+        ("address_wrap", Box::new(move |d| d.w_addr = top - 2 * align)),
+        ("address_wrap", Box::new(move |d| d.ch_addr = top - align)),
+        ("address_wrap", Box::new(move |d| d.out_addr = top - align)),
+    ];
+    for (i, (name, edit)) in cases.iter().enumerate() {
+        let mut b = three_layers(&pm, &mut rng, &middle);
+        let d = b.desc_mut(1).unwrap_or_else(|| panic!("descriptor 1"));
+        edit(d);
+        let summary = d.summary();
+        let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
+        expect_error(&mut s, &prog, name, 1, &format!("case {i} {name}: {summary}"));
+    }
+    // bad_requant: the first record's mult is 0; the last record's shift is 32;
+    // a mult of 0 in the first descriptor (index 0).
+    for (desc, co, rec) in [
+        (1usize, 0usize, Record { bias: 0, mult: 0, shift: 3 }),
+        (1, middle.out_c - 1, Record { bias: 7, mult: 9, shift: 32 }),
+        (0, 2, Record { bias: 7, mult: 0, shift: 255 }),
+    ] {
+        let mut b = three_layers(&pm, &mut rng, &middle);
+        let ch = b.desc_mut(desc).map(|d| d.ch_addr).unwrap_or_default();
+        b.put_records(ch + u64::from(pm.channel_record.bytes) * co as u64, &[rec])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
+        expect_error(
+            &mut s,
+            &prog,
+            "bad_requant",
+            desc as u32,
+            &format!("bad_requant in descriptor {desc} channel {co}: {rec:?}"),
+        );
+    }
+    // A field error in the first descriptor: index 0, nothing written.
+    let mut b = three_layers(&pm, &mut rng, &middle);
+    if let Some(d) = b.desc_mut(0) {
+        d.k_h = 0;
+    }
+    let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
+    expect_error(&mut s, &prog, "zero_size", 0, "zero_size in descriptor 0");
+    // Start-level errors: no descriptor is read.
+    let good = three_layers(&pm, &mut rng, &middle)
+        .finish()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (name, addr, count) in [
+        ("too_large", good.desc_addr, u64::from(lim.desc_count) + 1),
+        ("misaligned", good.desc_addr + 1, 3),
+        ("address_wrap", top - 64, 2),
+    ] {
+        let mut p = good.clone();
+        p.desc_addr = addr;
+        p.desc_count = count;
+        expect_error(
+            &mut s,
+            &p,
+            name,
+            0,
+            &format!("start with desc_addr {addr:#x} desc_count {count}"),
+        );
+    }
+    // After all that, the list runs cleanly.
+    run_checked(&mut s, &good, "clean list after the errors");
+}
+
+/// Boundary values for a descriptor field that fit its bytes.
+fn boundary_value(rng: &mut StdRng, pm: &ProgrammingModel, d: &Descriptor, name: &str) -> u64 {
+    let bytes = pm.descriptor.field(name).map_or(1, |f| f.bytes);
+    let max = if bytes >= 8 { u64::MAX } else { (1u64 << (8 * bytes)) - 1 };
+    let lim = &pm.limits;
+    let align = u64::from(lim.align);
+    let current = d.fields().iter().find(|f| f.0 == name).map_or(0, |f| f.1);
+    let limit = match name {
+        "in_h" => lim.in_h,
+        "in_w" => lim.in_w,
+        "in_c" => lim.in_c,
+        "out_c" => lim.out_c,
+        "k_h" => lim.k_h,
+        "k_w" => lim.k_w,
+        "stride_h" | "stride_w" => lim.stride,
+        "dil_h" | "dil_w" => lim.dil,
+        "relu" => lim.relu,
+        "pool_k" => lim.pool_k,
+        "pool_s" => lim.pool_s,
+        "pad_t" | "pad_b" | "pad_l" | "pad_r" => lim.pad,
+        _ => 4,
+    };
+    let v = if name.ends_with("addr") {
+        match rng.gen_range(0..4) {
+            0 => current + rng.gen_range(1..align),
+            1 => (1u64 << 32) - align * rng.gen_range(1..4),
+            2 => (1u64 << 32) - 64 * align,
+            _ => current + align,
+        }
+    } else {
+        match rng.gen_range(0..7) {
+            0 => 0,
+            1 => 1,
+            2 => u64::from(limit),
+            3 => u64::from(limit) + 1,
+            4 => max,
+            5 => current + 1,
+            _ => rng.gen_range(0..=6),
+        }
+    };
+    v.min(max)
+}
+
+/// Random broken descriptors (one to three fields pushed to boundary values,
+/// or a broken record): the engine reports the first rule the oracle says is
+/// broken, at the right index, having written nothing.
+#[test]
+fn random_broken_descriptors_report_the_first_rule() {
+    let mut rng = StdRng::seed_from_u64(seed(7));
+    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(7)));
+    let pm = s.pm.clone();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut runs = 0;
+    while runs < 40 {
+        let middle = random_layer_within(&s, &mut rng, 6, 6, 3_000);
+        let mut b = three_layers(&pm, &mut rng, &middle);
+        let Some(d) = b.desc_mut(1) else { continue };
+        if rng.gen_ratio(1, 6) {
+            let (co, ch) = (rng.gen_range(0..d.out_c), d.ch_addr);
+            let rec = if rng.gen() {
+                Record { bias: rng.gen(), mult: 0, shift: rng.gen_range(0..=31) }
+            } else {
+                Record { bias: rng.gen(), mult: rng.gen_range(1..=65535), shift: rng.gen_range(32..=255) }
+            };
+            b.put_records(ch + u64::from(pm.channel_record.bytes) * co, &[rec])
+                .unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            for _ in 0..rng.gen_range(1..=3) {
+                let name = FIELDS[rng.gen_range(0..FIELDS.len())];
+                let v = boundary_value(&mut rng, &pm, d, name);
+                d.set(name, v).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        let summary = b.desc_mut(1).map(|d| d.summary()).unwrap_or_default();
+        let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
+        let Ok((_, want)) = prog.expected(&pm, s.cfg.rows, s.cfg.cols) else {
+            continue;
+        };
+        // Only descriptors the rules refuse: a valid mutant may point past its tensors.
+        let Some((name, index)) = want.error else { continue };
+        assert_eq!(index, 1);
+        seen.insert(name);
+        runs += 1;
+        expect_error(&mut s, &prog, name, 1, &format!("mutant {runs}: {summary}"));
+    }
+    assert!(seen.len() >= 5, "the mutants hit only {seen:?}");
+}
+
+/// Reset in the middle of a layer (while reading, then while writing back):
+/// the engine goes idle, issues no request, and the next start runs cleanly.
+#[test]
+fn reset_mid_layer_then_clean_run() {
+    let mut rng = StdRng::seed_from_u64(seed(8));
+    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(8)));
+    let l = random_requant(
+        &mut rng,
+        ConvLayer::new(6, 7, 9, 6, 3, 3)
+            .with_padding(Padding::uniform(1))
+            .with_relu(true),
+    );
+    let prog = one_layer(&s.pm, &mut rng, &l, false);
+    let (want_mem, want) = prog
+        .expected(&s.pm, 4, 4)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for when in ["reading", "writing back"] {
+        s.load_program(&prog).unwrap_or_else(|e| panic!("{e}"));
+        s.start(prog.desc_addr, prog.desc_count)
+            .unwrap_or_else(|e| panic!("{e}"));
+        if when == "reading" {
+            s.step(150).unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            let mut n = 0;
+            while !s.mem_log().iter().any(|a| a.write) {
+                s.step(1).unwrap_or_else(|e| panic!("{when}: {e}"));
+                n += 1;
+                assert!(n < budget(&want), "{when}: no write within the budget");
+            }
+        }
+        assert!(!s.irq(), "{when}: the layer finished before the reset");
+        s.reset_for(2).unwrap_or_else(|e| panic!("{e}"));
+        s.expect_idle(100)
+            .unwrap_or_else(|e| panic!("{when}: after reset: {e}"));
+        let st = s.read_reg("status").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(st, 0, "{when}: status after reset");
+        // Run again without reloading: whatever was half written gets overwritten.
+        s.start(prog.desc_addr, prog.desc_count)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let r = s
+            .run_until_irq(budget(&want))
+            .unwrap_or_else(|e| panic!("{when}: rerun: {e}"));
+        check_result(&s, &prog, &want_mem, &want, &r, &format!("rerun after reset while {when}"));
+    }
+}
+
+/// `ctrl.start` written while busy changes nothing: one run, exact counters,
+/// no second run after irq.
+#[test]
+fn start_while_busy_is_ignored() {
+    let mut rng = StdRng::seed_from_u64(seed(9));
+    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(9)));
+    let l = random_requant(&mut rng, ConvLayer::new(5, 6, 10, 5, 3, 1).with_pool(2, 2, 1));
+    let prog = one_layer(&s.pm, &mut rng, &l, false);
+    let (want_mem, want) = prog
+        .expected(&s.pm, 4, 4)
+        .unwrap_or_else(|e| panic!("{e}"));
+    s.load_program(&prog).unwrap_or_else(|e| panic!("{e}"));
+    s.start(prog.desc_addr, prog.desc_count)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..3 {
+        s.step(60).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!s.irq(), "layer finished too early for the test");
+        let st = s.read_reg("status").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.field("status", "busy", st).ok(), Some(1), "busy while running");
+        s.write_field("ctrl", "start", 1)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let r = s
+        .run_until_irq(budget(&want))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The cycles counter still counts from the first start.
+    let mut r_first = r.clone();
+    r_first.sim_cycles = r.cycles;
+    check_result(&s, &prog, &want_mem, &want, &r_first, "start while busy");
+    assert!(
+        r.cycles.abs_diff(r.sim_cycles) <= 4,
+        "cycles counter {} restarted (start to irq {})",
+        r.cycles,
+        r.sim_cycles
+    );
+    s.expect_idle(100).unwrap_or_else(|e| panic!("after irq: {e}"));
+}
+
+/// A few random layers and one FC with batch > ROWS on another configuration.
+fn a_few_layers(cfg: EngineConfig, seed_base: u64, n: usize, max_reads: u64) {
+    let mut rng = StdRng::seed_from_u64(seed(seed_base));
+    let mut s = sim(&cfg, hostile(seed(seed_base)));
+    let rows = cfg.rows as usize;
+    let mut layers = vec![random_requant(
+        &mut rng,
+        ConvLayer::fc(2 * rows + 1, 3 * cfg.mem_bits as usize / 8 + 5, cfg.cols as usize + 1),
+    )];
+    for _ in 0..n {
+        layers.push(random_layer_within(&s, &mut rng, 9, 2 * cfg.cols as usize + 3, max_reads));
+    }
+    for (i, l) in layers.iter().enumerate() {
+        let prog = one_layer(&s.pm, &mut rng, l, i == 1);
+        run_checked(&mut s, &prog, &format!("layer {i}: {}", prog.descs[0].summary()));
+    }
+}
+
+#[test]
+fn size_1x1_mem32() {
+    a_few_layers(ecfg(1, 1, 32, 0), 20, 3, 4_000);
+}
+
+#[test]
+fn size_2x3_mem128() {
+    a_few_layers(ecfg(2, 3, 128, 0), 21, 3, 4_000);
+}
+
+#[test]
+fn size_8x8_mem64() {
+    a_few_layers(ecfg(8, 8, 64, 0), 22, 3, 6_000);
+}
+
+#[test]
+fn pipelined_3x2_mem32() {
+    a_few_layers(ecfg(3, 2, 32, 2), 23, 3, 4_000);
+}
+
+/// One run at 16x16: a conv with pooling and C_out past one group.
+#[test]
+fn size_16x16_one_run() {
+    let mut rng = StdRng::seed_from_u64(seed(24));
+    let mut s = sim(&ecfg(16, 16, 64, 0), hostile(seed(24)));
+    let l = random_requant(
+        &mut rng,
+        ConvLayer::new(7, 9, 12, 19, 3, 3)
+            .with_padding(Padding::uniform(1))
+            .with_relu(true)
+            .with_pool(2, 2, 0),
+    );
+    let prog = one_layer(&s.pm, &mut rng, &l, false);
+    run_checked(&mut s, &prog, &format!("16x16: {}", prog.descs[0].summary()));
+}
