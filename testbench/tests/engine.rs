@@ -480,6 +480,132 @@ fn full_rate_memory() {
     }
 }
 
+/// Tensors at the very top of the address space: layer 0 writes a tensor
+/// that ends exactly at 2^32 and layer 1 reads it back (no address may wrap
+/// inside the engine).
+#[test]
+fn tensors_ending_at_the_top_of_memory() {
+    let mut rng = StdRng::seed_from_u64(seed(11));
+    let top = 1u64 << 32;
+    let mut s = sim(
+        &ecfg(4, 4, 64, 0),
+        MemConfig::random(top - MEM_SIZE as u64, MEM_SIZE, seed(11)),
+    );
+    let pm = s.pm.clone();
+    // Output of layer 0: 4x4x4 = 64 bytes, a whole number of words.
+    let l0 = random_requant(
+        &mut rng,
+        ConvLayer::new(6, 6, 5, 4, 3, 3).with_relu(true),
+    );
+    let l1 = random_requant(&mut rng, ConvLayer::new(4, 4, 4, 3, 2, 2));
+    let mut b = ImageBuilder::new(&pm, 0x1000_0000, rng.gen());
+    b.reserve_descs(2);
+    let in0 = b.tensor(&random_i8(&mut rng, l0.input_len()));
+    let rb = u64::from(pm.channel_record.bytes);
+    let w0 = b.alloc(l0.weight_len() as u64);
+    let ch0 = b.alloc(rb * l0.out_c as u64);
+    let w1 = b.alloc(l1.weight_len() as u64);
+    let ch1 = b.alloc(rb * l1.out_c as u64);
+    let out1 = b.alloc(l1.output_len() as u64);
+    let x = b.alloc(l0.output_len() as u64);
+    b.conv_at(&l0, in0, &random_i8(&mut rng, l0.weight_len()), w0, ch0, x)
+        .unwrap_or_else(|e| panic!("{e}"));
+    b.conv_at(&l1, x, &random_i8(&mut rng, l1.weight_len()), w1, ch1, out1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let end = x + l0.output_len() as u64;
+    b.truncate(end);
+    let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
+    let len = prog.image.bytes.len() as u64;
+    assert_eq!(len % u64::from(pm.limits.align), 0);
+    let prog = prog
+        .relocated(&pm, top - len)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(prog.descs[0].out_addr + l0.output_len() as u64, top);
+    run_checked(&mut s, &prog, "output and input ending at 2^32");
+}
+
+/// Layers at the limits' corners: kernels up to 11, strides and dilations up
+/// to 4, pool windows and strides up to 4, pads at their largest.
+#[test]
+fn layers_at_the_limits() {
+    let mut rng = StdRng::seed_from_u64(seed(12));
+    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(12)));
+    let lim = s.pm.limits.clone();
+    let mut layers = vec![
+        // 11x11 kernel, pads at dil*(k-1) on one side each way.
+        ConvLayer::new(3, 12, 2, 3, 11, 11).with_padding(Padding {
+            top: 10,
+            bottom: 0,
+            left: 0,
+            right: 10,
+        }),
+        // Stride 4, dilation 4, pool 4/4.
+        ConvLayer::new(14, 13, 3, 5, 2, 3)
+            .with_stride(4, 1)
+            .with_dilation(4, 4)
+            .with_padding(Padding {
+                top: 4,
+                bottom: 4,
+                left: 8,
+                right: 8,
+            })
+            .with_pool(4, 4, 3),
+    ];
+    let mut tries = 0;
+    while layers.len() < 12 {
+        tries += 1;
+        assert!(tries < 100_000, "no wide layer fits the work cap");
+        let k_h = rng.gen_range(1..=lim.k_h as usize);
+        let k_w = rng.gen_range(1..=lim.k_w as usize);
+        let dil_h = rng.gen_range(1..=lim.dil as usize);
+        let dil_w = rng.gen_range(1..=lim.dil as usize);
+        let pad = |rng: &mut StdRng, k: usize, d: usize| {
+            if rng.gen() {
+                d * (k - 1)
+            } else {
+                rng.gen_range(0..=d * (k - 1))
+            }
+        };
+        let padding = Padding {
+            top: pad(&mut rng, k_h, dil_h),
+            bottom: pad(&mut rng, k_h, dil_h),
+            left: pad(&mut rng, k_w, dil_w),
+            right: pad(&mut rng, k_w, dil_w),
+        };
+        let mut l = ConvLayer::new(
+            rng.gen_range(1..=16),
+            rng.gen_range(1..=16),
+            rng.gen_range(1..=6),
+            rng.gen_range(1..=6),
+            k_h,
+            k_w,
+        )
+        .with_stride(
+            rng.gen_range(1..=lim.stride as usize),
+            rng.gen_range(1..=lim.stride as usize),
+        )
+        .with_dilation(dil_h, dil_w)
+        .with_padding(padding)
+        .with_relu(rng.gen());
+        if rng.gen() {
+            let k = rng.gen_range(1..=lim.pool_k as usize);
+            l = l.with_pool(
+                k,
+                rng.gen_range(1..=lim.pool_s as usize),
+                rng.gen_range(0..k),
+            );
+        }
+        if l.validate().is_ok() && reads_of(&s, &l) <= 15_000 {
+            layers.push(l);
+        }
+    }
+    for (i, l) in layers.into_iter().enumerate() {
+        let l = random_requant(&mut rng, l);
+        let prog = one_layer(&s.pm, &mut rng, &l, false);
+        run_checked(&mut s, &prog, &format!("wide layer {i}: {}", prog.descs[0].summary()));
+    }
+}
+
 /// Starts back to back on one model: counters restart at each start, the same
 /// program twice gives the same answer and the same counters.
 #[test]
@@ -883,9 +1009,15 @@ fn a_few_layers(cfg: EngineConfig, seed_base: u64, n: usize, max_reads: u64) {
     }
 }
 
+/// 1x1 with the smallest read-tag FIFO (4 reads in flight, against latencies
+/// up to 32): the engine must hold reads back, never lose a response.
 #[test]
-fn size_1x1_mem32() {
-    a_few_layers(ecfg(1, 1, 32, 0), 20, 6, 8_000);
+fn size_1x1_mem32_inflight4() {
+    let cfg = EngineConfig {
+        max_inflight: 4,
+        ..ecfg(1, 1, 32, 0)
+    };
+    a_few_layers(cfg, 20, 6, 8_000);
 }
 
 #[test]
@@ -928,4 +1060,38 @@ fn size_16x16_one_run() {
     );
     let prog = one_layer(&s.pm, &mut rng, &l, false);
     run_checked(&mut s, &prog, &format!("16x16: {}", prog.descs[0].summary()));
+}
+
+/// The checks themselves can fail: one wrong output byte, one touched guard
+/// byte and a wrong counter each make `check_result` panic.
+#[test]
+fn checks_catch_a_wrong_byte_and_a_wrong_counter() {
+    let mut rng = StdRng::seed_from_u64(seed(13));
+    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(13)));
+    let l = random_requant(&mut rng, ConvLayer::new(4, 5, 3, 6, 3, 3));
+    let prog = one_layer(&s.pm, &mut rng, &l, false);
+    let (want_mem, want) = prog
+        .expected(&s.pm, 4, 4)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run_checked(&mut s, &prog, "baseline");
+    let d = prog.descs[0].clone();
+    let fails = |s: &EngineSim, r: &RunResult| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check_result(s, &prog, &want_mem, &want, r, "self-test")
+        }))
+        .is_err()
+    };
+    for addr in [d.out_addr + 1, d.out_addr - 1, d.in_addr] {
+        let old = s.memory_at(addr, 1).unwrap_or_else(|e| panic!("{e}"))[0];
+        s.load(addr, &[old ^ 0x10]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(fails(&s, &r), "a changed byte at {addr:#x} went unnoticed");
+        s.load(addr, &[old]).unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert!(!fails(&s, &r), "restored memory passes");
+    let mut bad = r.clone();
+    bad.rd_bytes += 8;
+    assert!(fails(&s, &bad), "a wrong rd_bytes went unnoticed");
+    let mut bad = r.clone();
+    bad.array_beats -= 1;
+    assert!(fails(&s, &bad), "a wrong array_beats went unnoticed");
 }

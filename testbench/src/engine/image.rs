@@ -58,6 +58,8 @@ pub struct ImageBuilder<'a> {
     read_only: Vec<(u64, u64)>,
     writable: Vec<(u64, u64)>,
     descs: Vec<Descriptor>,
+    /// Space reserved for the descriptor list: (address, descriptors).
+    desc_slot: Option<(u64, u64)>,
 }
 
 impl<'a> ImageBuilder<'a> {
@@ -75,6 +77,7 @@ impl<'a> ImageBuilder<'a> {
             read_only: Vec::new(),
             writable: Vec::new(),
             descs: Vec::new(),
+            desc_slot: None,
         }
     }
 
@@ -154,6 +157,28 @@ impl<'a> ImageBuilder<'a> {
         weights: &[i8],
         out_addr: Option<u64>,
     ) -> Result<usize, String> {
+        let w_addr = self.alloc(weights.len() as u64);
+        let rb = u64::from(self.pm.channel_record.bytes);
+        let ch_addr = self.alloc(rb * layer.out_c as u64);
+        let out_addr = match out_addr {
+            Some(a) => a,
+            None => self.alloc(layer.output_len() as u64),
+        };
+        self.conv_at(layer, in_addr, weights, w_addr, ch_addr, out_addr)
+    }
+
+    /// As [`ImageBuilder::conv`] with every address given (all allocated by
+    /// the caller): writes the weights and the records, allows the reads and
+    /// the output write, adds the descriptor.
+    pub fn conv_at(
+        &mut self,
+        layer: &ConvLayer,
+        in_addr: u64,
+        weights: &[i8],
+        w_addr: u64,
+        ch_addr: u64,
+        out_addr: u64,
+    ) -> Result<usize, String> {
         layer
             .validate()
             .map_err(|e| format!("test layer is invalid: {e}"))?;
@@ -164,7 +189,8 @@ impl<'a> ImageBuilder<'a> {
                 layer.weight_len()
             ));
         }
-        let w_addr = self.tensor(weights);
+        let bytes: Vec<u8> = weights.iter().map(|&v| v as u8).collect();
+        self.put(w_addr, &bytes)?;
         let records: Vec<Record> = (0..layer.out_c)
             .map(|co| Record {
                 bias: layer.bias[co],
@@ -173,20 +199,29 @@ impl<'a> ImageBuilder<'a> {
             })
             .collect();
         let rb = u64::from(self.pm.channel_record.bytes);
-        let ch_addr = self.alloc(rb * records.len() as u64);
         self.put_records(ch_addr, &records)?;
-        let out_len = layer.output_len() as u64;
-        let out_addr = match out_addr {
-            Some(a) => a,
-            None => self.alloc(out_len),
-        };
         self.allow_read(in_addr, layer.input_len() as u64);
         self.allow_read(w_addr, weights.len() as u64);
         self.allow_read(ch_addr, rb * records.len() as u64);
-        self.allow_write(out_addr, out_len);
+        self.allow_write(out_addr, layer.output_len() as u64);
         self.descs
             .push(Descriptor::conv(layer, in_addr, w_addr, ch_addr, out_addr));
         Ok(self.descs.len() - 1)
+    }
+
+    /// Reserve room for `n` descriptors now (so the list need not be the last
+    /// thing in the image).
+    pub fn reserve_descs(&mut self, n: u64) {
+        let db = u64::from(self.pm.descriptor.bytes);
+        let at = self.alloc(db * n);
+        self.desc_slot = Some((at, n));
+    }
+
+    /// Cut the image at `end` (dropping the guard after the last tensor), so a
+    /// tensor can end exactly where the image does.
+    pub fn truncate(&mut self, end: u64) {
+        let len = end.saturating_sub(self.base) as usize;
+        self.bytes.truncate(len);
     }
 
     /// Append a descriptor as given (no allocation, no regions).
@@ -200,12 +235,18 @@ impl<'a> ImageBuilder<'a> {
         self.descs.get_mut(i)
     }
 
-    /// Write the descriptor list (read-only, after everything else) and return
-    /// the program.
+    /// Write the descriptor list (in its reserved room, or read-only after
+    /// everything else) and return the program.
     pub fn finish(mut self) -> Result<Program, String> {
         let db = u64::from(self.pm.descriptor.bytes);
         let n = self.descs.len() as u64;
-        let desc_addr = self.alloc(db * n.max(1));
+        let desc_addr = match self.desc_slot {
+            Some((at, room)) if room >= n => at,
+            Some((_, room)) => {
+                return Err(format!("{n} descriptors in room reserved for {room}"));
+            }
+            None => self.alloc(db * n.max(1)),
+        };
         let descs = std::mem::take(&mut self.descs);
         for (i, d) in descs.iter().enumerate() {
             let bytes = d.encode(self.pm)?;
@@ -223,6 +264,35 @@ impl<'a> ImageBuilder<'a> {
             read_only: self.read_only,
             writable: self.writable,
         })
+    }
+}
+
+impl Program {
+    /// The same program moved to start at `base` (a multiple of the
+    /// alignment): every address in the descriptors and regions moves with it.
+    pub fn relocated(&self, pm: &ProgrammingModel, base: u64) -> Result<Program, String> {
+        let mv = |a: u64| a.wrapping_sub(self.image.base).wrapping_add(base);
+        let mut p = self.clone();
+        p.image.base = base;
+        p.desc_addr = mv(self.desc_addr);
+        let db = u64::from(pm.descriptor.bytes);
+        for (i, d) in p.descs.iter_mut().enumerate() {
+            d.in_addr = mv(d.in_addr);
+            d.w_addr = mv(d.w_addr);
+            d.ch_addr = mv(d.ch_addr);
+            d.out_addr = mv(d.out_addr);
+            let bytes = d.encode(pm)?;
+            let off = (p.desc_addr - base + db * i as u64) as usize;
+            p.image
+                .bytes
+                .get_mut(off..off + bytes.len())
+                .ok_or("descriptor list outside the image")?
+                .copy_from_slice(&bytes);
+        }
+        for r in p.read_only.iter_mut().chain(p.writable.iter_mut()) {
+            r.0 = mv(r.0);
+        }
+        Ok(p)
     }
 }
 
