@@ -120,8 +120,9 @@ pub struct RunResult {
 /// Why the driver stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The harness, an agent or the generator failed (boxed: it is large).
     #[error(transparent)]
-    Drive(#[from] DriveError),
+    Drive(Box<DriveError>),
     /// The test asked for something the engine or the memory cannot do.
     #[error("engine testbench setup: {0}")]
     Setup(String),
@@ -134,15 +135,21 @@ pub enum EngineError {
     },
 }
 
+impl From<DriveError> for EngineError {
+    fn from(e: DriveError) -> Self {
+        EngineError::Drive(Box::new(e))
+    }
+}
+
 impl From<BenchError> for EngineError {
     fn from(e: BenchError) -> Self {
-        EngineError::Drive(DriveError::Bench(e))
+        DriveError::Bench(e).into()
     }
 }
 
 impl From<HarnessError> for EngineError {
     fn from(e: HarnessError) -> Self {
-        EngineError::Drive(DriveError::Harness(e))
+        DriveError::Harness(e).into()
     }
 }
 
@@ -308,12 +315,14 @@ impl EngineSim {
     }
 
     fn regions(&self) -> Vec<Region> {
-        let w = self.writable.iter().enumerate().map(|(i, &(a, n))| {
-            Region::new(format!("writable{i}"), a, n, RegionAccess::ReadWrite)
-        });
-        let r = self.read_only.iter().enumerate().map(|(i, &(a, n))| {
-            Region::new(format!("readable{i}"), a, n, RegionAccess::ReadOnly)
-        });
+        let w =
+            self.writable.iter().enumerate().map(|(i, &(a, n))| {
+                Region::new(format!("writable{i}"), a, n, RegionAccess::ReadWrite)
+            });
+        let r =
+            self.read_only.iter().enumerate().map(|(i, &(a, n))| {
+                Region::new(format!("readable{i}"), a, n, RegionAccess::ReadOnly)
+            });
         w.chain(r).collect()
     }
 

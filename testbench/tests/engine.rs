@@ -18,9 +18,7 @@ use hdl::engine::EngineConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use testbench::engine::image::{edge_i8, random_i8, random_requant, ImageBuilder, Program};
-use testbench::engine::oracle::{
-    layer_counts, Descriptor, MemImage, Outcome, Record, FIELDS,
-};
+use testbench::engine::oracle::{layer_counts, Descriptor, MemImage, Outcome, Record, FIELDS};
 use testbench::engine::{EngineSim, MemConfig, RunResult};
 
 /// Where the test memory starts: not zero, so an engine that drops address
@@ -328,8 +326,7 @@ fn registers_identify_the_engine() {
         .unwrap_or_else(|e| panic!("reading registers: {e}"));
     assert_eq!(v[0], s.pm.id, "id register");
     let f = |reg: &str, field: &str, value: u32| {
-        s.field(reg, field, value)
-            .unwrap_or_else(|e| panic!("{e}"))
+        s.field(reg, field, value).unwrap_or_else(|e| panic!("{e}"))
     };
     assert_eq!(f("config0", "rows", v[1]), 4);
     assert_eq!(f("config0", "cols", v[1]), 4);
@@ -371,7 +368,11 @@ fn random_conv_layers_4x4() {
     }
     for (i, l) in layers.iter().enumerate() {
         let prog = one_layer(&s.pm, &mut rng, l, i % 5 == 4);
-        run_checked(&mut s, &prog, &format!("layer {i}: {}", prog.descs[0].summary()));
+        run_checked(
+            &mut s,
+            &prog,
+            &format!("layer {i}: {}", prog.descs[0].summary()),
+        );
     }
 }
 
@@ -409,7 +410,11 @@ fn fc_layers_4x4() {
         b.conv(&l, in_addr, &vec![-128; l.weight_len()], None)
             .unwrap_or_else(|e| panic!("{e}"));
         let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
-        run_checked(&mut s, &prog, &format!("FC all -128 mult {mult} shift {shift}"));
+        run_checked(
+            &mut s,
+            &prog,
+            &format!("FC all -128 mult {mult} shift {shift}"),
+        );
     }
 }
 
@@ -493,10 +498,7 @@ fn tensors_ending_at_the_top_of_memory() {
     );
     let pm = s.pm.clone();
     // Output of layer 0: 4x4x4 = 64 bytes, a whole number of words.
-    let l0 = random_requant(
-        &mut rng,
-        ConvLayer::new(6, 6, 5, 4, 3, 3).with_relu(true),
-    );
+    let l0 = random_requant(&mut rng, ConvLayer::new(6, 6, 5, 4, 3, 3).with_relu(true));
     let l1 = random_requant(&mut rng, ConvLayer::new(4, 4, 4, 3, 2, 2));
     let mut b = ImageBuilder::new(&pm, 0x1000_0000, rng.gen());
     b.reserve_descs(2);
@@ -602,7 +604,11 @@ fn layers_at_the_limits() {
     for (i, l) in layers.into_iter().enumerate() {
         let l = random_requant(&mut rng, l);
         let prog = one_layer(&s.pm, &mut rng, &l, false);
-        run_checked(&mut s, &prog, &format!("wide layer {i}: {}", prog.descs[0].summary()));
+        run_checked(
+            &mut s,
+            &prog,
+            &format!("wide layer {i}: {}", prog.descs[0].summary()),
+        );
     }
 }
 
@@ -720,8 +726,14 @@ fn every_error_code_with_its_index() {
             let v = u64::from(lim.stride) + 1;
             Box::new(move |d| d.stride_h = v)
         }),
-        ("too_large", Box::new(|d| d.pad_b = d.dil_h * (d.k_h - 1) + 1)),
-        ("too_large", Box::new(|d| d.pad_l = d.dil_w * (d.k_w - 1) + 1)),
+        (
+            "too_large",
+            Box::new(|d| d.pad_b = d.dil_h * (d.k_h - 1) + 1),
+        ),
+        (
+            "too_large",
+            Box::new(|d| d.pad_l = d.dil_w * (d.k_w - 1) + 1),
+        ),
         ("too_large", Box::new(|d| d.relu = 2)),
         ("too_large", {
             let v = u64::from(lim.pool_k) + 1;
@@ -731,30 +743,42 @@ fn every_error_code_with_its_index() {
             let v = u64::from(lim.pool_s) + 1;
             Box::new(move |d| d.pool_s = v)
         }),
-        ("bad_geometry", Box::new(|d| {
-            d.in_h = 1;
-            d.pad_t = 0;
-            d.pad_b = 0
-        })),
+        (
+            "bad_geometry",
+            Box::new(|d| {
+                d.in_h = 1;
+                d.pad_t = 0;
+                d.pad_b = 0
+            }),
+        ),
         ("bad_geometry", Box::new(|d| d.pool_pad = d.pool_k)),
         ("bad_geometry", Box::new(|d| d.pool_s = 0)),
-        ("bad_geometry", Box::new(|d| {
-            d.pool_k = 0;
-            d.pool_s = 0;
-            d.pool_pad = 1
-        })),
+        (
+            "bad_geometry",
+            Box::new(|d| {
+                d.pool_k = 0;
+                d.pool_s = 0;
+                d.pool_pad = 1
+            }),
+        ),
         // W_c = 2 < pool_k.
-        ("bad_geometry", Box::new(|d| {
-            d.in_w = 2;
-            d.pool_k = 4;
-            d.pool_pad = 0
-        })),
+        (
+            "bad_geometry",
+            Box::new(|d| {
+                d.in_w = 2;
+                d.pool_k = 4;
+                d.pool_pad = 0
+            }),
+        ),
         ("misaligned", Box::new(|d| d.in_addr += 1)),
         ("misaligned", Box::new(move |d| d.w_addr += align / 2)),
         ("misaligned", Box::new(|d| d.ch_addr += 3)),
         ("misaligned", Box::new(|d| d.out_addr += 1)),
         ("address_wrap", Box::new(move |d| d.in_addr = top - align)),
-        ("address_wrap", Box::new(move |d| d.w_addr = top - 2 * align)),
+        (
+            "address_wrap",
+            Box::new(move |d| d.w_addr = top - 2 * align),
+        ),
         ("address_wrap", Box::new(move |d| d.ch_addr = top - align)),
         ("address_wrap", Box::new(move |d| d.out_addr = top - align)),
     ];
@@ -764,14 +788,44 @@ fn every_error_code_with_its_index() {
         edit(d);
         let summary = d.summary();
         let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
-        expect_error(&mut s, &prog, name, 1, &format!("case {i} {name}: {summary}"));
+        expect_error(
+            &mut s,
+            &prog,
+            name,
+            1,
+            &format!("case {i} {name}: {summary}"),
+        );
     }
     // bad_requant: the first record's mult is 0; the last record's shift is 32;
     // a mult of 0 in the first descriptor (index 0).
     for (desc, co, rec) in [
-        (1usize, 0usize, Record { bias: 0, mult: 0, shift: 3 }),
-        (1, middle.out_c - 1, Record { bias: 7, mult: 9, shift: 32 }),
-        (0, 2, Record { bias: 7, mult: 0, shift: 255 }),
+        (
+            1usize,
+            0usize,
+            Record {
+                bias: 0,
+                mult: 0,
+                shift: 3,
+            },
+        ),
+        (
+            1,
+            middle.out_c - 1,
+            Record {
+                bias: 7,
+                mult: 9,
+                shift: 32,
+            },
+        ),
+        (
+            0,
+            2,
+            Record {
+                bias: 7,
+                mult: 0,
+                shift: 255,
+            },
+        ),
     ] {
         let mut b = three_layers(&pm, &mut rng, &middle);
         let ch = b.desc_mut(desc).map(|d| d.ch_addr).unwrap_or_default();
@@ -820,7 +874,11 @@ fn every_error_code_with_its_index() {
 /// Boundary values for a descriptor field that fit its bytes.
 fn boundary_value(rng: &mut StdRng, pm: &ProgrammingModel, d: &Descriptor, name: &str) -> u64 {
     let bytes = pm.descriptor.field(name).map_or(1, |f| f.bytes);
-    let max = if bytes >= 8 { u64::MAX } else { (1u64 << (8 * bytes)) - 1 };
+    let max = if bytes >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * bytes)) - 1
+    };
     let lim = &pm.limits;
     let align = u64::from(lim.align);
     let current = d.fields().iter().find(|f| f.0 == name).map_or(0, |f| f.1);
@@ -877,9 +935,17 @@ fn random_broken_descriptors_report_the_first_rule() {
         if rng.gen_ratio(1, 6) {
             let (co, ch) = (rng.gen_range(0..d.out_c), d.ch_addr);
             let rec = if rng.gen() {
-                Record { bias: rng.gen(), mult: 0, shift: rng.gen_range(0..=31) }
+                Record {
+                    bias: rng.gen(),
+                    mult: 0,
+                    shift: rng.gen_range(0..=31),
+                }
             } else {
-                Record { bias: rng.gen(), mult: rng.gen_range(1..=65535), shift: rng.gen_range(32..=255) }
+                Record {
+                    bias: rng.gen(),
+                    mult: rng.gen_range(1..=65535),
+                    shift: rng.gen_range(32..=255),
+                }
             };
             b.put_records(ch + u64::from(pm.channel_record.bytes) * co, &[rec])
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -896,7 +962,9 @@ fn random_broken_descriptors_report_the_first_rule() {
             continue;
         };
         // Only descriptors the rules refuse: a valid mutant may point past its tensors.
-        let Some((name, index)) = want.error else { continue };
+        let Some((name, index)) = want.error else {
+            continue;
+        };
         assert_eq!(index, 1);
         if name == "bad_requant" {
             // The fields passed: the engine may read the records wherever the
@@ -926,9 +994,7 @@ fn reset_mid_layer_then_clean_run() {
             .with_relu(true),
     );
     let prog = one_layer(&s.pm, &mut rng, &l, false);
-    let (want_mem, want) = prog
-        .expected(&s.pm, 4, 4)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (want_mem, want) = prog.expected(&s.pm, 4, 4).unwrap_or_else(|e| panic!("{e}"));
     for when in ["reading", "writing back"] {
         s.load_program(&prog).unwrap_or_else(|e| panic!("{e}"));
         s.start(prog.desc_addr, prog.desc_count)
@@ -956,7 +1022,14 @@ fn reset_mid_layer_then_clean_run() {
         let r = s
             .run_until_irq(budget(&want))
             .unwrap_or_else(|e| panic!("{when}: rerun: {e}"));
-        check_result(&s, &prog, &want_mem, &want, &r, &format!("rerun after reset while {when}"));
+        check_result(
+            &s,
+            &prog,
+            &want_mem,
+            &want,
+            &r,
+            &format!("rerun after reset while {when}"),
+        );
     }
 }
 
@@ -966,11 +1039,12 @@ fn reset_mid_layer_then_clean_run() {
 fn start_while_busy_is_ignored() {
     let mut rng = StdRng::seed_from_u64(seed(9));
     let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(9)));
-    let l = random_requant(&mut rng, ConvLayer::new(5, 6, 10, 5, 3, 1).with_pool(2, 2, 1));
+    let l = random_requant(
+        &mut rng,
+        ConvLayer::new(5, 6, 10, 5, 3, 1).with_pool(2, 2, 1),
+    );
     let prog = one_layer(&s.pm, &mut rng, &l, false);
-    let (want_mem, want) = prog
-        .expected(&s.pm, 4, 4)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (want_mem, want) = prog.expected(&s.pm, 4, 4).unwrap_or_else(|e| panic!("{e}"));
     s.load_program(&prog).unwrap_or_else(|e| panic!("{e}"));
     s.start(prog.desc_addr, prog.desc_count)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -978,7 +1052,11 @@ fn start_while_busy_is_ignored() {
         s.step(60).unwrap_or_else(|e| panic!("{e}"));
         assert!(!s.irq(), "layer finished too early for the test");
         let st = s.read_reg("status").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.field("status", "busy", st).ok(), Some(1), "busy while running");
+        assert_eq!(
+            s.field("status", "busy", st).ok(),
+            Some(1),
+            "busy while running"
+        );
         s.write_field("ctrl", "start", 1)
             .unwrap_or_else(|e| panic!("{e}"));
     }
@@ -987,7 +1065,8 @@ fn start_while_busy_is_ignored() {
         .unwrap_or_else(|e| panic!("{e}"));
     // sim_cycles counts from the first start: a restart would shorten the cycles counter.
     check_result(&s, &prog, &want_mem, &want, &r, "start while busy");
-    s.expect_idle(100).unwrap_or_else(|e| panic!("after irq: {e}"));
+    s.expect_idle(100)
+        .unwrap_or_else(|e| panic!("after irq: {e}"));
     assert!(s.irq(), "irq stays high until clear");
 }
 
@@ -998,14 +1077,28 @@ fn a_few_layers(cfg: EngineConfig, seed_base: u64, n: usize, max_reads: u64) {
     let rows = cfg.rows as usize;
     let mut layers = vec![random_requant(
         &mut rng,
-        ConvLayer::fc(2 * rows + 1, 3 * cfg.mem_bits as usize / 8 + 5, cfg.cols as usize + 1),
+        ConvLayer::fc(
+            2 * rows + 1,
+            3 * cfg.mem_bits as usize / 8 + 5,
+            cfg.cols as usize + 1,
+        ),
     )];
     for _ in 0..n {
-        layers.push(random_layer_within(&s, &mut rng, 9, 2 * cfg.cols as usize + 3, max_reads));
+        layers.push(random_layer_within(
+            &s,
+            &mut rng,
+            9,
+            2 * cfg.cols as usize + 3,
+            max_reads,
+        ));
     }
     for (i, l) in layers.iter().enumerate() {
         let prog = one_layer(&s.pm, &mut rng, l, i == 1);
-        run_checked(&mut s, &prog, &format!("layer {i}: {}", prog.descs[0].summary()));
+        run_checked(
+            &mut s,
+            &prog,
+            &format!("layer {i}: {}", prog.descs[0].summary()),
+        );
     }
 }
 
@@ -1059,7 +1152,11 @@ fn size_16x16_one_run() {
             .with_pool(2, 2, 0),
     );
     let prog = one_layer(&s.pm, &mut rng, &l, false);
-    run_checked(&mut s, &prog, &format!("16x16: {}", prog.descs[0].summary()));
+    run_checked(
+        &mut s,
+        &prog,
+        &format!("16x16: {}", prog.descs[0].summary()),
+    );
 }
 
 /// The checks themselves can fail: one wrong output byte, one touched guard
@@ -1070,9 +1167,7 @@ fn checks_catch_a_wrong_byte_and_a_wrong_counter() {
     let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(13)));
     let l = random_requant(&mut rng, ConvLayer::new(4, 5, 3, 6, 3, 3));
     let prog = one_layer(&s.pm, &mut rng, &l, false);
-    let (want_mem, want) = prog
-        .expected(&s.pm, 4, 4)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (want_mem, want) = prog.expected(&s.pm, 4, 4).unwrap_or_else(|e| panic!("{e}"));
     let r = run_checked(&mut s, &prog, "baseline");
     let d = prog.descs[0].clone();
     let fails = |s: &EngineSim, r: &RunResult| {
@@ -1083,7 +1178,8 @@ fn checks_catch_a_wrong_byte_and_a_wrong_counter() {
     };
     for addr in [d.out_addr + 1, d.out_addr - 1, d.in_addr] {
         let old = s.memory_at(addr, 1).unwrap_or_else(|e| panic!("{e}"))[0];
-        s.load(addr, &[old ^ 0x10]).unwrap_or_else(|e| panic!("{e}"));
+        s.load(addr, &[old ^ 0x10])
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(fails(&s, &r), "a changed byte at {addr:#x} went unnoticed");
         s.load(addr, &[old]).unwrap_or_else(|e| panic!("{e}"));
     }

@@ -219,7 +219,9 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let chosen: Vec<Bench> = layers()
         .into_iter()
         .filter(|b| !(args.skip_slow && b.slow))
-        .filter(|b| args.layers.is_empty() || args.layers.iter().any(|f| b.name.contains(f.as_str())))
+        .filter(|b| {
+            args.layers.is_empty() || args.layers.iter().any(|f| b.name.contains(f.as_str()))
+        })
         .collect();
     if chosen.is_empty() {
         usage("--layers matches no benchmark layer");
@@ -274,17 +276,16 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 && r.wr_bytes == want.counts.wr_bytes
                 && r.array_beats == want.counts.array_beats;
             let d = &prog.descs[0];
-            let macs = (layer.h_c() * layer.w_c() * layer.out_c * layer.k_h * layer.k_w * layer.in_c)
-                as f64;
+            let macs =
+                (layer.h_c() * layer.w_c() * layer.out_c * layer.k_h * layer.k_w * layer.in_c)
+                    as f64;
             let util = macs / (f64::from(n * n) * r.cycles.max(1) as f64);
-            let compulsory = (layer.input_len()
-                + layer.weight_len()
-                + layer.output_len()) as u64
+            let compulsory = (layer.input_len() + layer.weight_len() + layer.output_len()) as u64
                 + d.record_bytes(&s.pm)
                 + u64::from(s.pm.descriptor.bytes);
             let traffic = (r.rd_bytes + r.wr_bytes) as f64 / compulsory as f64;
-            let model = model_cycles(&cfg, d, args.latency)
-                .map_or("—".to_string(), |c| c.to_string());
+            let model =
+                model_cycles(&cfg, d, args.latency).map_or("—".to_string(), |c| c.to_string());
             println!(
                 "| {} | {n}x{n} | {} | {model} | {util:.3} | {} | {} | {} | {traffic:.2} | {:.0} | {} | {} |",
                 b.name,

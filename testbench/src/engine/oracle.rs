@@ -670,7 +670,12 @@ mod tests {
         let g = d.geometry().unwrap_or_else(|| panic!("valid"));
         assert_eq!(
             (g.h_c, g.w_c, g.h_o, g.w_o),
-            (l.h_c() as u64, l.w_c() as u64, l.h_o() as u64, l.w_o() as u64)
+            (
+                l.h_c() as u64,
+                l.w_c() as u64,
+                l.h_o() as u64,
+                l.w_o() as u64
+            )
         );
     }
 
