@@ -31,6 +31,21 @@ use crate::agents::{
 };
 use crate::verilator::{HarnessError, Model, Port};
 use image::Program;
+use oracle::Machine;
+
+/// The numbers of the engine generated for `cfg` its schedule depends on.
+pub fn machine(cfg: &EngineConfig, pm: &ProgrammingModel) -> Machine {
+    Machine {
+        rows: u64::from(cfg.rows),
+        cols: u64::from(cfg.cols),
+        mb: u64::from(cfg.mem_bits / 8),
+        chunk: u64::from(cfg.chunk_bytes()),
+        ibuf_bytes: u64::from(cfg.ibuf_bytes),
+        wbuf_rows: u64::from(cfg.wbuf_rows),
+        rec_bytes: u64::from(pm.channel_record.bytes),
+        desc_bytes: u64::from(pm.descriptor.bytes),
+    }
+}
 
 /// The memory behind the engine: where it lies and how it behaves.
 #[derive(Clone, Debug)]
@@ -254,6 +269,11 @@ impl EngineSim {
         };
         sim.reset_for(3)?;
         Ok(sim)
+    }
+
+    /// The numbers of this engine its schedule depends on.
+    pub fn machine(&self) -> Machine {
+        machine(&self.cfg, &self.pm)
     }
 
     /// Clock cycles simulated since the model was built.

@@ -18,7 +18,9 @@ use hdl::engine::EngineConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use testbench::engine::image::{edge_i8, random_i8, random_requant, ImageBuilder, Program};
-use testbench::engine::oracle::{layer_counts, Descriptor, MemImage, Outcome, Record, FIELDS};
+use testbench::engine::oracle::{
+    layer_counts, residency, Descriptor, MemImage, Outcome, Record, FIELDS,
+};
 use testbench::engine::{EngineSim, MemConfig, RunResult};
 
 /// Where the test memory starts: not zero, so an engine that drops address
@@ -42,6 +44,23 @@ fn ecfg(rows: u32, cols: u32, mem_bits: u32, pipeline: u32) -> EngineConfig {
         pipeline,
         ..EngineConfig::default()
     }
+}
+
+/// `cfg` with an input buffer of `ibuf_bytes` and a weight buffer of
+/// `wbuf_rows`: small enough that the test layers run in every mode (input
+/// resident or streamed, weights resident or streamed).
+fn buffers(cfg: EngineConfig, ibuf_bytes: u32, wbuf_rows: u32) -> EngineConfig {
+    EngineConfig {
+        ibuf_bytes,
+        wbuf_rows,
+        ..cfg
+    }
+}
+
+/// The engine most tests share: 4x4, 64-bit port, buffers small enough for
+/// every mode.
+fn main_cfg() -> EngineConfig {
+    buffers(ecfg(4, 4, 64, 0), 512, 64)
 }
 
 fn sim(cfg: &EngineConfig, mem: MemConfig) -> EngineSim {
@@ -183,7 +202,7 @@ fn check_result(
 /// Run `prog` on `sim` and check everything; returns the result.
 fn run_checked(sim: &mut EngineSim, prog: &Program, what: &str) -> RunResult {
     let (want_mem, want) = prog
-        .expected(&sim.pm, sim.cfg.rows, sim.cfg.cols)
+        .expected(&sim.pm, &sim.machine())
         .unwrap_or_else(|e| panic!("{what}: oracle: {e}"));
     let r = sim
         .run_program(prog, budget(&want))
@@ -220,15 +239,7 @@ fn one_layer(pm: &ProgrammingModel, rng: &mut StdRng, layer: &ConvLayer, edge: b
 /// Memory reads of `layer` alone on `sim`'s engine (the work it costs).
 fn reads_of(sim: &EngineSim, layer: &ConvLayer) -> u64 {
     let d = Descriptor::conv(layer, 0, 0, 0, 0);
-    let rb = u64::from(sim.pm.channel_record.bytes);
-    layer_counts(
-        &d,
-        u64::from(sim.cfg.rows),
-        u64::from(sim.cfg.cols),
-        u64::from(sim.cfg.mem_bits / 8),
-        rb,
-    )
-    .reads
+    layer_counts(&d, &sim.machine()).reads
 }
 
 /// A random valid conv layer: kernels 1..=5 each way, strides 1..=3, dilation
@@ -310,6 +321,10 @@ fn must_cover() -> Vec<ConvLayer> {
             .with_pool(3, 1, 1),
         // Image smaller than the array, one output pixel.
         ConvLayer::new(2, 1, 9, 3, 2, 1),
+        // Input (720 bytes) and K (72) past the main engine's buffers: both streamed.
+        ConvLayer::new(10, 9, 8, 5, 3, 3)
+            .with_stride(2, 1)
+            .with_padding(Padding::uniform(1)),
         // 1x1 conv, C_out not a multiple of the array.
         ConvLayer::new(5, 5, 17, 7, 1, 1).with_relu(true),
     ]
@@ -318,7 +333,7 @@ fn must_cover() -> Vec<ConvLayer> {
 /// id, config words, and the rw registers reading back what was written.
 #[test]
 fn registers_identify_the_engine() {
-    let cfg = ecfg(4, 4, 64, 0);
+    let cfg = main_cfg();
     let mut s = sim(&cfg, hostile(seed(1)));
     let names = ["id", "config0", "config1", "status"];
     let v = s
@@ -336,6 +351,11 @@ fn registers_identify_the_engine() {
     assert_eq!(
         f("config1", "record_bytes", v[2]),
         s.pm.channel_record.bytes
+    );
+    assert_eq!(
+        u64::from(f("config1", "staging_beats", v[2])),
+        s.machine().chunk,
+        "config1.staging_beats is the chunk"
     );
     assert_eq!(v[3], 0, "status after reset: idle, nothing done");
     assert!(!s.irq(), "irq after reset");
@@ -358,7 +378,7 @@ fn registers_identify_the_engine() {
 #[test]
 fn random_conv_layers_4x4() {
     let mut rng = StdRng::seed_from_u64(seed(2));
-    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(2)));
+    let mut s = sim(&main_cfg(), hostile(seed(2)));
     let mut layers: Vec<ConvLayer> = must_cover()
         .into_iter()
         .map(|l| random_requant(&mut rng, l))
@@ -366,6 +386,15 @@ fn random_conv_layers_4x4() {
     for _ in 0..30 {
         layers.push(random_layer_within(&s, &mut rng, 10, 12, 12_000));
     }
+    let modes: std::collections::BTreeSet<(bool, bool)> = layers
+        .iter()
+        .map(|l| residency(&Descriptor::conv(l, 0, 0, 0, 0), &s.machine()))
+        .collect();
+    assert_eq!(
+        modes.len(),
+        4,
+        "the layers cover only these (input resident, weights resident) modes: {modes:?}"
+    );
     for (i, l) in layers.iter().enumerate() {
         let prog = one_layer(&s.pm, &mut rng, l, i % 5 == 4);
         run_checked(
@@ -381,7 +410,7 @@ fn random_conv_layers_4x4() {
 #[test]
 fn fc_layers_4x4() {
     let mut rng = StdRng::seed_from_u64(seed(3));
-    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(3)));
+    let mut s = sim(&main_cfg(), hostile(seed(3)));
     let cases: [(usize, usize, usize, bool); 7] = [
         (1, 1, 1, false),
         (1, 7, 5, false),
@@ -424,7 +453,7 @@ fn fc_layers_4x4() {
 #[test]
 fn layer_list_ping_pong() {
     let mut rng = StdRng::seed_from_u64(seed(4));
-    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(4)));
+    let mut s = sim(&main_cfg(), hostile(seed(4)));
     let pad1 = Padding::uniform(1);
     let layers = [
         ConvLayer::new(8, 8, 1, 4, 3, 3)
@@ -469,10 +498,7 @@ fn layer_list_ping_pong() {
 fn full_rate_memory() {
     let mut rng = StdRng::seed_from_u64(seed(10));
     for latency in [1, 8] {
-        let mut s = sim(
-            &ecfg(4, 4, 64, 0),
-            MemConfig::fixed(BASE, MEM_SIZE, latency),
-        );
+        let mut s = sim(&main_cfg(), MemConfig::fixed(BASE, MEM_SIZE, latency));
         for i in 0..5 {
             let l = random_layer_within(&s, &mut rng, 10, 12, 12_000);
             let prog = one_layer(&s.pm, &mut rng, &l, false);
@@ -493,7 +519,7 @@ fn tensors_ending_at_the_top_of_memory() {
     let mut rng = StdRng::seed_from_u64(seed(11));
     let top = 1u64 << 32;
     let mut s = sim(
-        &ecfg(4, 4, 64, 0),
+        &main_cfg(),
         MemConfig::random(top - MEM_SIZE as u64, MEM_SIZE, seed(11)),
     );
     let pm = s.pm.clone();
@@ -531,7 +557,7 @@ fn tensors_ending_at_the_top_of_memory() {
 #[test]
 fn layers_at_the_limits() {
     let mut rng = StdRng::seed_from_u64(seed(12));
-    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(12)));
+    let mut s = sim(&main_cfg(), hostile(seed(12)));
     let lim = s.pm.limits.clone();
     let mut layers = vec![
         // 11x11 kernel, pads at dil*(k-1) on one side each way.
@@ -617,7 +643,7 @@ fn layers_at_the_limits() {
 #[test]
 fn back_to_back_starts() {
     let mut rng = StdRng::seed_from_u64(seed(5));
-    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(5)));
+    let mut s = sim(&main_cfg(), hostile(seed(5)));
     let la = random_requant(&mut rng, must_cover()[0].clone());
     let lb = random_requant(&mut rng, ConvLayer::fc(5, 40, 6));
     let a = one_layer(&s.pm, &mut rng, &la, false);
@@ -658,7 +684,7 @@ fn three_layers<'a>(
 /// agree first (so the test breaks the rule it means to).
 fn expect_error(s: &mut EngineSim, prog: &Program, name: &str, index: u32, what: &str) {
     let (want_mem, want) = prog
-        .expected(&s.pm, s.cfg.rows, s.cfg.cols)
+        .expected(&s.pm, &s.machine())
         .unwrap_or_else(|e| panic!("{what}: oracle: {e}"));
     assert_eq!(
         want.error,
@@ -685,7 +711,7 @@ fn expect_error(s: &mut EngineSim, prog: &Program, name: &str, index: u32, what:
 #[test]
 fn every_error_code_with_its_index() {
     let mut rng = StdRng::seed_from_u64(seed(6));
-    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(6)));
+    let mut s = sim(&main_cfg(), hostile(seed(6)));
     let pm = s.pm.clone();
     let lim = pm.limits.clone();
     let align = u64::from(lim.align);
@@ -924,7 +950,7 @@ fn boundary_value(rng: &mut StdRng, pm: &ProgrammingModel, d: &Descriptor, name:
 #[test]
 fn random_broken_descriptors_report_the_first_rule() {
     let mut rng = StdRng::seed_from_u64(seed(7));
-    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(7)));
+    let mut s = sim(&main_cfg(), hostile(seed(7)));
     let pm = s.pm.clone();
     let mut seen = std::collections::BTreeSet::new();
     let mut runs = 0;
@@ -958,7 +984,7 @@ fn random_broken_descriptors_report_the_first_rule() {
         }
         let summary = b.desc_mut(1).map(|d| d.summary()).unwrap_or_default();
         let mut prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
-        let Ok((_, want)) = prog.expected(&pm, s.cfg.rows, s.cfg.cols) else {
+        let Ok((_, want)) = prog.expected(&pm, &s.machine()) else {
             continue;
         };
         // Only descriptors the rules refuse: a valid mutant may point past its tensors.
@@ -986,7 +1012,7 @@ fn random_broken_descriptors_report_the_first_rule() {
 #[test]
 fn reset_mid_layer_then_clean_run() {
     let mut rng = StdRng::seed_from_u64(seed(8));
-    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(8)));
+    let mut s = sim(&main_cfg(), hostile(seed(8)));
     let l = random_requant(
         &mut rng,
         ConvLayer::new(6, 7, 9, 6, 3, 3)
@@ -994,7 +1020,9 @@ fn reset_mid_layer_then_clean_run() {
             .with_relu(true),
     );
     let prog = one_layer(&s.pm, &mut rng, &l, false);
-    let (want_mem, want) = prog.expected(&s.pm, 4, 4).unwrap_or_else(|e| panic!("{e}"));
+    let (want_mem, want) = prog
+        .expected(&s.pm, &s.machine())
+        .unwrap_or_else(|e| panic!("{e}"));
     for when in ["reading", "writing back"] {
         s.load_program(&prog).unwrap_or_else(|e| panic!("{e}"));
         s.start(prog.desc_addr, prog.desc_count)
@@ -1038,13 +1066,15 @@ fn reset_mid_layer_then_clean_run() {
 #[test]
 fn start_while_busy_is_ignored() {
     let mut rng = StdRng::seed_from_u64(seed(9));
-    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(9)));
+    let mut s = sim(&main_cfg(), hostile(seed(9)));
     let l = random_requant(
         &mut rng,
         ConvLayer::new(5, 6, 10, 5, 3, 1).with_pool(2, 2, 1),
     );
     let prog = one_layer(&s.pm, &mut rng, &l, false);
-    let (want_mem, want) = prog.expected(&s.pm, 4, 4).unwrap_or_else(|e| panic!("{e}"));
+    let (want_mem, want) = prog
+        .expected(&s.pm, &s.machine())
+        .unwrap_or_else(|e| panic!("{e}"));
     s.load_program(&prog).unwrap_or_else(|e| panic!("{e}"));
     s.start(prog.desc_addr, prog.desc_count)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -1108,14 +1138,14 @@ fn a_few_layers(cfg: EngineConfig, seed_base: u64, n: usize, max_reads: u64) {
 fn size_1x1_mem32_inflight4() {
     let cfg = EngineConfig {
         max_inflight: 4,
-        ..ecfg(1, 1, 32, 0)
+        ..buffers(ecfg(1, 1, 32, 0), 128, 16)
     };
     a_few_layers(cfg, 20, 6, 8_000);
 }
 
 #[test]
 fn size_2x3_mem128() {
-    a_few_layers(ecfg(2, 3, 128, 0), 21, 6, 8_000);
+    a_few_layers(buffers(ecfg(2, 3, 128, 0), 256, 32), 21, 6, 8_000);
 }
 
 #[test]
@@ -1125,7 +1155,7 @@ fn size_8x8_mem64() {
 
 #[test]
 fn pipelined_3x2_mem32() {
-    a_few_layers(ecfg(3, 2, 32, 2), 23, 6, 8_000);
+    a_few_layers(buffers(ecfg(3, 2, 32, 2), 64, 8), 23, 6, 8_000);
 }
 
 /// The ECP5 DSP cell (pipeline 3, the MULT18X18D model) on a 4x4 array with a
@@ -1134,7 +1164,7 @@ fn pipelined_3x2_mem32() {
 fn ecp5_dsp_4x4_mem128() {
     let cfg = EngineConfig {
         dsp_cell: hdl::array::DspCell::Ecp5,
-        ..ecfg(4, 4, 128, 3)
+        ..buffers(ecfg(4, 4, 128, 3), 1024, 128)
     };
     a_few_layers(cfg, 25, 4, 8_000);
 }
@@ -1164,10 +1194,12 @@ fn size_16x16_one_run() {
 #[test]
 fn checks_catch_a_wrong_byte_and_a_wrong_counter() {
     let mut rng = StdRng::seed_from_u64(seed(13));
-    let mut s = sim(&ecfg(4, 4, 64, 0), hostile(seed(13)));
+    let mut s = sim(&main_cfg(), hostile(seed(13)));
     let l = random_requant(&mut rng, ConvLayer::new(4, 5, 3, 6, 3, 3));
     let prog = one_layer(&s.pm, &mut rng, &l, false);
-    let (want_mem, want) = prog.expected(&s.pm, 4, 4).unwrap_or_else(|e| panic!("{e}"));
+    let (want_mem, want) = prog
+        .expected(&s.pm, &s.machine())
+        .unwrap_or_else(|e| panic!("{e}"));
     let r = run_checked(&mut s, &prog, "baseline");
     let d = prog.descs[0].clone();
     let fails = |s: &EngineSim, r: &RunResult| {

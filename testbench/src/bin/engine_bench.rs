@@ -264,7 +264,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             let Some(s) = sim.as_mut() else { continue };
             // A fresh memory model (and traffic log) for each layer.
             s.reset_for(2)?;
-            let (want_mem, want) = prog.expected(&s.pm, n, n)?;
+            let (want_mem, want) = prog.expected(&s.pm, &s.machine())?;
             let budget = 8 * (want.counts.reads + want.counts.array_beats) + 100_000;
             let r = s.run_program(&prog, budget)?;
             let mb = u64::from(args.mem_bits / 8);

@@ -9,7 +9,7 @@ use golden::layer::ConvLayer;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::oracle::{run_program, Descriptor, MemImage, Outcome, Record};
+use super::oracle::{run_program, Descriptor, Machine, MemImage, Outcome, Record};
 
 /// A memory image with a descriptor list, ready to load and start.
 #[derive(Clone, Debug)]
@@ -31,18 +31,10 @@ impl Program {
     pub fn expected(
         &self,
         pm: &ProgrammingModel,
-        rows: u32,
-        cols: u32,
+        machine: &Machine,
     ) -> Result<(MemImage, Outcome), String> {
         let mut mem = self.image.clone();
-        let out = run_program(
-            pm,
-            u64::from(rows),
-            u64::from(cols),
-            &mut mem,
-            self.desc_addr,
-            self.desc_count,
-        )?;
+        let out = run_program(pm, machine, &mut mem, self.desc_addr, self.desc_count)?;
         Ok((mem, out))
     }
 }

@@ -481,23 +481,76 @@ impl std::ops::AddAssign for Counts {
     }
 }
 
-/// Reads, array beats and bytes written of one valid layer on a `rows x cols`
-/// array with an `mb`-byte memory word, after its descriptor fetch and record
-/// check: the loop nest of `docs/engine.md`, walked literally.
-pub fn layer_counts(d: &Descriptor, rows: u64, cols: u64, mb: u64, rec_bytes: u64) -> Counts {
+/// The numbers of an engine instance the schedule depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Machine {
+    pub rows: u64,
+    pub cols: u64,
+    /// Bytes per memory word (`mem_bits / 8`).
+    pub mb: u64,
+    /// Input channels per chunk (array beats per staging buffer).
+    pub chunk: u64,
+    /// Input buffer bytes: a layer whose whole input fits is loaded once.
+    pub ibuf_bytes: u64,
+    /// Weight buffer rows: a layer with `k_h*k_w*in_c` up to this loads a
+    /// group's weights once.
+    pub wbuf_rows: u64,
+    /// Bytes of one channel record.
+    pub rec_bytes: u64,
+    /// Bytes of one descriptor.
+    pub desc_bytes: u64,
+}
+
+/// Which operands a layer keeps on chip: (whole input resident, a group's
+/// weights resident).
+pub fn residency(d: &Descriptor, m: &Machine) -> (bool, bool) {
+    (
+        d.input_bytes() <= m.ibuf_bytes,
+        d.k_h * d.k_w * d.in_c <= m.wbuf_rows,
+    )
+}
+
+/// Reads, array beats and bytes written of one valid layer after its
+/// descriptor fetch and record check, by walking the schedule's loop nest
+/// literally:
+///
+/// ```text
+/// input resident:  words(in_addr, H*W*C_in) reads, once
+/// for each group g of COLS output channels (co0, gw live columns):
+///     words(ch_addr + 8*co0, 8*gw) reads                  (the group's records)
+///     weights resident: for r < k_h*k_w*C_in: words(w_addr + r*C_out + co0, gw) reads
+///     for each tile t of ROWS output pixels, pool offset (wi, wj), ky, kx,
+///     chunk ci0 = 0, CHUNK, 2*CHUNK, .. (n = min(CHUNK, C_in - ci0) beats):
+///         input streamed: for each live row i (pixel, conv position and input
+///             position inside): words(in_addr + (iy*W + ix)*C_in + ci0, n) reads
+///         weights streamed: for j < n: words(w_addr + ((ky*k_w + kx)*C_in + ci0 + j)*C_out + co0, gw) reads
+///         n array beats
+/// ```
+pub fn layer_counts(d: &Descriptor, m: &Machine) -> Counts {
     let Some(g) = d.geometry() else {
         return Counts::default();
     };
+    let (ires, wres) = residency(d, m);
+    let mb = m.mb;
     let pixels = g.h_o * g.w_o;
-    let groups = d.out_c.div_ceil(cols);
-    let tiles = pixels.div_ceil(rows);
+    let groups = d.out_c.div_ceil(m.cols);
+    let tiles = pixels.div_ceil(m.rows);
+    let kk = d.k_h * d.k_w * d.in_c;
     let mut reads = 0u64;
     let mut beats = 0u64;
+    if ires {
+        reads += words(d.in_addr, d.input_bytes(), mb);
+    }
     let (h, w) = (d.in_h as i64, d.in_w as i64);
     for grp in 0..groups {
-        let co0 = grp * cols;
-        let gw = cols.min(d.out_c - co0);
-        reads += words(d.ch_addr + rec_bytes * co0, rec_bytes * gw, mb);
+        let co0 = grp * m.cols;
+        let gw = m.cols.min(d.out_c - co0);
+        reads += words(d.ch_addr + m.rec_bytes * co0, m.rec_bytes * gw, mb);
+        if wres {
+            for r in 0..kk {
+                reads += words(d.w_addr + r * d.out_c + co0, gw, mb);
+            }
+        }
         for t in 0..tiles {
             for wi in 0..g.pk {
                 for wj in 0..g.pk {
@@ -505,9 +558,12 @@ pub fn layer_counts(d: &Descriptor, rows: u64, cols: u64, mb: u64, rec_bytes: u6
                         for kx in 0..d.k_w {
                             let mut ci0 = 0;
                             while ci0 < d.in_c {
-                                let n = mb.min(d.in_c - ci0);
-                                for i in 0..rows {
-                                    let p = t * rows + i;
+                                let n = m.chunk.min(d.in_c - ci0);
+                                for i in 0..m.rows {
+                                    if ires {
+                                        break;
+                                    }
+                                    let p = t * m.rows + i;
                                     if p >= pixels {
                                         continue;
                                     }
@@ -528,12 +584,14 @@ pub fn layer_counts(d: &Descriptor, rows: u64, cols: u64, mb: u64, rec_bytes: u6
                                     let off = (iy as u64 * d.in_w + ix as u64) * d.in_c + ci0;
                                     reads += words(d.in_addr + off, n, mb);
                                 }
-                                for j in 0..n {
-                                    let row = (ky * d.k_w + kx) * d.in_c + ci0 + j;
-                                    reads += words(d.w_addr + row * d.out_c + co0, gw, mb);
+                                if !wres {
+                                    for j in 0..n {
+                                        let row = (ky * d.k_w + kx) * d.in_c + ci0 + j;
+                                        reads += words(d.w_addr + row * d.out_c + co0, gw, mb);
+                                    }
                                 }
                                 beats += n;
-                                ci0 += mb;
+                                ci0 += m.chunk;
                             }
                         }
                     }
@@ -600,8 +658,7 @@ pub struct Outcome {
 /// is a broken test setup (a valid layer whose tensors lie outside `mem`).
 pub fn run_program(
     pm: &ProgrammingModel,
-    rows: u64,
-    cols: u64,
+    machine: &Machine,
     mem: &mut MemImage,
     desc_addr: u64,
     count: u64,
@@ -645,7 +702,7 @@ pub fn run_program(
         for (dst, v) in mem.bytes[off..off + n as usize].iter_mut().zip(&result) {
             *dst = *v as u8;
         }
-        out.counts += layer_counts(&d, rows, cols, mb, rb);
+        out.counts += layer_counts(&d, machine);
         out.reads_min = out.counts.reads;
         out.layers_done += 1;
     }
@@ -720,7 +777,18 @@ mod tests {
         // everything word-aligned: one group, one tile, one chunk of 3 beats.
         let l = ConvLayer::new(1, 2, 3, 2, 1, 1);
         let d = Descriptor::conv(&l, 0x100, 0x200, 0x300, 0x400);
-        let c = layer_counts(&d, 2, 2, 4, 8);
+        let m = Machine {
+            rows: 2,
+            cols: 2,
+            mb: 4,
+            chunk: 4,
+            ibuf_bytes: 4,
+            wbuf_rows: 2,
+            rec_bytes: 8,
+            desc_bytes: 64,
+        };
+        assert_eq!(residency(&d, &m), (false, false));
+        let c = layer_counts(&d, &m);
         // records: words(0x300, 16) = 4; A: pixel 0 at 0x100 (3 bytes) 1 word,
         // pixel 1 at 0x103 (3 bytes) 2 words; B: rows 0x200, 0x202, 0x204: 1 each.
         assert_eq!(
@@ -731,5 +799,13 @@ mod tests {
                 wr_bytes: 4
             }
         );
+        // Both resident: the input (6 bytes, 2 words) once, the weights (3 rows) once.
+        let on_chip = Machine {
+            ibuf_bytes: 64,
+            wbuf_rows: 3,
+            ..m
+        };
+        assert_eq!(residency(&d, &on_chip), (true, true));
+        assert_eq!(layer_counts(&d, &on_chip).reads, 4 + 2 + 3);
     }
 }
