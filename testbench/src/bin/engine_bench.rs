@@ -19,7 +19,7 @@ use hdl::engine::EngineConfig;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use testbench::engine::image::{random_i8, random_requant, ImageBuilder};
-use testbench::engine::oracle::Descriptor;
+use testbench::engine::oracle::{residency, Descriptor, Machine};
 use testbench::engine::{EngineSim, MemConfig};
 
 const BASE: u64 = 0x1000_0000;
@@ -175,10 +175,12 @@ fn model_cycles(cfg: &EngineConfig, d: &Descriptor, latency: u32) -> Option<u64>
 
 /// Why a layer misses the targets (utilization 0.85, traffic 1.3x), in the
 /// short words of the legend printed under the table.
-fn why(l: &ConvLayer, rows: usize, cols: usize, util: f64, traffic: f64) -> String {
+fn why(l: &ConvLayer, m: &Machine, util: f64, traffic: f64) -> String {
+    let d = Descriptor::conv(l, 0, 0, 0, 0);
+    let (ires, wres) = residency(&d, m);
+    let (rows, cols) = (m.rows as usize, m.cols as usize);
     let mut r = Vec::new();
     if util < 0.85 {
-        r.push("mem-bound");
         if l.k_h * l.k_w * l.in_c < 4 * rows {
             r.push("K<4R");
         }
@@ -193,18 +195,35 @@ fn why(l: &ConvLayer, rows: usize, cols: usize, util: f64, traffic: f64) -> Stri
         if l.pool_k > 0 {
             r.push("pool");
         }
+        if !ires {
+            r.push("input streamed");
+        }
+        if !wres {
+            r.push("weights streamed");
+        }
+        if r.is_empty() {
+            r.push("tile overhead");
+        }
     }
     if traffic > 1.3 {
-        r.push("re-reads");
+        if l.out_c as u64 % m.mb != 0 {
+            r.push("weight rows straddle words");
+        }
+        if !ires || !wres {
+            r.push("re-reads");
+        }
+        r.push("small tensors: descriptor and records count");
     }
     r.join(", ")
 }
 
-const LEGEND: &str = "mem-bound: this first engine fetches A and B from memory for every chunk (no on-chip buffers), \
-about n/(ROWS+n) of peak (docs/engine.md); K<4R: C_in*k_h*k_w < 4*ROWS; batch-1 FC: one live array row; \
-<8R pixels: fewer than 8*ROWS output pixels; C_out%COLS: C_out not a multiple of COLS (idle columns); \
-pool: the conv runs once per pool-window offset; re-reads: the input is read k_h*k_w*ceil(C_out/COLS) times \
-and the weights once per pixel tile, and a run of n bytes costs whole words (no buffers yet).";
+const LEGEND: &str = "K<4R: C_in*k_h*k_w < 4*ROWS (short reductions, tile overhead dominates); \
+batch-1 FC: one live array row; <8R pixels: fewer than 8*ROWS output pixels (few tiles); \
+C_out%COLS: C_out not a multiple of COLS (idle columns); pool: the conv runs once per pool-window offset; \
+input streamed / weights streamed: the input (weights) do not fit the input (weight) buffer and are read \
+from memory per chunk; tile overhead: per-tile fill and drain with none of the above; \
+weight rows straddle words: a group's COLS weights of one row touch two memory words when C_out is not \
+a multiple of the word; re-reads: streamed operands are read more than once.";
 
 fn main() {
     let args = parse_args();
@@ -227,8 +246,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         usage("--layers matches no benchmark layer");
     }
     println!(
-        "Conv/FC engine, {}-bit memory port, fixed read latency {}, req_ready always high (Verilator, -O2)",
-        args.mem_bits, args.latency
+        "Conv/FC engine, {}-bit memory port, default buffers (input {} bytes, weights {} rows), fixed read latency {}, req_ready always high (Verilator, -O2)",
+        args.mem_bits,
+        EngineConfig::default().ibuf_bytes,
+        EngineConfig::default().wbuf_rows,
+        args.latency
     );
     println!();
     println!("| layer | array | RTL cycles | model cycles | utilization | array_beats | rd_bytes | wr_bytes | moved / compulsory | sim cycles/s | ok | why it misses |");
@@ -295,7 +317,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 r.wr_bytes,
                 r.sim_cycles as f64 / r.wall.as_secs_f64().max(1e-9),
                 if ok { "yes" } else { "NO" },
-                why(&layer, n as usize, n as usize, util, traffic)
+                why(&layer, &s.machine(), util, traffic)
             );
         }
     }
