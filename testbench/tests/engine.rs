@@ -638,6 +638,45 @@ fn layers_at_the_limits() {
     }
 }
 
+/// Layers right at the buffer sizes of the main engine (input 512 bytes,
+/// weights 64 rows): exactly full, one byte or one row over.
+#[test]
+fn layers_at_the_buffer_boundaries() {
+    let mut rng = StdRng::seed_from_u64(seed(14));
+    let mut s = sim(&main_cfg(), hostile(seed(14)));
+    let m = s.machine();
+    assert_eq!((m.ibuf_bytes, m.wbuf_rows), (512, 64));
+    let cases = [
+        // input 512 (fits), K 72 (streamed)
+        ConvLayer::new(8, 8, 8, 5, 3, 3).with_padding(Padding::uniform(1)),
+        // input 512, K 64: both fit exactly
+        ConvLayer::new(8, 8, 8, 6, 2, 4),
+        // input 513 (streamed), K 27
+        ConvLayer::new(1, 19, 27, 7, 1, 1),
+        // input 512, K 64 with C_in 32
+        ConvLayer::new(4, 4, 32, 9, 1, 2).with_pool(2, 1, 1),
+        // input 520 (streamed), K 65 (streamed)
+        ConvLayer::new(8, 5, 13, 5, 1, 5).with_padding(Padding {
+            top: 0,
+            bottom: 0,
+            left: 2,
+            right: 2,
+        }),
+    ];
+    let mut modes = std::collections::BTreeSet::new();
+    for (i, l) in cases.into_iter().enumerate() {
+        let l = random_requant(&mut rng, l);
+        modes.insert(residency(&Descriptor::conv(&l, 0, 0, 0, 0), &m));
+        let prog = one_layer(&s.pm, &mut rng, &l, false);
+        run_checked(
+            &mut s,
+            &prog,
+            &format!("boundary {i}: {}", prog.descs[0].summary()),
+        );
+    }
+    assert_eq!(modes.len(), 4, "modes covered: {modes:?}");
+}
+
 /// Starts back to back on one model: counters restart at each start, the same
 /// program twice gives the same answer and the same counters.
 #[test]
