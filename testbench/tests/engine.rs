@@ -325,6 +325,10 @@ fn must_cover() -> Vec<ConvLayer> {
         ConvLayer::new(10, 9, 8, 5, 3, 3)
             .with_stride(2, 1)
             .with_padding(Padding::uniform(1)),
+        // Input (540 bytes) streamed, weights (K 45) resident.
+        ConvLayer::new(12, 9, 5, 4, 3, 3)
+            .with_stride(2, 2)
+            .with_relu(true),
         // 1x1 conv, C_out not a multiple of the array.
         ConvLayer::new(5, 5, 17, 7, 1, 1).with_relu(true),
     ]
