@@ -681,6 +681,35 @@ fn layers_at_the_buffer_boundaries() {
     assert_eq!(modes.len(), 4, "modes covered: {modes:?}");
 }
 
+/// Dimensions at the limits, each on a cheap layer: C_in 4096, C_out 4096
+/// (1024 groups), an image 1024 wide and one 1024 tall (counters and address
+/// arithmetic at their widths).
+#[test]
+fn dimensions_at_the_limits() {
+    let mut rng = StdRng::seed_from_u64(seed(15));
+    let mut s = sim(&main_cfg(), hostile(seed(15)));
+    let lim = s.pm.limits.clone();
+    let (w, h) = (lim.in_w as usize, lim.in_h as usize);
+    let cases = [
+        ConvLayer::fc(1, lim.in_c as usize, 3),
+        ConvLayer::fc(1, 2, lim.out_c as usize),
+        ConvLayer::new(1, w, 1, 2, 1, 3),
+        ConvLayer::new(h, 1, 2, 3, 5, 1).with_stride(4, 1),
+        ConvLayer::new(3, w, 1, 2, 3, 3)
+            .with_padding(Padding::uniform(1))
+            .with_pool(4, 4, 1),
+    ];
+    for (i, l) in cases.into_iter().enumerate() {
+        let l = random_requant(&mut rng, l);
+        let prog = one_layer(&s.pm, &mut rng, &l, i == 0);
+        run_checked(
+            &mut s,
+            &prog,
+            &format!("limit {i}: {}", prog.descs[0].summary()),
+        );
+    }
+}
+
 /// Starts back to back on one model: counters restart at each start, the same
 /// program twice gives the same answer and the same counters.
 #[test]
