@@ -710,6 +710,30 @@ fn dimensions_at_the_limits() {
     }
 }
 
+/// Tiles of a single chunk (K = k_h*k_w*C_in up to the chunk) back to back:
+/// each tile's results must land at its own pixels (FC batch 3*ROWS, K 1,
+/// ROWS and the chunk, outputs kept off the saturation bounds).
+#[test]
+fn one_chunk_tiles_back_to_back() {
+    let mut rng = StdRng::seed_from_u64(seed(16));
+    for cfg in [main_cfg(), buffers(ecfg(2, 3, 128, 0), 256, 32)] {
+        let mut s = sim(&cfg, MemConfig::fixed(BASE, MEM_SIZE, 1));
+        let m = s.machine();
+        let batch = 3 * cfg.rows as usize;
+        for k in [1, m.rows as usize, m.chunk as usize] {
+            // |acc| < 16384*K: mult 1, shift 8 + log2(K) keeps outputs in about +-64.
+            let shift = 8 + (k as u32).next_power_of_two().trailing_zeros();
+            let l = ConvLayer::fc(batch, k, 5).with_requant(vec![0; 5], vec![1; 5], vec![shift; 5]);
+            let prog = one_layer(&s.pm, &mut rng, &l, false);
+            run_checked(
+                &mut s,
+                &prog,
+                &format!("FC batch {batch} K {k} N 5 (one chunk per tile)"),
+            );
+        }
+    }
+}
+
 /// Starts back to back on one model: counters restart at each start, the same
 /// program twice gives the same answer and the same counters.
 #[test]
