@@ -764,7 +764,16 @@ fn three_layers<'a>(
 ) -> ImageBuilder<'a> {
     let mut b = ImageBuilder::new(pm, BASE, rng.gen());
     for l in [
-        random_requant(rng, ConvLayer::new(3, 3, 3, 5, 1, 1)),
+        // K = 9: more than one chunk on the main engine.
+        random_requant(
+            rng,
+            ConvLayer::new(3, 4, 3, 5, 1, 3).with_padding(Padding {
+                top: 0,
+                bottom: 0,
+                left: 1,
+                right: 1,
+            }),
+        ),
         middle.clone(),
         random_requant(rng, ConvLayer::fc(2, 9, 3)),
     ] {
