@@ -43,7 +43,6 @@ pub fn machine(cfg: &EngineConfig, pm: &ProgrammingModel) -> Machine {
         ibuf_bytes: u64::from(cfg.ibuf_bytes),
         wbuf_rows: u64::from(cfg.wbuf_rows),
         rec_bytes: u64::from(pm.channel_record.bytes),
-        desc_bytes: u64::from(pm.descriptor.bytes),
     }
 }
 

@@ -497,8 +497,6 @@ pub struct Machine {
     pub wbuf_rows: u64,
     /// Bytes of one channel record.
     pub rec_bytes: u64,
-    /// Bytes of one descriptor.
-    pub desc_bytes: u64,
 }
 
 /// Which operands a layer keeps on chip: (whole input resident, a group's
@@ -785,7 +783,6 @@ mod tests {
             ibuf_bytes: 4,
             wbuf_rows: 2,
             rec_bytes: 8,
-            desc_bytes: 64,
         };
         assert_eq!(residency(&d, &m), (false, false));
         let c = layer_counts(&d, &m);
