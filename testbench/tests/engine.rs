@@ -339,7 +339,7 @@ fn must_cover() -> Vec<ConvLayer> {
 fn registers_identify_the_engine() {
     let cfg = main_cfg();
     let mut s = sim(&cfg, hostile(seed(1)));
-    let names = ["id", "config0", "config1", "status"];
+    let names = ["id", "config0", "config1", "status", "config2", "config3"];
     let v = s
         .read_regs(&names)
         .unwrap_or_else(|e| panic!("reading registers: {e}"));
@@ -360,6 +360,16 @@ fn registers_identify_the_engine() {
         u64::from(f("config1", "staging_beats", v[2])),
         s.machine().chunk,
         "config1.staging_beats is the chunk"
+    );
+    assert_eq!(
+        u64::from(f("config2", "ibuf_bytes", v[4])),
+        s.machine().ibuf_bytes,
+        "config2.ibuf_bytes"
+    );
+    assert_eq!(
+        u64::from(f("config3", "wbuf_rows", v[5])),
+        s.machine().wbuf_rows,
+        "config3.wbuf_rows"
     );
     assert_eq!(v[3], 0, "status after reset: idle, nothing done");
     assert!(!s.irq(), "irq after reset");
