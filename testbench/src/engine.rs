@@ -345,6 +345,28 @@ impl EngineSim {
         w.chain(r).collect()
     }
 
+    /// Load a program made by the compiler (`compiler::compile`): its image,
+    /// and the regions of its map: descriptors, input, weights and records
+    /// readable (rounded out to whole memory words, as the engine reads them),
+    /// activations readable and writable.
+    pub fn load_compiled(&mut self, p: &compiler::compile::Program) -> Result<(), EngineError> {
+        use compiler::compile::RegionKind;
+        self.load(u64::from(p.base), &p.image)?;
+        let mb = u64::from(self.cfg.mem_bits / 8);
+        let words = |r: &compiler::compile::Region| {
+            let start = u64::from(r.addr) / mb * mb;
+            (start, r.end().div_ceil(mb) * mb - start)
+        };
+        let read_only = p.regions.iter().map(words).collect();
+        let writable = p
+            .regions
+            .iter()
+            .filter(|r| r.kind == RegionKind::Activation)
+            .map(|r| (u64::from(r.addr), u64::from(r.bytes)))
+            .collect();
+        self.set_regions(read_only, writable)
+    }
+
     /// Load a program's image and regions.
     pub fn load_program(&mut self, p: &Program) -> Result<(), EngineError> {
         self.load(p.image.base, &p.image.bytes)?;
