@@ -12,6 +12,7 @@ use std::fmt;
 
 use clap::Args;
 use hdl::array::{ArrayConfig, DspCell, MulStyle};
+use hdl::engine::EngineConfig;
 use hdl::maxpool::MaxpoolConfig;
 use hdl::ConfigError;
 
@@ -82,13 +83,13 @@ pub fn parse_int_in(
     u32::try_from(v).map_err(|_| ConfigError::new(param, rule, v))
 }
 
-/// The systolic array's flags.
+/// The systolic array's flags (the engine's array takes them too).
 #[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
 pub struct ArrayFlags {
-    /// Array: PE rows, 1..=256
+    /// Array: PE rows, 1..=256 (engine: 1..=64, default 8)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub rows: Option<String>,
-    /// Array: PE columns, 1..=256 (default: same as --rows)
+    /// Array: PE columns, 1..=256 (engine: 1..=64); default: same as --rows
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub cols: Option<String>,
     /// Array: PE pipeline depth, 0..=4 (0: multiply-accumulate in one step; 1: register
@@ -129,7 +130,13 @@ impl ArrayFlags {
     /// `--cols` is given). Does not run `cfg.validate()`: the caller does, once
     /// everything (a name, a board's DSP count) is in.
     pub fn apply(&self, cfg: &mut ArrayConfig) -> Result<(), FlagError> {
-        let max = i64::from(hdl::array::config::MAX_DIM);
+        self.apply_within(cfg, hdl::array::config::MAX_DIM)
+    }
+
+    /// [`ArrayFlags::apply`] for an array whose sides are at most `max_dim`
+    /// (the engine's array: [`hdl::engine::config::MAX_DIM`]).
+    pub fn apply_within(&self, cfg: &mut ArrayConfig, max_dim: u32) -> Result<(), FlagError> {
+        let max = i64::from(max_dim);
         if let Some(r) = &self.rows {
             cfg.rows = parse_int("rows", r, 1, max)?;
             cfg.cols = cfg.rows;
@@ -153,6 +160,83 @@ impl ArrayFlags {
             cfg.dsp_cell = DspCell::parse(c)?;
         }
         Ok(())
+    }
+}
+
+/// The engine's own flags; the engine's array takes the [`ArrayFlags`].
+#[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineFlags {
+    /// Engine: memory port width in bits: 32, 64 or 128 (default 64)
+    #[arg(long, value_name = "BITS", allow_negative_numbers = true)]
+    pub mem_bits: Option<String>,
+    /// Engine: reads kept in flight (the read-tag FIFO's depth), a power of two in
+    /// 4..=256 (default 64); at least the memory's latency + 2 for full speed
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_inflight: Option<String>,
+}
+
+impl EngineFlags {
+    /// The flags given, as written on the command line.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            ("--mem-bits", self.mem_bits.is_some()),
+            ("--max-inflight", self.max_inflight.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+
+    /// Set the given engine flags and the array's flags (`array`, sides up to
+    /// [`hdl::engine::config::MAX_DIM`]) in `cfg`; each engine value is checked
+    /// against [`EngineConfig::validate`]'s rule for it. Does not run
+    /// `cfg.validate()`.
+    pub fn apply(&self, array: &ArrayFlags, cfg: &mut EngineConfig) -> Result<(), FlagError> {
+        let mut a = cfg.array();
+        array.apply_within(&mut a, hdl::engine::config::MAX_DIM)?;
+        cfg.rows = a.rows;
+        cfg.cols = a.cols;
+        cfg.pipeline = a.pipeline;
+        cfg.mul = a.mul;
+        cfg.dsp_limit = a.dsp_limit;
+        cfg.dsp_cell = a.dsp_cell;
+        if let Some(raw) = &self.mem_bits {
+            cfg.mem_bits = engine_value("mem_bits", raw, |c, v| c.mem_bits = v)?;
+        }
+        if let Some(raw) = &self.max_inflight {
+            cfg.max_inflight = engine_value("max_inflight", raw, |c, v| c.max_inflight = v)?;
+        }
+        Ok(())
+    }
+}
+
+/// Parse an engine parameter and check it against the rule
+/// [`EngineConfig::validate`] has for it (the rule is written there only).
+fn engine_value(
+    param: &str,
+    raw: &str,
+    set: impl Fn(&mut EngineConfig, u32),
+) -> Result<u32, ConfigError> {
+    let check = |v: u32| {
+        let mut c = EngineConfig::default();
+        set(&mut c, v);
+        match c.validate() {
+            Err(e) if e.param == param => Err(e),
+            _ => Ok(v),
+        }
+    };
+    // The rule's text, for values that are not even a u32: 0 breaks every
+    // engine rule this is used for.
+    let refuse = |value: String| match check(0) {
+        Err(e) => ConfigError::new(param, e.rule, value),
+        Ok(_) => ConfigError::new(param, "must be a valid value", value),
+    };
+    match raw.trim().parse::<i64>() {
+        Ok(v) => match u32::try_from(v) {
+            Ok(u) => check(u),
+            Err(_) => Err(refuse(v.to_string())),
+        },
+        Err(_) => Err(refuse(format!("`{raw}`"))),
     }
 }
 
@@ -302,6 +386,78 @@ mod tests {
             ..ArrayFlags::default()
         });
         assert_eq!(e.to_string(), "--dsps applies to --mul auto only");
+    }
+
+    #[test]
+    fn engine_flags_pass_the_array_flags_through() {
+        let mut cfg = EngineConfig::default();
+        let before = cfg.clone();
+        EngineFlags::default()
+            .apply(&ArrayFlags::default(), &mut cfg)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg, before, "no flags: the engine's defaults");
+        let array = ArrayFlags {
+            rows: Some("4".into()),
+            pipeline: Some("3".into()),
+            dsp_cell: Some("ecp5".into()),
+            ..ArrayFlags::default()
+        };
+        let engine = EngineFlags {
+            mem_bits: Some("128".into()),
+            max_inflight: Some("16".into()),
+        };
+        engine
+            .apply(&array, &mut cfg)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (cfg.rows, cfg.cols, cfg.pipeline, cfg.dsp_cell),
+            (4, 4, 3, DspCell::Ecp5)
+        );
+        assert_eq!((cfg.mem_bits, cfg.max_inflight), (128, 16));
+        assert_eq!(engine.given(), ["--mem-bits", "--max-inflight"]);
+    }
+
+    #[test]
+    fn engine_values_get_the_config_rule() {
+        let bad = |array: ArrayFlags, engine: EngineFlags| {
+            engine
+                .apply(&array, &mut EngineConfig::default())
+                .expect_err("must be refused")
+                .to_string()
+        };
+        let mem = |v: &str| EngineFlags {
+            mem_bits: Some(v.into()),
+            ..EngineFlags::default()
+        };
+        let none = ArrayFlags::default;
+        assert_eq!(
+            bad(none(), mem("48")),
+            "mem_bits must be one of 32, 64, 128, got 48"
+        );
+        assert_eq!(
+            bad(none(), mem("-64")),
+            "mem_bits must be one of 32, 64, 128, got -64"
+        );
+        assert_eq!(
+            bad(none(), mem("wide")),
+            "mem_bits must be one of 32, 64, 128, got `wide`"
+        );
+        let e = bad(
+            none(),
+            EngineFlags {
+                max_inflight: Some("48".into()),
+                ..EngineFlags::default()
+            },
+        );
+        assert_eq!(e, "max_inflight must be a power of two in 4..=256, got 48");
+        let rows = ArrayFlags {
+            rows: Some("65".into()),
+            ..ArrayFlags::default()
+        };
+        assert_eq!(
+            bad(rows, EngineFlags::default()),
+            "rows must be in 1..=64, got 65"
+        );
     }
 
     #[test]

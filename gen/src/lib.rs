@@ -13,8 +13,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-pub use flags::{parse_int, parse_int_in, ArrayFlags, FlagError, Geometry, MaxpoolFlags};
+pub use flags::{
+    parse_int, parse_int_in, ArrayFlags, EngineFlags, FlagError, Geometry, MaxpoolFlags,
+};
 use hdl::array::ArrayConfig;
+use hdl::engine::EngineConfig;
 use hdl::maxpool::MaxpoolConfig;
 use hdl::{ConfigError, GenError, Generated};
 
@@ -28,13 +31,17 @@ use hdl::{ConfigError, GenError, Generated};
                   Verilog goes to stdout (or --out FILE, written atomically); diagnostics go to stderr."
 )]
 pub struct RawArgs {
-    /// Block to generate: `array` (systolic array) or `maxpool` (streaming max pooling)
+    /// Block to generate: `array` (systolic array), `maxpool` (streaming max pooling)
+    /// or `engine` (descriptor-driven conv/FC engine; its manifest carries the
+    /// programming model)
     #[arg(long, default_value = "array", value_name = "BLOCK")]
     pub top: String,
     #[command(flatten)]
     pub array: ArrayFlags,
     #[command(flatten)]
     pub maxpool: MaxpoolFlags,
+    #[command(flatten)]
+    pub engine: EngineFlags,
     /// Top module name (default: the block's name); sub-modules are prefixed with it
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -51,6 +58,7 @@ pub struct RawArgs {
 pub enum Job {
     Array(ArrayConfig),
     Maxpool(MaxpoolConfig),
+    Engine(EngineConfig),
 }
 
 /// What can go wrong, with the exit status each deserves.
@@ -102,16 +110,17 @@ impl From<FlagError> for CliError {
     }
 }
 
-/// A flag of another block is a mistake worth one clear line, not silence.
+/// A flag of another block is a mistake worth one clear line, not silence. The
+/// engine takes the array's flags (its array) and its own; the array and the
+/// max-pool take only theirs.
 fn reject_foreign_flags(args: &RawArgs, block: &str) -> Result<(), CliError> {
+    let array = || args.array.given().into_iter().map(|f| (f, "array"));
+    let maxpool = || args.maxpool.given().into_iter().map(|f| (f, "maxpool"));
+    let engine = || args.engine.given().into_iter().map(|f| (f, "engine"));
     let foreign = match block {
-        "array" => args
-            .maxpool
-            .given()
-            .into_iter()
-            .next()
-            .map(|f| (f, "maxpool")),
-        _ => args.array.given().into_iter().next().map(|f| (f, "array")),
+        "array" => maxpool().chain(engine()).next(),
+        "maxpool" => array().chain(engine()).next(),
+        _ => maxpool().next(),
     };
     match foreign {
         Some((flag, owner)) => Err(CliError::Usage(format!(
@@ -144,8 +153,18 @@ pub fn job_from(args: &RawArgs) -> Result<Job, CliError> {
             cfg.validate()?;
             Ok(Job::Maxpool(cfg))
         }
+        "engine" => {
+            reject_foreign_flags(args, "engine")?;
+            let mut cfg = EngineConfig::default();
+            args.engine.apply(&args.array, &mut cfg)?;
+            if let Some(n) = &args.name {
+                cfg.name = n.clone();
+            }
+            cfg.validate()?;
+            Ok(Job::Engine(cfg))
+        }
         other => Err(CliError::Usage(format!(
-            "top must be one of: array, maxpool, got `{other}`"
+            "top must be one of: array, maxpool, engine, got `{other}`"
         ))),
     }
 }
@@ -155,6 +174,7 @@ pub fn generate(job: &Job) -> Result<Generated, CliError> {
     Ok(match job {
         Job::Array(cfg) => hdl::array::generate(cfg)?,
         Job::Maxpool(cfg) => hdl::maxpool::generate(cfg)?,
+        Job::Engine(cfg) => hdl::engine::generate(cfg)?,
     })
 }
 

@@ -120,7 +120,7 @@ fn bad_values_exit_2_with_one_line() {
         ),
         (
             vec!["--top", "pool"],
-            "top must be one of: array, maxpool, got `pool`",
+            "top must be one of: array, maxpool, engine, got `pool`",
         ),
     ];
     for (args, want) in &cases {
