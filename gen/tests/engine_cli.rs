@@ -34,7 +34,7 @@ fn has_port(v: &str, dir: &str, name: &str, width: u32) -> bool {
         format!("[{}:0] ", width - 1)
     };
     v.lines().any(|l| {
-        let l = l.trim();
+        let l = l.split("//").next().unwrap_or_default().trim();
         l.starts_with(dir)
             && l.contains(&format!("wire {range}{name}"))
             && l.trim_end_matches(',').ends_with(name)
