@@ -282,43 +282,116 @@ fn flops(report: &str) -> u64 {
     seen.values().sum()
 }
 
-/// A small engine synthesizes for iCE40 and ECP5; every memory yosys infers is
-/// mapped to block RAM (SB_RAM40_4K, DP16KD), none is left as flip-flops or
-/// LUT RAM.
+/// Write `c`'s Verilog to a fresh log folder named after it.
+fn staged(c: &EngineConfig, what: &str) -> PathBuf {
+    let dir = scratch(&format!("{}-{what}", label(c)));
+    std::fs::write(dir.join("engine.v"), generate(c).verilog).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+/// The engine's one inferred memory is its read-tag FIFO, `max_inflight` deep,
+/// from 32 entries on (below that the FIFO is registers, by design: a few
+/// entries do not pay for a block RAM).
+#[test]
+fn the_inferred_memory_is_the_tag_fifo() {
+    for (c, want_ram) in [
+        (engine(8, 8, 64, 0), true),
+        (
+            EngineConfig {
+                max_inflight: 32,
+                ..engine(4, 4, 128, 2)
+            },
+            true,
+        ),
+        (
+            EngineConfig {
+                max_inflight: 16,
+                ..engine(2, 3, 32, 0)
+            },
+            false,
+        ),
+    ] {
+        let dir = staged(&c, "memories");
+        let mems = memories(&dir, &c.name);
+        if want_ram {
+            assert_eq!(mems.len(), 1, "{}: {mems:?}", label(&c));
+            assert!(mems[0].name.contains("tag_fifo"), "{}: {mems:?}", label(&c));
+            assert_eq!(
+                mems[0].words,
+                u64::from(c.max_inflight),
+                "{}: depth",
+                label(&c)
+            );
+        } else {
+            assert!(mems.is_empty(), "{}: {mems:?}", label(&c));
+        }
+    }
+}
+
+/// A small engine synthesizes for iCE40 and ECP5, and its memory (the tag
+/// FIFO, see above) becomes block RAM, packed as tightly as the blocks allow:
+/// 16 bits per SB_RAM40_4K at 256 words, 36 bits per DP16KD at 512 words. No
+/// memory is left as LUT RAM, flip-flops or an unmapped `$mem`.
 #[test]
 fn small_engine_synthesizes_with_block_ram() {
     let c = engine(2, 2, 32, 0);
-    let g = generate(&c);
-    let dir = scratch("engine-synth-2x2-m32");
-    std::fs::write(dir.join("engine.v"), &g.verilog).unwrap_or_else(|e| panic!("{e}"));
+    let dir = staged(&c, "synth");
     let mems = memories(&dir, &c.name);
-    let bits: u64 = mems.iter().map(|m| m.words * m.width).sum();
-    eprintln!("inferred memories: {mems:?}");
-    for (synth, ram, lutram) in [
-        ("synth_ice40", "SB_RAM40_4K", None),
-        ("synth_ecp5", "DP16KD", Some("TRELLIS_DPR16X4")),
-    ] {
-        let log = yosys(
-            &dir,
-            &format!("read_verilog engine.v; {synth} -top {}; stat", c.name),
-            &format!("{synth}.log"),
-        );
-        let report = last_stat(&log);
-        let rams = cells(report, ram);
-        // At least one block per memory: each is its own RAM.
-        assert!(
-            rams >= mems.len() as u64,
-            "{synth}: {rams} {ram} for {} memories {mems:?}; log {}",
-            mems.len(),
-            dir.join(format!("{synth}.log")).display()
+    assert_eq!(mems.len(), 1, "{mems:?}");
+    let mem = &mems[0];
+    assert!(mem.words <= 256, "the packing below assumes <= 256 words");
+    let runs = [
+        ("synth_ice40", "SB_RAM40_4K", mem.width.div_ceil(16), None),
+        (
+            "synth_ecp5",
+            "DP16KD",
+            mem.width.div_ceil(36),
+            Some("TRELLIS_DPR16X4"),
+        ),
+    ];
+    // The two syntheses are independent: run them side by side.
+    let logs: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .iter()
+            .map(|(synth, ..)| {
+                let dir = &dir;
+                let top = &c.name;
+                s.spawn(move || {
+                    yosys(
+                        dir,
+                        &format!("read_verilog engine.v; {synth} -top {top}; stat"),
+                        &format!("{synth}.log"),
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| panic!("a synthesis panicked")))
+            .collect()
+    });
+    for ((synth, ram, want, lutram), log) in runs.iter().zip(&logs) {
+        let report = last_stat(log);
+        let log_path = dir.join(format!("{synth}.log"));
+        assert_eq!(
+            cells(report, ram),
+            *want,
+            "{synth}: {ram} cells for {mem:?}; log {}",
+            log_path.display()
         );
         if let Some(l) = lutram {
-            assert_eq!(cells(report, l), 0, "{synth}: memories in LUT RAM");
+            assert_eq!(cells(report, l), 0, "{synth}: a memory in LUT RAM");
         }
-        // No memory was turned into flip-flops: the registers are the control,
-        // the array and the pipeline, not the memories' bits.
-        let ffs = flops(report);
-        eprintln!("{synth}: {rams} {ram}, {ffs} flops, {bits} memory bits");
-        assert!(!report.contains("$mem"), "{synth}: an unmapped memory");
+        assert!(
+            !report.contains("$mem"),
+            "{synth}: an unmapped memory; log {}",
+            log_path.display()
+        );
+        eprintln!(
+            "{synth}: {} {ram}, {} flip-flops; log {}",
+            cells(report, ram),
+            flops(report),
+            log_path.display()
+        );
     }
 }
