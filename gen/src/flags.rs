@@ -173,6 +173,15 @@ pub struct EngineFlags {
     /// 4..=256 (default 64); at least the memory's latency + 2 for full speed
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_inflight: Option<String>,
+    /// Engine: input buffer bytes (block RAM; default 131072): a layer whose whole
+    /// input fits is read from memory once; a multiple of the chunk (the larger of
+    /// mem_bits/8 and rows rounded up to a power of two), at least 2 chunks
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
+    pub ibuf_bytes: Option<String>,
+    /// Engine: weight buffer rows of COLS bytes (block RAM, 2..=65536, default 2048):
+    /// a layer with k_h*k_w*in_c up to this reads its weights once
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub wbuf_rows: Option<String>,
 }
 
 impl EngineFlags {
@@ -181,6 +190,8 @@ impl EngineFlags {
         [
             ("--mem-bits", self.mem_bits.is_some()),
             ("--max-inflight", self.max_inflight.is_some()),
+            ("--ibuf-bytes", self.ibuf_bytes.is_some()),
+            ("--wbuf-rows", self.wbuf_rows.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -200,25 +211,35 @@ impl EngineFlags {
         cfg.mul = a.mul;
         cfg.dsp_limit = a.dsp_limit;
         cfg.dsp_cell = a.dsp_cell;
+        // In this order: the input buffer's rule depends on the rows and the
+        // memory width.
         if let Some(raw) = &self.mem_bits {
-            cfg.mem_bits = engine_value("mem_bits", raw, |c, v| c.mem_bits = v)?;
+            cfg.mem_bits = engine_value(cfg, "mem_bits", raw, |c, v| c.mem_bits = v)?;
         }
         if let Some(raw) = &self.max_inflight {
-            cfg.max_inflight = engine_value("max_inflight", raw, |c, v| c.max_inflight = v)?;
+            cfg.max_inflight = engine_value(cfg, "max_inflight", raw, |c, v| c.max_inflight = v)?;
+        }
+        if let Some(raw) = &self.ibuf_bytes {
+            cfg.ibuf_bytes = engine_value(cfg, "ibuf_bytes", raw, |c, v| c.ibuf_bytes = v)?;
+        }
+        if let Some(raw) = &self.wbuf_rows {
+            cfg.wbuf_rows = engine_value(cfg, "wbuf_rows", raw, |c, v| c.wbuf_rows = v)?;
         }
         Ok(())
     }
 }
 
 /// Parse an engine parameter and check it against the rule
-/// [`EngineConfig::validate`] has for it (the rule is written there only).
+/// [`EngineConfig::validate`] has for it (the rule is written there only), in
+/// the configuration `cfg` built so far.
 fn engine_value(
+    cfg: &EngineConfig,
     param: &str,
     raw: &str,
     set: impl Fn(&mut EngineConfig, u32),
 ) -> Result<u32, ConfigError> {
     let check = |v: u32| {
-        let mut c = EngineConfig::default();
+        let mut c = cfg.clone();
         set(&mut c, v);
         match c.validate() {
             Err(e) if e.param == param => Err(e),
@@ -405,6 +426,8 @@ mod tests {
         let engine = EngineFlags {
             mem_bits: Some("128".into()),
             max_inflight: Some("16".into()),
+            ibuf_bytes: Some("4096".into()),
+            wbuf_rows: Some("64".into()),
         };
         engine
             .apply(&array, &mut cfg)
@@ -413,8 +436,24 @@ mod tests {
             (cfg.rows, cfg.cols, cfg.pipeline, cfg.dsp_cell),
             (4, 4, 3, DspCell::Ecp5)
         );
-        assert_eq!((cfg.mem_bits, cfg.max_inflight), (128, 16));
-        assert_eq!(engine.given(), ["--mem-bits", "--max-inflight"]);
+        assert_eq!(
+            (
+                cfg.mem_bits,
+                cfg.max_inflight,
+                cfg.ibuf_bytes,
+                cfg.wbuf_rows
+            ),
+            (128, 16, 4096, 64)
+        );
+        assert_eq!(
+            engine.given(),
+            [
+                "--mem-bits",
+                "--max-inflight",
+                "--ibuf-bytes",
+                "--wbuf-rows"
+            ]
+        );
     }
 
     #[test]
@@ -450,6 +489,29 @@ mod tests {
             },
         );
         assert_eq!(e, "max_inflight must be a power of two in 4..=256, got 48");
+        // The input buffer's rule is the one of the configuration being built:
+        // 128-bit words make the chunk 16 bytes.
+        let e = bad(
+            none(),
+            EngineFlags {
+                mem_bits: Some("128".into()),
+                ibuf_bytes: Some("40".into()),
+                ..EngineFlags::default()
+            },
+        );
+        assert!(
+            e.starts_with("ibuf_bytes must be a multiple of 16 (the chunk)")
+                && e.ends_with("got 40"),
+            "{e}"
+        );
+        let e = bad(
+            none(),
+            EngineFlags {
+                wbuf_rows: Some("1".into()),
+                ..EngineFlags::default()
+            },
+        );
+        assert_eq!(e, "wbuf_rows must be in 2..=65536, got 1");
         let rows = ArrayFlags {
             rows: Some("65".into()),
             ..ArrayFlags::default()

@@ -94,6 +94,10 @@ fn array_and_engine_flags_pass_through() {
         "128",
         "--max-inflight",
         "16",
+        "--ibuf-bytes",
+        "2048",
+        "--wbuf-rows",
+        "128",
         "--pipeline",
         "3",
         "--dsp-cell",
@@ -108,6 +112,8 @@ fn array_and_engine_flags_pass_through() {
         "\"cols\":2",
         "\"mem_bits\":128",
         "\"max_inflight\":16",
+        "\"ibuf_bytes\":2048",
+        "\"wbuf_rows\":128",
         "\"pipeline\":3",
         "\"dsp_cell\":\"ecp5\"",
         "\"name\":\"conv0\"",
@@ -238,6 +244,23 @@ fn bad_values_exit_2_with_one_line() {
         (
             with(&["--max-inflight", "512"]),
             "max_inflight must be a power of two in 4..=256, got 512",
+        ),
+        (
+            with(&["--wbuf-rows", "65537"]),
+            "wbuf_rows must be in 2..=65536, got 65537",
+        ),
+        (
+            with(&["--ibuf-bytes", "12"]),
+            "ibuf_bytes must be a multiple of 8 (the chunk)",
+        ),
+        (
+            // 16 rows make the chunk 16 bytes.
+            with(&["--rows", "16", "--ibuf-bytes", "24"]),
+            "ibuf_bytes must be a multiple of 16 (the chunk)",
+        ),
+        (
+            vec!["--rows", "4", "--wbuf-rows", "64"],
+            "--wbuf-rows applies to --top engine, not --top array",
         ),
         (with(&["--rows", "0"]), "rows must be in 1..=64, got 0"),
         (with(&["--rows", "65"]), "rows must be in 1..=64, got 65"),
