@@ -289,63 +289,104 @@ fn staged(c: &EngineConfig, what: &str) -> PathBuf {
     dir
 }
 
-/// The engine's one inferred memory is its read-tag FIFO, `max_inflight` deep,
-/// from 32 entries on (below that the FIFO is registers, by design: a few
-/// entries do not pay for a block RAM).
+/// Block RAM shapes (words, bits per word) a memory can be cut into.
+const ICE40_MODES: [(u64, u64); 4] = [(256, 16), (512, 8), (1024, 4), (2048, 2)];
+const ECP5_MODES: [(u64, u64); 6] = [
+    (512, 36),
+    (1024, 18),
+    (2048, 9),
+    (4096, 4),
+    (8192, 2),
+    (16384, 1),
+];
+
+/// Fewest blocks of one of `modes` that hold `m`.
+fn blocks(m: &Memory, modes: &[(u64, u64)]) -> u64 {
+    modes
+        .iter()
+        .map(|&(words, bits)| m.words.div_ceil(words) * m.width.div_ceil(bits))
+        .min()
+        .unwrap_or(0)
+}
+
+/// The memories yosys infers are the engine's buffers and its read-tag FIFO,
+/// and nothing else: the input buffer (`ibuf_bytes` bytes in byte lanes), the
+/// weight buffer (`wbuf_rows` rows of COLS bytes, in byte lanes), and the tag
+/// FIFO, `max_inflight` deep, from 32 entries on (below that the FIFO is
+/// registers, by design: a few entries do not pay for a block RAM).
 #[test]
-fn the_inferred_memory_is_the_tag_fifo() {
-    for (c, want_ram) in [
-        (engine(8, 8, 64, 0), true),
-        (
-            EngineConfig {
-                max_inflight: 32,
-                ..engine(4, 4, 128, 2)
-            },
-            true,
-        ),
-        (
-            EngineConfig {
-                max_inflight: 16,
-                ..engine(2, 3, 32, 0)
-            },
-            false,
-        ),
+fn inferred_memories_are_the_buffers_and_the_tag_fifo() {
+    for c in [
+        engine(8, 8, 64, 0),
+        EngineConfig {
+            max_inflight: 32,
+            ibuf_bytes: 4096,
+            ..engine(4, 4, 128, 2)
+        },
+        EngineConfig {
+            max_inflight: 16,
+            wbuf_rows: 100,
+            ..engine(2, 3, 32, 0)
+        },
     ] {
+        let l = label(&c);
         let dir = staged(&c, "memories");
         let mems = memories(&dir, &c.name);
-        if want_ram {
-            assert_eq!(mems.len(), 1, "{}: {mems:?}", label(&c));
-            assert!(mems[0].name.contains("tag_fifo"), "{}: {mems:?}", label(&c));
-            assert_eq!(
-                mems[0].words,
-                u64::from(c.max_inflight),
-                "{}: depth",
-                label(&c)
-            );
+        let of = |part: &str| -> Vec<&Memory> {
+            mems.iter()
+                .filter(|m| m.name.contains(&format!("u_{part}.")))
+                .collect()
+        };
+        let bits = |ms: &[&Memory]| ms.iter().map(|m| m.words * m.width).sum::<u64>();
+        let (ibuf, wbuf, tag) = (of("ibuf"), of("wbuf"), of("tag_fifo"));
+        assert_eq!(
+            ibuf.len() + wbuf.len() + tag.len(),
+            mems.len(),
+            "{l}: a memory that is none of the buffers: {mems:?}"
+        );
+        assert_eq!(bits(&ibuf), 8 * u64::from(c.ibuf_bytes), "{l}: {ibuf:?}");
+        assert!(
+            ibuf.iter().all(|m| m.width == 8),
+            "{l}: byte lanes {ibuf:?}"
+        );
+        assert_eq!(wbuf.len() as u32, c.cols, "{l}: one lane per column");
+        for m in &wbuf {
+            assert_eq!((m.words, m.width), (u64::from(c.wbuf_rows), 8), "{l}");
+        }
+        if c.max_inflight >= 32 {
+            assert_eq!(tag.len(), 1, "{l}: {mems:?}");
+            assert_eq!(tag[0].words, u64::from(c.max_inflight), "{l}: tag depth");
         } else {
-            assert!(mems.is_empty(), "{}: {mems:?}", label(&c));
+            assert!(
+                tag.is_empty(),
+                "{l}: a {}-entry tag FIFO in RAM",
+                c.max_inflight
+            );
         }
     }
 }
 
-/// A small engine synthesizes for iCE40 and ECP5, and its memory (the tag
-/// FIFO, see above) becomes block RAM, packed as tightly as the blocks allow:
-/// 16 bits per SB_RAM40_4K at 256 words, 36 bits per DP16KD at 512 words. No
-/// memory is left as LUT RAM, flip-flops or an unmapped `$mem`.
+/// A small engine (small buffers) synthesizes for iCE40 and ECP5, and every
+/// memory becomes block RAM (SB_RAM40_4K, DP16KD), each in as few blocks as
+/// the block shapes allow. No memory is left as LUT RAM, flip-flops or an
+/// unmapped `$mem`.
 #[test]
 fn small_engine_synthesizes_with_block_ram() {
-    let c = engine(2, 2, 32, 0);
+    let c = EngineConfig {
+        ibuf_bytes: 512,
+        wbuf_rows: 256,
+        ..engine(2, 2, 32, 0)
+    };
     let dir = staged(&c, "synth");
     let mems = memories(&dir, &c.name);
-    assert_eq!(mems.len(), 1, "{mems:?}");
-    let mem = &mems[0];
-    assert!(mem.words <= 256, "the packing below assumes <= 256 words");
+    assert!(mems.len() >= 3, "buffers and tag FIFO: {mems:?}");
+    let need = |modes: &[(u64, u64)]| mems.iter().map(|m| blocks(m, modes)).sum::<u64>();
     let runs = [
-        ("synth_ice40", "SB_RAM40_4K", mem.width.div_ceil(16), None),
+        ("synth_ice40", "SB_RAM40_4K", need(&ICE40_MODES), None),
         (
             "synth_ecp5",
             "DP16KD",
-            mem.width.div_ceil(36),
+            need(&ECP5_MODES),
             Some("TRELLIS_DPR16X4"),
         ),
     ];
@@ -376,7 +417,7 @@ fn small_engine_synthesizes_with_block_ram() {
         assert_eq!(
             cells(report, ram),
             *want,
-            "{synth}: {ram} cells for {mem:?}; log {}",
+            "{synth}: {ram} cells for {mems:?}; log {}",
             log_path.display()
         );
         if let Some(l) = lutram {
