@@ -44,7 +44,7 @@ const REGISTER_TEXTS: &[(&str, &str)] = &[
     ("desc_count", "Number of descriptors in the list (0: the start finishes at once with `done`)"),
     ("config1", "Bytes per descriptor, bytes per channel record, array beats per staging chunk"),
     ("config2", "Input buffer bytes (`gen --ibuf-bytes`): a layer whose whole input fits is read from memory once"),
-    ("config3", "Weight buffer rows of `cols` bytes (`gen --wbuf-rows`): a layer with `k_h*k_w*in_c` up to this reads its weights once"),
+    ("config3", "Weight buffer rows of `cols` bytes per bank (`gen --wbuf-rows`): a layer with `k_h*k_w*in_c` up to this reads its weights once"),
 ];
 
 const COUNTER_TEXTS: &[(&str, &str)] = &[

@@ -178,8 +178,9 @@ pub struct EngineFlags {
     /// mem_bits/8 and rows rounded up to a power of two), at least 2 chunks
     #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
     pub ibuf_bytes: Option<String>,
-    /// Engine: weight buffer rows of COLS bytes (block RAM, 2..=65536, default 2048):
-    /// a layer with k_h*k_w*in_c up to this reads its weights once
+    /// Engine: weight buffer rows of COLS bytes per bank (two banks of block RAM; a
+    /// power of two in 2..=65536, default 2048): a layer with k_h*k_w*in_c up to
+    /// this reads its weights once
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub wbuf_rows: Option<String>,
 }
@@ -511,7 +512,10 @@ mod tests {
                 ..EngineFlags::default()
             },
         );
-        assert_eq!(e, "wbuf_rows must be in 2..=65536, got 1");
+        assert_eq!(
+            e,
+            "wbuf_rows must be a power of two in 2..=65536 (two banks of it are built), got 1"
+        );
         let rows = ArrayFlags {
             rows: Some("65".into()),
             ..ArrayFlags::default()

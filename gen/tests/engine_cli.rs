@@ -247,7 +247,11 @@ fn bad_values_exit_2_with_one_line() {
         ),
         (
             with(&["--wbuf-rows", "65537"]),
-            "wbuf_rows must be in 2..=65536, got 65537",
+            "wbuf_rows must be a power of two in 2..=65536 (two banks of it are built), got 65537",
+        ),
+        (
+            with(&["--wbuf-rows", "100"]),
+            "wbuf_rows must be a power of two in 2..=65536 (two banks of it are built), got 100",
         ),
         (
             with(&["--ibuf-bytes", "12"]),
