@@ -309,13 +309,14 @@ fn blocks(m: &Memory, modes: &[(u64, u64)]) -> u64 {
         .unwrap_or(0)
 }
 
-/// The memories yosys infers are the engine's buffers and its read-tag FIFO,
+/// The memories yosys infers are the engine's buffers and two of its FIFOs,
 /// and nothing else: the input buffer (`ibuf_bytes` bytes in byte lanes), the
-/// weight buffer (`wbuf_rows` rows of COLS bytes, in byte lanes), and the tag
-/// FIFO, `max_inflight` deep, from 32 entries on (below that the FIFO is
-/// registers, by design: a few entries do not pay for a block RAM).
+/// weight buffer (two banks of `wbuf_rows` rows of COLS bytes, in byte lanes),
+/// the read-tag FIFO, `max_inflight` deep, from 32 entries on, and the write-job
+/// FIFO, a tile's ROWS output pixels, from 8 rows on (below those sizes the
+/// FIFOs are registers, by design: a few entries do not pay for a block RAM).
 #[test]
-fn inferred_memories_are_the_buffers_and_the_tag_fifo() {
+fn inferred_memories_are_the_buffers_and_two_fifos() {
     for c in [
         engine(8, 8, 64, 0),
         EngineConfig {
@@ -325,7 +326,7 @@ fn inferred_memories_are_the_buffers_and_the_tag_fifo() {
         },
         EngineConfig {
             max_inflight: 16,
-            wbuf_rows: 100,
+            wbuf_rows: 64,
             ..engine(2, 3, 32, 0)
         },
     ] {
@@ -338,9 +339,10 @@ fn inferred_memories_are_the_buffers_and_the_tag_fifo() {
                 .collect()
         };
         let bits = |ms: &[&Memory]| ms.iter().map(|m| m.words * m.width).sum::<u64>();
-        let (ibuf, wbuf, tag) = (of("ibuf"), of("wbuf"), of("tag_fifo"));
+        let (ibuf, wbuf) = (of("ibuf"), of("wbuf"));
+        let (tag, wjob) = (of("tag_fifo"), of("wjob_fifo"));
         assert_eq!(
-            ibuf.len() + wbuf.len() + tag.len(),
+            ibuf.len() + wbuf.len() + tag.len() + wjob.len(),
             mems.len(),
             "{l}: a memory that is none of the buffers: {mems:?}"
         );
@@ -351,7 +353,7 @@ fn inferred_memories_are_the_buffers_and_the_tag_fifo() {
         );
         assert_eq!(wbuf.len() as u32, c.cols, "{l}: one lane per column");
         for m in &wbuf {
-            assert_eq!((m.words, m.width), (u64::from(c.wbuf_rows), 8), "{l}");
+            assert_eq!((m.words, m.width), (2 * u64::from(c.wbuf_rows), 8), "{l}");
         }
         if c.max_inflight >= 32 {
             assert_eq!(tag.len(), 1, "{l}: {mems:?}");
@@ -361,6 +363,16 @@ fn inferred_memories_are_the_buffers_and_the_tag_fifo() {
                 tag.is_empty(),
                 "{l}: a {}-entry tag FIFO in RAM",
                 c.max_inflight
+            );
+        }
+        if c.rows >= 8 {
+            assert_eq!(wjob.len(), 1, "{l}: {mems:?}");
+            assert!(wjob[0].words >= u64::from(c.rows), "{l}: a tile's pixels");
+        } else {
+            assert!(
+                wjob.is_empty(),
+                "{l}: a {}-row write-job FIFO in RAM",
+                c.rows
             );
         }
     }
