@@ -1204,6 +1204,11 @@ fn start_while_busy_is_ignored() {
         );
         s.write_field("ctrl", "start", 1)
             .unwrap_or_else(|e| panic!("{e}"));
+        // The running list was copied at start: new list registers wait for the next start.
+        s.write_reg("desc_count", 7)
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.write_reg("desc_addr", 0x40)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     let r = s
         .run_until_irq(budget(&want))

@@ -258,6 +258,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     // ---------------------------------------------------------------- CSR registers
     let desc_addr_r = m.reg_reset("desc_addr_reg", Ty::u(32), sync, 0, "register desc_addr");
     let desc_count_r = m.reg_reset("desc_count_reg", Ty::u(32), sync, 0, "register desc_count");
+    // The list the start ran with: registers written while busy do not change it.
+    let run_count = m.reg_reset("run_count_reg", Ty::u(32), sync, 0, "desc_count at start");
+    let run_addr = m.reg_reset("run_addr_reg", Ty::u(32), sync, 0, "desc_addr at start");
     let done_r = m.reg_reset("done_reg", bit(), sync, 0, "status.done");
     let err_r = m.reg_reset("error_reg", bit(), sync, 0, "status.error");
     let code_r = m.reg_reset("code_reg", ty8, sync, 0, "status.code");
@@ -826,15 +829,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let s_bad_count = m.wire_of(
         "chk_count",
-        Expr::from(desc_count_r).cmp_gt(k(32, lim.desc_count)),
+        Expr::from(run_count).cmp_gt(k(32, lim.desc_count)),
         "start rule too_large",
     );
-    let s_misaligned = m.wire_of("chk_desc_align", low(desc_addr_r), "start rule misaligned");
+    let s_misaligned = m.wire_of("chk_desc_align", low(run_addr), "start rule misaligned");
     let s_wrap = m.wire_of(
         "chk_desc_wrap",
-        (z(desc_addr_r, 48)
+        (z(run_addr, 48)
             + z(
-                Expr::from(desc_count_r).mul_wide(k(8, ce::DESCRIPTOR_BYTES)),
+                Expr::from(run_count).mul_wide(k(8, ce::DESCRIPTOR_BYTES)),
                 48,
             ))
         .cmp_gt(top32),
@@ -1012,12 +1015,14 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.if_(start_go, |p| {
                 p.set(d_idx, k(16, 0));
                 p.set(d_addr, desc_addr_r);
+                p.set(run_addr, desc_addr_r);
+                p.set(run_count, desc_count_r);
                 p.goto("SCHK");
             });
         })
         .state("SCHK", |p| {
             p.set(wcnt, k(16, 0));
-            p.if_(Expr::from(desc_count_r).cmp_eq(k(32, 0)), |p| {
+            p.if_(Expr::from(run_count).cmp_eq(k(32, 0)), |p| {
                 p.goto("DONE");
             })
             .elif(s_bad_count, |p| {
@@ -1283,7 +1288,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                     p.set(d_idx, Expr::from(d_idx) + k(16, 1));
                     p.set(d_addr, Expr::from(d_addr) + k(32, ce::DESCRIPTOR_BYTES));
                     p.if_(
-                        z(Expr::from(d_idx) + k(16, 1), 32).cmp_eq(Expr::from(desc_count_r)),
+                        z(Expr::from(d_idx) + k(16, 1), 32).cmp_eq(Expr::from(run_count)),
                         |p| {
                             p.goto("DONE");
                         },
