@@ -21,6 +21,7 @@ pub mod compile;
 pub mod exec;
 pub mod model;
 pub mod net;
+pub mod timing;
 
 pub use check::{Descriptor, Violation};
 pub use compile::{compile, CompileError, Placement, Program, Region, RegionKind};

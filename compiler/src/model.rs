@@ -48,16 +48,11 @@
 use contracts::engine::ProgrammingModel;
 
 use crate::check::{self, Descriptor};
+use crate::timing;
 
-/// Cycles from `start` to the first descriptor request and from the last
-/// write to `done` (per program). Calibrated against the RTL.
+/// Cycles of a program besides its descriptors': `SCHK` (the start checks)
+/// and `DONE`, both counted by the `cycles` counter.
 pub const C_START: u64 = 2;
-/// Fixed cycles per descriptor besides its two round trips. Calibrated against the RTL.
-pub const C_DESC: u64 = 8;
-/// Fixed cycles per channel group besides its record round trip. Calibrated against the RTL.
-pub const C_GROUP: u64 = 4;
-/// Fixed cycles per array tile (pixel tile x pool-window offset). Calibrated against the RTL.
-pub const C_TILE: u64 = 2;
 
 /// The engine instance and memory the model describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -378,7 +373,21 @@ pub fn layer_cost(
         input_resident: u64::from(input_resident),
         weights_resident: u64::from(weights_resident),
     };
-    cost.cycles = reads + writes + C_DESC + 2 * lat + groups * (C_GROUP + lat) + tiles * C_TILE;
+    cost.cycles = timing::descriptor_cycles(
+        &timing::TimingParams {
+            rows,
+            cols,
+            mb,
+            cb,
+            latency: lat,
+            ibuf_bytes: p.ibuf_bytes,
+            wbuf_rows: p.wbuf_rows,
+            desc_bytes: db,
+            record_bytes: rb,
+        },
+        desc_addr,
+        d,
+    );
     Ok(cost)
 }
 

@@ -4,7 +4,7 @@
 
 use compiler::check::{check_descriptor, Descriptor};
 use compiler::model::{
-    default_chunk_bytes, layer_cost, program_cost, ModelParams, C_DESC, C_GROUP, C_START, C_TILE,
+    default_chunk_bytes, layer_cost, program_cost, ModelParams, C_START,
 };
 use compiler::{compile, Network, Shape};
 use contracts::engine::ProgrammingModel;
@@ -244,15 +244,9 @@ fn traffic_equals_the_literal_schedule() {
             "case {case}: {d:?} at {rows}x{cols}, {mem_bits} bits"
         );
         assert_eq!(got.rd_bytes, got.reads * mb);
-        // The cycle formula of the module docs, from the counted schedule.
-        let lat = u64::from(p.latency);
-        let cycles = want.reads
-            + want.writes
-            + C_DESC
-            + 2 * lat
-            + want.groups * (C_GROUP + lat)
-            + want.tiles * C_TILE;
-        assert_eq!(got.cycles, cycles, "case {case}");
+        // Every read and write takes the port for a cycle (the RTL check is
+        // testbench/tests/engine_model.rs).
+        assert!(got.cycles >= want.reads + want.writes, "case {case}");
     }
 }
 

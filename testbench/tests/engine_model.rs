@@ -1,0 +1,301 @@
+//! The analytical model (`compiler::model`, cycles from `compiler::timing`)
+//! against the engine RTL: per layer the RTL's counters `rd_bytes`,
+//! `wr_bytes`, `array_beats` must equal the model's and `cycles` must be
+//! within 2%, for a memory of fixed latency that takes one request per cycle.
+//!
+//! The engines here have small input and weight buffers, so the random layers
+//! fall in all four buffer modes (input resident or streamed x weights
+//! resident or streamed). `engine_model_sweep` (ignored: minutes) runs more
+//! layers and configurations; `ENGINE_MODEL_CFG=rows,cols,bits,lat,ibuf,wbuf`
+//! and `ENGINE_MODEL_CASES=n` pick one.
+
+use compiler::{compile, model, run, Layer, Network, Outcome, Shape};
+use contracts::engine::ProgrammingModel;
+use hdl::engine::{generate, EngineConfig};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use testbench::agents::{Agent, Bench, CsrMaster, CsrPorts, MemPorts, MemSlave, MemSlaveConfig};
+use testbench::verilator::{BuildSpec, Dir, Model, PortDesc};
+
+fn build(cfg: &EngineConfig) -> (Model, ProgrammingModel) {
+    let g = generate(cfg).expect("generates");
+    let top = g.design.top_module().expect("top");
+    let ports = top
+        .ports()
+        .map(|(_, p)| PortDesc {
+            name: p.name.clone(),
+            width: p.ty.width,
+            dir: if p.kind == hdl::ir::SignalKind::Input {
+                Dir::Input
+            } else {
+                Dir::Output
+            },
+        })
+        .collect();
+    let pm = ProgrammingModel::from_manifest_json(&g.manifest.to_json()).expect("pm");
+    let m =
+        Model::build(&BuildSpec::new(g.verilog, g.design.top.clone(), ports)).expect("verilates");
+    (m, pm)
+}
+
+/// The RTL's counters after one start: (cycles, array_beats, rd_bytes, wr_bytes).
+fn run_rtl(m: &mut Model, pm: &ProgrammingModel, prog: &compiler::Program, lat: u32) -> [u64; 4] {
+    let ports = MemPorts::new(m, "mem_").expect("mem ports");
+    let mcfg = MemSlaveConfig {
+        latency: lat..=lat,
+        req_ready_p: 1.0,
+        resp_gap_p: 0.0,
+        max_outstanding: 64,
+    };
+    let base = prog.base;
+    let size = prog.image.len().div_ceil(64) * 64;
+    let mut mem = MemSlave::new("mem", ports, u64::from(base), size, mcfg, 1).expect("mem");
+    mem.load(u64::from(base), &prog.image);
+    let csr_ports = CsrPorts::new(m, "csr_").expect("csr ports");
+    let mut csr = CsrMaster::new("csr", csr_ports, 1.0, 3);
+    let mut bench = Bench::new(m.port("clk").expect("clk"));
+    let rst = m.port("rst").expect("rst");
+    m.set(rst, 1);
+    bench.steps(m, &mut [], 3).expect("reset");
+    m.set(rst, 0);
+    let reg = |n: &str| u64::from(pm.reg_offset(n).expect("reg"));
+    csr.write(reg("desc_addr"), u64::from(prog.desc_addr));
+    csr.write(reg("desc_count"), u64::from(prog.desc_count));
+    csr.write(reg("ctrl"), 1);
+    let irq = m.port("irq").expect("irq");
+    let mut cycles = 0u64;
+    loop {
+        bench
+            .step(m, &mut [&mut csr as &mut dyn Agent, &mut mem])
+            .expect("step");
+        cycles += 1;
+        assert!(cycles < 50_000_000, "the engine does not finish");
+        if m.get(irq) != 0 {
+            break;
+        }
+    }
+    for r in [
+        "status",
+        "cycles_lo",
+        "array_beats_lo",
+        "rd_bytes_lo",
+        "wr_bytes_lo",
+    ] {
+        csr.read(reg(r));
+    }
+    bench
+        .steps(m, &mut [&mut csr as &mut dyn Agent, &mut mem], 20)
+        .expect("reads");
+    let reads = csr.take_reads();
+    let done = pm.reg_value("status", "done", 1).expect("status.done");
+    assert_ne!(reads[0].1 & u64::from(done), 0, "status {:#x}: not done", reads[0].1);
+    // The outputs must be right for the counters to mean anything.
+    let mut want = prog.image.clone();
+    assert_eq!(
+        run(&mut want, base, pm, prog.desc_addr, prog.desc_count),
+        Ok(Outcome::Done)
+    );
+    assert!(
+        mem.bytes(u64::from(base), prog.image.len()) == want.as_slice(),
+        "RTL memory differs from the executor"
+    );
+    if let Ok(path) = std::env::var("ENGINE_MODEL_LOG") {
+        let log: String = mem
+            .log()
+            .iter()
+            .map(|a| format!("{} {}\n", a.cycle, u8::from(a.write)))
+            .collect();
+        std::fs::write(path, log).expect("log");
+    }
+    [reads[1].1, reads[2].1, reads[3].1, reads[4].1]
+}
+
+fn rand_layer(rng: &mut StdRng, inp: Shape) -> Option<Layer> {
+    let k_h = rng.gen_range(1..=3u32);
+    let k_w = rng.gen_range(1..=3u32);
+    let out_c = rng.gen_range(1..=20u32);
+    let (s_h, s_w) = (rng.gen_range(1..=2u32), rng.gen_range(1..=2u32));
+    let pool = rng.gen_bool(0.3);
+    let pk = rng.gen_range(1..=3u32);
+    let n = (k_h * k_w * inp.c * out_c) as usize;
+    let l = Layer {
+        name: "l".into(),
+        out_c,
+        k_h,
+        k_w,
+        stride_h: s_h,
+        stride_w: s_w,
+        dil_h: 1,
+        dil_w: rng.gen_range(1..=2),
+        pad_t: rng.gen_range(0..k_h),
+        pad_b: rng.gen_range(0..k_h),
+        pad_l: rng.gen_range(0..k_w),
+        pad_r: rng.gen_range(0..k_w),
+        relu: rng.gen(),
+        pool_k: if pool { pk } else { 0 },
+        pool_s: if pool { rng.gen_range(1..=2) } else { 0 },
+        pool_pad: if pool { rng.gen_range(0..pk) } else { 0 },
+        flatten: false,
+        weights: (0..n).map(|_| rng.gen()).collect(),
+        bias: (0..out_c).map(|_| rng.gen_range(-500..500)).collect(),
+        mult: (0..out_c).map(|_| rng.gen_range(1..3000)).collect(),
+        shift: (0..out_c).map(|_| rng.gen_range(8..14)).collect(),
+    };
+    let net = Network {
+        name: "n".into(),
+        input: inp,
+        layers: vec![l.clone()],
+    };
+    net.validate().ok().map(|_| l)
+}
+
+/// Worst relative cycle error over the configuration's cases (panics on a
+/// counter mismatch or an error past `tol`).
+fn check_config(rows: u32, cols: u32, mem_bits: u32, lat: u32, ib: u32, wb: u32, cases: usize, seed: u64, tol: f64) -> f64 {
+    let cfg = EngineConfig {
+        rows,
+        cols,
+        mem_bits,
+        ibuf_bytes: ib,
+        wbuf_rows: wb,
+        ..EngineConfig::default()
+    };
+    let (mut m, pm) = build(&cfg);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut worst: f64 = 0.0;
+    let mut case = 0;
+    let mut modes = [0usize; 4];
+    while case < cases {
+        let inp = Shape {
+            h: rng.gen_range(1..=12),
+            w: rng.gen_range(1..=12),
+            c: [1u32, 3, 4, 8, 13, 16, 32, 40][rng.gen_range(0..8)],
+        };
+        let Some(l) = rand_layer(&mut rng, inp) else {
+            continue;
+        };
+        case += 1;
+        let net = Network {
+            name: "n".into(),
+            input: inp,
+            layers: vec![l],
+        };
+        let input: Vec<i8> = (0..net.input.bytes()).map(|_| rng.gen()).collect();
+        let prog = compile(&net, Some(&input), &pm, 0x1000).expect("compiles");
+        let params = model::ModelParams {
+            rows,
+            cols,
+            mem_bits,
+            latency: lat,
+            ibuf_bytes: u64::from(ib),
+            wbuf_rows: u64::from(wb),
+            chunk_bytes: model::default_chunk_bytes(rows, mem_bits),
+        };
+        let cost =
+            model::program_cost(&pm, &params, prog.desc_addr, &prog.descriptors).expect("cost");
+        let [cyc, beats, rd, wr] = run_rtl(&mut m, &pm, &prog, lat);
+        let t = &cost.total;
+        let l0 = &cost.layers[0];
+        let mode = (l0.input_resident * 2 + l0.weights_resident) as usize;
+        modes[mode] += 1;
+        let d = prog.descriptor_fields(0);
+        assert_eq!(
+            (beats, rd, wr),
+            (t.array_beats, t.rd_bytes, t.wr_bytes),
+            "{rows}x{cols}/{mem_bits} lat {lat} ib {ib} wb {wb} case {case}: counters (beats, rd, wr); {d:?}"
+        );
+        let err = (t.cycles as f64 - cyc as f64) / cyc as f64;
+        if std::env::var("ENGINE_MODEL_VERBOSE").is_ok() {
+            eprintln!(
+                "{rows}x{cols}/{mem_bits} lat {lat} mode {mode} case {case}: rtl {cyc} model {} err {:+.3}%",
+                t.cycles,
+                100.0 * err
+            );
+            if t.cycles != cyc {
+                let f = d.clone().expect("fields");
+                let keys = ["in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "dil_w", "pad_t", "pad_b", "pad_l", "pad_r", "pool_k", "pool_s", "pool_pad"];
+                let v: Vec<String> = keys.iter().map(|k| format!("{k}={}", f[*k])).collect();
+                eprintln!("   {}", v.join(" "));
+            }
+        }
+        assert!(
+            err.abs() <= tol || std::env::var("ENGINE_MODEL_NOSTOP").is_ok(),
+            "{rows}x{cols}/{mem_bits} lat {lat} ib {ib} wb {wb} case {case} mode {mode}: rtl {cyc} cycles, model {} ({:+.2}%); {d:?}",
+            t.cycles,
+            100.0 * err
+        );
+        worst = worst.max(err.abs());
+    }
+    eprintln!(
+        "{rows}x{cols}/{mem_bits} lat {lat} ib {ib} wb {wb}: {cases} layers (modes ss/sw/is/iw {modes:?}), worst cycle error {:.3}%",
+        100.0 * worst
+    );
+    worst
+}
+
+/// Debug: one layer (`ENGINE_MODEL_LAYER=in_h,in_w,in_c,out_c,k_h,k_w,s_h,s_w,dil_w,pad_t,pad_b,pad_l,pad_r,pool_k,pool_s,pool_pad`),
+/// the RTL's and the model's port schedules to /tmp/engD-rtl.txt, /tmp/engD-model.txt.
+#[test]
+#[ignore = "debug"]
+fn engine_model_one() {
+    let c: Vec<u32> = std::env::var("ENGINE_MODEL_CFG").expect("cfg").split(',').map(|x| x.parse().expect("n")).collect();
+    let f: Vec<u32> = std::env::var("ENGINE_MODEL_LAYER").expect("layer").split(',').map(|x| x.parse().expect("n")).collect();
+    let (rows, cols, mem_bits, lat, ib, wb) = (c[0], c[1], c[2], c[3], c[4], c[5]);
+    let cfg = EngineConfig { rows, cols, mem_bits, ibuf_bytes: ib, wbuf_rows: wb, ..EngineConfig::default() };
+    let (mut m, pm) = build(&cfg);
+    let mut rng = StdRng::seed_from_u64(5);
+    let inp = Shape { h: f[0], w: f[1], c: f[2] };
+    let n = (f[4] * f[5] * f[2] * f[3]) as usize;
+    let l = Layer {
+        name: "l".into(), out_c: f[3], k_h: f[4], k_w: f[5], stride_h: f[6], stride_w: f[7], dil_h: 1, dil_w: f[8],
+        pad_t: f[9], pad_b: f[10], pad_l: f[11], pad_r: f[12], relu: true, pool_k: f[13], pool_s: f[14], pool_pad: f[15], flatten: false,
+        weights: (0..n).map(|_| rng.gen()).collect(),
+        bias: vec![0; f[3] as usize], mult: vec![100; f[3] as usize], shift: vec![8; f[3] as usize],
+    };
+    let net = Network { name: "n".into(), input: inp, layers: vec![l] };
+    let input: Vec<i8> = (0..net.input.bytes()).map(|_| rng.gen()).collect();
+    let prog = compile(&net, Some(&input), &pm, 0x1000).expect("compiles");
+    std::env::set_var("ENGINE_MODEL_LOG", "/tmp/engD-rtl.txt");
+    let [cyc, ..] = run_rtl(&mut m, &pm, &prog, lat);
+    let d = prog.descriptors[0].clone();
+    let tp = compiler::timing::TimingParams {
+        rows: rows.into(), cols: cols.into(), mb: (mem_bits / 8).into(), cb: model::default_chunk_bytes(rows, mem_bits),
+        latency: lat.into(), ibuf_bytes: ib.into(), wbuf_rows: wb.into(), desc_bytes: pm.descriptor.bytes.into(), record_bytes: pm.channel_record.bytes.into(),
+    };
+    let (mc, tr) = compiler::timing::descriptor_port_trace(&tp, u64::from(prog.desc_addr), &d);
+    let s: String = tr.iter().map(|(c, w)| format!("{c} {}\n", u8::from(*w))).collect();
+    std::fs::write("/tmp/engD-model.txt", s).expect("write");
+    eprintln!("rtl {cyc} model {}", mc + model::C_START);
+}
+
+#[test]
+fn model_matches_rtl_small() {
+    check_config(4, 4, 64, 8, 256, 32, 12, 1, 0.02);
+    check_config(2, 3, 32, 3, 128, 16, 12, 2, 0.02);
+}
+
+#[test]
+#[ignore = "minutes: the full sweep"]
+fn engine_model_sweep() {
+    let cases: usize = std::env::var("ENGINE_MODEL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
+    let cfgs: Vec<[u32; 6]> = match std::env::var("ENGINE_MODEL_CFG") {
+        Ok(v) => {
+            let f: Vec<u32> = v.split(',').map(|x| x.parse().expect("number")).collect();
+            vec![[f[0], f[1], f[2], f[3], f[4], f[5]]]
+        }
+        Err(_) => vec![
+            [1, 1, 32, 1, 64, 8],
+            [2, 3, 64, 5, 256, 32],
+            [4, 4, 128, 32, 512, 32],
+            [8, 8, 32, 8, 512, 64],
+            [8, 8, 64, 8, 512, 64],
+            [16, 16, 64, 8, 1024, 64],
+        ],
+    };
+    for (i, c) in cfgs.iter().enumerate() {
+        check_config(c[0], c[1], c[2], c[3], c[4], c[5], cases, 100 + i as u64, 0.02);
+    }
+}
