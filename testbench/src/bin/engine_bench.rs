@@ -166,11 +166,30 @@ fn layers() -> Vec<Bench> {
     ]
 }
 
-/// The analytical model's cycles for `d` on `cfg` with memory latency
-/// `latency`, once it exists: point this at `compiler::model`.
-fn model_cycles(cfg: &EngineConfig, d: &Descriptor, latency: u32) -> Option<u64> {
-    let _ = (cfg, d, latency);
-    None
+/// The analytical model's cycles (`compiler::model`, one start) for `d`
+/// fetched from `desc_addr` on `cfg` with memory latency `latency`; `None`
+/// where the model refuses the descriptor.
+fn model_cycles(cfg: &EngineConfig, d: &Descriptor, desc_addr: u64, latency: u32) -> Option<u64> {
+    let pm = cfg.programming_model();
+    let mut cd = compiler::Descriptor::default();
+    for (name, value) in d.fields() {
+        if !cd.set(name, value) {
+            return None;
+        }
+    }
+    let params = compiler::ModelParams {
+        rows: cfg.rows,
+        cols: cfg.cols,
+        mem_bits: cfg.mem_bits,
+        latency,
+        ibuf_bytes: u64::from(cfg.ibuf_bytes),
+        wbuf_rows: u64::from(cfg.wbuf_rows),
+        chunk_bytes: u64::from(cfg.chunk_bytes()),
+    };
+    let desc_addr = u32::try_from(desc_addr).ok()?;
+    compiler::program_cost(&pm, &params, desc_addr, &[cd])
+        .ok()
+        .map(|c| c.total.cycles)
 }
 
 /// Why a layer misses the targets (utilization 0.85, traffic 1.3x), in the
@@ -306,8 +325,8 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 + d.record_bytes(&s.pm)
                 + u64::from(s.pm.descriptor.bytes);
             let traffic = (r.rd_bytes + r.wr_bytes) as f64 / compulsory as f64;
-            let model =
-                model_cycles(&cfg, d, args.latency).map_or("—".to_string(), |c| c.to_string());
+            let model = model_cycles(&cfg, d, prog.desc_addr, args.latency)
+                .map_or("—".to_string(), |c| c.to_string());
             println!(
                 "| {} | {n}x{n} | {} | {model} | {util:.3} | {} | {} | {} | {traffic:.2} | {:.0} | {} | {} |",
                 b.name,
