@@ -10,7 +10,8 @@
 //!   map of where everything lives; refuses what the engine would refuse.
 //! - [`exec`]: an independent functional executor of the programming model,
 //!   the byte-for-byte reference for RTL runs.
-//! - [`model`]: the analytical cost model (traffic exact, cycles calibrated).
+//! - [`model`]: the analytical cost model (traffic exact, in closed form);
+//!   [`timing`]: its cycles, an event model of the engine's schedule.
 //!
 //! Every offset, size, limit and error code comes from the engine's
 //! programming model ([`contracts::engine::ProgrammingModel`], as built in or

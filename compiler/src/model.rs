@@ -36,14 +36,16 @@
 //! column sum per word offset; B and the writes are sums of `words` over an
 //! arithmetic progression of addresses, periodic modulo `MB`.
 //!
-//! Cycles, for now: `reads + writes` (one request per cycle on the port) plus
-//! fixed overheads, per program [`C_START`], per descriptor [`C_DESC`] `+ 2 *
-//! latency` (the descriptor fetch and the record check each wait one round
-//! trip), per group [`C_GROUP`] `+ latency` (the group's records), per array
-//! tile [`C_TILE`]. The constants are placeholders the integrator calibrates
-//! against the RTL (the target is within 2%); the traffic terms are exact.
-//! [`LayerCost`] also carries the structural counts a calibrated formula
-//! needs (chunks, the A walker's cycles, weight words, residency).
+//! Cycles come from [`crate::timing`], an event model of the engine's
+//! schedule stepped one clock at a time (generator FSM, request/tag FIFOs and
+//! port, staging ring, weight reader, input loader, prefetcher, array with its
+//! skid buffers, output path and writer), which keeps only the control state
+//! that decides when things happen and moves no data. It is cycle-exact
+//! against the RTL's `cycles` counter on every layer checked
+//! (`testbench/tests/engine_model.rs`, the benchmark layers of
+//! `engine_bench`). A program adds [`C_START`] to its descriptors' cycles.
+//! [`LayerCost`] also carries the structural counts (chunks, the A walker's
+//! cycles, weight words, residency) that explain a figure.
 
 use contracts::engine::ProgrammingModel;
 
@@ -72,6 +74,12 @@ pub struct ModelParams {
     /// Input channels per chunk (`CB`, the engine's `staging_beats`): the
     /// reduction runs in chunks of `n = min(CB, C_in - ci0)` beats.
     pub chunk_bytes: u64,
+    /// The array's PE pipeline depth (`gen --pipeline`, 0..=4): results
+    /// leave that much later (cycles only).
+    pub pipeline: u32,
+    /// Reads in flight at most (`gen`'s `max_inflight`, default 64: the tag
+    /// FIFO's depth; cycles only).
+    pub max_inflight: u32,
 }
 
 impl ModelParams {
@@ -86,6 +94,8 @@ impl ModelParams {
             ibuf_bytes: 0,
             wbuf_rows: 0,
             chunk_bytes: default_chunk_bytes(rows, mem_bits),
+            pipeline: 0,
+            max_inflight: 64,
         }
     }
 }
@@ -112,7 +122,8 @@ pub struct LayerCost {
     pub array_beats: u64,
     /// Useful MACs: `H_c*W_c*C_out*k_h*k_w*C_in`.
     pub macs: u64,
-    /// Modelled cycles (see the module docs).
+    /// Modelled cycles, the `cycles` counter's share of this descriptor (see
+    /// [`crate::timing`]).
     pub cycles: u64,
     /// Input + weights + channel records + output + descriptor bytes.
     pub compulsory_bytes: u64,
@@ -264,6 +275,15 @@ pub fn layer_cost(
             p.rows, p.cols
         ));
     }
+    if !(p.max_inflight.is_power_of_two() && (4..=256).contains(&p.max_inflight)) {
+        return Err(format!(
+            "model: max_inflight = {} must be a power of two in 4..=256",
+            p.max_inflight
+        ));
+    }
+    if p.pipeline > 4 {
+        return Err(format!("model: pipeline = {} must be in 0..=4", p.pipeline));
+    }
     if p.chunk_bytes == 0 {
         return Err("model: chunk_bytes must be >= 1".into());
     }
@@ -373,6 +393,11 @@ pub fn layer_cost(
         input_resident: u64::from(input_resident),
         weights_resident: u64::from(weights_resident),
     };
+    // Every request takes the port for a cycle and every chunk at most a few
+    // round trips: a bound far above any schedule, so a model bug is an
+    // error and never a hang.
+    let limit = 64 * (reads + writes + cost.array_beats + cost.a_walk + tiles * (rows + cols))
+        + 64 * (groups + 4) * (lat + 64);
     cost.cycles = timing::descriptor_cycles(
         &timing::TimingParams {
             rows,
@@ -384,10 +409,12 @@ pub fn layer_cost(
             wbuf_rows: p.wbuf_rows,
             desc_bytes: db,
             record_bytes: rb,
+            pipeline: u64::from(p.pipeline),
+            max_inflight: u64::from(p.max_inflight),
         },
-        desc_addr,
         d,
-    );
+        limit,
+    )?;
     Ok(cost)
 }
 

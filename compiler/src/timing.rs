@@ -67,8 +67,6 @@ const RQ_DEPTH: usize = 4;
 const INFO_DEPTH: usize = 4;
 /// Write FIFO depth.
 const WR_DEPTH: usize = 2;
-/// Tag FIFO depth (the engine's default `max_inflight`, block RAM).
-const TAG_DEPTH: usize = 64;
 
 /// What the model needs of the engine and the memory.
 #[derive(Clone, Copy, Debug)]
@@ -85,6 +83,10 @@ pub struct TimingParams {
     /// Descriptor and channel-record bytes.
     pub desc_bytes: u64,
     pub record_bytes: u64,
+    /// The array's PE pipeline depth (`gen --pipeline`).
+    pub pipeline: u64,
+    /// Tag FIFO depth (`max_inflight`; block RAM from 32).
+    pub max_inflight: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,35 +193,43 @@ impl<T: Copy> RegFifo<T> {
     }
 }
 
-/// The write-job FIFO: registers below 8 rows, block RAM from 8.
-enum JobFifo {
-    Reg(RegFifo<u64>),
-    Bram(BramFifo<u64>),
+/// A FIFO in registers or in block RAM (the write-job FIFO from 8 rows, the
+/// tag FIFO from 32 entries).
+enum AnyFifo<T> {
+    Reg(RegFifo<T>),
+    Bram(BramFifo<T>),
 }
 
-impl JobFifo {
-    fn ready(&self) -> bool {
-        match self {
-            JobFifo::Reg(f) => f.ready(),
-            JobFifo::Bram(f) => f.ready(),
+impl<T: Copy> AnyFifo<T> {
+    fn new(depth: usize, bram: bool) -> Self {
+        if bram {
+            AnyFifo::Bram(BramFifo::new(depth))
+        } else {
+            AnyFifo::Reg(RegFifo::new(depth))
         }
     }
-    fn head(&self) -> Option<u64> {
+    fn ready(&self) -> bool {
         match self {
-            JobFifo::Reg(f) => f.head(),
-            JobFifo::Bram(f) => f.out,
+            AnyFifo::Reg(f) => f.ready(),
+            AnyFifo::Bram(f) => f.ready(),
+        }
+    }
+    fn head(&self) -> Option<T> {
+        match self {
+            AnyFifo::Reg(f) => f.head(),
+            AnyFifo::Bram(f) => f.out,
         }
     }
     fn empty(&self) -> bool {
         match self {
-            JobFifo::Reg(f) => f.q.is_empty(),
-            JobFifo::Bram(f) => f.count() == 0,
+            AnyFifo::Reg(f) => f.q.is_empty(),
+            AnyFifo::Bram(f) => f.count() == 0,
         }
     }
-    fn edge(&mut self, pop: bool, push: Option<u64>) {
+    fn edge(&mut self, pop: bool, push: Option<T>) {
         match self {
-            JobFifo::Reg(f) => f.edge(pop, push),
-            JobFifo::Bram(f) => f.edge(pop, push),
+            AnyFifo::Reg(f) => f.edge(pop, push),
+            AnyFifo::Bram(f) => f.edge(pop, push),
         }
     }
 }
@@ -234,32 +244,61 @@ struct Info {
     par: usize,
 }
 
-/// A tile whose last beat the array took: rows leave from `t0`.
-struct OutTile {
-    t0: u64,
+/// A skid buffer (`hdl::parts::skid`): the output register and the skid
+/// register; `in_ready` is `~skid_valid`, a register.
+struct Skid<T> {
+    out: Option<T>,
+    skid: Option<T>,
+}
+
+impl<T: Copy> Skid<T> {
+    fn new() -> Self {
+        Skid {
+            out: None,
+            skid: None,
+        }
+    }
+    fn in_ready(&self) -> bool {
+        self.skid.is_none()
+    }
+    /// `input` only when `in_ready`.
+    fn edge(&mut self, out_ready: bool, input: Option<T>) {
+        if self.out.is_none() || out_ready {
+            self.out = self.skid.take().or(input);
+        } else if input.is_some() {
+            self.skid = input;
+        }
+    }
 }
 
 /// Cycles of descriptor `d` (first `DREQ` cycle to the `LDRAIN` cycle that
-/// leaves it) fetched from `desc_addr`. `d` must pass the engine's checks.
-pub fn descriptor_cycles(p: &TimingParams, desc_addr: u64, d: &Descriptor) -> u64 {
-    simulate(p, desc_addr, d, None)
+/// leaves it). `d` must pass the engine's checks.
+///
+/// `limit` bounds the cycles simulated: past it the model reports an error
+/// (a schedule that never ends is a model bug, never a figure).
+pub fn descriptor_cycles(p: &TimingParams, d: &Descriptor, limit: u64) -> Result<u64, String> {
+    simulate(p, d, limit, None)
 }
 
 /// [`descriptor_cycles`], also listing the cycle (counted from the first
 /// `DREQ` cycle, 1) of every request the memory takes and whether it is a
 /// write: the port schedule, to compare with a memory model's log.
-pub fn descriptor_port_trace(p: &TimingParams, desc_addr: u64, d: &Descriptor) -> (u64, Vec<(u64, bool)>) {
+pub fn descriptor_port_trace(
+    p: &TimingParams,
+    d: &Descriptor,
+    limit: u64,
+) -> Result<(u64, Vec<(u64, bool)>), String> {
     let mut trace = Vec::new();
-    let c = simulate(p, desc_addr, d, Some(&mut trace));
-    (c, trace)
+    let c = simulate(p, d, limit, Some(&mut trace))?;
+    Ok((c, trace))
 }
 
 fn simulate(
     p: &TimingParams,
-    desc_addr: u64,
     d: &Descriptor,
+    limit: u64,
     mut trace: Option<&mut Vec<(u64, bool)>>,
-) -> u64 {
+) -> Result<u64, String> {
     let (rows, cols, mb, cb) = (p.rows, p.cols, p.mb, p.cb);
     let g = d.geometry();
     let (hc, wc, ho, wo) = (g.h_c, g.w_c, g.h_o, g.w_o);
@@ -279,11 +318,16 @@ fn simulate(
     let dwords = p.desc_bytes / mb;
     let rb = p.record_bytes;
     let rec_words = (rb * c_out).div_ceil(mb);
-    let arr_lat = cols + 2;
+    // Array steps from the step that issues a tile's last beat to the step
+    // that moves its row 0 into the output skid buffer: COLS + pipeline (+2
+    // edge stages at depth 4). With the input skid buffer's cycle and the
+    // output register's, row 0 is offered COLS + 2 + pipeline (+2) cycles
+    // after the feeder's last beat (the array's `last_beat_to_last_row_cycles`
+    // less ROWS - 1).
+    let mesh_lat = cols + p.pipeline + if p.pipeline >= 4 { 2 } else { 0 };
     let gw_of = |co0: u64| cols.min(c_out - co0);
     let g_words_of = |co0: u64| words(d.ch_addr + rb * co0, rb * gw_of(co0), mb);
     let b_nw_of = |co0: u64, k: u64| words(d.w_addr + co0 + k * c_out, gw_of(co0), mb);
-    let _ = desc_addr;
 
     // Generator registers.
     let mut st = St::Dreq;
@@ -309,7 +353,8 @@ fn simulate(
     let mut nl_out = 0u64;
     // Port and memory.
     let mut rq: RegFifo<Tag> = RegFifo::new(RQ_DEPTH);
-    let mut tagf: BramFifo<Tag> = BramFifo::new(TAG_DEPTH);
+    let tag_depth = p.max_inflight as usize;
+    let mut tagf: AnyFifo<Tag> = AnyFifo::new(tag_depth, tag_depth >= 32);
     // The request register: None, Some(true) a write, Some(false) a read.
     let mut mreq: Option<bool> = None;
     let mut resp: VecDeque<u64> = VecDeque::new();
@@ -324,17 +369,21 @@ fn simulate(
     let (mut ipe, mut ipe_h) = (false, 0usize);
     // Feeder and array.
     let (mut fp, mut fb) = (0usize, 0u64);
-    let mut prev_last: Option<u64> = None;
-    let mut out_tiles: VecDeque<OutTile> = VecDeque::new();
-    let mut orow = 0u64;
+    // The array: input skid buffer (beats, `true` on a tile's last), mesh
+    // rows in flight as (step at which the row leaves the mesh, row), output
+    // skid buffer (rows); the mesh moves one step in every cycle the output
+    // skid buffer has room (`adv`). A tile's last beat enters the mesh only
+    // ROWS steps after the previous one's (`last_ok`).
+    let mut in_skid: Skid<bool> = Skid::new();
+    let mut out_skid: Skid<u64> = Skid::new();
+    let mut mesh_rows: VecDeque<(u64, u64)> = VecDeque::new();
+    let mut steps = 0u64;
+    let gap_max = rows - 1;
+    let (mut since_last, mut last_ok) = (gap_max, true);
     // Output path.
     let mut info: RegFifo<Info> = RegFifo::new(INFO_DEPTH);
     let wjob_depth = rows.max(2) as usize;
-    let mut wjob = if rows >= 8 {
-        JobFifo::Bram(BramFifo::new(wjob_depth))
-    } else {
-        JobFifo::Reg(RegFifo::new(wjob_depth))
-    };
+    let mut wjob: AnyFifo<u64> = AnyFifo::new(wjob_depth, rows >= 8);
     let mut wq = 0u64;
     let mut wr: RegFifo<()> = RegFifo::new(WR_DEPTH);
 
@@ -345,7 +394,7 @@ fn simulate(
         // The memory takes the request register; responses are due L later.
         let mem_take = mreq;
         let resp_valid = resp.front().is_some_and(|&due| due <= t);
-        let tag_head = tagf.out;
+        let tag_head = tagf.head();
         let fence_head = matches!(tag_head, Some(Tag::Fence { .. }));
         let resp_fire = resp_valid && tag_head.is_some() && !fence_head;
         let landed = if resp_fire { tag_head } else { None };
@@ -444,7 +493,7 @@ fn simulate(
             None
         };
         let reads_idle =
-            rq.q.is_empty() && mreq != Some(false) && tagf.count() == 0 && !rq_valid;
+            rq.q.is_empty() && mreq != Some(false) && tagf.empty() && !rq_valid;
         let nl_idle = nl_out == 0 && !gen_valid && !pf_valid;
 
         // Port: writes first, then the request FIFO's head.
@@ -459,13 +508,22 @@ fn simulate(
         let arr_in_valid = a_done[fp] && b_done[fp];
         let feed_last_beat = fb + 1 == half_n[fp];
         let tile_last = half_last[fp] && feed_last_beat;
-        let arr_in_ready = !tile_last || prev_last.is_none_or(|pl| t >= pl + rows);
-        let feed = arr_in_valid && arr_in_ready;
+        let adv = out_skid.in_ready();
+        let op = in_skid.out;
+        let op_ready = adv && (op != Some(true) || last_ok);
+        let issue = op.is_some() && op_ready;
+        let issue_last = issue && op == Some(true);
+        let mesh_row = mesh_rows
+            .front()
+            .filter(|r| r.0 == steps)
+            .map(|r| r.1);
+        let feed = arr_in_valid && in_skid.in_ready();
 
         // Output path.
         let info_head = info.head();
-        let arr_out_valid = out_tiles.front().is_some_and(|o| t >= o.t0 + orow);
-        let ofire = arr_out_valid && wjob.ready() && info_head.is_some();
+        let orow = out_skid.out.unwrap_or(0);
+        let arr_out_ready = wjob.ready() && info_head.is_some();
+        let ofire = out_skid.out.is_some() && arr_out_ready;
         let out_last = orow + 1 == rows;
         let mut wjob_push = None;
         if ofire {
@@ -585,10 +643,28 @@ fn simulate(
                 fb = 0;
                 fp = (fp + 1) % HALVES;
             }
-            if tile_last {
-                prev_last = Some(t);
-                out_tiles.push_back(OutTile { t0: t + arr_lat });
+        }
+        let mesh_in = if adv { mesh_row } else { None };
+        if mesh_in.is_some() {
+            mesh_rows.pop_front();
+        }
+        out_skid.edge(arr_out_ready, mesh_in);
+        in_skid.edge(op_ready, if feed { Some(tile_last) } else { None });
+        if adv {
+            if issue_last {
+                for i in 0..rows {
+                    mesh_rows.push_back((steps + mesh_lat + i, i));
+                }
             }
+            since_last = if issue_last {
+                0
+            } else if last_ok {
+                gap_max
+            } else {
+                since_last + 1
+            };
+            last_ok = since_last == gap_max;
+            steps += 1;
         }
         // Weight reader.
         let bf_go = chunk_go && wres;
@@ -612,13 +688,6 @@ fn simulate(
         ipe = (st == St::End && ires) || fast_end;
         ipe_h = hp;
         // Output path.
-        if ofire {
-            orow += 1;
-            if out_last {
-                orow = 0;
-                out_tiles.pop_front();
-            }
-        }
         if let Some(ih) = info_push {
             inflight[ih.par] += 1;
         }
@@ -899,13 +968,15 @@ fn simulate(
             }
             St::Ldrain => {
                 if out_idle && reads_idle && !il_active {
-                    return t;
+                    return Ok(t);
                 }
             }
         }
         st = next;
-        if t > 1 << 40 {
-            return t;
+        if t >= limit {
+            return Err(format!(
+                "model: the schedule has not finished after {limit} cycles (state {st:?})"
+            ));
         }
     }
 }

@@ -221,6 +221,8 @@ fn traffic_equals_the_literal_schedule() {
             } else {
                 [1, 3, 4, 8, 16, 32][rng.gen_range(0..6)]
             },
+            pipeline: rng.gen_range(0..=4),
+            max_inflight: [4, 16, 64][rng.gen_range(0..3)],
         };
         let d = rand_descriptor(&mut rng, &pm);
         let desc_addr = mb * rng.gen_range(0..100);

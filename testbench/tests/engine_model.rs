@@ -151,13 +151,16 @@ fn rand_layer(rng: &mut StdRng, inp: Shape) -> Option<Layer> {
 
 /// Worst relative cycle error over the configuration's cases (panics on a
 /// counter mismatch or an error past `tol`).
-fn check_config(rows: u32, cols: u32, mem_bits: u32, lat: u32, ib: u32, wb: u32, cases: usize, seed: u64, tol: f64) -> f64 {
+fn check_config(c: [u32; 8], cases: usize, seed: u64, tol: f64) -> f64 {
+    let [rows, cols, mem_bits, lat, ib, wb, pipeline, max_inflight] = c;
     let cfg = EngineConfig {
         rows,
         cols,
         mem_bits,
         ibuf_bytes: ib,
         wbuf_rows: wb,
+        pipeline,
+        max_inflight,
         ..EngineConfig::default()
     };
     let (mut m, pm) = build(&cfg);
@@ -190,6 +193,8 @@ fn check_config(rows: u32, cols: u32, mem_bits: u32, lat: u32, ib: u32, wb: u32,
             ibuf_bytes: u64::from(ib),
             wbuf_rows: u64::from(wb),
             chunk_bytes: model::default_chunk_bytes(rows, mem_bits),
+            pipeline,
+            max_inflight,
         };
         let cost =
             model::program_cost(&pm, &params, prog.desc_addr, &prog.descriptors).expect("cost");
@@ -227,7 +232,7 @@ fn check_config(rows: u32, cols: u32, mem_bits: u32, lat: u32, ib: u32, wb: u32,
         worst = worst.max(err.abs());
     }
     eprintln!(
-        "{rows}x{cols}/{mem_bits} lat {lat} ib {ib} wb {wb}: {cases} layers (modes ss/sw/is/iw {modes:?}), worst cycle error {:.3}%",
+        "{rows}x{cols}/{mem_bits} lat {lat} ib {ib} wb {wb} pipeline {pipeline} max_inflight {max_inflight}: {cases} layers (modes ss/sw/is/iw {modes:?}), worst cycle error {:.3}%",
         100.0 * worst
     );
     worst
@@ -240,8 +245,8 @@ fn check_config(rows: u32, cols: u32, mem_bits: u32, lat: u32, ib: u32, wb: u32,
 fn engine_model_one() {
     let c: Vec<u32> = std::env::var("ENGINE_MODEL_CFG").expect("cfg").split(',').map(|x| x.parse().expect("n")).collect();
     let f: Vec<u32> = std::env::var("ENGINE_MODEL_LAYER").expect("layer").split(',').map(|x| x.parse().expect("n")).collect();
-    let (rows, cols, mem_bits, lat, ib, wb) = (c[0], c[1], c[2], c[3], c[4], c[5]);
-    let cfg = EngineConfig { rows, cols, mem_bits, ibuf_bytes: ib, wbuf_rows: wb, ..EngineConfig::default() };
+    let (rows, cols, mem_bits, lat, ib, wb, pipeline, max_inflight) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+    let cfg = EngineConfig { rows, cols, mem_bits, ibuf_bytes: ib, wbuf_rows: wb, pipeline, max_inflight, ..EngineConfig::default() };
     let (mut m, pm) = build(&cfg);
     let mut rng = StdRng::seed_from_u64(5);
     let inp = Shape { h: f[0], w: f[1], c: f[2] };
@@ -261,8 +266,9 @@ fn engine_model_one() {
     let tp = compiler::timing::TimingParams {
         rows: rows.into(), cols: cols.into(), mb: (mem_bits / 8).into(), cb: model::default_chunk_bytes(rows, mem_bits),
         latency: lat.into(), ibuf_bytes: ib.into(), wbuf_rows: wb.into(), desc_bytes: pm.descriptor.bytes.into(), record_bytes: pm.channel_record.bytes.into(),
+        pipeline: pipeline.into(), max_inflight: max_inflight.into(),
     };
-    let (mc, tr) = compiler::timing::descriptor_port_trace(&tp, u64::from(prog.desc_addr), &d);
+    let (mc, tr) = compiler::timing::descriptor_port_trace(&tp, &d, 1 << 32).expect("model");
     let s: String = tr.iter().map(|(c, w)| format!("{c} {}\n", u8::from(*w))).collect();
     std::fs::write("/tmp/engD-model.txt", s).expect("write");
     eprintln!("rtl {cyc} model {}", mc + model::C_START);
@@ -270,8 +276,8 @@ fn engine_model_one() {
 
 #[test]
 fn model_matches_rtl_small() {
-    check_config(4, 4, 64, 8, 256, 32, 12, 1, 0.02);
-    check_config(2, 3, 32, 3, 128, 16, 12, 2, 0.02);
+    check_config([4, 4, 64, 8, 256, 32, 0, 64], 12, 1, 0.02);
+    check_config([2, 3, 32, 3, 128, 16, 2, 8], 12, 2, 0.02);
 }
 
 #[test]
@@ -281,21 +287,24 @@ fn engine_model_sweep() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(24);
-    let cfgs: Vec<[u32; 6]> = match std::env::var("ENGINE_MODEL_CFG") {
+    let cfgs: Vec<[u32; 8]> = match std::env::var("ENGINE_MODEL_CFG") {
         Ok(v) => {
             let f: Vec<u32> = v.split(',').map(|x| x.parse().expect("number")).collect();
-            vec![[f[0], f[1], f[2], f[3], f[4], f[5]]]
+            vec![[f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]]]
         }
         Err(_) => vec![
-            [1, 1, 32, 1, 64, 8],
-            [2, 3, 64, 5, 256, 32],
-            [4, 4, 128, 32, 512, 32],
-            [8, 8, 32, 8, 512, 64],
-            [8, 8, 64, 8, 512, 64],
-            [16, 16, 64, 8, 1024, 64],
+            [1, 1, 32, 1, 64, 8, 0, 64],
+            [2, 3, 64, 5, 256, 32, 0, 64],
+            [4, 4, 128, 32, 512, 32, 0, 64],
+            [8, 8, 32, 8, 512, 64, 0, 64],
+            [8, 8, 64, 8, 512, 64, 0, 64],
+            [16, 16, 64, 8, 1024, 64, 0, 64],
+            [4, 4, 64, 17, 512, 32, 4, 16],
+            [8, 8, 128, 32, 1024, 64, 1, 8],
+            [3, 5, 32, 2, 256, 16, 3, 4],
         ],
     };
     for (i, c) in cfgs.iter().enumerate() {
-        check_config(c[0], c[1], c[2], c[3], c[4], c[5], cases, 100 + i as u64, 0.02);
+        check_config(*c, cases, 100 + i as u64, 0.02);
     }
 }

@@ -185,6 +185,8 @@ fn model_cycles(cfg: &EngineConfig, d: &Descriptor, desc_addr: u64, latency: u32
         ibuf_bytes: u64::from(cfg.ibuf_bytes),
         wbuf_rows: u64::from(cfg.wbuf_rows),
         chunk_bytes: u64::from(cfg.chunk_bytes()),
+        pipeline: cfg.pipeline,
+        max_inflight: cfg.max_inflight,
     };
     let desc_addr = u32::try_from(desc_addr).ok()?;
     compiler::program_cost(&pm, &params, desc_addr, &[cd])
