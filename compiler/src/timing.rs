@@ -492,8 +492,7 @@ fn simulate(
         } else {
             None
         };
-        let reads_idle =
-            rq.q.is_empty() && mreq != Some(false) && tagf.empty() && !rq_valid;
+        let reads_idle = rq.q.is_empty() && mreq != Some(false) && tagf.empty() && !rq_valid;
         let nl_idle = nl_out == 0 && !gen_valid && !pf_valid;
 
         // Port: writes first, then the request FIFO's head.
@@ -513,10 +512,7 @@ fn simulate(
         let op_ready = adv && (op != Some(true) || last_ok);
         let issue = op.is_some() && op_ready;
         let issue_last = issue && op == Some(true);
-        let mesh_row = mesh_rows
-            .front()
-            .filter(|r| r.0 == steps)
-            .map(|r| r.1);
+        let mesh_row = mesh_rows.front().filter(|r| r.0 == steps).map(|r| r.1);
         let feed = arr_in_valid && in_skid.in_ready();
 
         // Output path.

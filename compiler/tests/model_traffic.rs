@@ -3,9 +3,7 @@
 //! kernel tap, chunk, row and word), on random descriptors and engines.
 
 use compiler::check::{check_descriptor, Descriptor};
-use compiler::model::{
-    default_chunk_bytes, layer_cost, program_cost, ModelParams, C_START,
-};
+use compiler::model::{default_chunk_bytes, layer_cost, program_cost, ModelParams, C_START};
 use compiler::{compile, Network, Shape};
 use contracts::engine::ProgrammingModel;
 use rand::rngs::StdRng;

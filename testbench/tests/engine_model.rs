@@ -6,8 +6,11 @@
 //! The engines here have small input and weight buffers, so the random layers
 //! fall in all four buffer modes (input resident or streamed x weights
 //! resident or streamed). `engine_model_sweep` (ignored: minutes) runs more
-//! layers and configurations; `ENGINE_MODEL_CFG=rows,cols,bits,lat,ibuf,wbuf`
-//! and `ENGINE_MODEL_CASES=n` pick one.
+//! layers and configurations: `ENGINE_MODEL_CFG=rows,cols,bits,lat,ibuf,wbuf,pipeline,max_inflight`
+//! picks one, `ENGINE_MODEL_CASES=n` the layers per configuration,
+//! `ENGINE_MODEL_VERBOSE=1` prints every layer, `ENGINE_MODEL_NOSTOP=1` goes
+//! on past a cycle error (counters must still match). `engine_model_one`
+//! compares one layer's port schedules request by request.
 
 use compiler::{compile, model, run, Layer, Network, Outcome, Shape};
 use contracts::engine::ProgrammingModel;
@@ -38,8 +41,15 @@ fn build(cfg: &EngineConfig) -> (Model, ProgrammingModel) {
     (m, pm)
 }
 
-/// The RTL's counters after one start: (cycles, array_beats, rd_bytes, wr_bytes).
-fn run_rtl(m: &mut Model, pm: &ProgrammingModel, prog: &compiler::Program, lat: u32) -> [u64; 4] {
+/// The RTL's counters after one start: (cycles, array_beats, rd_bytes,
+/// wr_bytes), and the port schedule: the cycle and kind (write?) of every
+/// request the memory took.
+fn run_rtl(
+    m: &mut Model,
+    pm: &ProgrammingModel,
+    prog: &compiler::Program,
+    lat: u32,
+) -> ([u64; 4], Vec<(u64, bool)>) {
     let ports = MemPorts::new(m, "mem_").expect("mem ports");
     let mcfg = MemSlaveConfig {
         latency: lat..=lat,
@@ -88,7 +98,12 @@ fn run_rtl(m: &mut Model, pm: &ProgrammingModel, prog: &compiler::Program, lat: 
         .expect("reads");
     let reads = csr.take_reads();
     let done = pm.reg_value("status", "done", 1).expect("status.done");
-    assert_ne!(reads[0].1 & u64::from(done), 0, "status {:#x}: not done", reads[0].1);
+    assert_ne!(
+        reads[0].1 & u64::from(done),
+        0,
+        "status {:#x}: not done",
+        reads[0].1
+    );
     // The outputs must be right for the counters to mean anything.
     let mut want = prog.image.clone();
     assert_eq!(
@@ -99,15 +114,8 @@ fn run_rtl(m: &mut Model, pm: &ProgrammingModel, prog: &compiler::Program, lat: 
         mem.bytes(u64::from(base), prog.image.len()) == want.as_slice(),
         "RTL memory differs from the executor"
     );
-    if let Ok(path) = std::env::var("ENGINE_MODEL_LOG") {
-        let log: String = mem
-            .log()
-            .iter()
-            .map(|a| format!("{} {}\n", a.cycle, u8::from(a.write)))
-            .collect();
-        std::fs::write(path, log).expect("log");
-    }
-    [reads[1].1, reads[2].1, reads[3].1, reads[4].1]
+    let log = mem.log().iter().map(|a| (a.cycle, a.write)).collect();
+    ([reads[1].1, reads[2].1, reads[3].1, reads[4].1], log)
 }
 
 fn rand_layer(rng: &mut StdRng, inp: Shape) -> Option<Layer> {
@@ -198,7 +206,7 @@ fn check_config(c: [u32; 8], cases: usize, seed: u64, tol: f64) -> f64 {
         };
         let cost =
             model::program_cost(&pm, &params, prog.desc_addr, &prog.descriptors).expect("cost");
-        let [cyc, beats, rd, wr] = run_rtl(&mut m, &pm, &prog, lat);
+        let ([cyc, beats, rd, wr], _) = run_rtl(&mut m, &pm, &prog, lat);
         let t = &cost.total;
         let l0 = &cost.layers[0];
         let mode = (l0.input_resident * 2 + l0.weights_resident) as usize;
@@ -218,7 +226,10 @@ fn check_config(c: [u32; 8], cases: usize, seed: u64, tol: f64) -> f64 {
             );
             if t.cycles != cyc {
                 let f = d.clone().expect("fields");
-                let keys = ["in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "dil_w", "pad_t", "pad_b", "pad_l", "pad_r", "pool_k", "pool_s", "pool_pad"];
+                let keys = [
+                    "in_h", "in_w", "in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "dil_w",
+                    "pad_t", "pad_b", "pad_l", "pad_r", "pool_k", "pool_s", "pool_pad",
+                ];
                 let v: Vec<String> = keys.iter().map(|k| format!("{k}={}", f[*k])).collect();
                 eprintln!("   {}", v.join(" "));
             }
@@ -238,50 +249,208 @@ fn check_config(c: [u32; 8], cases: usize, seed: u64, tol: f64) -> f64 {
     worst
 }
 
-/// Debug: one layer (`ENGINE_MODEL_LAYER=in_h,in_w,in_c,out_c,k_h,k_w,s_h,s_w,dil_w,pad_t,pad_b,pad_l,pad_r,pool_k,pool_s,pool_pad`),
-/// the RTL's and the model's port schedules to /tmp/engD-rtl.txt, /tmp/engD-model.txt.
+/// Debug aid: one layer (`ENGINE_MODEL_CFG` as for the sweep,
+/// `ENGINE_MODEL_LAYER` below; a default of each without them,
+/// `ENGINE_MODEL_LAYER=in_h,in_w,in_c,out_c,k_h,k_w,s_h,s_w,dil_w,pad_t,pad_b,pad_l,pad_r,pool_k,pool_s,pool_pad`):
+/// the model's port schedule (every request's cycle and kind) must be the
+/// RTL's, shifted by the start; both go to `engine_model_{rtl,model}.txt` in
+/// the temp directory ("cycle write?" lines), so a mismatch shows where.
 #[test]
 #[ignore = "debug"]
 fn engine_model_one() {
-    let c: Vec<u32> = std::env::var("ENGINE_MODEL_CFG").expect("cfg").split(',').map(|x| x.parse().expect("n")).collect();
-    let f: Vec<u32> = std::env::var("ENGINE_MODEL_LAYER").expect("layer").split(',').map(|x| x.parse().expect("n")).collect();
-    let (rows, cols, mem_bits, lat, ib, wb, pipeline, max_inflight) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
-    let cfg = EngineConfig { rows, cols, mem_bits, ibuf_bytes: ib, wbuf_rows: wb, pipeline, max_inflight, ..EngineConfig::default() };
+    let c: Vec<u32> = std::env::var("ENGINE_MODEL_CFG")
+        .unwrap_or_else(|_| "4,4,64,8,256,32,0,64".into())
+        .split(',')
+        .map(|x| x.parse().expect("n"))
+        .collect();
+    let f: Vec<u32> = std::env::var("ENGINE_MODEL_LAYER")
+        .unwrap_or_else(|_| "10,7,3,20,3,3,1,1,1,1,1,1,1,2,2,0".into())
+        .split(',')
+        .map(|x| x.parse().expect("n"))
+        .collect();
+    let (rows, cols, mem_bits, lat, ib, wb, pipeline, max_inflight) =
+        (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+    let cfg = EngineConfig {
+        rows,
+        cols,
+        mem_bits,
+        ibuf_bytes: ib,
+        wbuf_rows: wb,
+        pipeline,
+        max_inflight,
+        ..EngineConfig::default()
+    };
     let (mut m, pm) = build(&cfg);
     let mut rng = StdRng::seed_from_u64(5);
-    let inp = Shape { h: f[0], w: f[1], c: f[2] };
+    let inp = Shape {
+        h: f[0],
+        w: f[1],
+        c: f[2],
+    };
     let n = (f[4] * f[5] * f[2] * f[3]) as usize;
     let l = Layer {
-        name: "l".into(), out_c: f[3], k_h: f[4], k_w: f[5], stride_h: f[6], stride_w: f[7], dil_h: 1, dil_w: f[8],
-        pad_t: f[9], pad_b: f[10], pad_l: f[11], pad_r: f[12], relu: true, pool_k: f[13], pool_s: f[14], pool_pad: f[15], flatten: false,
+        name: "l".into(),
+        out_c: f[3],
+        k_h: f[4],
+        k_w: f[5],
+        stride_h: f[6],
+        stride_w: f[7],
+        dil_h: 1,
+        dil_w: f[8],
+        pad_t: f[9],
+        pad_b: f[10],
+        pad_l: f[11],
+        pad_r: f[12],
+        relu: true,
+        pool_k: f[13],
+        pool_s: f[14],
+        pool_pad: f[15],
+        flatten: false,
         weights: (0..n).map(|_| rng.gen()).collect(),
-        bias: vec![0; f[3] as usize], mult: vec![100; f[3] as usize], shift: vec![8; f[3] as usize],
+        bias: vec![0; f[3] as usize],
+        mult: vec![100; f[3] as usize],
+        shift: vec![8; f[3] as usize],
     };
-    let net = Network { name: "n".into(), input: inp, layers: vec![l] };
+    let net = Network {
+        name: "n".into(),
+        input: inp,
+        layers: vec![l],
+    };
     let input: Vec<i8> = (0..net.input.bytes()).map(|_| rng.gen()).collect();
     let prog = compile(&net, Some(&input), &pm, 0x1000).expect("compiles");
-    std::env::set_var("ENGINE_MODEL_LOG", "/tmp/engD-rtl.txt");
-    let [cyc, ..] = run_rtl(&mut m, &pm, &prog, lat);
-    let d = prog.descriptors[0].clone();
+    let ([cyc, ..], rtl_log) = run_rtl(&mut m, &pm, &prog, lat);
+    let d = prog.descriptors[0];
     let tp = compiler::timing::TimingParams {
-        rows: rows.into(), cols: cols.into(), mb: (mem_bits / 8).into(), cb: model::default_chunk_bytes(rows, mem_bits),
-        latency: lat.into(), ibuf_bytes: ib.into(), wbuf_rows: wb.into(), desc_bytes: pm.descriptor.bytes.into(), record_bytes: pm.channel_record.bytes.into(),
-        pipeline: pipeline.into(), max_inflight: max_inflight.into(),
+        rows: rows.into(),
+        cols: cols.into(),
+        mb: (mem_bits / 8).into(),
+        cb: model::default_chunk_bytes(rows, mem_bits),
+        latency: lat.into(),
+        ibuf_bytes: ib.into(),
+        wbuf_rows: wb.into(),
+        desc_bytes: pm.descriptor.bytes.into(),
+        record_bytes: pm.channel_record.bytes.into(),
+        pipeline: pipeline.into(),
+        max_inflight: max_inflight.into(),
     };
     let (mc, tr) = compiler::timing::descriptor_port_trace(&tp, &d, 1 << 32).expect("model");
-    let s: String = tr.iter().map(|(c, w)| format!("{c} {}\n", u8::from(*w))).collect();
-    std::fs::write("/tmp/engD-model.txt", s).expect("write");
-    eprintln!("rtl {cyc} model {}", mc + model::C_START);
+    let text = |v: &[(u64, bool)]| -> String {
+        v.iter()
+            .map(|(c, w)| format!("{c} {}\n", u8::from(*w)))
+            .collect()
+    };
+    let dir = std::env::temp_dir();
+    std::fs::write(dir.join("engine_model_rtl.txt"), text(&rtl_log)).expect("write");
+    std::fs::write(dir.join("engine_model_model.txt"), text(&tr)).expect("write");
+    eprintln!("rtl {cyc} cycles, model {}", mc + model::C_START);
+    assert_eq!(rtl_log.len(), tr.len(), "requests");
+    let shift = rtl_log[0].0 - tr[0].0;
+    let first_diff = rtl_log
+        .iter()
+        .zip(&tr)
+        .position(|(r, m)| (r.0 - shift, r.1) != *m);
+    assert_eq!(first_diff, None, "port schedules differ");
+    assert_eq!(cyc, mc + model::C_START);
+}
+
+fn conv(
+    rng: &mut StdRng,
+    c_in: u32,
+    out_c: u32,
+    k: u32,
+    pad: u32,
+    pool: bool,
+    flatten: bool,
+) -> Layer {
+    let n = (k * k * c_in * out_c) as usize;
+    Layer {
+        name: format!("conv{out_c}"),
+        out_c,
+        k_h: k,
+        k_w: k,
+        stride_h: 1,
+        stride_w: 1,
+        dil_h: 1,
+        dil_w: 1,
+        pad_t: pad,
+        pad_b: pad,
+        pad_l: pad,
+        pad_r: pad,
+        relu: !flatten,
+        pool_k: if pool { 2 } else { 0 },
+        pool_s: if pool { 2 } else { 0 },
+        pool_pad: 0,
+        flatten,
+        weights: (0..n).map(|_| rng.gen()).collect(),
+        bias: (0..out_c).map(|_| rng.gen_range(-500..500)).collect(),
+        mult: (0..out_c).map(|_| rng.gen_range(1..3000)).collect(),
+        shift: (0..out_c).map(|_| rng.gen_range(8..14)).collect(),
+    }
+}
+
+/// A whole network in one start (the digits CNN: conv 1->8 pool, conv 8->16
+/// pool, FC 64->10): the program's cycles are its descriptors' plus `C_START`.
+fn check_network(rows: u32, cols: u32, mem_bits: u32, lat: u32) {
+    let cfg = EngineConfig {
+        rows,
+        cols,
+        mem_bits,
+        ..EngineConfig::default()
+    };
+    let (mut m, pm) = build(&cfg);
+    let mut rng = StdRng::seed_from_u64(9);
+    let net = Network {
+        name: "digits".into(),
+        input: Shape { h: 8, w: 8, c: 1 },
+        layers: vec![
+            conv(&mut rng, 1, 8, 3, 1, true, false),
+            conv(&mut rng, 8, 16, 3, 1, true, false),
+            conv(&mut rng, 64, 10, 1, 0, false, true),
+        ],
+    };
+    let input: Vec<i8> = (0..net.input.bytes()).map(|_| rng.gen()).collect();
+    let prog = compile(&net, Some(&input), &pm, 0x1000).expect("compiles");
+    let params = model::ModelParams {
+        rows,
+        cols,
+        mem_bits,
+        latency: lat,
+        ibuf_bytes: u64::from(cfg.ibuf_bytes),
+        wbuf_rows: u64::from(cfg.wbuf_rows),
+        chunk_bytes: u64::from(cfg.chunk_bytes()),
+        pipeline: cfg.pipeline,
+        max_inflight: cfg.max_inflight,
+    };
+    let cost = model::program_cost(&pm, &params, prog.desc_addr, &prog.descriptors).expect("cost");
+    assert_eq!(cost.layers.len(), 3);
+    let t = &cost.total;
+    let ([cyc, beats, rd, wr], _) = run_rtl(&mut m, &pm, &prog, lat);
+    assert_eq!(
+        (beats, rd, wr),
+        (t.array_beats, t.rd_bytes, t.wr_bytes),
+        "digits counters"
+    );
+    let err = (t.cycles as f64 - cyc as f64) / cyc as f64;
+    assert!(
+        err.abs() <= 0.02,
+        "digits network: rtl {cyc} cycles, model {}",
+        t.cycles
+    );
+    eprintln!(
+        "digits network at {rows}x{cols}/{mem_bits} lat {lat}: rtl {cyc} model {} cycles",
+        t.cycles
+    );
 }
 
 #[test]
 fn model_matches_rtl_small() {
+    check_network(4, 4, 64, 8);
     check_config([4, 4, 64, 8, 256, 32, 0, 64], 12, 1, 0.02);
     check_config([2, 3, 32, 3, 128, 16, 2, 8], 12, 2, 0.02);
 }
 
 #[test]
-#[ignore = "minutes: the full sweep"]
+#[ignore = "nine engine builds (minutes on a cold model cache)"]
 fn engine_model_sweep() {
     let cases: usize = std::env::var("ENGINE_MODEL_CASES")
         .ok()
