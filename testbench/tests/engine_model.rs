@@ -390,11 +390,13 @@ fn conv(
 
 /// A whole network in one start (the digits CNN: conv 1->8 pool, conv 8->16
 /// pool, FC 64->10): the program's cycles are its descriptors' plus `C_START`.
-fn check_network(rows: u32, cols: u32, mem_bits: u32, lat: u32) {
+fn check_network(rows: u32, cols: u32, mem_bits: u32, lat: u32, ib: u32, wb: u32) {
     let cfg = EngineConfig {
         rows,
         cols,
         mem_bits,
+        ibuf_bytes: ib,
+        wbuf_rows: wb,
         ..EngineConfig::default()
     };
     let (mut m, pm) = build(&cfg);
@@ -444,7 +446,10 @@ fn check_network(rows: u32, cols: u32, mem_bits: u32, lat: u32) {
 
 #[test]
 fn model_matches_rtl_small() {
-    check_network(4, 4, 64, 8);
+    // The same engine as the first random set (one model build): the
+    // network's inputs are resident, its second and third layers' weights
+    // stream.
+    check_network(4, 4, 64, 8, 256, 32);
     check_config([4, 4, 64, 8, 256, 32, 0, 64], 12, 1, 0.02);
     check_config([2, 3, 32, 3, 128, 16, 2, 8], 12, 2, 0.02);
 }
