@@ -9,7 +9,8 @@
 //! layers and configurations: `ENGINE_MODEL_CFG=rows,cols,bits,lat,ibuf,wbuf,pipeline,max_inflight`
 //! picks one, `ENGINE_MODEL_CASES=n` the layers per configuration,
 //! `ENGINE_MODEL_VERBOSE=1` prints every layer, `ENGINE_MODEL_NOSTOP=1` goes
-//! on past a cycle error (counters must still match). `engine_model_one`
+//! on past a cycle error (counters must still match), `ENGINE_MODEL_BIG=1`
+//! adds input channel counts into the hundreds. `engine_model_one`
 //! compares one layer's port schedules request by request.
 
 use compiler::{compile, model, run, Layer, Network, Outcome, Shape};
@@ -176,11 +177,18 @@ fn check_config(c: [u32; 8], cases: usize, seed: u64, tol: f64) -> f64 {
     let mut worst: f64 = 0.0;
     let mut case = 0;
     let mut modes = [0usize; 4];
+    let big = std::env::var("ENGINE_MODEL_BIG").is_ok();
     while case < cases {
         let inp = Shape {
             h: rng.gen_range(1..=12),
             w: rng.gen_range(1..=12),
-            c: [1u32, 3, 4, 8, 13, 16, 32, 40][rng.gen_range(0..8)],
+            // ENGINE_MODEL_BIG: channel counts into the hundreds too (K up
+            // to ~1800: many chunks per tile, runs across many words).
+            c: if big && rng.gen_bool(0.3) {
+                [64u32, 100, 129, 200][rng.gen_range(0..4)]
+            } else {
+                [1u32, 3, 4, 8, 13, 16, 32, 40][rng.gen_range(0..8)]
+            },
         };
         let Some(l) = rand_layer(&mut rng, inp) else {
             continue;
