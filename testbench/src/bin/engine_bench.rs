@@ -222,6 +222,17 @@ fn why(l: &ConvLayer, m: &Machine, util: f64, traffic: f64) -> String {
         if !wres {
             r.push("weights streamed");
         }
+        // The compulsory bytes alone keep the port busy for most of the ideal
+        // compute time: input loads and output writes cannot all hide behind it.
+        let compulsory_words = (l.in_h * l.in_w * l.in_c
+            + l.k_h * l.k_w * l.in_c * l.out_c
+            + l.h_o() * l.w_o() * l.out_c) as f64
+            / m.mb as f64;
+        let ideal = (l.h_c() * l.w_c() * l.out_c * l.k_h * l.k_w * l.in_c) as f64
+            / (rows * cols) as f64;
+        if compulsory_words > 0.7 * ideal {
+            r.push("memory-bound");
+        }
         if r.is_empty() {
             r.push("tile overhead");
         }
@@ -244,7 +255,9 @@ C_out%COLS: C_out not a multiple of COLS (idle columns); pool: the conv runs onc
 input streamed / weights streamed: the input (weights) do not fit the input (weight) buffer and are read \
 from memory per chunk; tile overhead: per-tile fill and drain with none of the above; \
 weight rows straddle words: a group's COLS weights of one row touch two memory words when C_out is not \
-a multiple of the word; re-reads: streamed operands are read more than once.";
+a multiple of the word; re-reads: streamed operands are read more than once; \
+memory-bound: input + weights + output words exceed 0.7x the cycles of the layer's MACs at full array \
+rate, so the port, not the array, sets the pace.";
 
 fn main() {
     let args = parse_args();
