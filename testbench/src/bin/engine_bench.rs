@@ -228,8 +228,8 @@ fn why(l: &ConvLayer, m: &Machine, util: f64, traffic: f64) -> String {
             + l.k_h * l.k_w * l.in_c * l.out_c
             + l.h_o() * l.w_o() * l.out_c) as f64
             / m.mb as f64;
-        let ideal = (l.h_c() * l.w_c() * l.out_c * l.k_h * l.k_w * l.in_c) as f64
-            / (rows * cols) as f64;
+        let ideal =
+            (l.h_c() * l.w_c() * l.out_c * l.k_h * l.k_w * l.in_c) as f64 / (rows * cols) as f64;
         if compulsory_words > 0.7 * ideal {
             r.push("memory-bound");
         }
