@@ -102,6 +102,48 @@ fn min(a: impl Into<Expr>, b: impl Into<Expr>, w: u32) -> Expr {
     Expr::mux(a.clone().cmp_lt(b.clone()), a, b)
 }
 
+/// Words of `2^wb` bytes a run of `n >= 1` bytes touches when it starts at byte
+/// `off` of its first word: `(off + n - 1) / 2^wb + 1`, at width `w`.
+fn run_words(off: impl Into<Expr>, n: impl Into<Expr>, wb: u32, w: u32) -> Expr {
+    z(((z(off, w) + z(n, w) - k(w, 1)) >> k(4, wb)) + k(w, 1), w)
+}
+
+/// The channel records of a group (first channel `co0`, `gw` channels) as a
+/// run of memory words: its word count and the address of
+/// word `cnt` of it (the counter of a state that reads them).
+fn record_run(
+    m: &mut Module,
+    prefix: &str,
+    ch_addr: SignalId,
+    co0: SignalId,
+    gw: SignalId,
+    cnt: SignalId,
+    mbb: u32,
+) -> (SignalId, SignalId) {
+    let start = m.wire_of(
+        &format!("{prefix}_start"),
+        Expr::from(ch_addr) + z(Expr::from(co0).mul_wide(k(4, ce::RECORD_BYTES)), 32),
+        "first byte of the group's records",
+    );
+    let words = m.wire_of(
+        &format!("{prefix}_words"),
+        run_words(
+            Expr::from(start).slice(0, mbb),
+            Expr::from(gw).mul_wide(k(4, ce::RECORD_BYTES)),
+            mbb,
+            16,
+        ),
+        "words of the group's records",
+    );
+    let word = m.wire_of(
+        &format!("{prefix}_word"),
+        Expr::concat(vec![k(mbb, 0), Expr::from(start).slice(mbb, 32 - mbb)])
+            + z(Expr::from(cnt).mul_wide(k(8, 1 << mbb)), 32),
+        "address of the word being read",
+    );
+    (words, word)
+}
+
 /// `x / d` for a divisor `d` in 1..=4 and `x < 4096` (16-bit result); division
 /// by 3 as a multiply by 2731/8192, exact for that range.
 fn div_small(x: Expr, d: Expr) -> Expr {
@@ -623,10 +665,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let b_off = m.wire_of("b_off", Expr::from(b_addr).slice(0, mbb), "");
     let b_nw = m.wire_of(
         "b_nw",
-        z(
-            ((z(b_off, 9) + z(gw, 9) - k(9, 1)) >> k(4, mbb)) + k(9, 1),
-            8,
-        ),
+        z(run_words(b_off, gw, mbb, 9), 8),
         "words of the B row",
     );
     let b_word = m.wire_of(
@@ -645,27 +684,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "",
     );
     // Group records.
-    let g_start = m.wire_of(
-        "g_start",
-        Expr::from(ch_addr) + z(Expr::from(co0).mul_wide(k(4, 8)), 32),
-        "first byte of the group's records",
-    );
-    let g_words = m.wire_of(
-        "g_words",
-        z(
-            ((z(Expr::from(g_start).slice(0, mbb), 16) + z(Expr::from(gw).mul_wide(k(4, 8)), 16)
-                - k(16, 1))
-                >> k(4, mbb))
-                + k(16, 1),
-            16,
-        ),
-        "words of the group's records",
-    );
-    let g_word = m.wire_of(
-        "g_word",
-        word_of(Expr::from(g_start)) + z(Expr::from(wcnt).mul_wide(k(8, mb)), 32),
-        "",
-    );
+    let (g_words, g_word) = record_run(&mut m, "g", ch_addr, co0, gw, wcnt, mbb);
     let g_idx = m.wire_of(
         "g_idx",
         z((Expr::from(g_word) - Expr::from(ch_addr)) >> k(4, mbb), 16),
@@ -1412,40 +1431,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "live columns of the prefetched group",
     );
     let pf_off = m.wire_of("pf_off", Expr::from(pf_addr).slice(0, mbb), "");
-    let pf_nw = m.wire_of(
-        "pf_nw",
-        z(
-            ((z(pf_off, 9) + z(pf_gw, 9) - k(9, 1)) >> k(4, mbb)) + k(9, 1),
-            8,
-        ),
-        "",
-    );
+    let pf_nw = m.wire_of("pf_nw", z(run_words(pf_off, pf_gw, mbb, 9), 8), "");
     let pf_lastw = m.wire_of(
         "pf_lastw",
         Expr::from(pf_q).cmp_eq(Expr::from(pf_nw) - k(8, 1)),
         "",
     );
-    let pf_gs = m.wire_of(
-        "pf_g_start",
-        Expr::from(ch_addr) + z(Expr::from(pf_co0).mul_wide(k(4, 8)), 32),
-        "",
-    );
-    let pf_gwords = m.wire_of(
-        "pf_g_words",
-        z(
-            ((z(Expr::from(pf_gs).slice(0, mbb), 16) + z(Expr::from(pf_gw).mul_wide(k(4, 8)), 16)
-                - k(16, 1))
-                >> k(4, mbb))
-                + k(16, 1),
-            16,
-        ),
-        "",
-    );
-    let pf_gword = m.wire_of(
-        "pf_g_word",
-        word_of(Expr::from(pf_gs)) + z(Expr::from(pf_w).mul_wide(k(8, mb)), 32),
-        "",
-    );
+    let (pf_gwords, pf_gword) = record_run(&mut m, "pf_g", ch_addr, pf_co0, pf_gw, pf_w, mbb);
     let in_pw = m.in_state(&pf_fsm, "PW");
     let in_prec = m.in_state(&pf_fsm, "PREC");
     let in_gswap = m.in_state(&fsm, "GSWAP");
@@ -2469,14 +2461,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let j_addr = wjd.clone().slice(0, 32);
     let j_gw = wjd.clone().slice(32 + 8 * cols, 8);
     let j_off = m.wire_of("wj_off", j_addr.clone().slice(0, mbb), "");
-    let j_nw = m.wire_of(
-        "wj_nw",
-        z(
-            ((z(j_off, 9) + z(j_gw.clone(), 9) - k(9, 1)) >> k(4, mbb)) + k(9, 1),
-            8,
-        ),
-        "",
-    );
+    let j_nw = m.wire_of("wj_nw", z(run_words(j_off, j_gw.clone(), mbb, 9), 8), "");
     let wr_push_ready = m.wire("wr_push_ready", bit(), "");
     let wr_push = m.wire_of("wr_push", Expr::from(wj_valid) & wr_push_ready, "");
     let j_last = m.wire_of(
