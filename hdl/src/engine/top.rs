@@ -297,29 +297,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let ty8 = Ty::u(8);
     let lim = &pm.limits;
 
-    // ---------------------------------------------------------------- CSR registers
-    let desc_addr_r = m.reg_reset("desc_addr_reg", Ty::u(32), sync, 0, "register desc_addr");
-    let desc_count_r = m.reg_reset("desc_count_reg", Ty::u(32), sync, 0, "register desc_count");
+    // ---------------------------------------------------------------- registers
+    let regs = super::regs::declare(&mut m, sync);
+    let (desc_addr_r, desc_count_r) = (regs.desc_addr, regs.desc_count);
     // The list the start ran with: registers written while busy do not change it.
     let run_count = m.reg_reset("run_count_reg", Ty::u(32), sync, 0, "desc_count at start");
     let run_addr = m.reg_reset("run_addr_reg", Ty::u(32), sync, 0, "desc_addr at start");
-    let done_r = m.reg_reset("done_reg", bit(), sync, 0, "status.done");
-    let err_r = m.reg_reset("error_reg", bit(), sync, 0, "status.error");
-    let code_r = m.reg_reset("code_reg", ty8, sync, 0, "status.code");
-    let index_r = m.reg_reset("index_reg", ty16, sync, 0, "status.index");
-    let cnt_names = ce::COUNTERS;
-    let counters: Vec<SignalId> = cnt_names
-        .iter()
-        .map(|n| {
-            m.reg_reset(
-                &format!("{n}_reg"),
-                Ty::u(64),
-                sync,
-                0,
-                &format!("counter {n}"),
-            )
-        })
-        .collect();
 
     // ---------------------------------------------------------------- generator state
     let fsm = m.fsm(
@@ -2672,137 +2655,37 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .finish()?;
 
     // ---------------------------------------------------------------- register port
-    let csr_w = m.wire_of(
-        "csr_wr",
-        Expr::from(csr.valid) & csr.write,
-        "a register write moves",
-    );
-    let at = |name: &str| -> Result<Expr, GenError> {
-        let off = pm.reg_offset(name).map_err(GenError::Internal)?;
-        Ok(Expr::from(csr.addr).cmp_eq(k(ce::CSR_ADDR_BITS, off)))
-    };
-    let ctrl_w = m.wire_of("ctrl_wr", Expr::from(csr_w) & at("ctrl")?, "");
-    let start_bit = pm
-        .reg_value("ctrl", "start", 1)
-        .map_err(GenError::Internal)?
-        .trailing_zeros();
-    let clear_bit = pm
-        .reg_value("ctrl", "clear", 1)
-        .map_err(GenError::Internal)?
-        .trailing_zeros();
-    m.assign(
-        start_go,
-        Expr::from(ctrl_w) & Expr::from(csr.wdata).bit_at(start_bit) & in_idle.clone(),
-    );
-    let clear_cmd = Expr::from(ctrl_w) & Expr::from(csr.wdata).bit_at(clear_bit);
-    m.assign(csr.ready, Expr::bit(true));
-    let busy = !in_idle.clone();
-    let mut sc = Proc::sync(sync).with_comment("Registers, status and counters.");
-    sc.if_(Expr::from(csr_w) & at("desc_addr")?, |p| {
-        p.set(desc_addr_r, csr.wdata);
-    });
-    sc.if_(Expr::from(csr_w) & at("desc_count")?, |p| {
-        p.set(desc_count_r, csr.wdata);
-    });
-    sc.if_(start_go, |p| {
-        p.set(done_r, Expr::bit(false));
-        p.set(err_r, Expr::bit(false));
-        p.set(code_r, k(8, 0));
-        p.set(index_r, k(16, 0));
-    })
-    .elif(clear_cmd, |p| {
-        p.set(done_r, Expr::bit(false));
-        p.set(err_r, Expr::bit(false));
-        p.set(code_r, k(8, 0));
-        p.set(index_r, k(16, 0));
-    });
-    sc.if_(in_err.clone(), |p| {
-        p.set(err_r, Expr::bit(true));
-        p.set(code_r, err_code);
-        p.set(index_r, d_idx);
-    });
-    sc.if_(in_done.clone(), |p| {
-        p.set(done_r, Expr::bit(true));
-    });
-    let popcount = (0..mb).fold(k(8, 0), |acc, b| {
-        acc + z(Expr::from(mreq_wstrb).slice(b, 1), 8)
-    });
-    let incs = [
-        z(busy.clone(), 64),
-        z(feed, 64),
-        Expr::mux(resp, k(64, mb), k(64, 0)),
-        Expr::mux(
-            Expr::from(mreq_valid) & mreq_write & mem.req_ready,
-            z(popcount, 64),
-            k(64, 0),
-        ),
-    ];
-    for (cnt, inc) in counters.iter().zip(incs) {
-        let cnt = *cnt;
-        sc.if_(start_go, |p| {
-            p.set(cnt, k(64, 0));
-        })
-        .else_(|p| {
-            p.set(cnt, Expr::from(cnt) + inc);
-        });
-    }
-    m.process(sc);
-    m.assign(irq, Expr::from(done_r) | err_r);
-
-    // Read data: one cycle after the request.
-    let rvalid = m.reg_reset("csr_rvalid_reg", bit(), sync, 0, "a read answers");
-    let rdata_r = m.reg_in("csr_rdata_reg", Ty::u(32), sync, "its data");
-    let cfg0 = pm
-        .reg_value("config0", "rows", rows)
-        .and_then(|a| Ok(a | pm.reg_value("config0", "cols", cols)?))
-        .and_then(|a| Ok(a | pm.reg_value("config0", "mem_bits", cfg.mem_bits & 0xff)?))
-        .and_then(|a| Ok(a | pm.reg_value("config0", "pipeline", cfg.pipeline)?))
-        .map_err(GenError::Internal)?;
-    let cfg1 = pm
-        .reg_value("config1", "desc_bytes", ce::DESCRIPTOR_BYTES)
-        .and_then(|a| Ok(a | pm.reg_value("config1", "record_bytes", ce::RECORD_BYTES)?))
-        .and_then(|a| Ok(a | pm.reg_value("config1", "staging_beats", cb)?))
-        .map_err(GenError::Internal)?;
-    let fieldv = |reg: &str, f: &str, e: Expr, w: u32| -> Result<Expr, GenError> {
-        let lsb = pm
-            .reg_value(reg, f, 1)
-            .map_err(GenError::Internal)?
-            .trailing_zeros();
-        Ok(z(z(e, w), 32) << k(5, lsb))
-    };
-    let status = fieldv("status", "busy", busy.clone(), 1)?
-        | fieldv("status", "done", Expr::from(done_r), 1)?
-        | fieldv("status", "error", Expr::from(err_r), 1)?
-        | fieldv("status", "code", Expr::from(code_r), 8)?
-        | fieldv("status", "index", Expr::from(index_r), 16)?;
-    let mut arms: Vec<(Expr, Expr)> = vec![
-        (at("id")?, k(32, ce::ID)),
-        (at("config0")?, k(32, cfg0)),
-        (at("config1")?, k(32, cfg1)),
-        (at("config2")?, k(32, cfg.ibuf_bytes)),
-        (at("config3")?, k(32, cfg.wbuf_rows)),
-        (at("status")?, status),
-        (at("desc_addr")?, Expr::from(desc_addr_r)),
-        (at("desc_count")?, Expr::from(desc_count_r)),
-    ];
-    for (i, name) in cnt_names.iter().enumerate() {
-        arms.push((
-            at(&format!("{name}_lo"))?,
-            Expr::from(counters[i]).slice(0, 32),
-        ));
-        arms.push((
-            at(&format!("{name}_hi"))?,
-            Expr::from(counters[i]).slice(32, 32),
-        ));
-    }
-    let rd_val = crate::parts::ops::priority(arms, k(32, 0));
-    let mut sr2 = Proc::sync(sync).with_comment("Register reads answer one cycle later.");
-    sr2.set(rvalid, Expr::from(csr.valid) & !Expr::from(csr.write));
-    sr2.if_(Expr::from(csr.valid) & !Expr::from(csr.write), |p| {
-        p.set(rdata_r, rd_val);
-    });
-    m.process(sr2);
-    m.assign(csr.rvalid, rvalid);
-    m.assign(csr.rdata, rdata_r);
+    super::regs::build(
+        &mut m,
+        cfg,
+        &pm,
+        sync,
+        &regs,
+        super::regs::RegsIo {
+            csr,
+            irq,
+            start_go,
+            busy: !in_idle.clone(),
+            idle: in_idle.clone(),
+            enter_error: in_err.clone(),
+            enter_done: in_done.clone(),
+            err_code: err_code.into(),
+            desc_index: d_idx.into(),
+            increments: [
+                z(feed, 64),
+                Expr::mux(resp, k(64, mb), k(64, 0)),
+                Expr::mux(
+                    Expr::from(mreq_valid) & mreq_write & mem.req_ready,
+                    z(
+                        (0..mb).fold(k(8, 0), |acc, b| {
+                            acc + z(Expr::from(mreq_wstrb).slice(b, 1), 8)
+                        }),
+                        64,
+                    ),
+                    k(64, 0),
+                ),
+            ],
+        },
+    )?;
     Ok(m)
 }
