@@ -5,7 +5,9 @@
 
 pub mod config;
 pub mod regs;
+pub mod requant;
 pub mod top;
+pub mod writer;
 
 pub use config::{EngineConfig, EngineDerived};
 

@@ -104,7 +104,7 @@ fn min(a: impl Into<Expr>, b: impl Into<Expr>, w: u32) -> Expr {
 
 /// Words of `2^wb` bytes a run of `n >= 1` bytes touches when it starts at byte
 /// `off` of its first word: `(off + n - 1) / 2^wb + 1`, at width `w`.
-fn run_words(off: impl Into<Expr>, n: impl Into<Expr>, wb: u32, w: u32) -> Expr {
+pub(super) fn run_words(off: impl Into<Expr>, n: impl Into<Expr>, wb: u32, w: u32) -> Expr {
     z(((z(off, w) + z(n, w) - k(w, 1)) >> k(4, wb)) + k(w, 1), w)
 }
 
@@ -2331,7 +2331,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let mut newvals = Vec::new();
     for j in 0..cols as usize {
-        let acc = oc.clone().slice(32 * j as u32, 32).as_signed();
+        let acc = oc.clone().slice(32 * j as u32, 32);
         let by_par = |v: &[Vec<SignalId>]| -> Expr {
             Expr::mux(
                 i_par.clone().bit_at(0),
@@ -2340,31 +2340,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             )
         };
         let (bias_j, mult_j, shift_j) = (by_par(&bias), by_par(&mult), by_par(&shift));
-        let sum = acc + bias_j.as_signed();
-        let prod = sum.mul_wide(z(mult_j, 17).as_signed());
-        let sh6 = z(shift_j.clone(), 6);
-        let rnd = Expr::mux(
-            shift_j.cmp_eq(k(8, 0)),
-            Expr::zero(Ty::s(49)),
-            (k64(49, 1) << (sh6.clone() - k(6, 1))).as_signed(),
-        );
-        let tot = m.wire_of(&format!("rq_tot{j}"), prod + rnd, "");
-        let shd = m.wire_of(&format!("rq_sh{j}"), Expr::from(tot).sra(sh6), "");
-        let lo = Expr::mux(
+        let r8 = super::requant::build(
+            &mut m,
+            &j.to_string(),
+            acc,
+            bias_j,
+            mult_j,
+            shift_j,
             relu_on.clone(),
-            Expr::zero(Ty::s(49)),
-            Expr::sconst(49, -128),
         );
-        let r8 = Expr::mux(
-            Expr::from(shd).cmp_gt(Expr::sconst(49, 127)),
-            k(8, 127),
-            Expr::mux(
-                Expr::from(shd).cmp_lt(lo.clone()),
-                lo.slice(0, 8),
-                Expr::from(shd).slice(0, 8),
-            ),
-        );
-        let r8 = m.wire_of(&format!("rq_out{j}"), r8, "requantized result");
         let old = select(
             (0..rows as usize)
                 .map(|r| Expr::from(pool_rows[r][j]))
@@ -2439,51 +2423,17 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let wj_data = m.wire("wj_data", Ty::u(wjob_bits(cfg)), "");
     let wj_pop = m.wire("wj_pop", bit(), "");
     let wjob_empty = m.wire("wjob_empty", bit(), "");
-    let wq = m.reg_reset("wq_reg", ty8, sync, 0, "word of the job being written");
-    let wjd = Expr::from(wj_data);
-    let j_addr = wjd.clone().slice(0, 32);
-    let j_gw = wjd.clone().slice(32 + 8 * cols, 8);
-    let j_off = m.wire_of("wj_off", j_addr.clone().slice(0, mbb), "");
-    let j_nw = m.wire_of("wj_nw", z(run_words(j_off, j_gw.clone(), mbb, 9), 8), "");
     let wr_push_ready = m.wire("wr_push_ready", bit(), "");
-    let wr_push = m.wire_of("wr_push", Expr::from(wj_valid) & wr_push_ready, "");
-    let j_last = m.wire_of(
-        "wj_lastw",
-        Expr::from(wq).cmp_eq(Expr::from(j_nw) - k(8, 1)),
-        "",
-    );
-    m.assign(wj_pop, Expr::from(wr_push) & j_last);
-    let mut sw = Proc::sync(sync).with_comment("Writer word counter.");
-    sw.if_(wr_push, |p| {
-        p.set(wq, Expr::from(wq) + k(8, 1));
-        p.if_(j_last, |p| {
-            p.set(wq, k(8, 0));
-        });
-    });
-    m.process(sw);
-    let mut wbytes = Vec::new();
-    let mut wstrb = Vec::new();
-    for b in 0..mb {
-        // Run byte c = q*MB + b - off.
-        let t = z(Expr::from(wq).mul_wide(k(8, mb)), 16) + k(16, b);
-        let inrun =
-            t.clone().cmp_ge(z(j_off, 16)) & (t.clone() - z(j_off, 16)).cmp_lt(z(j_gw.clone(), 16));
-        let c = z(t - z(j_off, 16), 8);
-        let opts: Vec<Expr> = (0..cols)
-            .map(|cc| wjd.clone().slice(32 + 8 * cc, 8))
-            .collect();
-        let slot = (cols > 1).then(|| m.wire_of(&format!("wr_c{b}"), c, ""));
-        wbytes.push(select(opts, slot, 8));
-        wstrb.push(inrun);
-    }
-    let wr_data = m.wire_of(
-        "wr_data",
-        Expr::concat(vec![
-            word_of(j_addr) + z(Expr::from(wq).mul_wide(k(8, mb)), 32),
-            Expr::concat(wbytes),
-            Expr::concat(wstrb),
-        ]),
-        "{strobes, data, address} of the write",
+    let (wr_push, wr_data) = super::writer::build(
+        &mut m,
+        cfg,
+        sync,
+        super::writer::WriterIo {
+            job_valid: wj_valid,
+            job_data: wj_data,
+            job_pop: wj_pop,
+            push_ready: wr_push_ready,
+        },
     );
 
     // ---------------------------------------------------------------- port arbiter
