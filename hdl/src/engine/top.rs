@@ -1012,6 +1012,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let a_mem = in_arow.clone() & !Expr::from(ires);
     let dlast = k(16, dwords - 1);
+    // A run of word reads counted by `wcnt`: on to `next` after word `last`.
+    let word_run = |p: &mut Proc, last: Expr, next: &str| {
+        p.if_(rq_fire.clone(), |p| {
+            p.set(wcnt, Expr::from(wcnt) + k(16, 1));
+            p.if_(Expr::from(wcnt).cmp_eq(last), |p| {
+                p.goto(next);
+            });
+        });
+    };
     p.fsm(&fsm)
         .state("IDLE", |p| {
             p.if_(start_go, |p| {
@@ -1043,14 +1052,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 p.goto("DREQ");
             });
         })
-        .state("DREQ", |p| {
-            p.if_(rq_fire.clone(), |p| {
-                p.set(wcnt, Expr::from(wcnt) + k(16, 1));
-                p.if_(Expr::from(wcnt).cmp_eq(dlast.clone()), |p| {
-                    p.goto("DWAIT");
-                });
-            });
-        })
+        .state("DREQ", |p| word_run(p, dlast.clone(), "DWAIT"))
         .state("DWAIT", |p| {
             p.if_(reads_idle, |p| {
                 p.goto("CHKA");
@@ -1126,15 +1128,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("RREQ", |p| {
-            p.if_(rq_fire.clone(), |p| {
-                p.set(wcnt, Expr::from(wcnt) + k(16, 1));
-                p.if_(
-                    Expr::from(wcnt).cmp_eq(Expr::from(rec_words) - k(16, 1)),
-                    |p| {
-                        p.goto("RWAIT");
-                    },
-                );
-            });
+            word_run(p, Expr::from(rec_words) - k(16, 1), "RWAIT")
         })
         .state("RWAIT", |p| {
             p.set(co0, k(16, 0));
@@ -1153,15 +1147,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("GREC", |p| {
-            p.if_(rq_fire.clone(), |p| {
-                p.set(wcnt, Expr::from(wcnt) + k(16, 1));
-                p.if_(
-                    Expr::from(wcnt).cmp_eq(Expr::from(g_words) - k(16, 1)),
-                    |p| {
-                        p.goto("GRWAIT");
-                    },
-                );
-            });
+            word_run(p, Expr::from(g_words) - k(16, 1), "GRWAIT")
         })
         .state("GRWAIT", |p| {
             p.set(p0, k(24, 0));
