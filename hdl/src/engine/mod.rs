@@ -4,6 +4,7 @@
 //! contract, [`contracts::engine`] for the programming model as data).
 
 pub mod config;
+pub mod desc;
 pub mod regs;
 pub mod requant;
 pub mod top;

@@ -13,7 +13,7 @@ use contracts::engine::{self as ce, ProgrammingModel};
 
 use crate::ir::{Expr, Module, SignalId, Ty};
 use crate::parts::bundle::{CsrPort, MemPort, Role};
-use crate::parts::ops::{k, k64, select};
+use crate::parts::ops::{k, select};
 use crate::parts::Instantiate;
 use crate::process::Proc;
 use crate::util::clog2;
@@ -76,7 +76,7 @@ pub fn wr_bits(cfg: &EngineConfig) -> u32 {
     32 + cfg.mem_bits + cfg.mem_bits / 8
 }
 
-fn z(e: impl Into<Expr>, w: u32) -> Expr {
+pub(super) fn z(e: impl Into<Expr>, w: u32) -> Expr {
     e.into().resize(w)
 }
 
@@ -146,7 +146,7 @@ fn record_run(
 
 /// `x / d` for a divisor `d` in 1..=4 and `x < 4096` (16-bit result); division
 /// by 3 as a multiply by 2731/8192, exact for that range.
-fn div_small(x: Expr, d: Expr) -> Expr {
+pub(super) fn div_small(x: Expr, d: Expr) -> Expr {
     let x = z(x, 16);
     let by3 = (z(x.clone(), 28) * k(28, 2731)) >> k(4, 13);
     let d = z(d, 8);
@@ -258,41 +258,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         })
         .collect();
     let desc_all = Expr::concat(desc_w.iter().map(|&s| Expr::from(s)).collect());
-    let fld = |m: &mut Module, name: &str| -> Result<SignalId, GenError> {
-        let f = pm
-            .descriptor
-            .field(name)
-            .map_err(GenError::Internal)?
-            .clone();
-        Ok(m.wire_of(
-            &format!("d_{name}"),
-            desc_all.clone().slice(8 * f.offset, 8 * f.bytes),
-            &format!("descriptor field {name}"),
-        ))
-    };
-    let d_op = fld(&mut m, "op")?;
-    let in_addr = fld(&mut m, "in_addr")?;
-    let in_h = fld(&mut m, "in_h")?;
-    let in_w = fld(&mut m, "in_w")?;
-    let in_c = fld(&mut m, "in_c")?;
-    let w_addr = fld(&mut m, "w_addr")?;
-    let ch_addr = fld(&mut m, "ch_addr")?;
-    let out_addr = fld(&mut m, "out_addr")?;
-    let out_c = fld(&mut m, "out_c")?;
-    let k_h = fld(&mut m, "k_h")?;
-    let k_w = fld(&mut m, "k_w")?;
-    let s_h = fld(&mut m, "stride_h")?;
-    let s_w = fld(&mut m, "stride_w")?;
-    let dl_h = fld(&mut m, "dil_h")?;
-    let dl_w = fld(&mut m, "dil_w")?;
-    let pad_t = fld(&mut m, "pad_t")?;
-    let pad_b = fld(&mut m, "pad_b")?;
-    let pad_l = fld(&mut m, "pad_l")?;
-    let pad_r = fld(&mut m, "pad_r")?;
-    let relu = fld(&mut m, "relu")?;
-    let pool_k = fld(&mut m, "pool_k")?;
-    let pool_s = fld(&mut m, "pool_s")?;
-    let pool_pad = fld(&mut m, "pool_pad")?;
+    let d = super::desc::fields(&mut m, &pm, &desc_all)?;
+    let d_op = d.op;
+    let (in_addr, in_h, in_w, in_c) = (d.in_addr, d.in_h, d.in_w, d.in_c);
+    let (w_addr, ch_addr, out_addr, out_c) = (d.w_addr, d.ch_addr, d.out_addr, d.out_c);
+    let (k_h, k_w, s_h, s_w, dl_h, dl_w) = (d.k_h, d.k_w, d.s_h, d.s_w, d.dl_h, d.dl_w);
+    let (pad_t, pad_l) = (d.pad_t, d.pad_l);
+    let (relu, pool_k, pool_s, pool_pad) = (d.relu, d.pool_k, d.pool_s, d.pool_pad);
     let ty16 = Ty::u(16);
     let ty8 = Ty::u(8);
     let lim = &pm.limits;
@@ -675,176 +647,39 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
 
     // Checks (combinational on the descriptor and derived registers).
-    let lt = |a: Expr, lim: u32, w: u32| z(a, w).cmp_gt(k(w, lim));
-    let is0 = |s: SignalId, w: u32| Expr::from(s).cmp_eq(k(w, 0));
-    let zero_size = is0(in_h, 16)
-        | is0(in_w, 16)
-        | is0(in_c, 16)
-        | is0(out_c, 16)
-        | is0(k_h, 8)
-        | is0(k_w, 8)
-        | is0(s_h, 8)
-        | is0(s_w, 8)
-        | is0(dl_h, 8)
-        | is0(dl_w, 8);
-    let zero_size = m.wire_of("chk_zero_size", zero_size, "rule zero_size");
-    let span_h = m.wire_of(
-        "span_h",
-        z(
-            Expr::from(dl_h).mul_wide(z(Expr::from(k_h) - k(8, 1), 8)),
-            16,
-        ),
-        "dil_h*(k_h-1)",
+    let chk = super::desc::checks(
+        &mut m,
+        &d,
+        &super::desc::CheckState {
+            hc,
+            wc,
+            ho,
+            wo,
+            run_addr,
+            run_count,
+        },
+        lim,
+        mbb,
     );
-    let span_w = m.wire_of(
-        "span_w",
-        z(
-            Expr::from(dl_w).mul_wide(z(Expr::from(k_w) - k(8, 1), 8)),
-            16,
-        ),
-        "dil_w*(k_w-1)",
-    );
-    let too_large = lt(Expr::from(in_h), lim.in_h, 16)
-        | lt(Expr::from(in_w), lim.in_w, 16)
-        | lt(Expr::from(in_c), lim.in_c, 16)
-        | lt(Expr::from(out_c), lim.out_c, 16)
-        | lt(Expr::from(k_h), lim.k_h, 8)
-        | lt(Expr::from(k_w), lim.k_w, 8)
-        | lt(Expr::from(s_h), lim.stride, 8)
-        | lt(Expr::from(s_w), lim.stride, 8)
-        | lt(Expr::from(dl_h), lim.dil, 8)
-        | lt(Expr::from(dl_w), lim.dil, 8)
-        | z(pad_t, 16).cmp_gt(Expr::from(span_h))
-        | z(pad_b, 16).cmp_gt(Expr::from(span_h))
-        | z(pad_l, 16).cmp_gt(Expr::from(span_w))
-        | z(pad_r, 16).cmp_gt(Expr::from(span_w))
-        | lt(Expr::from(relu), lim.relu, 8)
-        | lt(Expr::from(pool_k), lim.pool_k, 8)
-        | lt(Expr::from(pool_s), lim.pool_s, 8);
-    let too_large = m.wire_of("chk_too_large", too_large, "rule too_large");
-    let nh = m.wire_of(
-        "geo_nh",
-        z(in_h, 17) + z(pad_t, 17) + z(pad_b, 17),
-        "padded input height",
-    );
-    let nw = m.wire_of("geo_nw", z(in_w, 17) + z(pad_l, 17) + z(pad_r, 17), "");
-    let geo1_bad = m.wire_of(
-        "chk_geo_conv",
-        Expr::from(nh).cmp_lt(z(span_h, 17) + k(17, 1))
-            | Expr::from(nw).cmp_lt(z(span_w, 17) + k(17, 1)),
-        "rule bad_geometry: no conv output",
-    );
-    let hc_next = m.wire_of(
-        "hc_next",
-        div_small(
-            z(Expr::from(nh) - z(span_h, 17) - k(17, 1), 16),
-            Expr::from(s_h),
-        ) + k(16, 1),
-        "",
-    );
-    let wc_next = m.wire_of(
-        "wc_next",
-        div_small(
-            z(Expr::from(nw) - z(span_w, 17) - k(17, 1), 16),
-            Expr::from(s_w),
-        ) + k(16, 1),
-        "",
-    );
-    let pool_on = m.wire_of("pool_on", Expr::from(pool_k).cmp_ne(k(8, 0)), "");
-    let hpad = m.wire_of(
-        "geo_hp",
-        z(hc, 17) + z(Expr::from(pool_pad).mul_wide(k(2, 2)), 17),
-        "",
-    );
-    let wpad = m.wire_of(
-        "geo_wp",
-        z(wc, 17) + z(Expr::from(pool_pad).mul_wide(k(2, 2)), 17),
-        "",
-    );
-    let geo2_bad = m.wire_of(
-        "chk_geo_pool",
-        Expr::mux(
-            pool_on,
-            Expr::from(pool_s).cmp_eq(k(8, 0))
-                | Expr::from(pool_pad).cmp_ge(Expr::from(pool_k))
-                | Expr::from(hpad).cmp_lt(z(pool_k, 17))
-                | Expr::from(wpad).cmp_lt(z(pool_k, 17)),
-            Expr::from(pool_pad).cmp_ne(k(8, 0)),
-        ),
-        "rule bad_geometry: pooling",
-    );
-    let ho_next = m.wire_of(
-        "ho_next",
-        Expr::mux(
-            pool_on,
-            div_small(z(Expr::from(hpad) - z(pool_k, 17), 16), Expr::from(pool_s)) + k(16, 1),
-            Expr::from(hc),
-        ),
-        "",
-    );
-    let wo_next = m.wire_of(
-        "wo_next",
-        Expr::mux(
-            pool_on,
-            div_small(z(Expr::from(wpad) - z(pool_k, 17), 16), Expr::from(pool_s)) + k(16, 1),
-            Expr::from(wc),
-        ),
-        "",
-    );
-    let low = |s: SignalId| Expr::from(s).slice(0, mbb).cmp_ne(k(mbb, 0));
-    let misaligned = m.wire_of(
-        "chk_misaligned",
-        low(in_addr) | low(w_addr) | low(ch_addr) | low(out_addr),
-        "rule misaligned",
-    );
-    let top32 = k64(48, 1 << 32);
-    let in_size = m.wire_of(
-        "in_size",
-        z(Expr::from(in_h).mul_wide(in_w).mul_wide(in_c), 48),
-        "bytes of the input tensor",
-    );
-    let in_words_next = m.wire_of(
-        "in_words_next",
-        z((Expr::from(in_size) + k(48, mb - 1)) >> k(4, mbb), 24),
-        "",
-    );
-    let kk_next = m.wire_of(
-        "kk_next",
-        z(Expr::from(k_h).mul_wide(k_w).mul_wide(in_c), 24),
-        "",
-    );
-    let in_end = z(in_addr, 48) + z(Expr::from(in_h).mul_wide(in_w).mul_wide(in_c), 48);
-    let w_end = z(w_addr, 48)
-        + z(
-            Expr::from(k_h).mul_wide(k_w).mul_wide(in_c).mul_wide(out_c),
-            48,
-        );
-    let ch_end = z(ch_addr, 48) + z(Expr::from(out_c).mul_wide(k(4, 8)), 48);
-    let out_end = z(out_addr, 48) + z(Expr::from(ho).mul_wide(wo).mul_wide(out_c), 48);
-    let wrap = m.wire_of(
-        "chk_wrap",
-        in_end.cmp_gt(top32.clone())
-            | w_end.cmp_gt(top32.clone())
-            | ch_end.cmp_gt(top32.clone())
-            | out_end.cmp_gt(top32.clone()),
-        "rule address_wrap",
-    );
-    let s_bad_count = m.wire_of(
-        "chk_count",
-        Expr::from(run_count).cmp_gt(k(32, lim.desc_count)),
-        "start rule too_large",
-    );
-    let s_misaligned = m.wire_of("chk_desc_align", low(run_addr), "start rule misaligned");
-    let s_wrap = m.wire_of(
-        "chk_desc_wrap",
-        (z(run_addr, 48)
-            + z(
-                Expr::from(run_count).mul_wide(k(8, ce::DESCRIPTOR_BYTES)),
-                48,
-            ))
-        .cmp_gt(top32),
-        "start rule address_wrap",
-    );
+    let super::desc::Checks {
+        zero_size,
+        too_large,
+        geo1_bad,
+        hc_next,
+        wc_next,
+        pool_on,
+        geo2_bad,
+        ho_next,
+        wo_next,
+        misaligned,
+        in_size,
+        in_words_next,
+        kk_next,
+        wrap,
+        s_bad_count,
+        s_misaligned,
+        s_wrap,
+    } = chk;
     let code = |name: &str| -> Result<Expr, GenError> {
         Ok(k(8, pm.error_code(name).map_err(GenError::Internal)?))
     };
