@@ -108,6 +108,38 @@ pub(super) fn run_words(off: impl Into<Expr>, n: impl Into<Expr>, wb: u32, w: u3
     z(((z(off, w) + z(n, w) - k(w, 1)) >> k(4, wb)) + k(w, 1), w)
 }
 
+/// One weight row (`gw` bytes at `addr`) as a run of memory words read one
+/// per cycle with word counter `q`: the row's offset in its first word, the
+/// address of word `q`, and whether word `q` is the row's last. Shared by the
+/// generator's weight reads and the prefetcher's.
+fn weight_row_run(
+    m: &mut Module,
+    prefix: &str,
+    addr: SignalId,
+    gw: SignalId,
+    q: SignalId,
+    mbb: u32,
+) -> (SignalId, SignalId, SignalId) {
+    let off = m.wire_of(&format!("{prefix}_off"), Expr::from(addr).slice(0, mbb), "");
+    let nw = m.wire_of(
+        &format!("{prefix}_nw"),
+        z(run_words(off, gw, mbb, 9), 8),
+        "words of the weight row",
+    );
+    let word = m.wire_of(
+        &format!("{prefix}_word"),
+        Expr::concat(vec![k(mbb, 0), Expr::from(addr).slice(mbb, 32 - mbb)])
+            + z(Expr::from(q).mul_wide(k(8, 1 << mbb)), 32),
+        "address of the word being read",
+    );
+    let lastw = m.wire_of(
+        &format!("{prefix}_lastw"),
+        Expr::from(q).cmp_eq(Expr::from(nw) - k(8, 1)),
+        "",
+    );
+    (off, word, lastw)
+}
+
 /// The channel records of a group (first channel `co0`, `gw` channels) as a
 /// run of memory words: its word count and the address of
 /// word `cnt` of it (the counter of a state that reads them).
@@ -617,22 +649,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "",
     );
     // B row: COLS (gw) weight bytes of one k.
-    let b_off = m.wire_of("b_off", Expr::from(b_addr).slice(0, mbb), "");
-    let b_nw = m.wire_of(
-        "b_nw",
-        z(run_words(b_off, gw, mbb, 9), 8),
-        "words of the B row",
-    );
-    let b_word = m.wire_of(
-        "b_word",
-        word_of(Expr::from(b_addr)) + z(Expr::from(bq).mul_wide(k(8, mb)), 32),
-        "",
-    );
-    let b_lastw = m.wire_of(
-        "b_lastw",
-        Expr::from(bq).cmp_eq(Expr::from(b_nw) - k(8, 1)),
-        "",
-    );
+    let (b_off, b_word, b_lastw) = weight_row_run(&mut m, "b", b_addr, gw, bq, mbb);
     let b_lastrow = m.wire_of(
         "b_lastrow",
         Expr::from(bj).cmp_eq(Expr::from(n) - k(8, 1)),
@@ -847,6 +864,28 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let a_mem = in_arow.clone() & !Expr::from(ires);
     let dlast = k(16, dwords - 1);
+    // A group's first tile: pixel 0, window offset (0, 0), its output column.
+    let group_start = |p: &mut Proc| {
+        p.set(p0, k(24, 0));
+        p.set(ty_, k(16, 0));
+        p.set(tx_, k(16, 0));
+        p.set(oaddr, Expr::from(out_addr) + z(co0, 32));
+        p.set(wi, k(8, 0));
+        p.set(wj, k(8, 0));
+        p.set(group_first, Expr::bit(true));
+    };
+    // One weight-row word read from memory (group load or streamed B):
+    // after a row's last word, step to the next row and run `row_done`.
+    let weight_word = |p: &mut Proc, row_done: &dyn Fn(&mut Proc)| {
+        p.if_(rq_fire.clone(), |p| {
+            p.set(bq, Expr::from(bq) + k(8, 1));
+            p.if_(b_lastw, |p| {
+                p.set(bq, k(8, 0));
+                p.set(b_addr, Expr::from(b_addr) + z(out_c, 32));
+                row_done(p);
+            });
+        });
+    };
     // A run of word reads counted by `wcnt`: on to `next` after word `last`.
     let word_run = |p: &mut Proc, last: Expr, next: &str| {
         p.if_(rq_fire.clone(), |p| {
@@ -985,16 +1024,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             word_run(p, Expr::from(g_words) - k(16, 1), "GRWAIT")
         })
         .state("GRWAIT", |p| {
-            p.set(p0, k(24, 0));
-            p.set(ty_, k(16, 0));
-            p.set(tx_, k(16, 0));
-            p.set(oaddr, Expr::from(out_addr) + z(co0, 32));
-            p.set(wi, k(8, 0));
-            p.set(wj, k(8, 0));
+            group_start(p);
             p.set(wk, k(24, 0));
             p.set(bq, k(8, 0));
             p.set(b_addr, Expr::from(w_addr) + z(co0, 32));
-            p.set(group_first, Expr::bit(true));
             p.if_(nl_idle, |p| {
                 p.if_(wres, |p| {
                     p.goto("WLOAD");
@@ -1005,15 +1038,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("WLOAD", |p| {
-            p.if_(rq_fire.clone(), |p| {
-                p.set(bq, Expr::from(bq) + k(8, 1));
-                p.if_(b_lastw, |p| {
-                    p.set(bq, k(8, 0));
-                    p.set(wk, Expr::from(wk) + k(24, 1));
-                    p.set(b_addr, Expr::from(b_addr) + z(out_c, 32));
-                    p.if_(Expr::from(wk).cmp_eq(Expr::from(kk) - k(24, 1)), |p| {
-                        p.goto("WLWAIT");
-                    });
+            weight_word(p, &|p: &mut Proc| {
+                p.set(wk, Expr::from(wk) + k(24, 1));
+                p.if_(Expr::from(wk).cmp_eq(Expr::from(kk) - k(24, 1)), |p| {
+                    p.goto("WLWAIT");
                 });
             });
         })
@@ -1073,15 +1101,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("BROW", |p| {
-            p.if_(rq_fire.clone(), |p| {
-                p.set(bq, Expr::from(bq) + k(8, 1));
-                p.if_(b_lastw, |p| {
-                    p.set(bq, k(8, 0));
-                    p.set(bj, Expr::from(bj) + k(8, 1));
-                    p.set(b_addr, Expr::from(b_addr) + z(out_c, 32));
-                    p.if_(b_lastrow, |p| {
-                        p.goto("END");
-                    });
+            weight_word(p, &|p: &mut Proc| {
+                p.set(bj, Expr::from(bj) + k(8, 1));
+                p.if_(b_lastrow, |p| {
+                    p.goto("END");
                 });
             });
         })
@@ -1092,13 +1115,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("GSWAP", |p| {
-            p.set(p0, k(24, 0));
-            p.set(ty_, k(16, 0));
-            p.set(tx_, k(16, 0));
-            p.set(oaddr, Expr::from(out_addr) + z(co0, 32));
-            p.set(wi, k(8, 0));
-            p.set(wj, k(8, 0));
-            p.set(group_first, Expr::bit(true));
+            group_start(p);
             p.if_(pf_done.clone(), |p| {
                 p.goto("WSTART");
             });
@@ -1234,13 +1251,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         min(k(16, cols), z(out_c, 16) - Expr::from(pf_co0), 16).resize(8),
         "live columns of the prefetched group",
     );
-    let pf_off = m.wire_of("pf_off", Expr::from(pf_addr).slice(0, mbb), "");
-    let pf_nw = m.wire_of("pf_nw", z(run_words(pf_off, pf_gw, mbb, 9), 8), "");
-    let pf_lastw = m.wire_of(
-        "pf_lastw",
-        Expr::from(pf_q).cmp_eq(Expr::from(pf_nw) - k(8, 1)),
-        "",
-    );
+    let (pf_off, pf_word, pf_lastw) = weight_row_run(&mut m, "pf", pf_addr, pf_gw, pf_q, mbb);
     let (pf_gwords, pf_gword) = record_run(&mut m, "pf_g", ch_addr, pf_co0, pf_gw, pf_w, mbb);
     let in_pw = m.in_state(&pf_fsm, "PW");
     let in_prec = m.in_state(&pf_fsm, "PREC");
@@ -1254,11 +1265,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     m.assign(pf_valid, in_pw.clone() | in_prec.clone());
     m.assign(
         pf_raddr,
-        Expr::mux(
-            in_pw.clone(),
-            word_of(Expr::from(pf_addr)) + z(Expr::from(pf_q).mul_wide(k(8, mb)), 32),
-            Expr::from(pf_gword),
-        ),
+        Expr::mux(in_pw.clone(), Expr::from(pf_word), Expr::from(pf_gword)),
     );
     m.assign(
         pf_tag,
