@@ -1972,11 +1972,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "",
     );
     let arr_in_last = m.wire_of("arr_in_last", by_fp(&half_last) & feed_last_beat, "");
-    let fb_bits = clog2(u64::from(mb)).max(1);
     let pick = |regs: &[SignalId]| -> Expr {
         select(regs.iter().map(|&s| Expr::from(s)).collect(), Some(fb), 8)
     };
-    let _ = fb_bits;
     let in_a_parts: Vec<Expr> = (0..rows as usize)
         .map(|i| {
             select(
@@ -2348,7 +2346,6 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
 
     // ---------------------------------------------------------------- FIFO instances
-    let rq_count = m.wire("rq_count", Ty::u(crate::util::bits_for(4)), "");
     m.inst(parts.rq_fifo, "u_rq_fifo")
         .connect("clk", clk)
         .connect("rst", rst)
@@ -2361,14 +2358,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .out("out_valid", rq_out_valid)
         .connect("out_ready", rq_pop)
         .out("out_data", rq_out_data)
-        .out("count", rq_count)
+        .open(
+            "count",
+            "fill level not needed: ready/valid and empty suffice",
+        )
         .open("full", "in_ready is ~full")
         .out("empty", rq_empty)
         .finish()?;
-    m.allow_unused(rq_count, "status only");
-    let tag_count_w = crate::util::bits_for(u64::from(cfg.max_inflight));
-    let tag_count = m.wire("tag_count", Ty::u(tag_count_w), "");
-    m.allow_unused(tag_count, "status only");
     m.inst(parts.tag_fifo, "u_tag_fifo")
         .connect("clk", clk)
         .connect("rst", rst)
@@ -2378,12 +2374,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .out("out_valid", tag_valid)
         .connect("out_ready", tag_pop)
         .out("out_data", tag_head)
-        .out("count", tag_count)
+        .open(
+            "count",
+            "fill level not needed: ready/valid and empty suffice",
+        )
         .open("full", "in_ready is ~full")
         .out("empty", tag_empty)
         .finish()?;
-    let small_count = m.wire("info_count", Ty::u(crate::util::bits_for(4)), "");
-    m.allow_unused(small_count, "status only");
     m.inst(parts.info_fifo, "u_info_fifo")
         .connect("clk", clk)
         .connect("rst", rst)
@@ -2393,16 +2390,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .out("out_valid", info_hvalid)
         .connect("out_ready", info_pop)
         .out("out_data", info_head)
-        .out("count", small_count)
+        .open(
+            "count",
+            "fill level not needed: ready/valid and empty suffice",
+        )
         .open("full", "in_ready is ~full")
         .out("empty", info_empty)
         .finish()?;
-    let wjob_count = m.wire(
-        "wjob_count",
-        Ty::u(crate::util::bits_for(u64::from(wjob_depth(cfg)))),
-        "",
-    );
-    m.allow_unused(wjob_count, "status only");
     m.inst(parts.wjob_fifo, "u_wjob_fifo")
         .connect("clk", clk)
         .connect("rst", rst)
@@ -2412,12 +2406,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .out("out_valid", wj_valid)
         .connect("out_ready", wj_pop)
         .out("out_data", wj_data)
-        .out("count", wjob_count)
+        .open(
+            "count",
+            "fill level not needed: ready/valid and empty suffice",
+        )
         .open("full", "in_ready is ~full")
         .out("empty", wjob_empty)
         .finish()?;
-    let wr_count = m.wire("wr_count", Ty::u(crate::util::bits_for(2)), "");
-    m.allow_unused(wr_count, "status only");
     m.inst(parts.wr_fifo, "u_wr_fifo")
         .connect("clk", clk)
         .connect("rst", rst)
@@ -2427,7 +2422,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .out("out_valid", wr_valid)
         .connect("out_ready", wr_pop)
         .out("out_data", wr_out)
-        .out("count", wr_count)
+        .open(
+            "count",
+            "fill level not needed: ready/valid and empty suffice",
+        )
         .open("full", "in_ready is ~full")
         .out("empty", wr_empty)
         .finish()?;
