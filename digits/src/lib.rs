@@ -1,0 +1,15 @@
+//! The end-to-end workload: the 8x8 handwritten digits ([`data`]), the two
+//! networks that classify them and their committed int8 model files
+//! ([`model`]).
+//!
+//! Everything a backend needs to classify an image is here and nowhere else:
+//! which images form the test split, how grey levels 0..16 become the int8
+//! input tensor (and how `lenet5` scales the 8x8 image to 32x32), and how the
+//! class is read from the last layer's output. The `run` binary, the tests and
+//! the host tool all call these functions, so the three cannot disagree.
+
+pub mod data;
+pub mod model;
+
+pub use data::{Dataset, Sample, Split};
+pub use model::{argmax, InputRule, ModelError, ModelFile};

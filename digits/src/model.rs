@@ -1,0 +1,225 @@
+//! The committed int8 model files (`models/<name>.json`): the compiler's
+//! network (int8 weights, int32 bias, per-channel mult/shift) plus what the
+//! network needs around it (the input rule) and what it was measured to do
+//! (float and int8 test accuracy, the commands that made the file).
+//!
+//! The class of an image is the index of the largest int8 output of the last
+//! layer (the lowest index on a tie), [`argmax`]; every backend uses it.
+
+use std::path::{Path, PathBuf};
+
+use compiler::Network;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{self, Sample, CLASSES};
+
+/// The file format version this crate reads and writes.
+pub const FORMAT: u32 = 1;
+
+/// The networks the project ships, by name (`models/<name>.json`).
+pub const BUILTIN: &[&str] = &["digits-cnn", "lenet5"];
+
+/// How an 8x8 sample becomes the network's input tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputRule {
+    /// `8 x 8 x 1`, each grey level through [`data::level_to_i8`].
+    Native8,
+    /// `32 x 32 x 1`: [`data::upscale32`], then [`data::level_to_i8`].
+    Nearest32,
+}
+
+impl InputRule {
+    /// `(h, w, c)` of the input tensor.
+    pub fn shape(self) -> (u32, u32, u32) {
+        match self {
+            InputRule::Native8 => (8, 8, 1),
+            InputRule::Nearest32 => (32, 32, 1),
+        }
+    }
+}
+
+/// Test-split accuracy as measured when the file was made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accuracy {
+    /// Images in the test split.
+    pub test_images: u32,
+    /// Correct classes of the float network.
+    pub float_correct: u32,
+    /// Correct classes of the int8 network (this file), on the golden model.
+    pub int8_correct: u32,
+}
+
+/// One model file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFile {
+    /// [`FORMAT`].
+    pub format: u32,
+    pub input: InputRule,
+    pub accuracy: Accuracy,
+    /// The commands that made this file, in order.
+    pub commands: Vec<String>,
+    /// The int8 network; its `name` is the model's name.
+    pub network: Network,
+}
+
+/// What is wrong with a model file, in one line naming the file and field.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: `{field}`: {detail}")]
+    Invalid {
+        path: String,
+        field: String,
+        detail: String,
+    },
+    #[error("unknown model `{0}`: use one of {BUILTIN:?} or a path to a model file")]
+    Unknown(String),
+}
+
+/// `models/` of the repository.
+pub fn models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
+}
+
+impl ModelFile {
+    /// A built-in name (`digits-cnn`, `lenet5`) or a path to a model file.
+    pub fn open(name_or_path: &str) -> Result<ModelFile, ModelError> {
+        if BUILTIN.contains(&name_or_path) {
+            return ModelFile::load(&models_dir().join(format!("{name_or_path}.json")));
+        }
+        let path = Path::new(name_or_path);
+        if path.extension().is_some_and(|e| e == "json") || path.exists() {
+            return ModelFile::load(path);
+        }
+        Err(ModelError::Unknown(name_or_path.to_string()))
+    }
+
+    /// Read and validate a model file.
+    pub fn load(path: &Path) -> Result<ModelFile, ModelError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        ModelFile::parse(&text, &shown)
+    }
+
+    /// Parse and validate model file text; `path` only names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<ModelFile, ModelError> {
+        let file: ModelFile = serde_json::from_str(text).map_err(|e| ModelError::Invalid {
+            path: path.to_string(),
+            field: "json".into(),
+            detail: e.to_string(),
+        })?;
+        file.validate(path)?;
+        Ok(file)
+    }
+
+    /// The file as pretty JSON (what is committed; deterministic).
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.network.name
+    }
+
+    /// Check everything a backend relies on; the first problem names the field.
+    pub fn validate(&self, path: &str) -> Result<(), ModelError> {
+        let bad = |field: &str, detail: String| ModelError::Invalid {
+            path: path.to_string(),
+            field: field.to_string(),
+            detail,
+        };
+        if self.format != FORMAT {
+            return Err(bad(
+                "format",
+                format!("version {} is not {FORMAT}", self.format),
+            ));
+        }
+        let shapes = self
+            .network
+            .shapes()
+            .map_err(|e| bad(&format!("network.{}", e.field), e.to_string()))?;
+        let (h, w, c) = self.input.shape();
+        let i = self.network.input;
+        if (i.h, i.w, i.c) != (h, w, c) {
+            return Err(bad(
+                "network.input",
+                format!(
+                    "{i} does not match input rule {:?} ({h}x{w}x{c})",
+                    self.input
+                ),
+            ));
+        }
+        let out = shapes.last().map(|s| s.output);
+        if out.map(|o| o.bytes()) != Some(CLASSES as u64) {
+            return Err(bad(
+                "network.layers",
+                format!(
+                    "the last layer gives {} values, want {CLASSES} class scores",
+                    out.map(|o| o.to_string()).unwrap_or_default()
+                ),
+            ));
+        }
+        let a = &self.accuracy;
+        if a.test_images == 0 || a.float_correct > a.test_images || a.int8_correct > a.test_images {
+            return Err(bad(
+                "accuracy",
+                format!(
+                    "correct counts {} / {} must not exceed test_images {} (>= 1)",
+                    a.float_correct, a.int8_correct, a.test_images
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The int8 input tensor (NHWC, `h*w*c` bytes) of one sample.
+    pub fn image(&self, sample: &Sample) -> Vec<i8> {
+        match self.input {
+            InputRule::Native8 => sample
+                .pixels
+                .iter()
+                .map(|&p| data::level_to_i8(p))
+                .collect(),
+            InputRule::Nearest32 => data::upscale32(&sample.pixels)
+                .into_iter()
+                .map(data::level_to_i8)
+                .collect(),
+        }
+    }
+}
+
+/// The class: index of the largest score, the lowest index on a tie.
+pub fn argmax(scores: &[i8]) -> u8 {
+    let mut best = 0;
+    for (i, &s) in scores.iter().enumerate() {
+        if s > scores[best] {
+            best = i;
+        }
+    }
+    best as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_first_of_ties() {
+        assert_eq!(argmax(&[1, 5, 5, -3]), 1);
+        assert_eq!(argmax(&[-128, -128]), 0);
+        assert_eq!(argmax(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 127]), 9);
+    }
+}
