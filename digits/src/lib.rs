@@ -9,7 +9,11 @@
 //! the host tool all call these functions, so the three cannot disagree.
 
 pub mod data;
+pub mod float;
+pub mod json;
 pub mod model;
+pub mod quant;
 
 pub use data::{Dataset, Sample, Split};
+pub use float::FloatModel;
 pub use model::{argmax, InputRule, ModelError, ModelFile};

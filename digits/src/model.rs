@@ -122,11 +122,10 @@ impl ModelFile {
         Ok(file)
     }
 
-    /// The file as pretty JSON (what is committed; deterministic).
+    /// The file as committed: indented JSON with every tensor on one line
+    /// ([`crate::json`]); deterministic.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
-        s.push('\n');
-        s
+        crate::json::to_string(self).unwrap_or_default()
     }
 
     /// The model's name.
@@ -147,10 +146,13 @@ impl ModelFile {
                 format!("version {} is not {FORMAT}", self.format),
             ));
         }
-        let shapes = self
-            .network
-            .shapes()
-            .map_err(|e| bad(&format!("network.{}", e.field), e.to_string()))?;
+        let shapes = self.network.shapes().map_err(|e| match &e.layer {
+            Some((i, name)) => bad(
+                &format!("network.layers[{i}].{}", e.field),
+                format!("layer `{name}`: {}", e.detail),
+            ),
+            None => bad(&format!("network.{}", e.field), e.detail.clone()),
+        })?;
         let (h, w, c) = self.input.shape();
         let i = self.network.input;
         if (i.h, i.w, i.c) != (h, w, c) {
@@ -183,6 +185,44 @@ impl ModelFile {
             ));
         }
         Ok(())
+    }
+
+    /// Every layer's int8 output (NHWC) for one input tensor, layer by layer
+    /// on the golden plain-Rust reference (`golden::reference::layer_reference`).
+    pub fn reference(&self, input: &[i8]) -> Result<Vec<Vec<i8>>, ModelError> {
+        let err = |field: String, detail: String| ModelError::Invalid {
+            path: self.name().to_string(),
+            field,
+            detail,
+        };
+        let layers = self
+            .network
+            .conv_layers()
+            .map_err(|e| err(format!("network.{}", e.field), e.to_string()))?;
+        let mut x = input.to_vec();
+        let mut outs = Vec::with_capacity(layers.len());
+        for (i, (c, l)) in layers.iter().zip(&self.network.layers).enumerate() {
+            x = golden::reference::layer_reference(c, &x, &l.weights)
+                .map_err(|e| err(format!("network.layers[{i}]"), e.to_string()))?;
+            outs.push(x.clone());
+        }
+        Ok(outs)
+    }
+
+    /// The class of one sample on the golden reference ([`argmax`] of the
+    /// last layer).
+    pub fn classify(&self, sample: &Sample) -> Result<u8, ModelError> {
+        let outs = self.reference(&self.image(sample))?;
+        Ok(argmax(outs.last().map(Vec::as_slice).unwrap_or(&[])))
+    }
+
+    /// Correct classes over `samples` on the golden reference.
+    pub fn correct(&self, samples: &[Sample]) -> Result<u32, ModelError> {
+        let mut n = 0;
+        for s in samples {
+            n += u32::from(self.classify(s)? == s.label);
+        }
+        Ok(n)
     }
 
     /// The int8 input tensor (NHWC, `h*w*c` bytes) of one sample.
