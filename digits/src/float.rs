@@ -192,7 +192,7 @@ impl FloatModel {
     pub fn parse(text: &str, path: &str) -> Result<FloatModel, ModelError> {
         let m: FloatModel = serde_json::from_str(text).map_err(|e| ModelError::Invalid {
             path: path.to_string(),
-            field: "json".into(),
+            field: crate::json::error_field(text, &e, "/layers", "layers"),
             detail: e.to_string(),
         })?;
         m.validate(path)?;
@@ -413,7 +413,14 @@ fn layer_forward(l: &FloatLayer, x: &[f32], (ih, iw, ic): Hwc) -> (Vec<f32>, Hwc
 mod tests {
     use super::*;
 
-    fn layer(out_c: u32, k: u32, pad: u32, pool: u32, weights: Vec<f32>, bias: Vec<f32>) -> FloatLayer {
+    fn layer(
+        out_c: u32,
+        k: u32,
+        pad: u32,
+        pool: u32,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+    ) -> FloatLayer {
         FloatLayer {
             name: "l".into(),
             out_c,

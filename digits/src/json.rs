@@ -68,7 +68,11 @@ impl Formatter for Layout {
         w.write_all(b"]")
     }
 
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if first {
             Ok(())
         } else {
@@ -93,7 +97,11 @@ impl Formatter for Layout {
         w.write_all(b"}")
     }
 
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if !first {
             w.write_all(b",")?;
         }
@@ -110,6 +118,28 @@ impl Formatter for Layout {
     fn end_object_value<W: ?Sized + io::Write>(&mut self, _w: &mut W) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// Where a serde error points, for errors serde cannot place itself: for
+/// "missing field `x`", the first object of the array at `layers` (a JSON
+/// pointer, e.g. `/network/layers`) that lacks `x`, as `prefix[i].x`;
+/// otherwise `json`.
+pub fn error_field(text: &str, err: &serde_json::Error, layers: &str, prefix: &str) -> String {
+    let msg = err.to_string();
+    let missing = msg
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next());
+    let value: Option<serde_json::Value> = serde_json::from_str(text).ok();
+    if let (Some(key), Some(v)) = (missing, value) {
+        if let Some(items) = v.pointer(layers).and_then(|l| l.as_array()) {
+            for (i, item) in items.iter().enumerate() {
+                if item.as_object().is_some_and(|o| !o.contains_key(key)) {
+                    return format!("{prefix}[{i}].{key}");
+                }
+            }
+        }
+    }
+    "json".into()
 }
 
 /// `value` in the committed layout, ending with a newline. A value that

@@ -1,6 +1,9 @@
 //! The end-to-end workload: the 8x8 handwritten digits ([`data`]), the two
-//! networks that classify them and their committed int8 model files
-//! ([`model`]).
+//! networks that classify them ([`float`]: their topologies, float weight
+//! files and a plain-Rust f32 forward pass), post-training int8 quantization
+//! ([`quant`], the `quantize` binary) and the committed int8 model files
+//! ([`model`], laid out by [`json`]). Training is the separate `train` crate
+//! (candle), so nothing here needs a training library.
 //!
 //! Everything a backend needs to classify an image is here and nowhere else:
 //! which images form the test split, how grey levels 0..16 become the int8

@@ -115,7 +115,7 @@ impl ModelFile {
     pub fn parse(text: &str, path: &str) -> Result<ModelFile, ModelError> {
         let file: ModelFile = serde_json::from_str(text).map_err(|e| ModelError::Invalid {
             path: path.to_string(),
-            field: "json".into(),
+            field: crate::json::error_field(text, &e, "/network/layers", "network.layers"),
             detail: e.to_string(),
         })?;
         file.validate(path)?;

@@ -36,6 +36,32 @@ fn committed_models_load_and_compile() {
     }
 }
 
+/// The compiled program, run by the compiler's functional executor, gives
+/// the golden reference's class scores on a few test images of each model.
+#[test]
+fn compiled_models_execute_like_the_reference() {
+    let pm = ProgrammingModel::new(64);
+    let data = Dataset::load().expect("data set");
+    for name in BUILTIN {
+        let m = ModelFile::open(name).unwrap_or_else(|e| panic!("{e}"));
+        for s in data.test.iter().step_by(90) {
+            let input = m.image(s);
+            let prog = compiler::compile(&m.network, Some(&input), &pm, 0)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut mem = prog.image.clone();
+            let out = compiler::run(&mut mem, prog.base, &pm, prog.desc_addr, prog.desc_count);
+            assert_eq!(out, Ok(compiler::Outcome::Done), "{name} image {}", s.index);
+            let off = (prog.output.addr - prog.base) as usize;
+            let got: Vec<i8> = mem[off..off + prog.output.bytes as usize]
+                .iter()
+                .map(|&b| b as i8)
+                .collect();
+            let want = m.reference(&input).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(Some(&got), want.last(), "{name} image {}", s.index);
+        }
+    }
+}
+
 #[test]
 fn recorded_int8_accuracy_is_the_reference_accuracy() {
     let data = Dataset::load().expect("data set");
@@ -97,19 +123,22 @@ fn malformed_model_files_are_refused_naming_the_field() {
     );
     refused_model(
         |v| {
-            layer(v, 1)
-                .as_object_mut()
-                .expect("layer")
-                .remove("bias");
+            layer(v, 1).as_object_mut().expect("layer").remove("bias");
         },
-        "missing field `bias`",
+        "`network.layers[1].bias`: missing field `bias`",
     );
-    refused_model(|v| layer(v, 1)["mult"][3] = 0.into(), "`network.layers[1].mult`");
+    refused_model(
+        |v| layer(v, 1)["mult"][3] = 0.into(),
+        "`network.layers[1].mult`",
+    );
     refused_model(
         |v| layer(v, 2)["mult"][0] = 70000.into(),
         "`network.layers[2].mult`",
     );
-    refused_model(|v| layer(v, 0)["shift"][0] = 40.into(), "`network.layers[0].shift`");
+    refused_model(
+        |v| layer(v, 0)["shift"][0] = 40.into(),
+        "`network.layers[0].shift`",
+    );
     refused_model(|v| v["input"] = "nearest32".into(), "`network.input`");
     refused_model(
         |v| {
@@ -130,12 +159,12 @@ fn malformed_model_files_are_refused_naming_the_field() {
         "`network.layers`",
     );
     refused_model(|v| v["colour"] = 1.into(), "unknown field `colour`");
-    refused_model(|v| layer(v, 0)["strid_h"] = 1.into(), "unknown field `strid_h`");
-    refused_model(|v| v["format"] = 2.into(), "`format`");
     refused_model(
-        |v| v["accuracy"]["int8_correct"] = 400.into(),
-        "`accuracy`",
+        |v| layer(v, 0)["strid_h"] = 1.into(),
+        "unknown field `strid_h`",
     );
+    refused_model(|v| v["format"] = 2.into(), "`format`");
+    refused_model(|v| v["accuracy"]["int8_correct"] = 400.into(), "`accuracy`");
 }
 
 fn refused_float(edit: impl Fn(&mut Value), field: &str) {
@@ -170,9 +199,12 @@ fn malformed_float_files_are_refused_naming_the_field() {
     );
     refused_float(
         |v| {
-            v["layers"][0].as_object_mut().expect("layer").remove("weights");
+            v["layers"][0]
+                .as_object_mut()
+                .expect("layer")
+                .remove("weights");
         },
-        "missing field `weights`",
+        "`layers[0].weights`: missing field `weights`",
     );
     // The 4x4 conv output cannot take a 5-window pool.
     refused_float(|v| v["layers"][1]["pool"] = 5.into(), "`layers[1].pool`");
