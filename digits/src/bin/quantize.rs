@@ -26,6 +26,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if !digits::model::BUILTIN.contains(&args.model.as_str()) {
+        eprintln!(
+            "quantize: --model `{}`: use one of {:?}",
+            args.model,
+            digits::model::BUILTIN
+        );
+        return ExitCode::from(2);
+    }
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -36,13 +44,6 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), String> {
-    if !digits::model::BUILTIN.contains(&args.model.as_str()) {
-        return Err(format!(
-            "--model `{}`: use one of {:?}",
-            args.model,
-            digits::model::BUILTIN
-        ));
-    }
     let float_path = args
         .float
         .clone()
