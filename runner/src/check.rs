@@ -30,9 +30,17 @@ pub struct Mismatch {
 /// (a layer of the wrong length differs at its first missing value).
 pub fn first_mismatch(layers: &[LayerInfo], a: &ImageRun, b: &ImageRun) -> Option<Mismatch> {
     for (i, info) in layers.iter().enumerate() {
-        let (la, lb) = (a.layers.get(i)?, b.layers.get(i)?);
-        let n = info.output.bytes() as usize;
-        let at = (0..n).find(|&k| la.get(k) != lb.get(k))?;
+        let empty = Vec::new();
+        let la = a.layers.get(i).unwrap_or(&empty);
+        let lb = b.layers.get(i).unwrap_or(&empty);
+        let n = info
+            .output
+            .bytes()
+            .max(la.len() as u64)
+            .max(lb.len() as u64) as usize;
+        let Some(at) = (0..n).find(|&k| la.get(k) != lb.get(k)) else {
+            continue;
+        };
         let c = info.output.c.max(1) as usize;
         let w = info.output.w.max(1) as usize;
         let (pixel, channel) = (at / c, at % c);

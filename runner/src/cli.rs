@@ -57,13 +57,14 @@ pub struct Args {
     /// Only the first N images of the test split (default: all 360).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub images: Option<u64>,
-    /// Compare every layer's output bit by bit across the backends.
+    /// Compare every layer's output bit by bit across the backends (ref is
+    /// added when not given).
     #[arg(long)]
     pub check: bool,
     /// Engine clock for images/s (MHz).
     #[arg(long)]
     pub fmax_mhz: Option<f64>,
-    /// Report directory (default: report/<model>-<backends>).
+    /// Report directory (default: report/<model>-<backends>, e.g. report/lenet5-ref-rtl8x8).
     #[arg(long)]
     pub report: Option<PathBuf>,
     /// rtl: array rows.
@@ -96,9 +97,14 @@ pub struct Args {
 }
 
 impl Args {
-    /// The backends, duplicates dropped, in the order given.
+    /// The backends, duplicates dropped, in the order given; with `--check`
+    /// and without `ref`, `ref` first (the check compares with the golden
+    /// reference even when only the engine was asked for).
     pub fn backend_list(&self) -> Vec<BackendKind> {
         let mut out: Vec<BackendKind> = Vec::new();
+        if self.check && !self.backends.contains(&BackendKind::Ref) {
+            out.push(BackendKind::Ref);
+        }
         for &b in &self.backends {
             if !out.contains(&b) {
                 out.push(b);
@@ -125,7 +131,8 @@ impl Args {
         }
     }
 
-    /// `report/<model>-<backends>` unless `--report` names a directory.
+    /// `report/<model>-<backends>` (`rtl` with its array size, e.g.
+    /// `report/lenet5-ref-rtl8x8`) unless `--report` names a directory.
     pub fn report_dir(&self, model: &str) -> PathBuf {
         if let Some(d) = &self.report {
             return d.clone();
@@ -140,7 +147,14 @@ impl Args {
                 }
             })
             .collect();
-        let names: Vec<&str> = self.backend_list().iter().map(|b| b.name()).collect();
+        let names: Vec<String> = self
+            .backend_list()
+            .iter()
+            .map(|b| match b {
+                BackendKind::Rtl => format!("rtl{}x{}", self.rows, self.cols),
+                other => other.name().to_string(),
+            })
+            .collect();
         PathBuf::from("report").join(format!("{safe}-{}", names.join("-")))
     }
 }

@@ -84,7 +84,8 @@ pub fn render(s: &Summary, wall: bool) -> String {
             );
         }
         if let Some(r) = &s.rtl {
-            let cyc = r.total().cycles as f64;
+            // The simulation's wall time includes the one-start run.
+            let cyc = (r.total().cycles + r.network.map_or(0, |c| c.cycles)) as f64;
             let secs = r.wall.as_secs_f64();
             if secs > 0.0 {
                 let _ = writeln!(

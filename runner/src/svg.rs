@@ -96,11 +96,13 @@ const BAR_W: f64 = 56.0;
 const SLOT_W: f64 = 96.0;
 const LEFT: f64 = 80.0;
 const PANEL_H: f64 = 180.0;
+/// Room for the title.
+const MIN_W: f64 = 760.0;
 
 /// Two panels, one bar per layer each: utilization (0..100%) and cycles per
 /// image (RTL bars, the model's cycles as a line across each bar).
 pub fn layers_chart(title: &str, layers: &[LayerBar]) -> String {
-    let width = LEFT + SLOT_W * layers.len().max(1) as f64 + 30.0;
+    let width = (LEFT + SLOT_W * layers.len().max(1) as f64 + 30.0).max(MIN_W);
     let height = 60.0 + 2.0 * (PANEL_H + 70.0);
     let mut s = Svg::new(width, height);
     s.text(width / 2.0, 24.0, "middle", 15, title);

@@ -412,8 +412,12 @@ fn cli_default_report_dir_and_ref_only() {
 
 /// A failed command: its exit status, one line on stderr, no report.
 fn assert_fails(args: &[&str], code: i32, wants: &[&str]) {
+    assert_fails_env(args, &[], code, wants)
+}
+
+fn assert_fails_env(args: &[&str], env: &[(&str, &str)], code: i32, wants: &[&str]) {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let o = common::run_bin(tmp.path(), args);
+    let o = common::run_bin_env(tmp.path(), args, env);
     assert_eq!(
         o.code,
         Some(code),
@@ -517,4 +521,61 @@ fn cli_malformed_model_and_refused_layer() {
         2,
         &["layer 0 `conv1`", "too_large"],
     );
+}
+
+#[test]
+fn cli_gpu_without_adapter_is_an_error() {
+    // No adapter exists for a backend golden does not compile in (its own
+    // no-adapter test uses the same trick).
+    assert_fails_env(
+        &[
+            "--model",
+            "digits-cnn",
+            "--backend",
+            "ref",
+            "--backend",
+            "gpu",
+            "--images",
+            "2",
+        ],
+        &[("WGPU_BACKEND", "gl")],
+        1,
+        &["run: backend gpu:"],
+    );
+}
+
+#[test]
+fn cli_check_adds_the_reference() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let o = common::run_bin(
+        tmp.path(),
+        &[
+            "--model",
+            "digits-cnn",
+            "--backend",
+            "rtl",
+            "--check",
+            "--images",
+            "2",
+            "--rows",
+            "4",
+            "--cols",
+            "4",
+            "--ibuf-bytes",
+            "512",
+            "--wbuf-rows",
+            "64",
+        ],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(
+        o.stdout
+            .contains("check: 2 images x 3 layers bit-identical across ref, rtl"),
+        "{}",
+        o.stdout
+    );
+    assert!(tmp
+        .path()
+        .join("report/digits-cnn-ref-rtl4x4/layers.svg")
+        .is_file());
 }

@@ -152,8 +152,14 @@ pub struct Output {
 
 /// Run the `run` binary with `args` in `cwd`.
 pub fn run_bin(cwd: &std::path::Path, args: &[&str]) -> Output {
+    run_bin_env(cwd, args, &[])
+}
+
+/// Run the `run` binary with `args` in `cwd` and the environment variables `env` set.
+pub fn run_bin_env(cwd: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_run"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .output()
         .expect("the run binary starts");
