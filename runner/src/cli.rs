@@ -213,10 +213,6 @@ pub fn execute(args: &Args, out: &mut dyn Write) -> Result<Summary, RunError> {
             BackendKind::Gpu => Backend::gpu(net)?,
             BackendKind::Rtl => {
                 let opts = args.rtl_options();
-                eprintln!(
-                    "run: building the {}x{} engine (Verilator; cached after the first build)",
-                    opts.engine.rows, opts.engine.cols
-                );
                 let r = Rtl::new(net, opts.clone())?;
                 rtl_stats = Some(RtlStats::new(opts, r.cost.clone()));
                 Backend::Rtl(Box::new(r))
@@ -242,10 +238,7 @@ pub fn execute(args: &Args, out: &mut dyn Write) -> Result<Summary, RunError> {
         let mut runs: Vec<ImageRun> = Vec::with_capacity(backends.len());
         for (k, b) in backends.iter_mut().enumerate() {
             let t0 = Instant::now();
-            let r = b.run(&image).map_err(|e| {
-                bar.finish_and_clear();
-                e
-            })?;
+            let r = b.run(&image).inspect_err(|_| bar.finish_and_clear())?;
             wall[k] += t0.elapsed();
             let class = r.layers.last().map_or(0, |s| digits::argmax(s));
             stats[k].record(sample.label, class);
@@ -269,7 +262,9 @@ pub fn execute(args: &Args, out: &mut dyn Write) -> Result<Summary, RunError> {
         if i == 0 {
             for (b, r) in backends.iter_mut().zip(&runs) {
                 if let Backend::Rtl(rtl) = b {
-                    let (last, c) = rtl.run_network(&image)?;
+                    let (last, c) = rtl
+                        .run_network(&image)
+                        .inspect_err(|_| bar.finish_and_clear())?;
                     if Some(&last) != r.layers.last() {
                         bar.finish_and_clear();
                         return Err(RunError::Mismatch(format!(

@@ -127,6 +127,10 @@ impl Rtl {
             &program.descriptors,
         )
         .map_err(|e| RunError::Runtime(format!("backend rtl: cost model: {e}")))?;
+        eprintln!(
+            "run: building the {}x{} engine (Verilator; cached after the first build)",
+            opts.engine.rows, opts.engine.cols
+        );
         let size = program.image.len().div_ceil(64) * 64;
         let mem = match opts.random_mem {
             None => MemConfig::fixed(u64::from(BASE), size, opts.latency),

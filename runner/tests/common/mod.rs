@@ -72,7 +72,7 @@ pub fn random_model(which: &str, seed: u64) -> ModelFile {
     let mut prev = input;
     for s in specs {
         let in_c = if s.flatten {
-            (prev.h * prev.w * prev.c) as u32
+            prev.h * prev.w * prev.c
         } else {
             prev.c
         };
