@@ -291,6 +291,7 @@ pub fn execute(args: &Args, out: &mut dyn Write) -> Result<Summary, RunError> {
     let names: Vec<&str> = backends.iter().map(Backend::name).collect();
     let summary = Summary {
         model: model.name().to_string(),
+        recorded: model.accuracy.clone(),
         input: net.input,
         images: n as u64,
         check: args.check.then(|| {

@@ -56,6 +56,12 @@ pub fn render(s: &Summary, wall: bool) -> String {
             pct(b.accuracy())
         );
     }
+    let a = &s.recorded;
+    let _ = writeln!(
+        o,
+        "\nThe model file records, over its {} test images: float {} correct, int8 {} correct (the golden model).",
+        a.test_images, a.float_correct, a.int8_correct
+    );
     for b in &s.backends {
         let _ = writeln!(
             o,

@@ -142,6 +142,8 @@ impl RtlStats {
 #[derive(Clone, Debug)]
 pub struct Summary {
     pub model: String,
+    /// What the model file records (test split accuracy when it was made).
+    pub recorded: digits::model::Accuracy,
     pub input: compiler::Shape,
     pub layers: Vec<LayerInfo>,
     pub images: u64,

@@ -579,3 +579,23 @@ fn cli_check_adds_the_reference() {
         .join("report/digits-cnn-ref-rtl4x4/layers.svg")
         .is_file());
 }
+
+/// `run --backend ref` over the whole test split gets the accuracy the
+/// model file records.
+#[test]
+fn cli_ref_accuracy_is_the_recorded_one() {
+    for name in ["digits-cnn", "lenet5"] {
+        let m = model(name);
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let o = common::run_bin(tmp.path(), &["--model", name, "--backend", "ref"]);
+        assert_eq!(o.code, Some(0), "{}", o.stderr);
+        let a = &m.accuracy;
+        assert_eq!(a.test_images, 360, "{name}: the recorded split");
+        let want = format!("| ref | {} | 360 | ", a.int8_correct);
+        assert!(
+            o.stdout.contains(&want),
+            "{name}: wants `{want}`:\n{}",
+            o.stdout
+        );
+    }
+}

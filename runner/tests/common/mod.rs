@@ -114,7 +114,7 @@ pub fn random_model(which: &str, seed: u64) -> ModelFile {
         prev = sh[0].output;
         layers.push(l);
     }
-    let file = ModelFile {
+    let mut file = ModelFile {
         format: FORMAT,
         input: rule,
         accuracy: Accuracy {
@@ -133,6 +133,21 @@ pub fn random_model(which: &str, seed: u64) -> ModelFile {
     };
     file.validate("random model")
         .expect("random model validates");
+    // Record what the golden reference gets, as a real model file does.
+    let data = digits::Dataset::load().expect("data set");
+    let convs = file.network.conv_layers().expect("layers");
+    let correct = data
+        .test
+        .iter()
+        .filter(|s| {
+            let mut x = file.image(s);
+            for (c, l) in convs.iter().zip(&file.network.layers) {
+                x = golden::reference::layer_reference(c, &x, &l.weights).expect("runs");
+            }
+            digits::argmax(&x) == s.label
+        })
+        .count();
+    file.accuracy.int8_correct = correct as u32;
     file
 }
 
