@@ -565,9 +565,12 @@ fn cli_check_adds_the_reference() {
             "512",
             "--wbuf-rows",
             "64",
+            "--random-mem",
+            "7",
         ],
     );
     assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(o.stdout.contains("random latency 1..=32"), "{}", o.stdout);
     assert!(
         o.stdout
             .contains("check: 2 images x 3 layers bit-identical across ref, rtl"),
