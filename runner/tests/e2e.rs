@@ -295,6 +295,8 @@ fn cli_check_report_and_counters() {
         &dir_s,
     ];
     args.extend(flags);
+    let m = model("digits-cnn");
+    let layers = m.network.layers.len();
     let o = common::run_bin(tmp.path(), &args);
     assert_eq!(
         o.code,
@@ -304,8 +306,9 @@ fn cli_check_report_and_counters() {
         o.stderr
     );
     assert!(
-        o.stdout
-            .contains("check: 3 images x 3 layers bit-identical across ref, rtl"),
+        o.stdout.contains(&format!(
+            "check: 3 images x {layers} layers bit-identical across ref, rtl"
+        )),
         "{}",
         o.stdout
     );
@@ -314,12 +317,12 @@ fn cli_check_report_and_counters() {
     assert_well_formed(&svg);
     assert_eq!(
         svg.matches(r#"class="util-bar""#).count(),
-        3,
+        layers,
         "one utilization bar per layer"
     );
     assert_eq!(
         svg.matches(r#"class="cycles-bar""#).count(),
-        3,
+        layers,
         "one cycles bar per layer"
     );
     let names: Vec<String> = std::fs::read_dir(&dir)
@@ -336,7 +339,6 @@ fn cli_check_report_and_counters() {
 
     // The engine's counters for the same engine and images, read directly:
     // with a fixed latency they are the same for every image.
-    let m = model("digits-cnn");
     let data = Dataset::load().expect("data set");
     let mut rtl = Rtl::new(
         &m.network,
@@ -404,7 +406,9 @@ fn cli_default_report_dir_and_ref_only() {
         &["--model", "lenet5", "--backend", "ref", "--images", "4"],
     );
     assert_eq!(o.code, Some(0), "{}", o.stderr);
-    let dir = tmp.path().join("report/lenet5-ref");
+    let dir = tmp
+        .path()
+        .join(format!("report/{}-ref", model("lenet5").name()));
     assert!(dir.join("report.md").is_file(), "{}", o.stdout);
     assert!(!dir.join("layers.svg").exists(), "no engine, no picture");
     assert!(o.stdout.contains("| ref | "), "{}", o.stdout);
@@ -546,6 +550,7 @@ fn cli_gpu_without_adapter_is_an_error() {
 
 #[test]
 fn cli_check_adds_the_reference() {
+    let m = model("digits-cnn");
     let tmp = tempfile::tempdir().expect("temp dir");
     let o = common::run_bin(
         tmp.path(),
@@ -572,14 +577,16 @@ fn cli_check_adds_the_reference() {
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     assert!(o.stdout.contains("random latency 1..=32"), "{}", o.stdout);
     assert!(
-        o.stdout
-            .contains("check: 2 images x 3 layers bit-identical across ref, rtl"),
+        o.stdout.contains(&format!(
+            "check: 2 images x {} layers bit-identical across ref, rtl",
+            m.network.layers.len()
+        )),
         "{}",
         o.stdout
     );
     assert!(tmp
         .path()
-        .join("report/digits-cnn-ref-rtl4x4/layers.svg")
+        .join(format!("report/{}-ref-rtl4x4/layers.svg", m.name()))
         .is_file());
 }
 
