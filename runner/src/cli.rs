@@ -159,6 +159,16 @@ impl Args {
     }
 }
 
+/// The progress bar (on stderr, hidden when it is not a terminal), cleared
+/// however the run ends, so an error line is not drawn over.
+struct Progress(ProgressBar);
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
 /// Open the model: an unknown name or a malformed file is a usage error.
 pub fn open_model(name: &str) -> Result<ModelFile, RunError> {
     ModelFile::open(name).map_err(|e| match e {
@@ -226,19 +236,19 @@ pub fn execute(args: &Args, out: &mut dyn Write) -> Result<Summary, RunError> {
         .collect();
     let mut wall = vec![Duration::ZERO; backends.len()];
 
-    let bar = ProgressBar::new(n as u64);
-    bar.set_style(
+    let bar = Progress(ProgressBar::new(n as u64));
+    bar.0.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} images, {elapsed} (eta {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    bar.set_message(format!("run {}", model.name()));
+    bar.0.set_message(format!("run {}", model.name()));
     for (i, sample) in split[..n].iter().enumerate() {
         let image = model.image(sample);
         let mut runs: Vec<ImageRun> = Vec::with_capacity(backends.len());
         for (k, b) in backends.iter_mut().enumerate() {
             let t0 = Instant::now();
-            let r = b.run(&image).inspect_err(|_| bar.finish_and_clear())?;
+            let r = b.run(&image)?;
             wall[k] += t0.elapsed();
             let class = r.layers.last().map_or(0, |s| digits::argmax(s));
             stats[k].record(sample.label, class);
@@ -253,20 +263,14 @@ pub fn execute(args: &Args, out: &mut dyn Write) -> Result<Summary, RunError> {
                 .zip(&runs)
                 .map(|(b, r)| (b.name(), r))
                 .collect();
-            if let Err(e) = check_image(&layers, i, sample.index, &named) {
-                bar.finish_and_clear();
-                return Err(e);
-            }
+            check_image(&layers, i, sample.index, &named)?;
         }
         // The whole network in one start, once: its cycles and its output.
         if i == 0 {
             for (b, r) in backends.iter_mut().zip(&runs) {
                 if let Backend::Rtl(rtl) = b {
-                    let (last, c) = rtl
-                        .run_network(&image)
-                        .inspect_err(|_| bar.finish_and_clear())?;
+                    let (last, c) = rtl.run_network(&image)?;
                     if Some(&last) != r.layers.last() {
-                        bar.finish_and_clear();
                         return Err(RunError::Mismatch(format!(
                             "rtl: one start for the whole network and one start per layer give different outputs on image 0 (data set row {})",
                             sample.index
@@ -278,9 +282,9 @@ pub fn execute(args: &Args, out: &mut dyn Write) -> Result<Summary, RunError> {
                 }
             }
         }
-        bar.inc(1);
+        bar.0.inc(1);
     }
-    bar.finish_and_clear();
+    drop(bar);
     if let Some(rs) = rtl_stats.as_mut() {
         for b in &backends {
             if let Backend::Rtl(r) = b {
