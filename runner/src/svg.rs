@@ -103,7 +103,7 @@ const MIN_W: f64 = 760.0;
 /// image (RTL bars, the model's cycles as a line across each bar).
 pub fn layers_chart(title: &str, layers: &[LayerBar]) -> String {
     let width = (LEFT + SLOT_W * layers.len().max(1) as f64 + 30.0).max(MIN_W);
-    let height = 60.0 + 2.0 * (PANEL_H + 70.0);
+    let height = 80.0 + 2.0 * (PANEL_H + 80.0);
     let mut s = Svg::new(width, height);
     s.text(width / 2.0, 24.0, "middle", 15, title);
     let max_cycles = layers
@@ -111,9 +111,9 @@ pub fn layers_chart(title: &str, layers: &[LayerBar]) -> String {
         .map(|l| l.cycles.max(l.model_cycles))
         .fold(1.0, f64::max);
     for (panel, label) in [(0, "array utilization (%)"), (1, "cycles per image")] {
-        let top = 50.0 + f64::from(panel) * (PANEL_H + 70.0);
+        let top = 70.0 + f64::from(panel) * (PANEL_H + 80.0);
         let bottom = top + PANEL_H;
-        s.text(16.0, top - 8.0, "start", 13, label);
+        s.text(16.0, top - 22.0, "start", 13, label);
         s.line(LEFT, bottom, width - 20.0, bottom, "#444", "axis");
         s.line(LEFT, top, LEFT, bottom, "#444", "axis");
         let max = if panel == 0 { 100.0 } else { max_cycles };
