@@ -48,7 +48,7 @@ fn defaults() -> EngineConfig {
 #[derive(Clone, Debug, Parser)]
 #[command(name = "run", version)]
 pub struct Args {
-    /// `digits-cnn`, `lenet5` (models/<name>.json) or a model file path.
+    /// digits-cnn, lenet5 (models/NAME.json) or a model file path.
     #[arg(long)]
     pub model: String,
     /// Backend(s) to run: ref, gpu, rtl; repeat the flag for several.
@@ -64,7 +64,7 @@ pub struct Args {
     /// Engine clock for images/s (MHz).
     #[arg(long)]
     pub fmax_mhz: Option<f64>,
-    /// Report directory (default: report/<model>-<backends>, e.g. report/lenet5-ref-rtl8x8).
+    /// Report directory (default: report/MODEL-BACKENDS, e.g. report/lenet5-ref-rtl8x8).
     #[arg(long)]
     pub report: Option<PathBuf>,
     /// rtl: array rows.

@@ -10,7 +10,7 @@
 //!   without a GPU); a machine without any adapter is an error, never a quiet
 //!   fall-back to the reference;
 //! - `rtl`: the Verilated engine ([`testbench::engine::EngineSim`]) with the
-//!   Rust memory model, running the compiler's program ([`compiler::compile`]).
+//!   Rust memory model, running the compiler's program ([`compiler::compile()`]).
 //!
 //! Every backend yields every layer's int8 output ([`backend`]); the class is
 //! [`digits::argmax`] of the last. [`stats`] gathers accuracy, the confusion
