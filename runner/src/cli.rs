@@ -42,7 +42,7 @@ fn defaults() -> EngineConfig {
     EngineConfig::default()
 }
 
-/// `run`: a model over the digits test split on the golden model and the
+/// Run a model over the digits test split on the golden model and the
 /// engine: accuracy, confusion matrix, the engine's cycles, utilization and
 /// traffic, a bit-exact check across backends, a report with a picture.
 #[derive(Clone, Debug, Parser)]
