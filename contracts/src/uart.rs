@@ -9,8 +9,10 @@
 //! CRC is CRC-8/SMBUS (polynomial 0x07, initial value 0, no reflection, no final
 //! XOR) over CMD/TYPE, both length bytes and the payload, not over the sync byte.
 
-/// Version of this protocol, the first byte of the INFO payload.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// Version of this protocol, the first byte of the INFO payload. Version 2 added
+/// the engine board's register and memory commands and the design kind and
+/// engine fields of INFO.
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// First byte of every request frame.
 pub const SYNC_REQUEST: u8 = 0xA5;
@@ -25,10 +27,30 @@ pub const CMD_INFO: u8 = 0x01;
 /// [`RSP_ROW`] frames, or one [`RSP_ERROR`].
 pub const CMD_GEMM: u8 = 0x02;
 
+/// Request (engine board): write an engine register. Payload: register byte
+/// address (u8), value (u32). Applied after the CRC checked; answered by [`RSP_ACK`].
+pub const CMD_REG_WRITE: u8 = 0x03;
+/// Request (engine board): read an engine register. Payload: register byte
+/// address (u8). Answered by [`RSP_REG`].
+pub const CMD_REG_READ: u8 = 0x04;
+/// Request (engine board): write bytes into the board's memory. Payload: byte
+/// address (u32), then at least one data byte, written in order as they arrive.
+/// Answered by [`RSP_ACK`] (or an ERROR; the bytes before it may be written).
+pub const CMD_MEM_WRITE: u8 = 0x05;
+/// Request (engine board): read bytes of the board's memory. Payload: byte
+/// address (u32), count (u16, >= 1). Answered by [`RSP_MEM`] with the bytes.
+pub const CMD_MEM_READ: u8 = 0x06;
+
 /// Response to [`CMD_INFO`]; payload layout in [`InfoLayout`].
 pub const RSP_INFO: u8 = 0x81;
 /// One row of C: row index (u16 LE), then COLS int32 little-endian.
 pub const RSP_ROW: u8 = 0x82;
+/// Response to [`CMD_REG_WRITE`] and [`CMD_MEM_WRITE`]: done, empty payload.
+pub const RSP_ACK: u8 = 0x83;
+/// Response to [`CMD_REG_READ`]: the register's value (u32).
+pub const RSP_REG: u8 = 0x84;
+/// Response to [`CMD_MEM_READ`]: the bytes read, in address order.
+pub const RSP_MEM: u8 = 0x85;
 /// The request failed: payload `[error code, command byte of the request]`.
 pub const RSP_ERROR: u8 = 0xEE;
 
@@ -40,8 +62,9 @@ pub const ERR_UNKNOWN_CMD: u8 = 0x02;
 pub const ERR_BAD_LENGTH: u8 = 0x03;
 /// A byte of the frame had a low stop bit (baud mismatch or line noise).
 pub const ERR_FRAMING: u8 = 0x04;
-/// A byte arrived before the array took the previous beat (cannot happen at
-/// UART speed; kept so a broken assumption is reported, not hidden).
+/// A byte arrived before the array took the previous beat, or (engine board)
+/// before the previous MEM_WRITE byte reached the memory (the engine held the
+/// memory port for a whole byte time: write memory while the engine is idle).
 pub const ERR_OVERRUN: u8 = 0x05;
 
 /// Largest LEN a frame can carry.
@@ -51,6 +74,25 @@ pub const FRAME_OVERHEAD: usize = 5;
 
 /// Bytes before the payload: sync, command/type, two length bytes.
 pub const HEADER_LEN: usize = 4;
+
+/// Payload length of [`CMD_REG_WRITE`]: address byte and a u32.
+pub const REG_WRITE_LEN: usize = 5;
+/// Payload length of [`CMD_REG_READ`]: the address byte.
+pub const REG_READ_LEN: usize = 1;
+/// Payload length of [`CMD_MEM_READ`]: address (u32) and count (u16).
+pub const MEM_READ_LEN: usize = 6;
+/// Bytes of [`CMD_MEM_WRITE`]'s payload before the data: the address (u32).
+pub const MEM_WRITE_HEADER: usize = 4;
+/// Most data bytes one MEM_WRITE frame carries.
+pub const MAX_MEM_WRITE: usize = MAX_LEN - MEM_WRITE_HEADER;
+/// Most bytes one MEM_READ asks for (the answer's LEN is a u16).
+pub const MAX_MEM_READ: usize = MAX_LEN;
+
+/// INFO's design kind: a systolic array behind the GEMM bridge.
+pub const KIND_ARRAY: u8 = 0;
+/// INFO's design kind: the conv/FC engine with on-chip memory, behind the
+/// register and memory bridge.
+pub const KIND_ENGINE: u8 = 1;
 
 /// `uart_rx` held low for this many bit times (two whole frames: no byte looks like
 /// it) is a break, which resets the board; the host sends one to recover.
@@ -68,12 +110,54 @@ impl InfoLayout {
     pub const ROWS: usize = 4;
     /// PE columns (u16).
     pub const COLS: usize = 6;
-    /// Achieved core clock in Hz, rounded (u32).
+    /// Achieved clock of the bridge (the UART's clock; the whole design on an
+    /// array board) in Hz, rounded (u32).
     pub const CLOCK_HZ: usize = 8;
     /// Configured baud rate (u32).
     pub const BAUD: usize = 12;
+    /// Design kind (u8): [`KIND_ARRAY`] or [`KIND_ENGINE`].
+    pub const KIND: usize = 16;
+    /// Engine memory port width in bits (u8); 0 on an array board.
+    pub const MEM_BITS: usize = 17;
+    /// Bytes of on-chip memory behind the engine (u32); 0 on an array board.
+    pub const MEM_BYTES: usize = 18;
+    /// Engine clock in Hz, rounded (u32); the core clock on an array board.
+    pub const ENGINE_HZ: usize = 22;
     /// Payload length.
-    pub const LEN: usize = 16;
+    pub const LEN: usize = 26;
+}
+
+/// The fields of an INFO payload, as numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InfoFields {
+    pub version: [u8; 3],
+    pub rows: u16,
+    pub cols: u16,
+    pub clock_hz: u32,
+    pub baud: u32,
+    pub kind: u8,
+    pub mem_bits: u8,
+    pub mem_bytes: u32,
+    pub engine_hz: u32,
+}
+
+impl InfoFields {
+    /// The INFO payload ([`PROTOCOL_VERSION`] first).
+    pub fn encode(&self) -> [u8; InfoLayout::LEN] {
+        let mut p = [0u8; InfoLayout::LEN];
+        let mut put = |at: usize, b: &[u8]| p[at..at + b.len()].copy_from_slice(b);
+        put(InfoLayout::PROTOCOL, &[PROTOCOL_VERSION]);
+        put(InfoLayout::VERSION, &self.version);
+        put(InfoLayout::ROWS, &self.rows.to_le_bytes());
+        put(InfoLayout::COLS, &self.cols.to_le_bytes());
+        put(InfoLayout::CLOCK_HZ, &self.clock_hz.to_le_bytes());
+        put(InfoLayout::BAUD, &self.baud.to_le_bytes());
+        put(InfoLayout::KIND, &[self.kind]);
+        put(InfoLayout::MEM_BITS, &[self.mem_bits]);
+        put(InfoLayout::MEM_BYTES, &self.mem_bytes.to_le_bytes());
+        put(InfoLayout::ENGINE_HZ, &self.engine_hz.to_le_bytes());
+        p
+    }
 }
 
 /// Payload length of a row response for an array with `cols` columns.
@@ -298,17 +382,22 @@ mod tests {
             encode_frame(SYNC_REQUEST, CMD_INFO, &[]),
             Some(vec![0xA5, 0x01, 0x00, 0x00, 0x6B])
         );
-        let mut p = [0u8; InfoLayout::LEN];
-        p[InfoLayout::PROTOCOL] = PROTOCOL_VERSION;
-        p[InfoLayout::VERSION..InfoLayout::VERSION + 3].copy_from_slice(&version_bytes("0.1.0"));
-        p[InfoLayout::ROWS..InfoLayout::ROWS + 2].copy_from_slice(&4u16.to_le_bytes());
-        p[InfoLayout::COLS..InfoLayout::COLS + 2].copy_from_slice(&4u16.to_le_bytes());
-        p[InfoLayout::CLOCK_HZ..InfoLayout::CLOCK_HZ + 4]
-            .copy_from_slice(&12_000_000u32.to_le_bytes());
-        p[InfoLayout::BAUD..InfoLayout::BAUD + 4].copy_from_slice(&115_200u32.to_le_bytes());
+        let p = InfoFields {
+            version: version_bytes("0.1.0"),
+            rows: 4,
+            cols: 4,
+            clock_hz: 12_000_000,
+            baud: 115_200,
+            kind: KIND_ARRAY,
+            mem_bits: 0,
+            mem_bytes: 0,
+            engine_hz: 12_000_000,
+        }
+        .encode();
         let doc = [
-            0x5A, 0x81, 0x10, 0x00, 0x01, 0x00, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00, 0x00, 0x1B,
-            0xB7, 0x00, 0x00, 0xC2, 0x01, 0x00, 0xDA,
+            0x5A, 0x81, 0x1A, 0x00, 0x02, 0x00, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00, 0x00, 0x1B,
+            0xB7, 0x00, 0x00, 0xC2, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1B,
+            0xB7, 0x00, 0x64,
         ];
         assert_eq!(
             encode_frame(SYNC_RESPONSE, RSP_INFO, &p),
@@ -326,6 +415,10 @@ mod tests {
             (InfoLayout::COLS, 2),
             (InfoLayout::CLOCK_HZ, 4),
             (InfoLayout::BAUD, 4),
+            (InfoLayout::KIND, 1),
+            (InfoLayout::MEM_BITS, 1),
+            (InfoLayout::MEM_BYTES, 4),
+            (InfoLayout::ENGINE_HZ, 4),
         ];
         let mut next = 0;
         for (offset, size) in fields {
@@ -362,7 +455,20 @@ mod tests {
         assert_ne!(SYNC_REQUEST, SYNC_RESPONSE);
         assert_eq!(FRAME_OVERHEAD, HEADER_LEN + 1, "header plus CRC");
         assert_eq!(MAX_LEN, usize::from(u16::MAX), "LEN is a u16");
-        let kinds = [CMD_INFO, CMD_GEMM, RSP_INFO, RSP_ROW, RSP_ERROR];
+        let kinds = [
+            CMD_INFO,
+            CMD_GEMM,
+            CMD_REG_WRITE,
+            CMD_REG_READ,
+            CMD_MEM_WRITE,
+            CMD_MEM_READ,
+            RSP_INFO,
+            RSP_ROW,
+            RSP_ACK,
+            RSP_REG,
+            RSP_MEM,
+            RSP_ERROR,
+        ];
         let errors = [
             ERR_BAD_CRC,
             ERR_UNKNOWN_CMD,

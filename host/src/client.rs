@@ -29,6 +29,8 @@ pub enum HostError {
     Incompatible(String),
     #[error("bad request: {0}")]
     Request(String),
+    #[error("{0}")]
+    Engine(String),
 }
 
 /// How to open a session.
@@ -63,6 +65,10 @@ pub struct Stats {
     pub tiles: u64,
 }
 
+/// Bytes per MEM_WRITE / MEM_READ frame: long enough that the 5 bytes of
+/// framing cost little, short enough that a lost frame costs little.
+pub const MEM_CHUNK: usize = 1024;
+
 /// Most junk bytes skipped before a response's sync byte before giving up.
 const MAX_JUNK: usize = 64;
 
@@ -90,6 +96,10 @@ impl<L: Link> Board<L> {
                 cols: 0,
                 clock_hz: 0,
                 baud: 0,
+                kind: 0,
+                mem_bits: 0,
+                mem_bytes: 0,
+                engine_hz: 0,
             },
             opts,
             stats: Stats::default(),
@@ -190,6 +200,109 @@ impl<L: Link> Board<L> {
                 "{other:?} in answer to INFO"
             ))),
         }
+    }
+
+    /// Refuse an engine command on a board that has no engine.
+    fn need_engine(&self, what: &str) -> Result<(), HostError> {
+        if self.info.is_engine() {
+            Ok(())
+        } else {
+            Err(HostError::Incompatible(format!(
+                "{what} needs an engine board; this board reports design kind {} (a systolic array)",
+                self.info.kind
+            )))
+        }
+    }
+
+    /// Send a request whose answer is one ACK.
+    fn expect_ack(&mut self, req: &[u8], what: &str) -> Result<(), HostError> {
+        match self.exchange(req, 0)? {
+            Response::Ack => Ok(()),
+            Response::Error { code, cmd } => Err(HostError::Board { code, cmd }),
+            other => Err(HostError::Unexpected(format!(
+                "{other:?} in answer to {what}"
+            ))),
+        }
+    }
+
+    /// Write `value` to the engine register at byte offset `addr`.
+    pub fn reg_write(&mut self, addr: u32, value: u32) -> Result<(), HostError> {
+        self.need_engine("REG_WRITE")?;
+        let a = u8::try_from(addr).map_err(|_| {
+            HostError::Request(format!("register offset must fit a byte, got {addr:#x}"))
+        })?;
+        self.expect_ack(&frame::reg_write_request(a, value), "REG_WRITE")
+    }
+
+    /// Read the engine register at byte offset `addr`.
+    pub fn reg_read(&mut self, addr: u32) -> Result<u32, HostError> {
+        self.need_engine("REG_READ")?;
+        let a = u8::try_from(addr).map_err(|_| {
+            HostError::Request(format!("register offset must fit a byte, got {addr:#x}"))
+        })?;
+        match self.exchange(&frame::reg_read_request(a), 4)? {
+            Response::Reg(v) => Ok(v),
+            Response::Error { code, cmd } => Err(HostError::Board { code, cmd }),
+            other => Err(HostError::Unexpected(format!(
+                "{other:?} in answer to REG_READ"
+            ))),
+        }
+    }
+
+    /// Check that `len` bytes from `addr` lie inside the board's memory.
+    fn check_span(&self, addr: u32, len: usize) -> Result<(), HostError> {
+        let end = u64::from(addr) + len as u64;
+        if end > u64::from(self.info.mem_bytes) {
+            return Err(HostError::Request(format!(
+                "{len} bytes at {addr:#x} run past the board's {} bytes of memory",
+                self.info.mem_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Write `data` into the board's memory from byte address `addr`, in frames
+    /// of at most `chunk` bytes (1..=MAX_MEM_WRITE).
+    pub fn mem_write_chunked(
+        &mut self,
+        addr: u32,
+        data: &[u8],
+        chunk: usize,
+    ) -> Result<(), HostError> {
+        self.need_engine("MEM_WRITE")?;
+        self.check_span(addr, data.len())?;
+        let chunk = chunk.clamp(1, protocol::MAX_MEM_WRITE);
+        for (i, part) in data.chunks(chunk).enumerate() {
+            let a = addr + (i * chunk) as u32;
+            self.expect_ack(&frame::mem_write_request(a, part)?, "MEM_WRITE")?;
+        }
+        Ok(())
+    }
+
+    /// Write `data` into the board's memory from byte address `addr`.
+    pub fn mem_write(&mut self, addr: u32, data: &[u8]) -> Result<(), HostError> {
+        self.mem_write_chunked(addr, data, MEM_CHUNK)
+    }
+
+    /// Read `len` bytes of the board's memory from byte address `addr`.
+    pub fn mem_read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, HostError> {
+        self.need_engine("MEM_READ")?;
+        self.check_span(addr, len)?;
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            let n = (len - out.len()).min(MEM_CHUNK);
+            let a = addr + out.len() as u32;
+            match self.exchange(&frame::mem_read_request(a, n)?, n)? {
+                Response::Mem(b) if b.len() == n => out.extend(b),
+                Response::Error { code, cmd } => return Err(HostError::Board { code, cmd }),
+                other => {
+                    return Err(HostError::Unexpected(format!(
+                        "{other:?} in answer to MEM_READ of {n} bytes"
+                    )))
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// One tile: `a` is ROWS x k, `b` is k x COLS (row-major); returns C, ROWS x
@@ -325,12 +438,18 @@ mod tests {
             }
             match cmd {
                 0x01 => {
-                    let mut info = vec![PROTOCOL_VERSION, 0, 1, 0];
-                    info.extend_from_slice(&(self.rows as u16).to_le_bytes());
-                    info.extend_from_slice(&(self.cols as u16).to_le_bytes());
-                    info.extend_from_slice(&1_000_000u32.to_le_bytes());
-                    info.extend_from_slice(&115_200u32.to_le_bytes());
-                    self.respond(RSP_INFO, &info);
+                    let info = contracts::uart::InfoFields {
+                        version: [0, 1, 0],
+                        rows: self.rows as u16,
+                        cols: self.cols as u16,
+                        clock_hz: 1_000_000,
+                        baud: 115_200,
+                        kind: contracts::uart::KIND_ARRAY,
+                        mem_bits: 0,
+                        mem_bytes: 0,
+                        engine_hz: 1_000_000,
+                    };
+                    self.respond(RSP_INFO, &info.encode());
                 }
                 0x02 => {
                     let (r, c) = (self.rows, self.cols);
@@ -448,5 +567,13 @@ mod tests {
             b.gemm(&[1], &[1, 2], 1, 1, 1),
             Err(HostError::Request(_))
         ));
+        // Engine commands are refused before anything is sent to an array board.
+        let sent = b.stats().bytes_sent;
+        assert!(matches!(b.reg_read(8), Err(HostError::Incompatible(_))));
+        assert!(matches!(
+            b.mem_write(0, &[1]),
+            Err(HostError::Incompatible(_))
+        ));
+        assert_eq!(b.stats().bytes_sent, sent);
     }
 }

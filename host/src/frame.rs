@@ -3,9 +3,10 @@
 //! module the bridge hardware is generated from.
 
 use contracts::uart::{
-    self as protocol, crc8, encode_frame, InfoLayout, CMD_GEMM, CMD_INFO, ERR_BAD_CRC,
-    ERR_BAD_LENGTH, ERR_FRAMING, ERR_OVERRUN, ERR_UNKNOWN_CMD, MAX_LEN, RSP_ERROR, RSP_INFO,
-    RSP_ROW, SYNC_REQUEST, SYNC_RESPONSE,
+    self as protocol, crc8, encode_frame, InfoLayout, CMD_GEMM, CMD_INFO, CMD_MEM_READ,
+    CMD_MEM_WRITE, CMD_REG_READ, CMD_REG_WRITE, ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_FRAMING,
+    ERR_OVERRUN, ERR_UNKNOWN_CMD, MAX_LEN, MAX_MEM_READ, MAX_MEM_WRITE, RSP_ACK, RSP_ERROR,
+    RSP_INFO, RSP_MEM, RSP_REG, RSP_ROW, SYNC_REQUEST, SYNC_RESPONSE,
 };
 
 /// A frame that cannot be built or does not decode.
@@ -83,6 +84,43 @@ pub fn gemm_request(
     request(CMD_GEMM, &p)
 }
 
+/// REG_WRITE: write `value` to the engine register at byte address `addr`.
+pub fn reg_write_request(addr: u8, value: u32) -> Vec<u8> {
+    let mut p = vec![addr];
+    p.extend_from_slice(&value.to_le_bytes());
+    request(CMD_REG_WRITE, &p).unwrap_or_default()
+}
+
+/// REG_READ: read the engine register at byte address `addr`.
+pub fn reg_read_request(addr: u8) -> Vec<u8> {
+    request(CMD_REG_READ, &[addr]).unwrap_or_default()
+}
+
+/// MEM_WRITE: `data` (1..=MAX_MEM_WRITE bytes) to memory from byte address `addr`.
+pub fn mem_write_request(addr: u32, data: &[u8]) -> Result<Vec<u8>, FrameError> {
+    if data.is_empty() || data.len() > MAX_MEM_WRITE {
+        return Err(FrameError::BadTile(format!(
+            "MEM_WRITE carries 1..={MAX_MEM_WRITE} bytes, got {}",
+            data.len()
+        )));
+    }
+    let mut p = addr.to_le_bytes().to_vec();
+    p.extend_from_slice(data);
+    request(CMD_MEM_WRITE, &p)
+}
+
+/// MEM_READ: `count` (1..=MAX_MEM_READ) bytes of memory from byte address `addr`.
+pub fn mem_read_request(addr: u32, count: usize) -> Result<Vec<u8>, FrameError> {
+    if count == 0 || count > MAX_MEM_READ {
+        return Err(FrameError::BadTile(format!(
+            "MEM_READ asks for 1..={MAX_MEM_READ} bytes, got {count}"
+        )));
+    }
+    let mut p = addr.to_le_bytes().to_vec();
+    p.extend_from_slice(&(count as u16).to_le_bytes());
+    request(CMD_MEM_READ, &p)
+}
+
 /// What INFO reports: enough to check the host talks to the bitstream it expects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Info {
@@ -91,10 +129,18 @@ pub struct Info {
     pub version: [u8; 3],
     pub rows: usize,
     pub cols: usize,
-    /// Achieved core clock, Hz.
+    /// Achieved clock of the bridge (the whole design on an array board), Hz.
     pub clock_hz: u32,
     /// Configured baud rate.
     pub baud: u32,
+    /// Design kind: `contracts::uart::KIND_ARRAY` or `KIND_ENGINE`.
+    pub kind: u8,
+    /// Engine memory port width in bits (0 on an array board).
+    pub mem_bits: u32,
+    /// Bytes of on-chip memory behind the engine (0 on an array board).
+    pub mem_bytes: u32,
+    /// Engine clock, Hz.
+    pub engine_hz: u32,
 }
 
 impl Info {
@@ -116,7 +162,16 @@ impl Info {
             cols: u16_at(InfoLayout::COLS),
             clock_hz: u32_at(InfoLayout::CLOCK_HZ),
             baud: u32_at(InfoLayout::BAUD),
+            kind: p[InfoLayout::KIND],
+            mem_bits: u32::from(p[InfoLayout::MEM_BITS]),
+            mem_bytes: u32_at(InfoLayout::MEM_BYTES),
+            engine_hz: u32_at(InfoLayout::ENGINE_HZ),
         })
+    }
+
+    /// The board runs the conv/FC engine (register and memory commands).
+    pub fn is_engine(&self) -> bool {
+        self.kind == protocol::KIND_ENGINE
     }
 
     /// `major.minor.patch` of the generator that built the bitstream.
@@ -135,6 +190,12 @@ pub enum Response {
         index: u16,
         values: Vec<i32>,
     },
+    /// A write (REG_WRITE, MEM_WRITE) is done.
+    Ack,
+    /// A register's value.
+    Reg(u32),
+    /// Bytes of memory.
+    Mem(Vec<u8>),
     /// The request failed; `cmd` is the command byte the board saw.
     Error {
         code: u8,
@@ -196,6 +257,29 @@ pub fn decode(kind: u8, payload: &[u8], crc: u8) -> Result<Response, FrameError>
                 values,
             })
         }
+        RSP_ACK => {
+            if len != 0 {
+                return Err(FrameError::BadLength {
+                    what: "ACK",
+                    got: len,
+                    want: "0".into(),
+                });
+            }
+            Ok(Response::Ack)
+        }
+        RSP_REG => {
+            if len != 4 {
+                return Err(FrameError::BadLength {
+                    what: "REG",
+                    got: len,
+                    want: "4".into(),
+                });
+            }
+            Ok(Response::Reg(u32::from_le_bytes([
+                payload[0], payload[1], payload[2], payload[3],
+            ])))
+        }
+        RSP_MEM => Ok(Response::Mem(payload.to_vec())),
         RSP_ERROR => {
             if len != 2 {
                 return Err(FrameError::BadLength {
@@ -262,9 +346,12 @@ mod tests {
 
     #[test]
     fn responses_round_trip() {
-        let mut info = vec![1, 0, 1, 0, 4, 0, 3, 0];
+        let mut info = vec![2, 0, 1, 0, 4, 0, 3, 0];
         info.extend_from_slice(&12_000_000u32.to_le_bytes());
         info.extend_from_slice(&115_200u32.to_le_bytes());
+        info.extend_from_slice(&[1, 32]);
+        info.extend_from_slice(&8192u32.to_le_bytes());
+        info.extend_from_slice(&30_000_000u32.to_le_bytes());
         let mut row = vec![1, 0];
         for v in [-1i32, i32::MIN, 7] {
             row.extend_from_slice(&v.to_le_bytes());
@@ -276,12 +363,16 @@ mod tests {
         assert_eq!(
             r,
             Response::Info(Info {
-                protocol: 1,
+                protocol: 2,
                 version: [0, 1, 0],
                 rows: 4,
                 cols: 3,
                 clock_hz: 12_000_000,
-                baud: 115_200
+                baud: 115_200,
+                kind: 1,
+                mem_bits: 32,
+                mem_bytes: 8192,
+                engine_hz: 30_000_000,
             })
         );
         let (r, rest) = decode_frame(rest).expect("row");
@@ -301,6 +392,35 @@ mod tests {
             }
         );
         assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn engine_requests_and_responses() {
+        // Laid out by hand from docs/uart-protocol.md.
+        let f = reg_write_request(0x0C, 1);
+        assert_eq!(&f[..9], &[0xA5, 0x03, 5, 0, 0x0C, 1, 0, 0, 0]);
+        assert_eq!(f[9], crc8(&f[1..9]));
+        assert_eq!(&reg_read_request(0x08)[..5], &[0xA5, 0x04, 1, 0, 0x08]);
+        let f = mem_write_request(0x1234_5678, &[9, 8]).expect("fits");
+        assert_eq!(&f[..10], &[0xA5, 0x05, 6, 0, 0x78, 0x56, 0x34, 0x12, 9, 8]);
+        let f = mem_read_request(0x100, 300).expect("fits");
+        assert_eq!(&f[..10], &[0xA5, 0x06, 6, 0, 0, 1, 0, 0, 0x2C, 0x01]);
+        assert!(mem_write_request(0, &[]).is_err());
+        assert!(mem_read_request(0, 0).is_err());
+        assert!(mem_read_request(0, MAX_MEM_READ + 1).is_err());
+        let mut stream = response(RSP_ACK, &[]);
+        stream.extend(response(RSP_REG, &[1, 2, 3, 4]));
+        stream.extend(response(RSP_MEM, &[7, 8, 9]));
+        let (r, rest) = decode_frame(&stream).expect("ack");
+        assert_eq!(r, Response::Ack);
+        let (r, rest) = decode_frame(rest).expect("reg");
+        assert_eq!(r, Response::Reg(0x0403_0201));
+        let (r, _) = decode_frame(rest).expect("mem");
+        assert_eq!(r, Response::Mem(vec![7, 8, 9]));
+        assert!(matches!(
+            decode_frame(&response(RSP_REG, &[1])),
+            Err(FrameError::BadLength { what: "REG", .. })
+        ));
     }
 
     #[test]

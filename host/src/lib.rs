@@ -6,9 +6,12 @@
 //!   board (`testbench::uart`) both implement.
 //! - [`client`]: a session with a board: INFO, GEMM tiles, whole GEMMs of any
 //!   shape, written against [`Link`] only so the same code is tested in
-//!   simulation and used on hardware.
+//!   simulation and used on hardware; engine boards: register and memory
+//!   reads and writes.
+//! - [`engine`]: a compiled network on an engine board: load, infer.
 
 pub mod client;
+pub mod engine;
 pub mod frame;
 pub mod link;
 

@@ -133,7 +133,7 @@ fn info_and_gemm_through_a_pty() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "info failed: {out}{err}");
     assert!(
-        out.contains("board: 4 x 4 int8 systolic array, protocol 1")
+        out.contains("board: 4 x 4 int8 systolic array, protocol 2")
             && out.contains("core clock 1000000 Hz, 125000 baud"),
         "{out}"
     );

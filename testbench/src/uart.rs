@@ -7,11 +7,17 @@
 //! clocks. The host side's bit period can differ from the board's
 //! ([`SimBoard::set_host_baud_error`]) to check the receiver's tolerance, and
 //! every byte the board sends is checked for a high stop bit.
+//!
+//! The engine's board top ([`SimBoard::engine`]) has a second clock pin for the
+//! engine's domain; the simulation drives the two clocks at unrelated rates
+//! (half-periods in integer time units, e.g. 5 and 4), so every request
+//! crosses between domains whose edges drift against each other, as on a board.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use contracts::uart::BREAK_BITS;
+use hdl::board::engine::{EngineBoardConfig, EngineClock};
 use hdl::board::BoardTopConfig;
 use hdl::manifest::Manifest;
 use host::{Link, LinkError};
@@ -38,13 +44,33 @@ enum HostRx {
     },
 }
 
+/// How the board's clocks are driven.
+enum Clocking {
+    /// One clock: `clk_in`, one tick per cycle.
+    One(Port),
+    /// Two unrelated clocks: the bridge's (`clk_in`, which counts the cycles)
+    /// and the engine's, toggled every `half_b` and `half_e` time units.
+    Two {
+        bridge: Port,
+        engine: Port,
+        half_b: u64,
+        half_e: u64,
+        /// Time of each clock's next toggle, and its level now.
+        next_b: u64,
+        next_e: u64,
+        level_b: bool,
+        level_e: bool,
+    },
+}
+
 /// A Verilated board top, driven through `uart_rx` / `uart_tx`.
 pub struct SimBoard {
-    pub cfg: BoardTopConfig,
+    /// Configured baud rate.
+    pub baud: u32,
     pub manifest: Manifest,
     pub verilog: String,
     pub model: Model,
-    clk_in: Port,
+    clocks: Clocking,
     uart_rx: Port,
     uart_tx: Port,
     led: Port,
@@ -79,18 +105,79 @@ impl SimBoard {
         let derived = cfg.derived().map_err(|e| DriveError::Gen(e.to_string()))?;
         let spec = crate::models::build_spec(&g, &cfg.name).map_err(DriveError::Gen)?;
         let model = Model::build(&spec)?;
+        let clocks = Clocking::One(model.port("clk_in")?);
+        SimBoard::with_model(
+            g,
+            model,
+            clocks,
+            cfg.baud,
+            derived.clock.achieved.f64(),
+            derived.clks_per_bit,
+        )
+    }
+
+    /// Generate the engine's board top for `cfg` (whose engine clock must be
+    /// the pin `clk_engine`), build its model and idle the line. The bridge
+    /// clock toggles every `half_bridge` time units, the engine clock every
+    /// `half_engine`: e.g. 5 and 4 run the engine 1.25 times as fast.
+    pub fn engine(
+        cfg: &EngineBoardConfig,
+        half_bridge: u64,
+        half_engine: u64,
+    ) -> Result<SimBoard, DriveError> {
+        if cfg.engine_clock != EngineClock::Pin {
+            return Err(DriveError::Gen(
+                "simulate the engine board with engine_clock = pin: the test drives both clocks"
+                    .into(),
+            ));
+        }
+        if half_bridge == 0 || half_engine == 0 {
+            return Err(DriveError::Gen("clock half-periods must be at least 1".into()));
+        }
+        let g = hdl::board::engine::generate(cfg).map_err(|e| DriveError::Gen(e.to_string()))?;
+        let derived = cfg.derived().map_err(|e| DriveError::Gen(e.to_string()))?;
+        let spec = crate::models::build_spec(&g, &cfg.name).map_err(DriveError::Gen)?;
+        let model = Model::build(&spec)?;
+        let clocks = Clocking::Two {
+            bridge: model.port("clk_in")?,
+            engine: model.port("clk_engine")?,
+            half_b: half_bridge,
+            half_e: half_engine,
+            next_b: half_bridge,
+            next_e: half_engine,
+            level_b: false,
+            level_e: false,
+        };
+        SimBoard::with_model(
+            g,
+            model,
+            clocks,
+            cfg.baud,
+            derived.bridge_clock.achieved.f64(),
+            derived.clks_per_bit,
+        )
+    }
+
+    fn with_model(
+        g: hdl::Generated,
+        model: Model,
+        clocks: Clocking,
+        baud: u32,
+        clk_hz: f64,
+        clks_per_bit: u32,
+    ) -> Result<SimBoard, DriveError> {
         let mut b = SimBoard {
-            clk_in: model.port("clk_in")?,
             uart_rx: model.port("uart_rx")?,
             uart_tx: model.port("uart_tx")?,
             led: model.port("led")?,
-            cfg: cfg.clone(),
+            baud,
             manifest: g.manifest,
             verilog: g.verilog,
             model,
-            clk_hz: derived.clock.achieved.f64(),
-            cpb: u64::from(derived.clks_per_bit),
-            host_bit: f64::from(derived.clks_per_bit),
+            clocks,
+            clk_hz,
+            cpb: u64::from(clks_per_bit),
+            host_bit: f64::from(clks_per_bit),
             cycle: 0,
             rx_level: false,
             tx: HostTx {
@@ -161,11 +248,47 @@ impl SimBoard {
         }
     }
 
+    /// One bridge clock cycle: rising then falling edge of `clk_in`, with the
+    /// engine clock's edges that fall in between.
+    fn clock_cycle(&mut self) {
+        match &mut self.clocks {
+            Clocking::One(clk) => self.model.tick(*clk),
+            Clocking::Two {
+                bridge,
+                engine,
+                half_b,
+                half_e,
+                next_b,
+                next_e,
+                level_b,
+                level_e,
+            } => loop {
+                let t = (*next_b).min(*next_e);
+                let mut bridge_fell = false;
+                if *next_e == t {
+                    *level_e = !*level_e;
+                    self.model.set(*engine, u64::from(*level_e));
+                    *next_e += *half_e;
+                }
+                if *next_b == t {
+                    *level_b = !*level_b;
+                    self.model.set(*bridge, u64::from(*level_b));
+                    *next_b += *half_b;
+                    bridge_fell = !*level_b;
+                }
+                self.model.eval();
+                if bridge_fell {
+                    break;
+                }
+            },
+        }
+    }
+
     /// One clock: drive the host's line, tick, decode what the board sends.
     fn step(&mut self) {
         let level = self.host_line();
         self.drive_rx(level);
-        self.model.tick(self.clk_in);
+        self.clock_cycle();
         self.cycle += 1;
         let line = self.model.get(self.uart_tx) == 1;
         match self.rx {

@@ -49,7 +49,7 @@ fn sim_cfg(rows: u32, cols: u32) -> BoardTopConfig {
 /// Break (reset) and INFO, as the `host` binary opens a session.
 fn connect(sim: SimBoard) -> Board<SimBoard> {
     let opts = Options {
-        baud: sim.cfg.baud,
+        baud: sim.baud,
         reset: true,
         // Simulated time: 2 ms is 2000 clocks, far more than the bridge ever needs.
         slack: Duration::from_millis(2),

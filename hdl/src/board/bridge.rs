@@ -41,7 +41,7 @@ use crate::ir::{DomainId, Expr, Module, SignalId, Ty, UnOp};
 use crate::util::bits_for;
 
 use super::protocol::{
-    self, InfoLayout, CMD_GEMM, CMD_INFO, ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_FRAMING, ERR_OVERRUN,
+    self, CMD_GEMM, CMD_INFO, ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_FRAMING, ERR_OVERRUN,
     ERR_UNKNOWN_CMD, RSP_ERROR, RSP_INFO, RSP_ROW, SYNC_REQUEST, SYNC_RESPONSE,
 };
 use super::{k, priority, select_byte, BoardDerived, BoardTopConfig};
@@ -61,7 +61,7 @@ const HEADER: u64 = 4;
 /// One CRC-8/SMBUS byte step as an XOR network: the update is linear in
 /// `crc ^ byte`, so output bit i is the parity of the input bits whose
 /// single-bit CRC has bit i set.
-fn crc8_step(crc: Expr, byte: Expr) -> Expr {
+pub(crate) fn crc8_step(crc: Expr, byte: Expr) -> Expr {
     let x = crc ^ byte;
     let bits = (0..8)
         .map(|i| {
@@ -74,20 +74,23 @@ fn crc8_step(crc: Expr, byte: Expr) -> Expr {
     Expr::concat(bits)
 }
 
-/// The 16 INFO payload bytes.
+/// The INFO payload bytes: design kind "array", no engine memory, the core
+/// clock in both clock fields.
 fn info_bytes(cfg: &BoardTopConfig, d: &BoardDerived) -> Vec<u8> {
-    let mut b = vec![0u8; InfoLayout::LEN];
-    b[InfoLayout::PROTOCOL] = protocol::PROTOCOL_VERSION;
-    b[InfoLayout::VERSION..InfoLayout::VERSION + 3]
-        .copy_from_slice(&protocol::version_bytes(crate::VERSION));
-    b[InfoLayout::ROWS..InfoLayout::ROWS + 2]
-        .copy_from_slice(&(cfg.array.rows as u16).to_le_bytes());
-    b[InfoLayout::COLS..InfoLayout::COLS + 2]
-        .copy_from_slice(&(cfg.array.cols as u16).to_le_bytes());
     let hz = u32::try_from(d.clock.achieved_hz).unwrap_or(u32::MAX);
-    b[InfoLayout::CLOCK_HZ..InfoLayout::CLOCK_HZ + 4].copy_from_slice(&hz.to_le_bytes());
-    b[InfoLayout::BAUD..InfoLayout::BAUD + 4].copy_from_slice(&cfg.baud.to_le_bytes());
-    b
+    protocol::InfoFields {
+        version: protocol::version_bytes(crate::VERSION),
+        rows: cfg.array.rows as u16,
+        cols: cfg.array.cols as u16,
+        clock_hz: hz,
+        baud: cfg.baud,
+        kind: protocol::KIND_ARRAY,
+        mem_bits: 0,
+        mem_bytes: 0,
+        engine_hz: hz,
+    }
+    .encode()
+    .to_vec()
 }
 
 /// The bridge's ports.

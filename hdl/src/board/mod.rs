@@ -8,7 +8,10 @@
 //! - [`uart_rx`], [`uart_tx`]: 8N1 serial receiver and transmitter;
 //! - [`bridge`]: the framed protocol ([`protocol`], `docs/uart-protocol.md`):
 //!   parses requests, streams GEMM beats into the array, frames result rows;
-//! - [`top`]: the pins (`clk_in`, `uart_rx`, `uart_tx`, `led`) and the wiring.
+//! - [`top`]: the pins (`clk_in`, `uart_rx`, `uart_tx`, `led`) and the wiring;
+//! - [`engine`]: the conv/FC engine's board top (on-chip memory, its own clock
+//!   domain, the register and memory commands), built from the same UART,
+//!   reset and PLL blocks.
 //!
 //! [`BoardTopConfig`] is the one configuration, validated in one place
 //! ([`BoardTopConfig::derived`]); every number the hardware uses (achieved clock,
@@ -16,6 +19,7 @@
 //! manifest.
 
 pub mod bridge;
+pub mod engine;
 pub mod pll;
 pub mod protocol;
 pub mod reset;

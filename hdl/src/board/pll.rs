@@ -232,14 +232,19 @@ fn ecppll_cphase(fvco: f32, od: u32) -> u32 {
 
 /// Plan the core clock for `cfg`: no PLL when the target is the board clock.
 pub fn plan(cfg: &BoardTopConfig) -> Result<ClockPlan, ConfigError> {
-    let fin = cfg.clock_in_hz;
-    let (pll, achieved, pfd, vco) = if cfg.target_hz == fin {
+    plan_for(cfg.family, cfg.clock_in_hz, cfg.target_hz)
+}
+
+/// Plan a clock of `target_hz` from a `fin` Hz board clock on `family`: no PLL
+/// when the two are equal.
+pub fn plan_for(family: Family, fin: u64, target_hz: u64) -> Result<ClockPlan, ConfigError> {
+    let (pll, achieved, pfd, vco) = if target_hz == fin {
         let f = Hz { num: fin, den: 1 };
         (Pll::Bypass, f, f, f)
     } else {
-        match cfg.family {
+        match family {
             Family::Ice40 => {
-                let p = ice40(fin, cfg.target_hz)?;
+                let p = ice40(fin, target_hz)?;
                 let r = u64::from(p.divr + 1);
                 let f = u64::from(p.divf + 1);
                 (
@@ -256,7 +261,7 @@ pub fn plan(cfg: &BoardTopConfig) -> Result<ClockPlan, ConfigError> {
                 )
             }
             Family::Ecp5 => {
-                let p = ecp5(fin, cfg.target_hz)?;
+                let p = ecp5(fin, target_hz)?;
                 let r = u64::from(p.clki_div);
                 let out = fin * u64::from(p.clkfb_div);
                 (
@@ -271,11 +276,11 @@ pub fn plan(cfg: &BoardTopConfig) -> Result<ClockPlan, ConfigError> {
             }
         }
     };
-    let error_ppm = (achieved.f64() - cfg.target_hz as f64) / cfg.target_hz as f64 * 1e6;
+    let error_ppm = (achieved.f64() - target_hz as f64) / target_hz as f64 * 1e6;
     Ok(ClockPlan {
         pll,
         clock_in_hz: fin,
-        requested_hz: cfg.target_hz,
+        requested_hz: target_hz,
         achieved,
         achieved_hz: achieved.round(),
         pfd,
@@ -396,6 +401,31 @@ pub fn sb_pll40_pad() -> ExternModule {
     ])
 }
 
+/// The iCE40 PLL fed from its package pin with two global outputs: port A
+/// passes the pad's clock through, port B is the PLL's output. A pad that
+/// feeds a PLL cannot also drive the fabric, so this is how a design gets both
+/// the board clock and a PLL clock from one pin.
+pub fn sb_pll40_2_pad() -> ExternModule {
+    ExternModule::new(
+        "SB_PLL40_2_PAD",
+        "iCE40 PLL fed from its clock pad, pad clock on port A and PLL clock on port B (yosys ice40 cell library)",
+    )
+    .port("PACKAGEPIN", Ty::bit(), PortDir::Input)
+    .port("RESETB", Ty::bit(), PortDir::Input)
+    .port("BYPASS", Ty::bit(), PortDir::Input)
+    .port("PLLOUTGLOBALA", Ty::bit(), PortDir::Output)
+    .port("PLLOUTGLOBALB", Ty::bit(), PortDir::Output)
+    .port("LOCK", Ty::bit(), PortDir::Output)
+    .params(&[
+        "FEEDBACK_PATH",
+        "PLLOUT_SELECT_PORTB",
+        "DIVR",
+        "DIVF",
+        "DIVQ",
+        "FILTER_RANGE",
+    ])
+}
+
 /// The ECP5 PLL with the ports this design uses.
 pub fn ehxplll() -> ExternModule {
     let bit = Ty::bit();
@@ -437,7 +467,7 @@ pub fn ehxplll() -> ExternModule {
 /// frequencies (MHz) for timing analysis, and the loop-filter settings every
 /// ecppll-generated PLL carries. nextpnr writes 0 for a missing ICP_CURRENT or
 /// LPF_RESISTOR, a PLL with no charge-pump current, so these are not optional.
-fn ecp5_attrs(plan: &ClockPlan) -> Vec<(String, String)> {
+pub(crate) fn ecp5_attrs(plan: &ClockPlan) -> Vec<(String, String)> {
     let mhz = |f: Hz| {
         let s = format!("{:.6}", f.f64() / 1e6);
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -459,14 +489,14 @@ fn ecp5_attrs(plan: &ClockPlan) -> Vec<(String, String)> {
     .collect()
 }
 
-fn bits(width: u32, value: u32) -> ParamValue {
+pub(crate) fn bits(width: u32, value: u32) -> ParamValue {
     ParamValue::Bits(Const {
         ty: Ty::u(width),
         bits: u128::from(value),
     })
 }
 
-fn text(s: &str) -> ParamValue {
+pub(crate) fn text(s: &str) -> ParamValue {
     ParamValue::Str(s.to_string())
 }
 
