@@ -230,6 +230,104 @@ impl EngineFlags {
     }
 }
 
+/// The engine board top's own flags; its engine takes the [`EngineFlags`] and
+/// the [`ArrayFlags`] (starting from `hdl::board::engine::small_engine`).
+#[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineBoardFlags {
+    /// Engine board: FPGA family, ice40 or ecp5 (default ice40)
+    #[arg(long, value_name = "FAMILY")]
+    pub family: Option<String>,
+    /// Engine board: board clock on clk_in in Hz, which the bridge and UART run on (default 12000000)
+    #[arg(long, value_name = "HZ", allow_negative_numbers = true)]
+    pub clock_in_hz: Option<String>,
+    /// Engine board: engine clock in Hz (a PLL output; equal to --clock-in-hz: no PLL)
+    #[arg(long, value_name = "HZ", allow_negative_numbers = true)]
+    pub engine_hz: Option<String>,
+    /// Engine board: engine clock source, pll or pin (a second input clk_engine, for simulation)
+    #[arg(long, value_name = "SOURCE")]
+    pub engine_clock: Option<String>,
+    /// Engine board: UART baud rate (default 115200)
+    #[arg(long, value_name = "BAUD", allow_negative_numbers = true)]
+    pub baud: Option<String>,
+    /// Engine board: bytes of on-chip memory (block RAM) behind the engine, a power of two (default 8192)
+    #[arg(long, value_name = "BYTES", allow_negative_numbers = true)]
+    pub mem_bytes: Option<String>,
+    /// Engine board: width of the led port, 1..=16 (default 5)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub leds: Option<String>,
+}
+
+impl EngineBoardFlags {
+    /// The flags given, as written on the command line.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            ("--family", self.family.is_some()),
+            ("--clock-in-hz", self.clock_in_hz.is_some()),
+            ("--engine-hz", self.engine_hz.is_some()),
+            ("--engine-clock", self.engine_clock.is_some()),
+            ("--baud", self.baud.is_some()),
+            ("--mem-bytes", self.mem_bytes.is_some()),
+            ("--leds", self.leds.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+
+    /// Set the given flags in `cfg` (the engine's own flags are applied by the
+    /// caller). Does not run `cfg.validate()`.
+    pub fn apply(&self, cfg: &mut hdl::board::engine::EngineBoardConfig) -> Result<(), FlagError> {
+        use hdl::board::engine::EngineClock;
+        use hdl::board::Family;
+        let hz = |param: &str, raw: &str| -> Result<u64, ConfigError> {
+            raw.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|v| (1_000..=1_000_000_000).contains(v))
+                .ok_or_else(|| {
+                    ConfigError::new(param, "must be an integer in 1000..=1000000000", format!("`{raw}`"))
+                })
+        };
+        if let Some(raw) = &self.family {
+            cfg.family = match raw.as_str() {
+                "ice40" => Family::Ice40,
+                "ecp5" => Family::Ecp5,
+                other => {
+                    return Err(ConfigError::new("family", "must be ice40 or ecp5", format!("`{other}`")).into())
+                }
+            };
+        }
+        if let Some(raw) = &self.clock_in_hz {
+            cfg.clock_in_hz = hz("clock_in_hz", raw)?;
+            if self.engine_hz.is_none() {
+                cfg.engine_hz = cfg.clock_in_hz;
+            }
+        }
+        if let Some(raw) = &self.engine_hz {
+            cfg.engine_hz = hz("engine_hz", raw)?;
+        }
+        if let Some(raw) = &self.engine_clock {
+            cfg.engine_clock = match raw.as_str() {
+                "pll" => EngineClock::Pll,
+                "pin" => EngineClock::Pin,
+                other => {
+                    return Err(ConfigError::new("engine_clock", "must be pll or pin", format!("`{other}`")).into())
+                }
+            };
+        }
+        if let Some(raw) = &self.baud {
+            cfg.baud = parse_int("baud", raw, 1, 100_000_000)?;
+        }
+        if let Some(raw) = &self.mem_bytes {
+            cfg.mem_bytes = parse_int("mem_bytes", raw, 1, 1 << 30)?;
+        }
+        if let Some(raw) = &self.leds {
+            cfg.leds = parse_int("leds", raw, 1, 16)?;
+        }
+        Ok(())
+    }
+}
+
 /// Parse an engine parameter and check it against the rule
 /// [`EngineConfig::validate`] has for it (the rule is written there only), in
 /// the configuration `cfg` built so far.

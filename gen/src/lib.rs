@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 pub use flags::{
-    parse_int, parse_int_in, ArrayFlags, EngineFlags, FlagError, Geometry, MaxpoolFlags,
+    parse_int, parse_int_in, ArrayFlags, EngineBoardFlags, EngineFlags, FlagError, Geometry,
+    MaxpoolFlags,
 };
+use hdl::board::engine::EngineBoardConfig;
 use hdl::array::ArrayConfig;
 use hdl::engine::EngineConfig;
 use hdl::maxpool::MaxpoolConfig;
@@ -31,9 +33,10 @@ use hdl::{ConfigError, GenError, Generated};
                   Verilog goes to stdout (or --out FILE, written atomically); diagnostics go to stderr."
 )]
 pub struct RawArgs {
-    /// Block to generate: `array` (systolic array), `maxpool` (streaming max pooling)
-    /// or `engine` (descriptor-driven conv/FC engine; its manifest carries the
-    /// programming model)
+    /// Block to generate: `array` (systolic array), `maxpool` (streaming max pooling),
+    /// `engine` (descriptor-driven conv/FC engine; its manifest carries the
+    /// programming model) or `engine-board` (the engine with on-chip memory
+    /// behind a UART bridge, for a board)
     #[arg(long, default_value = "array", value_name = "BLOCK")]
     pub top: String,
     #[command(flatten)]
@@ -42,6 +45,8 @@ pub struct RawArgs {
     pub maxpool: MaxpoolFlags,
     #[command(flatten)]
     pub engine: EngineFlags,
+    #[command(flatten)]
+    pub board: EngineBoardFlags,
     /// Top module name (default: the block's name); sub-modules are prefixed with it
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -59,6 +64,7 @@ pub enum Job {
     Array(ArrayConfig),
     Maxpool(MaxpoolConfig),
     Engine(EngineConfig),
+    EngineBoard(Box<EngineBoardConfig>),
 }
 
 /// What can go wrong, with the exit status each deserves.
@@ -117,9 +123,11 @@ fn reject_foreign_flags(args: &RawArgs, block: &str) -> Result<(), CliError> {
     let array = || args.array.given().into_iter().map(|f| (f, "array"));
     let maxpool = || args.maxpool.given().into_iter().map(|f| (f, "maxpool"));
     let engine = || args.engine.given().into_iter().map(|f| (f, "engine"));
+    let board = || args.board.given().into_iter().map(|f| (f, "engine-board"));
     let foreign = match block {
-        "array" => maxpool().chain(engine()).next(),
-        "maxpool" => array().chain(engine()).next(),
+        "array" => maxpool().chain(engine()).chain(board()).next(),
+        "maxpool" => array().chain(engine()).chain(board()).next(),
+        "engine" => maxpool().chain(board()).next(),
         _ => maxpool().next(),
     };
     match foreign {
@@ -163,8 +171,19 @@ pub fn job_from(args: &RawArgs) -> Result<Job, CliError> {
             cfg.validate()?;
             Ok(Job::Engine(cfg))
         }
+        "engine-board" => {
+            reject_foreign_flags(args, "engine-board")?;
+            let mut cfg = EngineBoardConfig::default();
+            args.engine.apply(&args.array, &mut cfg.engine)?;
+            args.board.apply(&mut cfg)?;
+            if let Some(n) = &args.name {
+                cfg.name = n.clone();
+            }
+            cfg.validate()?;
+            Ok(Job::EngineBoard(Box::new(cfg)))
+        }
         other => Err(CliError::Usage(format!(
-            "top must be one of: array, maxpool, engine, got `{other}`"
+            "top must be one of: array, maxpool, engine, engine-board, got `{other}`"
         ))),
     }
 }
@@ -175,6 +194,7 @@ pub fn generate(job: &Job) -> Result<Generated, CliError> {
         Job::Array(cfg) => hdl::array::generate(cfg)?,
         Job::Maxpool(cfg) => hdl::maxpool::generate(cfg)?,
         Job::Engine(cfg) => hdl::engine::generate(cfg)?,
+        Job::EngineBoard(cfg) => hdl::board::engine::generate(cfg)?,
     })
 }
 

@@ -319,7 +319,7 @@ fn bad_values_exit_2_with_one_line() {
         ),
         (
             vec!["--top", "engines"],
-            "top must be one of: array, maxpool, engine, got `engines`",
+            "top must be one of: array, maxpool, engine, engine-board, got `engines`",
         ),
     ];
     for (args, want) in &cases {

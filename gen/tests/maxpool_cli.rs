@@ -120,7 +120,7 @@ fn bad_values_exit_2_with_one_line() {
         ),
         (
             vec!["--top", "pool"],
-            "top must be one of: array, maxpool, engine, got `pool`",
+            "top must be one of: array, maxpool, engine, engine-board, got `pool`",
         ),
     ];
     for (args, want) in &cases {

@@ -9,7 +9,8 @@
 use compiler::{Layer, Network, Program, Shape};
 use contracts::engine::ProgrammingModel;
 use digits::model::Accuracy;
-use digits::{InputRule, ModelFile};
+use digits::{InputRule, ModelFile, Sample};
+use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -146,6 +147,54 @@ pub fn infer<L: Link>(
         cycles: u64::from(hi) << 32 | u64::from(lo),
         polls,
     })
+}
+
+/// What a run over a set of images gave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSummary {
+    pub images: usize,
+    pub correct: usize,
+    /// The board's class of each image ([`digits::argmax`] of the output).
+    pub classes: Vec<u8>,
+    /// Engine cycles summed over the images.
+    pub engine_cycles: u64,
+    /// Wall-clock (link) seconds for the images, UART transfers included.
+    pub secs: f64,
+}
+
+impl RunSummary {
+    pub fn cycles_per_image(&self) -> f64 {
+        self.engine_cycles as f64 / self.images.max(1) as f64
+    }
+}
+
+/// Classify `samples` with the loaded `model`: one [`infer`] per image;
+/// `progress(done, total)` after each.
+pub fn classify<L: Link>(
+    board: &mut Board<L>,
+    loaded: &Loaded,
+    model: &ModelFile,
+    samples: &[Sample],
+    mut progress: impl FnMut(usize, usize),
+) -> Result<RunSummary, HostError> {
+    let t0 = Instant::now();
+    let mut r = RunSummary {
+        images: samples.len(),
+        correct: 0,
+        classes: Vec::with_capacity(samples.len()),
+        engine_cycles: 0,
+        secs: 0.0,
+    };
+    for (i, s) in samples.iter().enumerate() {
+        let inf = infer(board, loaded, &model.image(s))?;
+        let class = digits::argmax(&inf.output);
+        r.correct += usize::from(class == s.label);
+        r.classes.push(class);
+        r.engine_cycles += inf.cycles;
+        progress(i + 1, samples.len());
+    }
+    r.secs = t0.elapsed().as_secs_f64();
+    Ok(r)
 }
 
 fn layer(rng: &mut StdRng, name: &str, in_c: u32, out_c: u32, k: u32) -> Layer {

@@ -3,12 +3,18 @@
 //! ```text
 //! host --port /dev/ttyUSB1 [--baud 115200] info
 //! host --port /dev/ttyUSB1 [--baud 115200] gemm --m M --k K --n N [--seed S]
+//! host --port /dev/ttyUSB1 [--baud 115200] run --model digits-cnn [--images N]
 //! ```
 //!
-//! `gemm` sends a random int8 GEMM (tiled to the board's array, any shape),
-//! checks C against `golden::reference::gemm_i8`, and prints PASS or FAIL with
-//! the throughput. Results go to stdout, diagnostics to stderr; exit status 0
-//! on PASS, 1 on FAIL or error, 2 on bad usage.
+//! `gemm` (array board) sends a random int8 GEMM (tiled to the board's array,
+//! any shape), checks C against `golden::reference::gemm_i8`, and prints PASS
+//! or FAIL with the throughput. `run` (engine board) compiles a model file
+//! (`digits-cnn`, `lenet5`, a path, or `random-digits-cnn` for random weights of
+//! the digits-cnn topology), loads it into the board's memory, classifies the
+//! test split (or its first N images) and prints the accuracy, the engine's
+//! cycles per image and images/s over the UART and at the engine's clock.
+//! Results go to stdout, diagnostics to stderr; exit status 0 on success/PASS,
+//! 1 on FAIL or error, 2 on bad usage.
 
 mod serial;
 
@@ -62,6 +68,15 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Classify the digits test split on an engine board
+    Run {
+        /// Model: digits-cnn, lenet5, a path to a model file, or random-digits-cnn
+        #[arg(long, default_value = "digits-cnn")]
+        model: String,
+        /// Only the first N test images (default: all)
+        #[arg(long)]
+        images: Option<usize>,
+    },
 }
 
 /// Print to stdout; a closed pipe (`host ... | head`) is not an error.
@@ -73,7 +88,14 @@ macro_rules! out {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    let model = match usage(&cli) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("host: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&cli, model) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
@@ -83,15 +105,69 @@ fn main() -> ExitCode {
     }
 }
 
-/// Ok(true) on success/PASS, Ok(false) on FAIL.
-fn run(cli: &Cli) -> Result<bool, HostError> {
-    if let Cmd::Gemm { m, k, n, .. } = cli.cmd {
-        if m == 0 || k == 0 || n == 0 {
-            return Err(HostError::Request(format!(
-                "--m, --k and --n must be at least 1, got {m}, {k}, {n}"
-            )));
-        }
+/// The model `run` classifies with.
+fn open_model(name: &str) -> Result<digits::ModelFile, HostError> {
+    if name == "random-digits-cnn" {
+        return Ok(host::engine::random_digits_cnn(1));
     }
+    digits::ModelFile::open(name).map_err(|e| HostError::Request(e.to_string()))
+}
+
+/// Usage errors: exit 2, before the port is opened.
+fn usage(cli: &Cli) -> Result<Option<digits::ModelFile>, String> {
+    match &cli.cmd {
+        Cmd::Gemm { m, k, n, .. } if *m == 0 || *k == 0 || *n == 0 => Err(format!(
+            "--m, --k and --n must be at least 1, got {m}, {k}, {n}"
+        )),
+        Cmd::Run { images: Some(0), .. } => Err("--images must be at least 1, got 0".into()),
+        Cmd::Run { model, .. } => open_model(model).map(Some).map_err(|e| e.to_string()),
+        _ => Ok(None),
+    }
+}
+
+/// `run`: classify the test split on an engine board.
+fn run_model<L: host::Link>(
+    board: &mut Board<L>,
+    model: &digits::ModelFile,
+    images: Option<usize>,
+) -> Result<bool, HostError> {
+    let data = digits::Dataset::load().map_err(|e| HostError::Request(e.to_string()))?;
+    let n = images.unwrap_or(data.test.len()).min(data.test.len());
+    let t0 = Instant::now();
+    let loaded = host::engine::load(board, &model.network)?;
+    out!(
+        "model {}: {} layers, {} bytes loaded in {:.2} s",
+        model.name(),
+        model.network.layers.len(),
+        loaded.program.image.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    let r = host::engine::classify(board, &loaded, model, &data.test[..n], |done, total| {
+        if done % 50 == 0 {
+            eprintln!("host: {done} / {total} images");
+        }
+    })?;
+    let (correct, secs) = (r.correct, r.secs.max(1e-9));
+    let per = r.cycles_per_image();
+    let hz = f64::from(board.info().engine_hz);
+    out!(
+        "accuracy: {correct} / {n} = {:.2}% (test split, rows with index % 5 == 0)",
+        100.0 * correct as f64 / n as f64
+    );
+    out!(
+        "engine: {per:.0} cycles per image = {:.0} images/s at its {} Hz clock",
+        hz / per.max(1.0),
+        board.info().engine_hz
+    );
+    out!(
+        "through the UART: {:.2} images/s ({n} images in {secs:.2} s; the line, not the engine, bounds this)",
+        n as f64 / secs
+    );
+    Ok(true)
+}
+
+/// Ok(true) on success/PASS, Ok(false) on FAIL.
+fn run(cli: &Cli, model: Option<digits::ModelFile>) -> Result<bool, HostError> {
     let link = SerialLink::open(&cli.port, cli.baud)?;
     let opts = Options {
         baud: cli.baud,
@@ -100,15 +176,30 @@ fn run(cli: &Cli) -> Result<bool, HostError> {
     };
     let mut board = Board::connect(link, opts)?;
     let info = board.info().clone();
-    out!(
-        "board: {} x {} int8 systolic array, protocol {}, generator {}, core clock {} Hz, {} baud",
-        info.rows,
-        info.cols,
-        info.protocol,
-        info.version_string(),
-        info.clock_hz,
-        info.baud
-    );
+    if info.is_engine() {
+        out!(
+            "board: {} x {} int8 conv/FC engine, {} bytes of {}-bit memory, protocol {}, generator {}, engine clock {} Hz, bridge clock {} Hz, {} baud",
+            info.rows,
+            info.cols,
+            info.mem_bytes,
+            info.mem_bits,
+            info.protocol,
+            info.version_string(),
+            info.engine_hz,
+            info.clock_hz,
+            info.baud
+        );
+    } else {
+        out!(
+            "board: {} x {} int8 systolic array, protocol {}, generator {}, core clock {} Hz, {} baud",
+            info.rows,
+            info.cols,
+            info.protocol,
+            info.version_string(),
+            info.clock_hz,
+            info.baud
+        );
+    }
     if info.baud != cli.baud {
         eprintln!(
             "host: warning: the bitstream was built for {} baud, the port runs at {}",
@@ -121,6 +212,9 @@ fn run(cli: &Cli) -> Result<bool, HostError> {
             info.version_string(),
             contracts::VERSION
         );
+    }
+    if let (Cmd::Run { images, .. }, Some(model)) = (&cli.cmd, &model) {
+        return run_model(&mut board, model, *images);
     }
     let Cmd::Gemm { m, k, n, seed } = cli.cmd else {
         return Ok(true);

@@ -152,6 +152,23 @@ fn engine_board_runs_digits_cnn_like_the_golden_model() {
             got.output
         );
     }
+    // The `host run` loop itself: its classes are the golden model's.
+    let samples = &data.test[images..images + 2];
+    let r = host::engine::classify(&mut board, &loaded, &m, samples, |_, _| {})
+        .unwrap_or_else(|e| panic!("classify: {e}"));
+    let want: Vec<u8> = samples
+        .iter()
+        .map(|s| digits::argmax(&golden_chain(&m.network, &m.image(s))))
+        .collect();
+    assert_eq!(r.classes, want, "classes of `host::engine::classify`");
+    assert_eq!(
+        r.correct,
+        samples
+            .iter()
+            .zip(&want)
+            .filter(|(s, c)| s.label == **c)
+            .count()
+    );
     assert!(board.link().leds() >> 4 & 1 == 1, "irq LED: the engine is done");
     assert_eq!(board.link().framing_errors, 0);
     eprintln!(
