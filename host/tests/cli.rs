@@ -177,8 +177,16 @@ fn clear_errors_without_a_board() {
         "1",
     ]);
     let (_, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "a usage error: exit 2");
     assert!(err.contains("--m, --k and --n must be at least 1"), "{err}");
+    let o = host(&["--port", "/dev/null", "run", "--images", "0"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--images must be at least 1, got 0"), "{err}");
+    let o = host(&["--port", "/dev/null", "run", "--model", "nosuch"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown model `nosuch`"), "{err}");
     let o = host(&["info"]);
     assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
 
