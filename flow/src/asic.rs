@@ -137,6 +137,7 @@ pub fn estimate(
     let g = match design {
         DesignSpec::Array(cfg) | DesignSpec::ArrayOoc(cfg) => hdl::array::generate(cfg)?,
         DesignSpec::Maxpool(cfg) => hdl::maxpool::generate(cfg)?,
+        DesignSpec::Engine(cfg) => hdl::engine::generate(cfg)?,
     };
     let top = g.manifest.top.clone();
     std::fs::create_dir_all(out)

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use boards::Board;
 use gencli::flags::{parse_int_in, ArrayFlags, FlagError, Geometry, MaxpoolFlags};
 use hdl::array::ArrayConfig;
+use hdl::engine::EngineConfig;
 use hdl::maxpool::MaxpoolConfig;
 
 use crate::error::FlowError;
@@ -29,6 +30,9 @@ pub enum DesignSpec {
     /// The systolic array alone, out of context in the timing harness
     /// (`hdl::harness`): measures the array's own Fmax and size, no bitstream.
     ArrayOoc(ArrayConfig),
+    /// The conv/FC engine in its board top (`hdl::board::engine`): on-chip
+    /// memory, UART bridge on the board clock, the engine on its own PLL clock.
+    Engine(EngineConfig),
 }
 
 impl DesignSpec {
@@ -38,6 +42,7 @@ impl DesignSpec {
             DesignSpec::Array(_) => "array",
             DesignSpec::Maxpool(_) => "maxpool",
             DesignSpec::ArrayOoc(_) => "array-ooc",
+            DesignSpec::Engine(_) => "engine",
         }
     }
 
@@ -45,6 +50,7 @@ impl DesignSpec {
     pub fn pipeline(&self) -> Option<u32> {
         match self {
             DesignSpec::Array(a) | DesignSpec::ArrayOoc(a) => Some(a.pipeline),
+            DesignSpec::Engine(e) => Some(e.pipeline),
             DesignSpec::Maxpool(_) => None,
         }
     }
@@ -58,6 +64,7 @@ impl DesignSpec {
     pub fn size_label(&self) -> String {
         match self {
             DesignSpec::Array(a) | DesignSpec::ArrayOoc(a) => format!("{}x{}", a.rows, a.cols),
+            DesignSpec::Engine(e) => format!("{}x{}", e.rows, e.cols),
             DesignSpec::Maxpool(m) => format!("{}ch", m.channels),
         }
     }
@@ -68,6 +75,7 @@ impl DesignSpec {
             DesignSpec::Array(a) | DesignSpec::ArrayOoc(a) => {
                 Some(u64::from(a.rows) * u64::from(a.cols))
             }
+            DesignSpec::Engine(e) => Some(u64::from(e.rows) * u64::from(e.cols)),
             DesignSpec::Maxpool(_) => None,
         }
     }
@@ -216,6 +224,27 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
                 DesignSpec::ArrayOoc(cfg)
             })
         }
+        "engine" => {
+            foreign(&raw.maxpool.given(), "maxpool", kind)?;
+            if raw.array.rows.is_none() {
+                return Err(FlowError::Usage("--rows is required".into()));
+            }
+            let mut a = hdl::board::engine::small_engine(1, 1).array();
+            raw.array
+                .apply_within(&mut a, hdl::engine::config::MAX_DIM)
+                .map_err(flag_usage)?;
+            let cfg = EngineConfig {
+                rows: a.rows,
+                cols: a.cols,
+                pipeline: a.pipeline,
+                mul: a.mul,
+                dsp_limit: a.dsp_limit,
+                dsp_cell: a.dsp_cell,
+                ..hdl::board::engine::small_engine(a.rows, a.cols)
+            };
+            cfg.validate()?;
+            Ok(DesignSpec::Engine(cfg))
+        }
         "maxpool" => {
             let array_only: Vec<&str> = raw
                 .array
@@ -249,7 +278,7 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
             Ok(DesignSpec::Maxpool(cfg))
         }
         other => Err(FlowError::Usage(format!(
-            "--design must be one of: array, maxpool, array-ooc, got `{other}`"
+            "--design must be one of: array, maxpool, array-ooc, engine, got `{other}`"
         ))),
     }
 }
@@ -273,6 +302,11 @@ pub fn fit_to_board(design: DesignSpec, raw: &RawDesign, board: &Board) -> Desig
     match design {
         DesignSpec::Array(a) => DesignSpec::Array(fit(a)),
         DesignSpec::ArrayOoc(a) => DesignSpec::ArrayOoc(fit(a)),
+        DesignSpec::Engine(mut e) => {
+            let a = fit(e.array());
+            (e.mul, e.dsp_limit, e.dsp_cell) = (a.mul, a.dsp_limit, a.dsp_cell);
+            DesignSpec::Engine(e)
+        }
         other => other,
     }
 }
@@ -469,7 +503,7 @@ mod tests {
         };
         assert_eq!(
             usage(design_from(&raw)),
-            "--design must be one of: array, maxpool, array-ooc, got `fft`"
+            "--design must be one of: array, maxpool, array-ooc, engine, got `fft`"
         );
     }
 

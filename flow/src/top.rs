@@ -129,6 +129,39 @@ pub fn board_top_config(
     }
 }
 
+/// Bytes of on-chip memory behind the engine on a board of `family`: iCE40
+/// parts have 15-16 KB of block RAM in all (the engine's own buffers take part
+/// of it), ECP5-85F about 460 KB (128 KB holds lenet5's weights).
+pub fn engine_mem_bytes(family: Family) -> u32 {
+    match family {
+        Family::Ice40 => 4096,
+        Family::Ecp5 => 128 * 1024,
+    }
+}
+
+/// The engine board top's configuration for `engine` on `board`, the engine
+/// clocked at `engine_hz` (from the board clock through the PLL), the bridge
+/// on the board clock.
+pub fn engine_board_config(
+    board: &Board,
+    engine: &hdl::engine::EngineConfig,
+    engine_hz: u64,
+) -> hdl::board::engine::EngineBoardConfig {
+    let b = board_top_config(board, &engine.array(), board.clock.hz);
+    hdl::board::engine::EngineBoardConfig {
+        name: BOARD_TOP.into(),
+        family: b.family,
+        clock_in_hz: board.clock.hz,
+        engine_hz,
+        engine_clock: hdl::board::engine::EngineClock::Pll,
+        baud: BAUD,
+        engine: engine.clone(),
+        mem_bytes: engine_mem_bytes(board.family),
+        leds: b.leds,
+        led_active_low: b.led_active_low,
+    }
+}
+
 /// Generate the design for `board` at `target_hz`.
 pub fn generate(
     board: &Board,
@@ -157,6 +190,24 @@ pub fn generate(
                 }
             );
             Ok(TopSource::from_generated(g, core_hz, true, note))
+        }
+        DesignSpec::Engine(cfg) => {
+            let bc = engine_board_config(board, cfg, target_hz);
+            let d = bc.derived()?;
+            let g = hdl::board::engine::generate(&bc)?;
+            let note = format!(
+                "hdl::board::engine top (UART bridge {BAUD} baud on the {} Hz board clock; engine clock {} Hz from {}; {} bytes of block RAM)",
+                d.bridge_clock.achieved_hz,
+                d.engine_clock.achieved_hz,
+                d.engine_clock_source,
+                bc.mem_bytes
+            );
+            Ok(TopSource::from_generated(
+                g,
+                d.engine_clock.achieved_hz,
+                true,
+                note,
+            ))
         }
         DesignSpec::Maxpool(cfg) => {
             let g = hdl::maxpool::generate(cfg)?;

@@ -80,7 +80,7 @@ fn bad_values_name_the_rule() {
             "fft",
             "--plan-only"
         ]),
-        "flow: error: --design must be one of: array, maxpool, array-ooc, got `fft`"
+        "flow: error: --design must be one of: array, maxpool, array-ooc, engine, got `fft`"
     );
     let e = usage_error(&["--rows", "2", "--plan-only"]);
     assert!(
