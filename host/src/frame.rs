@@ -397,9 +397,15 @@ mod tests {
     #[test]
     fn engine_requests_and_responses() {
         // Laid out by hand from docs/uart-protocol.md.
-        let f = reg_write_request(0x0C, 1);
-        assert_eq!(&f[..9], &[0xA5, 0x03, 5, 0, 0x0C, 1, 0, 0, 0]);
-        assert_eq!(f[9], crc8(&f[1..9]));
+        // The documented example: start the engine.
+        assert_eq!(
+            reg_write_request(0x0C, 1),
+            vec![0xA5, 0x03, 5, 0, 0x0C, 1, 0, 0, 0, 0x1F]
+        );
+        assert_eq!(
+            decode_frame(&[0x5A, 0x83, 0, 0, 0xB6]).expect("ACK").0,
+            Response::Ack
+        );
         assert_eq!(&reg_read_request(0x08)[..5], &[0xA5, 0x04, 1, 0, 0x08]);
         let f = mem_write_request(0x1234_5678, &[9, 8]).expect("fits");
         assert_eq!(&f[..10], &[0xA5, 0x05, 6, 0, 0x78, 0x56, 0x34, 0x12, 9, 8]);
