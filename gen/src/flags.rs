@@ -285,7 +285,11 @@ impl EngineBoardFlags {
                 .ok()
                 .filter(|v| (1_000..=1_000_000_000).contains(v))
                 .ok_or_else(|| {
-                    ConfigError::new(param, "must be an integer in 1000..=1000000000", format!("`{raw}`"))
+                    ConfigError::new(
+                        param,
+                        "must be an integer in 1000..=1000000000",
+                        format!("`{raw}`"),
+                    )
                 })
         };
         if let Some(raw) = &self.family {
@@ -293,7 +297,12 @@ impl EngineBoardFlags {
                 "ice40" => Family::Ice40,
                 "ecp5" => Family::Ecp5,
                 other => {
-                    return Err(ConfigError::new("family", "must be ice40 or ecp5", format!("`{other}`")).into())
+                    return Err(ConfigError::new(
+                        "family",
+                        "must be ice40 or ecp5",
+                        format!("`{other}`"),
+                    )
+                    .into())
                 }
             };
         }
@@ -311,7 +320,12 @@ impl EngineBoardFlags {
                 "pll" => EngineClock::Pll,
                 "pin" => EngineClock::Pin,
                 other => {
-                    return Err(ConfigError::new("engine_clock", "must be pll or pin", format!("`{other}`")).into())
+                    return Err(ConfigError::new(
+                        "engine_clock",
+                        "must be pll or pin",
+                        format!("`{other}`"),
+                    )
+                    .into())
                 }
             };
         }

@@ -17,8 +17,8 @@ pub use flags::{
     parse_int, parse_int_in, ArrayFlags, EngineBoardFlags, EngineFlags, FlagError, Geometry,
     MaxpoolFlags,
 };
-use hdl::board::engine::EngineBoardConfig;
 use hdl::array::ArrayConfig;
+use hdl::board::engine::EngineBoardConfig;
 use hdl::engine::EngineConfig;
 use hdl::maxpool::MaxpoolConfig;
 use hdl::{ConfigError, GenError, Generated};

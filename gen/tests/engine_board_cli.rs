@@ -30,7 +30,11 @@ fn generates_the_engine_board_with_its_flags() {
         "--manifest",
         m.to_str().expect("utf-8"),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let verilog = std::fs::read_to_string(&v).expect("verilog");
     assert!(verilog.contains("EHXPLLL #("), "the engine clock's PLL");
     assert!(verilog.contains("module board_top ("));

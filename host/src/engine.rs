@@ -10,9 +10,9 @@ use compiler::{Layer, Network, Program, Shape};
 use contracts::engine::ProgrammingModel;
 use digits::model::Accuracy;
 use digits::{InputRule, ModelFile, Sample};
-use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::time::Instant;
 
 use crate::client::{Board, HostError};
 use crate::link::Link;

@@ -119,7 +119,9 @@ fn usage(cli: &Cli) -> Result<Option<digits::ModelFile>, String> {
         Cmd::Gemm { m, k, n, .. } if *m == 0 || *k == 0 || *n == 0 => Err(format!(
             "--m, --k and --n must be at least 1, got {m}, {k}, {n}"
         )),
-        Cmd::Run { images: Some(0), .. } => Err("--images must be at least 1, got 0".into()),
+        Cmd::Run {
+            images: Some(0), ..
+        } => Err("--images must be at least 1, got 0".into()),
         Cmd::Run { model, .. } => open_model(model).map(Some).map_err(|e| e.to_string()),
         _ => Ok(None),
     }

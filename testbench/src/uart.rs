@@ -132,7 +132,9 @@ impl SimBoard {
             ));
         }
         if half_bridge == 0 || half_engine == 0 {
-            return Err(DriveError::Gen("clock half-periods must be at least 1".into()));
+            return Err(DriveError::Gen(
+                "clock half-periods must be at least 1".into(),
+            ));
         }
         let g = hdl::board::engine::generate(cfg).map_err(|e| DriveError::Gen(e.to_string()))?;
         let derived = cfg.derived().map_err(|e| DriveError::Gen(e.to_string()))?;

@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use compiler::Network;
 use contracts::uart::{
-    CMD_GEMM, CMD_MEM_READ, CMD_REG_WRITE, ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_UNKNOWN_CMD, KIND_ENGINE,
+    CMD_GEMM, CMD_MEM_READ, CMD_REG_WRITE, ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_UNKNOWN_CMD,
+    KIND_ENGINE,
 };
 use golden::{ConvLayer, Padding};
 use hdl::board::engine::{small_engine, EngineBoardConfig, EngineClock};
@@ -137,8 +138,13 @@ fn engine_board_runs_digits_cnn_like_the_golden_model() {
     for s in data.test.iter().take(images) {
         let input = m.image(s);
         let want = golden_chain(&m.network, &input);
-        let got = host::engine::infer(&mut board, &loaded, &input)
-            .unwrap_or_else(|e| panic!("image {}: {e}; {}", s.index, board.link().model.trace_note()));
+        let got = host::engine::infer(&mut board, &loaded, &input).unwrap_or_else(|e| {
+            panic!(
+                "image {}: {e}; {}",
+                s.index,
+                board.link().model.trace_note()
+            )
+        });
         assert_eq!(got.output, want, "image {}: output tensor", s.index);
         assert_eq!(digits::argmax(&got.output), digits::argmax(&want));
         assert!(got.cycles > 0, "the cycles counter counted");
@@ -169,7 +175,10 @@ fn engine_board_runs_digits_cnn_like_the_golden_model() {
             .filter(|(s, c)| s.label == **c)
             .count()
     );
-    assert!(board.link().leds() >> 4 & 1 == 1, "irq LED: the engine is done");
+    assert!(
+        board.link().leds() >> 4 & 1 == 1,
+        "irq LED: the engine is done"
+    );
     assert_eq!(board.link().framing_errors, 0);
     eprintln!(
         "engine board: build {:.1} s, simulation {:.1} s for {} bridge clocks",
@@ -188,7 +197,10 @@ fn engine_board_commands_and_errors() {
     let mut board = connect(sim);
     let pm = contracts::engine::ProgrammingModel::new(32);
     let off = |n: &str| pm.reg_offset(n).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(board.reg_read(off("id")).expect("id"), contracts::engine::ID);
+    assert_eq!(
+        board.reg_read(off("id")).expect("id"),
+        contracts::engine::ID
+    );
     let c0 = board.reg_read(off("config0")).expect("config0");
     assert_eq!(pm.reg_field("config0", "rows", c0).expect("field"), 4);
     assert_eq!(pm.reg_field("config0", "mem_bits", c0).expect("field"), 32);
@@ -208,16 +220,40 @@ fn engine_board_commands_and_errors() {
     // A REG_WRITE with a bad CRC is not applied.
     let mut f = frame::reg_write_request(off("desc_count") as u8, 99);
     *f.last_mut().expect("crc") ^= 1;
-    expect_error(&mut board, &f, ERR_BAD_CRC, CMD_REG_WRITE, "REG_WRITE bad CRC");
+    expect_error(
+        &mut board,
+        &f,
+        ERR_BAD_CRC,
+        CMD_REG_WRITE,
+        "REG_WRITE bad CRC",
+    );
     assert_eq!(board.reg_read(off("desc_count")).expect("read"), 7);
     assert!(board.link().leds() >> 2 & 1 == 1, "error LED");
     // Lengths and commands.
     let f = frame::request(CMD_REG_WRITE, &[0x10, 1, 2]).expect("fits");
-    expect_error(&mut board, &f, ERR_BAD_LENGTH, CMD_REG_WRITE, "short REG_WRITE");
+    expect_error(
+        &mut board,
+        &f,
+        ERR_BAD_LENGTH,
+        CMD_REG_WRITE,
+        "short REG_WRITE",
+    );
     let f = frame::request(CMD_MEM_READ, &[0, 0, 0, 0, 0, 0]).expect("fits");
-    expect_error(&mut board, &f, ERR_BAD_LENGTH, CMD_MEM_READ, "MEM_READ of 0 bytes");
+    expect_error(
+        &mut board,
+        &f,
+        ERR_BAD_LENGTH,
+        CMD_MEM_READ,
+        "MEM_READ of 0 bytes",
+    );
     let f = frame::gemm_request(4, 4, 1, &[0; 4], &[0; 4]).expect("fits");
-    expect_error(&mut board, &f, ERR_UNKNOWN_CMD, CMD_GEMM, "GEMM on the engine board");
+    expect_error(
+        &mut board,
+        &f,
+        ERR_UNKNOWN_CMD,
+        CMD_GEMM,
+        "GEMM on the engine board",
+    );
     // After every error the board still answers.
     assert_eq!(board.reg_read(off("desc_addr")).expect("read"), 0x40);
     // Host-side checks: past the memory, before anything is sent.

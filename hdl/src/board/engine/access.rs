@@ -37,7 +37,13 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
     let req_data = m.input("req_data", Ty::u(REQ_BITS), None, "stable while pending");
     let done = m.output("done", Ty::bit(), None, "the request is finished");
     let resp = m.output("resp", Ty::u(RESP_BITS), None, "its answer, with done");
-    let csr = CsrPort::ports(&mut m, "csr", Role::Master, ab, "To the engine's register port");
+    let csr = CsrPort::ports(
+        &mut m,
+        "csr",
+        Role::Master,
+        ab,
+        "To the engine's register port",
+    );
     let mem = MemPort::ports(&mut m, "mem", Role::Master, w, "To the memory's host port");
 
     let sync = m.domain("sync", clk, Some(rst));
@@ -98,11 +104,7 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
         (Expr::from(csr.valid) & csr.ready) | (Expr::from(mem.req_valid) & mem.req_ready),
         "the port takes the request",
     );
-    let is_write = m.wire_of(
-        "is_write",
-        Expr::from(reg_write) | mem_write,
-        "",
-    );
+    let is_write = m.wire_of("is_write", Expr::from(reg_write) | mem_write, "");
     let answer = m.wire_of(
         "answer",
         Expr::from(issued) & (Expr::from(csr.rvalid) | mem.resp_valid),

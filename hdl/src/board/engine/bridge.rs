@@ -91,7 +91,12 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
         .doc("See docs/uart-protocol.md.");
 
     // ---- Ports -------------------------------------------------------------------
-    let clk = m.input("clk", Ty::bit(), Some("Bridge clock and synchronous reset"), "");
+    let clk = m.input(
+        "clk",
+        Ty::bit(),
+        Some("Bridge clock and synchronous reset"),
+        "",
+    );
     let rst = m.input("rst", Ty::bit(), None, "");
     let rx_valid = m.input(
         "rx_valid",
@@ -110,7 +115,12 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
         Some("Requests to the engine domain (clock-domain crossing)"),
         "",
     );
-    let acc_ready = m.input("acc_ready", Ty::bit(), None, "the last request was answered");
+    let acc_ready = m.input(
+        "acc_ready",
+        Ty::bit(),
+        None,
+        "the last request was answered",
+    );
     let acc_data = m.output("acc_data", Ty::u(REQ_BITS), None, "op, address, value");
     let acc_done = m.input("acc_done", Ty::bit(), None, "an answer arrived");
     let acc_resp = m.input("acc_resp", Ty::u(RESP_BITS), None, "");
@@ -155,7 +165,12 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
         sync,
         "memory address of the next byte",
     );
-    let rd_left = m.reg_in("rd_left_reg", Ty::u(16), sync, "MEM_READ bytes still to read");
+    let rd_left = m.reg_in(
+        "rd_left_reg",
+        Ty::u(16),
+        sync,
+        "MEM_READ bytes still to read",
+    );
     let rd_have = m.reg_reset(
         "rd_have_reg",
         Ty::bit(),
@@ -179,7 +194,12 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
         0,
         "a response frame is being sent",
     );
-    let tx_pos = m.reg_in("tx_pos_reg", Ty::u(POS_BITS), sync, "byte index in the frame");
+    let tx_pos = m.reg_in(
+        "tx_pos_reg",
+        Ty::u(POS_BITS),
+        sync,
+        "byte index in the frame",
+    );
     let tx_type = m.reg_in("tx_type_reg", Ty::u(8), sync, "TYPE of the frame");
     let tx_len = m.reg_in("tx_len_reg", Ty::u(16), sync, "LEN of the frame");
     let tx_end = m.reg_in(
@@ -194,7 +214,12 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
     let crc_tx = m.reg_in("crc_tx_reg", Ty::u(8), sync, "CRC of the frame so far");
     let err_sticky = m.reg_reset("err_sticky_reg", Ty::bit(), sync, 0, "");
     let irq_meta = m.reg_in("irq_meta_reg", Ty::bit(), sync, "synchronizer, first stage");
-    let irq_sync = m.reg_in("irq_sync_reg", Ty::bit(), sync, "synchronizer, second stage");
+    let irq_sync = m.reg_in(
+        "irq_sync_reg",
+        Ty::bit(),
+        sync,
+        "synchronizer, second stage",
+    );
 
     let b = || Expr::from(rx_data);
     let state = Expr::from(fsm.reg);
@@ -323,15 +348,8 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
         issue_st.clone() & (Expr::from(is_regw) | is_regr) & acc_ready,
         "the register access goes",
     );
-    let wr_issue = m.wire_of(
-        "wr_issue",
-        data_st & acc_ready,
-        "a MEM_WRITE byte goes",
-    );
-    m.assign(
-        acc_valid,
-        Expr::from(rd_issue) | reg_issue | wr_issue,
-    );
+    let wr_issue = m.wire_of("wr_issue", data_st & acc_ready, "a MEM_WRITE byte goes");
+    m.assign(acc_valid, Expr::from(rd_issue) | reg_issue | wr_issue);
     let op = priority(
         vec![
             (in_data.clone(), k(2, Op::MemWrite as u64)),
@@ -448,22 +466,23 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
     let fixed = |p: &mut Proc, ty: u8, len: u64, flags| {
         frame(p, ty, k(16, len), k(POS_BITS, HEADER + len), flags)
     };
-    let mut p = Proc::sync(sync).with_comment("Parser and responder: one state per field of the frame.");
+    let mut p =
+        Proc::sync(sync).with_comment("Parser and responder: one state per field of the frame.");
     p.set(err, err_next);
     p.set(irq_meta, eng_irq);
     p.set(irq_sync, irq_meta);
     p.if_(Expr::from(byte) & !crc_now, |p| {
         p.set(crc_rx, crc_next);
     });
-    p.if_(Expr::from(byte) & state.clone().cmp_ge(code_of("HDR")) & state.cmp_le(code_of("SKIP")), |p| {
-        p.set(remain, Expr::from(remain) - k(16, 1));
-    });
     p.if_(
-        Expr::from(dropped) | (st(&mut m, "DECIDE") & failed),
+        Expr::from(byte) & state.clone().cmp_ge(code_of("HDR")) & state.cmp_le(code_of("SKIP")),
         |p| {
-            p.set(err_sticky, k(1, 1));
+            p.set(remain, Expr::from(remain) - k(16, 1));
         },
     );
+    p.if_(Expr::from(dropped) | (st(&mut m, "DECIDE") & failed), |p| {
+        p.set(err_sticky, k(1, 1));
+    });
     // The transmitter: one byte per fire.
     p.if_(fire, |p| {
         p.set(tx_pos, Expr::from(tx_pos) + k(POS_BITS, 1));

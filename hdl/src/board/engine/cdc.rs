@@ -63,18 +63,47 @@ pub fn build(name: &str, req_bits: u32, resp_bits: u32) -> Result<Module, GenErr
     let rst_d = m.input("rst_d", Ty::bit(), None, "");
     let d_valid = m.output("d_valid", Ty::bit(), None, "a request is pending");
     let d_data = m.output("d_data", Ty::u(req_bits), None, "stable while d_valid");
-    let d_done = m.input("d_done", Ty::bit(), None, "the request is finished (one clock)");
+    let d_done = m.input(
+        "d_done",
+        Ty::bit(),
+        None,
+        "the request is finished (one clock)",
+    );
     let d_resp = m.input("d_resp", Ty::u(resp_bits), None, "its answer, with d_done");
 
     let src = m.domain("src", clk_s, Some(rst_s));
     let dst = m.domain("dst", clk_d, Some(rst_d));
     let req_tog = m.reg_reset("req_tog_reg", Ty::bit(), src, 0, "flips with each request");
     let data = m.reg_in("data_reg", Ty::u(req_bits), src, "the request, held");
-    let ack_meta = m.reg_reset("ack_meta_reg", Ty::bit(), src, 0, "synchronizer, first stage");
-    let ack_sync = m.reg_reset("ack_sync_reg", Ty::bit(), src, 0, "synchronizer, second stage");
+    let ack_meta = m.reg_reset(
+        "ack_meta_reg",
+        Ty::bit(),
+        src,
+        0,
+        "synchronizer, first stage",
+    );
+    let ack_sync = m.reg_reset(
+        "ack_sync_reg",
+        Ty::bit(),
+        src,
+        0,
+        "synchronizer, second stage",
+    );
     let ack_seen = m.reg_reset("ack_seen_reg", Ty::bit(), src, 0, "ack_sync a clock ago");
-    let req_meta = m.reg_reset("req_meta_reg", Ty::bit(), dst, 0, "synchronizer, first stage");
-    let req_sync = m.reg_reset("req_sync_reg", Ty::bit(), dst, 0, "synchronizer, second stage");
+    let req_meta = m.reg_reset(
+        "req_meta_reg",
+        Ty::bit(),
+        dst,
+        0,
+        "synchronizer, first stage",
+    );
+    let req_sync = m.reg_reset(
+        "req_sync_reg",
+        Ty::bit(),
+        dst,
+        0,
+        "synchronizer, second stage",
+    );
     let ack_tog = m.reg_reset("ack_tog_reg", Ty::bit(), dst, 0, "flips with each answer");
     let resp = m.reg_in("resp_reg", Ty::u(resp_bits), dst, "the answer, held");
 
@@ -84,15 +113,19 @@ pub fn build(name: &str, req_bits: u32, resp_bits: u32) -> Result<Module, GenErr
         "the last request was answered",
     );
     let take = m.wire_of("take", Expr::from(s_valid) & idle, "a request is taken");
-    m.sync(src, "Source: take a request, see its answer come back.", |p| {
-        p.set(ack_meta, ack_tog);
-        p.set(ack_sync, ack_meta);
-        p.set(ack_seen, ack_sync);
-        p.if_(take, |p| {
-            p.set(data, s_data);
-            p.set(req_tog, !Expr::from(req_tog));
-        });
-    });
+    m.sync(
+        src,
+        "Source: take a request, see its answer come back.",
+        |p| {
+            p.set(ack_meta, ack_tog);
+            p.set(ack_sync, ack_meta);
+            p.set(ack_seen, ack_sync);
+            p.if_(take, |p| {
+                p.set(data, s_data);
+                p.set(req_tog, !Expr::from(req_tog));
+            });
+        },
+    );
     m.assign(s_ready, idle);
     m.assign(s_done, Expr::from(ack_sync) ^ Expr::from(ack_seen));
     m.assign(s_resp, resp);

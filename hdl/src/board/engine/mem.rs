@@ -87,7 +87,11 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Result<Memory, 
     );
     let go = m.wire_of("go", Expr::from(go_eng) | go_host, "a request is taken");
     let pick = |a, b| Expr::mux(eng.req_valid, a, b);
-    let write = m.wire_of("write", pick(eng.req_write.into(), host.req_write.into()), "");
+    let write = m.wire_of(
+        "write",
+        pick(eng.req_write.into(), host.req_write.into()),
+        "",
+    );
     let addr = m.wire_of(
         "word_addr",
         pick(
@@ -101,14 +105,8 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Result<Memory, 
         .connect("clk", clk)
         .connect("wr_en", Expr::from(go) & write)
         .connect("wr_addr", addr)
-        .connect(
-            "wr_data",
-            pick(eng.req_wdata.into(), host.req_wdata.into()),
-        )
-        .connect(
-            "wr_strb",
-            pick(eng.req_wstrb.into(), host.req_wstrb.into()),
-        )
+        .connect("wr_data", pick(eng.req_wdata.into(), host.req_wdata.into()))
+        .connect("wr_strb", pick(eng.req_wstrb.into(), host.req_wstrb.into()))
         .connect("rd_en", read)
         .connect("rd_addr", addr)
         .out("rd_data", eng.resp_rdata)
@@ -124,7 +122,10 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Result<Memory, 
         });
     });
     m.assign(eng.req_ready, free);
-    m.assign(host.req_ready, Expr::from(free) & !Expr::from(eng.req_valid));
+    m.assign(
+        host.req_ready,
+        Expr::from(free) & !Expr::from(eng.req_valid),
+    );
     m.assign(eng.resp_valid, Expr::from(resp_valid) & !Expr::from(owner));
     m.assign(host.resp_valid, Expr::from(resp_valid) & owner);
     Ok(Memory {

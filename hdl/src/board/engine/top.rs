@@ -54,9 +54,8 @@ pub fn build(
     }
 
     let clk_in = m.input("clk_in", Ty::bit(), Some("Board clock"), "");
-    let clk_pin = (cfg.engine_clock == EngineClock::Pin).then(|| {
-        m.input("clk_engine", Ty::bit(), None, "engine clock (simulation)")
-    });
+    let clk_pin = (cfg.engine_clock == EngineClock::Pin)
+        .then(|| m.input("clk_engine", Ty::bit(), None, "engine clock (simulation)"));
     let uart_rx = m.input(
         "uart_rx",
         Ty::bit(),
