@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hdl::array::ArrayConfig;
+use hdl::board::engine::{small_engine, EngineBoardConfig, EngineClock};
 use hdl::board::{BoardTopConfig, Family};
 use host::Link;
 use serialport::{SerialPort, TTYPort};
@@ -25,12 +26,9 @@ struct PtyBoard {
 }
 
 impl PtyBoard {
+    /// A 4 x 4 array board.
     fn start() -> PtyBoard {
-        let (tx, rx) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_sim = stop.clone();
-        // A Verilated model stays on the thread that made it.
-        let thread = std::thread::spawn(move || -> Result<(), String> {
+        PtyBoard::start_with(|| {
             let cfg = BoardTopConfig {
                 clock_in_hz: 1_000_000,
                 target_hz: 1_000_000,
@@ -44,8 +42,35 @@ impl PtyBoard {
                 },
                 ..BoardTopConfig::default()
             };
+            SimBoard::new(&cfg).map_err(|e| format!("board: {e}"))
+        })
+    }
+
+    /// A 4 x 4 engine board, the engine clock 1.25 times the bridge's.
+    fn start_engine() -> PtyBoard {
+        PtyBoard::start_with(|| {
+            let cfg = EngineBoardConfig {
+                clock_in_hz: 1_000_000,
+                engine_hz: 1_250_000,
+                engine_clock: EngineClock::Pin,
+                baud: BAUD,
+                engine: small_engine(4, 4),
+                mem_bytes: 4096,
+                ..EngineBoardConfig::default()
+            };
+            SimBoard::engine(&cfg, 5, 4).map_err(|e| format!("board: {e}"))
+        })
+    }
+
+    /// The board `make` builds, behind a pty.
+    fn start_with(make: fn() -> Result<SimBoard, String>) -> PtyBoard {
+        let (tx, rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_sim = stop.clone();
+        // A Verilated model stays on the thread that made it.
+        let thread = std::thread::spawn(move || -> Result<(), String> {
             let fail = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
-            let mut sim = SimBoard::new(&cfg).map_err(|e| fail("board", &e))?;
+            let mut sim = make()?;
             // A pty carries no break: reset the simulated board here instead.
             sim.send_break().map_err(|e| fail("break", &e))?;
             let (mut master, slave) = TTYPort::pair().map_err(|e| fail("pty", &e))?;
@@ -153,6 +178,38 @@ fn info_and_gemm_through_a_pty() {
         "{out}"
     );
     assert!(out.contains("throughput:"), "{out}");
+}
+
+/// `host run` on an engine board: load the model, classify two test images.
+#[test]
+fn run_on_an_engine_board_through_a_pty() {
+    let board = PtyBoard::start_engine();
+    let baud = BAUD.to_string();
+    let common = ["--port", &board.path, "--baud", &baud, "--slack-ms", "5000"];
+    let o = host(&[&common[..], &["info"]].concat());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "info failed: {out}{err}");
+    assert!(
+        out.contains("board: 4 x 4 int8 conv/FC engine, 4096 bytes of 32-bit memory, protocol 2")
+            && out.contains("engine clock 1250000 Hz, bridge clock 1000000 Hz"),
+        "{out}"
+    );
+    let run = ["run", "--model", "random-digits-cnn", "--images", "2"];
+    let o = host(&[&common[..], &run[..]].concat());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "run failed: {out}{err}");
+    assert!(out.contains("model digits-cnn-random: 3 layers"), "{out}");
+    assert!(out.contains("accuracy: "), "{out}");
+    assert!(out.contains(" / 2 = "), "{out}");
+    assert!(out.contains("cycles per image"), "{out}");
+    // An array board has no engine: a clear error, exit 1.
+    drop(board);
+    let board = PtyBoard::start();
+    let common = ["--port", &board.path, "--baud", &baud, "--slack-ms", "5000"];
+    let o = host(&[&common[..], &run[..]].concat());
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("needs an engine board"), "{err}");
 }
 
 #[test]
