@@ -129,13 +129,16 @@ pub fn board_top_config(
     }
 }
 
-/// Bytes of on-chip memory behind the engine on a board of `family`: iCE40
-/// parts have 15-16 KB of block RAM in all (the engine's own buffers take part
-/// of it), ECP5-85F about 460 KB (128 KB holds lenet5's weights).
-pub fn engine_mem_bytes(family: Family) -> u32 {
-    match family {
-        Family::Ice40 => 4096,
-        Family::Ecp5 => 128 * 1024,
+/// The memory behind the engine on `board`: an iCE40 UltraPlus uses its four
+/// SPRAMs (128 KB); other iCE40 parts have 15-16 KB of block RAM in all (the
+/// engine's own buffers take part of it), so 4 KB; the ECP5-85F about 460 KB,
+/// of which 128 KB (lenet5's weights fit).
+pub fn engine_memory(board: &Board) -> (hdl::board::engine::MemKind, u32) {
+    use hdl::board::engine::MemKind;
+    match board.family {
+        Family::Ice40 if board.part.starts_with("iCE40UP") => (MemKind::Spram, 128 * 1024),
+        Family::Ice40 => (MemKind::BlockRam, 4096),
+        Family::Ecp5 => (MemKind::BlockRam, 128 * 1024),
     }
 }
 
@@ -148,6 +151,7 @@ pub fn engine_board_config(
     engine_hz: u64,
 ) -> hdl::board::engine::EngineBoardConfig {
     let b = board_top_config(board, &engine.array(), board.clock.hz);
+    let (memory, mem_bytes) = engine_memory(board);
     hdl::board::engine::EngineBoardConfig {
         name: BOARD_TOP.into(),
         family: b.family,
@@ -156,7 +160,8 @@ pub fn engine_board_config(
         engine_clock: hdl::board::engine::EngineClock::Pll,
         baud: BAUD,
         engine: engine.clone(),
-        mem_bytes: engine_mem_bytes(board.family),
+        mem_bytes,
+        memory,
         leds: b.leds,
         led_active_low: b.led_active_low,
     }
@@ -196,11 +201,12 @@ pub fn generate(
             let d = bc.derived()?;
             let g = hdl::board::engine::generate(&bc)?;
             let note = format!(
-                "hdl::board::engine top (UART bridge {BAUD} baud on the {} Hz board clock; engine clock {} Hz from {}; {} bytes of block RAM)",
+                "hdl::board::engine top (UART bridge {BAUD} baud on the {} Hz board clock; engine clock {} Hz from {}; {} bytes of {:?} memory)",
                 d.bridge_clock.achieved_hz,
                 d.engine_clock.achieved_hz,
                 d.engine_clock_source,
-                bc.mem_bytes
+                bc.mem_bytes,
+                bc.memory
             );
             Ok(TopSource::from_generated(
                 g,

@@ -18,7 +18,13 @@ use hdl::Generated;
 use crate::verilator::{BuildSpec, Dir, PortDesc};
 
 /// The model of each primitive we have one for: (cell name, Verilog text).
-const MODELS: [(&str, &str); 1] = [("MULT18X18D", include_str!("../models/ecp5_mult18x18d.v"))];
+const MODELS: [(&str, &str); 2] = [
+    ("MULT18X18D", include_str!("../models/ecp5_mult18x18d.v")),
+    (
+        "SB_SPRAM256KA",
+        include_str!("../models/ice40_sb_spram256ka.v"),
+    ),
+];
 
 /// The models of every extern module of `design`, concatenated; an error names
 /// the first extern with no model.

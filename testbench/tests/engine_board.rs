@@ -17,7 +17,7 @@ use contracts::uart::{
     KIND_ENGINE,
 };
 use golden::{ConvLayer, Padding};
-use hdl::board::engine::{small_engine, EngineBoardConfig, EngineClock};
+use hdl::board::engine::{small_engine, EngineBoardConfig, EngineClock, MemKind};
 use hdl::board::Family;
 use host::frame::{self, Response};
 use host::{Board, HostError, Options};
@@ -34,6 +34,7 @@ fn sim_cfg() -> EngineBoardConfig {
         baud: 125_000,
         engine: small_engine(4, 4),
         mem_bytes: 4096,
+        memory: MemKind::BlockRam,
         leds: 5,
         led_active_low: 0,
     }
@@ -188,6 +189,42 @@ fn engine_board_runs_digits_cnn_like_the_golden_model() {
     );
 }
 
+/// The iCE40 UltraPlus memory: four SB_SPRAM256KA (128 KB, two banks of two),
+/// through their simulation model: bytes in both banks, and digits-cnn.
+#[test]
+fn engine_board_on_spram() {
+    let cfg = EngineBoardConfig {
+        mem_bytes: 131_072,
+        memory: MemKind::Spram,
+        ..sim_cfg()
+    };
+    let sim = SimBoard::engine(&cfg, 5, 3).unwrap_or_else(|e| panic!("{e}"));
+    assert!(sim.verilog.contains("SB_SPRAM256KA"));
+    let mut board = connect(sim);
+    assert_eq!(board.info().mem_bytes, 131_072);
+    let bytes: Vec<u8> = (0..21u32).map(|i| (i * 91 + 3) as u8).collect();
+    for addr in [3u32, 65_530, 131_072 - 21] {
+        board.mem_write(addr, &bytes).expect("write");
+    }
+    for addr in [3u32, 65_530, 131_072 - 21] {
+        assert_eq!(board.mem_read(addr, 21).expect("read"), bytes, "at {addr}");
+    }
+    let m = model();
+    let loaded = host::engine::load(&mut board, &m.network).unwrap_or_else(|e| panic!("{e}"));
+    let data = digits::Dataset::load().unwrap_or_else(|e| panic!("{e}"));
+    for s in data.test.iter().skip(20).take(2) {
+        let input = m.image(s);
+        let got = host::engine::infer(&mut board, &loaded, &input)
+            .unwrap_or_else(|e| panic!("image {}: {e}", s.index));
+        assert_eq!(
+            got.output,
+            golden_chain(&m.network, &input),
+            "image {}",
+            s.index
+        );
+    }
+}
+
 /// Register and memory commands, the errors, and an engine clock slower than
 /// the bridge's (the other direction of the crossing's ratio).
 #[test]
@@ -284,8 +321,14 @@ fn engine_board_lint_and_synth_clean() {
         leds: 8,
         ..sim_cfg()
     };
+    let up5k = EngineBoardConfig {
+        mem_bytes: 131_072,
+        memory: MemKind::Spram,
+        ..ice.clone()
+    };
     for (label, cfg, primitive) in [
         ("engine-board-sim", sim_cfg(), None),
+        ("engine-board-up5k", up5k, Some("SB_SPRAM256KA spram1_1")),
         ("engine-board-ice40", ice, Some("SB_PLL40_2_PAD #(")),
         ("engine-board-ecp5", ecp, Some("EHXPLLL #(")),
     ] {

@@ -1,7 +1,8 @@
 //! The on-chip memory behind the engine's memory port, shared with the host.
 //!
 //! One simple dual-port block RAM (`parts::ram`, one 8-bit memory per byte
-//! lane, so byte strobes need no read-modify-write) of `mem_bytes`, one request
+//! lane, so byte strobes need no read-modify-write) of `mem_bytes`, or on the
+//! iCE40 UltraPlus its single-port RAMs ([`super::spram`]), one request
 //! per clock, reads answered the next clock (latency 1, as the engine's
 //! contract allows). Two masters: the engine's memory port and the host port
 //! (the bridge's one-byte accesses, arriving through the clock-domain
@@ -15,7 +16,7 @@
 //! `mem_resp_ready` for a cycle). `owner_reg` remembers whose read it was.
 //! Addresses wrap modulo the memory size.
 
-use crate::ir::{Expr, Module, Ty};
+use crate::ir::{Design, Expr, Module, Ty};
 use crate::parts::bundle::{MemPort, Role};
 use crate::parts::ram::{self, RamConfig};
 use crate::parts::Instantiate;
@@ -23,7 +24,7 @@ use crate::util::clog2;
 use crate::GenError;
 
 use super::super::k;
-use super::{EngineBoardConfig, EngineBoardDerived};
+use super::{EngineBoardConfig, EngineBoardDerived, MemKind};
 
 /// The memory's modules: its top and the RAM inside.
 pub struct Memory {
@@ -32,20 +33,35 @@ pub struct Memory {
 }
 
 /// Build `<name>_mem` and its RAM `<name>_ram`.
-pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Result<Memory, GenError> {
+pub fn build(
+    cfg: &EngineBoardConfig,
+    d: &EngineBoardDerived,
+    design: &mut Design,
+) -> Result<Memory, GenError> {
     let w = cfg.engine.mem_bits;
     let lanes = w / 8;
     let lb = clog2(u64::from(lanes));
     let aw = d.mem_addr_bits;
-    let ram = ram::build(&RamConfig {
-        name: cfg.sub("ram"),
-        width: w,
-        depth: d.mem_words,
-    })?;
+    let ram = match cfg.memory {
+        MemKind::BlockRam => ram::build(&RamConfig {
+            name: cfg.sub("ram"),
+            width: w,
+            depth: d.mem_words,
+        })?,
+        MemKind::Spram => super::spram::build(
+            &cfg.sub("spram"),
+            d.mem_words / super::spram::SPRAM_WORDS,
+            design,
+        )?,
+    };
     let mut m = Module::new(cfg.sub("mem"));
     m.doc(format!(
-        "On-chip memory: {} bytes of block RAM, {w}-bit words, read latency 1.",
-        cfg.mem_bytes
+        "On-chip memory: {} bytes of {}, {w}-bit words, read latency 1.",
+        cfg.mem_bytes,
+        match cfg.memory {
+            MemKind::BlockRam => "block RAM",
+            MemKind::Spram => "SB_SPRAM256KA",
+        }
     ))
     .doc("Two masters, the engine first: the host's request waits while the engine offers one.")
     .doc("A read's answer is held until taken; no request is taken meanwhile.");

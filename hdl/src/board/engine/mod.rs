@@ -33,6 +33,7 @@ pub mod bridge;
 pub mod cdc;
 pub mod clocks;
 pub mod mem;
+pub mod spram;
 pub mod top;
 
 use serde::Serialize;
@@ -58,6 +59,17 @@ pub enum EngineClock {
     Pin,
 }
 
+/// What the memory behind the engine is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemKind {
+    /// Inferred block RAM (any family), `mem_bytes` a power of two.
+    BlockRam,
+    /// The iCE40 UltraPlus `SB_SPRAM256KA`s: 64 KB (two) or 128 KB (all four
+    /// of a UP5K), with a 32-bit memory port.
+    Spram,
+}
+
 /// User-facing parameters of the engine board top.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EngineBoardConfig {
@@ -74,9 +86,10 @@ pub struct EngineBoardConfig {
     pub baud: u32,
     /// The engine behind the bridge.
     pub engine: EngineConfig,
-    /// Bytes of on-chip memory behind the engine's memory port (block RAM), a
-    /// power of two; addresses wrap modulo this size.
+    /// Bytes of on-chip memory behind the engine's memory port, a power of
+    /// two; addresses wrap modulo this size.
     pub mem_bytes: u32,
+    pub memory: MemKind,
     /// Width of the `led` port: heartbeat, busy, error, PLL locked, engine irq,
     /// then unused (off).
     pub leds: u32,
@@ -98,6 +111,7 @@ impl Default for EngineBoardConfig {
             baud: 115_200,
             engine: small_engine(4, 4),
             mem_bytes: 8192,
+            memory: MemKind::BlockRam,
             leds: 5,
             led_active_low: 0,
         }
@@ -232,6 +246,20 @@ impl EngineBoardConfig {
                 self.mem_bytes,
             ));
         }
+        if self.memory == MemKind::Spram
+            && (self.family != Family::Ice40
+                || self.engine.mem_bits != 32
+                || ![65536, 131072].contains(&self.mem_bytes))
+        {
+            return Err(ConfigError::new(
+                "memory",
+                format!(
+                    "spram needs family ice40 (an UltraPlus part), engine.mem_bits 32 and mem_bytes 65536 or 131072; got {:?}, {} and {}",
+                    self.family, self.engine.mem_bits, self.mem_bytes
+                ),
+                "spram",
+            ));
+        }
         let words = (bytes / mb) as u32;
         Ok(EngineBoardDerived {
             bridge_clock: uart.clock,
@@ -275,7 +303,7 @@ pub fn design(cfg: &EngineBoardConfig) -> Result<Design, GenError> {
     let req_cdc = cdc::build(&cfg.sub("cdc"), cdc::REQ_BITS, cdc::RESP_BITS)?;
     let rst_sync = cdc::reset_sync(&cfg.sub("engine_reset"));
     let access = access::build(cfg, &d);
-    let memory = mem::build(cfg, &d)?;
+    let memory = mem::build(cfg, &d, &mut design)?;
     let engine_top = engine.top_module().ok_or_else(|| {
         GenError::Internal(format!("engine design has no top module {}", engine.top))
     })?;
