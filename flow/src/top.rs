@@ -158,6 +158,13 @@ pub fn engine_board_config(
         clock_in_hz: board.clock.hz,
         engine_hz,
         engine_clock: hdl::board::engine::EngineClock::Pll,
+        // The UP5K's clock pin on the iCEBreaker is the PLL's pad; the HX8K
+        // breakout's J3 is not (nextpnr: "not connected to any PLL BEL").
+        pll_input: if board.part.starts_with("iCE40UP") {
+            hdl::board::engine::PllInput::Pad
+        } else {
+            hdl::board::engine::PllInput::Fabric
+        },
         baud: BAUD,
         engine: engine.clone(),
         mem_bytes,

@@ -25,7 +25,7 @@ fn plan_engine(board: &Board, engine_hz: u64) -> flow::plan::Plan {
 fn engine_board_top_plans_on_every_board() {
     for (name, engine_hz, pll) in [
         ("icebreaker", 24_000_000, "SB_PLL40_2_PAD #("),
-        ("ice40-hx8k", 24_000_000, "SB_PLL40_2_PAD #("),
+        ("ice40-hx8k", 24_000_000, "SB_PLL40_CORE #("),
         ("ulx3s", 50_000_000, "EHXPLLL #("),
     ] {
         let board = boards::get(name).unwrap_or_else(|e| panic!("{e}"));

@@ -17,7 +17,7 @@ use contracts::uart::{
     KIND_ENGINE,
 };
 use golden::{ConvLayer, Padding};
-use hdl::board::engine::{small_engine, EngineBoardConfig, EngineClock, MemKind};
+use hdl::board::engine::{small_engine, EngineBoardConfig, EngineClock, MemKind, PllInput};
 use hdl::board::Family;
 use host::frame::{self, Response};
 use host::{Board, HostError, Options};
@@ -31,6 +31,7 @@ fn sim_cfg() -> EngineBoardConfig {
         clock_in_hz: 1_000_000,
         engine_hz: 1_250_000,
         engine_clock: EngineClock::Pin,
+        pll_input: PllInput::Pad,
         baud: 125_000,
         engine: small_engine(4, 4),
         mem_bytes: 4096,
@@ -321,6 +322,10 @@ fn engine_board_lint_and_synth_clean() {
         leds: 8,
         ..sim_cfg()
     };
+    let hx8k = EngineBoardConfig {
+        pll_input: PllInput::Fabric,
+        ..ice.clone()
+    };
     let up5k = EngineBoardConfig {
         mem_bytes: 131_072,
         memory: MemKind::Spram,
@@ -329,6 +334,7 @@ fn engine_board_lint_and_synth_clean() {
     for (label, cfg, primitive) in [
         ("engine-board-sim", sim_cfg(), None),
         ("engine-board-up5k", up5k, Some("SB_SPRAM256KA spram1_1")),
+        ("engine-board-hx8k", hx8k, Some("SB_PLL40_CORE #(")),
         ("engine-board-ice40", ice, Some("SB_PLL40_2_PAD #(")),
         ("engine-board-ecp5", ecp, Some("EHXPLLL #(")),
     ] {

@@ -426,6 +426,28 @@ pub fn sb_pll40_2_pad() -> ExternModule {
     ])
 }
 
+/// The iCE40 PLL fed from the fabric (a global net), for a board whose clock
+/// pin is not a PLL pad: any pin can feed it.
+pub fn sb_pll40_core() -> ExternModule {
+    ExternModule::new(
+        "SB_PLL40_CORE",
+        "iCE40 PLL fed from a global net (yosys ice40 cell library)",
+    )
+    .port("REFERENCECLK", Ty::bit(), PortDir::Input)
+    .port("RESETB", Ty::bit(), PortDir::Input)
+    .port("BYPASS", Ty::bit(), PortDir::Input)
+    .port("PLLOUTGLOBAL", Ty::bit(), PortDir::Output)
+    .port("LOCK", Ty::bit(), PortDir::Output)
+    .params(&[
+        "FEEDBACK_PATH",
+        "PLLOUT_SELECT",
+        "DIVR",
+        "DIVF",
+        "DIVQ",
+        "FILTER_RANGE",
+    ])
+}
+
 /// The ECP5 PLL with the ports this design uses.
 pub fn ehxplll() -> ExternModule {
     let bit = Ty::bit();

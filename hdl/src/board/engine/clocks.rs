@@ -2,9 +2,10 @@
 //! (the UART divider needs nothing faster), the engine on its own clock, so the
 //! engine runs at its own Fmax whatever the bridge's is.
 //!
-//! - iCE40 with a PLL: `SB_PLL40_2_PAD`, whose port A passes the pad's clock
-//!   through to a global net (a pad feeding a PLL cannot also drive the fabric)
-//!   and port B is the PLL's output;
+//! - iCE40 with a PLL on its pad: `SB_PLL40_2_PAD`, whose port A passes the
+//!   pad's clock through to a global net (a pad feeding a PLL cannot also
+//!   drive the fabric) and port B is the PLL's output; with the clock on an
+//!   ordinary pin ([`PllInput::Fabric`]): `SB_PLL40_CORE` from its global net;
 //! - ECP5 with a PLL: `EHXPLLL`'s `CLKOP`; the fabric takes `clk_in` directly;
 //! - no PLL (`engine_hz` = `clock_in_hz`): both domains on `clk_in` (the
 //!   crossing is still there; it just crosses between equal clocks);
@@ -14,7 +15,7 @@
 use crate::ir::{Conn, Design, Expr, Module, ParamValue, Ty};
 
 use super::super::pll::{self, bits, text, Pll};
-use super::{EngineBoardConfig, EngineBoardDerived, EngineClock};
+use super::{EngineBoardConfig, EngineBoardDerived, EngineClock, PllInput};
 
 /// Build `<name>_clocks`: `clk_in` (and `clk_engine` with a pin clock) in;
 /// `clk_bridge`, `clk_engine_out`, `locked` out.
@@ -65,6 +66,26 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived, design: &mut Desig
             m.assign(clk_bridge, clk_in);
             m.assign(clk_engine, clk_in);
             m.assign(locked, Expr::bit(true));
+        }
+        (None, Pll::Ice40(p)) if cfg.pll_input == PllInput::Fabric => {
+            design.add_extern(pll::sb_pll40_core());
+            let params: Vec<(String, ParamValue)> = vec![
+                ("FEEDBACK_PATH".into(), text("SIMPLE")),
+                ("PLLOUT_SELECT".into(), text("GENCLK")),
+                ("DIVR".into(), bits(4, p.divr)),
+                ("DIVF".into(), bits(7, p.divf)),
+                ("DIVQ".into(), bits(3, p.divq)),
+                ("FILTER_RANGE".into(), bits(3, p.filter_range)),
+            ];
+            let conns = vec![
+                conn("REFERENCECLK", clk_in.into()),
+                conn("RESETB", Expr::bit(true)),
+                conn("BYPASS", Expr::bit(false)),
+                ("PLLOUTGLOBAL".into(), Conn::Out(clk_engine)),
+                ("LOCK".into(), Conn::Out(locked)),
+            ];
+            m.assign(clk_bridge, clk_in);
+            m.extern_instance("SB_PLL40_CORE", "pll", params, Vec::new(), conns);
         }
         (None, Pll::Ice40(p)) => {
             design.add_extern(pll::sb_pll40_2_pad());

@@ -59,6 +59,18 @@ pub enum EngineClock {
     Pin,
 }
 
+/// How an iCE40 PLL gets the board clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PllInput {
+    /// `clk_in` is the PLL's own pad (iCEBreaker's pin 35): `SB_PLL40_2_PAD`,
+    /// whose port A passes the pad's clock on to the bridge.
+    Pad,
+    /// `clk_in` is an ordinary global input (the HX8K breakout's J3):
+    /// `SB_PLL40_CORE` fed from its global net.
+    Fabric,
+}
+
 /// What the memory behind the engine is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -82,6 +94,8 @@ pub struct EngineBoardConfig {
     /// The engine's clock in Hz (requested PLL output, or the pin's frequency).
     pub engine_hz: u64,
     pub engine_clock: EngineClock,
+    /// iCE40 only: whether `clk_in` is the PLL's pad.
+    pub pll_input: PllInput,
     /// UART baud rate (8N1), from the board clock.
     pub baud: u32,
     /// The engine behind the bridge.
@@ -108,6 +122,7 @@ impl Default for EngineBoardConfig {
             clock_in_hz: 12_000_000,
             engine_hz: 12_000_000,
             engine_clock: EngineClock::Pll,
+            pll_input: PllInput::Pad,
             baud: 115_200,
             engine: small_engine(4, 4),
             mem_bytes: 8192,
@@ -232,6 +247,7 @@ impl EngineBoardConfig {
         let source = match (self.engine_clock, engine_clock.pll) {
             (EngineClock::Pin, _) => "pin clk_engine",
             (_, pll::Pll::Bypass) => "board clock clk_in",
+            (_, pll::Pll::Ice40(_)) if self.pll_input == PllInput::Fabric => "SB_PLL40_CORE",
             (_, pll::Pll::Ice40(_)) => "SB_PLL40_2_PAD port B",
             (_, pll::Pll::Ecp5(_)) => "EHXPLLL CLKOP",
         };
