@@ -246,6 +246,9 @@ pub struct EngineBoardFlags {
     /// Engine board: engine clock source, pll or pin (a second input clk_engine, for simulation)
     #[arg(long, value_name = "SOURCE")]
     pub engine_clock: Option<String>,
+    /// Engine board, iCE40: pad (the clock pin is the PLL's pad: SB_PLL40_2_PAD, default) or fabric (SB_PLL40_CORE from any pin)
+    #[arg(long, value_name = "INPUT")]
+    pub pll_input: Option<String>,
     /// Engine board: UART baud rate (default 115200)
     #[arg(long, value_name = "BAUD", allow_negative_numbers = true)]
     pub baud: Option<String>,
@@ -265,6 +268,7 @@ impl EngineBoardFlags {
             ("--clock-in-hz", self.clock_in_hz.is_some()),
             ("--engine-hz", self.engine_hz.is_some()),
             ("--engine-clock", self.engine_clock.is_some()),
+            ("--pll-input", self.pll_input.is_some()),
             ("--baud", self.baud.is_some()),
             ("--mem-bytes", self.mem_bytes.is_some()),
             ("--leds", self.leds.is_some()),
@@ -323,6 +327,20 @@ impl EngineBoardFlags {
                     return Err(ConfigError::new(
                         "engine_clock",
                         "must be pll or pin",
+                        format!("`{other}`"),
+                    )
+                    .into())
+                }
+            };
+        }
+        if let Some(raw) = &self.pll_input {
+            cfg.pll_input = match raw.as_str() {
+                "pad" => hdl::board::engine::PllInput::Pad,
+                "fabric" => hdl::board::engine::PllInput::Fabric,
+                other => {
+                    return Err(ConfigError::new(
+                        "pll_input",
+                        "must be pad or fabric",
                         format!("`{other}`"),
                     )
                     .into())

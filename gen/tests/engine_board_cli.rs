@@ -51,6 +51,25 @@ fn generates_the_engine_board_with_its_flags() {
 }
 
 #[test]
+fn an_ice40_clock_pin_that_is_not_the_pll_pad() {
+    let out = gen(&[
+        "--top",
+        "engine-board",
+        "--engine-hz",
+        "24000000",
+        "--pll-input",
+        "fabric",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = String::from_utf8_lossy(&out.stdout);
+    assert!(v.contains("SB_PLL40_CORE #(") && !v.contains("SB_PLL40_2_PAD"));
+}
+
+#[test]
 fn bad_values_and_foreign_flags_are_usage_errors() {
     assert_usage_error(
         &["--top", "engine-board", "--family", "xilinx"],
@@ -59,6 +78,10 @@ fn bad_values_and_foreign_flags_are_usage_errors() {
     assert_usage_error(
         &["--top", "engine-board", "--mem-bytes", "3000"],
         "mem_bytes must be a power of two",
+    );
+    assert_usage_error(
+        &["--top", "engine-board", "--pll-input", "pin"],
+        "pll_input must be pad or fabric, got `pin`",
     );
     assert_usage_error(
         &["--top", "array", "--engine-hz", "50000000"],
