@@ -83,16 +83,11 @@ fn golden_chain(net: &Network, input: &[i8]) -> Vec<i8> {
     x
 }
 
-/// The trained `digits-cnn` when it is committed, else a random-weight network
-/// of the same topology.
+/// The committed, trained `digits-cnn` (a missing or broken model file fails
+/// the test: it must never quietly run on other weights).
 fn model() -> digits::ModelFile {
-    match digits::ModelFile::open("digits-cnn") {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("models/digits-cnn.json not usable ({e}); random weights instead");
-            host::engine::random_digits_cnn(11)
-        }
-    }
+    digits::ModelFile::open("digits-cnn")
+        .unwrap_or_else(|e| panic!("models/digits-cnn.json: {e}"))
 }
 
 /// Send a hand-made frame and expect one ERROR response with `code`.
