@@ -102,10 +102,6 @@ pub struct Checks {
     pub ho_next: SignalId,
     pub wo_next: SignalId,
     pub misaligned: SignalId,
-    pub in_size: SignalId,
-    pub in_words_next: SignalId,
-    pub kk_next: SignalId,
-    pub wrap: SignalId,
     pub s_bad_count: SignalId,
     pub s_misaligned: SignalId,
     pub s_wrap: SignalId,
@@ -127,10 +123,15 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         | is0(d.dl_h, 8)
         | is0(d.dl_w, 8);
     let zero_size = m.wire_of("chk_zero_size", zero_size, "rule zero_size");
+    // A span is used only once too_large is known (it is part of that rule,
+    // OR-ed with the dil and k limits), so its operands need only the bits of
+    // their limits.
+    let narrow_e = |e: Expr, max: u32| e.slice(0, bit_len(max));
+    let narrow = |s: SignalId, max: u32| narrow_e(Expr::from(s), max);
     let span_h = m.wire_of(
         "span_h",
         z(
-            Expr::from(d.dl_h).mul_wide(z(Expr::from(d.k_h) - k(8, 1), 8)),
+            narrow(d.dl_h, lim.dil).mul_wide(narrow_e(Expr::from(d.k_h) - k(8, 1), lim.k_h - 1)),
             16,
         ),
         "dil_h*(k_h-1)",
@@ -138,7 +139,7 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
     let span_w = m.wire_of(
         "span_w",
         z(
-            Expr::from(d.dl_w).mul_wide(z(Expr::from(d.k_w) - k(8, 1), 8)),
+            narrow(d.dl_w, lim.dil).mul_wide(narrow_e(Expr::from(d.k_w) - k(8, 1), lim.k_w - 1)),
             16,
         ),
         "dil_w*(k_w-1)",
@@ -247,43 +248,6 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         "rule misaligned",
     );
     let top32 = k64(48, 1 << 32);
-    let in_size = m.wire_of(
-        "in_size",
-        z(Expr::from(d.in_h).mul_wide(d.in_w).mul_wide(d.in_c), 48),
-        "bytes of the input tensor",
-    );
-    let in_words_next = m.wire_of(
-        "in_words_next",
-        z(
-            (Expr::from(in_size) + k(48, (1 << mbb) - 1)) >> k(4, mbb),
-            24,
-        ),
-        "",
-    );
-    let kk_next = m.wire_of(
-        "kk_next",
-        z(Expr::from(d.k_h).mul_wide(d.k_w).mul_wide(d.in_c), 24),
-        "",
-    );
-    let in_end = z(d.in_addr, 48) + z(Expr::from(d.in_h).mul_wide(d.in_w).mul_wide(d.in_c), 48);
-    let w_end = z(d.w_addr, 48)
-        + z(
-            Expr::from(d.k_h)
-                .mul_wide(d.k_w)
-                .mul_wide(d.in_c)
-                .mul_wide(d.out_c),
-            48,
-        );
-    let ch_end = z(d.ch_addr, 48) + z(Expr::from(d.out_c).mul_wide(k(4, 8)), 48);
-    let out_end = z(d.out_addr, 48) + z(Expr::from(st.ho).mul_wide(st.wo).mul_wide(d.out_c), 48);
-    let wrap = m.wire_of(
-        "chk_wrap",
-        in_end.cmp_gt(top32.clone())
-            | w_end.cmp_gt(top32.clone())
-            | ch_end.cmp_gt(top32.clone())
-            | out_end.cmp_gt(top32.clone()),
-        "rule address_wrap",
-    );
     let s_bad_count = m.wire_of(
         "chk_count",
         Expr::from(st.run_count).cmp_gt(k(32, lim.desc_count)),
@@ -312,12 +276,28 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         ho_next,
         wo_next,
         misaligned,
-        in_size,
-        in_words_next,
-        kk_next,
-        wrap,
         s_bad_count,
         s_misaligned,
         s_wrap,
     }
+}
+
+/// Bits needed to hold `max`.
+fn bit_len(max: u32) -> u32 {
+    (32 - max.leading_zeros()).max(1)
+}
+
+/// The address-wrap rule on the sizes `SETUP` computed (`docs/engine.md`):
+/// no tensor may run past the top of the 32-bit address space.
+pub fn wrap(m: &mut Module, d: &Desc, p: &super::setup::Products) -> SignalId {
+    let top32 = k64(48, 1 << 32);
+    let end = |base: SignalId, size: Expr| (z(base, 48) + z(size, 48)).cmp_gt(top32.clone());
+    m.wire_of(
+        "chk_wrap",
+        end(d.in_addr, p.in_size.into())
+            | end(d.w_addr, p.wsize.into())
+            | end(d.ch_addr, Expr::from(d.out_c).mul_wide(k(4, 8)))
+            | end(d.out_addr, p.osize.into()),
+        "rule address_wrap",
+    )
 }
