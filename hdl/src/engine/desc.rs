@@ -88,6 +88,9 @@ pub struct CheckState {
     pub wo: SignalId,
     pub run_addr: SignalId,
     pub run_count: SignalId,
+    /// High in the pool check state: the shared dividers compute the pooled
+    /// size rather than the conv output size.
+    pub pool_phase: Expr,
 }
 
 /// The checks and the values the check states register.
@@ -178,22 +181,6 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
             | Expr::from(nw).cmp_lt(z(span_w, 17) + k(17, 1)),
         "rule bad_geometry: no conv output",
     );
-    let hc_next = m.wire_of(
-        "hc_next",
-        div_small(
-            z(Expr::from(nh) - z(span_h, 17) - k(17, 1), 16),
-            Expr::from(d.s_h),
-        ) + k(16, 1),
-        "",
-    );
-    let wc_next = m.wire_of(
-        "wc_next",
-        div_small(
-            z(Expr::from(nw) - z(span_w, 17) - k(17, 1), 16),
-            Expr::from(d.s_w),
-        ) + k(16, 1),
-        "",
-    );
     let pool_on = m.wire_of("pool_on", Expr::from(d.pool_k).cmp_ne(k(8, 0)), "");
     let hpad = m.wire_of(
         "geo_hp",
@@ -217,28 +204,30 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         ),
         "rule bad_geometry: pooling",
     );
+    // Two dividers serve both check states: the conv output size in CHKB,
+    // the pooled size in CHKC (each state registers its pair).
+    let pool_phase = st.pool_phase.clone();
+    let div = |m: &mut Module, name: &str, conv: Expr, s: SignalId, pad: SignalId| {
+        let x = Expr::mux(
+            pool_phase.clone(),
+            z(Expr::from(pad) - z(d.pool_k, 17), 16),
+            z(conv, 16),
+        );
+        let dv = Expr::mux(pool_phase.clone(), Expr::from(d.pool_s), Expr::from(s));
+        m.wire_of(name, div_small(x, dv) + k(16, 1), "size / stride + 1")
+    };
+    let qh = div(m, "geo_qh", Expr::from(nh) - z(span_h, 17) - k(17, 1), d.s_h, hpad);
+    let qw = div(m, "geo_qw", Expr::from(nw) - z(span_w, 17) - k(17, 1), d.s_w, wpad);
+    let hc_next = qh;
+    let wc_next = qw;
     let ho_next = m.wire_of(
         "ho_next",
-        Expr::mux(
-            pool_on,
-            div_small(
-                z(Expr::from(hpad) - z(d.pool_k, 17), 16),
-                Expr::from(d.pool_s),
-            ) + k(16, 1),
-            Expr::from(st.hc),
-        ),
+        Expr::mux(pool_on, Expr::from(qh), Expr::from(st.hc)),
         "",
     );
     let wo_next = m.wire_of(
         "wo_next",
-        Expr::mux(
-            pool_on,
-            div_small(
-                z(Expr::from(wpad) - z(d.pool_k, 17), 16),
-                Expr::from(d.pool_s),
-            ) + k(16, 1),
-            Expr::from(st.wc),
-        ),
+        Expr::mux(pool_on, Expr::from(qw), Expr::from(st.wc)),
         "",
     );
     let low = |s: SignalId| Expr::from(s).slice(0, mbb).cmp_ne(k(mbb, 0));

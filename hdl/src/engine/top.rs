@@ -783,6 +783,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
 
     // Checks (combinational on the descriptor and derived registers).
+    let pool_phase = m.in_state(&fsm, "CHKC");
     let chk = super::desc::checks(
         &mut m,
         &d,
@@ -793,6 +794,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             wo,
             run_addr,
             run_count,
+            pool_phase,
         },
         lim,
         mbb,
