@@ -216,8 +216,20 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         let dv = Expr::mux(pool_phase.clone(), Expr::from(d.pool_s), Expr::from(s));
         m.wire_of(name, div_small(x, dv) + k(16, 1), "size / stride + 1")
     };
-    let qh = div(m, "geo_qh", Expr::from(nh) - z(span_h, 17) - k(17, 1), d.s_h, hpad);
-    let qw = div(m, "geo_qw", Expr::from(nw) - z(span_w, 17) - k(17, 1), d.s_w, wpad);
+    let qh = div(
+        m,
+        "geo_qh",
+        Expr::from(nh) - z(span_h, 17) - k(17, 1),
+        d.s_h,
+        hpad,
+    );
+    let qw = div(
+        m,
+        "geo_qw",
+        Expr::from(nw) - z(span_w, 17) - k(17, 1),
+        d.s_w,
+        wpad,
+    );
     let hc_next = qh;
     let wc_next = qw;
     let ho_next = m.wire_of(

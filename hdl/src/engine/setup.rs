@@ -255,7 +255,11 @@ pub fn build(
         .max(r);
     let n = PROGRAM.len() as u32;
     let sb = clog2(u64::from(n)).max(1);
-    let maxc = PROGRAM.iter().map(|s| step_cycles(s, &bd)).max().unwrap_or(1);
+    let maxc = PROGRAM
+        .iter()
+        .map(|s| step_cycles(s, &bd))
+        .max()
+        .unwrap_or(1);
     let cbits = clog2(u64::from(maxc)).max(1);
     let mut dest: Vec<(Val, SignalId)> = Vec::new();
     for s in &PROGRAM {
@@ -296,10 +300,27 @@ pub fn build(
     // Bounded operand: its low bits (the checks guarantee the rest are zero).
     let operand = |v: Val, w: u32| z(Expr::from(get(v)).slice(0, bits(max_of(v, &bd))), w);
 
-    let step = m.reg_reset("su_step_reg", Ty::u(sb), sync, 0, "SETUP: product being computed");
-    let cyc = m.reg_reset("su_cyc_reg", Ty::u(cbits), sync, 0, "SETUP: cycle of the product");
+    let step = m.reg_reset(
+        "su_step_reg",
+        Ty::u(sb),
+        sync,
+        0,
+        "SETUP: product being computed",
+    );
+    let cyc = m.reg_reset(
+        "su_cyc_reg",
+        Ty::u(cbits),
+        sync,
+        0,
+        "SETUP: cycle of the product",
+    );
     let a_reg = m.reg_in("su_a_reg", Ty::u(aw), sync, "SETUP: wide operand, shifted");
-    let b_reg = m.reg_in("su_b_reg", Ty::u(bw), sync, "SETUP: narrow operand, shifted");
+    let b_reg = m.reg_in(
+        "su_b_reg",
+        Ty::u(bw),
+        sync,
+        "SETUP: narrow operand, shifted",
+    );
     let acc_reg = m.reg_in("su_acc_reg", Ty::u(aw), sync, "SETUP: partial product");
 
     let a_src = m.wire("su_a_src", Ty::u(aw), "wide operand of the step");
@@ -353,7 +374,11 @@ pub fn build(
             );
     }
     let acc_next = m.wire_of("su_acc_next", sum, "the partial product after this cycle");
-    let last = m.wire_of("su_last", Expr::from(cyc).cmp_eq(last_c), "the step's last cycle");
+    let last = m.wire_of(
+        "su_last",
+        Expr::from(cyc).cmp_eq(last_c),
+        "the step's last cycle",
+    );
     let done = m.wire_of(
         "su_done",
         active.clone() & last & Expr::from(step).cmp_eq(k(sb, n - 1)),
@@ -377,9 +402,12 @@ pub fn build(
                 .map(|(_, r)| *r)
                 .unwrap_or(a_reg);
             let w = bits(max_of(s.dest, &bd));
-            p.if_(Expr::from(last) & Expr::from(step).cmp_eq(k(sb, i as u32)), |p| {
-                p.set(reg, z(acc_next, w));
-            });
+            p.if_(
+                Expr::from(last) & Expr::from(step).cmp_eq(k(sb, i as u32)),
+                |p| {
+                    p.set(reg, z(acc_next, w));
+                },
+            );
         }
     })
     .else_(|p| {

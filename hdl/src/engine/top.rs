@@ -216,7 +216,13 @@ struct Walk {
 impl Walk {
     fn regs(m: &mut Module, sync: crate::process::DomainId, pre: &str, what: &str) -> Walk {
         let mut r = |n: &str, w: u32, c: &str| {
-            m.reg_reset(&format!("{pre}_{n}_reg"), Ty::u(w), sync, 0, &format!("{what}: {c}"))
+            m.reg_reset(
+                &format!("{pre}_{n}_reg"),
+                Ty::u(w),
+                sync,
+                0,
+                &format!("{what}: {c}"),
+            )
         };
         Walk {
             rx: r("rx", 16, "output column"),
@@ -363,9 +369,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "state_reg",
         sync,
         &[
-            "IDLE", "SCHK", "DREQ", "DWAIT", "CHKA", "CHKB", "CHKC", "SETUP", "CHKD", "RREQ", "RWAIT",
-            "GREC", "GRWAIT", "WLOAD", "WLWAIT", "WSTART", "AROW", "INFO", "BROW", "END", "GSWAP",
-            "LDRAIN", "ERR", "DONE",
+            "IDLE", "SCHK", "DREQ", "DWAIT", "CHKA", "CHKB", "CHKC", "SETUP", "CHKD", "RREQ",
+            "RWAIT", "GREC", "GRWAIT", "WLOAD", "WLWAIT", "WSTART", "AROW", "INFO", "BROW", "END",
+            "GSWAP", "LDRAIN", "ERR", "DONE",
         ],
         "generator state",
     );
@@ -429,7 +435,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let oawr = m.reg_reset("oawr_reg", Ty::u(32), sync, 0, "bytes of wi*stride_h rows");
     let oaw = m.reg_reset("oaw_reg", Ty::u(32), sync, 0, "bytes of the window offset");
     let oak = m.reg_reset("oak_reg", Ty::u(32), sync, 0, "... + ky*dil_h rows");
-    let oa = m.reg_reset("oa_reg", Ty::u(32), sync, 0, "... + kx*dil_w columns: the tap's bytes");
+    let oa = m.reg_reset(
+        "oa_reg",
+        Ty::u(32),
+        sync,
+        0,
+        "... + kx*dil_w columns: the tap's bytes",
+    );
     let part = m.reg_reset("aq_reg", ty8, sync, 0, "word of the A run being read");
     let b_addr = m.reg_reset(
         "b_addr_reg",
@@ -549,12 +561,18 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let narrow = |s: SignalId, max: u32| Expr::from(s).slice(0, clog2(u64::from(max) + 1));
     let lead_h = m.wire_of(
         "lead_h",
-        z(narrow(pp, lim.pool_k - 1).mul_wide(narrow(s_h, lim.stride)), 8) + z(pad_t, 8),
+        z(
+            narrow(pp, lim.pool_k - 1).mul_wide(narrow(s_h, lim.stride)),
+            8,
+        ) + z(pad_t, 8),
         "input rows above the first window: pool_pad*stride_h + pad_t",
     );
     let lead_w = m.wire_of(
         "lead_w",
-        z(narrow(pp, lim.pool_k - 1).mul_wide(narrow(s_w, lim.stride)), 8) + z(pad_l, 8),
+        z(
+            narrow(pp, lim.pool_k - 1).mul_wide(narrow(s_w, lim.stride)),
+            8,
+        ) + z(pad_l, 8),
         "input columns left of the first window",
     );
     let in_setup = m.in_state(&fsm, "SETUP");
@@ -581,8 +599,14 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         },
         lim,
     );
-    m.allow_unused(ho, "H_o is below 2048 under the limits: SETUP reads its low bits");
-    m.allow_unused(ps, "the pool stride is at most 4: only its low bits are read");
+    m.allow_unused(
+        ho,
+        "H_o is below 2048 under the limits: SETUP reads its low bits",
+    );
+    m.allow_unused(
+        ps,
+        "the pool stride is at most 4: only its low bits are read",
+    );
     let howo = m.wire_of("howo", z(prod.howo, 24), "output pixels H_o*W_o");
     let kk = m.wire_of("kk", z(prod.kk, 24), "K = k_h*k_w*in_c");
 
@@ -639,12 +663,18 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let ps16 = z(narrow(ps, lim.pool_s.max(1)), 16);
     let step_y = m.wire_of(
         "step_y",
-        z(narrow(ps, lim.pool_s.max(1)).mul_wide(narrow(s_h, lim.stride)), 16),
+        z(
+            narrow(ps, lim.pool_s.max(1)).mul_wide(narrow(s_h, lim.stride)),
+            16,
+        ),
         "input rows from one output row to the next",
     );
     let step_x = m.wire_of(
         "step_x",
-        z(narrow(ps, lim.pool_s.max(1)).mul_wide(narrow(s_w, lim.stride)), 16),
+        z(
+            narrow(ps, lim.pool_s.max(1)).mul_wide(narrow(s_w, lim.stride)),
+            16,
+        ),
         "",
     );
     let neg16 = |e: SignalId| k(16, 0) - z(e, 16);
@@ -657,7 +687,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         ),
         wcy: m.wire_of(
             "w_cy_next",
-            Expr::mux(rx_end, Expr::from(cur.wcy) + ps16.clone(), Expr::from(cur.wcy)),
+            Expr::mux(
+                rx_end,
+                Expr::from(cur.wcy) + ps16.clone(),
+                Expr::from(cur.wcy),
+            ),
             "",
         ),
         wcx: m.wire_of(
@@ -1151,10 +1185,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(wcnt, k(16, 0));
             p.set(
                 in_words,
-                z(
-                    (z(prod.in_size, 48) + k(48, mb - 1)) >> k(4, mbb),
-                    24,
-                ),
+                z((z(prod.in_size, 48) + k(48, mb - 1)) >> k(4, mbb), 24),
             );
             p.set(ires, z(prod.in_size, 48).cmp_le(k(48, cfg.ibuf_bytes)));
             p.set(wres, Expr::from(kk).cmp_le(k(24, cfg.wbuf_rows)));
