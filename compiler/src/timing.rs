@@ -9,7 +9,8 @@
 //!
 //! - **Generator** (one FSM, one read a cycle into a 4-deep request FIFO):
 //!   `DREQ` (`64/MB` descriptor reads), `DWAIT` (until every read landed),
-//!   `CHKA..CHKD` (1 cycle each), `RREQ` (record-check words), `RWAIT`; per
+//!   `CHKA..CHKC` (1 cycle each), `SETUP` ([`SETUP_CYCLES`]: the per-layer
+//!   products on one sequential multiplier), `CHKD` (1 cycle), `RREQ` (record-check words), `RWAIT`; per
 //!   group `GREC` (the group's record words, only once no tile of that record
 //!   set's parity is in flight), `GRWAIT` (until the generator's reads
 //!   landed), `WLOAD`/`WLWAIT` (weights resident: `K` rows of
@@ -55,6 +56,13 @@
 //! [`crate::model::C_START`] (`SCHK` and `DONE`).
 
 use std::collections::VecDeque;
+
+/// Cycles of the generator's `SETUP` state, the same for every descriptor:
+/// the per-layer products on one sequential multiplier, 4 bits of the narrow
+/// operand a cycle, each product as many cycles as its operand's bound under
+/// the contract's limits needs (`hdl::engine::setup::cycles`; a test checks
+/// the two agree).
+pub const SETUP_CYCLES: u64 = 30;
 
 use crate::check::Descriptor;
 use crate::model::words;
@@ -104,6 +112,7 @@ enum St {
     ChkA,
     ChkB,
     ChkC,
+    Setup,
     ChkD,
     Rreq,
     Rwait,
@@ -332,6 +341,7 @@ fn simulate(
     // Generator registers.
     let mut st = St::Dreq;
     let mut wcnt = 0u64;
+    let mut setup_left = 0u64;
     let mut co0 = 0u64;
     let mut gpar = 0usize;
     let mut group_first = false;
@@ -836,7 +846,16 @@ fn simulate(
             }
             St::ChkA => next = St::ChkB,
             St::ChkB => next = St::ChkC,
-            St::ChkC => next = St::ChkD,
+            St::ChkC => {
+                setup_left = SETUP_CYCLES;
+                next = St::Setup;
+            }
+            St::Setup => {
+                setup_left -= 1;
+                if setup_left == 0 {
+                    next = St::ChkD;
+                }
+            }
             St::ChkD => {
                 wcnt = 0;
                 next = St::Rreq;

@@ -378,10 +378,17 @@ fn inferred_memories_are_the_buffers_and_two_fifos() {
     }
 }
 
+/// Ceiling on the iCE40 LUT4 count of the small engine below (2x2, 32-bit
+/// port, LUT multipliers in the array): `docs/engine.md` "Area" has the
+/// figure it guards (about 10% headroom), so a change that brings back a full
+/// multiplier in the control path fails here.
+const ICE40_SMALL_LUT4_CEILING: u64 = 16_500;
+
 /// A small engine (small buffers) synthesizes for iCE40 and ECP5, and every
 /// memory becomes block RAM (SB_RAM40_4K, DP16KD), each in as few blocks as
 /// the block shapes allow. No memory is left as LUT RAM, flip-flops or an
-/// unmapped `$mem`.
+/// unmapped `$mem`. Its iCE40 LUT4 count stays under
+/// [`ICE40_SMALL_LUT4_CEILING`].
 #[test]
 fn small_engine_synthesizes_with_block_ram() {
     let c = EngineConfig {
@@ -440,10 +447,20 @@ fn small_engine_synthesizes_with_block_ram() {
             "{synth}: an unmapped memory; log {}",
             log_path.display()
         );
+        if *synth == "synth_ice40" {
+            let luts = cells(report, "SB_LUT4");
+            assert!(
+                luts > 0 && luts <= ICE40_SMALL_LUT4_CEILING,
+                "{synth}: {luts} SB_LUT4, ceiling {ICE40_SMALL_LUT4_CEILING}; log {}",
+                log_path.display()
+            );
+        }
         eprintln!(
-            "{synth}: {} {ram}, {} flip-flops; log {}",
+            "{synth}: {} {ram}, {} flip-flops, {} SB_LUT4 / {} LUT4; log {}",
             cells(report, ram),
             flops(report),
+            cells(report, "SB_LUT4"),
+            cells(report, "LUT4"),
             log_path.display()
         );
     }

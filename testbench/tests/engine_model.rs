@@ -490,3 +490,14 @@ fn engine_model_sweep() {
         check_config(*c, cases, 100 + i as u64, 0.02);
     }
 }
+
+/// The model's `SETUP` length is the RTL's: the setup program's cycles under
+/// the contract's limits.
+#[test]
+fn setup_cycles_agree() {
+    let pm = ProgrammingModel::new(64);
+    assert_eq!(
+        u64::from(hdl::engine::setup::cycles(&pm.limits)),
+        compiler::timing::SETUP_CYCLES
+    );
+}

@@ -88,6 +88,9 @@ pub struct CheckState {
     pub wo: SignalId,
     pub run_addr: SignalId,
     pub run_count: SignalId,
+    /// High in the pool check state: the shared dividers compute the pooled
+    /// size rather than the conv output size.
+    pub pool_phase: Expr,
 }
 
 /// The checks and the values the check states register.
@@ -102,10 +105,6 @@ pub struct Checks {
     pub ho_next: SignalId,
     pub wo_next: SignalId,
     pub misaligned: SignalId,
-    pub in_size: SignalId,
-    pub in_words_next: SignalId,
-    pub kk_next: SignalId,
-    pub wrap: SignalId,
     pub s_bad_count: SignalId,
     pub s_misaligned: SignalId,
     pub s_wrap: SignalId,
@@ -127,10 +126,15 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         | is0(d.dl_h, 8)
         | is0(d.dl_w, 8);
     let zero_size = m.wire_of("chk_zero_size", zero_size, "rule zero_size");
+    // A span is used only once too_large is known (it is part of that rule,
+    // OR-ed with the dil and k limits), so its operands need only the bits of
+    // their limits.
+    let narrow_e = |e: Expr, max: u32| e.slice(0, bit_len(max));
+    let narrow = |s: SignalId, max: u32| narrow_e(Expr::from(s), max);
     let span_h = m.wire_of(
         "span_h",
         z(
-            Expr::from(d.dl_h).mul_wide(z(Expr::from(d.k_h) - k(8, 1), 8)),
+            narrow(d.dl_h, lim.dil).mul_wide(narrow_e(Expr::from(d.k_h) - k(8, 1), lim.k_h - 1)),
             16,
         ),
         "dil_h*(k_h-1)",
@@ -138,7 +142,7 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
     let span_w = m.wire_of(
         "span_w",
         z(
-            Expr::from(d.dl_w).mul_wide(z(Expr::from(d.k_w) - k(8, 1), 8)),
+            narrow(d.dl_w, lim.dil).mul_wide(narrow_e(Expr::from(d.k_w) - k(8, 1), lim.k_w - 1)),
             16,
         ),
         "dil_w*(k_w-1)",
@@ -177,22 +181,6 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
             | Expr::from(nw).cmp_lt(z(span_w, 17) + k(17, 1)),
         "rule bad_geometry: no conv output",
     );
-    let hc_next = m.wire_of(
-        "hc_next",
-        div_small(
-            z(Expr::from(nh) - z(span_h, 17) - k(17, 1), 16),
-            Expr::from(d.s_h),
-        ) + k(16, 1),
-        "",
-    );
-    let wc_next = m.wire_of(
-        "wc_next",
-        div_small(
-            z(Expr::from(nw) - z(span_w, 17) - k(17, 1), 16),
-            Expr::from(d.s_w),
-        ) + k(16, 1),
-        "",
-    );
     let pool_on = m.wire_of("pool_on", Expr::from(d.pool_k).cmp_ne(k(8, 0)), "");
     let hpad = m.wire_of(
         "geo_hp",
@@ -216,28 +204,42 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         ),
         "rule bad_geometry: pooling",
     );
+    // Two dividers serve both check states: the conv output size in CHKB,
+    // the pooled size in CHKC (each state registers its pair).
+    let pool_phase = st.pool_phase.clone();
+    let div = |m: &mut Module, name: &str, conv: Expr, s: SignalId, pad: SignalId| {
+        let x = Expr::mux(
+            pool_phase.clone(),
+            z(Expr::from(pad) - z(d.pool_k, 17), 16),
+            z(conv, 16),
+        );
+        let dv = Expr::mux(pool_phase.clone(), Expr::from(d.pool_s), Expr::from(s));
+        m.wire_of(name, div_small(x, dv) + k(16, 1), "size / stride + 1")
+    };
+    let qh = div(
+        m,
+        "geo_qh",
+        Expr::from(nh) - z(span_h, 17) - k(17, 1),
+        d.s_h,
+        hpad,
+    );
+    let qw = div(
+        m,
+        "geo_qw",
+        Expr::from(nw) - z(span_w, 17) - k(17, 1),
+        d.s_w,
+        wpad,
+    );
+    let hc_next = qh;
+    let wc_next = qw;
     let ho_next = m.wire_of(
         "ho_next",
-        Expr::mux(
-            pool_on,
-            div_small(
-                z(Expr::from(hpad) - z(d.pool_k, 17), 16),
-                Expr::from(d.pool_s),
-            ) + k(16, 1),
-            Expr::from(st.hc),
-        ),
+        Expr::mux(pool_on, Expr::from(qh), Expr::from(st.hc)),
         "",
     );
     let wo_next = m.wire_of(
         "wo_next",
-        Expr::mux(
-            pool_on,
-            div_small(
-                z(Expr::from(wpad) - z(d.pool_k, 17), 16),
-                Expr::from(d.pool_s),
-            ) + k(16, 1),
-            Expr::from(st.wc),
-        ),
+        Expr::mux(pool_on, Expr::from(qw), Expr::from(st.wc)),
         "",
     );
     let low = |s: SignalId| Expr::from(s).slice(0, mbb).cmp_ne(k(mbb, 0));
@@ -247,43 +249,6 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         "rule misaligned",
     );
     let top32 = k64(48, 1 << 32);
-    let in_size = m.wire_of(
-        "in_size",
-        z(Expr::from(d.in_h).mul_wide(d.in_w).mul_wide(d.in_c), 48),
-        "bytes of the input tensor",
-    );
-    let in_words_next = m.wire_of(
-        "in_words_next",
-        z(
-            (Expr::from(in_size) + k(48, (1 << mbb) - 1)) >> k(4, mbb),
-            24,
-        ),
-        "",
-    );
-    let kk_next = m.wire_of(
-        "kk_next",
-        z(Expr::from(d.k_h).mul_wide(d.k_w).mul_wide(d.in_c), 24),
-        "",
-    );
-    let in_end = z(d.in_addr, 48) + z(Expr::from(d.in_h).mul_wide(d.in_w).mul_wide(d.in_c), 48);
-    let w_end = z(d.w_addr, 48)
-        + z(
-            Expr::from(d.k_h)
-                .mul_wide(d.k_w)
-                .mul_wide(d.in_c)
-                .mul_wide(d.out_c),
-            48,
-        );
-    let ch_end = z(d.ch_addr, 48) + z(Expr::from(d.out_c).mul_wide(k(4, 8)), 48);
-    let out_end = z(d.out_addr, 48) + z(Expr::from(st.ho).mul_wide(st.wo).mul_wide(d.out_c), 48);
-    let wrap = m.wire_of(
-        "chk_wrap",
-        in_end.cmp_gt(top32.clone())
-            | w_end.cmp_gt(top32.clone())
-            | ch_end.cmp_gt(top32.clone())
-            | out_end.cmp_gt(top32.clone()),
-        "rule address_wrap",
-    );
     let s_bad_count = m.wire_of(
         "chk_count",
         Expr::from(st.run_count).cmp_gt(k(32, lim.desc_count)),
@@ -312,12 +277,28 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         ho_next,
         wo_next,
         misaligned,
-        in_size,
-        in_words_next,
-        kk_next,
-        wrap,
         s_bad_count,
         s_misaligned,
         s_wrap,
     }
+}
+
+/// Bits needed to hold `max`.
+fn bit_len(max: u32) -> u32 {
+    (32 - max.leading_zeros()).max(1)
+}
+
+/// The address-wrap rule on the sizes `SETUP` computed (`docs/engine.md`):
+/// no tensor may run past the top of the 32-bit address space.
+pub fn wrap(m: &mut Module, d: &Desc, p: &super::setup::Products) -> SignalId {
+    let top32 = k64(48, 1 << 32);
+    let end = |base: SignalId, size: Expr| (z(base, 48) + z(size, 48)).cmp_gt(top32.clone());
+    m.wire_of(
+        "chk_wrap",
+        end(d.in_addr, p.in_size.into())
+            | end(d.w_addr, p.wsize.into())
+            | end(d.ch_addr, Expr::from(d.out_c).mul_wide(k(4, 8)))
+            | end(d.out_addr, p.osize.into()),
+        "rule address_wrap",
+    )
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod desc;
 pub mod regs;
 pub mod requant;
+pub mod setup;
 pub mod top;
 pub mod writer;
 

@@ -29,14 +29,15 @@ pub fn build(
     const W: u32 = 49;
     let sum = acc.as_signed() + bias.as_signed();
     let prod = sum.mul_wide(mult.resize(17).as_signed());
-    let sh6 = shift.clone().resize(6);
+    // The record check keeps shift in 0..=31: five bits of shifter.
+    let sh5 = shift.clone().resize(5);
     let round = Expr::mux(
         shift.cmp_eq(k(8, 0)),
         Expr::zero(Ty::s(W)),
-        (k64(W, 1) << (sh6.clone() - k(6, 1))).as_signed(),
+        (k64(W, 1) << (sh5.clone() - k(5, 1))).as_signed(),
     );
     let total = m.wire_of(&format!("rq_tot{tag}"), prod + round, "");
-    let shifted = m.wire_of(&format!("rq_sh{tag}"), Expr::from(total).sra(sh6), "");
+    let shifted = m.wire_of(&format!("rq_sh{tag}"), Expr::from(total).sra(sh5), "");
     let lo = Expr::mux(relu, Expr::zero(Ty::s(W)), Expr::sconst(W, -128));
     let r8 = Expr::mux(
         Expr::from(shifted).cmp_gt(Expr::sconst(W, 127)),

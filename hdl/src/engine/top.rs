@@ -193,6 +193,62 @@ pub(super) fn div_small(x: Expr, d: Expr) -> Expr {
     )
 }
 
+/// The im2col walker's position: the output column, and the conv and input
+/// positions and input byte offset of the pixel at window offset (0, 0) and
+/// kernel tap (0, 0), each kept by adding a per-layer step (`docs/engine.md`).
+#[derive(Clone, Copy)]
+struct Walk {
+    /// Output column.
+    rx: SignalId,
+    /// `ry*ps`, `rx*ps`: conv row and column plus the pool pad.
+    wcy: SignalId,
+    wcx: SignalId,
+    /// `(ry*ps - pp)*stride_h - pad_t`, `(rx*ps - pp)*stride_w - pad_l`
+    /// (two's complement): input row and column.
+    wiy: SignalId,
+    wix: SignalId,
+    /// `(wiy*in_w + wix)*in_c` (mod 2^32): offset from `in_addr`.
+    wrel: SignalId,
+    /// The same at output column 0 of the row.
+    wrelr: SignalId,
+}
+
+impl Walk {
+    fn regs(m: &mut Module, sync: crate::process::DomainId, pre: &str, what: &str) -> Walk {
+        let mut r = |n: &str, w: u32, c: &str| {
+            m.reg_reset(
+                &format!("{pre}_{n}_reg"),
+                Ty::u(w),
+                sync,
+                0,
+                &format!("{what}: {c}"),
+            )
+        };
+        Walk {
+            rx: r("rx", 16, "output column"),
+            wcy: r("cy", 16, "conv row + pool pad"),
+            wcx: r("cx", 16, "conv column + pool pad"),
+            wiy: r("iy", 16, "input row"),
+            wix: r("ix", 16, "input column"),
+            wrel: r("rel", 32, "input byte offset"),
+            wrelr: r("relr", 32, "input byte offset at column 0"),
+        }
+    }
+
+    fn fields(&self) -> [SignalId; 7] {
+        [
+            self.rx, self.wcy, self.wcx, self.wiy, self.wix, self.wrel, self.wrelr,
+        ]
+    }
+
+    /// `self <= src`, field by field.
+    fn load(&self, p: &mut Proc, src: &Walk) {
+        for (d, s) in self.fields().into_iter().zip(src.fields()) {
+            p.set(d, s);
+        }
+    }
+}
+
 pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let pm = ProgrammingModel::new(cfg.mem_bits);
     let (rows, cols) = (cfg.rows, cfg.cols);
@@ -313,9 +369,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "state_reg",
         sync,
         &[
-            "IDLE", "SCHK", "DREQ", "DWAIT", "CHKA", "CHKB", "CHKC", "CHKD", "RREQ", "RWAIT",
-            "GREC", "GRWAIT", "WLOAD", "WLWAIT", "WSTART", "AROW", "INFO", "BROW", "END", "GSWAP",
-            "LDRAIN", "ERR", "DONE",
+            "IDLE", "SCHK", "DREQ", "DWAIT", "CHKA", "CHKB", "CHKC", "SETUP", "CHKD", "RREQ",
+            "RWAIT", "GREC", "GRWAIT", "WLOAD", "WLWAIT", "WSTART", "AROW", "INFO", "BROW", "END",
+            "GSWAP", "LDRAIN", "ERR", "DONE",
         ],
         "generator state",
     );
@@ -332,7 +388,6 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let wc = r16(&mut m, "wc_reg", "conv output width W_c");
     let ho = r16(&mut m, "ho_reg", "output height H_o");
     let wo = r16(&mut m, "wo_reg", "output width W_o");
-    let howo = m.reg_reset("howo_reg", Ty::u(24), sync, 0, "output pixels H_o*W_o");
     let pk = m.reg_reset("pk_reg", ty8, sync, 1, "pool window (1 without pooling)");
     let ps = m.reg_reset("ps_reg", ty8, sync, 1, "pool stride (1 without pooling)");
     let pp = m.reg_reset("pp_reg", ty8, sync, 0, "pool pad");
@@ -346,10 +401,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         0,
         "first output pixel of the tile",
     );
-    let ty_ = r16(&mut m, "ty_reg", "row of the tile's first pixel");
-    let tx_ = r16(&mut m, "tx_reg", "column of the tile's first pixel");
-    let nty = r16(&mut m, "nty_reg", "row of the next tile's first pixel");
-    let ntx = r16(&mut m, "ntx_reg", "column of the next tile's first pixel");
+    // The walker's position (`cur`) and the tile's first pixel (`tile`):
+    // coordinates and input offsets stepped by adding strides, never multiplied.
+    let cur = Walk::regs(&mut m, sync, "w", "walker");
+    let tile = Walk::regs(&mut m, sync, "t", "the tile's first pixel");
     let oaddr = m.reg_reset(
         "oaddr_reg",
         Ty::u(32),
@@ -371,8 +426,22 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let first_chunk = m.reg_reset("first_chunk_reg", bit(), sync, 0, "first chunk of a tile");
     let ri = m.reg_reset("ri_reg", ty8, sync, 0, "array row the walker is on");
-    let ry = r16(&mut m, "ry_reg", "walker pixel row");
-    let rx = r16(&mut m, "rx_reg", "walker pixel column");
+    // The chunk's offsets from the walker's pixel (pool window, kernel tap,
+    // first channel): input rows/columns and bytes, stepped with the loop nest.
+    let oyw = m.reg_reset("oyw_reg", ty8, sync, 0, "wi*stride_h");
+    let oxw = m.reg_reset("oxw_reg", ty8, sync, 0, "wj*stride_w");
+    let oy = m.reg_reset("oy_reg", ty8, sync, 0, "wi*stride_h + ky*dil_h");
+    let ox = m.reg_reset("ox_reg", ty8, sync, 0, "wj*stride_w + kx*dil_w");
+    let oawr = m.reg_reset("oawr_reg", Ty::u(32), sync, 0, "bytes of wi*stride_h rows");
+    let oaw = m.reg_reset("oaw_reg", Ty::u(32), sync, 0, "bytes of the window offset");
+    let oak = m.reg_reset("oak_reg", Ty::u(32), sync, 0, "... + ky*dil_h rows");
+    let oa = m.reg_reset(
+        "oa_reg",
+        Ty::u(32),
+        sync,
+        0,
+        "... + kx*dil_w columns: the tap's bytes",
+    );
     let part = m.reg_reset("aq_reg", ty8, sync, 0, "word of the A run being read");
     let b_addr = m.reg_reset(
         "b_addr_reg",
@@ -411,7 +480,6 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         0,
         "words of the input tensor",
     );
-    let kk = m.reg_reset("kk_reg", Ty::u(24), sync, 0, "K = k_h*k_w*in_c");
     let wk = m.reg_reset(
         "wk_reg",
         Ty::u(24),
@@ -489,6 +557,59 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "the chunk has its staging half",
     );
 
+    // The per-layer products: one sequential multiplier in SETUP.
+    let narrow = |s: SignalId, max: u32| Expr::from(s).slice(0, clog2(u64::from(max) + 1));
+    let lead_h = m.wire_of(
+        "lead_h",
+        z(
+            narrow(pp, lim.pool_k - 1).mul_wide(narrow(s_h, lim.stride)),
+            8,
+        ) + z(pad_t, 8),
+        "input rows above the first window: pool_pad*stride_h + pad_t",
+    );
+    let lead_w = m.wire_of(
+        "lead_w",
+        z(
+            narrow(pp, lim.pool_k - 1).mul_wide(narrow(s_w, lim.stride)),
+            8,
+        ) + z(pad_l, 8),
+        "input columns left of the first window",
+    );
+    let in_setup = m.in_state(&fsm, "SETUP");
+    let (prod, setup_done) = super::setup::build(
+        &mut m,
+        sync,
+        in_setup,
+        &super::setup::Inputs {
+            in_h,
+            in_w,
+            in_c,
+            out_c,
+            k_h,
+            k_w,
+            s_h,
+            s_w,
+            dl_h,
+            dl_w,
+            ho,
+            wo,
+            ps,
+            lead_h,
+            lead_w,
+        },
+        lim,
+    );
+    m.allow_unused(
+        ho,
+        "H_o is below 2048 under the limits: SETUP reads its low bits",
+    );
+    m.allow_unused(
+        ps,
+        "the pool stride is at most 4: only its low bits are read",
+    );
+    let howo = m.wire_of("howo", z(prod.howo, 24), "output pixels H_o*W_o");
+    let kk = m.wire_of("kk", z(prod.kk, 24), "K = k_h*k_w*in_c");
+
     // Loop bounds and per-cycle address arithmetic (combinational).
     let gw = m.wire_of(
         "gw",
@@ -536,19 +657,73 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     // Walker step to the next pixel in raster order.
     let rx_end = m.wire_of(
         "rx_end",
-        Expr::from(rx).cmp_eq(Expr::from(wo) - k(16, 1)),
+        Expr::from(cur.rx).cmp_eq(Expr::from(wo) - k(16, 1)),
         "",
     );
-    let ry_next = m.wire_of(
-        "ry_next",
-        Expr::mux(rx_end, Expr::from(ry) + k(16, 1), Expr::from(ry)),
+    let ps16 = z(narrow(ps, lim.pool_s.max(1)), 16);
+    let step_y = m.wire_of(
+        "step_y",
+        z(
+            narrow(ps, lim.pool_s.max(1)).mul_wide(narrow(s_h, lim.stride)),
+            16,
+        ),
+        "input rows from one output row to the next",
+    );
+    let step_x = m.wire_of(
+        "step_x",
+        z(
+            narrow(ps, lim.pool_s.max(1)).mul_wide(narrow(s_w, lim.stride)),
+            16,
+        ),
         "",
     );
-    let rx_next = m.wire_of(
-        "rx_next",
-        Expr::mux(rx_end, k(16, 0), Expr::from(rx) + k(16, 1)),
-        "",
-    );
+    let neg16 = |e: SignalId| k(16, 0) - z(e, 16);
+    let row_ad = Expr::from(cur.wrelr) + z(prod.ays, 32);
+    let nxt = Walk {
+        rx: m.wire_of(
+            "w_rx_next",
+            Expr::mux(rx_end, k(16, 0), Expr::from(cur.rx) + k(16, 1)),
+            "the walker's next position",
+        ),
+        wcy: m.wire_of(
+            "w_cy_next",
+            Expr::mux(
+                rx_end,
+                Expr::from(cur.wcy) + ps16.clone(),
+                Expr::from(cur.wcy),
+            ),
+            "",
+        ),
+        wcx: m.wire_of(
+            "w_cx_next",
+            Expr::mux(rx_end, k(16, 0), Expr::from(cur.wcx) + ps16),
+            "",
+        ),
+        wiy: m.wire_of(
+            "w_iy_next",
+            Expr::mux(rx_end, Expr::from(cur.wiy) + step_y, Expr::from(cur.wiy)),
+            "",
+        ),
+        wix: m.wire_of(
+            "w_ix_next",
+            Expr::mux(rx_end, neg16(lead_w), Expr::from(cur.wix) + step_x),
+            "",
+        ),
+        wrel: m.wire_of(
+            "w_rel_next",
+            Expr::mux(
+                rx_end,
+                row_ad.clone(),
+                Expr::from(cur.wrel) + z(prod.axs, 32),
+            ),
+            "",
+        ),
+        wrelr: m.wire_of(
+            "w_relr_next",
+            Expr::mux(rx_end, row_ad, Expr::from(cur.wrelr)),
+            "",
+        ),
+    };
 
     // A row: conv position, input position, address.
     let live = m.wire_of(
@@ -558,57 +733,35 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let cyp = m.wire_of(
         "cyp",
-        z(Expr::from(ry).mul_wide(ps), 24) + z(wi, 24),
+        Expr::from(cur.wcy) + z(wi, 16),
         "conv row + pool pad",
     );
-    let cxp = m.wire_of("cxp", z(Expr::from(rx).mul_wide(ps), 24) + z(wj, 24), "");
+    let cxp = m.wire_of("cxp", Expr::from(cur.wcx) + z(wj, 16), "");
     let cin = m.wire_of(
         "conv_in",
-        Expr::from(cyp).cmp_ge(z(pp, 24))
-            & (Expr::from(cyp) - z(pp, 24)).cmp_lt(z(hc, 24))
-            & Expr::from(cxp).cmp_ge(z(pp, 24))
-            & (Expr::from(cxp) - z(pp, 24)).cmp_lt(z(wc, 24)),
+        Expr::from(cyp).cmp_ge(z(pp, 16))
+            & (Expr::from(cyp) - z(pp, 16)).cmp_lt(hc)
+            & Expr::from(cxp).cmp_ge(z(pp, 16))
+            & (Expr::from(cxp) - z(pp, 16)).cmp_lt(wc),
         "the conv position is inside the conv output",
     );
-    let cy = m.wire_of("cy", Expr::from(cyp) - z(pp, 24), "");
-    let cx = m.wire_of("cx", Expr::from(cxp) - z(pp, 24), "");
-    let iyp = m.wire_of(
-        "iyp",
-        z(Expr::from(cy).mul_wide(s_h), 32) + z(Expr::from(ky).mul_wide(dl_h), 32),
-        "input row + pad_t",
-    );
-    let ixp = m.wire_of(
-        "ixp",
-        z(Expr::from(cx).mul_wide(s_w), 32) + z(Expr::from(kx).mul_wide(dl_w), 32),
-        "input column + pad_l",
-    );
+    // Negative input positions wrap to values above any allowed in_h/in_w.
+    let iy = m.wire_of("iy", Expr::from(cur.wiy) + z(oy, 16), "input row");
+    let ix = m.wire_of("ix", Expr::from(cur.wix) + z(ox, 16), "input column");
     let iin = m.wire_of(
         "input_in",
-        Expr::from(iyp).cmp_ge(z(pad_t, 32))
-            & (Expr::from(iyp) - z(pad_t, 32)).cmp_lt(z(in_h, 32))
-            & Expr::from(ixp).cmp_ge(z(pad_l, 32))
-            & (Expr::from(ixp) - z(pad_l, 32)).cmp_lt(z(in_w, 32)),
+        Expr::from(iy).cmp_lt(z(in_h, 16)) & Expr::from(ix).cmp_lt(z(in_w, 16)),
         "the input position is inside the image",
-    );
-    let iy = m.wire_of("iy", z(Expr::from(iyp) - z(pad_t, 32), 16), "");
-    let ix = m.wire_of("ix", z(Expr::from(ixp) - z(pad_l, 32), 16), "");
-    let pix = m.wire_of(
-        "pix",
-        Expr::from(iy).mul_wide(in_w) + z(ix, 32),
-        "input pixel index",
-    );
-    let a_addr = m.wire_of(
-        "a_addr",
-        z(
-            z(in_addr, 48) + z(Expr::from(pix).mul_wide(in_c), 48) + z(ci0, 48),
-            32,
-        ),
-        "first byte of the row's run",
     );
     let a_rel = m.wire_of(
         "a_rel",
-        Expr::from(a_addr) - Expr::from(in_addr),
+        Expr::from(cur.wrel) + Expr::from(oa) + z(ci0, 32),
         "the run's offset in the input tensor",
+    );
+    let a_addr = m.wire_of(
+        "a_addr",
+        Expr::from(in_addr) + Expr::from(a_rel),
+        "first byte of the row's run",
     );
     // In the input buffer a word is a chunk (CB bytes); in memory a memory word.
     let a_off = m.wire_of(
@@ -664,6 +817,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
 
     // Checks (combinational on the descriptor and derived registers).
+    let pool_phase = m.in_state(&fsm, "CHKC");
     let chk = super::desc::checks(
         &mut m,
         &d,
@@ -674,6 +828,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             wo,
             run_addr,
             run_count,
+            pool_phase,
         },
         lim,
         mbb,
@@ -689,10 +844,6 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         ho_next,
         wo_next,
         misaligned,
-        in_size,
-        in_words_next,
-        kk_next,
-        wrap,
         s_bad_count,
         s_misaligned,
         s_wrap,
@@ -728,7 +879,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     // Start of an array tile (one pool window offset of a pixel tile) whose
     // first pixel is at (y0, x0).
-    let wstart_body = |p: &mut Proc, y0: Expr, x0: Expr| {
+    let wstart_body = |p: &mut Proc, start: &Walk| {
         p.set(ky, k(8, 0));
         p.set(kx, k(8, 0));
         p.set(ci0, k(16, 0));
@@ -737,24 +888,31 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         p.set(mask, Expr::zero(Ty::u(rows)));
         p.set(b_addr, Expr::from(w_addr) + z(co0, 32));
         p.set(ri, k(8, 0));
-        p.set(ry, y0);
-        p.set(rx, x0);
+        cur.load(p, start);
         p.set(part, k(8, 0));
         p.set(bj, k(8, 0));
         p.set(bq, k(8, 0));
         p.set(started, Expr::bit(false));
     };
+    // A new pixel tile or group: window offset (0, 0), tap (0, 0).
+    let offsets_zero = |p: &mut Proc| {
+        for r in [oyw, oxw, oy, ox] {
+            p.set(r, k(8, 0));
+        }
+        for r in [oawr, oaw, oak, oa] {
+            p.set(r, k(32, 0));
+        }
+    };
     // End of a chunk: step the loop nest (shared by END and the fast path of AROW).
-    // `ny`, `nx`: the next tile's first pixel (the walker's next position when
-    // the chunk ends with its last row, else the registers that kept it).
-    let end_body = |p: &mut Proc, ny: Expr, nx: Expr| {
+    // `next`: the next tile's first pixel (the walker's next position when
+    // the chunk ends with its last row, else the walker, which stepped there).
+    let end_body = |p: &mut Proc, next: &Walk| {
         p.set(hp, Expr::from(hp) + k(HB, 1));
         p.set(first_chunk, Expr::bit(false));
         p.set(started, Expr::bit(false));
         p.set(kbase, Expr::from(kbase) + z(n, 24));
         p.set(ri, k(8, 0));
-        p.set(ry, ty_);
-        p.set(rx, tx_);
+        cur.load(p, &tile);
         p.set(part, k(8, 0));
         p.set(bj, k(8, 0));
         p.set(bq, k(8, 0));
@@ -762,9 +920,16 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         p.if_(last_ci, |p| {
             p.set(ci0, k(16, 0));
             p.set(kx, Expr::from(kx) + k(8, 1));
+            p.set(ox, Expr::from(ox) + z(dl_w, 8));
+            p.set(oa, Expr::from(oa) + z(prod.akx, 32));
             p.if_(last_kx, |p| {
                 p.set(kx, k(8, 0));
                 p.set(ky, Expr::from(ky) + k(8, 1));
+                p.set(ox, oxw);
+                p.set(oy, Expr::from(oy) + z(dl_h, 8));
+                let row = Expr::from(oak) + z(prod.aky, 32);
+                p.set(oak, row.clone());
+                p.set(oa, row);
             });
         });
         p.if_(!Expr::from(chunk_last), |p| {
@@ -772,21 +937,38 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         })
         .elif(!(Expr::from(last_wj) & last_wi), |p| {
             p.set(wj, Expr::from(wj) + k(8, 1));
+            let xw = Expr::from(oxw) + z(s_w, 8);
+            p.set(oxw, xw.clone());
+            p.set(ox, xw);
+            p.set(oy, oyw);
+            let aw = Expr::from(oaw) + z(prod.awj, 32);
+            for r in [oaw, oak, oa] {
+                p.set(r, aw.clone());
+            }
             p.if_(last_wj, |p| {
                 p.set(wj, k(8, 0));
                 p.set(wi, Expr::from(wi) + k(8, 1));
+                p.set(oxw, k(8, 0));
+                p.set(ox, k(8, 0));
+                let yw = Expr::from(oyw) + z(s_h, 8);
+                p.set(oyw, yw.clone());
+                p.set(oy, yw);
+                let ar = Expr::from(oawr) + z(prod.awi, 32);
+                for r in [oawr, oaw, oak, oa] {
+                    p.set(r, ar.clone());
+                }
             });
-            wstart_body(p, ty_.into(), tx_.into());
+            wstart_body(p, &tile);
             p.goto("AROW");
         })
         .elif(!Expr::from(last_tile), |p| {
             p.set(wi, k(8, 0));
             p.set(wj, k(8, 0));
             p.set(p0, Expr::from(p0) + k(24, rows));
-            p.set(ty_, ny.clone());
-            p.set(tx_, nx.clone());
+            tile.load(p, next);
+            offsets_zero(p);
             p.set(oaddr, Expr::from(oaddr) + Expr::from(rows_cout));
-            wstart_body(p, ny.clone(), nx.clone());
+            wstart_body(p, next);
             p.goto("AROW");
         })
         .elif(!Expr::from(last_group), |p| {
@@ -805,6 +987,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.goto("LDRAIN");
         });
     };
+    let wrap = super::desc::wrap(&mut m, &d, &prod);
     let mut p = Proc::sync(sync).with_comment(
         "Generator: descriptor fetch, checks, then the loop nest of docs/engine.md, one read per cycle.",
     );
@@ -867,8 +1050,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     // A group's first tile: pixel 0, window offset (0, 0), its output column.
     let group_start = |p: &mut Proc| {
         p.set(p0, k(24, 0));
-        p.set(ty_, k(16, 0));
-        p.set(tx_, k(16, 0));
+        p.set(tile.rx, k(16, 0));
+        p.set(tile.wcy, k(16, 0));
+        p.set(tile.wcx, k(16, 0));
+        p.set(tile.wiy, k(16, 0) - z(lead_h, 16));
+        p.set(tile.wix, k(16, 0) - z(lead_w, 16));
+        let rel0 = k(32, 0) - z(prod.lead, 32);
+        p.set(tile.wrel, rel0.clone());
+        p.set(tile.wrelr, rel0);
+        offsets_zero(p);
         p.set(oaddr, Expr::from(out_addr) + z(co0, 32));
         p.set(wi, k(8, 0));
         p.set(wj, k(8, 0));
@@ -975,11 +1165,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 p.goto("ERR");
             })
             .else_(|p| {
+                p.goto("SETUP");
+            });
+        })
+        .state("SETUP", |p| {
+            p.if_(setup_done, |p| {
                 p.goto("CHKD");
             });
         })
         .state("CHKD", |p| {
-            p.set(howo, z(Expr::from(ho).mul_wide(wo), 24));
             p.set(rows_cout, z(Expr::from(out_c).mul_wide(k(8, rows)), 32));
             p.set(
                 rec_words,
@@ -989,10 +1183,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 ),
             );
             p.set(wcnt, k(16, 0));
-            p.set(in_words, z(in_words_next, 24));
-            p.set(kk, z(kk_next, 24));
-            p.set(ires, Expr::from(in_size).cmp_le(k(48, cfg.ibuf_bytes)));
-            p.set(wres, Expr::from(kk_next).cmp_le(k(24, cfg.wbuf_rows)));
+            p.set(
+                in_words,
+                z((z(prod.in_size, 48) + k(48, mb - 1)) >> k(4, mbb), 24),
+            );
+            p.set(ires, z(prod.in_size, 48).cmp_le(k(48, cfg.ibuf_bytes)));
+            p.set(wres, Expr::from(kk).cmp_le(k(24, cfg.wbuf_rows)));
             p.if_(wrap, |p| {
                 p.set(err_code, c_wrap.clone());
                 p.goto("ERR");
@@ -1051,7 +1247,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("WSTART", |p| {
-            wstart_body(p, ty_.into(), tx_.into());
+            wstart_body(p, &tile);
             p.goto("AROW");
         })
         .state("AROW", |p| {
@@ -1066,20 +1262,17 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.if_(a_step, |p| {
                 p.set(part, k(8, 0));
                 p.set(ri, Expr::from(ri) + k(8, 1));
-                p.set(ry, ry_next);
-                p.set(rx, rx_next);
+                cur.load(p, &nxt);
                 p.if_(first_chunk, |p| {
                     p.set(mask, mask_next);
                 });
                 p.if_(last_row, |p| {
-                    p.set(nty, ry_next);
-                    p.set(ntx, rx_next);
                     p.if_(Expr::from(first_chunk) & !Expr::from(info_ready), |p| {
                         p.goto("INFO");
                     })
                     .elif(Expr::from(wres) & ires, |p| {
                         // Both operands on chip: the chunk ends with its last row.
-                        end_body(p, ry_next.into(), rx_next.into());
+                        end_body(p, &nxt);
                     })
                     .elif(wres, |p| {
                         p.goto("END");
@@ -1111,7 +1304,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .state("END", |p| {
             // The chunk's A-end marker leaves now (a fence in memory mode).
             p.if_(Expr::from(ires) | rq_ready, |p| {
-                end_body(p, nty.into(), ntx.into());
+                end_body(p, &cur);
             });
         })
         .state("GSWAP", |p| {
@@ -2237,7 +2430,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let wjob_data = m.wire_of(
         "wjob_data",
         Expr::concat(vec![
-            i_oaddr + z(Expr::from(orow).mul_wide(out_c), 32),
+            i_oaddr
+                + z(
+                    Expr::from(orow)
+                        .slice(0, clog2(u64::from(rows)).max(1))
+                        .mul_wide(Expr::from(out_c).slice(0, clog2(u64::from(lim.out_c) + 1))),
+                    32,
+                ),
             Expr::concat(newvals.iter().map(|&s| Expr::from(s)).collect()),
             i_gw,
         ]),
