@@ -86,8 +86,7 @@ fn golden_chain(net: &Network, input: &[i8]) -> Vec<i8> {
 /// The committed, trained `digits-cnn` (a missing or broken model file fails
 /// the test: it must never quietly run on other weights).
 fn model() -> digits::ModelFile {
-    digits::ModelFile::open("digits-cnn")
-        .unwrap_or_else(|e| panic!("models/digits-cnn.json: {e}"))
+    digits::ModelFile::open("digits-cnn").unwrap_or_else(|e| panic!("models/digits-cnn.json: {e}"))
 }
 
 /// Send a hand-made frame and expect one ERROR response with `code`.
