@@ -285,14 +285,23 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
 
 /// Fit a design to a board: unless the user chose a multiplier style, an array gets
 /// `auto`, with as many DSP multipliers as the board has DSP blocks and LUT
-/// multipliers for the rest (so a 4x4 array fits the 8 DSPs of an iCE40UP5K). On
+/// multipliers for the rest (so a 4x4 array fits the 8 DSPs of an iCE40UP5K; with
+/// `--dsp-cell ice40`, two PEs per block, its 16 multipliers are all DSPs). On
 /// ECP5, from pipeline depth 3 on, the DSP multipliers are `MULT18X18D` blocks with
 /// their own registers (`hdl::array::ecp5_mult`): yosys leaves them unregistered.
 pub fn fit_to_board(design: DesignSpec, raw: &RawDesign, board: &Board) -> DesignSpec {
     let fit = |mut a: ArrayConfig| {
         if raw.array.mul.is_none() {
             a.mul = hdl::array::MulStyle::Auto;
-            a.dsp_limit = u32::try_from(board.resources.dsps).unwrap_or(u32::MAX);
+            // With --dsp-cell ice40 each SB_MAC16 serves two PEs.
+            let per_block = if a.dsp_cell == hdl::array::DspCell::Ice40 {
+                2
+            } else {
+                1
+            };
+            a.dsp_limit = u32::try_from(board.resources.dsps)
+                .unwrap_or(u32::MAX)
+                .saturating_mul(per_block);
         }
         if raw.array.dsp_cell.is_none() && board.family == boards::Family::Ecp5 && a.pipeline >= 3 {
             a.dsp_cell = hdl::array::DspCell::Ecp5;
@@ -555,6 +564,20 @@ mod tests {
         ) {
             DesignSpec::Array(a) => {
                 assert_eq!((a.mul, a.pipeline), (hdl::array::MulStyle::Lut, 2));
+            }
+            other => panic!("{other:?}"),
+        }
+        // --dsp-cell ice40: two PEs per SB_MAC16, so twice the board's blocks.
+        let raw = array(&[("rows", "4"), ("dsp_cell", "ice40")]);
+        match fit_to_board(
+            design_from(&raw).unwrap_or_else(|e| panic!("{e:?}")),
+            &raw,
+            &board,
+        ) {
+            DesignSpec::Array(a) => {
+                assert_eq!(a.mul, hdl::array::MulStyle::Auto);
+                assert_eq!(u64::from(a.dsp_limit), 2 * board.resources.dsps);
+                assert_eq!(a.derived().dsp_blocks, 8);
             }
             other => panic!("{other:?}"),
         }

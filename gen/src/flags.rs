@@ -101,11 +101,13 @@ pub struct ArrayFlags {
     /// in LUTs) or auto (`*` for the first --dsps PEs, LUTs for the rest)
     #[arg(long, value_name = "STYLE")]
     pub mul: Option<String>,
-    /// Array: with --mul auto, how many PEs get a DSP multiplier (e.g. 8 on an iCE40UP5K)
+    /// Array: with --mul auto, how many PEs get a DSP multiplier (e.g. 8 on an iCE40UP5K,
+    /// 16 with --dsp-cell ice40)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub dsps: Option<String>,
-    /// Array: how DSP-style multipliers are written: infer (`*`, any target) or ecp5
-    /// (MULT18X18D primitives with their own registers; needs --pipeline 3 or more)
+    /// Array: how DSP-style multipliers are written: infer (`*`, any target), ecp5
+    /// (MULT18X18D primitives with their own registers; needs --pipeline 3 or more) or
+    /// ice40 (SB_MAC16 primitives in 8x8 mode, two neighbouring PEs of a row per block)
     #[arg(long, value_name = "CELL")]
     pub dsp_cell: Option<String>,
 }
@@ -530,7 +532,7 @@ mod tests {
         });
         assert_eq!(
             e.flag_message(),
-            "--dsp-cell must be one of infer, ecp5, got `xilinx`"
+            "--dsp-cell must be one of infer, ecp5, ice40, got `xilinx`"
         );
         let e = bad(ArrayFlags {
             mul: Some("lut".into()),

@@ -43,7 +43,7 @@ fn bad_values_exit_2_with_one_line() {
         (&["--pipeline", "5"], "pipeline must be in 0..=4, got 5"),
         (
             &["--dsp-cell", "xilinx"],
-            "dsp_cell must be one of infer, ecp5, got `xilinx`",
+            "dsp_cell must be one of infer, ecp5, ice40, got `xilinx`",
         ),
         (
             &["--pipeline", "2", "--dsp-cell", "ecp5"],

@@ -131,6 +131,11 @@ fn array_and_engine_flags_pass_through() {
         "{config}"
     );
     assert!(config.contains("\"dsp_limit\":2"), "{config}");
+    // --dsp-cell ice40 reaches the engine's array: two PEs per SB_MAC16.
+    let v = ok(&with(&["--rows", "2", "--cols", "4", "--dsp-cell", "ice40"]));
+    let config = v.lines().nth(1).unwrap_or_default();
+    assert!(config.contains("\"dsp_cell\":\"ice40\""), "{config}");
+    assert_eq!(v.matches("SB_MAC16 #(").count(), 4);
 }
 
 /// The "done when" command line: Verilog on stdout, the programming

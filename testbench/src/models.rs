@@ -18,12 +18,13 @@ use hdl::Generated;
 use crate::verilator::{BuildSpec, Dir, PortDesc};
 
 /// The model of each primitive we have one for: (cell name, Verilog text).
-const MODELS: [(&str, &str); 2] = [
+const MODELS: [(&str, &str); 3] = [
     ("MULT18X18D", include_str!("../models/ecp5_mult18x18d.v")),
     (
         "SB_SPRAM256KA",
         include_str!("../models/ice40_sb_spram256ka.v"),
     ),
+    ("SB_MAC16", include_str!("../models/ice40_sb_mac16.v")),
 ];
 
 /// The models of every extern module of `design`, concatenated; an error names
@@ -73,7 +74,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ecp5_array_gets_the_multiplier_model_and_plain_arrays_none() {
+    fn primitive_arrays_get_their_block_model_and_plain_arrays_none() {
         let mut cfg = hdl::array::ArrayConfig {
             rows: 2,
             cols: 2,
@@ -89,6 +90,19 @@ mod tests {
         // Every parameter the generator sets is one the model declares.
         for (p, _) in hdl::array::ecp5_mult::PARAMS {
             assert!(text.contains(&format!("parameter {p} =")), "{p}");
+        }
+        cfg.dsp_cell = hdl::array::DspCell::Ice40;
+        let d = hdl::array::design(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        let text = for_design(&d).unwrap_or_else(|e| panic!("{e}"));
+        assert!(text.contains("module SB_MAC16"));
+        assert!(!text.contains("module MULT18X18D"));
+        for (p, width) in hdl::array::ice40_mac16::PARAMS {
+            let decl = if width == 1 {
+                format!("parameter [0:0] {p} =")
+            } else {
+                format!("parameter [{}:0] {p} =", width - 1)
+            };
+            assert!(text.contains(&decl), "{decl}");
         }
     }
 }

@@ -53,6 +53,10 @@ pub enum DspCell {
     /// An instantiated ECP5 `MULT18X18D` whose own input and output registers are
     /// the PE's multiplier registers; needs pipeline depth 3 or more.
     Ecp5,
+    /// Instantiated iCE40 UltraPlus `SB_MAC16` blocks in 8x8 mode, each shared by
+    /// two neighbouring PEs of a row (its top and bottom multipliers), so the
+    /// UP5K's 8 blocks give 16 products; any pipeline depth (see `ice40_mac16`).
+    Ice40,
 }
 
 impl DspCell {
@@ -60,9 +64,10 @@ impl DspCell {
         match s {
             "infer" => Ok(DspCell::Infer),
             "ecp5" => Ok(DspCell::Ecp5),
+            "ice40" => Ok(DspCell::Ice40),
             other => Err(ConfigError::new(
                 "dsp_cell",
-                "must be one of infer, ecp5",
+                "must be one of infer, ecp5, ice40",
                 format!("`{other}`"),
             )),
         }
@@ -117,6 +122,9 @@ pub struct ArrayDerived {
     pub pes: u32,
     /// PEs whose multiplier is the `*` operator (DSP-mappable).
     pub dsp_pes: u32,
+    /// DSP blocks those PEs use: one per PE, except with `dsp_cell = ice40`,
+    /// where two neighbours of a row share one (see [`ArrayConfig::dsp_partner`]).
+    pub dsp_blocks: u32,
     /// Cycles from accepting the last beat of a tile to out_valid of its last row,
     /// with out_ready held high.
     pub last_beat_to_last_row_cycles: u32,
@@ -148,6 +156,17 @@ impl ArrayConfig {
     }
 
     pub fn derived(&self) -> ArrayDerived {
+        let dsp_pes = match self.mul {
+            MulStyle::Dsp => self.rows * self.cols,
+            MulStyle::Lut => 0,
+            MulStyle::Auto => self.dsp_limit.min(self.rows * self.cols),
+        };
+        // A block per DSP PE, less one for each PE that shares its left
+        // neighbour's block.
+        let sharing = (0..self.rows)
+            .flat_map(|i| (0..self.cols).map(move |j| (i, j)))
+            .filter(|&(i, j)| j % 2 == 1 && self.dsp_partner(i, j).is_some())
+            .count() as u32;
         ArrayDerived {
             operand_bits: OPERAND_BITS,
             acc_bits: ACC_BITS,
@@ -155,11 +174,8 @@ impl ArrayConfig {
             in_b_bits: self.cols * OPERAND_BITS,
             out_c_bits: self.cols * ACC_BITS,
             pes: self.rows * self.cols,
-            dsp_pes: match self.mul {
-                MulStyle::Dsp => self.rows * self.cols,
-                MulStyle::Lut => 0,
-                MulStyle::Auto => self.dsp_limit.min(self.rows * self.cols),
-            },
+            dsp_pes,
+            dsp_blocks: dsp_pes - sharing,
             // input register + skew (rows-1) + PE + result register + deskew + output register
             last_beat_to_last_row_cycles: self.rows
                 + self.cols
@@ -187,8 +203,83 @@ impl ArrayConfig {
         }
     }
 
+    /// With `dsp_cell = ice40`, the column of the PE that shares PE (i, j)'s
+    /// `SB_MAC16`: columns 2p and 2p+1 of a row pair up when both use the DSP
+    /// multiplier; a DSP PE without a partner (odd `cols`, or the last of
+    /// `dsp_limit`) has a block to itself. `None` for every other cell.
+    pub fn dsp_partner(&self, i: u32, j: u32) -> Option<u32> {
+        let other = j ^ 1;
+        (self.dsp_cell == DspCell::Ice40
+            && other < self.cols
+            && self.pe_uses_dsp(i, j)
+            && self.pe_uses_dsp(i, other))
+        .then_some(other)
+    }
+
     /// Name of a sub-module of this array.
     pub fn sub(&self, what: &str) -> String {
         format!("{}_{what}", self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ice40(rows: u32, cols: u32, mul: MulStyle, dsp_limit: u32) -> ArrayConfig {
+        ArrayConfig {
+            rows,
+            cols,
+            mul,
+            dsp_limit,
+            dsp_cell: DspCell::Ice40,
+            ..ArrayConfig::default()
+        }
+    }
+
+    #[test]
+    fn ice40_pairs_neighbours_of_a_row_and_counts_blocks() {
+        // 4x4: 16 products in the UP5K's 8 blocks.
+        let c = ice40(4, 4, MulStyle::Dsp, 0);
+        assert_eq!((c.derived().dsp_pes, c.derived().dsp_blocks), (16, 8));
+        assert_eq!(c.dsp_partner(2, 0), Some(1));
+        assert_eq!(c.dsp_partner(2, 1), Some(0));
+        assert_eq!(c.dsp_partner(2, 3), Some(2));
+        // Odd columns: the last PE of each row has a block to itself.
+        let c = ice40(3, 5, MulStyle::Dsp, 0);
+        assert_eq!(c.dsp_partner(0, 4), None);
+        assert_eq!(c.derived().dsp_blocks, 9);
+        // auto, 16 of 5x4: four rows of pairs, the fifth row in LUTs.
+        let c = ice40(5, 4, MulStyle::Auto, 16);
+        assert_eq!((c.derived().dsp_pes, c.derived().dsp_blocks), (16, 8));
+        assert_eq!(c.dsp_partner(4, 0), None);
+        // An odd limit leaves the last DSP PE alone.
+        let c = ice40(2, 4, MulStyle::Auto, 5);
+        assert_eq!(c.dsp_partner(1, 0), None);
+        assert_eq!(c.derived().dsp_blocks, 3);
+        // Other cells never share a block.
+        let c = ArrayConfig {
+            dsp_cell: DspCell::Infer,
+            ..ice40(4, 4, MulStyle::Dsp, 0)
+        };
+        assert_eq!(c.dsp_partner(0, 0), None);
+        assert_eq!(c.derived().dsp_blocks, 16);
+    }
+
+    #[test]
+    fn ice40_cell_parses_and_takes_every_depth() {
+        assert_eq!(DspCell::parse("ice40"), Ok(DspCell::Ice40));
+        let e = DspCell::parse("sb_mac16").err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("dsp_cell must be one of infer, ecp5, ice40, got `sb_mac16`")
+        );
+        for pipeline in 0..=MAX_PIPELINE {
+            let c = ArrayConfig {
+                pipeline,
+                ..ice40(2, 2, MulStyle::Dsp, 0)
+            };
+            assert_eq!(c.validate(), Ok(()), "pipeline {pipeline}");
+        }
     }
 }

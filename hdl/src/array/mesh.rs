@@ -5,13 +5,18 @@
 //! in any step, provided tiles close at least `rows` steps apart (the top enforces
 //! it). The collect is therefore a plain OR of the masked results, row 0 first in
 //! time, which is the order the output contract asks for.
+//!
+//! With `dsp_cell = ice40` the mesh also holds the `SB_MAC16` blocks that pairs
+//! of neighbouring PEs share ([`super::ice40_mac16`]): a block sits between two
+//! PEs of one row, so it is wired here, where both are.
 
 use crate::ir::{Conn, Expr, Module, SignalId, Ty};
 use crate::parts::Instantiate;
 use crate::GenError;
 
 use super::config::{ArrayConfig, ACC_BITS, OPERAND_BITS};
-use super::pe::PeConns;
+use super::ice40_mac16;
+use super::pe::{self, PeConns};
 
 /// Build the mesh of `pes` (the PE modules, found by [`super::pe::name`]).
 pub fn build(cfg: &ArrayConfig, pes: &[Module]) -> Result<Module, GenError> {
@@ -85,6 +90,40 @@ pub fn build(cfg: &ArrayConfig, pes: &[Module]) -> Result<Module, GenError> {
             );
         }
     }
+    // The shared SB_MAC16 blocks: one per pair of PEs (or lone PE), instantiated
+    // by its left PE's position; each PE gets its operand and product wires.
+    let mut block = vec![vec![None; cols]; rows];
+    for i in 0..rows {
+        for j in 0..cols {
+            let (iu, ju) = (i as u32, j as u32);
+            let partner = cfg.dsp_partner(iu, ju).map(|p| p as usize);
+            if !pe::shares_block(cfg, cfg.pe_uses_dsp(iu, ju)) || partner.is_some_and(|p| p < j) {
+                continue;
+            }
+            let mut operands = |j: usize| {
+                (
+                    m.wire(&format!("ma_r{i}_c{j}"), op, ""),
+                    m.wire(&format!("mb_r{i}_c{j}"), op, ""),
+                )
+            };
+            let lo = operands(j);
+            let hi = partner.map(|p| (p, operands(p)));
+            let (p_lo, p_hi) = ice40_mac16::instantiate(
+                &mut m,
+                &format!("mac_r{i}_c{j}"),
+                clk,
+                adv.into(),
+                (lo.0.into(), lo.1.into()),
+                hi.map(|(_, (a, b))| (a.into(), b.into())),
+                cfg.pipeline >= 3,
+                cfg.pipeline >= 1,
+            );
+            block[i][j] = Some((lo.0, lo.1, p_lo));
+            if let (Some((p, (a, b))), Some(p_hi)) = (hi, p_hi) {
+                block[i][p] = Some((a, b, p_hi));
+            }
+        }
+    }
     let open = |why: &str| Conn::Open(why.to_string());
     for i in 0..rows {
         for j in 0..cols {
@@ -124,8 +163,9 @@ pub fn build(cfg: &ArrayConfig, pes: &[Module]) -> Result<Module, GenError> {
                 b_out,
                 c_out: res[i][j].0,
                 c_valid: res[i][j].1,
+                block: block[i][j],
             };
-            let pe_name = super::pe::name(cfg, cfg.pe_uses_dsp(i as u32, j as u32));
+            let pe_name = pe::name(cfg, cfg.pe_uses_dsp(i as u32, j as u32));
             let pe = pes.iter().find(|p| p.name == pe_name).ok_or_else(|| {
                 GenError::Internal(format!("mesh: PE module `{pe_name}` was not built"))
             })?;

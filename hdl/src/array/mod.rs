@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod ecp5_mult;
+pub mod ice40_mac16;
 pub mod mesh;
 pub mod pe;
 pub mod skew;
@@ -67,6 +68,9 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
     )?;
     if cfg.dsp_cell == DspCell::Ecp5 && pes.iter().any(|p| p.name == pe::name(cfg, true)) {
         d.add_extern(ecp5_mult::extern_module());
+    }
+    if cfg.dsp_cell == DspCell::Ice40 && pes.iter().any(|p| p.name == pe::name(cfg, true)) {
+        d.add_extern(ice40_mac16::extern_module());
     }
     d.include(top)?;
     d.include(mesh)?;

@@ -59,15 +59,30 @@ fn lut_product(m: &mut Module, a: SignalId, b: SignalId) -> Expr {
     (lo + hi).as_signed()
 }
 
+/// Does the DSP-style PE of `cfg` take its product from a `SB_MAC16` it shares
+/// with a neighbour (`dsp_cell = ice40`)? Such a PE sends its multiplier operands
+/// out (`mul_a`, `mul_b`) and takes the product in (`mul_p`); the mesh
+/// instantiates the block (see [`super::ice40_mac16`]).
+pub fn shares_block(cfg: &ArrayConfig, dsp: bool) -> bool {
+    dsp && cfg.dsp_cell == DspCell::Ice40
+}
+
 /// Build the PE module; `dsp` picks the multiplier style (see [`name`]).
 pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
+    let shared = shares_block(cfg, dsp);
     let mut m = Module::new(name(cfg, dsp));
     m.doc("Output-stationary int8 MAC processing element.")
         .doc("acc += a * b on each valid beat (32-bit, wraps); a, valid and last pass right, b passes down.")
         .doc("On the last beat of a tile the finished sum moves to c_out for one step (c_valid high).")
         .doc(format!(
             "Multiplier: {}; pipeline depth {} (results appear {} step(s) after the operands).",
-            if dsp { "`*` (DSP-mappable)" } else { "shift-and-add partial products (LUTs)" },
+            if shared {
+                "the PE's half of a SB_MAC16 shared with a neighbour (mul_a, mul_b out, mul_p in)"
+            } else if dsp {
+                "`*` (DSP-mappable)"
+            } else {
+                "shift-and-add partial products (LUTs)"
+            },
             cfg.pipeline,
             cfg.pipeline + 1
         ));
@@ -123,17 +138,31 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
         None,
         "c_out holds a finished result this step",
     );
+    // The shared block's side: depth 0 and 1 send the inputs, 2 and up the
+    // pass-through registers; the product comes back through the block's product
+    // register from depth 1 on (and its input registers from depth 3 on).
+    let block = shared.then(|| {
+        (
+            m.output(
+                "mul_a",
+                op,
+                Some("To and from the shared SB_MAC16"),
+                "multiplier operand a",
+            ),
+            m.output("mul_b", op, None, "multiplier operand b"),
+            m.input(
+                "mul_p",
+                prod_ty,
+                None,
+                "mul_a * mul_b, pipeline-depth steps later (at most 2)",
+            ),
+        )
+    });
 
     let a_reg = m.reg("a_reg", op, "");
     let b_reg = m.reg("b_reg", op, "");
     let a_valid_reg = m.reg("a_valid_reg", Ty::bit(), "");
     let a_last_reg = m.reg("a_last_reg", Ty::bit(), "");
-    let acc_reg = m.reg(
-        "acc_reg",
-        acc_ty,
-        "running sum of the tile in progress (0 between tiles)",
-    );
-    let c_reg = m.reg("c_reg", acc_ty, "shadow accumulator: last finished sum");
     let c_valid_reg = m.reg("c_valid_reg", Ty::bit(), "");
 
     let ctrl0 = |rst: SignalId| {
@@ -158,6 +187,9 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     // With the ECP5 block the operand and product registers are the block's own
     // (see `ecp5_mult`); config validation guarantees depth >= 3 then.
     let prim = dsp && cfg.dsp_cell == DspCell::Ecp5;
+    // A block of its own registers the operands (ECP5), or one shared with the
+    // neighbour (iCE40) does.
+    let block_regs = prim || shared;
     let (ma, mb, mv, ml) = match cfg.pipeline {
         0 | 1 => (a_in, b_in, a_valid_in, a_last_in),
         2 => (a_reg, b_reg, a_valid_reg, a_last_reg),
@@ -166,7 +198,7 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
             let ml = m.reg("mul_last_reg", Ty::bit(), "");
             m.clocked(mv, clk, a_valid_reg, adv_e(), ctrl0(rst));
             m.clocked(ml, clk, a_last_reg, adv_e(), ctrl0(rst));
-            if prim {
+            if block_regs {
                 (a_reg, b_reg, mv, ml)
             } else {
                 let load = m.wire_of(
@@ -187,8 +219,14 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     } else {
         "full 16-bit product, from partial products"
     };
+    if let Some((mul_a, mul_b, _)) = block {
+        m.assign(mul_a, ma);
+        m.assign(mul_b, mb);
+    }
     let product = |m: &mut Module| {
-        if dsp {
+        if let Some((_, _, mul_p)) = block {
+            Expr::from(mul_p)
+        } else if dsp {
             Expr::from(ma).mul_wide(mb)
         } else {
             lut_product(m, ma, mb)
@@ -196,7 +234,10 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     };
     // Depth >= 1 registers the product with its flags.
     let (prod, v, l) = if cfg.pipeline >= 1 {
-        let prod_reg = if prim {
+        let prod_reg = if let Some((_, _, mul_p)) = block {
+            // The block's product register.
+            mul_p
+        } else if prim {
             // The block's input registers cannot merge with fabric ones, so they
             // take the step enable itself, a register's output that nextpnr can
             // put on a global net, with no gate between it and the block.
@@ -245,43 +286,87 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
         (m.wire_of("prod", p, prod_note), mv, ml)
     };
 
-    let sum = m.wire_of(
-        "sum",
-        Expr::from(acc_reg) + Expr::from(prod).resize(ACC_BITS),
-        "acc + a*b, wrapping",
-    );
     let take = m.wire_of(
         "take",
         Expr::from(adv) & v,
         "a valid product is accumulated this step",
-    );
-    let finish = m.wire_of(
-        "finish",
-        Expr::from(take) & l,
-        "this product closes the tile",
     );
 
     m.clocked(a_reg, clk, a_in, adv_e(), None);
     m.clocked(b_reg, clk, b_in, adv_e(), None);
     m.clocked(a_valid_reg, clk, a_valid_in, adv_e(), ctrl0(rst));
     m.clocked(a_last_reg, clk, a_last_in, adv_e(), ctrl0(rst));
-    // The accumulator restarts by clearing as the tile closes (and on reset), not
-    // by a mux in front of the adder: the clear is the flip-flops' synchronous
-    // reset (one condition, so synthesis maps it to the slice's LSR pin), and the
-    // adder's output goes straight into the register packed beside it. (The
-    // flags that would drive a mux in the loop are shared by every PE on an
-    // anti-diagonal, which sees identical flags, so synthesis merges them into one
-    // register far from most of its PEs.)
+    let acc = Acc {
+        clk,
+        rst,
+        take,
+        last: l,
+        prod,
+    };
+    let c = if cfg.dsp_cell == DspCell::Ice40 {
+        accumulate_split(&mut m, acc)
+    } else {
+        accumulate_shadow(&mut m, acc)
+    };
+    m.assign(c_out, c);
+    m.clocked(c_valid_reg, clk, Expr::from(v) & l, adv_e(), ctrl0(rst));
+
+    m.assign(a_out, a_reg);
+    m.assign(a_valid_out, a_valid_reg);
+    m.assign(a_last_out, a_last_reg);
+    m.assign(b_out, b_reg);
+    m.assign(c_valid, c_valid_reg);
+    m
+}
+
+/// The accumulator's inputs: the product taken on `take`, `last` if it closes
+/// its tile.
+struct Acc {
+    clk: SignalId,
+    rst: SignalId,
+    take: SignalId,
+    last: SignalId,
+    prod: SignalId,
+}
+
+/// The accumulator with a shadow register: returns the finished sum, held from
+/// the step after the tile's last product until the next tile closes.
+///
+/// The accumulator restarts by clearing as the tile closes (and on reset), not
+/// by a mux in front of the adder: the clear is the flip-flops' synchronous
+/// reset (one condition, so synthesis maps it to the slice's LSR pin), and the
+/// adder's output goes straight into the register packed beside it. (The
+/// flags that would drive a mux in the loop are shared by every PE on an
+/// anti-diagonal, which sees identical flags, so synthesis merges them into one
+/// register far from most of its PEs.)
+fn accumulate_shadow(m: &mut Module, acc: Acc) -> SignalId {
+    let acc_ty = Ty::s(ACC_BITS);
+    let acc_reg = m.reg(
+        "acc_reg",
+        acc_ty,
+        "running sum of the tile in progress (0 between tiles)",
+    );
+    let c_reg = m.reg("c_reg", acc_ty, "shadow accumulator: last finished sum");
+    let sum = m.wire_of(
+        "sum",
+        Expr::from(acc_reg) + Expr::from(acc.prod).resize(ACC_BITS),
+        "acc + a*b, wrapping",
+    );
+    let finish = m.wire_of(
+        "finish",
+        Expr::from(acc.take) & acc.last,
+        "this product closes the tile",
+    );
     let clear = m.wire_of(
         "acc_clear",
-        Expr::from(rst) | finish,
+        Expr::from(acc.rst) | finish,
         "reset, or the tile closes: the accumulator restarts at 0",
     );
     m.clocked(
         acc_reg,
-        clk,
+        acc.clk,
         sum,
-        Some(take.into()),
+        Some(acc.take.into()),
         Some(Reset {
             rst: clear,
             value: Const {
@@ -290,16 +375,104 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
             },
         }),
     );
-    m.clocked(c_reg, clk, sum, Some(finish.into()), None);
-    m.clocked(c_valid_reg, clk, Expr::from(v) & l, adv_e(), ctrl0(rst));
+    m.clocked(c_reg, acc.clk, sum, Some(finish.into()), None);
+    c_reg
+}
 
-    m.assign(a_out, a_reg);
-    m.assign(a_valid_out, a_valid_reg);
-    m.assign(a_last_out, a_last_reg);
-    m.assign(b_out, b_reg);
-    m.assign(c_out, c_reg);
-    m.assign(c_valid, c_valid_reg);
-    m
+/// The iCE40 accumulator (`dsp_cell = ice40`): two 16-bit halves with the low
+/// half's carry registered between them, read in place. Returns the finished
+/// sum, valid in the step after the tile's last product (while `c_valid` is
+/// high).
+///
+/// Why: the UP5K's carry chain is slow (about 0.3 ns a bit, 12 ns for 32 bits
+/// measured), so a 32-bit add in one step held a 4x4 array to 48 MHz. Split,
+/// each chain is 16 bits. After each product the true sum is
+/// `(acc_hi + carry) * 2^16 + acc_lo`; the high half takes the carry one step
+/// late, with the product's sign extension: `hi_addend` is `P_hi + carry`, where
+/// `P_hi` is 0 or 0xFFFF, a function of two bits. The finished sum adds the
+/// last carry when it is read (a 16-bit increment outside the loop).
+///
+/// Why in place (no shadow register): on iCE40 a LUT's flip-flop packs into its
+/// logic cell only when the LUT drives nothing else. A shadow register loaded
+/// from the adder gives the adder's outputs two loads, neither register packs
+/// beside it, and the accumulator's flip-flops were placed up to 10 columns from
+/// the carry chain (measured, 4x4 on the UP5K: 7.6 of 22 ns were routing). Read
+/// in place, a tile's first product leaves the old sum out of the adders
+/// (`restart_reg`), and the accumulator keeps the finished sum for the one step
+/// it is read.
+fn accumulate_split(m: &mut Module, acc: Acc) -> SignalId {
+    let half = ACC_BITS / 2;
+    let half_ty = Ty::u(half);
+    let acc_lo = m.reg("acc_lo_reg", half_ty, "running sum, low half");
+    let acc_hi = m.reg(
+        "acc_hi_reg",
+        half_ty,
+        "running sum, high half, without carry_reg",
+    );
+    let carry = m.reg(
+        "carry_reg",
+        Ty::bit(),
+        "carry out of the low half's last add, not yet in acc_hi_reg",
+    );
+    let restart = m.reg(
+        "restart_reg",
+        Ty::bit(),
+        "the next product starts a tile: the old sum is left out",
+    );
+    let p = Expr::from(acc.prod).resize(ACC_BITS).as_unsigned();
+    let sum_lo = m.wire_of(
+        "sum_lo",
+        Expr::mux(restart, Expr::zero(half_ty), acc_lo).resize(half + 1)
+            + p.clone().slice(0, half).resize(half + 1),
+        "low half + product's low half, with its carry out",
+    );
+    let carry_in = m.wire_of(
+        "carry_in",
+        Expr::from(carry) & !Expr::from(restart),
+        "the pending carry, unless the old sum is left out",
+    );
+    let sign = Expr::from(acc.prod).bit_at(2 * OPERAND_BITS - 1);
+    let ones = Expr::uconst(half, (1u128 << half) - 1);
+    let hi_addend = m.wire_of(
+        "hi_addend",
+        Expr::mux(
+            carry_in,
+            Expr::mux(sign.clone(), Expr::zero(half_ty), Expr::uconst(half, 1)),
+            Expr::mux(sign, ones, Expr::zero(half_ty)),
+        ),
+        "the product's sign extension plus the pending carry",
+    );
+    let sum_hi = m.wire_of(
+        "sum_hi",
+        Expr::mux(restart, Expr::zero(half_ty), acc_hi) + hi_addend,
+        "high half + sign extension + carry, wrapping",
+    );
+    let take = || Some(Expr::from(acc.take));
+    m.clocked(acc_lo, acc.clk, Expr::from(sum_lo).slice(0, half), take(), None);
+    m.clocked(carry, acc.clk, Expr::from(sum_lo).bit_at(half), take(), None);
+    m.clocked(acc_hi, acc.clk, sum_hi, take(), None);
+    m.clocked(
+        restart,
+        acc.clk,
+        acc.last,
+        take(),
+        Some(Reset {
+            rst: acc.rst,
+            value: Const {
+                ty: Ty::bit(),
+                bits: 1,
+            },
+        }),
+    );
+    m.wire_of(
+        "acc_done",
+        Expr::concat(vec![
+            acc_lo.into(),
+            Expr::from(acc_hi) + Expr::from(carry).resize(half),
+        ])
+        .as_signed(),
+        "the finished sum: the last carry added to the high half",
+    )
 }
 
 /// Connections of one PE instance (names of the PE ports in the order above).
@@ -317,12 +490,15 @@ pub struct PeConns {
     pub b_out: Conn,
     pub c_out: SignalId,
     pub c_valid: SignalId,
+    /// A PE sharing a `SB_MAC16` ([`shares_block`]): the wires its `mul_a` and
+    /// `mul_b` drive and the one its `mul_p` reads.
+    pub block: Option<(SignalId, SignalId, SignalId)>,
 }
 
 impl PeConns {
     pub fn into_list(self) -> Vec<(String, Conn)> {
         let i = |s: SignalId| Conn::In(s.into());
-        vec![
+        let mut list = vec![
             ("clk".into(), i(self.clk)),
             ("rst".into(), i(self.rst)),
             ("adv".into(), i(self.adv)),
@@ -336,6 +512,12 @@ impl PeConns {
             ("b_out".into(), self.b_out),
             ("c_out".into(), Conn::Out(self.c_out)),
             ("c_valid".into(), Conn::Out(self.c_valid)),
-        ]
+        ];
+        if let Some((a, b, p)) = self.block {
+            list.push(("mul_a".into(), Conn::Out(a)));
+            list.push(("mul_b".into(), Conn::Out(b)));
+            list.push(("mul_p".into(), i(p)));
+        }
+        list
     }
 }
