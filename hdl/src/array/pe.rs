@@ -163,6 +163,18 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     let b_reg = m.reg("b_reg", op, "");
     let a_valid_reg = m.reg("a_valid_reg", Ty::bit(), "");
     let a_last_reg = m.reg("a_last_reg", Ty::bit(), "");
+    // On iCE40 (`dsp_cell = ice40`) the accumulator is split and read in place
+    // (see `accumulate_split`); elsewhere it has a shadow register.
+    let shadow = (cfg.dsp_cell != DspCell::Ice40).then(|| {
+        (
+            m.reg(
+                "acc_reg",
+                acc_ty,
+                "running sum of the tile in progress (0 between tiles)",
+            ),
+            m.reg("c_reg", acc_ty, "shadow accumulator: last finished sum"),
+        )
+    });
     let c_valid_reg = m.reg("c_valid_reg", Ty::bit(), "");
 
     let ctrl0 = |rst: SignalId| {
@@ -286,35 +298,81 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
         (m.wire_of("prod", p, prod_note), mv, ml)
     };
 
-    let take = m.wire_of(
-        "take",
-        Expr::from(adv) & v,
-        "a valid product is accumulated this step",
-    );
-
-    m.clocked(a_reg, clk, a_in, adv_e(), None);
-    m.clocked(b_reg, clk, b_in, adv_e(), None);
-    m.clocked(a_valid_reg, clk, a_valid_in, adv_e(), ctrl0(rst));
-    m.clocked(a_last_reg, clk, a_last_in, adv_e(), ctrl0(rst));
-    let acc = Acc {
-        clk,
-        rst,
-        take,
-        last: l,
-        prod,
+    let pass_through = |m: &mut Module| {
+        m.clocked(a_reg, clk, a_in, adv_e(), None);
+        m.clocked(b_reg, clk, b_in, adv_e(), None);
+        m.clocked(a_valid_reg, clk, a_valid_in, adv_e(), ctrl0(rst));
+        m.clocked(a_last_reg, clk, a_last_in, adv_e(), ctrl0(rst));
     };
-    let c = if cfg.dsp_cell == DspCell::Ice40 {
-        accumulate_split(&mut m, acc)
+    let c = if let Some((acc_reg, c_reg)) = shadow {
+        let sum = m.wire_of(
+            "sum",
+            Expr::from(acc_reg) + Expr::from(prod).resize(ACC_BITS),
+            "acc + a*b, wrapping",
+        );
+        let take = m.wire_of(
+            "take",
+            Expr::from(adv) & v,
+            "a valid product is accumulated this step",
+        );
+        let finish = m.wire_of(
+            "finish",
+            Expr::from(take) & l,
+            "this product closes the tile",
+        );
+        pass_through(&mut m);
+        // The accumulator restarts by clearing as the tile closes (and on reset), not
+        // by a mux in front of the adder: the clear is the flip-flops' synchronous
+        // reset (one condition, so synthesis maps it to the slice's LSR pin), and the
+        // adder's output goes straight into the register packed beside it. (The
+        // flags that would drive a mux in the loop are shared by every PE on an
+        // anti-diagonal, which sees identical flags, so synthesis merges them into one
+        // register far from most of its PEs.)
+        let clear = m.wire_of(
+            "acc_clear",
+            Expr::from(rst) | finish,
+            "reset, or the tile closes: the accumulator restarts at 0",
+        );
+        m.clocked(
+            acc_reg,
+            clk,
+            sum,
+            Some(take.into()),
+            Some(Reset {
+                rst: clear,
+                value: Const {
+                    ty: acc_ty,
+                    bits: 0,
+                },
+            }),
+        );
+        m.clocked(c_reg, clk, sum, Some(finish.into()), None);
+        c_reg
     } else {
-        accumulate_shadow(&mut m, acc)
+        let take = m.wire_of(
+            "take",
+            Expr::from(adv) & v,
+            "a valid product is accumulated this step",
+        );
+        pass_through(&mut m);
+        accumulate_split(
+            &mut m,
+            Acc {
+                clk,
+                rst,
+                take,
+                last: l,
+                prod,
+            },
+        )
     };
-    m.assign(c_out, c);
     m.clocked(c_valid_reg, clk, Expr::from(v) & l, adv_e(), ctrl0(rst));
 
     m.assign(a_out, a_reg);
     m.assign(a_valid_out, a_valid_reg);
     m.assign(a_last_out, a_last_reg);
     m.assign(b_out, b_reg);
+    m.assign(c_out, c);
     m.assign(c_valid, c_valid_reg);
     m
 }
@@ -327,56 +385,6 @@ struct Acc {
     take: SignalId,
     last: SignalId,
     prod: SignalId,
-}
-
-/// The accumulator with a shadow register: returns the finished sum, held from
-/// the step after the tile's last product until the next tile closes.
-///
-/// The accumulator restarts by clearing as the tile closes (and on reset), not
-/// by a mux in front of the adder: the clear is the flip-flops' synchronous
-/// reset (one condition, so synthesis maps it to the slice's LSR pin), and the
-/// adder's output goes straight into the register packed beside it. (The
-/// flags that would drive a mux in the loop are shared by every PE on an
-/// anti-diagonal, which sees identical flags, so synthesis merges them into one
-/// register far from most of its PEs.)
-fn accumulate_shadow(m: &mut Module, acc: Acc) -> SignalId {
-    let acc_ty = Ty::s(ACC_BITS);
-    let acc_reg = m.reg(
-        "acc_reg",
-        acc_ty,
-        "running sum of the tile in progress (0 between tiles)",
-    );
-    let c_reg = m.reg("c_reg", acc_ty, "shadow accumulator: last finished sum");
-    let sum = m.wire_of(
-        "sum",
-        Expr::from(acc_reg) + Expr::from(acc.prod).resize(ACC_BITS),
-        "acc + a*b, wrapping",
-    );
-    let finish = m.wire_of(
-        "finish",
-        Expr::from(acc.take) & acc.last,
-        "this product closes the tile",
-    );
-    let clear = m.wire_of(
-        "acc_clear",
-        Expr::from(acc.rst) | finish,
-        "reset, or the tile closes: the accumulator restarts at 0",
-    );
-    m.clocked(
-        acc_reg,
-        acc.clk,
-        sum,
-        Some(acc.take.into()),
-        Some(Reset {
-            rst: clear,
-            value: Const {
-                ty: acc_ty,
-                bits: 0,
-            },
-        }),
-    );
-    m.clocked(c_reg, acc.clk, sum, Some(finish.into()), None);
-    c_reg
 }
 
 /// The iCE40 accumulator (`dsp_cell = ice40`): two 16-bit halves with the low
