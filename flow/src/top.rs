@@ -85,14 +85,9 @@ impl TopSource {
                 })
                 .collect(),
             manifest_json: g.manifest.to_json(),
-            dsp_primitives: g
-                .design
-                .externs
-                .iter()
-                .any(|e| {
-                    e.name == hdl::array::ecp5_mult::CELL
-                        || e.name == hdl::array::ice40_mac16::CELL
-                }),
+            dsp_primitives: g.design.externs.iter().any(|e| {
+                e.name == hdl::array::ecp5_mult::CELL || e.name == hdl::array::ice40_mac16::CELL
+            }),
             verilog: g.verilog,
             core_hz,
             board_top,

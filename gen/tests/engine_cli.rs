@@ -132,7 +132,14 @@ fn array_and_engine_flags_pass_through() {
     );
     assert!(config.contains("\"dsp_limit\":2"), "{config}");
     // --dsp-cell ice40 reaches the engine's array: two PEs per SB_MAC16.
-    let v = ok(&with(&["--rows", "2", "--cols", "4", "--dsp-cell", "ice40"]));
+    let v = ok(&with(&[
+        "--rows",
+        "2",
+        "--cols",
+        "4",
+        "--dsp-cell",
+        "ice40",
+    ]));
     let config = v.lines().nth(1).unwrap_or_default();
     assert!(config.contains("\"dsp_cell\":\"ice40\""), "{config}");
     assert_eq!(v.matches("SB_MAC16 #(").count(), 4);

@@ -22,6 +22,12 @@
 //! the block shares one clock enable (`CE`), the array-wide step enable; the
 //! two PEs of a block step together, as every PE does. Nothing is reset: the
 //! valid flags that say whether a product is taken live in the PEs.
+//!
+//! Synthesis: run `synth_ice40` without `-dsp` on a design with these blocks
+//! (`flow` does). `-dsp` only maps `*` to blocks, and yosys 0.23's `ice40_dsp`
+//! pass also takes every instantiated `SB_MAC16` for one it made and resets its
+//! parameters (measured: 16x16 mode, no registers), which silently breaks the
+//! two-product blocks.
 
 use crate::ir::{Conn, Const, Expr, ExternModule, Module, ParamValue, PortDir, SignalId, Ty};
 
@@ -64,8 +70,23 @@ const OUTPUT_SELECT_8X8: u64 = 2;
 
 /// The single-bit control inputs, all tied low: no hold, no reset, no load, add.
 const TIED_LOW: [&str; 17] = [
-    "AHOLD", "BHOLD", "CHOLD", "DHOLD", "IRSTTOP", "IRSTBOT", "ORSTTOP", "ORSTBOT", "OLOADTOP",
-    "OLOADBOT", "ADDSUBTOP", "ADDSUBBOT", "OHOLDTOP", "OHOLDBOT", "CI", "ACCUMCI", "SIGNEXTIN",
+    "AHOLD",
+    "BHOLD",
+    "CHOLD",
+    "DHOLD",
+    "IRSTTOP",
+    "IRSTBOT",
+    "ORSTTOP",
+    "ORSTBOT",
+    "OLOADTOP",
+    "OLOADBOT",
+    "ADDSUBTOP",
+    "ADDSUBBOT",
+    "OHOLDTOP",
+    "OHOLDBOT",
+    "CI",
+    "ACCUMCI",
+    "SIGNEXTIN",
 ];
 
 /// The `SB_MAC16` with every port, as the cell library declares it.

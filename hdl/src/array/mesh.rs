@@ -93,7 +93,7 @@ pub fn build(cfg: &ArrayConfig, pes: &[Module]) -> Result<Module, GenError> {
     // The shared SB_MAC16 blocks: one per pair of PEs (or lone PE), instantiated
     // by its left PE's position; each PE gets its operand and product wires.
     let mut block = vec![vec![None; cols]; rows];
-    for i in 0..rows {
+    for (i, row) in block.iter_mut().enumerate() {
         for j in 0..cols {
             let (iu, ju) = (i as u32, j as u32);
             let partner = cfg.dsp_partner(iu, ju).map(|p| p as usize);
@@ -118,9 +118,9 @@ pub fn build(cfg: &ArrayConfig, pes: &[Module]) -> Result<Module, GenError> {
                 cfg.pipeline >= 3,
                 cfg.pipeline >= 1,
             );
-            block[i][j] = Some((lo.0, lo.1, p_lo));
+            row[j] = Some((lo.0, lo.1, p_lo));
             if let (Some((p, (a, b))), Some(p_hi)) = (hi, p_hi) {
-                block[i][p] = Some((a, b, p_hi));
+                row[p] = Some((a, b, p_hi));
             }
         }
     }
