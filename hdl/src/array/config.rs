@@ -220,10 +220,11 @@ impl ArrayConfig {
 
     /// Bits of a result on its way out of the mesh (PE `c_out`, the column
     /// collect, the deskew): the 32-bit sum, or with `dsp_cell = ice40` the sum
-    /// with its high half not yet carried into, and the pending carry on top
-    /// (`{carry, hi, lo}`, resolved after the deskew; see `pe::accumulate_pingpong`).
+    /// with its high half not yet carried into, and the two pending carries on
+    /// top (`{carry2, carry1, hi, lo}`, resolved after the deskew; see
+    /// `pe::accumulate_pingpong`).
     pub fn col_bits(&self) -> u32 {
-        ACC_BITS + u32::from(self.dsp_cell == DspCell::Ice40)
+        ACC_BITS + 2 * u32::from(self.dsp_cell == DspCell::Ice40)
     }
 
     /// Name of a sub-module of this array.

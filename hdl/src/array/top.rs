@@ -285,7 +285,7 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
     let row_bits = out_skid_bits(cfg);
     let row = m.wire("row_data", Ty::u(row_bits), "{last, C row} on offer");
     // iCE40 (`col_bits` > 32): a register stage that adds each result's last
-    // carry into its high half, outside every PE's accumulate loop; the status
+    // two carries into its high half, outside every PE's accumulate loop; the status
     // follows the results through it.
     let (c_out_rows, mesh_valid, mesh_last) = if cfg.col_bits() == ACC_BITS {
         let rows: Vec<Expr> = c_dsk.iter().map(|c| Expr::from(*c).as_unsigned()).collect();
@@ -302,9 +302,11 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
                     Ty::u(ACC_BITS),
                     "the result with its last carry added",
                 );
+                let carries = c.clone().bit_at(ACC_BITS).resize(2)
+                    + c.clone().bit_at(ACC_BITS + 1).resize(2);
                 let resolved = Expr::concat(vec![
                     c.clone().slice(0, half),
-                    c.clone().slice(half, half) + c.bit_at(ACC_BITS).resize(half),
+                    c.slice(half, half) + carries.resize(half),
                 ]);
                 m.clocked(r, clk, resolved, Some(step.into()), None);
                 Expr::from(r)
