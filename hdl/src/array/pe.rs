@@ -510,8 +510,20 @@ fn accumulate_pingpong(m: &mut Module, acc: Acc) -> SignalId {
             })
         };
         let en = || Some(Expr::from(take));
-        m.clocked(lo, acc.clk, Expr::from(sum_lo).slice(0, half), en(), restart(half_ty));
-        m.clocked(carry1, acc.clk, Expr::from(sum_lo).bit_at(half), en(), restart(Ty::bit()));
+        m.clocked(
+            lo,
+            acc.clk,
+            Expr::from(sum_lo).slice(0, half),
+            en(),
+            restart(half_ty),
+        );
+        m.clocked(
+            carry1,
+            acc.clk,
+            Expr::from(sum_lo).bit_at(half),
+            en(),
+            restart(Ty::bit()),
+        );
         m.clocked(carry, acc.clk, carry1, en(), restart(Ty::bit()));
         m.clocked(hi, acc.clk, sum_hi, en(), restart(half_ty));
         accs.push(Expr::concat(vec![

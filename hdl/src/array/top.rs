@@ -302,8 +302,8 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
                     Ty::u(ACC_BITS),
                     "the result with its last carry added",
                 );
-                let carries = c.clone().bit_at(ACC_BITS).resize(2)
-                    + c.clone().bit_at(ACC_BITS + 1).resize(2);
+                let carries =
+                    c.clone().bit_at(ACC_BITS).resize(2) + c.clone().bit_at(ACC_BITS + 1).resize(2);
                 let resolved = Expr::concat(vec![
                     c.clone().slice(0, half),
                     c.slice(half, half) + carries.resize(half),
