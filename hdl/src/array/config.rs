@@ -176,14 +176,12 @@ impl ArrayConfig {
             pes: self.rows * self.cols,
             dsp_pes,
             dsp_blocks: dsp_pes - sharing,
-            // input register + skew (rows-1) + PE + result register + deskew + output
-            // register, + the iCE40 carry-resolve register
+            // input register + skew (rows-1) + PE + result register + deskew + output register
             last_beat_to_last_row_cycles: self.rows
                 + self.cols
                 + 1
                 + self.pipeline
-                + 2 * self.edge_stages()
-                + u32::from(self.dsp_cell == DspCell::Ice40),
+                + 2 * self.edge_stages(),
             min_tile_beats: self.rows,
         }
     }
@@ -216,15 +214,6 @@ impl ArrayConfig {
             && self.pe_uses_dsp(i, j)
             && self.pe_uses_dsp(i, other))
         .then_some(other)
-    }
-
-    /// Bits of a result on its way out of the mesh (PE `c_out`, the column
-    /// collect, the deskew): the 32-bit sum, or with `dsp_cell = ice40` the sum
-    /// with its high half not yet carried into, and the two pending carries on
-    /// top (`{carry2, carry1, hi, lo}`, resolved after the deskew; see
-    /// `pe::accumulate_pingpong`).
-    pub fn col_bits(&self) -> u32 {
-        ACC_BITS + 2 * u32::from(self.dsp_cell == DspCell::Ice40)
     }
 
     /// Name of a sub-module of this array.

@@ -14,7 +14,7 @@ use crate::ir::{Conn, Expr, Module, SignalId, Ty};
 use crate::parts::Instantiate;
 use crate::GenError;
 
-use super::config::{ArrayConfig, OPERAND_BITS};
+use super::config::{ArrayConfig, ACC_BITS, OPERAND_BITS};
 use super::ice40_mac16;
 use super::pe::{self, PeConns};
 
@@ -27,7 +27,7 @@ pub fn build(cfg: &ArrayConfig, pes: &[Module]) -> Result<Module, GenError> {
     ))
     .doc("c_j is the result of the PE in column j that finished last step (rows finish in order).");
     let op = Ty::s(OPERAND_BITS);
-    let acc = Ty::s(cfg.col_bits());
+    let acc = Ty::s(ACC_BITS);
     let clk = m.input("clk", Ty::bit(), Some("Clock, reset, step enable"), "");
     let rst = m.input("rst", Ty::bit(), None, "");
     let adv = m.input("adv", Ty::bit(), None, "");

@@ -52,7 +52,7 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
     let deskew_c = skew::build(
         &cfg.sub("deskew_c"),
         "Deskew of the results: column j is delayed cols-1-j steps so a row leaves whole.",
-        Ty::s(cfg.col_bits()),
+        Ty::s(config::ACC_BITS),
         &(0..cols).map(|j| cols - 1 - j + edge).collect::<Vec<_>>(),
         false,
     );

@@ -128,7 +128,7 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     );
     let c_out = m.output(
         "c_out",
-        Ty::s(cfg.col_bits()),
+        acc_ty,
         Some("Finished result"),
         "C element of the tile that just closed",
     );
@@ -392,37 +392,30 @@ struct Acc {
 }
 
 /// The iCE40 accumulator (`dsp_cell = ice40`): two accumulators taking tiles in
-/// turn (`sel_reg` says which takes this tile's products), each in two 16-bit
-/// halves with the low half's carry registered between them, twice. Returns
-/// the finished sum as `{carry2, carry1, hi, lo}` (`ArrayConfig::col_bits`),
-/// valid in the step after the tile's last product (while `c_valid` is high);
-/// the sum is `(hi + carry1 + carry2) * 2^16 + lo`, the addition done by the
-/// array top after the deskew. The accumulator it is read from clears at the end of that step,
-/// before its next tile can start.
+/// turn (`sel_reg` says which takes this tile's products). Returns the finished
+/// sum, valid in the step after the tile's last product (while `c_valid` is
+/// high); the accumulator it is read from clears at the end of that step, before
+/// its next tile can start.
 ///
-/// Why two accumulators: on iCE40 a LUT's flip-flop packs into its logic cell
-/// only when the LUT drives nothing else. The shadow-register PE's adder fed
-/// both the accumulator and the shadow register, so neither packed, and the
-/// accumulator's flip-flops were placed up to 10 columns from the carry chain
-/// (measured, 4x4 on the UP5K: 7.6 of 22 ns routing). Reading the sum in place
-/// instead needs the old sum gated out of the adder at a tile's first product,
-/// by a flag every PE of an anti-diagonal shares (synthesis merges it; 3.6 to
-/// 5.5 ns of routing). Here each adder drives only its own accumulator, whose
-/// flip-flops sit in the adder's logic cells, and the restart is the
-/// flip-flops' synchronous reset, as in the shadow-register PE.
+/// Why: on iCE40 a LUT's flip-flop packs into its logic cell only when the LUT
+/// drives nothing else. The shadow-register PE's adder fed both the accumulator
+/// and the shadow register, so neither packed, and the accumulator's flip-flops
+/// were placed up to 10 columns from the carry chain (measured, 4x4 on the
+/// UP5K: 7.6 of 22 ns routing). Reading the sum in place instead needs the old
+/// sum gated out of the adder at a tile's first product, a gate driven by a
+/// flag every PE of an anti-diagonal shares (synthesis merges it; 3.6 to 5.5 ns
+/// of routing). Here each adder drives only its own accumulator, whose
+/// flip-flops sit in the adder's logic cells, and the loop has no gate: the
+/// restart is the flip-flops' synchronous reset, as in the shadow-register PE.
+/// The cost is a second adder, paid for by the shadow register it replaces.
 ///
-/// Why halves: the UP5K's carry chain takes about 0.3 ns a bit, 12.2 ns for 32
-/// bits, which held the 4x4 array to 60 MHz. After each product the true sum is
-/// `(hi + carry1 + carry2) * 2^16 + lo`: the high half takes the low half's
-/// carry two products late, with the product's sign extension (`P_hi +
-/// carry2`, where `P_hi` is 0 or 0xFFFF: a function of two bits). Two late,
-/// not one: the register the chain's carry-out reaches then drives only the
-/// next one, so placement can put it at the end of the low half's chain (with
-/// one, it also fed the high half's chain, and was placed 11 to 16 rows from
-/// the low one: 4.2 to 5 ns of routing on the critical path).
+/// Each adder's 32-bit carry chain (12.2 ns on the UP5K) is now most of the
+/// critical path. Splitting each accumulator into 16-bit halves with the carry
+/// registered between them (resolved after the deskew) was measured: 59 to 62
+/// MHz instead of 57 to 60 for a 4x4 at depth 4, for 350 more logic cells (10%)
+/// and a 5x4 that no longer fits the part; not kept (docs/measurements.md).
 fn accumulate_pingpong(m: &mut Module, acc: Acc) -> SignalId {
-    let half = ACC_BITS / 2;
-    let half_ty = Ty::u(half);
+    let acc_ty = Ty::s(ACC_BITS);
     let sel = m.reg(
         "sel_reg",
         Ty::bit(),
@@ -440,9 +433,6 @@ fn accumulate_pingpong(m: &mut Module, acc: Acc) -> SignalId {
         Expr::from(acc.adv) & acc.c_valid,
         "the finished sum leaves this step",
     );
-    let p = Expr::from(acc.prod).as_unsigned();
-    let sign = Expr::from(acc.prod).bit_at(2 * OPERAND_BITS - 1);
-    let zero = |ty: Ty| Const { ty, bits: 0 };
     let mut accs = Vec::new();
     for x in 0..2u32 {
         let mine = if x == 1 {
@@ -450,48 +440,15 @@ fn accumulate_pingpong(m: &mut Module, acc: Acc) -> SignalId {
         } else {
             !Expr::from(sel)
         };
-        let lo = m.reg(
-            &format!("acc{x}_lo_reg"),
-            half_ty,
-            &format!("low half of the sum of the tiles taken while sel_reg = {x}"),
+        let a = m.reg(
+            &format!("acc{x}_reg"),
+            acc_ty,
+            &format!("running sum of the tiles taken while sel_reg = {x}"),
         );
-        let hi = m.reg(
-            &format!("acc{x}_hi_reg"),
-            half_ty,
-            "its high half, without the pending carry",
-        );
-        let carry1 = m.reg(
-            &format!("acc{x}_carry1_reg"),
-            Ty::bit(),
-            "carry out of the low half's last add, not yet in the high half",
-        );
-        let carry = m.reg(
-            &format!("acc{x}_carry2_reg"),
-            Ty::bit(),
-            "carry out of the add before, going into the high half now",
-        );
-        let sum_lo = m.wire_of(
-            &format!("sum{x}_lo"),
-            Expr::from(lo).resize(half + 1) + p.clone().slice(0, half).resize(half + 1),
-            "low half + the product, with the carry out",
-        );
-        let hi_addend = m.wire_of(
-            &format!("hi{x}_addend"),
-            Expr::mux(
-                carry,
-                Expr::mux(sign.clone(), Expr::zero(half_ty), Expr::uconst(half, 1)),
-                Expr::mux(
-                    sign.clone(),
-                    Expr::uconst(half, (1u128 << half) - 1),
-                    Expr::zero(half_ty),
-                ),
-            ),
-            "the product's sign extension plus the pending carry",
-        );
-        let sum_hi = m.wire_of(
-            &format!("sum{x}_hi"),
-            Expr::from(hi) + hi_addend,
-            "high half + sign extension + carry, wrapping",
+        let sum = m.wire_of(
+            &format!("sum{x}"),
+            Expr::from(a) + Expr::from(acc.prod).resize(ACC_BITS),
+            "acc + a*b, wrapping",
         );
         let take = m.wire_of(
             &format!("take{x}"),
@@ -503,35 +460,20 @@ fn accumulate_pingpong(m: &mut Module, acc: Acc) -> SignalId {
             Expr::from(acc.rst) | (Expr::from(read) & !mine),
             "reset, or its finished sum is read: it restarts at 0",
         );
-        let restart = |ty: Ty| {
+        m.clocked(
+            a,
+            acc.clk,
+            sum,
+            Some(take.into()),
             Some(Reset {
                 rst: clear,
-                value: zero(ty),
-            })
-        };
-        let en = || Some(Expr::from(take));
-        m.clocked(
-            lo,
-            acc.clk,
-            Expr::from(sum_lo).slice(0, half),
-            en(),
-            restart(half_ty),
+                value: Const {
+                    ty: acc_ty,
+                    bits: 0,
+                },
+            }),
         );
-        m.clocked(
-            carry1,
-            acc.clk,
-            Expr::from(sum_lo).bit_at(half),
-            en(),
-            restart(Ty::bit()),
-        );
-        m.clocked(carry, acc.clk, carry1, en(), restart(Ty::bit()));
-        m.clocked(hi, acc.clk, sum_hi, en(), restart(half_ty));
-        accs.push(Expr::concat(vec![
-            lo.into(),
-            hi.into(),
-            carry1.into(),
-            carry.into(),
-        ]));
+        accs.push(a);
     }
     m.clocked(
         sel,
@@ -540,14 +482,16 @@ fn accumulate_pingpong(m: &mut Module, acc: Acc) -> SignalId {
         Some(finish.into()),
         Some(Reset {
             rst: acc.rst,
-            value: zero(Ty::bit()),
+            value: Const {
+                ty: Ty::bit(),
+                bits: 0,
+            },
         }),
     );
-    let [acc0, acc1] = [accs[0].clone(), accs[1].clone()];
     m.wire_of(
         "acc_done",
-        Expr::mux(sel, acc0, acc1).as_signed(),
-        "the finished sum, {carry2, carry1, hi, lo}: the accumulator not taking the next tile",
+        Expr::mux(sel, accs[0], accs[1]),
+        "the finished sum: the accumulator not taking the next tile",
     )
 }
 

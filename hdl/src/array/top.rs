@@ -36,8 +36,7 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
         .doc("int8 operands, 32-bit two's-complement accumulators that wrap on overflow.")
         .doc("Both streams are valid/ready; a beat moves when valid and ready are high at a rising edge.");
     let op = Ty::s(OPERAND_BITS);
-    // A result on its way out of the mesh (see `ArrayConfig::col_bits`).
-    let acc = Ty::s(cfg.col_bits());
+    let acc = Ty::s(ACC_BITS);
 
     let clk = m.input(
         "clk",
@@ -284,41 +283,7 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
         .finish()?;
     let row_bits = out_skid_bits(cfg);
     let row = m.wire("row_data", Ty::u(row_bits), "{last, C row} on offer");
-    // iCE40 (`col_bits` > 32): a register stage that adds each result's last
-    // two carries into its high half, outside every PE's accumulate loop; the status
-    // follows the results through it.
-    let (c_out_rows, mesh_valid, mesh_last) = if cfg.col_bits() == ACC_BITS {
-        let rows: Vec<Expr> = c_dsk.iter().map(|c| Expr::from(*c).as_unsigned()).collect();
-        (rows, mesh_valid, mesh_last)
-    } else {
-        let half = ACC_BITS / 2;
-        let rows = c_dsk
-            .iter()
-            .enumerate()
-            .map(|(j, c)| {
-                let c = Expr::from(*c).as_unsigned();
-                let r = m.reg(
-                    &format!("c_res_reg_{j}"),
-                    Ty::u(ACC_BITS),
-                    "the result with its last carry added",
-                );
-                let carries =
-                    c.clone().bit_at(ACC_BITS).resize(2) + c.clone().bit_at(ACC_BITS + 1).resize(2);
-                let resolved = Expr::concat(vec![
-                    c.clone().slice(0, half),
-                    c.slice(half, half) + carries.resize(half),
-                ]);
-                m.clocked(r, clk, resolved, Some(step.into()), None);
-                Expr::from(r)
-            })
-            .collect();
-        let v = m.reg("res_valid_reg", Ty::bit(), "mesh_valid, one step later");
-        let l = m.reg("res_last_reg", Ty::bit(), "mesh_last, one step later");
-        m.clocked(v, clk, mesh_valid, Some(step.into()), ctrl(0, Ty::bit()));
-        m.clocked(l, clk, mesh_last, Some(step.into()), ctrl(0, Ty::bit()));
-        (rows, v, l)
-    };
-    let mut row_in = c_out_rows;
+    let mut row_in: Vec<Expr> = c_dsk.iter().map(|c| Expr::from(*c).as_unsigned()).collect();
     row_in.push(mesh_last.into());
     let row_in = m.wire_of(
         "row_in",
