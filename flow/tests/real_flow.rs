@@ -1,6 +1,7 @@
 //! Real tool runs, kept small (2x2 arrays, one seed): the iCE40 flow on the
-//! iCEBreaker, a missed clock, a sweep past a size that does not fit, the ASIC
-//! estimate, and the ECP5 flow on the ULX3S.
+//! iCEBreaker, the iCE40 two-products-per-block cell through synthesis, a
+//! missed clock, a sweep past a size that does not fit, the ASIC estimate, and
+//! the ECP5 flow on the ULX3S.
 //!
 //! A missing tool fails the test with the tool's name and its install command
 //! (`bash scripts/install.sh` installs them all, as `scripts/test.sh` does):
@@ -121,6 +122,61 @@ fn ice40_flow_on_icebreaker_2x2() {
         .is_ok_and(|t| t.contains("set_io clk_in 35")));
     let line = text(&out.stdout);
     assert!(line.starts_with("array 2x2 on icebreaker: ok;"), "{line}");
+}
+
+/// `--dsp-cell ice40`: a 2x4 array's 8 products in 4 SB_MAC16 blocks, and the
+/// synthesized blocks keep the generator's parameters (8x8 mode, signed, with
+/// their registers at depth 3). `synth_ice40 -dsp` rewrote them (yosys 0.23's
+/// `ice40_dsp` pass), so this checks the netlist, not just the counts.
+#[test]
+fn ice40_cell_keeps_its_blocks_through_synthesis() {
+    require_tools(Family::Ice40, &[]);
+    let dir = out_dir("icebreaker-ooc-2x4-ice40");
+    let d = dir.display().to_string();
+    flow_ok(&[
+        "--board",
+        "icebreaker",
+        "--design",
+        "array-ooc",
+        "--rows",
+        "2",
+        "--cols",
+        "4",
+        "--pipeline",
+        "3",
+        "--dsp-cell",
+        "ice40",
+        "--allow-timing-fail",
+        "--out",
+        &d,
+    ]);
+    let r = report(&dir);
+    assert_eq!(num(&r, "/placed/dsps/used"), 4.0);
+    let p = dir.join("array_harness.json");
+    let t = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let net: Value = serde_json::from_str(&t).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let cells = net["modules"]["array_harness"]["cells"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no cells in {}", p.display()));
+    let blocks: Vec<&Value> = cells.values().filter(|c| c["type"] == "SB_MAC16").collect();
+    assert_eq!(blocks.len(), 4);
+    // yosys writes a 1-bit parameter as "1" (or as a 32-bit integer string).
+    let one = |v: &Value| v.as_str().is_some_and(|s| s.trim_start_matches('0') == "1");
+    for b in blocks {
+        let params = &b["parameters"];
+        for name in [
+            "MODE_8x8",
+            "A_SIGNED",
+            "B_SIGNED",
+            "A_REG",
+            "B_REG",
+            "TOP_8x8_MULT_REG",
+        ] {
+            assert!(one(&params[name]), "{name} = {}: {params}", params[name]);
+        }
+        assert_eq!(params["TOPOUTPUT_SELECT"], "10", "{params}");
+        assert_eq!(params["BOTOUTPUT_SELECT"], "10", "{params}");
+    }
 }
 
 #[test]
