@@ -88,6 +88,10 @@ pub struct RawSweepArgs {
     /// Array multipliers: dsp, lut or auto (default auto)
     #[arg(long, value_name = "STYLE")]
     pub mul: Option<String>,
+    /// Array DSP cell: infer, ecp5 or ice40 (two PEs per SB_MAC16); default: the
+    /// board's (ecp5 on ECP5 from pipeline 3, otherwise infer)
+    #[arg(long, value_name = "CELL")]
+    pub dsp_cell: Option<String>,
     /// Core clock target in MHz (default: the board clock)
     #[arg(long, value_name = "MHZ", allow_negative_numbers = true)]
     pub freq: Option<String>,

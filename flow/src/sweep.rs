@@ -76,6 +76,7 @@ pub fn run_cli(raw: &RawSweepArgs) -> Result<(), FlowError> {
                         rows: Some(n.to_string()),
                         pipeline: pipeline.clone(),
                         mul: is_array.then(|| raw.mul.clone()).flatten(),
+                        dsp_cell: is_array.then(|| raw.dsp_cell.clone()).flatten(),
                         ..ArrayFlags::default()
                     },
                     maxpool: Default::default(),

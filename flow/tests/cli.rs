@@ -94,6 +94,19 @@ fn bad_values_name_the_rule() {
         e,
         "flow: error: --rows must be an integer in 1..=256, got `x`"
     );
+    let e = usage_error(&[
+        "sweep",
+        "--board",
+        "icebreaker",
+        "--rows",
+        "4",
+        "--dsp-cell",
+        "dsp",
+    ]);
+    assert_eq!(
+        e,
+        "flow: error: --dsp-cell must be one of infer, ecp5, ice40, got `dsp`"
+    );
 }
 
 #[test]
