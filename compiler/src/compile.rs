@@ -27,6 +27,7 @@ use contracts::engine::ProgrammingModel;
 use serde::Serialize;
 
 use crate::check::{self, Descriptor, Violation};
+use crate::first_layer::{self, FirstLayer, InputPacker};
 use crate::net::{NetError, Network, Shape};
 
 /// Value of the guard bytes around every region.
@@ -90,8 +91,15 @@ pub struct Program {
     /// Write these to the `desc_addr` and `desc_count` registers.
     pub desc_addr: u32,
     pub desc_count: u32,
+    /// The input region: the *packed* input ([`Program::pack_input`]).
     pub input: Region,
+    /// The packed input's shape (the raw network input with
+    /// [`FirstLayer::Direct`]).
     pub input_shape: Shape,
+    /// How the first layer was compiled.
+    pub first_layer: FirstLayer,
+    /// Lays a raw network input out as the input region holds it.
+    pub packer: InputPacker,
     /// The last layer's output.
     pub output: Region,
     pub output_shape: Shape,
@@ -122,6 +130,13 @@ pub enum CompileError {
 }
 
 impl Program {
+    /// The raw network input (NHWC, the original network's input shape) as
+    /// the input region holds it: unchanged with [`FirstLayer::Direct`],
+    /// im2col'ed otherwise. An error if `raw` has the wrong length.
+    pub fn pack_input(&self, raw: &[i8]) -> Result<Vec<i8>, CompileError> {
+        self.packer.pack_input(raw).map_err(CompileError::Layout)
+    }
+
     /// The map (everything but the image bytes) as pretty JSON, with the
     /// image length and each descriptor's fields by name.
     pub fn map_json(&self) -> String {
@@ -212,10 +227,63 @@ impl Allocator {
     }
 }
 
+/// How to compile: see [`compile_with`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// How the first layer's input is laid out ([`crate::first_layer`]).
+    pub first_layer: FirstLayer,
+}
+
 /// Compile `net` for the engine `pm` into an image at `base` (a multiple of
 /// `limits.align`). `input`, if given, is written into the input region
-/// (`h*w*c` bytes, NHWC); otherwise the region is zero.
+/// (`h*w*c` bytes, NHWC); otherwise the region is zero. The first layer as
+/// written ([`FirstLayer::Direct`]); see [`compile_with`].
 pub fn compile(
+    net: &Network,
+    input: Option<&[i8]>,
+    pm: &ProgrammingModel,
+    base: u32,
+) -> Result<Program, CompileError> {
+    compile_with(net, input, pm, base, &CompileOptions::default())
+}
+
+/// [`compile`] with options: with `first_layer` other than `Direct` the
+/// first layer is transformed ([`crate::first_layer::transform`]) and the
+/// program is that of the transformed network; `input` is the *raw* input
+/// (the original network's shape), packed here; the program's
+/// [`Program::pack_input`] packs later inputs the same way. A transformed
+/// first layer the engine refuses is refused, naming the layer as
+/// `NAME (MODE)` and the engine's rule.
+pub fn compile_with(
+    net: &Network,
+    input: Option<&[i8]>,
+    pm: &ProgrammingModel,
+    base: u32,
+    opts: &CompileOptions,
+) -> Result<Program, CompileError> {
+    let (tnet, packer) = first_layer::transform(net, opts.first_layer)?;
+    let packed = match input {
+        Some(x) => Some(packer.pack_input(x).map_err(CompileError::Layout)?),
+        None => None,
+    };
+    let mut prog = compile_network(&tnet, packed.as_deref(), pm, base).map_err(|e| match e {
+        CompileError::Refused {
+            index: 0,
+            name,
+            violation,
+        } if opts.first_layer != FirstLayer::Direct => CompileError::Refused {
+            index: 0,
+            name: format!("{name} ({})", opts.first_layer),
+            violation,
+        },
+        e => e,
+    })?;
+    prog.first_layer = opts.first_layer;
+    prog.packer = packer;
+    Ok(prog)
+}
+
+fn compile_network(
     net: &Network,
     input: Option<&[i8]>,
     pm: &ProgrammingModel,
@@ -406,6 +474,8 @@ pub fn compile(
         desc_count: count as u32,
         input: input_region,
         input_shape: net.input,
+        first_layer: FirstLayer::Direct,
+        packer: first_layer::identity_packer(net.input),
         output,
         output_shape,
         layers,
