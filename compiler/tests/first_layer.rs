@@ -86,8 +86,8 @@ fn packer_follows_the_definition() {
                 for ky in 0..l.k_h {
                     for kx in 0..l.k_w {
                         for ci in 0..s.c {
-                            let at = ((y * p.packed.w + x) * c2 + (ky * l.k_w + kx) * s.c + ci)
-                                as usize;
+                            let at =
+                                ((y * p.packed.w + x) * c2 + (ky * l.k_w + kx) * s.c + ci) as usize;
                             let sy = i(y * l.stride_h) - i(l.pad_t) + i(ky * l.dil_h);
                             let sx = i(x * l.stride_w) - i(l.pad_l) + i(kx * l.dil_w);
                             assert_eq!(x2[at], get(sy, sx, ci));
@@ -111,6 +111,9 @@ fn packer_follows_the_definition() {
                 }
             }
         }
-        assert!(p.pack_input(&input[1..]).is_err(), "a short input is refused");
+        assert!(
+            p.pack_input(&input[1..]).is_err(),
+            "a short input is refused"
+        );
     }
 }

@@ -4,9 +4,12 @@
 //! engine through its registers, polls `status`, and reads the output tensor
 //! back. Offsets and fields come from the engine's programming model
 //! ([`contracts::engine::ProgrammingModel`]) for the board's memory width, as
-//! INFO reports it; the program is built by [`compiler::compile`].
+//! INFO reports it; the program is built by [`compiler::compile_with`],
+//! with the first layer as written by default ([`load`]): an im2col'ed first
+//! layer ([`load_with`]) needs a larger input per image, which costs more
+//! over the UART than it saves on the engine.
 
-use compiler::{Layer, Network, Program, Shape};
+use compiler::{CompileOptions, FirstLayer, Layer, Network, Program, Shape};
 use contracts::engine::ProgrammingModel;
 use digits::model::Accuracy;
 use digits::{InputRule, ModelFile, Sample};
@@ -49,8 +52,19 @@ fn pm_err(e: String) -> HostError {
 }
 
 /// Compile `net` for the board's engine and write its image into the board's
-/// memory (from address 0); check the engine's `id` first.
+/// memory (from address 0); check the engine's `id` first. The first layer as
+/// written ([`FirstLayer::Direct`]).
 pub fn load<L: Link>(board: &mut Board<L>, net: &Network) -> Result<Loaded, HostError> {
+    load_with(board, net, FirstLayer::Direct)
+}
+
+/// [`load`] with the first layer compiled as `first_layer`; [`infer`] packs
+/// each input accordingly.
+pub fn load_with<L: Link>(
+    board: &mut Board<L>,
+    net: &Network,
+    first_layer: FirstLayer,
+) -> Result<Loaded, HostError> {
     let info = board.info().clone();
     if !info.is_engine() {
         return Err(HostError::Incompatible(format!(
@@ -66,7 +80,7 @@ pub fn load<L: Link>(board: &mut Board<L>, net: &Network) -> Result<Loaded, Host
             contracts::engine::ID
         )));
     }
-    let program = compiler::compile(net, None, &pm, 0)
+    let program = compiler::compile_with(net, None, &pm, 0, &CompileOptions { first_layer })
         .map_err(|e| HostError::Engine(format!("compiling `{}`: {e}", net.name)))?;
     if program.image.len() as u64 > u64::from(info.mem_bytes) {
         return Err(HostError::Engine(format!(
@@ -92,22 +106,18 @@ pub fn load<L: Link>(board: &mut Board<L>, net: &Network) -> Result<Loaded, Host
 }
 
 /// Run one inference of the loaded network on `input` (the network's input
-/// tensor, NHWC).
+/// tensor, NHWC, as in the model file: packed here for the program's first
+/// layer).
 pub fn infer<L: Link>(
     board: &mut Board<L>,
     net: &Loaded,
     input: &[i8],
 ) -> Result<Inference, HostError> {
     let p = &net.program;
-    if input.len() as u64 != u64::from(p.input.bytes) {
-        return Err(HostError::Request(format!(
-            "the input holds {} bytes, the network's input {} needs {}",
-            input.len(),
-            p.input_shape,
-            p.input.bytes
-        )));
-    }
-    let bytes: Vec<u8> = input.iter().map(|&v| v as u8).collect();
+    let packed = p
+        .pack_input(input)
+        .map_err(|e| HostError::Request(e.to_string()))?;
+    let bytes: Vec<u8> = packed.iter().map(|&v| v as u8).collect();
     board.mem_write(p.input.addr, &bytes)?;
     board.reg_write(net.desc_addr, p.desc_addr)?;
     board.reg_write(net.desc_count, p.desc_count)?;

@@ -76,7 +76,15 @@ enum Cmd {
         /// Only the first N test images (default: all)
         #[arg(long)]
         images: Option<usize>,
+        /// First layer: direct (as written), im2col-rows or im2col (the host
+        /// packs a larger input per image; more UART bytes)
+        #[arg(long, default_value = "direct", value_parser = parse_first_layer)]
+        first_layer: compiler::FirstLayer,
     },
+}
+
+fn parse_first_layer(s: &str) -> Result<compiler::FirstLayer, String> {
+    s.parse()
 }
 
 /// Print to stdout; a closed pipe (`host ... | head`) is not an error.
@@ -132,11 +140,12 @@ fn run_model<L: host::Link>(
     board: &mut Board<L>,
     model: &digits::ModelFile,
     images: Option<usize>,
+    first_layer: compiler::FirstLayer,
 ) -> Result<bool, HostError> {
     let data = digits::Dataset::load().map_err(|e| HostError::Request(e.to_string()))?;
     let n = images.unwrap_or(data.test.len()).min(data.test.len());
     let t0 = Instant::now();
-    let loaded = host::engine::load(board, &model.network)?;
+    let loaded = host::engine::load_with(board, &model.network, first_layer)?;
     out!(
         "model {}: {} layers, {} bytes loaded in {:.2} s",
         model.name(),
@@ -215,8 +224,16 @@ fn run(cli: &Cli, model: Option<digits::ModelFile>) -> Result<bool, HostError> {
             contracts::VERSION
         );
     }
-    if let (Cmd::Run { images, .. }, Some(model)) = (&cli.cmd, &model) {
-        return run_model(&mut board, model, *images);
+    if let (
+        Cmd::Run {
+            images,
+            first_layer,
+            ..
+        },
+        Some(model),
+    ) = (&cli.cmd, &model)
+    {
+        return run_model(&mut board, model, *images, *first_layer);
     }
     let Cmd::Gemm { m, k, n, seed } = cli.cmd else {
         return Ok(true);

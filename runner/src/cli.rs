@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
+use compiler::FirstLayer;
 use digits::{Dataset, ModelError, ModelFile};
 use hdl::engine::EngineConfig;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,7 +15,7 @@ use crate::backend::{Backend, ImageRun};
 use crate::check::{check_image, LayerInfo};
 use crate::report;
 use crate::rtl::{Rtl, RtlOptions};
-use crate::stats::{BackendStats, RtlStats, Summary};
+use crate::stats::{BackendStats, FirstLayerNote, RtlStats, Summary};
 use crate::RunError;
 
 /// A backend to run the model on.
@@ -94,6 +95,14 @@ pub struct Args {
     /// rtl: reads in flight at most (a power of two, 4..=256).
     #[arg(long, default_value_t = defaults().max_inflight)]
     pub max_inflight: u32,
+    /// rtl: the first layer as written (direct), or im2col'ed by the host:
+    /// horizontal taps only (im2col-rows) or all taps (im2col, a 1x1 layer).
+    #[arg(long, default_value_t = crate::rtl::DEFAULT_FIRST_LAYER, value_parser = parse_first_layer)]
+    pub first_layer: FirstLayer,
+}
+
+fn parse_first_layer(s: &str) -> Result<FirstLayer, String> {
+    s.parse()
 }
 
 impl Args {
@@ -128,6 +137,7 @@ impl Args {
             },
             latency: self.latency,
             random_mem: self.random_mem,
+            first_layer: self.first_layer,
         }
     }
 
@@ -224,7 +234,12 @@ pub fn execute(args: &Args, out: &mut dyn Write) -> Result<Summary, RunError> {
             BackendKind::Rtl => {
                 let opts = args.rtl_options();
                 let r = Rtl::new(net, opts.clone())?;
-                rtl_stats = Some(RtlStats::new(opts, r.cost.clone()));
+                let mut st = RtlStats::new(opts, r.cost.clone());
+                st.first_layer = r.first_layer_note().map(|note| FirstLayerNote {
+                    note,
+                    packed: r.program.input_shape,
+                });
+                rtl_stats = Some(st);
                 Backend::Rtl(Box::new(r))
             }
         };

@@ -130,6 +130,18 @@ fn render_rtl(o: &mut String, s: &Summary, r: &RtlStats, _wall: bool) {
         r.images,
         r.opts.latency
     );
+    if let Some(f) = &r.first_layer {
+        let _ = writeln!(
+            o,
+            "First layer compiled as {}: the host packs the {} input to {} ({} bytes); \
+             the first layer's compulsory bytes count that packed input. Its output is the \
+             original layer's (checked against the untransformed network).\n",
+            f.note,
+            s.input,
+            f.packed,
+            f.packed.bytes()
+        );
+    }
     let _ = writeln!(
         o,
         "| layer | name | output | MACs | cycles | model cycles | utilization | array beats | rd bytes | wr bytes | moved | compulsory | moved/compulsory |"
@@ -148,10 +160,14 @@ fn render_rtl(o: &mut String, s: &Summary, r: &RtlStats, _wall: bool) {
         macs += c.macs;
         comp += c.compulsory_bytes;
         model += mc;
+        let name = match (&r.first_layer, i) {
+            (Some(f), 0) => format!("{} ({})", info.name, f.note),
+            _ => info.name.clone(),
+        };
         let _ = writeln!(
             o,
             "| {i} | {} | {} | {} | {} | {mc} | {} | {} | {} | {} | {} | {} | {:.2} |",
-            info.name,
+            name,
             info.output,
             c.macs,
             num(cycles),

@@ -16,7 +16,7 @@
 //! cost model predicts both, and [`Rtl::run_network`] measures the one-start
 //! figure.
 
-use compiler::{ModelParams, Network, Program, ProgramCost};
+use compiler::{CompileOptions, FirstLayer, ModelParams, Network, Program, ProgramCost};
 use contracts::engine::ProgrammingModel;
 use hdl::engine::EngineConfig;
 use testbench::engine::{EngineSim, MemConfig};
@@ -37,7 +37,14 @@ pub struct RtlOptions {
     /// A hostile memory (latency 1..=32, `req_ready` stalls, response gaps)
     /// drawn from this seed, instead of the fixed latency.
     pub random_mem: Option<u64>,
+    /// How the first layer is compiled (`compiler::first_layer`); the input
+    /// is packed per image accordingly.
+    pub first_layer: FirstLayer,
 }
+
+/// The default first-layer mode of `run` (fewest cycles on both models at
+/// 4x4 and 8x8; docs/run.md).
+pub const DEFAULT_FIRST_LAYER: FirstLayer = FirstLayer::Im2col;
 
 impl RtlOptions {
     /// The memory in words, for reports.
@@ -114,10 +121,13 @@ impl Rtl {
             ));
         }
         let pm = opts.engine.programming_model();
-        let program = compiler::compile(net, None, &pm, BASE).map_err(|e| {
+        let copts = CompileOptions {
+            first_layer: opts.first_layer,
+        };
+        let program = compiler::compile_with(net, None, &pm, BASE, &copts).map_err(|e| {
             RunError::Usage(format!(
-                "backend rtl: model `{}` on a {}x{} engine with a {}-bit memory: {e}",
-                net.name, opts.engine.rows, opts.engine.cols, opts.engine.mem_bits
+                "backend rtl: model `{}` on a {}x{} engine with a {}-bit memory, first layer {}: {e}",
+                net.name, opts.engine.rows, opts.engine.cols, opts.engine.mem_bits, opts.first_layer
             ))
         })?;
         let cost = compiler::program_cost(
@@ -151,17 +161,23 @@ impl Rtl {
         })
     }
 
-    /// Load the program's image with `image` as the input.
+    /// How the first layer runs, e.g. `im2col: 1x1, C_in 25`; `None` when
+    /// it runs as written.
+    pub fn first_layer_note(&self) -> Option<String> {
+        let p = &self.program;
+        let d = p.descriptors.first()?;
+        (p.first_layer != FirstLayer::Direct)
+            .then(|| format!("{}: {}x{}, C_in {}", p.first_layer, d.k_h, d.k_w, d.in_c))
+    }
+
+    /// Load the program's image with the raw `image` (the network's input)
+    /// packed as the program's first layer reads it.
     fn load_image(&mut self, image: &[i8]) -> Result<(), RunError> {
         let p = &self.program;
-        if image.len() != p.input.bytes as usize {
-            return Err(RunError::Runtime(format!(
-                "backend rtl: the input holds {} bytes, the network input {} needs {}",
-                image.len(),
-                p.input_shape,
-                p.input.bytes
-            )));
-        }
+        let image = p
+            .pack_input(image)
+            .map_err(|e| RunError::Runtime(format!("backend rtl: {e}")))?;
+        let image = image.as_slice();
         let mut bytes = p.image.clone();
         let at = (p.input.addr - p.base) as usize;
         for (d, &v) in bytes[at..at + image.len()].iter_mut().zip(image) {

@@ -67,6 +67,17 @@ pub struct RtlStats {
     pub network: Option<LayerCounters>,
     /// Wall time of the simulation (stdout only: it is not deterministic).
     pub wall: Duration,
+    /// The first layer as transformed by the compiler, `None` when direct.
+    pub first_layer: Option<FirstLayerNote>,
+}
+
+/// How the engine runs the first layer when the compiler transformed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirstLayerNote {
+    /// E.g. `im2col: 1x1, C_in 25`.
+    pub note: String,
+    /// The packed input the engine reads.
+    pub packed: compiler::Shape,
 }
 
 impl RtlStats {
@@ -80,6 +91,7 @@ impl RtlStats {
             cycles_max: 0,
             network: None,
             wall: Duration::ZERO,
+            first_layer: None,
         }
     }
 

@@ -9,7 +9,10 @@
 //!   memory (random latency 1..=32, `req_ready` stalls, response gaps), and
 //!   8x8 with the default buffers behind a memory of fixed latency 8, where
 //!   the counters must equal `compiler::model`'s prediction exactly, per
-//!   layer and for one start of the whole network.
+//!   layer and for one start of the whole network. The first layer runs as
+//!   written (`direct`) at 4x4 and im2col'ed by the compiler (`run`'s
+//!   default) at 8x8, compared with the *original* network's layers; the
+//!   row variant (`im2col-rows`) runs digits-cnn at 8x8.
 //! - ref vs gpu on a few images (lavapipe here; without any adapter the test
 //!   fails under `CI=true` / `GOLDEN_REQUIRE_GPU=1` and says it skipped
 //!   otherwise, like golden's own tests).
@@ -27,10 +30,11 @@
 mod common;
 
 use compiler::model::C_START;
+use compiler::FirstLayer;
 use digits::{Dataset, ModelFile};
 use hdl::engine::EngineConfig;
 use runner::backend::{Backend, ImageRun};
-use runner::rtl::{Rtl, RtlOptions};
+use runner::rtl::{Rtl, RtlOptions, DEFAULT_FIRST_LAYER};
 
 /// Images per network and configuration through the engine.
 const IMAGES: usize = 20;
@@ -99,16 +103,23 @@ fn assert_layers_equal(m: &ModelFile, what: &str, want: &[Vec<i8>], got: &ImageR
 /// 20 test images of `name` through the engine `engine`, every layer against
 /// the reference; the traffic counters against the cost model (exact for
 /// any memory), and with a fixed latency the cycles too.
-fn rtl_vs_reference(name: &str, engine: EngineConfig, random_mem: Option<u64>) {
+fn rtl_vs_reference(
+    name: &str,
+    engine: EngineConfig,
+    random_mem: Option<u64>,
+    first_layer: FirstLayer,
+    images: usize,
+) {
     let m = model(name);
     let data = Dataset::load().expect("data set");
     let opts = RtlOptions {
         engine,
         latency: 8,
         random_mem,
+        first_layer,
     };
     let what = format!(
-        "{name} on {}x{} ({})",
+        "{name} on {}x{} ({}), first layer {first_layer}",
         opts.engine.rows,
         opts.engine.cols,
         opts.memory_summary()
@@ -116,7 +127,11 @@ fn rtl_vs_reference(name: &str, engine: EngineConfig, random_mem: Option<u64>) {
     let mut rtl = Rtl::new(&m.network, opts).unwrap_or_else(|e| panic!("{what}: {e}"));
     let cost = rtl.cost.clone();
     let t0 = std::time::Instant::now();
-    for (i, s) in data.test[..IMAGES].iter().enumerate() {
+    assert_eq!(
+        rtl.program.first_layer, first_layer,
+        "{what}: compiled as asked"
+    );
+    for (i, s) in data.test[..images].iter().enumerate() {
         let image = m.image(s);
         let got = rtl
             .run_layers(&image)
@@ -142,8 +157,8 @@ fn rtl_vs_reference(name: &str, engine: EngineConfig, random_mem: Option<u64>) {
             }
         }
     }
-    let per_image = t0.elapsed() / IMAGES as u32;
-    eprintln!("{what}: {IMAGES} images, {per_image:?} per image");
+    let per_image = t0.elapsed() / images as u32;
+    eprintln!("{what}: {images} images, {per_image:?} per image");
     // One start for the whole network: the same output, and with a fixed
     // latency the model's cycles for the program.
     let image = m.image(&data.test[0]);
@@ -167,23 +182,33 @@ fn rtl_vs_reference(name: &str, engine: EngineConfig, random_mem: Option<u64>) {
 }
 
 #[test]
-fn digits_cnn_rtl_4x4_random_memory() {
-    rtl_vs_reference("digits-cnn", small_engine(), Some(0xD161));
+fn digits_cnn_rtl_4x4_random_memory_direct() {
+    let f = FirstLayer::Direct;
+    rtl_vs_reference("digits-cnn", small_engine(), Some(0xD161), f, IMAGES);
 }
 
 #[test]
-fn digits_cnn_rtl_8x8_fixed_latency() {
-    rtl_vs_reference("digits-cnn", big_engine(), None);
+fn digits_cnn_rtl_8x8_fixed_latency_default() {
+    let f = DEFAULT_FIRST_LAYER;
+    rtl_vs_reference("digits-cnn", big_engine(), None, f, IMAGES);
 }
 
 #[test]
-fn lenet5_rtl_4x4_random_memory() {
-    rtl_vs_reference("lenet5", small_engine(), Some(0x1E5));
+fn digits_cnn_rtl_8x8_fixed_latency_im2col_rows() {
+    let f = FirstLayer::Im2colRows;
+    rtl_vs_reference("digits-cnn", big_engine(), None, f, 5);
 }
 
 #[test]
-fn lenet5_rtl_8x8_fixed_latency() {
-    rtl_vs_reference("lenet5", big_engine(), None);
+fn lenet5_rtl_4x4_random_memory_direct() {
+    let f = FirstLayer::Direct;
+    rtl_vs_reference("lenet5", small_engine(), Some(0x1E5), f, IMAGES);
+}
+
+#[test]
+fn lenet5_rtl_8x8_fixed_latency_default() {
+    let f = DEFAULT_FIRST_LAYER;
+    rtl_vs_reference("lenet5", big_engine(), None, f, IMAGES);
 }
 
 /// Whether the environment demands a GPU adapter (golden's rule).
@@ -346,6 +371,7 @@ fn cli_check_report_and_counters() {
             engine,
             latency: 8,
             random_mem: None,
+            first_layer: DEFAULT_FIRST_LAYER,
         },
     )
     .expect("engine");
@@ -355,7 +381,11 @@ fn cli_check_report_and_counters() {
     for (i, c) in counters.iter().enumerate() {
         // | layer | name | output | MACs | cycles | model cycles | utilization | array beats | rd bytes | wr bytes | ...
         let row = layer_row(&report, i);
-        assert_eq!(row[1], m.network.layers[i].name, "layer {i} name");
+        let name = match rtl.first_layer_note() {
+            Some(note) if i == 0 => format!("{} ({note})", m.network.layers[i].name),
+            _ => m.network.layers[i].name.clone(),
+        };
+        assert_eq!(row[1], name, "layer {i} name");
         assert_eq!(row[4], c.cycles.to_string(), "layer {i} cycles");
         assert_eq!(
             row[5],
@@ -473,6 +503,18 @@ fn cli_usage_errors() {
         2,
         &["engine configuration", "rows"],
     );
+    assert_fails(
+        &[
+            "--model",
+            "digits-cnn",
+            "--backend",
+            "rtl",
+            "--first-layer",
+            "im2col-cols",
+        ],
+        2,
+        &["im2col-cols", "direct, im2col-rows, im2col"],
+    );
 }
 
 #[test]
@@ -521,9 +563,35 @@ fn cli_malformed_model_and_refused_layer() {
             "512",
             "--wbuf-rows",
             "64",
+            "--first-layer",
+            "direct",
         ],
         2,
         &["layer 0 `conv1`", "too_large"],
+    );
+    // A first layer whose im2col'ed input is past the engine's in_c limit
+    // is refused, naming the mode and the rule (no silent fallback).
+    let mut wide = common::random_model("digits-cnn", 5);
+    let in_c = EngineConfig::default().programming_model().limits.in_c;
+    let l = &mut wide.network.layers[0];
+    let c = in_c / 9 + 1;
+    wide.network.input.c = c;
+    l.weights = vec![1; (9 * c * l.out_c) as usize];
+    let wnet = &wide.network;
+    assert!(wnet.validate().is_ok(), "a valid network");
+    let pm = EngineConfig::default().programming_model();
+    assert!(
+        compiler::compile(wnet, None, &pm, 0).is_ok(),
+        "direct compiles"
+    );
+    let opts = compiler::CompileOptions {
+        first_layer: FirstLayer::Im2col,
+    };
+    let e = compiler::compile_with(wnet, None, &pm, 0, &opts).expect_err("refused");
+    let e = e.to_string();
+    assert!(
+        e.contains("`conv1 (im2col)`") && e.contains("too_large") && e.contains("in_c"),
+        "{e}"
     );
 }
 
