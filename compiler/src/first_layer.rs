@@ -131,7 +131,7 @@ impl InputPacker {
                                 let sx = x * i(sw) - i(pl) + kx * i(dw);
                                 match at(sy, sx) {
                                     Some(a) => out.extend_from_slice(&raw[a..a + c]),
-                                    None => out.extend(std::iter::repeat(0).take(c)),
+                                    None => out.extend(std::iter::repeat_n(0, c)),
                                 }
                             }
                         }
@@ -145,7 +145,7 @@ impl InputPacker {
                             let sx = x * i(sw) - i(pl) + kx * i(dw);
                             match at(y, sx) {
                                 Some(a) => out.extend_from_slice(&raw[a..a + c]),
-                                None => out.extend(std::iter::repeat(0).take(c)),
+                                None => out.extend(std::iter::repeat_n(0, c)),
                             }
                         }
                     }
