@@ -202,6 +202,22 @@ fn run_on_an_engine_board_through_a_pty() {
     assert!(out.contains("accuracy: "), "{out}");
     assert!(out.contains(" / 2 = "), "{out}");
     assert!(out.contains("cycles per image"), "{out}");
+    // The first layer im2col'ed (the host packs each input): the same
+    // classes, so the same accuracy line.
+    let accuracy = |out: &str| {
+        out.lines()
+            .find(|l| l.contains("accuracy: "))
+            .map(str::to_string)
+    };
+    let im2col = [&run[..], &["--first-layer", "im2col"]].concat();
+    let o2 = host(&[&common[..], &im2col[..]].concat());
+    let (out2, err2) = text(&o2);
+    assert!(
+        o2.status.success(),
+        "run --first-layer im2col failed: {out2}{err2}"
+    );
+    assert!(accuracy(&out).is_some());
+    assert_eq!(accuracy(&out2), accuracy(&out), "{out2}");
     // An array board has no engine: a clear error, exit 1.
     drop(board);
     let board = PtyBoard::start();
@@ -240,6 +256,13 @@ fn clear_errors_without_a_board() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("--images must be at least 1, got 0"), "{err}");
+    let o = host(&["--port", "/dev/null", "run", "--first-layer", "sideways"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`sideways` is not one of direct, im2col-rows, im2col"),
+        "{err}"
+    );
     let o = host(&["--port", "/dev/null", "run", "--model", "nosuch"]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
