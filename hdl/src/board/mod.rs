@@ -140,10 +140,7 @@ impl BoardTopConfig {
     /// Validate and derive every number the hardware uses.
     pub fn derived(&self) -> Result<BoardDerived, ConfigError> {
         check_name("name", &self.name)?;
-        self.array.validate().map_err(|mut e| {
-            e.param = format!("array.{}", e.param);
-            e
-        })?;
+        self.array.validate().map_err(nested("array"))?;
         if self.array.name == self.name || self.array.name.starts_with(&format!("{}_", self.name)) {
             return Err(ConfigError::new(
                 "array.name",
@@ -199,9 +196,7 @@ impl BoardTopConfig {
             heartbeat_bits: crate::util::clog2(clock.achieved_hz).max(1),
             protocol_version: protocol::PROTOCOL_VERSION,
             max_k: protocol::max_k(rows, cols) as u32,
-            leds: (0..self.leds as usize)
-                .map(|i| LED_MEANINGS.get(i).copied().unwrap_or("off").to_string())
-                .collect(),
+            leds: led_list(self.leds, &LED_MEANINGS),
             array: self.array.derived(),
             clock,
         })
@@ -209,7 +204,48 @@ impl BoardTopConfig {
 
     /// Name of a sub-module of the board top.
     pub fn sub(&self, what: &str) -> String {
-        format!("{}_{what}", self.name)
+        sub_name(&self.name, what)
+    }
+}
+
+/// Rename a nested configuration's error to its path in the board's
+/// configuration (`rows` -> `array.rows`).
+pub(crate) fn nested(prefix: &str) -> impl FnOnce(ConfigError) -> ConfigError + '_ {
+    move |mut e| {
+        e.param = format!("{prefix}.{}", e.param);
+        e
+    }
+}
+
+/// Name of the sub-module `what` of the top `top`: every board module is
+/// prefixed with its top's name.
+pub(crate) fn sub_name(top: &str, what: &str) -> String {
+    format!("{top}_{what}")
+}
+
+/// What each of `leds` LEDs shows, from a top's list of meanings (`off` past
+/// its end): the manifest's `leds` and the top's header comments.
+pub(crate) fn led_list(leds: u32, meanings: &[&str]) -> Vec<String> {
+    (0..leds as usize)
+        .map(|i| meanings.get(i).copied().unwrap_or("off").to_string())
+        .collect()
+}
+
+/// The bridge-side blocks both board tops share, built from one
+/// configuration: power-on/break reset, UART receiver and transmitter.
+pub(crate) struct UartBlocks {
+    pub reset: crate::ir::Module,
+    pub rx: crate::ir::Module,
+    pub tx: crate::ir::Module,
+}
+
+impl UartBlocks {
+    pub(crate) fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Self {
+        UartBlocks {
+            reset: reset::build(cfg, d),
+            rx: uart_rx::build(cfg, d),
+            tx: uart_tx::build(cfg, d),
+        }
     }
 }
 
@@ -219,9 +255,7 @@ pub fn design(cfg: &BoardTopConfig) -> Result<Design, GenError> {
     let array = crate::array::design(&cfg.array)?;
     let mut design = Design::new(cfg.name.clone());
     let clock = pll::build(cfg, &d.clock, &mut design);
-    let reset = reset::build(cfg, &d);
-    let rx = uart_rx::build(cfg, &d);
-    let tx = uart_tx::build(cfg, &d);
+    let UartBlocks { reset, rx, tx } = UartBlocks::build(cfg, &d);
     let bridge = bridge::build(cfg, &d);
     let array_top = array.top_module().ok_or_else(|| {
         GenError::Internal(format!("array design has no top module {}", array.top))

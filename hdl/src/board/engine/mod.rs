@@ -219,10 +219,7 @@ impl EngineBoardConfig {
     /// Validate and derive every number the hardware uses.
     pub fn derived(&self) -> Result<EngineBoardDerived, ConfigError> {
         check_name("name", &self.name)?;
-        self.engine.validate().map_err(|mut e| {
-            e.param = format!("engine.{}", e.param);
-            e
-        })?;
+        self.engine.validate().map_err(super::nested("engine"))?;
         let (a, b) = (&self.engine.name, &self.name);
         if a == b || a.starts_with(&format!("{b}_")) || b.starts_with(&format!("{a}_")) {
             return Err(ConfigError::new(
@@ -291,9 +288,7 @@ impl EngineBoardConfig {
             mem_words: words,
             mem_addr_bits: clog2(u64::from(words)).max(1),
             sync_stages: cdc::SYNC_STAGES,
-            leds: (0..self.leds as usize)
-                .map(|i| LED_MEANINGS.get(i).copied().unwrap_or("off").to_string())
-                .collect(),
+            leds: super::led_list(self.leds, &LED_MEANINGS),
             engine: self.engine.derived(),
             uart,
         })
@@ -301,7 +296,7 @@ impl EngineBoardConfig {
 
     /// Name of a sub-module of the board top.
     pub fn sub(&self, what: &str) -> String {
-        format!("{}_{what}", self.name)
+        super::sub_name(&self.name, what)
     }
 }
 
@@ -312,9 +307,7 @@ pub fn design(cfg: &EngineBoardConfig) -> Result<Design, GenError> {
     let bside = cfg.bridge_side();
     let mut design = Design::new(cfg.name.clone());
     let clock = clocks::build(cfg, &d, &mut design);
-    let reset = super::reset::build(&bside, &d.uart);
-    let rx = super::uart_rx::build(&bside, &d.uart);
-    let tx = super::uart_tx::build(&bside, &d.uart);
+    let super::UartBlocks { reset, rx, tx } = super::UartBlocks::build(&bside, &d.uart);
     let bridge = bridge::build(cfg, &d);
     let req_cdc = cdc::build(&cfg.sub("cdc"), cdc::REQ_BITS, cdc::RESP_BITS)?;
     let rst_sync = cdc::reset_sync(&cfg.sub("engine_reset"));
