@@ -19,6 +19,7 @@
 //! manifest.
 
 pub mod bridge;
+mod common;
 pub mod engine;
 pub mod pll;
 pub mod protocol;

@@ -13,11 +13,11 @@
 //! only asynchronous inputs (`uart_rx`, PLL lock) are synchronized in the blocks
 //! that read them.
 
-use crate::ir::{Expr, Module, Ty};
+use crate::ir::{Module, Ty};
 use crate::parts::Instantiate;
 use crate::GenError;
 
-use super::{BoardDerived, BoardTopConfig};
+use super::{common, BoardDerived, BoardTopConfig};
 
 /// The modules the top instantiates.
 pub struct Blocks<'a> {
@@ -59,17 +59,10 @@ pub fn build(
     }
 
     let clk_in = m.input("clk_in", Ty::bit(), Some("Board clock"), "");
-    let uart_rx = m.input(
-        "uart_rx",
-        Ty::bit(),
-        Some("UART to the host, 8N1"),
-        "from the host",
-    );
-    let uart_tx = m.output("uart_tx", Ty::bit(), None, "to the host");
-    let led = m.output(
-        "led",
-        Ty::u(cfg.leds),
-        Some("Status"),
+    let pins = common::uart_pins(&mut m);
+    let led = common::led_port(
+        &mut m,
+        cfg.leds,
         "active high: heartbeat, busy, error, locked",
     );
 
@@ -81,41 +74,17 @@ pub fn build(
         .out("locked", locked)
         .finish()?;
 
-    let rst = m.wire("rst", Ty::bit(), "synchronous reset");
-    let brk = m.wire("brk", Ty::bit(), "break on uart_rx");
-    let heartbeat = m.wire("heartbeat", Ty::bit(), "");
-    m.inst(blocks.reset, "reset")
-        .connect("clk", clk)
-        .connect("locked", locked)
-        .connect("brk", brk)
-        .out("rst", rst)
-        .out("heartbeat", heartbeat)
-        .finish()?;
-
-    let rx_valid = m.wire("rx_valid", Ty::bit(), "");
-    let rx_data = m.wire("rx_data", Ty::u(8), "");
-    let rx_ferr = m.wire("rx_ferr", Ty::bit(), "");
-    m.inst(blocks.uart_rx, "receiver")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("rx", uart_rx)
-        .out("valid", rx_valid)
-        .out("data", rx_data)
-        .out("ferr", rx_ferr)
-        .out("brk", brk)
-        .finish()?;
-
-    let tx_valid = m.wire("tx_valid", Ty::bit(), "");
-    let tx_ready = m.wire("tx_ready", Ty::bit(), "");
-    let tx_data = m.wire("tx_data", Ty::u(8), "");
-    m.inst(blocks.uart_tx, "transmitter")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("valid", tx_valid)
-        .out("ready", tx_ready)
-        .connect("data", tx_data)
-        .out("tx", uart_tx)
-        .finish()?;
+    let r = common::reset(&mut m, blocks.reset, clk, locked, "synchronous reset")?;
+    let rst = r.rst;
+    let uart = common::uart(
+        &mut m,
+        blocks.uart_rx,
+        blocks.uart_tx,
+        clk,
+        rst,
+        r.brk,
+        pins,
+    )?;
 
     let in_valid = m.wire("in_valid", Ty::bit(), "");
     let in_ready = m.wire("in_ready", Ty::bit(), "");
@@ -128,15 +97,7 @@ pub fn build(
     let out_last = m.wire("out_last", Ty::bit(), "");
     let busy = m.wire("busy", Ty::bit(), "");
     let error = m.wire("error", Ty::bit(), "");
-    m.inst(blocks.bridge, "bridge")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("rx_valid", rx_valid)
-        .connect("rx_data", rx_data)
-        .connect("rx_ferr", rx_ferr)
-        .out("tx_valid", tx_valid)
-        .connect("tx_ready", tx_ready)
-        .out("tx_data", tx_data)
+    uart.bridge(&mut m, blocks.bridge, clk, rst)
         .out("arr_in_valid", in_valid)
         .connect("arr_in_ready", in_ready)
         .out("arr_in_a", in_a)
@@ -164,16 +125,12 @@ pub fn build(
         .finish()?;
 
     // LEDs: as many status signals as there are LEDs, the rest off.
-    let status = [heartbeat, busy, error, locked];
-    let n = cfg.leds as usize;
-    for s in status.iter().skip(n) {
-        m.allow_unused(*s, "no LED left for this status signal");
-    }
-    let mut bits: Vec<Expr> = status.iter().take(n).map(|s| Expr::from(*s)).collect();
-    if n > status.len() {
-        bits.push(Expr::uconst((n - status.len()) as u32, 0));
-    }
-    let mask = u128::from(cfg.led_active_low) & ((1u128 << n) - 1);
-    m.assign(led, Expr::concat(bits) ^ Expr::uconst(n as u32, mask));
+    common::leds(
+        &mut m,
+        led,
+        &[r.heartbeat, busy, error, locked],
+        cfg.leds,
+        cfg.led_active_low,
+    );
     Ok(m)
 }

@@ -6,11 +6,12 @@
 //! in the handshake crossing (`cdc`), the engine reset's synchronizer and the
 //! irq's synchronizer in the bridge; nothing else crosses.
 
-use crate::ir::{Expr, Module, Ty};
+use crate::ir::{Module, Ty};
 use crate::parts::bundle::{CsrPort, MemPort};
 use crate::parts::Instantiate;
 use crate::GenError;
 
+use super::super::common;
 use super::cdc::{REQ_BITS, RESP_BITS};
 use super::{EngineBoardConfig, EngineBoardDerived, EngineClock};
 
@@ -56,17 +57,10 @@ pub fn build(
     let clk_in = m.input("clk_in", Ty::bit(), Some("Board clock"), "");
     let clk_pin = (cfg.engine_clock == EngineClock::Pin)
         .then(|| m.input("clk_engine", Ty::bit(), None, "engine clock (simulation)"));
-    let uart_rx = m.input(
-        "uart_rx",
-        Ty::bit(),
-        Some("UART to the host, 8N1"),
-        "from the host",
-    );
-    let uart_tx = m.output("uart_tx", Ty::bit(), None, "to the host");
-    let led = m.output(
-        "led",
-        Ty::u(cfg.leds),
-        Some("Status"),
+    let pins = common::uart_pins(&mut m);
+    let led = common::led_port(
+        &mut m,
+        cfg.leds,
         "active high: heartbeat, busy, error, locked, irq",
     );
 
@@ -82,16 +76,8 @@ pub fn build(
         .out("clk_engine_out", clk_e)
         .out("locked", locked)
         .finish()?;
-    let rst = m.wire("rst", Ty::bit(), "bridge domain reset");
-    let brk = m.wire("brk", Ty::bit(), "break on uart_rx");
-    let heartbeat = m.wire("heartbeat", Ty::bit(), "");
-    m.inst(b.reset, "reset")
-        .connect("clk", clk)
-        .connect("locked", locked)
-        .connect("brk", brk)
-        .out("rst", rst)
-        .out("heartbeat", heartbeat)
-        .finish()?;
+    let r = common::reset(&mut m, b.reset, clk, locked, "bridge domain reset")?;
+    let rst = r.rst;
     let rst_e = m.wire("rst_e", Ty::bit(), "engine domain reset");
     m.inst(b.rst_sync, "engine_reset")
         .connect("clk", clk_e)
@@ -100,29 +86,7 @@ pub fn build(
         .finish()?;
 
     // ---- Bridge domain ------------------------------------------------------------------------
-    let rx_valid = m.wire("rx_valid", Ty::bit(), "");
-    let rx_data = m.wire("rx_data", Ty::u(8), "");
-    let rx_ferr = m.wire("rx_ferr", Ty::bit(), "");
-    m.inst(b.uart_rx, "receiver")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("rx", uart_rx)
-        .out("valid", rx_valid)
-        .out("data", rx_data)
-        .out("ferr", rx_ferr)
-        .out("brk", brk)
-        .finish()?;
-    let tx_valid = m.wire("tx_valid", Ty::bit(), "");
-    let tx_ready = m.wire("tx_ready", Ty::bit(), "");
-    let tx_data = m.wire("tx_data", Ty::u(8), "");
-    m.inst(b.uart_tx, "transmitter")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("valid", tx_valid)
-        .out("ready", tx_ready)
-        .connect("data", tx_data)
-        .out("tx", uart_tx)
-        .finish()?;
+    let uart = common::uart(&mut m, b.uart_rx, b.uart_tx, clk, rst, r.brk, pins)?;
     let acc_valid = m.wire("acc_valid", Ty::bit(), "");
     let acc_ready = m.wire("acc_ready", Ty::bit(), "");
     let acc_data = m.wire("acc_data", Ty::u(REQ_BITS), "");
@@ -132,15 +96,7 @@ pub fn build(
     let irq = m.wire("irq", Ty::bit(), "engine irq (bridge domain)");
     let busy = m.wire("busy", Ty::bit(), "");
     let error = m.wire("error", Ty::bit(), "");
-    m.inst(b.bridge, "bridge")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("rx_valid", rx_valid)
-        .connect("rx_data", rx_data)
-        .connect("rx_ferr", rx_ferr)
-        .out("tx_valid", tx_valid)
-        .connect("tx_ready", tx_ready)
-        .out("tx_data", tx_data)
+    uart.bridge(&mut m, b.bridge, clk, rst)
         .out("acc_valid", acc_valid)
         .connect("acc_ready", acc_ready)
         .out("acc_data", acc_data)
@@ -202,16 +158,12 @@ pub fn build(
         .finish()?;
 
     // ---- LEDs -------------------------------------------------------------------------------------
-    let status = [heartbeat, busy, error, locked, irq];
-    let n = cfg.leds as usize;
-    for s in status.iter().skip(n) {
-        m.allow_unused(*s, "no LED left for this status signal");
-    }
-    let mut bits: Vec<Expr> = status.iter().take(n).map(|s| Expr::from(*s)).collect();
-    if n > status.len() {
-        bits.push(Expr::uconst((n - status.len()) as u32, 0));
-    }
-    let mask = u128::from(cfg.led_active_low) & ((1u128 << n) - 1);
-    m.assign(led, Expr::concat(bits) ^ Expr::uconst(n as u32, mask));
+    common::leds(
+        &mut m,
+        led,
+        &[r.heartbeat, busy, error, locked, irq],
+        cfg.leds,
+        cfg.led_active_low,
+    );
     Ok(m)
 }
