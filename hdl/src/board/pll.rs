@@ -15,7 +15,9 @@
 
 use serde::Serialize;
 
-use crate::ir::{Conn, Const, Design, Expr, ExternModule, Module, ParamValue, PortDir, Ty};
+use crate::ir::{
+    Conn, Const, Design, Expr, ExternModule, Module, ParamValue, PortDir, SignalId, Ty,
+};
 use crate::ConfigError;
 
 use super::{BoardTopConfig, Family};
@@ -382,23 +384,7 @@ pub fn arithmetic(plan: &ClockPlan) -> Vec<String> {
 
 /// The iCE40 PLL fed straight from its package pin, with the ports this design uses.
 pub fn sb_pll40_pad() -> ExternModule {
-    ExternModule::new(
-        "SB_PLL40_PAD",
-        "iCE40 PLL fed from its dedicated clock pad (yosys ice40 cell library)",
-    )
-    .port("PACKAGEPIN", Ty::bit(), PortDir::Input)
-    .port("RESETB", Ty::bit(), PortDir::Input)
-    .port("BYPASS", Ty::bit(), PortDir::Input)
-    .port("PLLOUTGLOBAL", Ty::bit(), PortDir::Output)
-    .port("LOCK", Ty::bit(), PortDir::Output)
-    .params(&[
-        "FEEDBACK_PATH",
-        "PLLOUT_SELECT",
-        "DIVR",
-        "DIVF",
-        "DIVQ",
-        "FILTER_RANGE",
-    ])
+    Sb40::Pad.cell()
 }
 
 /// The iCE40 PLL fed from its package pin with two global outputs: port A
@@ -406,46 +392,164 @@ pub fn sb_pll40_pad() -> ExternModule {
 /// feeds a PLL cannot also drive the fabric, so this is how a design gets both
 /// the board clock and a PLL clock from one pin.
 pub fn sb_pll40_2_pad() -> ExternModule {
-    ExternModule::new(
-        "SB_PLL40_2_PAD",
-        "iCE40 PLL fed from its clock pad, pad clock on port A and PLL clock on port B (yosys ice40 cell library)",
-    )
-    .port("PACKAGEPIN", Ty::bit(), PortDir::Input)
-    .port("RESETB", Ty::bit(), PortDir::Input)
-    .port("BYPASS", Ty::bit(), PortDir::Input)
-    .port("PLLOUTGLOBALA", Ty::bit(), PortDir::Output)
-    .port("PLLOUTGLOBALB", Ty::bit(), PortDir::Output)
-    .port("LOCK", Ty::bit(), PortDir::Output)
-    .params(&[
-        "FEEDBACK_PATH",
-        "PLLOUT_SELECT_PORTB",
-        "DIVR",
-        "DIVF",
-        "DIVQ",
-        "FILTER_RANGE",
-    ])
+    Sb40::TwoPad.cell()
 }
 
 /// The iCE40 PLL fed from the fabric (a global net), for a board whose clock
 /// pin is not a PLL pad: any pin can feed it.
 pub fn sb_pll40_core() -> ExternModule {
-    ExternModule::new(
-        "SB_PLL40_CORE",
-        "iCE40 PLL fed from a global net (yosys ice40 cell library)",
-    )
-    .port("REFERENCECLK", Ty::bit(), PortDir::Input)
-    .port("RESETB", Ty::bit(), PortDir::Input)
-    .port("BYPASS", Ty::bit(), PortDir::Input)
-    .port("PLLOUTGLOBAL", Ty::bit(), PortDir::Output)
-    .port("LOCK", Ty::bit(), PortDir::Output)
-    .params(&[
-        "FEEDBACK_PATH",
-        "PLLOUT_SELECT",
-        "DIVR",
-        "DIVF",
-        "DIVQ",
-        "FILTER_RANGE",
-    ])
+    Sb40::Core.cell()
+}
+
+/// The three iCE40 PLL cells the board tops use: one description of their
+/// ports and parameters, one way to instantiate them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sb40 {
+    /// `SB_PLL40_PAD`: from its pad, one output.
+    Pad,
+    /// `SB_PLL40_2_PAD`: from its pad, the pad's clock on A, the PLL's on B.
+    TwoPad,
+    /// `SB_PLL40_CORE`: from a global net, one output.
+    Core,
+}
+
+impl Sb40 {
+    fn name(self) -> &'static str {
+        match self {
+            Sb40::Pad => "SB_PLL40_PAD",
+            Sb40::TwoPad => "SB_PLL40_2_PAD",
+            Sb40::Core => "SB_PLL40_CORE",
+        }
+    }
+
+    fn input(self) -> &'static str {
+        match self {
+            Sb40::Pad | Sb40::TwoPad => "PACKAGEPIN",
+            Sb40::Core => "REFERENCECLK",
+        }
+    }
+
+    fn outputs(self) -> &'static [&'static str] {
+        match self {
+            Sb40::Pad | Sb40::Core => &["PLLOUTGLOBAL"],
+            Sb40::TwoPad => &["PLLOUTGLOBALA", "PLLOUTGLOBALB"],
+        }
+    }
+
+    /// The parameter that selects the PLL's output (port B's on the 2-pad cell).
+    fn select(self) -> &'static str {
+        match self {
+            Sb40::Pad | Sb40::Core => "PLLOUT_SELECT",
+            Sb40::TwoPad => "PLLOUT_SELECT_PORTB",
+        }
+    }
+
+    /// The cell's declaration, with the ports this design uses.
+    pub(crate) fn cell(self) -> ExternModule {
+        let doc = match self {
+            Sb40::Pad => "iCE40 PLL fed from its dedicated clock pad (yosys ice40 cell library)",
+            Sb40::TwoPad => "iCE40 PLL fed from its clock pad, pad clock on port A and PLL clock on port B (yosys ice40 cell library)",
+            Sb40::Core => "iCE40 PLL fed from a global net (yosys ice40 cell library)",
+        };
+        let mut e = ExternModule::new(self.name(), doc)
+            .port(self.input(), Ty::bit(), PortDir::Input)
+            .port("RESETB", Ty::bit(), PortDir::Input)
+            .port("BYPASS", Ty::bit(), PortDir::Input);
+        for o in self.outputs() {
+            e = e.port(o, Ty::bit(), PortDir::Output);
+        }
+        e.port("LOCK", Ty::bit(), PortDir::Output).params(&[
+            "FEEDBACK_PATH",
+            self.select(),
+            "DIVR",
+            "DIVF",
+            "DIVQ",
+            "FILTER_RANGE",
+        ])
+    }
+
+    /// Instantiate the cell as `pll` in `m` (declaring it in `design`): `clk_in`
+    /// on its input, `outs` on its outputs in order, simple feedback.
+    pub(crate) fn instantiate(
+        self,
+        m: &mut Module,
+        design: &mut Design,
+        p: &Ice40Pll,
+        clk_in: SignalId,
+        outs: &[SignalId],
+        locked: SignalId,
+    ) {
+        design.add_extern(self.cell());
+        let params = vec![
+            ("FEEDBACK_PATH".into(), text("SIMPLE")),
+            (self.select().into(), text("GENCLK")),
+            ("DIVR".into(), bits(4, p.divr)),
+            ("DIVF".into(), bits(7, p.divf)),
+            ("DIVQ".into(), bits(3, p.divq)),
+            ("FILTER_RANGE".into(), bits(3, p.filter_range)),
+        ];
+        let mut conns = vec![
+            (self.input().to_string(), Conn::In(clk_in.into())),
+            ("RESETB".into(), Conn::In(Expr::bit(true))),
+            ("BYPASS".into(), Conn::In(Expr::bit(false))),
+        ];
+        for (port, sig) in self.outputs().iter().zip(outs) {
+            conns.push((port.to_string(), Conn::Out(*sig)));
+        }
+        conns.push(("LOCK".into(), Conn::Out(locked)));
+        m.extern_instance(self.name(), "pll", params, Vec::new(), conns);
+    }
+}
+
+/// Instantiate the ECP5 PLL as `pll` in `m` (declaring it in `design`):
+/// `clk_in` in, `clk_out` from `CLKOP` at `plan`'s frequency.
+pub(crate) fn ecp5_instance(
+    m: &mut Module,
+    design: &mut Design,
+    plan: &ClockPlan,
+    p: &Ecp5Pll,
+    clk_in: SignalId,
+    clk_out: SignalId,
+    locked: SignalId,
+) {
+    design.add_extern(ehxplll());
+    let int = |v: u32| ParamValue::Int(i64::from(v));
+    let params = vec![
+        ("PLLRST_ENA".into(), text("DISABLED")),
+        ("INTFB_WAKE".into(), text("DISABLED")),
+        ("STDBY_ENABLE".into(), text("DISABLED")),
+        ("DPHASE_SOURCE".into(), text("DISABLED")),
+        ("OUTDIVIDER_MUXA".into(), text("DIVA")),
+        ("CLKOP_ENABLE".into(), text("ENABLED")),
+        ("CLKOP_DIV".into(), int(p.clkop_div)),
+        ("CLKOP_CPHASE".into(), int(p.clkop_cphase)),
+        ("CLKOP_FPHASE".into(), int(0)),
+        ("CLKFB_DIV".into(), int(p.clkfb_div)),
+        ("CLKI_DIV".into(), int(p.clki_div)),
+        ("FEEDBK_PATH".into(), text("CLKOP")),
+    ];
+    let conn = |p: &str, e: Expr| (p.to_string(), Conn::In(e));
+    let mut conns = vec![
+        conn("CLKI", clk_in.into()),
+        // Feedback from CLKOP: the output is phase-aligned to the input.
+        conn("CLKFB", clk_out.into()),
+    ];
+    for p in [
+        "RST",
+        "STDBY",
+        "PHASESEL0",
+        "PHASESEL1",
+        "PHASEDIR",
+        "PHASESTEP",
+        "PHASELOADREG",
+        "PLLWAKESYNC",
+        "ENCLKOP",
+    ] {
+        conns.push(conn(p, Expr::bit(false)));
+    }
+    conns.push(("CLKOP".into(), Conn::Out(clk_out)));
+    conns.push(("LOCK".into(), Conn::Out(locked)));
+    m.extern_instance("EHXPLLL", "pll", params, ecp5_attrs(plan), conns);
 }
 
 /// The ECP5 PLL with the ports this design uses.
@@ -543,71 +647,13 @@ pub fn build(cfg: &BoardTopConfig, plan: &ClockPlan, design: &mut Design) -> Mod
         None,
         "PLL locked (asynchronous to clk)",
     );
-    let conn = |p: &str, e: Expr| (p.to_string(), Conn::In(e));
-    let zero = || Expr::bit(false);
     match plan.pll {
         Pll::Bypass => {
             m.assign(clk, clk_in);
             m.assign(locked, Expr::bit(true));
         }
-        Pll::Ice40(p) => {
-            design.add_extern(sb_pll40_pad());
-            let params = vec![
-                ("FEEDBACK_PATH".into(), text("SIMPLE")),
-                ("PLLOUT_SELECT".into(), text("GENCLK")),
-                ("DIVR".into(), bits(4, p.divr)),
-                ("DIVF".into(), bits(7, p.divf)),
-                ("DIVQ".into(), bits(3, p.divq)),
-                ("FILTER_RANGE".into(), bits(3, p.filter_range)),
-            ];
-            let conns = vec![
-                conn("PACKAGEPIN", clk_in.into()),
-                conn("RESETB", Expr::bit(true)),
-                conn("BYPASS", zero()),
-                ("PLLOUTGLOBAL".into(), Conn::Out(clk)),
-                ("LOCK".into(), Conn::Out(locked)),
-            ];
-            m.extern_instance("SB_PLL40_PAD", "pll", params, Vec::new(), conns);
-        }
-        Pll::Ecp5(p) => {
-            design.add_extern(ehxplll());
-            let int = |v: u32| ParamValue::Int(i64::from(v));
-            let params = vec![
-                ("PLLRST_ENA".into(), text("DISABLED")),
-                ("INTFB_WAKE".into(), text("DISABLED")),
-                ("STDBY_ENABLE".into(), text("DISABLED")),
-                ("DPHASE_SOURCE".into(), text("DISABLED")),
-                ("OUTDIVIDER_MUXA".into(), text("DIVA")),
-                ("CLKOP_ENABLE".into(), text("ENABLED")),
-                ("CLKOP_DIV".into(), int(p.clkop_div)),
-                ("CLKOP_CPHASE".into(), int(p.clkop_cphase)),
-                ("CLKOP_FPHASE".into(), int(0)),
-                ("CLKFB_DIV".into(), int(p.clkfb_div)),
-                ("CLKI_DIV".into(), int(p.clki_div)),
-                ("FEEDBK_PATH".into(), text("CLKOP")),
-            ];
-            let mut conns = vec![
-                conn("CLKI", clk_in.into()),
-                // Feedback from CLKOP: the output is phase-aligned to the input.
-                conn("CLKFB", clk.into()),
-            ];
-            for p in [
-                "RST",
-                "STDBY",
-                "PHASESEL0",
-                "PHASESEL1",
-                "PHASEDIR",
-                "PHASESTEP",
-                "PHASELOADREG",
-                "PLLWAKESYNC",
-                "ENCLKOP",
-            ] {
-                conns.push(conn(p, zero()));
-            }
-            conns.push(("CLKOP".into(), Conn::Out(clk)));
-            conns.push(("LOCK".into(), Conn::Out(locked)));
-            m.extern_instance("EHXPLLL", "pll", params, ecp5_attrs(plan), conns);
-        }
+        Pll::Ice40(p) => Sb40::Pad.instantiate(&mut m, design, &p, clk_in, &[clk], locked),
+        Pll::Ecp5(p) => ecp5_instance(&mut m, design, plan, &p, clk_in, clk, locked),
     }
     m
 }

@@ -12,9 +12,9 @@
 //! - [`EngineClock::Pin`]: the engine clock is the input `clk_engine`
 //!   (simulation drives two unrelated clocks through it).
 
-use crate::ir::{Conn, Design, Expr, Module, ParamValue, Ty};
+use crate::ir::{Design, Expr, Module, Ty};
 
-use super::super::pll::{self, bits, text, Pll};
+use super::super::pll::{self, Pll, Sb40};
 use super::{EngineBoardConfig, EngineBoardDerived, EngineClock, PllInput};
 
 /// Build `<name>_clocks`: `clk_in` (and `clk_engine` with a pin clock) in;
@@ -55,7 +55,6 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived, design: &mut Desig
         None,
         "PLL locked (asynchronous to both clocks)",
     );
-    let conn = |p: &str, e: Expr| (p.to_string(), Conn::In(e));
     match (pin, d.engine_clock.pll) {
         (Some(pin), _) => {
             m.assign(clk_bridge, clk_in);
@@ -68,88 +67,30 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived, design: &mut Desig
             m.assign(locked, Expr::bit(true));
         }
         (None, Pll::Ice40(p)) if cfg.pll_input == PllInput::Fabric => {
-            design.add_extern(pll::sb_pll40_core());
-            let params: Vec<(String, ParamValue)> = vec![
-                ("FEEDBACK_PATH".into(), text("SIMPLE")),
-                ("PLLOUT_SELECT".into(), text("GENCLK")),
-                ("DIVR".into(), bits(4, p.divr)),
-                ("DIVF".into(), bits(7, p.divf)),
-                ("DIVQ".into(), bits(3, p.divq)),
-                ("FILTER_RANGE".into(), bits(3, p.filter_range)),
-            ];
-            let conns = vec![
-                conn("REFERENCECLK", clk_in.into()),
-                conn("RESETB", Expr::bit(true)),
-                conn("BYPASS", Expr::bit(false)),
-                ("PLLOUTGLOBAL".into(), Conn::Out(clk_engine)),
-                ("LOCK".into(), Conn::Out(locked)),
-            ];
             m.assign(clk_bridge, clk_in);
-            m.extern_instance("SB_PLL40_CORE", "pll", params, Vec::new(), conns);
+            Sb40::Core.instantiate(&mut m, design, &p, clk_in, &[clk_engine], locked);
         }
         (None, Pll::Ice40(p)) => {
-            design.add_extern(pll::sb_pll40_2_pad());
-            let params: Vec<(String, ParamValue)> = vec![
-                ("FEEDBACK_PATH".into(), text("SIMPLE")),
-                ("PLLOUT_SELECT_PORTB".into(), text("GENCLK")),
-                ("DIVR".into(), bits(4, p.divr)),
-                ("DIVF".into(), bits(7, p.divf)),
-                ("DIVQ".into(), bits(3, p.divq)),
-                ("FILTER_RANGE".into(), bits(3, p.filter_range)),
-            ];
-            let conns = vec![
-                conn("PACKAGEPIN", clk_in.into()),
-                conn("RESETB", Expr::bit(true)),
-                conn("BYPASS", Expr::bit(false)),
-                ("PLLOUTGLOBALA".into(), Conn::Out(clk_bridge)),
-                ("PLLOUTGLOBALB".into(), Conn::Out(clk_engine)),
-                ("LOCK".into(), Conn::Out(locked)),
-            ];
-            m.extern_instance("SB_PLL40_2_PAD", "pll", params, Vec::new(), conns);
+            // Port A passes the pad's clock on to the bridge.
+            Sb40::TwoPad.instantiate(
+                &mut m,
+                design,
+                &p,
+                clk_in,
+                &[clk_bridge, clk_engine],
+                locked,
+            );
         }
         (None, Pll::Ecp5(p)) => {
-            design.add_extern(pll::ehxplll());
-            let int = |v: u32| ParamValue::Int(i64::from(v));
-            let params = vec![
-                ("PLLRST_ENA".into(), text("DISABLED")),
-                ("INTFB_WAKE".into(), text("DISABLED")),
-                ("STDBY_ENABLE".into(), text("DISABLED")),
-                ("DPHASE_SOURCE".into(), text("DISABLED")),
-                ("OUTDIVIDER_MUXA".into(), text("DIVA")),
-                ("CLKOP_ENABLE".into(), text("ENABLED")),
-                ("CLKOP_DIV".into(), int(p.clkop_div)),
-                ("CLKOP_CPHASE".into(), int(p.clkop_cphase)),
-                ("CLKOP_FPHASE".into(), int(0)),
-                ("CLKFB_DIV".into(), int(p.clkfb_div)),
-                ("CLKI_DIV".into(), int(p.clki_div)),
-                ("FEEDBK_PATH".into(), text("CLKOP")),
-            ];
-            let mut conns = vec![
-                conn("CLKI", clk_in.into()),
-                conn("CLKFB", clk_engine.into()),
-            ];
-            for p in [
-                "RST",
-                "STDBY",
-                "PHASESEL0",
-                "PHASESEL1",
-                "PHASEDIR",
-                "PHASESTEP",
-                "PHASELOADREG",
-                "PLLWAKESYNC",
-                "ENCLKOP",
-            ] {
-                conns.push(conn(p, Expr::bit(false)));
-            }
-            conns.push(("CLKOP".into(), Conn::Out(clk_engine)));
-            conns.push(("LOCK".into(), Conn::Out(locked)));
             m.assign(clk_bridge, clk_in);
-            m.extern_instance(
-                "EHXPLLL",
-                "pll",
-                params,
-                pll::ecp5_attrs(&d.engine_clock),
-                conns,
+            pll::ecp5_instance(
+                &mut m,
+                design,
+                &d.engine_clock,
+                &p,
+                clk_in,
+                clk_engine,
+                locked,
             );
         }
     }
