@@ -21,6 +21,7 @@
 pub mod bridge;
 mod common;
 pub mod engine;
+mod frame;
 pub mod pll;
 pub mod protocol;
 pub mod reset;

@@ -35,11 +35,11 @@ use crate::ir::{Expr, Module, Ty};
 use crate::process::Proc;
 
 use super::super::bridge::crc8_step;
+use super::super::frame::{self, TxFrame, UartPorts, HEADER};
 use super::super::protocol::{
     self, CMD_INFO, CMD_MEM_READ, CMD_MEM_WRITE, CMD_REG_READ, CMD_REG_WRITE, ERR_BAD_CRC,
     ERR_BAD_LENGTH, ERR_FRAMING, ERR_OVERRUN, ERR_UNKNOWN_CMD, MEM_READ_LEN, MEM_WRITE_HEADER,
-    REG_READ_LEN, REG_WRITE_LEN, RSP_ACK, RSP_ERROR, RSP_INFO, RSP_MEM, RSP_REG, SYNC_REQUEST,
-    SYNC_RESPONSE,
+    REG_READ_LEN, REG_WRITE_LEN, RSP_ACK, RSP_ERROR, RSP_INFO, RSP_MEM, RSP_REG,
 };
 use super::super::{k, priority, select_byte};
 use super::cdc::{Op, REQ_BITS, RESP_BITS};
@@ -52,8 +52,6 @@ const STATES: &[&str] = &[
     "MEMRD", "RESP",
 ];
 
-/// Bytes before the payload in a response: sync, type, two length bytes.
-const HEADER: u64 = 4;
 /// Bytes of `hdr_reg`: the longest fixed part of a payload (MEM_READ's).
 const HDR_BYTES: u32 = MEM_READ_LEN as u32;
 /// Bits of the transmit position: a frame is at most 4 + 65535 + 1 bytes.
@@ -91,24 +89,16 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
         .doc("See docs/uart-protocol.md.");
 
     // ---- Ports -------------------------------------------------------------------
-    let clk = m.input(
-        "clk",
-        Ty::bit(),
-        Some("Bridge clock and synchronous reset"),
-        "",
-    );
-    let rst = m.input("rst", Ty::bit(), None, "");
-    let rx_valid = m.input(
-        "rx_valid",
-        Ty::bit(),
-        Some("From the UART receiver"),
-        "one clock per byte",
-    );
-    let rx_data = m.input("rx_data", Ty::u(8), None, "");
-    let rx_ferr = m.input("rx_ferr", Ty::bit(), None, "the byte's stop bit was low");
-    let tx_valid = m.output("tx_valid", Ty::bit(), Some("To the UART transmitter"), "");
-    let tx_ready = m.input("tx_ready", Ty::bit(), None, "");
-    let tx_data = m.output("tx_data", Ty::u(8), None, "");
+    let UartPorts {
+        clk,
+        rst,
+        rx_valid,
+        rx_data,
+        rx_ferr,
+        tx_valid,
+        tx_ready,
+        tx_data,
+    } = frame::uart_ports(&mut m, "Bridge clock and synchronous reset");
     let acc_valid = m.output(
         "acc_valid",
         Ty::bit(),
@@ -232,36 +222,9 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
     let st = |m: &mut Module, name: &str| m.in_state(&fsm, name);
 
     // ---- Receive side ----------------------------------------------------------------
-    let in_frame = m.wire_of(
-        "in_frame",
-        state.clone().cmp_ge(code_of("CMD")) & state.clone().cmp_le(code_of("CRC")),
-        "between the sync byte and the CRC byte",
-    );
-    let byte = m.wire_of(
-        "req_byte",
-        Expr::from(rx_valid) & in_frame,
-        "a byte of the current request",
-    );
-    let dropped = m.wire_of(
-        "dropped",
-        Expr::from(rx_valid) & state.clone().cmp_ge(code_of("DECIDE")),
-        "a byte arrived while answering: not read",
-    );
-    let hunt = st(&mut m, "HUNT");
-    let sync_byte = m.wire_of(
-        "sync",
-        Expr::from(rx_valid)
-            & hunt
-            & !Expr::from(rx_ferr)
-            & b().cmp_eq(k(8, u64::from(SYNC_REQUEST))),
-        "a request starts",
-    );
-    let len_new = m.wire_of(
-        "len_new",
-        Expr::concat(vec![len_lo.into(), b()]),
-        "LEN, on its high byte",
-    );
-    let len_zero = m.wire_of("len_zero", Expr::from(len_new).cmp_eq(k(16, 0)), "");
+    let h = frame::rx_header(&mut m, &fsm, rx_valid, rx_data, rx_ferr, len_lo, "DECIDE");
+    let (byte, dropped, sync_byte, len_new, len_zero) =
+        (h.byte, h.dropped, h.sync_byte, h.len_new, h.len_zero);
     let is_cmd = |m: &mut Module, c: u8, name: &str| {
         m.wire_of(name, Expr::from(cmd).cmp_eq(k(8, u64::from(c))), "")
     };
@@ -307,11 +270,11 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
     let (len1, data_st, crc_st) = (on(&mut m, "LEN1"), on(&mut m, "DATA"), on(&mut m, "CRC"));
     let err_next = m.wire_of(
         "err_next",
-        priority(
+        frame::first_error(
+            &h,
+            err,
+            rx_ferr,
             vec![
-                (sync_byte.into(), code(0)),
-                (Expr::from(err).cmp_ne(code(0)), err.into()),
-                (Expr::from(byte) & rx_ferr, code(ERR_FRAMING)),
                 (data_st.clone() & !Expr::from(acc_ready), code(ERR_OVERRUN)),
                 (len1.clone() & !Expr::from(known), code(ERR_UNKNOWN_CMD)),
                 (len1 & !Expr::from(len_ok), code(ERR_BAD_LENGTH)),
@@ -321,7 +284,6 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
                 ),
                 (crc_st & !crc_ok, code(ERR_BAD_CRC)),
             ],
-            err.into(),
         ),
         "err_reg after this clock",
     );
@@ -402,28 +364,23 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
         POS_BITS,
         HEADER,
     );
-    let err_byte = Expr::mux(pos_is(HEADER), Expr::from(err), Expr::from(cmd));
-    let payload = priority(
+    let tx_byte = frame::response_byte(
+        &mut m,
+        &TxFrame {
+            pos: tx_pos,
+            pos_bits: POS_BITS,
+            ty: tx_type,
+            len: tx_len,
+            crc: crc_tx,
+        },
+        at_crc,
+        err,
+        cmd,
         vec![
             (tx_mem.into(), rd_byte.into()),
             (tx_reg.into(), val_byte),
             (tx_info.into(), info_byte),
         ],
-        err_byte,
-    );
-    let tx_byte = m.wire_of(
-        "tx_byte",
-        priority(
-            vec![
-                (pos_is(0), k(8, u64::from(SYNC_RESPONSE))),
-                (pos_is(1), tx_type.into()),
-                (pos_is(2), Expr::from(tx_len).slice(0, 8)),
-                (pos_is(3), Expr::from(tx_len).slice(8, 8)),
-                (at_crc.into(), crc_tx.into()),
-            ],
-            payload,
-        ),
-        "the frame byte at tx_pos",
     );
     m.assign(tx_valid, tx_go);
     m.assign(tx_data, tx_byte);
@@ -507,25 +464,13 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
         p.set(rd_have, k(1, 1));
         p.set(rd_byte, Expr::from(acc_resp).slice(0, 8));
     });
-    p.fsm(&fsm)
-        .state("HUNT", |p| {
-            p.if_(sync_byte, |p| {
-                p.set(crc_rx, k(8, 0));
-                p.goto("CMD");
-            });
-        })
-        .state("CMD", |p| {
-            p.if_(rx_valid, |p| {
-                p.set(cmd, b());
-                p.goto("LEN0");
-            });
-        })
-        .state("LEN0", |p| {
-            p.if_(rx_valid, |p| {
-                p.set(len_lo, b());
-                p.goto("LEN1");
-            });
-        })
+    let sw = p.fsm(&fsm).state("HUNT", |p| {
+        p.if_(sync_byte, |p| {
+            p.set(crc_rx, k(8, 0));
+            p.goto("CMD");
+        });
+    });
+    frame::cmd_len_states(sw, rx_valid, rx_data, cmd, len_lo)
         .state("LEN1", |p| {
             p.if_(rx_valid, |p| {
                 p.set(remain, len_new);
