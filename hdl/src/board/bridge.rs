@@ -40,11 +40,12 @@
 use crate::ir::{DomainId, Expr, Module, SignalId, Ty, UnOp};
 use crate::util::bits_for;
 
+use super::frame::{self, HEADER};
 use super::protocol::{
     self, CMD_GEMM, CMD_INFO, ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_FRAMING, ERR_OVERRUN,
     ERR_UNKNOWN_CMD, RSP_ERROR, RSP_INFO, RSP_ROW, SYNC_REQUEST, SYNC_RESPONSE,
 };
-use super::{k, priority, select_byte, BoardDerived, BoardTopConfig};
+use super::{k, select_byte, BoardDerived, BoardTopConfig};
 use crate::process::{Fsm, Proc};
 
 /// Parser and responder states, in frame order: `CMD..=CRC` are the bytes of a
@@ -54,9 +55,6 @@ const STATES: &[&str] = &[
     // The clock after the CRC byte: answer or close the tile, from registered errors.
     "DECIDE",
 ];
-
-/// Bytes before the payload in a response: sync, type, two length bytes.
-const HEADER: u64 = 4;
 
 /// One CRC-8/SMBUS byte step as an XOR network: the update is linear in
 /// `crc ^ byte`, so output bit i is the parity of the input bits whose
@@ -117,19 +115,16 @@ struct Ports {
 }
 
 fn ports(m: &mut Module, rows: u32, cols: u32) -> Ports {
-    let clk = m.input("clk", Ty::bit(), Some("Clock and synchronous reset"), "");
-    let rst = m.input("rst", Ty::bit(), None, "");
-    let rx_valid = m.input(
-        "rx_valid",
-        Ty::bit(),
-        Some("From the UART receiver"),
-        "one clock per byte",
-    );
-    let rx_data = m.input("rx_data", Ty::u(8), None, "");
-    let rx_ferr = m.input("rx_ferr", Ty::bit(), None, "the byte's stop bit was low");
-    let tx_valid = m.output("tx_valid", Ty::bit(), Some("To the UART transmitter"), "");
-    let tx_ready = m.input("tx_ready", Ty::bit(), None, "");
-    let tx_data = m.output("tx_data", Ty::u(8), None, "");
+    let frame::UartPorts {
+        clk,
+        rst,
+        rx_valid,
+        rx_data,
+        rx_ferr,
+        tx_valid,
+        tx_ready,
+        tx_data,
+    } = frame::uart_ports(m, "Clock and synchronous reset");
     let in_valid = m.output(
         "arr_in_valid",
         Ty::bit(),
@@ -404,26 +399,14 @@ fn parser_states(p: &mut Proc, fsm: &Fsm, r: Regs, w: &ParseIn) {
         ..
     } = r;
     let b = || Expr::from(rx_data);
-    p.fsm(fsm)
-        .state("HUNT", |p| {
-            p.if_(sync_byte, |p| {
-                p.set(crc_rx, k(8, 0));
-                p.set(tile_open, k(1, 0));
-                p.goto("CMD");
-            });
-        })
-        .state("CMD", |p| {
-            p.if_(rx_valid, |p| {
-                p.set(cmd, b());
-                p.goto("LEN0");
-            });
-        })
-        .state("LEN0", |p| {
-            p.if_(rx_valid, |p| {
-                p.set(len_lo, b());
-                p.goto("LEN1");
-            });
-        })
+    let sw = p.fsm(fsm).state("HUNT", |p| {
+        p.if_(sync_byte, |p| {
+            p.set(crc_rx, k(8, 0));
+            p.set(tile_open, k(1, 0));
+            p.goto("CMD");
+        });
+    });
+    frame::cmd_len_states(sw, rx_valid, rx_data, cmd, len_lo)
         .state("LEN1", |p| {
             p.if_(rx_valid, |p| {
                 p.set(remain, len_new);
@@ -624,36 +607,9 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
             STATES.iter().position(|s| *s == name).unwrap_or(0) as u64,
         )
     };
-    let in_frame = m.wire_of(
-        "in_frame",
-        state.clone().cmp_ge(code_of("CMD")) & state.clone().cmp_le(code_of("CRC")),
-        "between the sync byte and the CRC byte",
-    );
-    let byte = m.wire_of(
-        "req_byte",
-        Expr::from(rx_valid) & in_frame,
-        "a byte of the current request",
-    );
-    let dropped = m.wire_of(
-        "dropped",
-        Expr::from(rx_valid) & state.clone().cmp_ge(code_of("LAST")),
-        "a byte arrived while answering: not read",
-    );
-    let hunt = st(&mut m, "HUNT");
-    let sync_byte = m.wire_of(
-        "sync",
-        Expr::from(rx_valid)
-            & hunt.clone()
-            & !Expr::from(rx_ferr)
-            & b().cmp_eq(k(8, u64::from(SYNC_REQUEST))),
-        "a request starts",
-    );
-    let len_new = m.wire_of(
-        "len_new",
-        Expr::concat(vec![len_lo.into(), b()]),
-        "LEN, on its high byte",
-    );
-    let len_zero = m.wire_of("len_zero", Expr::from(len_new).cmp_eq(k(16, 0)), "");
+    let h = frame::rx_header(&mut m, &fsm, rx_valid, rx_data, rx_ferr, len_lo, "LAST");
+    let (byte, dropped, sync_byte, len_new, len_zero) =
+        (h.byte, h.dropped, h.sync_byte, h.len_new, h.len_zero);
     let is_info = m.wire_of(
         "is_info",
         Expr::from(cmd).cmp_eq(k(8, u64::from(CMD_INFO))),
@@ -692,11 +648,11 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         | (beats.clone() & last_byte & !Expr::from(last_beat_ok));
     let err_next = m.wire_of(
         "err_next",
-        priority(
+        frame::first_error(
+            &h,
+            err,
+            rx_ferr,
             vec![
-                (sync_byte.into(), code(0)),
-                (Expr::from(err).cmp_ne(code(0)), err.into()),
-                (Expr::from(byte) & rx_ferr, code(ERR_FRAMING)),
                 ((beats | crc.clone()) & beat_valid, code(ERR_OVERRUN)),
                 (
                     len1 & !Expr::from(is_info) & !Expr::from(is_gemm),
@@ -705,7 +661,6 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
                 (bad_length, code(ERR_BAD_LENGTH)),
                 (crc & !crc_ok, code(ERR_BAD_CRC)),
             ],
-            err.into(),
         ),
         "err_reg after this clock",
     );
@@ -733,7 +688,6 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         Expr::from(fire) & tx_row & Expr::from(tx_pos).cmp_eq(k(pos_bits, HEADER + row_len - 1)),
         "the row's last byte goes out: the array may drop it",
     );
-    let pos_is = |v: u64| Expr::from(tx_pos).cmp_eq(k(pos_bits, v));
     let out_c_bytes: Vec<Expr> = (0..4 * cols as u32)
         .map(|i| Expr::from(out_c).slice(8 * i, 8))
         .collect();
@@ -748,24 +702,19 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         pos_bits,
         HEADER,
     );
-    let err_byte = Expr::mux(pos_is(HEADER), Expr::from(err), Expr::from(cmd));
-    let payload = priority(
+    let tx_byte = frame::response_byte(
+        &mut m,
+        &frame::TxFrame {
+            pos: tx_pos,
+            pos_bits,
+            ty: tx_type,
+            len: tx_len,
+            crc: crc_tx,
+        },
+        at_crc,
+        err,
+        cmd,
         vec![(tx_row.into(), row_byte), (tx_info.into(), info_byte)],
-        err_byte,
-    );
-    let tx_byte = m.wire_of(
-        "tx_byte",
-        priority(
-            vec![
-                (pos_is(0), k(8, u64::from(SYNC_RESPONSE))),
-                (pos_is(1), tx_type.into()),
-                (pos_is(2), Expr::from(tx_len).slice(0, 8)),
-                (pos_is(3), Expr::from(tx_len).slice(8, 8)),
-                (at_crc.into(), crc_tx.into()),
-            ],
-            payload,
-        ),
-        "the frame byte at tx_pos",
     );
     m.assign(tx_valid, tx_active);
     m.assign(tx_data, tx_byte);
