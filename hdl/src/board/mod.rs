@@ -278,13 +278,20 @@ pub fn design(cfg: &BoardTopConfig) -> Result<Design, GenError> {
     for m in [clock, reset, rx, tx, bridge] {
         design.include(m)?;
     }
-    for m in array.modules {
+    include_all(&mut design, array)?;
+    Ok(design)
+}
+
+/// Add every module and primitive of `sub` (the design of the block behind a
+/// board top's bridge) to `design`.
+pub(crate) fn include_all(design: &mut Design, sub: Design) -> Result<(), GenError> {
+    for m in sub.modules {
         design.include(m)?;
     }
-    for e in array.externs {
+    for e in sub.externs {
         design.add_extern(e);
     }
-    Ok(design)
+    Ok(())
 }
 
 /// Generate the board top: design, Verilog and manifest.

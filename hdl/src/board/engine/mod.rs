@@ -340,12 +340,7 @@ pub fn design(cfg: &EngineBoardConfig) -> Result<Design, GenError> {
     for m in memory.modules {
         design.include(m)?;
     }
-    for m in engine.modules {
-        design.include(m)?;
-    }
-    for e in engine.externs {
-        design.add_extern(e);
-    }
+    super::include_all(&mut design, engine)?;
     Ok(design)
 }
 
