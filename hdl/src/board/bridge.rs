@@ -37,7 +37,7 @@
 //! protocol never sends) are dropped and light the error LED; a UART break
 //! resets everything.
 
-use crate::ir::{DomainId, Expr, Module, SignalId, Ty, UnOp};
+use crate::ir::{DomainId, Expr, Module, SignalId, Ty};
 use crate::util::bits_for;
 
 use super::frame::{self, HEADER};
@@ -55,22 +55,6 @@ const STATES: &[&str] = &[
     // The clock after the CRC byte: answer or close the tile, from registered errors.
     "DECIDE",
 ];
-
-/// One CRC-8/SMBUS byte step as an XOR network: the update is linear in
-/// `crc ^ byte`, so output bit i is the parity of the input bits whose
-/// single-bit CRC has bit i set.
-pub(crate) fn crc8_step(crc: Expr, byte: Expr) -> Expr {
-    let x = crc ^ byte;
-    let bits = (0..8)
-        .map(|i| {
-            let mask = (0..8)
-                .filter(|j| protocol::crc8_update(1 << j, 0) >> i & 1 == 1)
-                .fold(0u64, |acc, j| acc | 1 << j);
-            Expr::Unary(UnOp::ReduceXor, Box::new(x.clone() & k(8, mask)))
-        })
-        .collect();
-    Expr::concat(bits)
-}
 
 /// The INFO payload bytes: design kind "array", no engine memory, the core
 /// clock in both clock fields.
@@ -702,15 +686,16 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         pos_bits,
         HEADER,
     );
+    let tx = frame::TxFrame {
+        pos: tx_pos,
+        pos_bits,
+        ty: tx_type,
+        len: tx_len,
+        crc: crc_tx,
+    };
     let tx_byte = frame::response_byte(
         &mut m,
-        &frame::TxFrame {
-            pos: tx_pos,
-            pos_bits,
-            ty: tx_type,
-            len: tx_len,
-            crc: crc_tx,
-        },
+        &tx,
         at_crc,
         err,
         cmd,
@@ -762,15 +747,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
                     .elif(start_info, |p| frame(p, RSP_INFO, info_len))
                     .else_(|p| frame(p, RSP_ERROR, 2));
             })
-            .elif(fire, |p| {
-                p.set(tx_pos, Expr::from(tx_pos) + k(pos_bits, 1));
-                p.if_(at_crc, |p| {
-                    p.set(tx_active, k(1, 0));
-                })
-                .elif(!Expr::from(tx_pos).cmp_eq(k(pos_bits, 0)), |p| {
-                    p.set(crc_tx, crc8_step(crc_tx.into(), tx_byte.into()));
-                });
-            });
+            .elif(fire, |p| tx.advance(p, tx_active, at_crc, tx_byte));
         },
     );
 
@@ -797,11 +774,7 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
     );
 
     // ---- The request parser and responder --------------------------------------------
-    let crc_next = m.wire_of(
-        "crc_rx_next",
-        crc8_step(crc_rx.into(), b()),
-        "CRC of the request with this byte",
-    );
+    let crc_next = frame::crc_rx_next(&mut m, crc_rx, rx_data);
     let payload_byte = m.wire_of(
         "payload_byte",
         Expr::from(byte) & state.clone().cmp_ge(code_of("K0")) & state.cmp_le(code_of("SKIP")),

@@ -4,14 +4,39 @@
 //! header, error payload and CRC byte. The commands behind the header are each
 //! bridge's own; what every frame looks like (`docs/uart-protocol.md`) is here once.
 
-use crate::ir::{Expr, Module, SignalId, Ty};
-use crate::process::{Fsm, Switch};
+use crate::ir::{Expr, Module, SignalId, Ty, UnOp};
+use crate::process::{Fsm, Proc, Switch};
 
-use super::protocol::{ERR_FRAMING, SYNC_REQUEST, SYNC_RESPONSE};
+use super::protocol::{self, ERR_FRAMING, SYNC_REQUEST, SYNC_RESPONSE};
 use super::{k, priority};
 
 /// Bytes before the payload in a response: sync, type, two length bytes.
 pub(crate) const HEADER: u64 = 4;
+
+/// One CRC-8/SMBUS byte step as an XOR network: the update is linear in
+/// `crc ^ byte`, so output bit i is the parity of the input bits whose
+/// single-bit CRC has bit i set.
+pub(crate) fn crc8_step(crc: Expr, byte: Expr) -> Expr {
+    let x = crc ^ byte;
+    let bits = (0..8)
+        .map(|i| {
+            let mask = (0..8)
+                .filter(|j| protocol::crc8_update(1 << j, 0) >> i & 1 == 1)
+                .fold(0u64, |acc, j| acc | 1 << j);
+            Expr::Unary(UnOp::ReduceXor, Box::new(x.clone() & k(8, mask)))
+        })
+        .collect();
+    Expr::concat(bits)
+}
+
+/// The wire `crc_rx_next`: the request's CRC with the byte on `rx_data`.
+pub(crate) fn crc_rx_next(m: &mut Module, crc_rx: SignalId, rx_data: SignalId) -> SignalId {
+    m.wire_of(
+        "crc_rx_next",
+        crc8_step(crc_rx.into(), rx_data.into()),
+        "CRC of the request with this byte",
+    )
+}
 
 /// A bridge's clock, reset and UART byte ports.
 pub(crate) struct UartPorts {
@@ -150,6 +175,26 @@ pub(crate) struct TxFrame {
     pub ty: SignalId,
     pub len: SignalId,
     pub crc: SignalId,
+}
+
+impl TxFrame {
+    /// The transmitter took the byte at `pos`: step on, end the frame after its
+    /// CRC byte, and fold every byte after the sync byte into the CRC.
+    pub(crate) fn advance(
+        &self,
+        p: &mut Proc,
+        active: SignalId,
+        at_crc: SignalId,
+        tx_byte: SignalId,
+    ) {
+        p.set(self.pos, Expr::from(self.pos) + k(self.pos_bits, 1));
+        p.if_(at_crc, |p| {
+            p.set(active, k(1, 0));
+        })
+        .elif(!Expr::from(self.pos).cmp_eq(k(self.pos_bits, 0)), |p| {
+            p.set(self.crc, crc8_step(self.crc.into(), tx_byte.into()));
+        });
+    }
 }
 
 /// The wire `tx_byte`: the frame byte at `tx_pos` (sync, TYPE, LEN, then the

@@ -34,7 +34,6 @@
 use crate::ir::{Expr, Module, Ty};
 use crate::process::Proc;
 
-use super::super::bridge::crc8_step;
 use super::super::frame::{self, TxFrame, UartPorts, HEADER};
 use super::super::protocol::{
     self, CMD_INFO, CMD_MEM_READ, CMD_MEM_WRITE, CMD_REG_READ, CMD_REG_WRITE, ERR_BAD_CRC,
@@ -333,7 +332,6 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
     m.assign(acc_data, Expr::concat(vec![op, addr, value]));
 
     // ---- Transmit side -------------------------------------------------------------------
-    let pos_is = |v: u64| Expr::from(tx_pos).cmp_eq(k(POS_BITS, v));
     let at_crc = m.wire_of("at_crc", Expr::from(tx_pos).cmp_eq(tx_end), "");
     let in_payload = m.wire_of(
         "in_payload",
@@ -364,15 +362,16 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
         POS_BITS,
         HEADER,
     );
+    let tx = TxFrame {
+        pos: tx_pos,
+        pos_bits: POS_BITS,
+        ty: tx_type,
+        len: tx_len,
+        crc: crc_tx,
+    };
     let tx_byte = frame::response_byte(
         &mut m,
-        &TxFrame {
-            pos: tx_pos,
-            pos_bits: POS_BITS,
-            ty: tx_type,
-            len: tx_len,
-            crc: crc_tx,
-        },
+        &tx,
         at_crc,
         err,
         cmd,
@@ -386,11 +385,7 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
     m.assign(tx_data, tx_byte);
 
     // ---- The parser and responder ---------------------------------------------------------
-    let crc_next = m.wire_of(
-        "crc_rx_next",
-        crc8_step(crc_rx.into(), b()),
-        "CRC of the request with this byte",
-    );
+    let crc_next = frame::crc_rx_next(&mut m, crc_rx, rx_data);
     let crc_now = st(&mut m, "CRC");
     let hdr_next = m.wire_of(
         "hdr_next",
@@ -442,13 +437,7 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived) -> Module {
     });
     // The transmitter: one byte per fire.
     p.if_(fire, |p| {
-        p.set(tx_pos, Expr::from(tx_pos) + k(POS_BITS, 1));
-        p.if_(at_crc, |p| {
-            p.set(tx_active, k(1, 0));
-        })
-        .elif(!pos_is(0), |p| {
-            p.set(crc_tx, crc8_step(crc_tx.into(), tx_byte.into()));
-        });
+        tx.advance(p, tx_active, at_crc, tx_byte);
         p.if_(Expr::from(tx_mem) & in_payload, |p| {
             p.set(rd_have, k(1, 0));
         });
