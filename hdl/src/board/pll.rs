@@ -501,6 +501,20 @@ impl Sb40 {
     }
 }
 
+/// The ECP5 PLL's control inputs this design ties low (no reset, standby or
+/// dynamic phase steps).
+const ECP5_TIED_LOW: [&str; 9] = [
+    "RST",
+    "STDBY",
+    "PHASESEL0",
+    "PHASESEL1",
+    "PHASEDIR",
+    "PHASESTEP",
+    "PHASELOADREG",
+    "PLLWAKESYNC",
+    "ENCLKOP",
+];
+
 /// Instantiate the ECP5 PLL as `pll` in `m` (declaring it in `design`):
 /// `clk_in` in, `clk_out` from `CLKOP` at `plan`'s frequency.
 pub(crate) fn ecp5_instance(
@@ -534,17 +548,7 @@ pub(crate) fn ecp5_instance(
         // Feedback from CLKOP: the output is phase-aligned to the input.
         conn("CLKFB", clk_out.into()),
     ];
-    for p in [
-        "RST",
-        "STDBY",
-        "PHASESEL0",
-        "PHASESEL1",
-        "PHASEDIR",
-        "PHASESTEP",
-        "PHASELOADREG",
-        "PLLWAKESYNC",
-        "ENCLKOP",
-    ] {
+    for p in ECP5_TIED_LOW {
         conns.push(conn(p, Expr::bit(false)));
     }
     conns.push(("CLKOP".into(), Conn::Out(clk_out)));
@@ -556,19 +560,7 @@ pub(crate) fn ecp5_instance(
 pub fn ehxplll() -> ExternModule {
     let bit = Ty::bit();
     let mut e = ExternModule::new("EHXPLLL", "ECP5 PLL (yosys ecp5 cell library)");
-    for p in [
-        "CLKI",
-        "CLKFB",
-        "RST",
-        "STDBY",
-        "PHASESEL0",
-        "PHASESEL1",
-        "PHASEDIR",
-        "PHASESTEP",
-        "PHASELOADREG",
-        "PLLWAKESYNC",
-        "ENCLKOP",
-    ] {
+    for p in ["CLKI", "CLKFB"].into_iter().chain(ECP5_TIED_LOW) {
         e = e.port(p, bit, PortDir::Input);
     }
     e.port("CLKOP", bit, PortDir::Output)
