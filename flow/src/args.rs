@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use gencli::flags::{ArrayFlags, MaxpoolFlags};
+use gencli::flags::{ArrayFlags, EngineFlags, MaxpoolFlags};
 
 use crate::config::{RawDesign, RawFlow};
 
@@ -40,7 +40,11 @@ pub enum RawCmd {
 #[command(
     mut_arg("rows", |a| a.help("Array: PE rows, 1..=256 (maxpool: its channels, or --channels)")),
     mut_arg("channels", |a| a.help("Max-pool: channels per pixel, 1..=256 (or --rows)")),
-    mut_arg("width", |a| a.help("Max-pool: image width in pixels, 1..=4096 (default 28)"))
+    mut_arg("width", |a| a.help("Max-pool: image width in pixels, 1..=4096 (default 28)")),
+    mut_arg("mem_bits", |a| a.help("Engine: memory port width in bits: 32, 64 or 128 (flow default 32)")),
+    mut_arg("max_inflight", |a| a.help("Engine: reads kept in flight, a power of two in 4..=256 (flow default 4)")),
+    mut_arg("ibuf_bytes", |a| a.help("Engine: input buffer bytes, a multiple of the chunk, at least 2 chunks (flow default 1024)")),
+    mut_arg("wbuf_rows", |a| a.help("Engine: weight buffer rows per bank, a power of two in 2..=65536 (flow default 256)"))
 )]
 pub struct RawRunArgs {
     /// Board name (see `boards/*.toml`)
@@ -51,6 +55,8 @@ pub struct RawRunArgs {
     pub array: ArrayFlags,
     #[command(flatten)]
     pub maxpool: MaxpoolFlags,
+    #[command(flatten)]
+    pub engine: EngineFlags,
     /// Core clock target in MHz (default: the board clock, no PLL)
     #[arg(long, value_name = "MHZ", allow_negative_numbers = true)]
     pub freq: Option<String>,
@@ -136,6 +142,7 @@ impl RawRunArgs {
                 design: self.design.clone(),
                 array: self.array.clone(),
                 maxpool: self.maxpool.clone(),
+                engine: self.engine.clone(),
             },
             freq: self.freq.clone(),
             seeds: self.seeds.clone(),

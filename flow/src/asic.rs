@@ -97,6 +97,7 @@ pub fn run_cli(raw: &RawAsicArgs) -> Result<(), FlowError> {
         design: raw.design.clone(),
         array: raw.array.clone(),
         maxpool: raw.maxpool.clone(),
+        engine: Default::default(),
     })?;
     let freq_hz = match &raw.freq {
         Some(f) => config::parse_freq_mhz(f)?,

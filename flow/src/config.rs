@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use boards::Board;
-use gencli::flags::{parse_int_in, ArrayFlags, FlagError, Geometry, MaxpoolFlags};
+use gencli::flags::{parse_int_in, ArrayFlags, EngineFlags, FlagError, Geometry, MaxpoolFlags};
 use hdl::array::ArrayConfig;
 use hdl::engine::EngineConfig;
 use hdl::maxpool::MaxpoolConfig;
@@ -179,6 +179,9 @@ pub struct RawDesign {
     /// axis of a sweep).
     pub array: ArrayFlags,
     pub maxpool: MaxpoolFlags,
+    /// The engine's own flags (`--design engine`): memory width, reads in
+    /// flight, buffer sizes, over [`hdl::board::engine::small_engine`].
+    pub engine: EngineFlags,
 }
 
 /// A block flag error worded with the flag's name (`--rows must be ...`).
@@ -209,6 +212,7 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
     match kind {
         "array" | "array-ooc" => {
             foreign(&raw.maxpool.given(), "maxpool", kind)?;
+            foreign(&raw.engine.given(), "engine", kind)?;
             if raw.array.rows.is_none() {
                 return Err(FlowError::Usage("--rows is required".into()));
             }
@@ -229,23 +233,14 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
             if raw.array.rows.is_none() {
                 return Err(FlowError::Usage("--rows is required".into()));
             }
-            let mut a = hdl::board::engine::small_engine(1, 1).array();
-            raw.array
-                .apply_within(&mut a, hdl::engine::config::MAX_DIM)
-                .map_err(flag_usage)?;
-            let cfg = EngineConfig {
-                rows: a.rows,
-                cols: a.cols,
-                pipeline: a.pipeline,
-                mul: a.mul,
-                dsp_limit: a.dsp_limit,
-                dsp_cell: a.dsp_cell,
-                ..hdl::board::engine::small_engine(a.rows, a.cols)
-            };
+            // The board's defaults (32-bit port, small buffers), then the flags.
+            let mut cfg = hdl::board::engine::small_engine(1, 1);
+            raw.engine.apply(&raw.array, &mut cfg).map_err(flag_usage)?;
             cfg.validate()?;
             Ok(DesignSpec::Engine(cfg))
         }
         "maxpool" => {
+            foreign(&raw.engine.given(), "engine", kind)?;
             let array_only: Vec<&str> = raw
                 .array
                 .given()

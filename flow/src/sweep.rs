@@ -80,6 +80,7 @@ pub fn run_cli(raw: &RawSweepArgs) -> Result<(), FlowError> {
                         ..ArrayFlags::default()
                     },
                     maxpool: Default::default(),
+                    engine: Default::default(),
                 };
                 let design =
                     config::fit_to_board(config::design_from(&raw_design)?, &raw_design, &board);

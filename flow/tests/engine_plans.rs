@@ -105,3 +105,82 @@ fn engine_design_flags() {
     let e = design_from(&raw).expect_err("too large");
     assert!(e.to_string().contains("--rows"), "{e}");
 }
+
+/// The engine's own flags (`gencli::flags::EngineFlags`, shared with `gen`)
+/// reach the planned engine: its manifest shows the values given, the rest
+/// keep the board's small defaults.
+#[test]
+fn engine_flags_reach_the_planned_engine() {
+    use clap::Parser;
+    let cli = flow::args::RawCli::try_parse_from([
+        "flow",
+        "--board",
+        "ulx3s",
+        "--design",
+        "engine",
+        "--rows",
+        "4",
+        "--mem-bits",
+        "64",
+        "--ibuf-bytes",
+        "2048",
+        "--wbuf-rows",
+        "512",
+        "--plan-only",
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let cfg = flow::config::flow_from(&cli.run.to_raw_flow()).unwrap_or_else(|e| panic!("{e}"));
+    let DesignSpec::Engine(e) = &cfg.design else {
+        panic!("{:?}", cfg.design)
+    };
+    let small = hdl::board::engine::small_engine(4, 4);
+    assert_eq!(
+        (e.mem_bits, e.ibuf_bytes, e.wbuf_rows, e.max_inflight),
+        (64, 2048, 512, small.max_inflight)
+    );
+    let p =
+        flow::plan_for(&cfg, &flow::tools::ToolPaths::plain()).unwrap_or_else(|e| panic!("{e}"));
+    let m: serde_json::Value = serde_json::from_str(
+        &p.file("board_top.manifest.json")
+            .expect("manifest")
+            .contents,
+    )
+    .expect("json");
+    let engine = m
+        .pointer("/config/engine")
+        .unwrap_or_else(|| panic!("no config.engine in {m}"));
+    assert_eq!(engine["mem_bits"], 64);
+    assert_eq!(engine["ibuf_bytes"], 2048);
+    assert_eq!(engine["wbuf_rows"], 512);
+    assert_eq!(engine["max_inflight"], small.max_inflight);
+}
+
+/// An engine flag with a bad value names its rule; with another design it is
+/// refused rather than ignored.
+#[test]
+fn engine_flags_are_checked() {
+    let raw = |design: &str, flag: fn(&mut gencli::flags::EngineFlags)| {
+        let mut r = RawDesign {
+            design: Some(design.into()),
+            ..RawDesign::default()
+        };
+        r.array.rows = Some("4".into());
+        flag(&mut r.engine);
+        r
+    };
+    let e = design_from(&raw("engine", |f| f.mem_bits = Some("48".into()))).expect_err("48");
+    assert_eq!(
+        e.to_string(),
+        "--mem-bits must be one of 32, 64, 128, got 48"
+    );
+    let e = design_from(&raw("engine", |f| f.ibuf_bytes = Some("1002".into()))).expect_err("ibuf");
+    assert!(e.to_string().starts_with("--ibuf-bytes must be"), "{e}");
+    for design in ["array", "maxpool"] {
+        let e =
+            design_from(&raw(design, |f| f.wbuf_rows = Some("512".into()))).expect_err("foreign");
+        assert_eq!(
+            e.to_string(),
+            format!("--wbuf-rows applies to --design engine only, got it with {design}")
+        );
+    }
+}
