@@ -285,7 +285,7 @@ pub fn design_from(raw: &RawDesign) -> Result<DesignSpec, FlowError> {
 /// ECP5, from pipeline depth 3 on, the DSP multipliers are `MULT18X18D` blocks with
 /// their own registers (`hdl::array::ecp5_mult`): yosys leaves them unregistered.
 pub fn fit_to_board(design: DesignSpec, raw: &RawDesign, board: &Board) -> DesignSpec {
-    let fit = |mut a: ArrayConfig| {
+    let fit = |mut a: ArrayConfig, reserved: u64| {
         if raw.array.mul.is_none() {
             a.mul = hdl::array::MulStyle::Auto;
             // With --dsp-cell ice40 each SB_MAC16 serves two PEs.
@@ -294,7 +294,7 @@ pub fn fit_to_board(design: DesignSpec, raw: &RawDesign, board: &Board) -> Desig
             } else {
                 1
             };
-            a.dsp_limit = u32::try_from(board.resources.dsps)
+            a.dsp_limit = u32::try_from(board.resources.dsps.saturating_sub(reserved))
                 .unwrap_or(u32::MAX)
                 .saturating_mul(per_block);
         }
@@ -304,15 +304,25 @@ pub fn fit_to_board(design: DesignSpec, raw: &RawDesign, board: &Board) -> Desig
         a
     };
     match design {
-        DesignSpec::Array(a) => DesignSpec::Array(fit(a)),
-        DesignSpec::ArrayOoc(a) => DesignSpec::ArrayOoc(fit(a)),
+        DesignSpec::Array(a) => DesignSpec::Array(fit(a, 0)),
+        DesignSpec::ArrayOoc(a) => DesignSpec::ArrayOoc(fit(a, 0)),
         DesignSpec::Engine(mut e) => {
-            let a = fit(e.array());
+            let a = fit(e.array(), engine_dsp_reserve(&e));
             (e.mul, e.dsp_limit, e.dsp_cell) = (a.mul, a.dsp_limit, a.dsp_cell);
             DesignSpec::Engine(e)
         }
         other => other,
     }
+}
+
+/// DSP blocks the engine's own products take besides the array's PEs, kept
+/// out of the PEs' share so that synthesis does not ask for more blocks than
+/// the part has: two per column (the requantization's 32 x 17 product) and 8
+/// for the control path. Counted in yosys' netlists of the ULX3S board top
+/// (4x4: 16 besides the PEs, 8x8: 24); the UP5K 2x2 used 6, so the rule errs
+/// on the side of LUT multipliers there (10 of its 8 blocks before the rule).
+pub fn engine_dsp_reserve(e: &EngineConfig) -> u64 {
+    2 * u64::from(e.cols) + 8
 }
 
 /// Look a board up; an unknown name lists the known ones.
@@ -575,6 +585,28 @@ mod tests {
                 assert_eq!(a.derived().dsp_blocks, 8);
             }
             other => panic!("{other:?}"),
+        }
+        // The engine keeps blocks for its requantization and control products.
+        // ULX3S 8x8: 156 blocks less 24 (yosys used 88 = 64 PEs + 24); UP5K
+        // 2x2: 8 blocks less 12, none left for the PEs.
+        for (name, cols, limit) in [("ulx3s", 8u32, 132u32), ("icebreaker", 2, 0)] {
+            let board = board_from(Some(name)).unwrap_or_else(|e| panic!("{e:?}"));
+            let mut raw = RawDesign {
+                design: Some("engine".into()),
+                ..RawDesign::default()
+            };
+            raw.array.rows = Some(cols.to_string());
+            match fit_to_board(
+                design_from(&raw).unwrap_or_else(|e| panic!("{e:?}")),
+                &raw,
+                &board,
+            ) {
+                DesignSpec::Engine(e) => {
+                    assert_eq!(e.mul, hdl::array::MulStyle::Auto);
+                    assert_eq!(e.dsp_limit, limit, "{name}");
+                }
+                other => panic!("{other:?}"),
+            }
         }
         let raw = array(&[("rows", "4"), ("mul", "fast")]);
         assert_eq!(
