@@ -724,15 +724,8 @@ fn simulate(
                 }
             }
             Pf::W => {
-                if pf_fire {
-                    pf_q += 1;
-                    if pf_q == b_nw_of(pf_co0, pf_k) {
-                        pf_q = 0;
-                        pf_k += 1;
-                        if pf_k == kk {
-                            pf = Pf::Rw;
-                        }
-                    }
+                if pf_fire && weight_word_step(&mut pf_q, &mut pf_k, kk, |k| b_nw_of(pf_co0, k)) {
+                    pf = Pf::Rw;
                 }
             }
             Pf::Rw => {
@@ -899,15 +892,8 @@ fn simulate(
                 }
             }
             St::Wload => {
-                if rq_fire {
-                    bq += 1;
-                    if bq == b_nw_of(co0, wk) {
-                        bq = 0;
-                        wk += 1;
-                        if wk == kk {
-                            next = St::Wlwait;
-                        }
-                    }
+                if rq_fire && weight_word_step(&mut bq, &mut wk, kk, |k| b_nw_of(co0, k)) {
+                    next = St::Wlwait;
                 }
             }
             St::Wlwait => {
@@ -953,15 +939,8 @@ fn simulate(
                 }
             }
             St::Brow => {
-                if rq_fire {
-                    bq += 1;
-                    if bq == b_nw_of(co0, kbase + bj) {
-                        bq = 0;
-                        bj += 1;
-                        if bj == n {
-                            next = St::End;
-                        }
-                    }
+                if rq_fire && weight_word_step(&mut bq, &mut bj, n, |j| b_nw_of(co0, kbase + j)) {
+                    next = St::End;
                 }
             }
             St::End => {
@@ -994,4 +973,18 @@ fn simulate(
             ));
         }
     }
+}
+
+/// One word of a weight-row read: `q` counts the words of row `k`, then `k`
+/// moves to the next row; true once the last word of row `k_end - 1` is read.
+/// The three weight readers (prefetcher, WLOAD, BROW) step this way, as the
+/// RTL's one weight-word step serves them.
+fn weight_word_step(q: &mut u64, k: &mut u64, k_end: u64, row_words: impl Fn(u64) -> u64) -> bool {
+    *q += 1;
+    if *q != row_words(*k) {
+        return false;
+    }
+    *q = 0;
+    *k += 1;
+    *k == k_end
 }
