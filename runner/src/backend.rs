@@ -92,6 +92,14 @@ impl Backend {
         }
     }
 
+    /// What the backend runs on, for the report: the wgpu adapter of `gpu`.
+    pub fn device(&self) -> Option<String> {
+        match self {
+            Backend::Gpu(_, g) => Some(format!("wgpu adapter `{}`", g.backend_name())),
+            Backend::Reference(_) | Backend::Rtl(_) => None,
+        }
+    }
+
     /// Run one image (the network's int8 input tensor).
     pub fn run(&mut self, image: &[i8]) -> Result<ImageRun, RunError> {
         match self {

@@ -247,7 +247,10 @@ pub fn execute(args: &Args, out: &mut dyn Write) -> Result<Summary, RunError> {
     }
     let mut stats: Vec<BackendStats> = backends
         .iter()
-        .map(|b| BackendStats::new(b.name()))
+        .map(|b| BackendStats {
+            device: b.device(),
+            ..BackendStats::new(b.name())
+        })
         .collect();
     let mut wall = vec![Duration::ZERO; backends.len()];
 

@@ -56,6 +56,11 @@ pub fn render(s: &Summary, wall: bool) -> String {
             pct(b.accuracy())
         );
     }
+    for b in &s.backends {
+        if let Some(d) = &b.device {
+            let _ = writeln!(o, "\n{} ran on the {d}.", b.name);
+        }
+    }
     let a = &s.recorded;
     let _ = writeln!(
         o,

@@ -13,6 +13,8 @@ use crate::rtl::{LayerCounters, RtlOptions};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackendStats {
     pub name: String,
+    /// What it ran on, where that varies by machine (the GPU's adapter).
+    pub device: Option<String>,
     pub images: u64,
     pub correct: u64,
     /// `confusion[true][predicted]`.
@@ -23,6 +25,7 @@ impl BackendStats {
     pub fn new(name: &str) -> BackendStats {
         BackendStats {
             name: name.to_string(),
+            device: None,
             images: 0,
             correct: 0,
             confusion: [[0; CLASSES]; CLASSES],

@@ -235,6 +235,13 @@ fn ref_and_gpu_bit_identical() {
             }
             Err(e) => panic!("{e}"),
         };
+        // The report names the adapter: a figure from a real GPU and one
+        // from lavapipe must not be confused.
+        let device = gpu.device().expect("the gpu backend names its adapter");
+        assert!(
+            device.starts_with("wgpu adapter `") && device.len() > "wgpu adapter ``".len(),
+            "{device}"
+        );
         for (i, s) in data.test[..8].iter().enumerate() {
             let image = m.image(s);
             let got = gpu.run(&image).expect("gpu runs");
