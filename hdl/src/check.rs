@@ -409,7 +409,7 @@ fn check_extern(e: &ExternModule) -> Vec<String> {
 
 /// The rules of an extern instance's attributes: identifier names, each once,
 /// values printable inside double quotes.
-fn check_attrs(name: &str, attrs: &[(String, String)]) -> Vec<String> {
+pub(crate) fn check_attrs(name: &str, attrs: &[(String, String)]) -> Vec<String> {
     let mut errs = Vec::new();
     let mut seen: HashSet<&str> = HashSet::default();
     for (a, v) in attrs {
@@ -428,7 +428,11 @@ fn check_attrs(name: &str, attrs: &[(String, String)]) -> Vec<String> {
 }
 
 /// The rules of the parameters set on an instance of `e`.
-fn check_params(name: &str, e: &ExternModule, params: &[(String, ParamValue)]) -> Vec<String> {
+pub(crate) fn check_params(
+    name: &str,
+    e: &ExternModule,
+    params: &[(String, ParamValue)],
+) -> Vec<String> {
     let mut errs = Vec::new();
     let mut seen: HashSet<&str> = HashSet::default();
     for (p, v) in params {

@@ -725,30 +725,16 @@ impl Module {
         });
     }
 
-    pub fn instance(&mut self, module: &str, name: &str, conns: Vec<(String, Conn)>) {
+    /// An unchecked instance, for the printer's unit tests; blocks instantiate
+    /// with the checked builder ([`crate::parts::Instantiate::inst`]), the one
+    /// way to instantiate a module or an extern primitive.
+    #[cfg(test)]
+    pub(crate) fn instance(&mut self, module: &str, name: &str, conns: Vec<(String, Conn)>) {
         self.items.push(Item::Instance {
             module: module.to_string(),
             name: name.to_string(),
             params: Vec::new(),
             attrs: Vec::new(),
-            conns,
-        });
-    }
-
-    /// An instance of an extern module, with parameters and string attributes.
-    pub fn extern_instance(
-        &mut self,
-        module: &str,
-        name: &str,
-        params: Vec<(String, ParamValue)>,
-        attrs: Vec<(String, String)>,
-        conns: Vec<(String, Conn)>,
-    ) {
-        self.items.push(Item::Instance {
-            module: module.to_string(),
-            name: name.to_string(),
-            params,
-            attrs,
             conns,
         });
     }

@@ -4,7 +4,7 @@
 //! itself is never printed.
 
 use hdl::check::check;
-use hdl::ir::{Conn, Const, Design, Expr, ExternModule, Module, ParamValue, PortDir, Ty};
+use hdl::ir::{Conn, Const, Design, Expr, ExternModule, Item, Module, ParamValue, PortDir, Ty};
 use hdl::verilog::{print, print_extern_stubs};
 
 /// A PLL-like primitive: clock in, feedback in, clock and lock out.
@@ -32,6 +32,25 @@ fn params() -> Vec<(String, ParamValue)> {
     ]
 }
 
+/// An instance pushed into the IR as is, bypassing the builder's checks
+/// (`parts::Inst`), so these tests see what `check` alone catches.
+fn raw_instance(
+    m: &mut Module,
+    module: &str,
+    name: &str,
+    params: Vec<(String, ParamValue)>,
+    attrs: Vec<(String, String)>,
+    conns: Vec<(String, Conn)>,
+) {
+    m.items.push(Item::Instance {
+        module: module.into(),
+        name: name.into(),
+        params,
+        attrs,
+        conns,
+    });
+}
+
 /// A top that feeds the PLL's output clock back into its feedback input, as an
 /// ECP5 EHXPLLL is wired; `edit` may break one rule.
 fn design_with(
@@ -51,7 +70,7 @@ fn design_with(
     ];
     edit(&mut ps, &mut conns);
     let attrs = vec![("FREQUENCY_PIN_CLKI".to_string(), "25".to_string())];
-    m.extern_instance("VENDOR_PLL", "pll", ps, attrs, conns);
+    raw_instance(&mut m, "VENDOR_PLL", "pll", ps, attrs, conns);
     let mut d = Design::new("top");
     d.add(m);
     d.add_extern(pll_extern());
@@ -140,7 +159,7 @@ fn extern_parameters_are_checked() {
 fn extern_attributes_are_checked() {
     let set_attrs = |attrs: Vec<(&str, &str)>| {
         let mut d = design_with(|_, _| {});
-        if let Some(hdl::ir::Item::Instance { attrs: a, .. }) = d.modules[0].items.last_mut() {
+        if let Some(Item::Instance { attrs: a, .. }) = d.modules[0].items.last_mut() {
             *a = attrs
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -173,7 +192,8 @@ fn only_extern_instances_take_parameters() {
     let top = &mut d.modules[0];
     let y = top.wire("child_y", Ty::bit(), "");
     top.allow_unused(y, "test");
-    top.extern_instance(
+    raw_instance(
+        top,
         "child",
         "c",
         vec![("DIV".into(), ParamValue::Int(1))],

@@ -20,6 +20,7 @@ use golden::{GoldenError, MaxPoolShape, Padding, PoolWindow};
 use hdl::ir::{Conn, Design, Module, SignalKind};
 use hdl::manifest::Manifest;
 use hdl::maxpool::MaxpoolConfig;
+use hdl::parts::Instantiate;
 use rand::rngs::StdRng;
 use rand::Rng;
 
@@ -226,7 +227,10 @@ fn wrapper(gens: &[(MaxpoolConfig, hdl::Generated)]) -> Result<Design, DriveErro
             };
             conns.push((p.name.clone(), conn));
         }
-        top.instance(&cfg.name, &format!("unit{i}"), conns);
+        top.inst(unit_top, &format!("unit{i}"))
+            .conns(conns)
+            .finish()
+            .map_err(|e| DriveError::Gen(e.to_string()))?;
     }
     design.add(top);
     for (_, g) in gens {

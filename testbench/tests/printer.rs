@@ -7,6 +7,7 @@
 //! compared with the interpreter's [`testbench::ireval::Sim`] the same way.
 
 use hdl::ir::{BinOp, Design, Expr, Module, SignalId, Ty, UnOp};
+use hdl::parts::Instantiate;
 use hdl::process::Proc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -852,7 +853,10 @@ fn instance_connections_match_the_ir() {
             conns.push((format!("o{k}"), Conn::Out(out)));
             outs.push((out, e.clone()));
         }
-        top.instance("conns_pass", "pass", conns);
+        top.inst(&child, "pass")
+            .conns(conns)
+            .finish()
+            .unwrap_or_else(|e| panic!("{e}"));
         let mut d = Design::new("conns");
         d.add(top.clone());
         d.add(child);

@@ -16,7 +16,9 @@
 //! reset (`RST0` low), as for every data register of the array. `GSR` is off so
 //! the block's registers do not depend on the global set/reset either.
 
-use crate::ir::{Conn, Expr, ExternModule, Module, ParamValue, PortDir, SignalId, Ty};
+use crate::ir::{Expr, ExternModule, Module, ParamValue, PortDir, SignalId, Ty};
+use crate::parts::Instantiate;
+use crate::GenError;
 
 use super::config::OPERAND_BITS;
 
@@ -82,42 +84,43 @@ pub fn instantiate(
     step_en: Expr,
     a: SignalId,
     b: SignalId,
-) -> SignalId {
-    let zero = || Conn::In(Expr::bit(false));
-    let mut conns = Vec::new();
+) -> Result<SignalId, GenError> {
+    let p_bits: Vec<SignalId> = (0..PRODUCT_BITS)
+        .map(|i| m.wire(&format!("mult_p{i}"), Ty::bit(), ""))
+        .collect();
+    let mut inst = m.inst(&extern_module(), "mult").params(
+        PARAMS
+            .iter()
+            .map(|(n, v)| (n.to_string(), ParamValue::Str(v.to_string())))
+            .collect(),
+    );
     // Sign-extend the int8 operands to the 18-bit ports (SIGNEDA/B high).
     for (prefix, op) in [("A", a), ("B", b)] {
         for i in 0..PORT_BITS {
             let bit = Expr::from(op).bit_at(i.min(OPERAND_BITS - 1));
-            conns.push((format!("{prefix}{i}"), Conn::In(bit)));
+            inst = inst.connect(&format!("{prefix}{i}"), bit);
         }
     }
     for p in bit_ports("C", PORT_BITS) {
-        conns.push((p, zero()));
+        inst = inst.connect(&p, Expr::bit(false));
     }
-    conns.push(("SIGNEDA".into(), Conn::In(Expr::bit(true))));
-    conns.push(("SIGNEDB".into(), Conn::In(Expr::bit(true))));
-    conns.push(("SOURCEA".into(), zero()));
-    conns.push(("SOURCEB".into(), zero()));
-    conns.push(("CLK0".into(), Conn::In(clk.into())));
-    conns.push(("CE0".into(), Conn::In(load_en)));
-    conns.push(("CE1".into(), Conn::In(step_en)));
-    conns.push(("RST0".into(), zero()));
-    let p_bits: Vec<SignalId> = (0..PRODUCT_BITS)
-        .map(|i| m.wire(&format!("mult_p{i}"), Ty::bit(), ""))
-        .collect();
+    inst = inst
+        .connect("SIGNEDA", Expr::bit(true))
+        .connect("SIGNEDB", Expr::bit(true))
+        .connect("SOURCEA", Expr::bit(false))
+        .connect("SOURCEB", Expr::bit(false))
+        .connect("CLK0", clk)
+        .connect("CE0", load_en)
+        .connect("CE1", step_en)
+        .connect("RST0", Expr::bit(false));
     for (i, s) in p_bits.iter().enumerate() {
-        conns.push((format!("P{i}"), Conn::Out(*s)));
+        inst = inst.out(&format!("P{i}"), *s);
     }
-    let params = PARAMS
-        .iter()
-        .map(|(n, v)| (n.to_string(), ParamValue::Str(v.to_string())))
-        .collect();
-    m.extern_instance(CELL, "mult", params, Vec::new(), conns);
+    inst.finish()?;
     let bits = p_bits.into_iter().map(Expr::from).collect();
-    m.wire_of(
+    Ok(m.wire_of(
         "prod_reg",
         Expr::concat(bits).as_signed(),
         "product, from the block's output register",
-    )
+    ))
 }

@@ -29,7 +29,9 @@
 //! parameters (measured: 16x16 mode, no registers), which silently breaks the
 //! two-product blocks.
 
-use crate::ir::{Conn, Const, Expr, ExternModule, Module, ParamValue, PortDir, SignalId, Ty};
+use crate::ir::{Const, Expr, ExternModule, Module, ParamValue, PortDir, SignalId, Ty};
+use crate::parts::Instantiate;
+use crate::GenError;
 
 use super::config::OPERAND_BITS;
 
@@ -155,7 +157,7 @@ pub fn instantiate(
     hi: Option<Operands>,
     input_regs: bool,
     product_regs: bool,
-) -> (SignalId, Option<SignalId>) {
+) -> Result<(SignalId, Option<SignalId>), GenError> {
     let zero8 = || Expr::zero(Ty::u(OPERAND_BITS));
     let (hi_a, hi_b) = match &hi {
         Some((a, b)) => (a.clone().as_unsigned(), b.clone().as_unsigned()),
@@ -168,31 +170,23 @@ pub fn instantiate(
         Ty::u(2 * PORT_BITS),
         "products: top multiplier in the upper half, bottom in the lower",
     );
-    let mut conns = vec![
-        ("CLK".to_string(), Conn::In(clk.into())),
-        ("CE".to_string(), Conn::In(ce)),
-        ("C".to_string(), Conn::In(Expr::zero(Ty::u(PORT_BITS)))),
-        ("A".to_string(), Conn::In(a)),
-        ("B".to_string(), Conn::In(b)),
-        ("D".to_string(), Conn::In(Expr::zero(Ty::u(PORT_BITS)))),
-    ];
+    let mut inst = m
+        .inst(&extern_module(), name)
+        .params(param_values(input_regs, product_regs))
+        .connect("CLK", clk)
+        .connect("CE", ce)
+        .connect("C", Expr::zero(Ty::u(PORT_BITS)))
+        .connect("A", a)
+        .connect("B", b)
+        .connect("D", Expr::zero(Ty::u(PORT_BITS)));
     for p in TIED_LOW {
-        conns.push((p.to_string(), Conn::In(Expr::bit(false))));
+        inst = inst.connect(p, Expr::bit(false));
     }
-    conns.push(("O".to_string(), Conn::Out(o)));
+    inst = inst.out("O", o);
     for p in ["CO", "ACCUMCO", "SIGNEXTOUT"] {
-        conns.push((
-            p.to_string(),
-            Conn::Open("the accumulators are not used".into()),
-        ));
+        inst = inst.open(p, "the accumulators are not used");
     }
-    m.extern_instance(
-        CELL,
-        name,
-        param_values(input_regs, product_regs),
-        Vec::new(),
-        conns,
-    );
+    inst.finish()?;
     let p_lo = m.wire_of(
         &format!("{name}_p_lo"),
         Expr::from(o).slice(0, PRODUCT_BITS).as_signed(),
@@ -208,5 +202,5 @@ pub fn instantiate(
         m.allow_unused(o, "the top multiplier has no PE (upper half)");
         None
     };
-    (p_lo, p_hi)
+    Ok((p_lo, p_hi))
 }

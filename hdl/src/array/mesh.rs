@@ -117,7 +117,7 @@ pub fn build(cfg: &ArrayConfig, pes: &[Module]) -> Result<Module, GenError> {
                 hi.map(|(_, (a, b))| (a.into(), b.into())),
                 cfg.pipeline >= 3,
                 cfg.pipeline >= 1,
-            );
+            )?;
             row[j] = Some((lo.0, lo.1, p_lo));
             if let (Some((p, (a, b))), Some(p_hi)) = (hi, p_hi) {
                 row[p] = Some((a, b, p_hi));

@@ -25,7 +25,7 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
         .into_iter()
         .filter(|&dsp| (0..rows).any(|i| (0..cols).any(|j| cfg.pe_uses_dsp(i, j) == dsp)))
         .map(|dsp| pe::build(cfg, dsp))
-        .collect();
+        .collect::<Result<_, _>>()?;
     let mesh = mesh::build(cfg, &pes)?;
     let op = Ty::s(config::OPERAND_BITS);
     let skew_a = skew::build(

@@ -11,6 +11,7 @@
 //! whole array without losing a value.
 
 use crate::ir::{Conn, Const, Expr, Module, Reset, SignalId, Ty};
+use crate::GenError;
 
 use super::config::{ArrayConfig, DspCell, ACC_BITS, OPERAND_BITS};
 use super::ecp5_mult;
@@ -68,7 +69,7 @@ pub fn shares_block(cfg: &ArrayConfig, dsp: bool) -> bool {
 }
 
 /// Build the PE module; `dsp` picks the multiplier style (see [`name`]).
-pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
+pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
     let shared = shares_block(cfg, dsp);
     let mut m = Module::new(name(cfg, dsp));
     m.doc("Output-stationary int8 MAC processing element.")
@@ -253,7 +254,7 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
             // The block's input registers cannot merge with fabric ones, so they
             // take the step enable itself, a register's output that nextpnr can
             // put on a global net, with no gate between it and the block.
-            ecp5_mult::instantiate(&mut m, clk, adv.into(), adv.into(), ma, mb)
+            ecp5_mult::instantiate(&mut m, clk, adv.into(), adv.into(), ma, mb)?
         } else if !dsp && cfg.pipeline >= 4 {
             // At depth 4 a LUT multiplier registers its two half sums, and the
             // second product stage adds them: its adder tree is cut in two.
@@ -376,7 +377,7 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Module {
     m.assign(b_out, b_reg);
     m.assign(c_out, c);
     m.assign(c_valid, c_valid_reg);
-    m
+    Ok(m)
 }
 
 /// The accumulator's inputs: the product taken on `take`, `last` if it closes

@@ -256,7 +256,7 @@ pub fn design(cfg: &BoardTopConfig) -> Result<Design, GenError> {
     let d = cfg.derived()?;
     let array = crate::array::design(&cfg.array)?;
     let mut design = Design::new(cfg.name.clone());
-    let clock = pll::build(cfg, &d.clock, &mut design);
+    let clock = pll::build(cfg, &d.clock, &mut design)?;
     let UartBlocks { reset, rx, tx } = UartBlocks::build(cfg, &d);
     let bridge = bridge::build(cfg, &d);
     let array_top = array.top_module().ok_or_else(|| {

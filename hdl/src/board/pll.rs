@@ -15,10 +15,9 @@
 
 use serde::Serialize;
 
-use crate::ir::{
-    Conn, Const, Design, Expr, ExternModule, Module, ParamValue, PortDir, SignalId, Ty,
-};
-use crate::ConfigError;
+use crate::ir::{Const, Design, Expr, ExternModule, Module, ParamValue, PortDir, SignalId, Ty};
+use crate::parts::Instantiate;
+use crate::{ConfigError, GenError};
 
 use super::{BoardTopConfig, Family};
 
@@ -478,26 +477,25 @@ impl Sb40 {
         clk_in: SignalId,
         outs: &[SignalId],
         locked: SignalId,
-    ) {
-        design.add_extern(self.cell());
-        let params = vec![
-            ("FEEDBACK_PATH".into(), text("SIMPLE")),
-            (self.select().into(), text("GENCLK")),
-            ("DIVR".into(), bits(4, p.divr)),
-            ("DIVF".into(), bits(7, p.divf)),
-            ("DIVQ".into(), bits(3, p.divq)),
-            ("FILTER_RANGE".into(), bits(3, p.filter_range)),
-        ];
-        let mut conns = vec![
-            (self.input().to_string(), Conn::In(clk_in.into())),
-            ("RESETB".into(), Conn::In(Expr::bit(true))),
-            ("BYPASS".into(), Conn::In(Expr::bit(false))),
-        ];
+    ) -> Result<(), GenError> {
+        let cell = self.cell();
+        let mut inst = m
+            .inst(&cell, "pll")
+            .param("FEEDBACK_PATH", text("SIMPLE"))
+            .param(self.select(), text("GENCLK"))
+            .param("DIVR", bits(4, p.divr))
+            .param("DIVF", bits(7, p.divf))
+            .param("DIVQ", bits(3, p.divq))
+            .param("FILTER_RANGE", bits(3, p.filter_range))
+            .connect(self.input(), clk_in)
+            .connect("RESETB", Expr::bit(true))
+            .connect("BYPASS", Expr::bit(false));
         for (port, sig) in self.outputs().iter().zip(outs) {
-            conns.push((port.to_string(), Conn::Out(*sig)));
+            inst = inst.out(port, *sig);
         }
-        conns.push(("LOCK".into(), Conn::Out(locked)));
-        m.extern_instance(self.name(), "pll", params, Vec::new(), conns);
+        inst.out("LOCK", locked).finish()?;
+        design.add_extern(cell);
+        Ok(())
     }
 }
 
@@ -525,35 +523,33 @@ pub(crate) fn ecp5_instance(
     clk_in: SignalId,
     clk_out: SignalId,
     locked: SignalId,
-) {
-    design.add_extern(ehxplll());
+) -> Result<(), GenError> {
+    let cell = ehxplll();
     let int = |v: u32| ParamValue::Int(i64::from(v));
-    let params = vec![
-        ("PLLRST_ENA".into(), text("DISABLED")),
-        ("INTFB_WAKE".into(), text("DISABLED")),
-        ("STDBY_ENABLE".into(), text("DISABLED")),
-        ("DPHASE_SOURCE".into(), text("DISABLED")),
-        ("OUTDIVIDER_MUXA".into(), text("DIVA")),
-        ("CLKOP_ENABLE".into(), text("ENABLED")),
-        ("CLKOP_DIV".into(), int(p.clkop_div)),
-        ("CLKOP_CPHASE".into(), int(p.clkop_cphase)),
-        ("CLKOP_FPHASE".into(), int(0)),
-        ("CLKFB_DIV".into(), int(p.clkfb_div)),
-        ("CLKI_DIV".into(), int(p.clki_div)),
-        ("FEEDBK_PATH".into(), text("CLKOP")),
-    ];
-    let conn = |p: &str, e: Expr| (p.to_string(), Conn::In(e));
-    let mut conns = vec![
-        conn("CLKI", clk_in.into()),
+    let mut inst = m
+        .inst(&cell, "pll")
+        .param("PLLRST_ENA", text("DISABLED"))
+        .param("INTFB_WAKE", text("DISABLED"))
+        .param("STDBY_ENABLE", text("DISABLED"))
+        .param("DPHASE_SOURCE", text("DISABLED"))
+        .param("OUTDIVIDER_MUXA", text("DIVA"))
+        .param("CLKOP_ENABLE", text("ENABLED"))
+        .param("CLKOP_DIV", int(p.clkop_div))
+        .param("CLKOP_CPHASE", int(p.clkop_cphase))
+        .param("CLKOP_FPHASE", int(0))
+        .param("CLKFB_DIV", int(p.clkfb_div))
+        .param("CLKI_DIV", int(p.clki_div))
+        .param("FEEDBK_PATH", text("CLKOP"))
+        .attrs(ecp5_attrs(plan))
+        .connect("CLKI", clk_in)
         // Feedback from CLKOP: the output is phase-aligned to the input.
-        conn("CLKFB", clk_out.into()),
-    ];
+        .connect("CLKFB", clk_out);
     for p in ECP5_TIED_LOW {
-        conns.push(conn(p, Expr::bit(false)));
+        inst = inst.connect(p, Expr::bit(false));
     }
-    conns.push(("CLKOP".into(), Conn::Out(clk_out)));
-    conns.push(("LOCK".into(), Conn::Out(locked)));
-    m.extern_instance("EHXPLLL", "pll", params, ecp5_attrs(plan), conns);
+    inst.out("CLKOP", clk_out).out("LOCK", locked).finish()?;
+    design.add_extern(cell);
+    Ok(())
 }
 
 /// The ECP5 PLL with the ports this design uses.
@@ -620,7 +616,11 @@ pub(crate) fn text(s: &str) -> ParamValue {
 
 /// Build the clock module `<name>_clock` (board clock in; core clock and `locked`
 /// out) and declare the primitive it uses in `design`.
-pub fn build(cfg: &BoardTopConfig, plan: &ClockPlan, design: &mut Design) -> Module {
+pub fn build(
+    cfg: &BoardTopConfig,
+    plan: &ClockPlan,
+    design: &mut Design,
+) -> Result<Module, GenError> {
     let mut m = Module::new(format!("{}_clock", cfg.name));
     m.doc("Core clock from the board clock.");
     for line in arithmetic(plan) {
@@ -644,10 +644,10 @@ pub fn build(cfg: &BoardTopConfig, plan: &ClockPlan, design: &mut Design) -> Mod
             m.assign(clk, clk_in);
             m.assign(locked, Expr::bit(true));
         }
-        Pll::Ice40(p) => Sb40::Pad.instantiate(&mut m, design, &p, clk_in, &[clk], locked),
-        Pll::Ecp5(p) => ecp5_instance(&mut m, design, plan, &p, clk_in, clk, locked),
+        Pll::Ice40(p) => Sb40::Pad.instantiate(&mut m, design, &p, clk_in, &[clk], locked)?,
+        Pll::Ecp5(p) => ecp5_instance(&mut m, design, plan, &p, clk_in, clk, locked)?,
     }
-    m
+    Ok(m)
 }
 
 #[cfg(test)]

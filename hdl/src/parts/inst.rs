@@ -1,10 +1,17 @@
-//! The one way to instantiate and wire a submodule.
+//! The one way to instantiate and wire a submodule: a module of the design or
+//! an extern (vendor) primitive.
 //!
 //! ```ignore
 //! m.inst(&child, "u_fifo")
 //!     .connect("clk", clk)
 //!     .bundle("in", &producer)
 //!     .out("count", fill)
+//!     .finish()?;
+//! m.inst(&pll::ehxplll(), "pll")
+//!     .param("CLKOP_DIV", ParamValue::Int(12))
+//!     .attr("FREQUENCY_PIN_CLKI", "25")
+//!     .connect("CLKI", clk_in)
+//!     .out("CLKOP", clk)
 //!     .finish()?;
 //! ```
 //!
@@ -14,12 +21,76 @@
 //! one the parent may not drive, and (at [`Inst::finish`]) a port left
 //! unconnected are all errors naming the instance, the port and both types. So
 //! a wiring mistake fails at generation with one clear message instead of as a
-//! check error far from its cause.
+//! check error far from its cause. An extern's ports are checked the same way
+//! against its declaration ([`ExternModule`]); its parameters must be declared
+//! and its parameter and attribute values printable (the rules of
+//! [`crate::check`]); a module of the design takes neither.
 
-use crate::ir::{Conn, Expr, Item, Module, SignalId, SignalKind, Ty};
+use crate::ir::{
+    Conn, Expr, ExternModule, Item, Module, ParamValue, PortDir, SignalId, SignalKind, Ty,
+};
 use crate::GenError;
 
 use super::bundle::Bundle;
+
+/// One port of an instantiable module, as the builder checks it.
+#[derive(Clone, Debug)]
+pub struct ChildPort {
+    pub name: String,
+    pub ty: Ty,
+    pub input: bool,
+    /// Comment of a wire [`Inst::rest_by_name`] declares for it.
+    pub comment: String,
+}
+
+/// What can be instantiated: a [`Module`] of the design or an [`ExternModule`].
+pub trait Child {
+    /// The module name the instance prints.
+    fn module_name(&self) -> &str;
+    /// Ports in declaration order (the order the instance prints them).
+    fn child_ports(&self) -> Vec<ChildPort>;
+    /// The extern declaration, whose parameters an instance may set; `None`
+    /// for a module of the design (no parameters or attributes).
+    fn as_extern(&self) -> Option<&ExternModule> {
+        None
+    }
+}
+
+impl Child for Module {
+    fn module_name(&self) -> &str {
+        &self.name
+    }
+    fn child_ports(&self) -> Vec<ChildPort> {
+        self.ports()
+            .map(|(_, s)| ChildPort {
+                name: s.name.clone(),
+                ty: s.ty,
+                input: s.kind == SignalKind::Input,
+                comment: s.comment.clone(),
+            })
+            .collect()
+    }
+}
+
+impl Child for ExternModule {
+    fn module_name(&self) -> &str {
+        &self.name
+    }
+    fn child_ports(&self) -> Vec<ChildPort> {
+        self.ports
+            .iter()
+            .map(|p| ChildPort {
+                name: p.name.clone(),
+                ty: p.ty,
+                input: p.dir == PortDir::Input,
+                comment: String::new(),
+            })
+            .collect()
+    }
+    fn as_extern(&self) -> Option<&ExternModule> {
+        Some(self)
+    }
+}
 
 /// An instance under construction; see the module docs.
 #[must_use = "an instance is only added by `finish`"]
@@ -27,35 +98,31 @@ pub struct Inst<'a> {
     parent: &'a mut Module,
     module: String,
     name: String,
-    /// The child's ports: name, type, whether it is an input, comment.
-    ports: Vec<(String, Ty, bool, String)>,
+    ports: Vec<ChildPort>,
+    /// The extern's declaration; `None` for a module of the design.
+    ext: Option<ExternModule>,
     conns: Vec<(String, Conn)>,
+    params: Vec<(String, ParamValue)>,
+    attrs: Vec<(String, String)>,
     errors: Vec<String>,
 }
 
 /// `Module::inst`: start an instance of `child` named `name` in this module.
 pub trait Instantiate {
-    fn inst<'a>(&'a mut self, child: &Module, name: &str) -> Inst<'a>;
+    fn inst<'a>(&'a mut self, child: &impl Child, name: &str) -> Inst<'a>;
 }
 
 impl Instantiate for Module {
-    fn inst<'a>(&'a mut self, child: &Module, name: &str) -> Inst<'a> {
+    fn inst<'a>(&'a mut self, child: &impl Child, name: &str) -> Inst<'a> {
         Inst {
             parent: self,
-            module: child.name.clone(),
+            module: child.module_name().to_string(),
             name: name.to_string(),
-            ports: child
-                .ports()
-                .map(|(_, s)| {
-                    (
-                        s.name.clone(),
-                        s.ty,
-                        s.kind == SignalKind::Input,
-                        s.comment.clone(),
-                    )
-                })
-                .collect(),
+            ports: child.child_ports(),
+            ext: child.as_extern().cloned(),
             conns: Vec::new(),
+            params: Vec::new(),
+            attrs: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -63,7 +130,7 @@ impl Instantiate for Module {
 
 impl<'a> Inst<'a> {
     fn port(&mut self, port: &str) -> Option<(Ty, bool)> {
-        let Some(&(_, ty, input, _)) = self.ports.iter().find(|p| p.0 == port) else {
+        let Some(&ChildPort { ty, input, .. }) = self.ports.iter().find(|p| p.name == port) else {
             self.errors.push(format!(
                 "instance `{}` connects `{port}`, which is not a port of `{}`",
                 self.name, self.module
@@ -161,8 +228,8 @@ impl<'a> Inst<'a> {
     /// Connect `sig` to `port` in the port's direction: an input reads it, an
     /// output drives it.
     pub fn wire(self, port: &str, sig: SignalId) -> Self {
-        match self.ports.iter().find(|p| p.0 == port) {
-            Some((_, _, false, _)) => self.out(port, sig),
+        match self.ports.iter().find(|p| p.name == port) {
+            Some(p) if !p.input => self.out(port, sig),
             _ => self.connect(port, sig),
         }
     }
@@ -189,14 +256,60 @@ impl<'a> Inst<'a> {
         self
     }
 
+    /// The extern's declaration, or an error (for `what`) when the child is a
+    /// module of the design, which takes no parameters or attributes.
+    fn extern_for(&mut self, what: &str) -> bool {
+        if self.ext.is_none() {
+            self.errors.push(format!(
+                "instance `{}` sets {what}, but `{}` is a module of the design (rule: only extern instances take parameters and attributes)",
+                self.name, self.module
+            ));
+        }
+        self.ext.is_some()
+    }
+
+    /// Set parameter `param` of an extern instance; the extern must declare it.
+    /// Parameters print in the order they are set.
+    pub fn param(mut self, param: &str, value: ParamValue) -> Self {
+        if self.extern_for(&format!("parameter `{param}`")) {
+            self.params.push((param.to_string(), value));
+        }
+        self
+    }
+
+    /// Set each parameter of `list`, in order.
+    pub fn params(mut self, list: Vec<(String, ParamValue)>) -> Self {
+        for (p, v) in list {
+            self = self.param(&p, v);
+        }
+        self
+    }
+
+    /// Set string attribute `attr` of an extern instance, printed as
+    /// `(* attr = "value" *)` above it (what vendor tools read).
+    pub fn attr(mut self, attr: &str, value: &str) -> Self {
+        if self.extern_for(&format!("attribute `{attr}`")) {
+            self.attrs.push((attr.to_string(), value.to_string()));
+        }
+        self
+    }
+
+    /// Set each attribute of `list`, in order.
+    pub fn attrs(mut self, list: Vec<(String, String)>) -> Self {
+        for (a, v) in list {
+            self = self.attr(&a, &v);
+        }
+        self
+    }
+
     /// Connect every port not connected yet to the parent's signal of the same
     /// name, declaring a wire (with the port's type) where the parent has none.
     pub fn rest_by_name(mut self) -> Self {
         let rest: Vec<(String, Ty, String)> = self
             .ports
             .iter()
-            .filter(|p| !self.conns.iter().any(|(c, _)| *c == p.0))
-            .map(|p| (p.0.clone(), p.1, p.3.clone()))
+            .filter(|p| !self.conns.iter().any(|(c, _)| *c == p.name))
+            .map(|p| (p.name.clone(), p.ty, p.comment.clone()))
             .collect();
         for (port, ty, comment) in rest {
             let sig = match self.parent.find(&port) {
@@ -210,7 +323,7 @@ impl<'a> Inst<'a> {
 
     /// Add the instance, or return every wiring error found.
     pub fn finish(mut self) -> Result<(), GenError> {
-        for (port, ..) in &self.ports {
+        for ChildPort { name: port, .. } in &self.ports {
             if !self.conns.iter().any(|(c, _)| c == port) {
                 self.errors.push(format!(
                     "instance `{}` of `{}` leaves port `{port}` unconnected",
@@ -218,12 +331,18 @@ impl<'a> Inst<'a> {
                 ));
             }
         }
+        if let Some(ext) = &self.ext {
+            self.errors
+                .extend(crate::check::check_params(&self.name, ext, &self.params));
+            self.errors
+                .extend(crate::check::check_attrs(&self.name, &self.attrs));
+        }
         if !self.errors.is_empty() {
             return Err(GenError::Internal(self.errors.join("; ")));
         }
         // Child port order, so the printed instance reads like the child's header.
         let mut conns = Vec::with_capacity(self.conns.len());
-        for (port, ..) in &self.ports {
+        for ChildPort { name: port, .. } in &self.ports {
             if let Some(i) = self.conns.iter().position(|(c, _)| c == port) {
                 conns.push(self.conns.swap_remove(i));
             }
@@ -231,8 +350,8 @@ impl<'a> Inst<'a> {
         self.parent.items.push(Item::Instance {
             module: self.module,
             name: self.name,
-            params: Vec::new(),
-            attrs: Vec::new(),
+            params: self.params,
+            attrs: self.attrs,
             conns,
         });
         Ok(())
@@ -308,6 +427,218 @@ mod tests {
             .finish()
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(m.items.len(), 1);
+    }
+
+    /// A PLL-like primitive: clock in, a 2-bit select, clock and lock out.
+    fn prim() -> ExternModule {
+        ExternModule::new("VENDOR_PLL", "a test primitive")
+            .port("CLKI", Ty::bit(), PortDir::Input)
+            .port("SEL", Ty::u(2), PortDir::Input)
+            .port("CLKOP", Ty::bit(), PortDir::Output)
+            .port("LOCK", Ty::bit(), PortDir::Output)
+            .params(&["DIV", "MODE"])
+    }
+
+    /// A parent with the signals to wire `prim`: clock in, a 2-bit and a 3-bit
+    /// select, the output clock and lock wires.
+    fn parent() -> (Module, [SignalId; 5]) {
+        let mut m = Module::new("p");
+        let clk = m.input("clk", Ty::bit(), None, "");
+        let sel = m.input("sel", Ty::u(2), None, "");
+        let sel3 = m.input("sel3", Ty::u(3), None, "");
+        let out = m.wire("clk_out", Ty::bit(), "");
+        let lock = m.wire("lock", Ty::bit(), "");
+        (m, [clk, sel, sel3, out, lock])
+    }
+
+    #[test]
+    fn extern_instances_are_checked_against_the_declaration() {
+        let e = prim();
+        let (mut m, [clk, sel, sel3, out, lock]) = parent();
+        let full = |m: &mut Module, sel| {
+            m.inst(&e, "pll")
+                .connect("CLKI", clk)
+                .connect("SEL", sel)
+                .out("CLKOP", out)
+                .out("LOCK", lock)
+                .finish()
+        };
+        let msg = err(full(&mut m, sel3));
+        assert!(
+            msg.contains("instance `pll` port `SEL` is u2, fed from an expression of type u3"),
+            "{msg}"
+        );
+        let msg = err(m
+            .inst(&e, "pll")
+            .connect("CLKI", clk)
+            .connect("SEL", sel)
+            .out("CLKOP", out)
+            .finish());
+        assert!(
+            msg.contains("instance `pll` of `VENDOR_PLL` leaves port `LOCK` unconnected"),
+            "{msg}"
+        );
+        let msg = err(m
+            .inst(&e, "pll")
+            .connect("CLKI", clk)
+            .connect("SEL", sel)
+            .connect("CLKX", clk)
+            .out("CLKOP", out)
+            .out("LOCK", lock)
+            .finish());
+        assert!(
+            msg.contains("connects `CLKX`, which is not a port of `VENDOR_PLL`"),
+            "{msg}"
+        );
+        let msg = err(m
+            .inst(&e, "pll")
+            .connect("CLKI", clk)
+            .connect("SEL", sel)
+            .connect("CLKOP", clk)
+            .out("LOCK", lock)
+            .finish());
+        assert!(
+            msg.contains("feeds `CLKOP` from an expression, but it is an output of `VENDOR_PLL`"),
+            "{msg}"
+        );
+        let msg = err(m
+            .inst(&e, "pll")
+            .out("CLKI", out)
+            .connect("SEL", sel)
+            .out("CLKOP", out)
+            .out("LOCK", lock)
+            .finish());
+        assert!(
+            msg.contains("drives a signal from `CLKI`, but it is an input of `VENDOR_PLL`"),
+            "{msg}"
+        );
+        let msg = err(m
+            .inst(&e, "pll")
+            .connect("CLKI", clk)
+            .connect("SEL", sel)
+            .out("CLKOP", sel)
+            .out("LOCK", lock)
+            .finish());
+        assert!(
+            msg.contains("port `CLKOP` drives `sel`, which is not a wire or output"),
+            "{msg}"
+        );
+        assert!(m.items.is_empty(), "a failed instance adds nothing");
+        full(&mut m, sel).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.items.len(), 1);
+    }
+
+    #[test]
+    fn extern_parameters_and_attributes_are_checked() {
+        let e = prim();
+        let (mut m, [clk, sel, _, out, lock]) = parent();
+        let with = |m: &mut Module, f: &dyn Fn(Inst) -> Inst| {
+            f(m.inst(&e, "pll")
+                .connect("CLKI", clk)
+                .connect("SEL", sel)
+                .out("CLKOP", out)
+                .out("LOCK", lock))
+            .finish()
+        };
+        let msg = err(with(&mut m, &|i| i.param("DIVV", ParamValue::Int(3))));
+        assert!(
+            msg.contains(
+                "instance `pll` sets parameter `DIVV`, which `VENDOR_PLL` does not declare"
+            ),
+            "{msg}"
+        );
+        let msg = err(with(&mut m, &|i| {
+            i.param("DIV", ParamValue::Int(3))
+                .param("DIV", ParamValue::Int(4))
+        }));
+        assert!(msg.contains("sets parameter `DIV` twice"), "{msg}");
+        let msg = err(with(&mut m, &|i| {
+            i.param("MODE", ParamValue::Str("a\"b".into()))
+        }));
+        assert!(
+            msg.contains("parameter `MODE`: string \"a\\\"b\" holds a quote"),
+            "{msg}"
+        );
+        let msg = err(with(&mut m, &|i| i.attr("A", "1").attr("A", "2")));
+        assert!(
+            msg.contains("attribute `A` is illegal or set twice"),
+            "{msg}"
+        );
+        let msg = err(with(&mut m, &|i| i.attr("B", "x\ny")));
+        assert!(
+            msg.contains(
+                "attribute `B`: value \"x\\ny\" holds a quote, backslash or control character"
+            ),
+            "{msg}"
+        );
+        assert!(m.items.is_empty(), "a failed instance adds nothing");
+        with(&mut m, &|i| {
+            i.attr("FREQ", "25")
+                .param("MODE", ParamValue::Str("SIMPLE".into()))
+                .param("DIV", ParamValue::Int(3))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let Some(Item::Instance {
+            module,
+            params,
+            attrs,
+            conns,
+            ..
+        }) = m.items.last()
+        else {
+            panic!("no instance added");
+        };
+        assert_eq!(module, "VENDOR_PLL");
+        assert_eq!(
+            params,
+            &vec![
+                ("MODE".to_string(), ParamValue::Str("SIMPLE".into())),
+                ("DIV".to_string(), ParamValue::Int(3)),
+            ],
+            "parameters keep the order they were set in"
+        );
+        assert_eq!(attrs, &vec![("FREQ".to_string(), "25".to_string())]);
+        let order: Vec<&str> = conns.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(order, ["CLKI", "SEL", "CLKOP", "LOCK"]);
+    }
+
+    #[test]
+    fn modules_of_the_design_take_no_parameters_or_attributes() {
+        let c = child();
+        let mut m = Module::new("p");
+        let a = m.input("a", Ty::u(4), None, "");
+        let y = m.wire("y", Ty::u(4), "");
+        let msg = err(m
+            .inst(&c, "u")
+            .param("W", ParamValue::Int(4))
+            .attr("keep", "true")
+            .connect("a", a)
+            .out("y", y)
+            .finish());
+        assert!(
+            msg.contains("instance `u` sets parameter `W`, but `child` is a module of the design (rule: only extern instances take parameters and attributes)"),
+            "{msg}"
+        );
+        assert!(msg.contains("sets attribute `keep`, but `child`"), "{msg}");
+    }
+
+    #[test]
+    fn extern_rest_by_name_and_open_outputs() {
+        let e = prim();
+        let mut m = Module::new("p");
+        m.input("CLKI", Ty::bit(), None, "");
+        let msg = err(m.inst(&e, "pll").open("SEL", "x").rest_by_name().finish());
+        assert!(msg.contains("leaves input `SEL` open"), "{msg}");
+        m.inst(&e, "pll")
+            .connect("SEL", Expr::uconst(2, 1))
+            .open("LOCK", "not used")
+            .rest_by_name()
+            .finish()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let clkop = m
+            .find("CLKOP")
+            .unwrap_or_else(|| panic!("CLKOP not declared"));
+        assert_eq!(m.signal(clkop).ty, Ty::bit());
     }
 
     #[test]

@@ -13,13 +13,18 @@
 //!   (simulation drives two unrelated clocks through it).
 
 use crate::ir::{Design, Expr, Module, Ty};
+use crate::GenError;
 
 use super::super::pll::{self, Pll, Sb40};
 use super::{EngineBoardConfig, EngineBoardDerived, EngineClock, PllInput};
 
 /// Build `<name>_clocks`: `clk_in` (and `clk_engine` with a pin clock) in;
 /// `clk_bridge`, `clk_engine_out`, `locked` out.
-pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived, design: &mut Design) -> Module {
+pub fn build(
+    cfg: &EngineBoardConfig,
+    d: &EngineBoardDerived,
+    design: &mut Design,
+) -> Result<Module, GenError> {
     let mut m = Module::new(cfg.sub("clocks"));
     m.doc("Bridge clock = board clock; engine clock from the PLL, the board clock or a pin.")
         .doc(format!("Engine clock: {}.", d.engine_clock_source));
@@ -68,7 +73,7 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived, design: &mut Desig
         }
         (None, Pll::Ice40(p)) if cfg.pll_input == PllInput::Fabric => {
             m.assign(clk_bridge, clk_in);
-            Sb40::Core.instantiate(&mut m, design, &p, clk_in, &[clk_engine], locked);
+            Sb40::Core.instantiate(&mut m, design, &p, clk_in, &[clk_engine], locked)?;
         }
         (None, Pll::Ice40(p)) => {
             // Port A passes the pad's clock on to the bridge.
@@ -79,7 +84,7 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived, design: &mut Desig
                 clk_in,
                 &[clk_bridge, clk_engine],
                 locked,
-            );
+            )?;
         }
         (None, Pll::Ecp5(p)) => {
             m.assign(clk_bridge, clk_in);
@@ -91,8 +96,8 @@ pub fn build(cfg: &EngineBoardConfig, d: &EngineBoardDerived, design: &mut Desig
                 clk_in,
                 clk_engine,
                 locked,
-            );
+            )?;
         }
     }
-    m
+    Ok(m)
 }

@@ -306,7 +306,7 @@ pub fn design(cfg: &EngineBoardConfig) -> Result<Design, GenError> {
     let engine = crate::engine::design(&cfg.engine)?;
     let bside = cfg.bridge_side();
     let mut design = Design::new(cfg.name.clone());
-    let clock = clocks::build(cfg, &d, &mut design);
+    let clock = clocks::build(cfg, &d, &mut design)?;
     let super::UartBlocks { reset, rx, tx } = super::UartBlocks::build(&bside, &d.uart);
     let bridge = bridge::build(cfg, &d);
     let req_cdc = cdc::build(&cfg.sub("cdc"), cdc::REQ_BITS, cdc::RESP_BITS)?;

@@ -11,7 +11,8 @@
 //! so, as with block RAM, an answer stays until the next read; the bank of that
 //! read is registered to pick the output.
 
-use crate::ir::{Conn, Design, Expr, ExternModule, Module, PortDir, Ty};
+use crate::ir::{Design, Expr, ExternModule, Module, PortDir, Ty};
+use crate::parts::Instantiate;
 use crate::GenError;
 
 /// Words of one SPRAM (16 bits each).
@@ -44,7 +45,7 @@ pub fn build(name: &str, banks: u32, design: &mut Design) -> Result<Module, GenE
             "SPRAM memory of {banks} banks (1 or 2)"
         )));
     }
-    design.add_extern(sb_spram256ka());
+    let cell = sb_spram256ka();
     let aw = 14 + u32::from(banks == 2);
     let mut m = Module::new(name);
     m.doc(format!(
@@ -96,35 +97,19 @@ pub fn build(name: &str, banks: u32, design: &mut Design) -> Result<Module, GenE
                 &format!("bank {b}, bits {}..{}", 16 * h + 15, 16 * h),
             );
             let s = |i: u32| Expr::from(wr_strb).bit_at(2 * h + i);
-            let conns = vec![
-                (
-                    "ADDRESS".to_string(),
-                    Conn::In(Expr::from(addr).slice(0, 14)),
-                ),
-                (
-                    "DATAIN".to_string(),
-                    Conn::In(Expr::from(wr_data).slice(16 * h, 16)),
-                ),
-                (
-                    "MASKWREN".to_string(),
-                    Conn::In(Expr::concat(vec![s(0), s(0), s(1), s(1)])),
-                ),
-                ("WREN".to_string(), Conn::In(wr_en.into())),
-                ("CHIPSELECT".to_string(), Conn::In(cs.into())),
-                ("CLOCK".to_string(), Conn::In(clk.into())),
-                ("STANDBY".to_string(), Conn::In(Expr::bit(false))),
-                ("SLEEP".to_string(), Conn::In(Expr::bit(false))),
+            m.inst(&cell, &format!("spram{b}_{h}"))
+                .connect("ADDRESS", Expr::from(addr).slice(0, 14))
+                .connect("DATAIN", Expr::from(wr_data).slice(16 * h, 16))
+                .connect("MASKWREN", Expr::concat(vec![s(0), s(0), s(1), s(1)]))
+                .connect("WREN", wr_en)
+                .connect("CHIPSELECT", cs)
+                .connect("CLOCK", clk)
+                .connect("STANDBY", Expr::bit(false))
+                .connect("SLEEP", Expr::bit(false))
                 // POWEROFF is active low: 1 keeps the RAM powered.
-                ("POWEROFF".to_string(), Conn::In(Expr::bit(true))),
-                ("DATAOUT".to_string(), Conn::Out(out)),
-            ];
-            m.extern_instance(
-                "SB_SPRAM256KA",
-                &format!("spram{b}_{h}"),
-                Vec::new(),
-                Vec::new(),
-                conns,
-            );
+                .connect("POWEROFF", Expr::bit(true))
+                .out("DATAOUT", out)
+                .finish()?;
             halves.push(Expr::from(out));
         }
         outs.push(Expr::concat(halves));
@@ -145,5 +130,6 @@ pub fn build(name: &str, banks: u32, design: &mut Design) -> Result<Module, GenE
         let only = outs.pop().unwrap_or_else(|| Expr::uconst(32, 0));
         m.assign(rd_data, only);
     }
+    design.add_extern(cell);
     Ok(m)
 }
