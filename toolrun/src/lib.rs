@@ -7,7 +7,9 @@
 //! [`Finished::check`] turns a non-zero exit into an error naming the command, the
 //! status, the log file and the log's last lines. A program that cannot be found
 //! is [`ToolError::Missing`], with the command that installs it: a missing tool is
-//! never a silent pass.
+//! never a silent pass. [`spawn`] starts a tool without waiting, so several run
+//! at once (the Verilator builder compiles a model and its shim side by side);
+//! [`Running::wait`] ends it exactly as [`run`] does.
 //!
 //! A leaf crate (std only), so anything can depend on it.
 
@@ -15,7 +17,7 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Instant;
 
 /// Lines of the log shown in a failure message.
@@ -148,14 +150,59 @@ pub fn command_line(cmd: &Command) -> String {
         .join(" ")
 }
 
-/// Run `cmd` (its program, arguments, folder and environment as set by the
+/// A started run ([`spawn`]): the tool is running, its output going to the log.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+    command: String,
+    log: PathBuf,
+    start: Instant,
+}
+
+impl Running {
+    /// The command as a shell would show it.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// Wait for the tool to end and read its log. Errors only when waiting or
+    /// reading the log failed; a non-zero exit is a [`Finished`] (see
+    /// [`Finished::check`]).
+    pub fn wait(mut self) -> Result<Finished, ToolError> {
+        let status = self.child.wait().map_err(|err| ToolError::Io {
+            what: format!("cannot wait for `{}`", self.command),
+            err,
+        })?;
+        let seconds = self.start.elapsed().as_secs_f64();
+        let output = std::fs::read(&self.log)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|err| ToolError::Io {
+                what: format!("cannot read the log {}", self.log.display()),
+                err,
+            })?;
+        Ok(Finished {
+            command: self.command,
+            status,
+            seconds,
+            log: self.log,
+            output,
+        })
+    }
+
+    /// [`Running::wait`], then [`Finished::check`]: the tool must exit 0.
+    pub fn wait_checked(self) -> Result<Finished, ToolError> {
+        self.wait()?.check()
+    }
+}
+
+/// Start `cmd` (its program, arguments, folder and environment as set by the
 /// caller) with stdout and stderr in `log` (created or truncated) and stdin
-/// closed, and wait for it. `install` is the command that installs the program,
-/// for the message when it is missing.
+/// closed, without waiting: several tools can run at once, each
+/// [`Running::wait`]ed for. `install` is the command that installs the
+/// program, for the message when it is missing.
 ///
-/// Errors only when the tool could not run (missing, or the log failed); a
-/// non-zero exit is a [`Finished`] (see [`Finished::check`]).
-pub fn run(mut cmd: Command, log: &Path, install: &str) -> Result<Finished, ToolError> {
+/// Errors only when the tool could not start (missing, or the log failed).
+pub fn spawn(mut cmd: Command, log: &Path, install: &str) -> Result<Running, ToolError> {
     let command = command_line(&cmd);
     let io = |what: String| move |err| ToolError::Io { what, err };
     let out = File::create(log).map_err(io(format!("cannot create the log {}", log.display())))?;
@@ -163,8 +210,13 @@ pub fn run(mut cmd: Command, log: &Path, install: &str) -> Result<Finished, Tool
         .try_clone()
         .map_err(io(format!("cannot share the log {}", log.display())))?;
     let start = Instant::now();
-    let status = match cmd.stdin(Stdio::null()).stdout(out).stderr(err).status() {
-        Ok(s) => s,
+    match cmd.stdin(Stdio::null()).stdout(out).stderr(err).spawn() {
+        Ok(child) => Ok(Running {
+            child,
+            command,
+            log: log.to_path_buf(),
+            start,
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let program = Path::new(cmd.get_program());
             let tool = program
@@ -172,24 +224,21 @@ pub fn run(mut cmd: Command, log: &Path, install: &str) -> Result<Finished, Tool
                 .unwrap_or(program.as_os_str())
                 .to_string_lossy()
                 .into_owned();
-            return Err(ToolError::Missing {
+            Err(ToolError::Missing {
                 tool,
                 install: install.to_string(),
-            });
+            })
         }
-        Err(e) => return Err(io(format!("cannot start `{command}`"))(e)),
-    };
-    let seconds = start.elapsed().as_secs_f64();
-    let output = std::fs::read(log)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .map_err(io(format!("cannot read the log {}", log.display())))?;
-    Ok(Finished {
-        command,
-        status,
-        seconds,
-        log: log.to_path_buf(),
-        output,
-    })
+        Err(e) => Err(io(format!("cannot start `{command}`"))(e)),
+    }
+}
+
+/// Run `cmd` as [`spawn`] starts it, and wait for it ([`Running::wait`]).
+///
+/// Errors only when the tool could not run (missing, or the log failed); a
+/// non-zero exit is a [`Finished`] (see [`Finished::check`]).
+pub fn run(cmd: Command, log: &Path, install: &str) -> Result<Finished, ToolError> {
+    spawn(cmd, log, install)?.wait()
 }
 
 /// [`run`], then [`Finished::check`]: the tool must exit 0.
@@ -284,6 +333,85 @@ mod tests {
             m,
             "`no-such-tool-toolrun-test` not found: install it with apt-get install -y no-such-tool"
         );
+    }
+
+    #[test]
+    fn spawned_tools_run_side_by_side_and_wait_like_run() {
+        let d = scratch("spawn");
+        // The first job waits (up to 20 s) for a file the second creates: it
+        // only succeeds if both run at once, i.e. `spawn` does not block.
+        let flag = d.join("flag");
+        let script = format!(
+            "i=0; while [ ! -e '{}' ]; do i=$((i+1)); [ $i -gt 2000 ] && exit 9; sleep 0.01; done; echo saw it; echo e0 >&2",
+            flag.display()
+        );
+        let mut waiter = Command::new("sh");
+        waiter.args(["-c", &script]);
+        let mut maker = Command::new("sh");
+        maker
+            .args(["-c", "touch flag; echo made; echo e1 >&2"])
+            .current_dir(&d);
+        let jobs = [
+            spawn(waiter, &d.join("j0.log"), "-").unwrap_or_else(|e| panic!("{e}")),
+            spawn(maker, &d.join("j1.log"), "-").unwrap_or_else(|e| panic!("{e}")),
+        ];
+        assert_eq!(
+            jobs[1].command(),
+            "sh -c 'touch flag; echo made; echo e1 >&2'"
+        );
+        let done: Vec<Finished> = jobs
+            .into_iter()
+            .map(|j| j.wait_checked().unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        for (i, (f, out)) in done.iter().zip(["saw it", "made"]).enumerate() {
+            assert_eq!(f.code(), Some(0));
+            assert_eq!(f.output, format!("{out}\ne{i}\n"));
+            assert_eq!(f.log, d.join(format!("j{i}.log")));
+            assert_eq!(
+                std::fs::read_to_string(&f.log).ok().as_deref(),
+                Some(f.output.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn a_spawned_tool_that_fails_names_status_log_and_tail() {
+        let d = scratch("spawn-fail");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo first; echo last >&2; exit 7"]);
+        let log = d.join("f.log");
+        let running = spawn(cmd, &log, "-").unwrap_or_else(|e| panic!("{e}"));
+        let e = running.wait_checked().err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some(
+                format!(
+                    "`sh -c 'echo first; echo last >&2; exit 7'` failed (exit status: 7); log: {}\nfirst\nlast",
+                    log.display()
+                )
+                .as_str()
+            )
+        );
+    }
+
+    #[test]
+    fn spawning_a_missing_program_names_its_install_command() {
+        let d = scratch("spawn-missing");
+        let cmd = Command::new("/nonexistent/no-such-tool-toolrun-test");
+        match spawn(cmd, &d.join("m.log"), "apt-get install -y no-such-tool") {
+            Err(ToolError::Missing { tool, install }) => {
+                assert_eq!(tool, "no-such-tool-toolrun-test");
+                assert_eq!(install, "apt-get install -y no-such-tool");
+            }
+            other => panic!("expected Missing, got {other:?}"),
+        }
+        let cmd = Command::new("sh");
+        match spawn(cmd, &d.join("no-such-dir").join("m.log"), "-") {
+            Err(ToolError::Io { what, .. }) => {
+                assert!(what.starts_with("cannot create the log "), "{what}")
+            }
+            other => panic!("expected Io, got {other:?}"),
+        }
     }
 
     #[test]

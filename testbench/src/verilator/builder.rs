@@ -17,18 +17,22 @@
 //! duplicated work, builders within one process are serialised per entry by a mutex, and
 //! across processes by a best-effort lock directory under `locks/` (broken when its holder
 //! has died); correctness never depends on the lock.
+//!
+//! Every tool runs through `toolrun` (one log per run, exit status checked, the log's
+//! tail in the error); [`toolrun::spawn`] lets the model's C++ and the shim compile side
+//! by side.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
+use toolrun::{Running, ToolError};
 
 use super::shim::{self, EXPORTS_MAP, PRINTF_HEADER, SHIM_ABI_VERSION, SHIM_TEMPLATE};
 use super::{BuildOptions, Dir, HarnessError, PortDesc};
@@ -114,8 +118,6 @@ const RUNTIME_SOURCES: &[&str] = &[
 /// Libraries for the final link (`-lz` is added for traced models).
 const LINK_LIBS: &[&str] = &["-pthread", "-latomic"];
 
-const LOG_TAIL_LINES: usize = 40;
-
 /// Facts about the installed toolchain, queried once per process.
 #[derive(Clone, Debug)]
 pub(crate) struct Toolchain {
@@ -151,15 +153,8 @@ pub fn cache_root() -> PathBuf {
     target.join("verilator-cache")
 }
 
-fn find_in_path(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(tool))
-        .find(|candidate| candidate.is_file())
-}
-
 pub(crate) fn require_tool(tool: &str) -> Result<(), HarnessError> {
-    if find_in_path(tool).is_some() {
+    if toolrun::find_program(&[tool], &[]).is_some() {
         Ok(())
     } else {
         Err(HarnessError::ToolMissing {
@@ -171,14 +166,21 @@ pub(crate) fn require_tool(tool: &str) -> Result<(), HarnessError> {
 
 /// Run a short query command and return its trimmed stdout.
 fn query(program: &str, args: &[&str]) -> Result<String, HarnessError> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| spawn_error(program, e))?;
+    let mut cmd = Command::new(program);
+    cmd.args(args).stdin(Stdio::null());
+    let out = cmd.output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            HarnessError::ToolMissing {
+                tool: program.to_string(),
+                hint: INSTALL_HINT.to_string(),
+            }
+        } else {
+            HarnessError::io(format!("cannot run `{program}`"), e)
+        }
+    })?;
     if !out.status.success() {
         return Err(HarnessError::CommandFailed {
-            command: command_line(program, args.iter().copied()),
+            command: toolrun::command_line(&cmd),
             status: out.status.to_string(),
             log: PathBuf::from("(not logged: query command)"),
             tail: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -224,150 +226,68 @@ pub(crate) fn toolchain() -> Result<Toolchain, HarnessError> {
     Ok(tc)
 }
 
-fn spawn_error(program: &str, e: std::io::Error) -> HarnessError {
-    if e.kind() == std::io::ErrorKind::NotFound {
-        HarnessError::ToolMissing {
-            tool: program.to_string(),
+/// `program` to run in `cwd`.
+fn tool(program: &str, cwd: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(cwd);
+    cmd
+}
+
+/// A failed tool run as the harness reports it: the command, its exit status,
+/// the log and its tail (from `toolrun`), with advice for a known failure.
+fn tool_error(e: ToolError) -> HarnessError {
+    match e {
+        ToolError::Missing { tool, .. } => HarnessError::ToolMissing {
+            tool,
             hint: INSTALL_HINT.to_string(),
-        }
-    } else {
-        HarnessError::io(format!("cannot run `{program}`"), e)
-    }
-}
-
-fn command_line<'a>(program: &str, args: impl IntoIterator<Item = &'a str>) -> String {
-    let mut s = program.to_string();
-    for a in args {
-        s.push(' ');
-        if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
-            s.push('\'');
-            s.push_str(&a.replace('\'', r"'\''"));
-            s.push('\'');
-        } else {
-            s.push_str(a);
-        }
-    }
-    s
-}
-
-/// A tool invocation whose stdout and stderr go to a log file.
-struct Job {
-    program: String,
-    args: Vec<String>,
-    cwd: PathBuf,
-    log: PathBuf,
-}
-
-struct RunningJob {
-    child: Child,
-    command: String,
-    log: PathBuf,
-}
-
-impl Job {
-    fn new(program: &str, cwd: &Path, log: PathBuf) -> Self {
-        Job {
-            program: program.to_string(),
-            args: Vec::new(),
-            cwd: cwd.to_path_buf(),
-            log,
-        }
-    }
-
-    fn arg(mut self, a: impl AsRef<str>) -> Self {
-        self.args.push(a.as_ref().to_string());
-        self
-    }
-
-    fn args<I, S>(mut self, args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.args
-            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
-        self
-    }
-
-    fn spawn(self) -> Result<RunningJob, HarnessError> {
-        let command = command_line(&self.program, self.args.iter().map(String::as_str));
-        let log_err = |e| HarnessError::io(format!("cannot write log {}", self.log.display()), e);
-        let mut file = fs::File::create(&self.log).map_err(log_err)?;
-        {
-            use std::io::Write;
-            writeln!(file, "$ cd {} && {command}", self.cwd.display()).map_err(log_err)?;
-        }
-        let stderr = file.try_clone().map_err(log_err)?;
-        let child = Command::new(&self.program)
-            .args(&self.args)
-            .current_dir(&self.cwd)
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(stderr)
-            .spawn()
-            .map_err(|e| spawn_error(&self.program, e))?;
-        Ok(RunningJob {
-            child,
+        },
+        ToolError::Failed {
             command,
-            log: self.log,
-        })
-    }
-
-    fn run(self) -> Result<(), HarnessError> {
-        self.spawn()?.wait()
+            status,
+            log,
+            tail,
+        } => {
+            let hint = if tail.contains("cannot find -lz") {
+                "\nhint: tracing needs zlib: `sudo apt-get install -y zlib1g-dev`".to_string()
+            } else {
+                String::new()
+            };
+            HarnessError::CommandFailed {
+                command,
+                status,
+                log,
+                tail,
+                hint,
+            }
+        }
+        ToolError::Io { what, err } => HarnessError::io(what, err),
     }
 }
 
-impl RunningJob {
-    fn wait(mut self) -> Result<(), HarnessError> {
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| HarnessError::io(format!("waiting for `{}`", self.command), e))?;
-        if status.success() {
-            return Ok(());
-        }
-        let tail = log_tail(&self.log, LOG_TAIL_LINES);
-        let hint = if tail.contains("cannot find -lz") {
-            "\nhint: tracing needs zlib: `sudo apt-get install -y zlib1g-dev`".to_string()
-        } else {
-            String::new()
-        };
-        Err(HarnessError::CommandFailed {
-            command: self.command,
-            status: status.to_string(),
-            log: self.log,
-            tail,
-            hint,
-        })
-    }
+/// Start `cmd` with its stdout and stderr in `log` ([`toolrun::spawn`]).
+fn spawn(cmd: Command, log: PathBuf) -> Result<Running, HarnessError> {
+    toolrun::spawn(cmd, &log, INSTALL_HINT).map_err(tool_error)
+}
+
+/// Wait for `job`; it must exit 0.
+fn wait(job: Running) -> Result<(), HarnessError> {
+    job.wait_checked().map(drop).map_err(tool_error)
+}
+
+/// Run `cmd` with its stdout and stderr in `log`; it must exit 0.
+fn run(cmd: Command, log: PathBuf) -> Result<(), HarnessError> {
+    wait(spawn(cmd, log)?)
 }
 
 /// Wait for all jobs, returning the first failure (after all have finished).
-fn wait_all(jobs: Vec<RunningJob>) -> Result<(), HarnessError> {
+fn wait_all(jobs: Vec<Running>) -> Result<(), HarnessError> {
     let mut first_err = None;
     for job in jobs {
-        if let Err(e) = job.wait() {
+        if let Err(e) = wait(job) {
             first_err.get_or_insert(e);
         }
     }
     first_err.map_or(Ok(()), Err)
-}
-
-/// The last `n` lines of a (possibly large) log file.
-fn log_tail(path: &Path, n: usize) -> String {
-    let Ok(mut f) = fs::File::open(path) else {
-        return format!("(cannot read {})", path.display());
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let start = len.saturating_sub(64 * 1024);
-    let mut buf = Vec::new();
-    if f.seek(SeekFrom::Start(start)).is_err() || f.read_to_end(&mut buf).is_err() {
-        return format!("(cannot read {})", path.display());
-    }
-    let text = String::from_utf8_lossy(&buf);
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Length-prefixed hashing so that field boundaries cannot be confused.
@@ -581,16 +501,15 @@ pub(crate) fn ensure_runtime(root: &Path, tc: &Toolchain) -> Result<PathBuf, Har
     for src in RUNTIME_SOURCES {
         let stem = src.trim_end_matches(".cpp");
         let obj = format!("{stem}.o");
-        let spawned = Job::new("g++", &tmp, tmp.join(format!("{stem}.log")))
-            .args(CXX_FLAGS)
+        let mut cmd = tool("g++", &tmp);
+        cmd.args(CXX_FLAGS)
             .args(RUNTIME_DEFINES)
             .args(include_flags(tc))
             .arg("-c")
-            .arg(tc.include_dir.join(src).to_string_lossy())
+            .arg(tc.include_dir.join(src))
             .arg("-o")
-            .arg(&obj)
-            .spawn();
-        match spawned {
+            .arg(&obj);
+        match spawn(cmd, tmp.join(format!("{stem}.log"))) {
             Ok(job) => running.push(job),
             Err(e) => {
                 let _ = wait_all(running);
@@ -600,11 +519,9 @@ pub(crate) fn ensure_runtime(root: &Path, tc: &Toolchain) -> Result<PathBuf, Har
         objects.push(obj);
     }
     wait_all(running)?;
-    Job::new("ar", &tmp, tmp.join("ar.log"))
-        .arg("rcs")
-        .arg(RUNTIME_ARCHIVE)
-        .args(&objects)
-        .run()?;
+    let mut ar = tool("ar", &tmp);
+    ar.arg("rcs").arg(RUNTIME_ARCHIVE).args(&objects);
+    run(ar, tmp.join("ar.log"))?;
     for obj in &objects {
         let _ = fs::remove_file(tmp.join(obj));
     }
@@ -748,13 +665,14 @@ fn build_model_in(
     write_file(&dir.join(&source), verilog)?;
 
     // 1. Verilog -> C++.
-    Job::new("verilator", dir, dir.join("verilator.log"))
+    let mut verilator = tool("verilator", dir);
+    verilator
         .args(VERILATOR_FLAGS)
         .args(extra_flags)
         .args(trace.then_some("--trace-fst"))
         .arg(&source)
-        .args(["--top-module", top, "--Mdir", "obj"])
-        .run()?;
+        .args(["--top-module", top, "--Mdir", "obj"]);
+    run(verilator, dir.join("verilator.log"))?;
 
     // 2. Check the port list against the generated header and write the shim.
     let header_path = dir.join("obj").join(format!("V{top}.h"));
@@ -774,41 +692,41 @@ fn build_model_in(
 
     // 3. Compile the model (Verilator's makefile) and the shim in parallel.
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let make = Job::new("make", dir, dir.join("make.log"))
-        .args(["-C", "obj", "-f"])
+    let mut make = tool("make", dir);
+    make.args(["-C", "obj", "-f"])
         .arg(format!("V{top}.mk"))
         .arg(format!("V{top}__ALL.a"))
         .args(MAKE_OPT)
-        .arg(format!("-j{jobs}"))
-        .spawn()?;
+        .arg(format!("-j{jobs}"));
+    let make = spawn(make, dir.join("make.log"))?;
     let trace_defines = if trace {
         ["-DVM_TRACE=1", "-DVM_TRACE_FST=1"]
     } else {
         ["-DVM_TRACE=0", "-DVM_TRACE_FST=0"]
     };
-    let shim_job = Job::new("g++", dir, dir.join("shim.log"))
-        .args(CXX_FLAGS)
+    let mut shim = tool("g++", dir);
+    shim.args(CXX_FLAGS)
         .args(trace_defines)
         .arg("-Iobj")
         .args(include_flags(tc))
-        .args(["-c", "shim.cpp", "-o", "shim.o"])
-        .spawn();
-    let made = make.wait();
-    shim_job?.wait()?;
+        .args(["-c", "shim.cpp", "-o", "shim.o"]);
+    let shim_job = spawn(shim, dir.join("shim.log"));
+    let made = wait(make);
+    wait(shim_job?)?;
     made?;
 
     // 4. Link one self-contained shared object exporting only tb_*.
-    Job::new("g++", dir, dir.join("link.log"))
-        .args(["-shared", "-fPIC", "-O2", "-o", MODEL_LIBRARY])
+    let mut link = tool("g++", dir);
+    link.args(["-shared", "-fPIC", "-O2", "-o", MODEL_LIBRARY])
         .args(["-Wl,--version-script=exports.map", "-Wl,--no-undefined"])
         .arg("shim.o")
         .arg("-Wl,--start-group")
         .arg(format!("obj/V{top}__ALL.a"))
-        .arg(runtime.to_string_lossy())
+        .arg(runtime)
         .arg("-Wl,--end-group")
         .args(LINK_LIBS)
-        .args(trace.then_some("-lz"))
-        .run()?;
+        .args(trace.then_some("-lz"));
+    run(link, dir.join("link.log"))?;
 
     // Object files are large and no longer needed; generated C++ and logs stay for debugging.
     let _ = fs::remove_file(dir.join("shim.o"));
