@@ -80,6 +80,10 @@ pub struct ModelParams {
     /// Reads in flight at most (`gen`'s `max_inflight`, default 64: the tag
     /// FIFO's depth; cycles only).
     pub max_inflight: u32,
+    /// Requantization units (`gen --requant-lanes`, a divisor of `cols`; 0
+    /// means one per column, the default): a row of results takes
+    /// `cols / requant_lanes` cycles in the output path (cycles only).
+    pub requant_lanes: u32,
 }
 
 impl ModelParams {
@@ -96,6 +100,7 @@ impl ModelParams {
             chunk_bytes: default_chunk_bytes(rows, mem_bits),
             pipeline: 0,
             max_inflight: 64,
+            requant_lanes: 0,
         }
     }
 }
@@ -411,6 +416,7 @@ pub fn layer_cost(
             record_bytes: rb,
             pipeline: u64::from(p.pipeline),
             max_inflight: u64::from(p.max_inflight),
+            requant_lanes: u64::from(p.requant_lanes),
         },
         d,
         limit,

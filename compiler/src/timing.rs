@@ -45,8 +45,11 @@
 //! - **Array**: one beat a cycle; a tile's last beat no earlier than ROWS
 //!   cycles after the previous tile's last beat; row 0 of the results
 //!   `COLS + 3` cycles after the last beat, then a row a cycle.
-//! - **Output**: a row leaves the array only when the write-job FIFO
-//!   (`max(ROWS, 2)`, block RAM from 8 rows) has room; a live pixel of a
+//! - **Output**: a row is requantized one column group of `requant_lanes`
+//!   a cycle (`COLS / lanes` groups), each group only when the write-job
+//!   FIFO (`max(ROWS, 2)`, block RAM from 8 rows) has room and the tile's
+//!   info is at its FIFO's head; the row leaves the array (the array's out
+//!   stream is ready) with its last group; a live pixel of a
 //!   tile's last pool-window offset is a write job; the writer issues its
 //!   `words(out_addr + p*C_out + co0, gw)` writes one a cycle through the
 //!   write FIFO.
@@ -95,6 +98,10 @@ pub struct TimingParams {
     pub pipeline: u64,
     /// Tag FIFO depth (`max_inflight`; block RAM from 32).
     pub max_inflight: u64,
+    /// Requantization units (`gen --requant-lanes`, a divisor of `cols`; 0
+    /// means one per column): a row stays at the array's output for
+    /// `cols / lanes` cycles.
+    pub requant_lanes: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -394,6 +401,19 @@ fn simulate(
     let mut info: RegFifo<Info> = RegFifo::new(INFO_DEPTH);
     let wjob_depth = rows.max(2) as usize;
     let mut wjob: AnyFifo<u64> = AnyFifo::new(wjob_depth, rows >= 8);
+    // Column groups a row is requantized in (one a cycle) and the group counter.
+    let lanes = if p.requant_lanes == 0 {
+        cols
+    } else {
+        p.requant_lanes
+    };
+    if lanes > cols || cols % lanes != 0 {
+        return Err(format!(
+            "model: requant_lanes {lanes} must divide cols ({cols})"
+        ));
+    }
+    let ogroups = cols / lanes;
+    let mut ogrp = 0u64;
     let mut wq = 0u64;
     let mut wr: RegFifo<()> = RegFifo::new(WR_DEPTH);
 
@@ -528,7 +548,10 @@ fn simulate(
         // Output path.
         let info_head = info.head();
         let orow = out_skid.out.unwrap_or(0);
-        let arr_out_ready = wjob.ready() && info_head.is_some();
+        let ostep_ok = wjob.ready() && info_head.is_some();
+        let ostep = out_skid.out.is_some() && ostep_ok;
+        let ogrp_last = ogrp + 1 == ogroups;
+        let arr_out_ready = ostep_ok && ogrp_last;
         let ofire = out_skid.out.is_some() && arr_out_ready;
         let out_last = orow + 1 == rows;
         let mut wjob_push = None;
@@ -702,6 +725,9 @@ fn simulate(
             inflight[par] -= 1;
         }
         info.edge(info_pop, info_push);
+        if ostep {
+            ogrp = if ogrp_last { 0 } else { ogrp + 1 };
+        }
         if wr_push {
             wq += 1;
             if wj_pop {

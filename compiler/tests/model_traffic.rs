@@ -221,6 +221,11 @@ fn traffic_equals_the_literal_schedule() {
             },
             pipeline: rng.gen_range(0..=4),
             max_inflight: [4, 16, 64][rng.gen_range(0..3)],
+            // One unit per column (0), or a divisor of the columns.
+            requant_lanes: {
+                let lanes: Vec<u32> = (0..=cols).filter(|&l| l == 0 || cols % l == 0).collect();
+                lanes[rng.gen_range(0..lanes.len())]
+            },
         };
         let d = rand_descriptor(&mut rng, &pm);
         let desc_addr = mb * rng.gen_range(0..100);

@@ -185,6 +185,11 @@ pub struct EngineFlags {
     /// this reads its weights once
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub wbuf_rows: Option<String>,
+    /// Engine: requantization units, a divisor of the columns (default: one per
+    /// column): with fewer, a row of results is requantized over cols/N cycles
+    /// (smaller: one unit is ~1.8k LUT4 on iCE40; slower output path)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub requant_lanes: Option<String>,
 }
 
 impl EngineFlags {
@@ -195,6 +200,7 @@ impl EngineFlags {
             ("--max-inflight", self.max_inflight.is_some()),
             ("--ibuf-bytes", self.ibuf_bytes.is_some()),
             ("--wbuf-rows", self.wbuf_rows.is_some()),
+            ("--requant-lanes", self.requant_lanes.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -227,6 +233,10 @@ impl EngineFlags {
         }
         if let Some(raw) = &self.wbuf_rows {
             cfg.wbuf_rows = engine_value(cfg, "wbuf_rows", raw, |c, v| c.wbuf_rows = v)?;
+        }
+        if let Some(raw) = &self.requant_lanes {
+            let v = engine_value(cfg, "requant_lanes", raw, |c, v| c.requant_lanes = Some(v))?;
+            cfg.requant_lanes = Some(v);
         }
         Ok(())
     }
@@ -561,6 +571,7 @@ mod tests {
             max_inflight: Some("16".into()),
             ibuf_bytes: Some("4096".into()),
             wbuf_rows: Some("64".into()),
+            requant_lanes: Some("2".into()),
         };
         engine
             .apply(&array, &mut cfg)
@@ -574,9 +585,10 @@ mod tests {
                 cfg.mem_bits,
                 cfg.max_inflight,
                 cfg.ibuf_bytes,
-                cfg.wbuf_rows
+                cfg.wbuf_rows,
+                cfg.requant_lanes
             ),
-            (128, 16, 4096, 64)
+            (128, 16, 4096, 64, Some(2))
         );
         assert_eq!(
             engine.given(),
@@ -584,7 +596,8 @@ mod tests {
                 "--mem-bits",
                 "--max-inflight",
                 "--ibuf-bytes",
-                "--wbuf-rows"
+                "--wbuf-rows",
+                "--requant-lanes"
             ]
         );
     }
@@ -648,6 +661,21 @@ mod tests {
             e,
             "wbuf_rows must be a power of two in 2..=65536 (two banks of it are built), got 1"
         );
+        // The lanes' rule is the one of the array being built: 6 columns.
+        let lanes = |v: &str| EngineFlags {
+            requant_lanes: Some(v.into()),
+            ..EngineFlags::default()
+        };
+        let cols6 = || ArrayFlags {
+            cols: Some("6".into()),
+            ..ArrayFlags::default()
+        };
+        for v in ["4", "0", "7", "-2"] {
+            assert_eq!(
+                bad(cols6(), lanes(v)),
+                format!("requant_lanes must divide cols (6): one of 1, 2, 3, 6, got {v}")
+            );
+        }
         let rows = ArrayFlags {
             rows: Some("65".into()),
             ..ArrayFlags::default()

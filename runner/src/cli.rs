@@ -95,6 +95,10 @@ pub struct Args {
     /// rtl: reads in flight at most (a power of two, 4..=256).
     #[arg(long, default_value_t = defaults().max_inflight)]
     pub max_inflight: u32,
+    /// rtl: requantization units, a divisor of --cols (default: one per
+    /// column); fewer are smaller and take cols/N cycles per row of results.
+    #[arg(long, value_name = "N")]
+    pub requant_lanes: Option<u32>,
     /// rtl: the first layer as written (direct), or im2col'ed by the host:
     /// horizontal taps only (im2col-rows) or all taps (im2col, a 1x1 layer).
     #[arg(long, default_value_t = crate::rtl::DEFAULT_FIRST_LAYER, value_parser = parse_first_layer)]
@@ -133,6 +137,7 @@ impl Args {
                 ibuf_bytes: self.ibuf_bytes,
                 wbuf_rows: self.wbuf_rows,
                 max_inflight: self.max_inflight,
+                requant_lanes: self.requant_lanes,
                 ..EngineConfig::default()
             },
             latency: self.latency,

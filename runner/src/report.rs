@@ -123,7 +123,7 @@ fn render_rtl(o: &mut String, s: &Summary, r: &RtlStats, _wall: bool) {
     );
     let _ = writeln!(
         o,
-        "Input buffer {} bytes, weight buffer {} rows, pipeline {}, {} reads in flight. \
+        "Input buffer {} bytes, weight buffer {} rows, pipeline {}, {} requant lanes, {} reads in flight. \
          One start per layer (counters per layer); per-layer figures are means per image over {} images. \
          `model` is `compiler::model` for a memory of fixed latency {} (cycle-exact there). \
          Utilization = MACs / (rows x cols x cycles); moved = rd_bytes + wr_bytes; \
@@ -131,6 +131,7 @@ fn render_rtl(o: &mut String, s: &Summary, r: &RtlStats, _wall: bool) {
         e.ibuf_bytes,
         e.wbuf_rows,
         e.pipeline,
+        e.lanes(),
         e.max_inflight,
         r.images,
         r.opts.latency

@@ -70,6 +70,7 @@ impl RtlOptions {
             chunk_bytes: u64::from(e.chunk_bytes()),
             pipeline: e.pipeline,
             max_inflight: e.max_inflight,
+            requant_lanes: e.lanes(),
         }
     }
 }

@@ -43,6 +43,15 @@ pub struct EngineConfig {
     /// into the other bank while it computes; a deeper reduction streams its
     /// weights from memory per tile.
     pub wbuf_rows: u32,
+    /// Requantization units (`gen --requant-lanes`): a row of results leaving
+    /// the array is requantized and merged into the running max `L` columns a
+    /// cycle, over `cols / L` cycles. `None` (the default) is one unit per
+    /// column (`L = cols`), the fastest and largest: on iCE40 one unit is
+    /// ~1.8k LUT4. Must be in 1..=cols and divide cols. Not serialized when
+    /// `None`, so the default engine's manifest and Verilog banner stay as
+    /// they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requant_lanes: Option<u32>,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +68,7 @@ impl Default for EngineConfig {
             max_inflight: 64,
             ibuf_bytes: 128 * 1024,
             wbuf_rows: 2048,
+            requant_lanes: None,
         }
     }
 }
@@ -111,7 +121,36 @@ impl EngineConfig {
                 self.wbuf_rows,
             ));
         }
+        if let Some(l) = self.requant_lanes {
+            if l == 0 || l > self.cols || self.cols % l != 0 {
+                return Err(ConfigError::new(
+                    "requant_lanes",
+                    format!("must divide cols ({}): one of {}", self.cols, self.lane_choices()),
+                    l,
+                ));
+            }
+        }
         self.array().validate()
+    }
+
+    /// The valid `requant_lanes` values (the divisors of `cols`), for messages.
+    fn lane_choices(&self) -> String {
+        (1..=self.cols)
+            .filter(|l| self.cols % l == 0)
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Requantization units built (`requant_lanes`, default `cols`).
+    pub fn lanes(&self) -> u32 {
+        self.requant_lanes.unwrap_or(self.cols)
+    }
+
+    /// Cycles the output path spends on one row of results: `cols / lanes`
+    /// column groups, one a cycle.
+    pub fn requant_groups(&self) -> u32 {
+        self.cols / self.lanes().max(1)
     }
 
     /// Input channels per chunk (array beats per staging buffer): at least a

@@ -2307,7 +2307,37 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "row of the tile leaving the array",
     );
     let wjob_ready = m.wire("wjob_ready", bit(), "");
-    m.assign(arr_out_ready, Expr::from(wjob_ready) & info_hvalid);
+    // With fewer requant lanes than columns the row stays at the array's
+    // output for `groups` cycles, one column group of `lanes` a cycle; it
+    // leaves with its last group.
+    let (lanes, groups) = (cfg.lanes(), cfg.requant_groups());
+    let ogrp = (groups > 1).then(|| {
+        m.reg_reset(
+            "ogrp_reg",
+            ty8,
+            sync,
+            0,
+            "column group of the row being requantized",
+        )
+    });
+    let ogrp_last = ogrp.map(|g| {
+        m.wire_of(
+            "ogrp_last",
+            Expr::from(g).cmp_eq(k(8, groups - 1)),
+            "the row's last column group",
+        )
+    });
+    let ostep = ogrp.map(|_| {
+        m.wire_of(
+            "out_step",
+            Expr::from(arr_out_valid) & wjob_ready & info_hvalid,
+            "a column group of the row is requantized",
+        )
+    });
+    match ogrp_last {
+        None => m.assign(arr_out_ready, Expr::from(wjob_ready) & info_hvalid),
+        Some(gl) => m.assign(arr_out_ready, Expr::from(wjob_ready) & info_hvalid & gl),
+    }
     let ofire = m.wire_of(
         "out_fire",
         Expr::from(arr_out_valid) & arr_out_ready,
@@ -2348,33 +2378,48 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         select(pv.iter().map(|&s| Expr::from(s)).collect(), Some(orow), 8),
         "",
     );
+    // Column `g*lanes + l` of the row goes through lane `l` in group `g`.
+    let by_grp = |l: usize, f: &dyn Fn(usize) -> Expr| -> Expr {
+        select(
+            (0..groups as usize)
+                .map(|g| f(g * lanes as usize + l))
+                .collect(),
+            ogrp,
+            8,
+        )
+    };
+    let pool_old = |j: usize| -> Expr {
+        select(
+            (0..rows as usize)
+                .map(|r| Expr::from(pool_rows[r][j]))
+                .collect(),
+            Some(orow),
+            8,
+        )
+    };
     let mut newvals = Vec::new();
-    for j in 0..cols as usize {
-        let acc = oc.clone().slice(32 * j as u32, 32);
+    for l in 0..lanes as usize {
+        let acc = by_grp(l, &|j| oc.clone().slice(32 * j as u32, 32));
         let by_par = |v: &[Vec<SignalId>]| -> Expr {
-            Expr::mux(
-                i_par.clone().bit_at(0),
-                Expr::from(v[1][j]),
-                Expr::from(v[0][j]),
-            )
+            by_grp(l, &|j| {
+                Expr::mux(
+                    i_par.clone().bit_at(0),
+                    Expr::from(v[1][j]),
+                    Expr::from(v[0][j]),
+                )
+            })
         };
         let (bias_j, mult_j, shift_j) = (by_par(&bias), by_par(&mult), by_par(&shift));
         let r8 = super::requant::build(
             &mut m,
-            &j.to_string(),
+            &l.to_string(),
             acc,
             bias_j,
             mult_j,
             shift_j,
             relu_on.clone(),
         );
-        let old = select(
-            (0..rows as usize)
-                .map(|r| Expr::from(pool_rows[r][j]))
-                .collect(),
-            Some(orow),
-            8,
-        );
+        let old = by_grp(l, &pool_old);
         let bigger = Expr::from(r8).as_signed().cmp_gt(old.clone().as_signed());
         let nv = Expr::mux(
             i_first.clone().bit_at(0) | !Expr::from(cur_pv),
@@ -2382,9 +2427,17 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             Expr::mux(bigger, Expr::from(r8), old.clone()),
         );
         let nv = Expr::mux(row_in, nv, old);
-        newvals.push(m.wire_of(&format!("pool_next{j}"), nv, "running max with this row"));
+        newvals.push(m.wire_of(&format!("pool_next{l}"), nv, "running max with this row"));
     }
     let mut so = Proc::sync(sync).with_comment("Output rows: running max per row, row counter.");
+    if let (Some(g), Some(gl), Some(step)) = (ogrp, ogrp_last, ostep) {
+        so.if_(step, |p| {
+            p.set(g, Expr::from(g) + k(8, 1));
+            p.if_(gl, |p| {
+                p.set(g, k(8, 0));
+            });
+        });
+    }
     so.if_(ofire, |p| {
         p.set(orow, Expr::from(orow) + k(8, 1));
         p.if_(arr_out_last, |p| {
@@ -2397,10 +2450,37 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         let nv = newvals.clone();
         let pvr = pv[r];
         let first = i_first.clone().bit_at(0);
-        so.if_(hit, move |p| {
-            for (j, &reg) in regs.iter().enumerate() {
-                p.set(reg, nv[j]);
+        let (g_reg, step) = match (ogrp, ostep) {
+            (Some(g), Some(s)) => (g, s),
+            _ => {
+                so.if_(hit, move |p| {
+                    for (j, &reg) in regs.iter().enumerate() {
+                        p.set(reg, nv[j]);
+                    }
+                    p.set(
+                        pvr,
+                        Expr::mux(first, Expr::from(row_in), Expr::from(pvr) | row_in),
+                    );
+                });
+                continue;
             }
+        };
+        // A group's lanes update its columns' registers; the row's "holds
+        // a value" flag changes with its last group, so every group of the
+        // row sees the flag as it was before the row.
+        for g in 0..groups {
+            let ghit = Expr::from(step)
+                & Expr::from(orow).cmp_eq(k(8, r as u32))
+                & Expr::from(g_reg).cmp_eq(k(8, g));
+            let regs = regs.clone();
+            let nv = nv.clone();
+            so.if_(ghit, move |p| {
+                for (l, &v) in nv.iter().enumerate() {
+                    p.set(regs[(g * lanes) as usize + l], v);
+                }
+            });
+        }
+        so.if_(hit, move |p| {
             p.set(
                 pvr,
                 Expr::mux(first, Expr::from(row_in), Expr::from(pvr) | row_in),
@@ -2437,7 +2517,16 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                         .mul_wide(Expr::from(out_c).slice(0, clog2(u64::from(lim.out_c) + 1))),
                     32,
                 ),
-            Expr::concat(newvals.iter().map(|&s| Expr::from(s)).collect()),
+            // The last group's bytes are this cycle's lanes; the earlier
+            // groups' are already in the row's registers.
+            Expr::concat(
+                (0..cols as usize)
+                    .map(|j| match j.checked_sub(((groups - 1) * lanes) as usize) {
+                        Some(l) => Expr::from(newvals[l]),
+                        None => pool_old(j),
+                    })
+                    .collect(),
+            ),
             i_gw,
         ]),
         "{gw, bytes, address} of the pixel",

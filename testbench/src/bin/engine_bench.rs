@@ -187,6 +187,7 @@ fn model_cycles(cfg: &EngineConfig, d: &Descriptor, desc_addr: u64, latency: u32
         chunk_bytes: u64::from(cfg.chunk_bytes()),
         pipeline: cfg.pipeline,
         max_inflight: cfg.max_inflight,
+        requant_lanes: cfg.lanes(),
     };
     let desc_addr = u32::try_from(desc_addr).ok()?;
     compiler::program_cost(&pm, &params, desc_addr, &[cd])
