@@ -98,6 +98,8 @@ fn array_and_engine_flags_pass_through() {
         "2048",
         "--wbuf-rows",
         "128",
+        "--requant-lanes",
+        "1",
         "--pipeline",
         "3",
         "--dsp-cell",
@@ -114,6 +116,7 @@ fn array_and_engine_flags_pass_through() {
         "\"max_inflight\":16",
         "\"ibuf_bytes\":2048",
         "\"wbuf_rows\":128",
+        "\"requant_lanes\":1",
         "\"pipeline\":3",
         "\"dsp_cell\":\"ecp5\"",
         "\"name\":\"conv0\"",
@@ -130,6 +133,9 @@ fn array_and_engine_flags_pass_through() {
         config.contains("\"rows\":3") && config.contains("\"cols\":3"),
         "{config}"
     );
+    // Without --requant-lanes: one unit per column, and the configuration
+    // (the banner) does not name it.
+    assert!(!config.contains("requant_lanes"), "{config}");
     assert!(config.contains("\"dsp_limit\":2"), "{config}");
     // --dsp-cell ice40 reaches the engine's array: two PEs per SB_MAC16.
     let v = ok(&with(&[
@@ -264,6 +270,14 @@ fn bad_values_exit_2_with_one_line() {
         (
             with(&["--wbuf-rows", "100"]),
             "wbuf_rows must be a power of two in 2..=65536 (two banks of it are built), got 100",
+        ),
+        (
+            with(&["--rows", "6", "--requant-lanes", "4"]),
+            "requant_lanes must divide cols (6): one of 1, 2, 3, 6, got 4",
+        ),
+        (
+            with(&["--requant-lanes", "0"]),
+            "requant_lanes must divide cols (8): one of 1, 2, 4, 8, got 0",
         ),
         (
             with(&["--ibuf-bytes", "12"]),

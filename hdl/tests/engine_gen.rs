@@ -41,3 +41,43 @@ fn dump() {
         std::fs::write(format!("{dir}/engine_{r}x{c}_{mbits}.v"), g.verilog).expect("writes");
     }
 }
+
+/// `requant_lanes = cols` is the default engine (one unit per column): the
+/// same Verilog but for the banner's configuration line. Fewer lanes build
+/// fewer requant units (`rq_out{l}` per lane) and a column-group counter.
+#[test]
+fn requant_lanes_build_one_unit_per_lane() {
+    let units = |v: &str| {
+        (0..64)
+            .filter(|l| v.contains(&format!("wire [7:0] rq_out{l};")))
+            .count()
+    };
+    for (r, c, mbits) in [(2, 3, 64), (4, 4, 32)] {
+        let base = generate(&cfg(r, c, mbits)).expect("generates").verilog;
+        let full = generate(&EngineConfig {
+            requant_lanes: Some(c),
+            ..cfg(r, c, mbits)
+        })
+        .expect("generates")
+        .verilog;
+        let body = |v: &str| -> Vec<String> {
+            v.lines()
+                .filter(|l| !l.contains("Configuration: "))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(body(&base), body(&full), "{r}x{c}: lanes = cols");
+        assert!(!base.contains("ogrp_reg"), "{r}x{c}");
+        assert_eq!(units(&base), c as usize, "{r}x{c}: one unit per column");
+        for lanes in (1..c).filter(|l| c % l == 0) {
+            let v = generate(&EngineConfig {
+                requant_lanes: Some(lanes),
+                ..cfg(r, c, mbits)
+            })
+            .expect("generates")
+            .verilog;
+            assert!(v.contains("ogrp_reg"), "{r}x{c} lanes {lanes}");
+            assert_eq!(units(&v), lanes as usize, "{r}x{c} lanes {lanes}");
+        }
+    }
+}

@@ -205,6 +205,19 @@ fn lenet5_rtl_4x4_random_memory_direct() {
     rtl_vs_reference("lenet5", small_engine(), Some(0x1E5), f, IMAGES);
 }
 
+/// One requantization unit for the 4 columns (`requant_lanes` 1): a row
+/// takes 4 cycles in the output path, under a hostile memory (stalls, gaps)
+/// and at a fixed latency, where the cycles must still be the model's.
+#[test]
+fn lenet5_rtl_4x4_one_requant_lane() {
+    let one_lane = || EngineConfig {
+        requant_lanes: Some(1),
+        ..small_engine()
+    };
+    rtl_vs_reference("lenet5", one_lane(), Some(0x1A9E), FirstLayer::Direct, 5);
+    rtl_vs_reference("lenet5", one_lane(), None, DEFAULT_FIRST_LAYER, 2);
+}
+
 #[test]
 fn lenet5_rtl_8x8_fixed_latency_default() {
     let f = DEFAULT_FIRST_LAYER;

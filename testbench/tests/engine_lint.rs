@@ -24,20 +24,30 @@ fn engine(rows: u32, cols: u32, mem_bits: u32, pipeline: u32) -> EngineConfig {
 }
 
 /// The spread: 1x1, 2x3 with a 32-bit port, the default 8x8, 4x4 with a
-/// 128-bit port and a pipelined array.
+/// 128-bit port and a pipelined array; and 4x4 with two requant units shared
+/// by the columns.
 fn spread() -> Vec<EngineConfig> {
     vec![
         engine(1, 1, 64, 0),
         engine(2, 3, 32, 0),
         engine(8, 8, 64, 0),
         engine(4, 4, 128, 2),
+        EngineConfig {
+            requant_lanes: Some(2),
+            ..engine(4, 4, 32, 1)
+        },
     ]
 }
 
 fn label(c: &EngineConfig) -> String {
     format!(
-        "engine-{}x{}-m{}-p{}-{:?}",
-        c.rows, c.cols, c.mem_bits, c.pipeline, c.mul
+        "engine-{}x{}-m{}-p{}-{:?}-l{}",
+        c.rows,
+        c.cols,
+        c.mem_bits,
+        c.pipeline,
+        c.mul,
+        c.lanes()
     )
 }
 
