@@ -125,7 +125,11 @@ impl EngineConfig {
             if l == 0 || l > self.cols || self.cols % l != 0 {
                 return Err(ConfigError::new(
                     "requant_lanes",
-                    format!("must divide cols ({}): one of {}", self.cols, self.lane_choices()),
+                    format!(
+                        "must divide cols ({}): one of {}",
+                        self.cols,
+                        self.lane_choices()
+                    ),
                     l,
                 ));
             }
