@@ -664,6 +664,37 @@ impl<'a> Printer<'a> {
         Self::render(&d, col, indent, 1)
     }
 
+    /// A condition or `case` selector (self-determined) starting at column `col`, wrapped
+    /// like any long expression with continuation lines indented past `indent`. One pair
+    /// of outer parentheses is dropped: `if ((a & b))` reads badly.
+    fn cond_at(&mut self, e: &Expr, col: usize, indent: usize, tail: usize) -> String {
+        let d = self.doc(e, false);
+        let d = match d.body {
+            Body::Wrap("(", inner, ")") if d.shape == Shape::Group => *inner,
+            Body::Text if d.shape == Shape::Group => {
+                let inner = &d.flat[1..d.flat.len() - 1];
+                Doc::text(inner.to_string(), Shape::Atom)
+            }
+            body => Doc {
+                flat: d.flat,
+                shape: d.shape,
+                body,
+            },
+        };
+        Self::render(&d, col, indent, tail)
+    }
+
+    /// The `localparam` name to print for constant `c` compared with `other`, where
+    /// `other` is an FSM's state register and `c` one of its states (same type).
+    fn state_of(&self, other: &Expr, c: &Expr) -> Option<String> {
+        match (other, c) {
+            (Expr::Sig(r), Expr::Const(c)) if c.ty == self.m.signal(*r).ty && !c.ty.signed => {
+                procs::state_name(self.m, *r, c.bits)
+            }
+            _ => None,
+        }
+    }
+
     fn render(d: &Doc, col: usize, indent: usize, tail: usize) -> String {
         let mut w = Lines {
             out: String::with_capacity(d.flat.len()),
@@ -713,6 +744,14 @@ impl<'a> Printer<'a> {
                 Doc::text(Self::select(&n, t, *lo, *width), Shape::Atom)
             }
             Expr::Unary(op, a) => {
+                // `~(a == b)` is `a != b`: a comparison is one bit wide, and the IR never
+                // widens it implicitly (an extension is hoisted), so inverting it is
+                // negating it.
+                if let (UnOp::Not, Expr::Binary(cmp, x, y)) = (op, a.as_ref()) {
+                    if let Some(neg) = negated(*cmp) {
+                        return self.doc(&Expr::Binary(neg, x.clone(), y.clone()), top);
+                    }
+                }
                 let inner = self.doc(a, false);
                 let inner = match inner.shape {
                     Shape::Atom | Shape::Group => inner,
@@ -731,18 +770,27 @@ impl<'a> Printer<'a> {
             }
             Expr::Binary(op, a, b) => {
                 let op = *op;
-                let ad = self.doc(a, false);
+                // A state register compared with a state: the state's name.
+                let names = match op.is_compare() {
+                    true => (self.state_of(b, a), self.state_of(a, b)),
+                    false => (None, None),
+                };
+                let ad = match names.0 {
+                    Some(n) => Doc::text(n, Shape::Atom),
+                    None => self.doc(a, false),
+                };
                 let ad = if needs_parens(op, false, &ad) {
                     Doc::paren(ad)
                 } else {
                     ad
                 };
-                let bd = match b.as_ref() {
+                let bd = match (names.1, b.as_ref()) {
+                    (Some(n), _) => Doc::text(n, Shape::Atom),
                     // A shift amount reads best as a plain number, `x << 3`.
-                    Expr::Const(c) if op.is_shift() && c.bits < 1 << 31 => {
+                    (None, Expr::Const(c)) if op.is_shift() && c.bits < 1 << 31 => {
                         Doc::text(c.bits.to_string(), Shape::Atom)
                     }
-                    _ => self.doc(b, false),
+                    (None, _) => self.doc(b, false),
                 };
                 let bd = if needs_parens(op, true, &bd) {
                     Doc::paren(bd)
@@ -966,6 +1014,19 @@ impl<'a> Printer<'a> {
     }
 }
 
+/// The comparison that is the inverse of `op`, for comparisons.
+fn negated(op: BinOp) -> Option<BinOp> {
+    Some(match op {
+        BinOp::Eq => BinOp::Ne,
+        BinOp::Ne => BinOp::Eq,
+        BinOp::Lt => BinOp::Ge,
+        BinOp::Ge => BinOp::Lt,
+        BinOp::Gt => BinOp::Le,
+        BinOp::Le => BinOp::Gt,
+        _ => return None,
+    })
+}
+
 /// Base of the names of temporaries hoisted from the next value of register `name`:
 /// `acc_reg` -> `acc_next`.
 fn next_name(name: &str) -> String {
@@ -1058,11 +1119,9 @@ fn print_module(m: &Module, out: &mut String) {
                 p.set_ctx(&format!("{mem_name}_wdata"));
                 let col = 8 + mem_name.len() + a.len() + "[] <= ".len();
                 let d = p.expr_at(data, true, col, 8, 1);
-                let _ = writeln!(
-                    body,
-                    "always @(posedge {}) begin\n    if ({en}) begin\n        {mem_name}[{a}] <= {d};\n    end\nend",
-                    m.signals[clk.index()].name,
-                );
+                let _ = writeln!(body, "always @(posedge {}) begin", m.signals[clk.index()].name);
+                procs::guarded(&en, &[format!("{mem_name}[{a}] <= {d};")], "    ", &mut body);
+                body.push_str("end\n");
             }
             Item::MemRead {
                 mem,
@@ -1076,13 +1135,10 @@ fn print_module(m: &Module, out: &mut String) {
                 let en = p.expr_at(enable, false, "    if (".len(), 4, ") begin".len());
                 p.set_ctx(&format!("{mem_name}_raddr"));
                 let a = p.expr(addr, false);
-                let _ = writeln!(
-                    body,
-                    "always @(posedge {}) begin\n    if ({en}) begin\n        {} <= {}[{a}];\n    end\nend",
-                    m.signals[clk.index()].name,
-                    m.signals[target.index()].name,
-                    m.memories[mem.0 as usize].name
-                );
+                let _ = writeln!(body, "always @(posedge {}) begin", m.signals[clk.index()].name);
+                let read = format!("{} <= {mem_name}[{a}];", m.signals[target.index()].name);
+                procs::guarded(&en, &[read], "    ", &mut body);
+                body.push_str("end\n");
             }
             Item::Instance {
                 module,
@@ -1143,17 +1199,17 @@ fn print_module(m: &Module, out: &mut String) {
         }
         let regs = &group_regs[&(clk.clone(), en.clone())];
         let _ = writeln!(body, "always @(posedge {clk}) begin");
-        let indent = if let Some(e) = en {
-            let _ = writeln!(body, "    if ({e}) begin");
-            "        "
-        } else {
-            "    "
-        };
-        for (name, rhs, _) in regs {
-            let _ = writeln!(body, "{indent}{name} <= {rhs};");
-        }
-        if en.is_some() {
-            body.push_str("    end\n");
+        let sets: Vec<String> = regs
+            .iter()
+            .map(|(name, rhs, _)| format!("{name} <= {rhs};"))
+            .collect();
+        match en {
+            Some(e) => procs::guarded(e, &sets, "    ", &mut body),
+            None => {
+                for s in &sets {
+                    let _ = writeln!(body, "    {s}");
+                }
+            }
         }
         let mut rsts: Vec<&String> = Vec::new();
         for (_, _, r) in regs {
@@ -1164,15 +1220,14 @@ fn print_module(m: &Module, out: &mut String) {
             }
         }
         for rst in rsts {
-            let _ = writeln!(body, "    if ({rst}) begin");
-            for (name, _, r) in regs {
-                if let Some((rn, v)) = r {
-                    if rn == rst {
-                        let _ = writeln!(body, "        {name} <= {v};");
-                    }
-                }
-            }
-            body.push_str("    end\n");
+            let resets: Vec<String> = regs
+                .iter()
+                .filter_map(|(name, _, r)| match r {
+                    Some((rn, v)) if rn == rst => Some(format!("{name} <= {v};")),
+                    _ => None,
+                })
+                .collect();
+            procs::guarded(rst, &resets, "    ", &mut body);
         }
         body.push_str("end\n");
     }

@@ -3,56 +3,67 @@
 //! A combinational process becomes one `always @*` block with blocking
 //! assignments; its targets are declared `reg`. Every synchronous process of a
 //! domain goes into that domain's one `always @(posedge clk)` block, followed by
-//! the resets of the domain's registers (`if (rst) begin .. end`), so the reset
-//! wins. FSM states are `localparam`s, used in `case` labels and in the
-//! assignments to the state register.
+//! the resets of the domain's registers (`if (rst) ..`), so the reset wins. FSM
+//! states are `localparam`s, used in `case` labels, in the assignments to the
+//! state register and in comparisons with it.
+//!
+//! Statements print as compactly as a careful engineer writes them, without
+//! changing what they mean:
+//! - an `if`/`else if`/`else` chain whose every branch is one assignment drops
+//!   `begin`/`end`: `if (c) x <= y;` on one line per branch when every branch fits,
+//!   else each assignment on the line below its branch. Only assignments are
+//!   printed bare, never a nested `if`, so an `else` can never attach to the wrong
+//!   `if` (the dangling-else trap);
+//! - an `else` holding exactly one `if` prints as `else if`;
+//! - a `case` arm of one assignment prints on one line (`STATE_IDLE: x <= y;`), an
+//!   arm of one `if` starts on the label's line (`STATE_CMD: if (c) begin`), and arms
+//!   whose bodies print identically are merged (`A, B: ..`): identical text is
+//!   identical meaning, and case values are distinct, so no arm shadows another.
 
 use std::fmt::Write;
 
 use rustc_hash::FxHashSet as HashSet;
 
-use super::{const_text, Printer};
+use super::{const_text, Printer, CONTINUE, LINE_WIDTH};
 use crate::check::switch_is_full;
 use crate::ir::{Const, Expr, Module, ProcKind, Process, SignalId, Stmt};
+use crate::process::Arm;
 
 const INDENT: &str = "    ";
 
-/// The text of an expression on the right-hand side of `target op e;` indented by
-/// `indent`, wrapped where it is long; temporaries are named after the target.
-fn rhs(p: &mut Printer, e: &Expr, target: &str, indent: usize, op: &str) -> String {
-    let col = indent + target.len() + op.len() + 2;
-    if op == "<=" {
-        p.set_ctx(&super::next_name(target));
-        p.expr_nonblocking(e, col, indent)
-    } else {
-        p.set_ctx(target);
-        p.expr_at(e, true, col, indent, 1)
-    }
+/// `target op value;` for a statement whose first character is at column `col`,
+/// continuation lines indented past `indent` (the statement's indentation).
+/// Temporaries hoisted from the value are named after the target.
+fn set_text(
+    p: &mut Printer,
+    target: SignalId,
+    e: &Expr,
+    col: usize,
+    indent: usize,
+    op: &str,
+) -> String {
+    let m = p.m;
+    let name = &m.signal(target).name;
+    let state = match e {
+        Expr::Const(c) => state_name(m, target, c.bits),
+        _ => None,
+    };
+    let value = state.unwrap_or_else(|| {
+        let col = col + name.len() + op.len() + 2;
+        if op == "<=" {
+            p.set_ctx(&super::next_name(name));
+            p.expr_nonblocking(e, col, indent)
+        } else {
+            p.set_ctx(name);
+            p.expr_at(e, true, col, indent, 1)
+        }
+    });
+    format!("{name} {op} {value};")
 }
 
-/// The text of a condition or selector.
-fn cond(p: &mut Printer, e: &Expr) -> String {
-    let t = p.expr(e, false);
-    // `if ((a & b))` reads badly: drop one pair of outer parentheses.
-    match t.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
-        Some(inner) if balanced(inner) => inner.to_string(),
-        _ => t,
-    }
-}
-
-fn balanced(s: &str) -> bool {
-    let mut depth = 0i32;
-    for c in s.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            _ => {}
-        }
-        if depth < 0 {
-            return false;
-        }
-    }
-    depth == 0
+/// Does `text` (possibly several lines) stay on one line starting at column `col`?
+fn one_line(col: usize, text: &str) -> bool {
+    !text.contains('\n') && col + text.len() <= LINE_WIDTH
 }
 
 /// Signals a combinational process drives: declared `reg` (`output reg` for ports).
@@ -68,23 +79,31 @@ pub(super) fn comb_targets(m: &Module) -> HashSet<SignalId> {
     out
 }
 
-/// `localparam` declarations of the module's FSM states.
+/// `localparam` declarations of the module's FSM states, one statement per FSM:
+/// `localparam [1:0] STATE_IDLE = 2'd0, STATE_RUN = 2'd1, ..;`, wrapped at
+/// [`LINE_WIDTH`] with the names aligned.
 pub(super) fn state_params(m: &Module, out: &mut String) {
     for f in &m.fsms {
         let sig = m.signal(f.reg);
         let _ = writeln!(out, "// States of {}", sig.name);
-        for i in 0..f.states.len() {
+        let lead = format!("localparam {}", super::range(sig.ty.width));
+        let mut line = lead.clone();
+        let n = f.states.len();
+        for i in 0..n {
             let value = const_text(&Const {
                 ty: sig.ty,
                 bits: i as u128,
             });
-            let _ = writeln!(
-                out,
-                "localparam {}{} = {value};",
-                super::range(sig.ty.width),
-                f.param_name(i)
-            );
+            let item = format!("{} = {value}{}", f.param_name(i), if i + 1 < n { "," } else { ";" });
+            if line.len() > lead.len() && line.len() + 1 + item.len() > LINE_WIDTH {
+                let _ = writeln!(out, "{line}");
+                line = " ".repeat(lead.len());
+            } else if line.len() > lead.len() {
+                line.push(' ');
+            }
+            line.push_str(&item);
         }
+        let _ = writeln!(out, "{line}");
     }
     if !m.fsms.is_empty() {
         out.push('\n');
@@ -134,23 +153,41 @@ pub(super) fn domain_blocks(p: &mut Printer, by_domain: &[Vec<&Process>], body: 
             comment(&pr.comment, INDENT, body);
             stmts(p, &pr.body, 1, "<=", body);
         }
-        let resets: Vec<(SignalId, Const)> = m
+        let resets: Vec<String> = m
             .signals
             .iter()
             .enumerate()
             .filter(|(_, s)| s.domain.map(|x| x.0 as usize) == Some(d))
-            .filter_map(|(i, s)| s.reset.map(|v| (SignalId(i as u32), v)))
+            .filter_map(|(i, s)| {
+                let v = s.reset?;
+                let value =
+                    state_name(m, SignalId(i as u32), v.bits).unwrap_or_else(|| const_text(&v));
+                Some(format!("{} <= {value};", s.name))
+            })
             .collect();
         if let (Some(rst), false) = (dom.rst, resets.is_empty()) {
-            let _ = writeln!(body, "{INDENT}if ({}) begin", m.signal(rst).name);
-            for (s, v) in resets {
-                let value = state_name(m, s, v.bits).unwrap_or_else(|| const_text(&v));
-                let _ = writeln!(body, "{INDENT}{INDENT}{} <= {value};", m.signal(s).name);
-            }
-            let _ = writeln!(body, "{INDENT}end");
+            guarded(&m.signal(rst).name, &resets, INDENT, body);
         }
         body.push_str("end\n");
     }
+}
+
+/// `if (cond) stmt;` on one line for a single short statement, else a `begin`/`end`
+/// block: for guards whose condition and statements are already printed on one line
+/// each (resets, enables).
+pub(super) fn guarded(cond: &str, stmts: &[String], ind: &str, out: &mut String) {
+    if let [s] = stmts {
+        let line = format!("{ind}if ({cond}) {s}");
+        if one_line(0, &line) {
+            let _ = writeln!(out, "{line}");
+            return;
+        }
+    }
+    let _ = writeln!(out, "{ind}if ({cond}) begin");
+    for s in stmts {
+        let _ = writeln!(out, "{ind}{INDENT}{s}");
+    }
+    let _ = writeln!(out, "{ind}end");
 }
 
 fn comment(text: &str, indent: &str, body: &mut String) {
@@ -160,7 +197,7 @@ fn comment(text: &str, indent: &str, body: &mut String) {
 }
 
 /// The `localparam` name of `value` when `reg` is an FSM state register.
-fn state_name(m: &Module, reg: SignalId, value: u128) -> Option<String> {
+pub(super) fn state_name(m: &Module, reg: SignalId, value: u128) -> Option<String> {
     let f = m.fsms.iter().find(|f| f.reg == reg)?;
     let i = usize::try_from(value)
         .ok()
@@ -170,33 +207,14 @@ fn state_name(m: &Module, reg: SignalId, value: u128) -> Option<String> {
 
 fn stmts(p: &mut Printer, list: &[Stmt], depth: usize, op: &str, out: &mut String) {
     let ind = INDENT.repeat(depth);
-    let m = p.m;
     for s in list {
         match s {
             Stmt::Set { target, expr } => {
-                let value = match expr {
-                    Expr::Const(c) => state_name(m, *target, c.bits),
-                    _ => None,
-                };
-                let name = &m.signal(*target).name;
-                let value = value.unwrap_or_else(|| rhs(p, expr, name, ind.len(), op));
-                let _ = writeln!(out, "{ind}{name} {op} {value};");
+                let t = set_text(p, *target, expr, ind.len(), ind.len(), op);
+                let _ = writeln!(out, "{ind}{t}");
             }
             Stmt::If { arms, otherwise } => {
-                for (i, (c, b)) in arms.iter().enumerate() {
-                    let c = cond(p, c);
-                    if i == 0 {
-                        let _ = writeln!(out, "{ind}if ({c}) begin");
-                    } else {
-                        let _ = writeln!(out, "{ind}end else if ({c}) begin");
-                    }
-                    stmts(p, b, depth + 1, op, out);
-                }
-                if !otherwise.is_empty() {
-                    let _ = writeln!(out, "{ind}end else begin");
-                    stmts(p, otherwise, depth + 1, op, out);
-                }
-                let _ = writeln!(out, "{ind}end");
+                if_stmt(p, arms, otherwise, &ind, depth, op, out);
             }
             Stmt::Switch {
                 sel,
@@ -205,6 +223,116 @@ fn stmts(p: &mut Printer, list: &[Stmt], depth: usize, op: &str, out: &mut Strin
             } => switch(p, sel, cases, default.as_deref(), depth, op, out),
         }
     }
+}
+
+/// One branch of an `if` chain: its condition (`None` for the `else`) and body.
+type Branch<'s> = (Option<&'s Expr>, &'s [Stmt]);
+
+/// Print an `if` chain at `depth`; its first line starts with `first` (the
+/// indentation, or a `case` label). Returns true when it printed compactly, without
+/// `begin`/`end`.
+fn if_stmt(
+    p: &mut Printer,
+    arms: &[Arm],
+    otherwise: &[Stmt],
+    first: &str,
+    depth: usize,
+    op: &str,
+    out: &mut String,
+) -> bool {
+    // An `else` holding one `if` is that `if`'s `else if`: same meaning, flat.
+    let mut chain: Vec<Branch> = arms.iter().map(|(c, b)| (Some(c), b.as_slice())).collect();
+    let mut rest = otherwise;
+    while let [Stmt::If { arms, otherwise }] = rest {
+        chain.extend(arms.iter().map(|(c, b)| (Some(c), b.as_slice())));
+        rest = otherwise;
+    }
+    if !rest.is_empty() {
+        chain.push((None, rest));
+    }
+    if let Some(text) = compact_if(p, &chain, first, depth, op) {
+        out.push_str(&text);
+        return true;
+    }
+    let ind = INDENT.repeat(depth);
+    for (i, (c, body)) in chain.iter().enumerate() {
+        match (i, c) {
+            (0, Some(c)) => {
+                let lead = format!("{first}if (");
+                let c = p.cond_at(c, lead.len(), ind.len() + CONTINUE, ") begin".len());
+                let _ = writeln!(out, "{lead}{c}) begin");
+            }
+            (_, Some(c)) => {
+                let lead = format!("{ind}end else if (");
+                let c = p.cond_at(c, lead.len(), ind.len() + CONTINUE, ") begin".len());
+                let _ = writeln!(out, "{lead}{c}) begin");
+            }
+            (_, None) => {
+                let _ = writeln!(out, "{ind}end else begin");
+            }
+        }
+        stmts(p, body, depth + 1, op, out);
+    }
+    let _ = writeln!(out, "{ind}end");
+    false
+}
+
+/// An `if` chain whose every branch is one assignment, without `begin`/`end`: each
+/// branch on one line when all fit, else each assignment on the line below its
+/// branch. `None` when some branch holds anything else.
+fn compact_if(
+    p: &mut Printer,
+    chain: &[Branch],
+    first: &str,
+    depth: usize,
+    op: &str,
+) -> Option<String> {
+    let sets: Vec<(SignalId, &Expr)> = chain
+        .iter()
+        .map(|(_, body)| match body {
+            [Stmt::Set { target, expr }] => Some((*target, expr)),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let ind = INDENT.repeat(depth);
+    let lead = |i: usize, c: Option<&Expr>| match (i, c) {
+        (0, _) => format!("{first}if ("),
+        (_, Some(_)) => format!("{ind}else if ("),
+        (_, None) => format!("{ind}else"),
+    };
+    // Every branch on one line?
+    let mut text = String::new();
+    let mut fits = true;
+    for (i, ((c, _), (t, e))) in chain.iter().zip(&sets).enumerate() {
+        let mut line = lead(i, *c);
+        if let Some(c) = c {
+            line.push_str(&p.cond_at(c, line.len(), ind.len() + CONTINUE, 1));
+            line.push(')');
+        }
+        line.push(' ');
+        let col = line.len();
+        line.push_str(&set_text(p, *t, e, col, ind.len(), op));
+        if !one_line(0, &line) {
+            fits = false;
+            break;
+        }
+        let _ = writeln!(text, "{line}");
+    }
+    if fits {
+        return Some(text);
+    }
+    text.clear();
+    let inner = ind.len() + INDENT.len();
+    for (i, ((c, _), (t, e))) in chain.iter().zip(&sets).enumerate() {
+        let mut line = lead(i, *c);
+        if let Some(c) = c {
+            line.push_str(&p.cond_at(c, line.len(), ind.len() + CONTINUE, 1));
+            line.push(')');
+        }
+        let s = set_text(p, *t, e, inner, inner, op);
+        let _ = writeln!(text, "{line}\n{ind}{INDENT}{s}");
+    }
+    Some(text)
 }
 
 fn switch(
@@ -223,34 +351,87 @@ fn switch(
         Expr::Sig(s) if m.fsms.iter().any(|f| f.reg == *s) => Some(*s),
         _ => None,
     };
-    let s = cond(p, sel);
-    let _ = writeln!(out, "{ind}case ({s})");
-    let arm = |p: &mut Printer, label: &str, body: &[Stmt], out: &mut String| {
-        if body.is_empty() {
-            let _ = writeln!(out, "{ind}{INDENT}{label}: ;");
-        } else {
-            let _ = writeln!(out, "{ind}{INDENT}{label}: begin");
-            stmts(p, body, depth + 2, op, out);
-            let _ = writeln!(out, "{ind}{INDENT}end");
-        }
-    };
+    let lead = format!("{ind}case (");
+    let s = p.cond_at(sel, lead.len(), ind.len() + CONTINUE, 1);
+    let _ = writeln!(out, "{lead}{s})");
+    // Arms whose bodies print the same, merged at the first one's place.
+    let mut groups: Vec<(Vec<String>, &[Stmt], String)> = Vec::new();
     for c in cases {
-        let labels: Vec<String> = c
-            .values
-            .iter()
-            .map(|&v| {
-                fsm_reg
-                    .and_then(|r| state_name(m, r, v))
-                    .unwrap_or_else(|| const_text(&Const { ty, bits: v }))
-            })
-            .collect();
-        arm(p, &labels.join(", "), &c.body, out);
+        let labels = c.values.iter().map(|&v| {
+            fsm_reg
+                .and_then(|r| state_name(m, r, v))
+                .unwrap_or_else(|| const_text(&Const { ty, bits: v }))
+        });
+        let mut key = String::new();
+        stmts(p, &c.body, depth + 2, op, &mut key);
+        match groups.iter_mut().find(|g| g.2 == key) {
+            Some(g) => g.0.extend(labels),
+            None => groups.push((labels.collect(), &c.body, key)),
+        }
+    }
+    for (labels, body, _) in &groups {
+        arm(p, &labels_text(labels, depth + 1), body, depth, op, out);
     }
     match default {
-        Some(d) => arm(p, "default", d, out),
+        Some(d) => arm(p, "default", d, depth, op, out),
         // Verilator (CASEINCOMPLETE) wants every value covered; nothing changes.
-        None if !switch_is_full(ty.width, cases) => arm(p, "default", &[], out),
+        None if !switch_is_full(ty.width, cases) => arm(p, "default", &[], depth, op, out),
         None => {}
     }
     let _ = writeln!(out, "{ind}endcase");
+}
+
+/// `A, B, C` for the labels of one arm at `depth`, wrapped at [`LINE_WIDTH`] with
+/// continuation lines aligned under the first label.
+fn labels_text(labels: &[String], depth: usize) -> String {
+    let col = depth * INDENT.len();
+    let mut lines = vec![String::new()];
+    for (i, l) in labels.iter().enumerate() {
+        let line = lines.last_mut().expect("starts with one line");
+        if i > 0 {
+            line.push(',');
+            // Room for this label and the `: ` (or `,`) after it.
+            if col + line.len() + 1 + l.len() + 2 > LINE_WIDTH {
+                lines.push(String::new());
+            } else {
+                line.push(' ');
+            }
+        }
+        lines.last_mut().expect("not empty").push_str(l);
+    }
+    lines.join(&format!("\n{}", " ".repeat(col)))
+}
+
+/// One `case` arm: `label: stmt;`, `label: if (..) begin .. end`, or a block.
+fn arm(p: &mut Printer, label: &str, body: &[Stmt], depth: usize, op: &str, out: &mut String) {
+    let ind = INDENT.repeat(depth + 1);
+    let first = format!("{ind}{label}: ");
+    let col = first.rsplit('\n').next().map_or(0, str::len);
+    match body {
+        [] => {
+            let _ = writeln!(out, "{ind}{label}: ;");
+            return;
+        }
+        [Stmt::Set { target, expr }] => {
+            let t = set_text(p, *target, expr, col, ind.len(), op);
+            if one_line(col, &t) {
+                let _ = writeln!(out, "{first}{t}");
+                return;
+            }
+        }
+        [Stmt::If { arms, otherwise }] if !label.contains('\n') => {
+            // Starts on the label's line when it is a block (`end` under the label) or
+            // one short line; a compact chain of several lines would hang under the label.
+            let mut text = String::new();
+            let compact = if_stmt(p, arms, otherwise, &first, depth + 1, op, &mut text);
+            if !compact || text.matches('\n').count() == 1 {
+                out.push_str(&text);
+                return;
+            }
+        }
+        _ => {}
+    }
+    let _ = writeln!(out, "{first}begin");
+    stmts(p, body, depth + 2, op, out);
+    let _ = writeln!(out, "{ind}end");
 }

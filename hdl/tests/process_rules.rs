@@ -40,10 +40,15 @@ fn sig(m: &Module, n: &str) -> hdl::ir::SignalId {
 fn fsm_example_passes_and_prints_states() {
     let d = hdl::examples::fsm_demo(5);
     let v = hdl::verilog::print(&d).expect("the example passes the check");
-    assert!(v.contains("localparam [1:0] STATE_IDLE = 2'd0;"), "{v}");
+    assert!(
+        v.contains("localparam [1:0] STATE_IDLE = 2'd0, STATE_RUN = 2'd1, STATE_DONE = 2'd2;"),
+        "{v}"
+    );
     assert!(v.contains("case (state_reg)"), "{v}");
-    assert!(v.contains("STATE_RUN: begin"), "{v}");
-    assert!(v.contains("state_reg <= STATE_DONE;"), "{v}");
+    assert!(v.contains("STATE_RUN: if (take) begin"), "{v}");
+    assert!(v.contains("STATE_DONE: done = 1'd1;"), "{v}");
+    assert!(v.contains("if (count_reg == 3'd4) state_reg <= STATE_DONE;"), "{v}");
+    assert!(v.contains("assign busy = state_reg != STATE_IDLE;"), "{v}");
     assert!(v.contains("always @* begin"), "{v}");
     assert!(v.contains("output reg  s_ready"), "{v}");
     // Resets come from the declarations, last in the domain's block; data registers have none.

@@ -163,9 +163,7 @@ always @(posedge clk) begin
         in_valid_reg <= in_skid_valid_reg | in_fire;
         in_data_reg <= in_skid_valid_reg ? in_skid_data_reg : in_beat;
     end
-    if (rst) begin
-        in_valid_reg <= 1'd0;
-    end
+    if (rst) in_valid_reg <= 1'd0;
 end
 
 always @(posedge clk) begin
@@ -184,9 +182,7 @@ always @(posedge clk) begin
 end
 
 always @(posedge clk) begin
-    if (~in_skid_valid_reg) begin
-        in_skid_data_reg <= in_beat;
-    end
+    if (~in_skid_valid_reg) in_skid_data_reg <= in_beat;
 end
 
 always @(posedge clk) begin
@@ -205,15 +201,11 @@ always @(posedge clk) begin
         out_valid_reg <= out_skid_valid_reg | out_fire;
         out_data_reg <= out_skid_valid_reg ? out_skid_data_reg : row_in;
     end
-    if (rst) begin
-        out_valid_reg <= 1'd0;
-    end
+    if (rst) out_valid_reg <= 1'd0;
 end
 
 always @(posedge clk) begin
-    if (~out_skid_valid_reg) begin
-        out_skid_data_reg <= row_in;
-    end
+    if (~out_skid_valid_reg) out_skid_data_reg <= row_in;
 end
 
 endmodule
@@ -419,18 +411,12 @@ always @(posedge clk) begin
 end
 
 always @(posedge clk) begin
-    if (take) begin
-        acc_reg <= sum;
-    end
-    if (acc_clear) begin
-        acc_reg <= 32'sh0;
-    end
+    if (take) acc_reg <= sum;
+    if (acc_clear) acc_reg <= 32'sh0;
 end
 
 always @(posedge clk) begin
-    if (finish) begin
-        c_reg <= sum;
-    end
+    if (finish) c_reg <= sum;
 end
 
 endmodule
@@ -459,9 +445,7 @@ assign out_0 = in_0;
 assign out_1 = lane1_d0_reg;
 
 always @(posedge clk) begin
-    if (adv) begin
-        lane1_d0_reg <= in_1;
-    end
+    if (adv) lane1_d0_reg <= in_1;
 end
 
 endmodule
@@ -491,12 +475,8 @@ assign out_0 = in_0;
 assign out_1 = lane1_d0_reg;
 
 always @(posedge clk) begin
-    if (adv) begin
-        lane1_d0_reg <= in_1;
-    end
-    if (rst) begin
-        lane1_d0_reg <= 2'd0;
-    end
+    if (adv) lane1_d0_reg <= in_1;
+    if (rst) lane1_d0_reg <= 2'd0;
 end
 
 endmodule
@@ -525,9 +505,7 @@ assign out_0 = in_0;
 assign out_1 = lane1_d0_reg;
 
 always @(posedge clk) begin
-    if (adv) begin
-        lane1_d0_reg <= in_1;
-    end
+    if (adv) lane1_d0_reg <= in_1;
 end
 
 endmodule
@@ -556,9 +534,7 @@ assign out_0 = lane0_d0_reg;
 assign out_1 = in_1;
 
 always @(posedge clk) begin
-    if (adv) begin
-        lane0_d0_reg <= in_0;
-    end
+    if (adv) lane0_d0_reg <= in_0;
 end
 
 endmodule

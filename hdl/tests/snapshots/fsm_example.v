@@ -27,9 +27,7 @@ module fsm_demo (
 );
 
 // States of state_reg
-localparam [1:0] STATE_IDLE = 2'd0;
-localparam [1:0] STATE_RUN = 2'd1;
-localparam [1:0] STATE_DONE = 2'd2;
+localparam [1:0] STATE_IDLE = 2'd0, STATE_RUN = 2'd1, STATE_DONE = 2'd2;
 
 reg  [1:0] state_reg;                        // controller state
 reg  [2:0] count_reg;                        // beats taken so far
@@ -41,42 +39,30 @@ always @* begin
     s_ready = 1'd0;
     done = 1'd0;
     case (state_reg)
-        STATE_RUN: begin
-            s_ready = 1'd1;
-        end
-        STATE_DONE: begin
-            done = 1'd1;
-        end
+        STATE_RUN: s_ready = 1'd1;
+        STATE_DONE: done = 1'd1;
         default: ;
     endcase
 end
 
-assign busy = ~(state_reg == 2'd0);
+assign busy = state_reg != STATE_IDLE;
 assign take = s_valid & s_ready;
 assign sum = sum_reg;
 
 always @(posedge clk) begin
     // Controller: a burst of beats, then one clock of done.
     case (state_reg)
-        STATE_IDLE: begin
-            if (start) begin
-                count_reg <= 3'd0;
-                sum_reg <= 8'd0;
-                state_reg <= STATE_RUN;
-            end
+        STATE_IDLE: if (start) begin
+            count_reg <= 3'd0;
+            sum_reg <= 8'd0;
+            state_reg <= STATE_RUN;
         end
-        STATE_RUN: begin
-            if (take) begin
-                count_reg <= count_reg + 3'd1;
-                sum_reg <= sum_reg + s_data;
-                if (count_reg == 3'd4) begin
-                    state_reg <= STATE_DONE;
-                end
-            end
+        STATE_RUN: if (take) begin
+            count_reg <= count_reg + 3'd1;
+            sum_reg <= sum_reg + s_data;
+            if (count_reg == 3'd4) state_reg <= STATE_DONE;
         end
-        STATE_DONE: begin
-            state_reg <= STATE_IDLE;
-        end
+        STATE_DONE: state_reg <= STATE_IDLE;
         default: ;
     endcase
     if (rst) begin

@@ -321,15 +321,11 @@ assign new_word = b_v_st_reg ? b_data_reg : qmax_0;
 assign write = adv & b_pix_reg;
 
 always @(posedge clk) begin
-    if (adv) begin
-        q_reg <= line_buf[rd_col];
-    end
+    if (adv) q_reg <= line_buf[rd_col];
 end
 
 always @(posedge clk) begin
-    if (write) begin
-        line_buf[b_col_reg] <= new_word;
-    end
+    if (write) line_buf[b_col_reg] <= new_word;
 end
 
 assign q_end = q_reg;
@@ -456,15 +452,11 @@ always @(posedge clk) begin
 end
 
 always @(posedge clk) begin
-    if (adv & c_col_reg) begin
-        hp_0_reg <= c_h_st_reg ? c_v_reg : hmax_0;
-    end
+    if (adv & c_col_reg) hp_0_reg <= c_h_st_reg ? c_v_reg : hmax_0;
 end
 
 always @(posedge clk) begin
-    if (adv & pooled_valid) begin
-        hold_data_reg <= pooled;
-    end
+    if (adv & pooled_valid) hold_data_reg <= pooled;
 end
 
 always @(posedge clk) begin
