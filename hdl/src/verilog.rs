@@ -409,6 +409,8 @@ struct Printer<'a> {
     /// Base of the names of temporaries hoisted now: the item being printed, e.g. the
     /// assigned wire or `<register>_next`.
     ctx: String,
+    /// Set whenever a printed expression reads a temporary.
+    read_temp: bool,
 }
 
 impl<'a> Printer<'a> {
@@ -419,6 +421,7 @@ impl<'a> Printer<'a> {
             temps: Vec::new(),
             temp_index: HashMap::new(),
             ctx: "expr".to_string(),
+            read_temp: false,
         }
     }
 
@@ -456,6 +459,7 @@ impl<'a> Printer<'a> {
     /// Hoist `e` into a wire named `base` (or `base_2`, ... where that is taken); an
     /// expression already hoisted with the same text and type reuses its wire.
     fn hoist_as(&mut self, e: &Expr, base: String, whole: bool) -> String {
+        self.read_temp = true;
         let ty = self.ty(e);
         let doc = self.doc(e, true);
         let key = (doc.flat.clone(), ty);
@@ -634,7 +638,20 @@ impl<'a> Printer<'a> {
                 };
                 Some(Const { ty, bits })
             }
+            // Both values equal: the select does not matter.
+            Expr::Mux { t, f, .. } => {
+                let (t, f) = (self.const_of(t)?, self.const_of(f)?);
+                (t == f).then_some(t)
+            }
             _ => None,
+        }
+    }
+
+    /// Is `e` zero: a zero constant, or `|` or `^` of zeros?
+    fn is_zero(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Binary(BinOp::Or | BinOp::Xor, a, b) => self.is_zero(a) && self.is_zero(b),
+            _ => self.const_of(e).is_some_and(|c| c.bits == 0),
         }
     }
 
@@ -770,6 +787,15 @@ impl<'a> Printer<'a> {
             }
             Expr::Binary(op, a, b) => {
                 let op = *op;
+                // `x | 0` and `x ^ 0` are `x` (both operands have one type).
+                if matches!(op, BinOp::Or | BinOp::Xor) {
+                    if self.is_zero(b) {
+                        return self.doc(a, top);
+                    }
+                    if self.is_zero(a) {
+                        return self.doc(b, top);
+                    }
+                }
                 // A state register compared with a state: the state's name.
                 let names = match op.is_compare() {
                     true => (self.state_of(b, a), self.state_of(a, b)),
@@ -1053,7 +1079,40 @@ fn print_module(m: &Module, out: &mut String) {
     let mut domain_procs = Vec::new();
     // A blank line between runs of different kinds of item, and around every block.
     let mut last_kind = "";
+    // `wire x = e;` where `e` reads only ports and signals declared above `x` (no forward
+    // reference, which some tools reject) and no temporary (declared further down).
+    let comb_regs = procs::comb_targets(m);
+    let mut defined: Vec<Option<String>> = vec![None; m.signals.len()];
     for item in &m.items {
+        if let Item::Assign { target, expr } = item {
+            let sig = &m.signals[target.index()];
+            if sig.kind != SignalKind::Wire || comb_regs.contains(target) {
+                continue;
+            }
+            let mut backward = true;
+            crate::ir::visit_reads(expr, &mut |s, _| {
+                let r = &m.signals[s.index()];
+                let port = matches!(r.kind, SignalKind::Input | SignalKind::Output);
+                backward &= port || s.index() < target.index();
+            });
+            if !backward {
+                continue;
+            }
+            p.set_ctx(&sig.name);
+            p.read_temp = false;
+            let col = format!("wire {}{} = ", decl_ty(sig.ty), sig.name).len();
+            let rhs = p.expr_at(expr, true, col, 0, 1);
+            if !p.read_temp {
+                defined[target.index()] = Some(rhs);
+            }
+        }
+    }
+    for item in &m.items {
+        if let Item::Assign { target, .. } = item {
+            if defined[target.index()].is_some() {
+                continue;
+            }
+        }
         let kind = match item {
             Item::Assign { .. } => "assign",
             Item::Clocked { .. } => "clocked",
@@ -1232,7 +1291,6 @@ fn print_module(m: &Module, out: &mut String) {
         body.push_str("end\n");
     }
     procs::domain_blocks(&mut p, &domain_procs, &mut body);
-    let comb_regs = procs::comb_targets(m);
 
     out.reserve(body.len() + 64 * m.signals.len() + 64 * p.temps.len() + 4096);
     // Header and ports.
@@ -1298,7 +1356,22 @@ fn print_module(m: &Module, out: &mut String) {
         out.push(' ');
         push_ty(out, s.ty);
         out.push_str(&s.name);
-        out.push(';');
+        if let Some(rhs) = &defined[i] {
+            let _ = write!(out, " = {rhs};");
+            // A comment that does not fit after the definition goes above it.
+            let fits = !rhs.contains('\n')
+                && (out.len() - start).max(44) + 4 + s.comment.len() <= LINE_WIDTH;
+            if !s.comment.is_empty() && !fits {
+                out.insert_str(start, &format!("// {}\n", s.comment));
+                out.push('\n');
+                if s.unused_reason.is_some() {
+                    out.push_str("/* verilator lint_on UNUSED */\n");
+                }
+                continue;
+            }
+        } else {
+            out.push(';');
+        }
         if !s.comment.is_empty() {
             let used = out.len() - start;
             out.extend(std::iter::repeat_n(' ', 44usize.saturating_sub(used)));

@@ -62,7 +62,7 @@ impl Gen {
         }
         let d = depth - 1;
         loop {
-            match self.rng.gen_range(0..13) {
+            match self.rng.gen_range(0..14) {
                 0 => {
                     let op = [
                         BinOp::Add,
@@ -182,6 +182,40 @@ impl Gen {
                     return a.mul_wide(b);
                 }
                 12 => return self.leaf(ty),
+                // Forms the printer simplifies: `s ? c : c`, `x | 0`, `x ^ 0` (zero also
+                // as `0 | 0` or `s ? 0 : 0`), `~(a cmp b)`.
+                13 => {
+                    let zero = hdl::ir::Const { ty, bits: 0 };
+                    let zero = match self.rng.gen_range(0..3) {
+                        0 => Expr::Const(zero),
+                        1 => Expr::mux(self.expr(Ty::bit(), d), zero, zero),
+                        _ => Expr::Binary(BinOp::Or, Box::new(zero.into()), Box::new(zero.into())),
+                    };
+                    let e = self.expr(ty, d);
+                    let op = [BinOp::Or, BinOp::Xor][self.rng.gen_range(0..2)];
+                    return match self.rng.gen_range(0..4) {
+                        0 => {
+                            let c = self.leaf(ty);
+                            Expr::mux(self.expr(Ty::bit(), d), c.clone(), c)
+                        }
+                        1 => Expr::Binary(op, Box::new(e), Box::new(zero)),
+                        2 => Expr::Binary(op, Box::new(zero), Box::new(e)),
+                        _ if ty == Ty::bit() => {
+                            let t = self.rand_ty();
+                            let cmp = [
+                                BinOp::Eq,
+                                BinOp::Ne,
+                                BinOp::Lt,
+                                BinOp::Le,
+                                BinOp::Gt,
+                                BinOp::Ge,
+                            ][self.rng.gen_range(0..6)];
+                            let (a, b) = (self.expr(t, d), self.expr(t, d));
+                            !Expr::Binary(cmp, Box::new(a), Box::new(b))
+                        }
+                        _ => continue,
+                    };
+                }
                 _ => continue,
             }
         }
@@ -285,8 +319,17 @@ fn printed_expressions_match_the_ir() {
 }
 
 /// Random statements assigning `targets` (signal, type), nested `depth` deep.
+///
+/// Half the bodies hold one statement: the printer drops `begin`/`end` around a lone
+/// assignment and starts a `case` arm's lone `if` on the label's line, and a lone `if`
+/// without `else` inside an `if` with `else` is the dangling-else trap.
 fn random_stmts(g: &mut Gen, p: &mut Proc, targets: &[(SignalId, Ty)], depth: u32) {
-    for _ in 0..g.rng.gen_range(1..=3) {
+    let n = if g.rng.gen_bool(0.5) {
+        1
+    } else {
+        g.rng.gen_range(1..=3)
+    };
+    for _ in 0..n {
         let choice = if depth == 0 { 0 } else { g.rng.gen_range(0..4) };
         match choice {
             0 | 1 => {
@@ -346,7 +389,10 @@ fn run_process_seed(seed: u64) {
         ins.push((s, ty));
     }
     let sync = m.domain("sync", clk, Some(rst));
-    let mut ctrl = Vec::new();
+    // A state register: comparisons with it and assignments to it print state names.
+    let states = ["IDLE", "RUN", "WAIT", "DONE", "ERR"];
+    let fsm = m.fsm("st_reg", sync, &states[..g.rng.gen_range(2..=5)], "");
+    let mut ctrl = vec![(fsm.reg, m.signal(fsm.reg).ty)];
     for i in 0..3 {
         let ty = g.rand_ty();
         let value = g.rng.gen::<u64>() as u128 & ((1u128 << ty.width) - 1);

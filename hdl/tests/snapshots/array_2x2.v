@@ -37,24 +37,26 @@ module systolic_array (
 
 wire op_valid;                               // the input skid buffer holds a beat
 wire [32:0] op_data;                         // {in_last, in_b, in_a} of that beat
-wire op_last;
+wire op_last = op_data[32];
 wire adv;                                    // the pipeline steps: the output skid buffer can take a produced row
 wire step;                                   // copy of adv for the array-wide fan-out
 reg  since_last_reg;                         // steps since a tile closed, saturating at ROWS-1
 reg  last_ok_reg;                            // a tile may close without two rows of a column finishing together
-wire op_ready;                               // the held beat enters the array if there is one
-wire issue;                                  // the input skid buffer's beat enters the array this step
-wire issue_last;
-wire [32:0] in_beat;                         // {in_last, in_b, in_a}
+wire op_ready = adv & (~op_last | last_ok_reg); // the held beat enters the array if there is one
+// the input skid buffer's beat enters the array this step
+wire issue = op_valid & op_ready;
+wire issue_last = issue & op_last;
+wire [32:0] in_beat = {in_last, in_b, in_a}; // {in_last, in_b, in_a}
 reg  in_valid_reg;                           // output register holds a beat
 reg  [32:0] in_data_reg;
 reg  in_skid_valid_reg;                      // skid register holds a beat the stalled output could not take
 reg  [32:0] in_skid_data_reg;
-wire in_fire;                                // a beat is taken this edge
-wire in_free;                                // output register is empty or being taken
-wire in_skid_valid_next;
+wire in_fire = in_valid & ~in_skid_valid_reg; // a beat is taken this edge
+wire in_free = ~in_valid_reg | op_ready;     // output register is empty or being taken
+wire in_skid_valid_next = ~in_free & (in_skid_valid_reg | in_fire);
 reg  in_skid_free_reg;                       // equal to ~skid_valid_reg at every edge: in_ready
-wire since_next;                             // since_last_reg after this step
+// since_last_reg after this step
+wire since_next = issue_last ? 1'd0 : last_ok_reg ? 1'd1 : since_last_reg + 1'd1;
 wire signed [7:0] a_sk_0;
 wire signed [7:0] a_sk_1;
 wire [1:0] flags_sk_0;                       // {last, valid}
@@ -68,29 +70,20 @@ wire mesh_last;                              // it is row ROWS-1
 wire signed [31:0] c_dsk_0;
 wire signed [31:0] c_dsk_1;
 wire [64:0] row_data;                        // {last, C row} on offer
-wire [64:0] row_in;                          // {last, C row} leaving the deskew
+wire [64:0] row_in = {mesh_last, c_dsk_1, c_dsk_0}; // {last, C row} leaving the deskew
 reg  out_valid_reg;                          // output register holds a beat
 reg  [64:0] out_data_reg;
 reg  out_skid_valid_reg;                     // skid register holds a beat the stalled output could not take
 reg  [64:0] out_skid_data_reg;
-wire out_fire;                               // a beat is taken this edge
-wire out_free;                               // output register is empty or being taken
-wire out_skid_valid_next;
+wire out_fire = mesh_valid & ~out_skid_valid_reg; // a beat is taken this edge
+wire out_free = ~out_valid_reg | out_ready;  // output register is empty or being taken
+wire out_skid_valid_next = ~out_free & (out_skid_valid_reg | out_fire);
 reg  out_skid_free_reg;                      // equal to ~skid_valid_reg at every edge: in_ready
 reg  out_skid_free_copy_reg;                 // equal to ~skid_valid_reg at every edge: in_ready
 
-assign op_last = op_data[32];
-assign op_ready = adv & (~op_last | last_ok_reg);
-assign issue = op_valid & op_ready;
-assign issue_last = issue & op_last;
-assign in_beat = {in_last, in_b, in_a};
-assign in_fire = in_valid & ~in_skid_valid_reg;
-assign in_free = ~in_valid_reg | op_ready;
-assign in_skid_valid_next = ~in_free & (in_skid_valid_reg | in_fire);
 assign in_ready = in_skid_free_reg;
 assign op_valid = in_valid_reg;
 assign op_data = in_data_reg;
-assign since_next = issue_last ? 1'd0 : last_ok_reg ? 1'd1 : since_last_reg + 1'd1;
 
 systolic_array_skew_a skew_a (
     .clk(clk),
@@ -147,10 +140,6 @@ systolic_array_deskew_c deskew_c (
     .out_1(c_dsk_1)
 );
 
-assign row_in = {mesh_last, c_dsk_1, c_dsk_0};
-assign out_fire = mesh_valid & ~out_skid_valid_reg;
-assign out_free = ~out_valid_reg | out_ready;
-assign out_skid_valid_next = ~out_free & (out_skid_valid_reg | out_fire);
 assign adv = out_skid_free_reg;
 assign out_valid = out_valid_reg;
 assign row_data = out_data_reg;
@@ -377,17 +366,13 @@ reg  a_last_reg;
 reg  signed [31:0] acc_reg;                  // running sum of the tile in progress (0 between tiles)
 reg  signed [31:0] c_reg;                    // shadow accumulator: last finished sum
 reg  c_valid_reg;
-wire signed [15:0] prod;                     // full 16-bit product
-wire signed [31:0] sum;                      // acc + a*b, wrapping
-wire take;                                   // a valid product is accumulated this step
-wire finish;                                 // this product closes the tile
-wire acc_clear;                              // reset, or the tile closes: the accumulator restarts at 0
+wire signed [15:0] prod = a_in * b_in;       // full 16-bit product
+wire signed [31:0] sum = acc_reg + $signed({{16{prod[15]}}, prod}); // acc + a*b, wrapping
+wire take = adv & a_valid_in;                // a valid product is accumulated this step
+wire finish = take & a_last_in;              // this product closes the tile
+// reset, or the tile closes: the accumulator restarts at 0
+wire acc_clear = rst | finish;
 
-assign prod = a_in * b_in;
-assign sum = acc_reg + $signed({{16{prod[15]}}, prod});
-assign take = adv & a_valid_in;
-assign finish = take & a_last_in;
-assign acc_clear = rst | finish;
 assign a_out = a_reg;
 assign a_valid_out = a_valid_reg;
 assign a_last_out = a_last_reg;

@@ -32,7 +32,7 @@ localparam [1:0] STATE_IDLE = 2'd0, STATE_RUN = 2'd1, STATE_DONE = 2'd2;
 reg  [1:0] state_reg;                        // controller state
 reg  [2:0] count_reg;                        // beats taken so far
 reg  [7:0] sum_reg;                          // running sum (data: not reset)
-wire take;                                   // a beat moves
+wire take = s_valid & s_ready;               // a beat moves
 
 // Outputs of the controller state.
 always @* begin
@@ -46,7 +46,6 @@ always @* begin
 end
 
 assign busy = state_reg != STATE_IDLE;
-assign take = s_valid & s_ready;
 assign sum = sum_reg;
 
 always @(posedge clk) begin

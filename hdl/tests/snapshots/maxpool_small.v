@@ -36,7 +36,8 @@ module maxpool (
     output wire out_last                         // last pooled pixel of the image
 );
 
-wire adv;                                    // the pipeline steps: output register empty or being taken
+// the pipeline steps: output register empty or being taken
+wire adv = ~out_valid | out_ready;
 wire tok_pix;                                // the input pixel
 wire tok_flush;                              // a bottom-padding column: emit a stored window
 wire tok_extra;                              // a right-padding window of the last column
@@ -57,8 +58,6 @@ wire col_h_st;
 wire col_h_end;
 wire col_h_fresh;
 wire col_h_last;
-
-assign adv = ~out_valid | out_ready;
 
 maxpool_seq seq (
     .clk(clk),
@@ -169,30 +168,21 @@ reg  ve_cnt_reg;                             // rows to the next window end
 reg  hs_cnt_reg;                             // columns to the next window start (after column 0)
 reg  he_cnt_reg;                             // columns to the next window end
 reg  flushing_reg;                           // after in_last: stored windows still to emit
-wire flush_now;                              // a flush column enters this step
-wire can_take;                               // input may enter (no extras or flush pending)
-wire pix;                                    // an input pixel enters
-wire col;                                    // a pixel or flush column enters
-wire x_first;                                // column 0
-wire x_last;                                 // column W-1
-wire row_end;                                // the token ends a row (in_last ends it early if it must)
-wire v_end_now;                              // a window ends at this row
-wire ve_next;                                // rows from the next row to the next window end
-wire flush_needed;                           // after in_last, a window ends in the bottom padding
-wire final_row;                              // this row is the image's last
+wire flush_now = flushing_reg;               // a flush column enters this step
+wire can_take = ~flushing_reg;               // input may enter (no extras or flush pending)
+wire pix = in_valid & can_take;              // an input pixel enters
+wire col = pix | flush_now;                  // a pixel or flush column enters
+wire x_first = x_reg == 3'd0;                // column 0
+wire x_last = x_reg == 3'd4;                 // column W-1
+// the token ends a row (in_last ends it early if it must)
+wire row_end = (col & x_last) | (pix & in_last);
+wire v_end_now = flush_now | (ve_cnt_reg == 1'd0); // a window ends at this row
+// rows from the next row to the next window end
+wire ve_next = ve_cnt_reg == 1'd0 ? 1'd1 : ve_cnt_reg - 1'd1;
+wire flush_needed = ve_next < 1'd1;          // after in_last, a window ends in the bottom padding
+wire final_row = pix ? in_last & ~flush_needed : 1'd1; // this row is the image's last
 
-assign flush_now = flushing_reg;
-assign can_take = ~flushing_reg;
 assign in_ready = adv & can_take;
-assign pix = in_valid & can_take;
-assign col = pix | flush_now;
-assign x_first = x_reg == 3'd0;
-assign x_last = x_reg == 3'd4;
-assign row_end = (col & x_last) | (pix & in_last);
-assign v_end_now = flush_now | (ve_cnt_reg == 1'd0);
-assign ve_next = ve_cnt_reg == 1'd0 ? 1'd1 : ve_cnt_reg - 1'd1;
-assign flush_needed = ve_next < 1'd1;
-assign final_row = pix ? in_last & ~flush_needed : 1'd1;
 assign tok_pix = pix;
 assign tok_flush = flush_now;
 assign tok_extra = 1'd0;
@@ -294,12 +284,18 @@ reg  b_h_end_reg;                            // column role, on its way to the w
 reg  b_h_fresh_reg;                          // column role, on its way to the window stage
 reg  b_h_last_reg;                           // column role, on its way to the window stage
 reg  [15:0] q_reg;                           // the token's column word, read one stage early
-wire [15:0] qmax_0;                          // slot 0 updated by the pixel
-wire [15:0] new_word;                        // the column word written back
-wire write;                                  // a pixel token updates its column
+// slot 0 updated by the pixel
+wire [15:0] qmax_0 = {
+    ($signed(q_reg[15:8]) > $signed(b_data_reg[15:8]) ? $signed(q_reg[15:8])
+        : $signed(b_data_reg[15:8])),
+    ($signed(q_reg[7:0]) > $signed(b_data_reg[7:0]) ? $signed(q_reg[7:0])
+        : $signed(b_data_reg[7:0]))
+};
+wire [15:0] new_word = b_v_st_reg ? b_data_reg : qmax_0; // the column word written back
+wire write = adv & b_pix_reg;                // a pixel token updates its column
 reg  [2:0] b_col_reg;                        // the token's column: write address
-wire [15:0] q_end;                           // stored maximum of the ending window
-wire [15:0] qmax_end;                        // ending window with the pixel
+wire [15:0] q_end = q_reg;                   // stored maximum of the ending window
+wire [15:0] qmax_end = qmax_0;               // ending window with the pixel
 // running window-row maxima, one word per column (block RAM)
 (* ram_style = "block", no_rw_check *)
 reg [15:0] line_buf [0:4];
@@ -311,14 +307,6 @@ assign col_h_last = b_h_last_reg;
 assign col_valid = (b_pix_reg | b_flush_reg) & b_v_end_reg;
 assign col_extra = b_extra_reg;
 assign col_close = b_close_reg;
-assign qmax_0 = {
-    ($signed(q_reg[15:8]) > $signed(b_data_reg[15:8]) ? $signed(q_reg[15:8])
-        : $signed(b_data_reg[15:8])),
-    ($signed(q_reg[7:0]) > $signed(b_data_reg[7:0]) ? $signed(q_reg[7:0])
-        : $signed(b_data_reg[7:0]))
-};
-assign new_word = b_v_st_reg ? b_data_reg : qmax_0;
-assign write = adv & b_pix_reg;
 
 always @(posedge clk) begin
     if (adv) q_reg <= line_buf[rd_col];
@@ -328,8 +316,6 @@ always @(posedge clk) begin
     if (write) line_buf[b_col_reg] <= new_word;
 end
 
-assign q_end = q_reg;
-assign qmax_end = qmax_0;
 assign col_data = b_flush_reg ? q_end : b_v_fresh_reg ? b_data_reg : qmax_end;
 
 always @(posedge clk) begin
@@ -394,11 +380,17 @@ reg  c_h_st_reg;
 reg  c_h_fresh_reg;
 reg  c_h_last_reg;
 reg  [15:0] hp_0_reg;                        // running window maximum
-wire [15:0] hmax_0;
-wire [15:0] hp_sel;                          // stored maximum of the ending window
-wire [15:0] hmax_sel;                        // ending window with this column
-wire [15:0] pooled;                          // the pooled pixel completed this step
-wire pooled_valid;
+wire [15:0] hmax_0 = {
+    ($signed(hp_0_reg[15:8]) > $signed(c_v_reg[15:8]) ? $signed(hp_0_reg[15:8])
+        : $signed(c_v_reg[15:8])),
+    ($signed(hp_0_reg[7:0]) > $signed(c_v_reg[7:0]) ? $signed(hp_0_reg[7:0])
+        : $signed(c_v_reg[7:0]))
+};
+wire [15:0] hp_sel = hp_0_reg;               // stored maximum of the ending window
+wire [15:0] hmax_sel = hmax_0;               // ending window with this column
+// the pooled pixel completed this step
+wire [15:0] pooled = c_extra_reg ? hp_sel : c_h_fresh_reg ? c_v_reg : hmax_sel;
+wire pooled_valid = c_extra_reg | (c_col_reg & c_h_end_reg);
 reg  hold_valid_reg;                         // a pooled pixel waits
 reg  hold_final_reg;                         // and it is known to be the image's last
 reg  hold_early_reg;                         // or known not to be: not its row's last
@@ -406,21 +398,10 @@ reg  [15:0] hold_data_reg;
 reg  out_valid_reg;
 reg  out_last_reg;
 reg  [15:0] out_data_reg;
-wire push;                                   // the held pixel moves to the output register
-wire push_last;                              // and it is the image's last
+// the held pixel moves to the output register
+wire push = hold_valid_reg & (hold_final_reg | hold_early_reg | pooled_valid | c_close_reg);
+wire push_last = hold_final_reg | (c_close_reg & ~pooled_valid); // and it is the image's last
 
-assign hmax_0 = {
-    ($signed(hp_0_reg[15:8]) > $signed(c_v_reg[15:8]) ? $signed(hp_0_reg[15:8])
-        : $signed(c_v_reg[15:8])),
-    ($signed(hp_0_reg[7:0]) > $signed(c_v_reg[7:0]) ? $signed(hp_0_reg[7:0])
-        : $signed(c_v_reg[7:0]))
-};
-assign hp_sel = hp_0_reg;
-assign hmax_sel = hmax_0;
-assign pooled = c_extra_reg ? hp_sel : c_h_fresh_reg ? c_v_reg : hmax_sel;
-assign pooled_valid = c_extra_reg | (c_col_reg & c_h_end_reg);
-assign push = hold_valid_reg & (hold_final_reg | hold_early_reg | pooled_valid | c_close_reg);
-assign push_last = hold_final_reg | (c_close_reg & ~pooled_valid);
 assign out_valid = out_valid_reg;
 assign out_last = out_last_reg;
 assign out_data = out_data_reg;
