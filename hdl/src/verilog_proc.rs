@@ -435,3 +435,216 @@ fn arm(p: &mut Printer, label: &str, body: &[Stmt], depth: usize, op: &str, out:
     stmts(p, body, depth + 2, op, out);
     let _ = writeln!(out, "{ind}end");
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::{Design, Expr, Module, SignalId, Ty};
+    use crate::process::Proc;
+
+    fn printed(m: Module) -> String {
+        let mut d = Design::new(m.name.clone());
+        d.add(m);
+        super::super::print(&d).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The lines of `v` from the one equal to `first`, as many as `want` has, compared.
+    fn assert_block(v: &str, want: &[&str]) {
+        let lines: Vec<&str> = v.lines().collect();
+        let at = lines.iter().position(|l| *l == want[0]);
+        let got = at.map(|i| &lines[i..(i + want.len()).min(lines.len())]);
+        assert_eq!(got, Some(want), "\n{v}");
+    }
+
+    /// A module with bit inputs `a`, `b`, `c`, a clock domain and an 8-bit register `x_reg`.
+    fn base() -> (Module, Proc, [SignalId; 4]) {
+        let mut m = Module::new("t");
+        let clk = m.input("clk", Ty::bit(), None, "");
+        let rst = m.input("rst", Ty::bit(), None, "");
+        let [a, b, c] = ["a", "b", "c"].map(|n| m.input(n, Ty::bit(), None, ""));
+        for s in [a, b, c] {
+            m.allow_unused(s, "each test reads some of them");
+        }
+        let d = m.domain("sync", clk, Some(rst));
+        let x = m.reg_reset("x_reg", Ty::u(8), d, 0, "");
+        let y = m.output("y", Ty::u(8), None, "");
+        m.assign(y, x);
+        (m, Proc::sync(d), [a, b, c, x])
+    }
+
+    fn k(v: u128) -> Expr {
+        Expr::uconst(8, v)
+    }
+
+    #[test]
+    fn chains_of_lone_assignments_drop_begin_end_and_else_if_stays_flat() {
+        let (mut m, mut p, [a, b, c, x]) = base();
+        p.if_(a, |p| {
+            p.set(x, k(1));
+        })
+        .elif(b, |p| {
+            p.set(x, k(2));
+        })
+        .else_(|p| {
+            // An `else` holding one `if` is an `else if`.
+            p.if_(c, |p| {
+                p.set(x, k(3));
+            })
+            .else_(|p| {
+                p.set(x, k(4));
+            });
+        });
+        m.process(p);
+        let v = printed(m);
+        assert_block(
+            &v,
+            &[
+                "    if (a) x_reg <= 8'd1;",
+                "    else if (b) x_reg <= 8'd2;",
+                "    else if (c) x_reg <= 8'd3;",
+                "    else x_reg <= 8'd4;",
+                "    if (rst) x_reg <= 8'd0;",
+                "end",
+            ],
+        );
+    }
+
+    /// `if (a) if (b) x <= 1; else x <= 2;` would give the `else` to `if (b)`: a lone
+    /// `if` is never printed bare.
+    #[test]
+    fn a_lone_if_inside_an_if_with_else_keeps_begin_end() {
+        let (mut m, mut p, [a, b, _, x]) = base();
+        p.if_(a, |p| {
+            p.if_(b, |p| {
+                p.set(x, k(1));
+            });
+        })
+        .else_(|p| {
+            p.set(x, k(2));
+        });
+        m.process(p);
+        let v = printed(m);
+        assert_block(
+            &v,
+            &[
+                "    if (a) begin",
+                "        if (b) x_reg <= 8'd1;",
+                "    end else begin",
+                "        x_reg <= 8'd2;",
+                "    end",
+            ],
+        );
+    }
+
+    #[test]
+    fn long_conditions_wrap_and_long_branches_go_below_their_condition() {
+        let mut m = Module::new("t");
+        let clk = m.input("clk", Ty::bit(), None, "");
+        let ins: Vec<SignalId> = (0..8)
+            .map(|i| m.input(&format!("request_from_client_{i}"), Ty::bit(), None, ""))
+            .collect();
+        let d = m.domain("sync", clk, None);
+        let x = m.reg_in("x_reg", Ty::u(8), d, "");
+        let y = m.output("y", Ty::u(8), None, "");
+        m.assign(y, x);
+        let any = Expr::or_all(ins.iter().map(|s| Expr::from(*s)).collect(), Ty::bit());
+        let mut p = Proc::sync(d);
+        p.if_(any.clone(), |p| {
+            p.set(x, k(1));
+            p.set(x, k(2));
+        });
+        p.if_(ins[0], |p| {
+            p.set(x, Expr::concat(ins.iter().map(|s| Expr::from(*s)).collect()));
+        })
+        .else_(|p| {
+            p.set(x, k(3));
+        });
+        m.process(p);
+        let v = printed(m);
+        assert!(v.lines().all(|l| l.len() <= super::LINE_WIDTH), "{v}");
+        assert!(v.contains("    if (request_from_client_0\n"), "{v}");
+        assert!(v.contains("            | request_from_client_7) begin\n"), "{v}");
+        assert_block(&v, &["    if (request_from_client_0)", "        x_reg <= {"]);
+        assert_block(&v, &["    else", "        x_reg <= 8'd3;"]);
+    }
+
+    #[test]
+    fn case_arms_print_on_their_label_line_and_identical_arms_merge() {
+        let (mut m, mut p, [a, b, c, x]) = base();
+        let sel = Expr::concat(vec![a.into(), b.into()]);
+        p.switch(sel)
+            .case(&[0], |p| {
+                p.set(x, k(1));
+            })
+            .case(&[1], |p| {
+                p.if_(c, |p| {
+                    p.set(x, k(2));
+                    p.set(x, k(3));
+                });
+            })
+            .case(&[2], |p| {
+                p.set(x, k(1));
+            })
+            .default(|p| {
+                p.if_(c, |p| {
+                    p.set(x, k(4));
+                });
+            });
+        m.process(p);
+        let v = printed(m);
+        assert_block(
+            &v,
+            &[
+                "    case ({b, a})",
+                "        2'd0, 2'd2: x_reg <= 8'd1;",
+                "        2'd1: if (c) begin",
+                "            x_reg <= 8'd2;",
+                "            x_reg <= 8'd3;",
+                "        end",
+                "        default: if (c) x_reg <= 8'd4;",
+                "    endcase",
+            ],
+        );
+    }
+
+    #[test]
+    fn states_are_one_localparam_wrapped_and_named_in_comparisons() {
+        let mut m = Module::new("t");
+        let clk = m.input("clk", Ty::bit(), None, "");
+        let rst = m.input("rst", Ty::bit(), None, "");
+        let a = m.input("a", Ty::bit(), None, "");
+        let names: Vec<String> = (0..20).map(|i| format!("STEP_NUMBER_{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let d = m.domain("sync", clk, Some(rst));
+        let f = m.fsm("phase_reg", d, &names, "");
+        let mut p = Proc::sync(d);
+        p.if_(a, |p| {
+            p.set(f.reg, Expr::uconst(5, 3));
+        });
+        m.process(p);
+        let busy = m.output("busy", Ty::bit(), None, "");
+        let idle = Expr::from(f.reg).cmp_eq(Expr::uconst(5, 0));
+        m.assign(busy, !idle);
+        let v = printed(m);
+        assert_eq!(v.matches("localparam").count(), 1, "{v}");
+        assert!(v.contains("localparam [4:0] PHASE_STEP_NUMBER_0 = 5'd0,"), "{v}");
+        assert!(v.lines().all(|l| l.len() <= super::LINE_WIDTH), "{v}");
+        assert!(v.contains("assign busy = phase_reg != PHASE_STEP_NUMBER_0;"), "{v}");
+        assert!(v.contains("if (a) phase_reg <= PHASE_STEP_NUMBER_3;"), "{v}");
+    }
+
+    #[test]
+    fn wires_are_defined_where_declared_unless_they_read_a_later_one() {
+        let mut m = Module::new("t");
+        let a = m.input("a", Ty::u(4), None, "");
+        let first = m.wire("first", Ty::u(4), "reads a later wire");
+        let second = m.wire("second", Ty::u(4), "");
+        let y = m.output("y", Ty::u(4), None, "");
+        m.assign(first, Expr::from(second) + Expr::uconst(4, 1));
+        m.assign(second, Expr::from(a) ^ Expr::uconst(4, 0));
+        m.assign(y, first);
+        let v = printed(m);
+        assert!(v.contains("\nwire [3:0] first;"), "{v}");
+        assert!(v.contains("\nwire [3:0] second = a;\n"), "{v}");
+        assert!(v.contains("\nassign first = second + 4'd1;\n"), "{v}");
+    }
+}

@@ -185,11 +185,11 @@ impl Gen {
                 // Forms the printer simplifies: `s ? c : c`, `x | 0`, `x ^ 0` (zero also
                 // as `0 | 0` or `s ? 0 : 0`), `~(a cmp b)`.
                 13 => {
-                    let zero = hdl::ir::Const { ty, bits: 0 };
+                    let zero = Expr::Const(hdl::ir::Const { ty, bits: 0 });
                     let zero = match self.rng.gen_range(0..3) {
-                        0 => Expr::Const(zero),
-                        1 => Expr::mux(self.expr(Ty::bit(), d), zero, zero),
-                        _ => Expr::Binary(BinOp::Or, Box::new(zero.into()), Box::new(zero.into())),
+                        0 => zero,
+                        1 => Expr::mux(self.expr(Ty::bit(), d), zero.clone(), zero),
+                        _ => Expr::Binary(BinOp::Or, Box::new(zero.clone()), Box::new(zero)),
                     };
                     let e = self.expr(ty, d);
                     let op = [BinOp::Or, BinOp::Xor][self.rng.gen_range(0..2)];
@@ -391,7 +391,8 @@ fn run_process_seed(seed: u64) {
     let sync = m.domain("sync", clk, Some(rst));
     // A state register: comparisons with it and assignments to it print state names.
     let states = ["IDLE", "RUN", "WAIT", "DONE", "ERR"];
-    let fsm = m.fsm("st_reg", sync, &states[..g.rng.gen_range(2..=5)], "");
+    let states = &states[..g.rng.gen_range(2..=5)];
+    let fsm = m.fsm("st_reg", sync, states, "");
     let mut ctrl = vec![(fsm.reg, m.signal(fsm.reg).ty)];
     for i in 0..3 {
         let ty = g.rand_ty();
@@ -436,6 +437,17 @@ fn run_process_seed(seed: u64) {
         let (c, e) = (g.expr(Ty::bit(), 2), g.expr(ty, 2));
         p.if_(c, |p| {
             p.set(r, e);
+        });
+    }
+    // The state machine itself, so that every state is named somewhere.
+    let mut sw = p.fsm(&fsm);
+    for (i, st) in states.iter().enumerate() {
+        let next = states[(i + 1) % states.len()];
+        let c = g.expr(Ty::bit(), 2);
+        sw = sw.state(st, |p| {
+            p.if_(c, |p| {
+                p.goto(next);
+            });
         });
     }
     random_stmts(&mut g, &mut p, &regs, 3);
