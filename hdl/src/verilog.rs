@@ -638,16 +638,12 @@ impl<'a> Printer<'a> {
                 };
                 Some(Const { ty, bits })
             }
-            // Both values equal: the select does not matter.
-            Expr::Mux { t, f, .. } => {
-                let (t, f) = (self.const_of(t)?, self.const_of(f)?);
-                (t == f).then_some(t)
-            }
             _ => None,
         }
     }
 
-    /// Is `e` zero: a zero constant, or `|` or `^` of zeros?
+    /// Is `e` zero: a zero constant, or `|` or `^` of zeros? (Never `s ? 0 : 0`: dropping
+    /// `s` could leave a signal unread in the text, which lint reports.)
     fn is_zero(&self, e: &Expr) -> bool {
         match e {
             Expr::Binary(BinOp::Or | BinOp::Xor, a, b) => self.is_zero(a) && self.is_zero(b),
@@ -761,7 +757,7 @@ impl<'a> Printer<'a> {
                 Doc::text(Self::select(&n, t, *lo, *width), Shape::Atom)
             }
             Expr::Unary(op, a) => {
-                // `~(a == b)` is `a != b`: a comparison is one bit wide, and the IR never
+                // `~(a == b)` is `a != b`: an equality is one bit wide, and the IR never
                 // widens it implicitly (an extension is hoisted), so inverting it is
                 // negating it.
                 if let (UnOp::Not, Expr::Binary(cmp, x, y)) = (op, a.as_ref()) {
@@ -787,7 +783,8 @@ impl<'a> Printer<'a> {
             }
             Expr::Binary(op, a, b) => {
                 let op = *op;
-                // `x | 0` and `x ^ 0` are `x` (both operands have one type).
+                // `x | 0` and `x ^ 0` are `x` (both operands have one type); no signal
+                // read disappears.
                 if matches!(op, BinOp::Or | BinOp::Xor) {
                     if self.is_zero(b) {
                         return self.doc(a, top);
@@ -1040,17 +1037,14 @@ impl<'a> Printer<'a> {
     }
 }
 
-/// The comparison that is the inverse of `op`, for comparisons.
+/// The inverse of an (in)equality. Orderings stay as written: `~(0 > x)` as `0 <= x`
+/// would be a comparison Verilator reports as constant (UNSIGNED) where the IR has none.
 fn negated(op: BinOp) -> Option<BinOp> {
-    Some(match op {
-        BinOp::Eq => BinOp::Ne,
-        BinOp::Ne => BinOp::Eq,
-        BinOp::Lt => BinOp::Ge,
-        BinOp::Ge => BinOp::Lt,
-        BinOp::Gt => BinOp::Le,
-        BinOp::Le => BinOp::Gt,
-        _ => return None,
-    })
+    match op {
+        BinOp::Eq => Some(BinOp::Ne),
+        BinOp::Ne => Some(BinOp::Eq),
+        _ => None,
+    }
 }
 
 /// Base of the names of temporaries hoisted from the next value of register `name`:
