@@ -3,7 +3,11 @@
 //! The output reads like hand-written RTL in the verilog-axis style:
 //! `default_nettype none`, a block comment per module, ports grouped under
 //! comments, one always block per clock/enable pair with the reset applied last
-//! (control registers only), and instances with named connections.
+//! (control registers only), and instances with named connections. An internal wire is
+//! defined where it is declared (`wire x = e;`) when `e` reads only ports and signals
+//! declared above it, so no name is used before its declaration (which some tools
+//! reject); the rest keep `wire x;` and an `assign`. Processes print as described in
+//! `verilog_proc.rs`: `begin`/`end` only where a branch holds more than one assignment.
 //!
 //! Expressions carry parentheses only where Verilog's precedence needs them, plus
 //! between different bitwise operators and around comparisons and shifts inside other
