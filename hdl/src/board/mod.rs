@@ -323,9 +323,11 @@ pub(crate) fn reset_to(rst: SignalId, width: u32, value: u64) -> Option<Reset> {
 /// gated by a compare of `idx` with its own constant, which maps to LUTs better
 /// than a shifter and needs no subtractor.
 pub(crate) fn select_byte(bytes: Vec<Expr>, idx: Expr, idx_bits: u32, offset: u64) -> Expr {
+    // A zero byte adds nothing to the OR: leave its term out.
     let terms = bytes
         .into_iter()
         .enumerate()
+        .filter(|(_, b)| !matches!(b, Expr::Const(c) if c.bits == 0))
         .map(|(i, b)| {
             let hit = idx.clone().cmp_eq(k(idx_bits, offset + i as u64));
             Expr::mux(hit, b, k(8, 0))
