@@ -1176,8 +1176,17 @@ fn print_module(m: &Module, out: &mut String) {
                 p.set_ctx(&format!("{mem_name}_wdata"));
                 let col = 8 + mem_name.len() + a.len() + "[] <= ".len();
                 let d = p.expr_at(data, true, col, 8, 1);
-                let _ = writeln!(body, "always @(posedge {}) begin", m.signals[clk.index()].name);
-                procs::guarded(&en, &[format!("{mem_name}[{a}] <= {d};")], "    ", &mut body);
+                let _ = writeln!(
+                    body,
+                    "always @(posedge {}) begin",
+                    m.signals[clk.index()].name
+                );
+                procs::guarded(
+                    &en,
+                    &[format!("{mem_name}[{a}] <= {d};")],
+                    "    ",
+                    &mut body,
+                );
                 body.push_str("end\n");
             }
             Item::MemRead {
@@ -1192,7 +1201,11 @@ fn print_module(m: &Module, out: &mut String) {
                 let en = p.expr_at(enable, false, "    if (".len(), 4, ") begin".len());
                 p.set_ctx(&format!("{mem_name}_raddr"));
                 let a = p.expr(addr, false);
-                let _ = writeln!(body, "always @(posedge {}) begin", m.signals[clk.index()].name);
+                let _ = writeln!(
+                    body,
+                    "always @(posedge {}) begin",
+                    m.signals[clk.index()].name
+                );
                 let read = format!("{} <= {mem_name}[{a}];", m.signals[target.index()].name);
                 procs::guarded(&en, &[read], "    ", &mut body);
                 body.push_str("end\n");

@@ -94,7 +94,11 @@ pub(super) fn state_params(m: &Module, out: &mut String) {
                 ty: sig.ty,
                 bits: i as u128,
             });
-            let item = format!("{} = {value}{}", f.param_name(i), if i + 1 < n { "," } else { ";" });
+            let item = format!(
+                "{} = {value}{}",
+                f.param_name(i),
+                if i + 1 < n { "," } else { ";" }
+            );
             if line.len() > lead.len() && line.len() + 1 + item.len() > LINE_WIDTH {
                 let _ = writeln!(out, "{line}");
                 line = " ".repeat(lead.len());
@@ -553,7 +557,10 @@ mod tests {
             p.set(x, k(2));
         });
         p.if_(ins[0], |p| {
-            p.set(x, Expr::concat(ins.iter().map(|s| Expr::from(*s)).collect()));
+            p.set(
+                x,
+                Expr::concat(ins.iter().map(|s| Expr::from(*s)).collect()),
+            );
         })
         .else_(|p| {
             p.set(x, k(3));
@@ -562,8 +569,14 @@ mod tests {
         let v = printed(m);
         assert!(v.lines().all(|l| l.len() <= super::LINE_WIDTH), "{v}");
         assert!(v.contains("    if (request_from_client_0\n"), "{v}");
-        assert!(v.contains("            | request_from_client_7) begin\n"), "{v}");
-        assert_block(&v, &["    if (request_from_client_0)", "        x_reg <= {"]);
+        assert!(
+            v.contains("            | request_from_client_7) begin\n"),
+            "{v}"
+        );
+        assert_block(
+            &v,
+            &["    if (request_from_client_0)", "        x_reg <= {"],
+        );
         assert_block(&v, &["    else", "        x_reg <= 8'd3;"]);
     }
 
@@ -626,10 +639,19 @@ mod tests {
         m.assign(busy, !idle);
         let v = printed(m);
         assert_eq!(v.matches("localparam").count(), 1, "{v}");
-        assert!(v.contains("localparam [4:0] PHASE_STEP_NUMBER_0 = 5'd0,"), "{v}");
+        assert!(
+            v.contains("localparam [4:0] PHASE_STEP_NUMBER_0 = 5'd0,"),
+            "{v}"
+        );
         assert!(v.lines().all(|l| l.len() <= super::LINE_WIDTH), "{v}");
-        assert!(v.contains("assign busy = phase_reg != PHASE_STEP_NUMBER_0;"), "{v}");
-        assert!(v.contains("if (a) phase_reg <= PHASE_STEP_NUMBER_3;"), "{v}");
+        assert!(
+            v.contains("assign busy = phase_reg != PHASE_STEP_NUMBER_0;"),
+            "{v}"
+        );
+        assert!(
+            v.contains("if (a) phase_reg <= PHASE_STEP_NUMBER_3;"),
+            "{v}"
+        );
     }
 
     #[test]

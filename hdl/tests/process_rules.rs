@@ -47,7 +47,10 @@ fn fsm_example_passes_and_prints_states() {
     assert!(v.contains("case (state_reg)"), "{v}");
     assert!(v.contains("STATE_RUN: if (take) begin"), "{v}");
     assert!(v.contains("STATE_DONE: done = 1'd1;"), "{v}");
-    assert!(v.contains("if (count_reg == 3'd4) state_reg <= STATE_DONE;"), "{v}");
+    assert!(
+        v.contains("if (count_reg == 3'd4) state_reg <= STATE_DONE;"),
+        "{v}"
+    );
     assert!(v.contains("assign busy = state_reg != STATE_IDLE;"), "{v}");
     assert!(v.contains("always @* begin"), "{v}");
     assert!(v.contains("output reg  s_ready"), "{v}");
