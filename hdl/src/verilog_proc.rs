@@ -176,9 +176,10 @@ pub(super) fn domain_blocks(p: &mut Printer, by_domain: &[Vec<&Process>], body: 
     }
 }
 
-/// `if (cond) stmt;` on one line for a single short statement, else a `begin`/`end`
-/// block: for guards whose condition and statements are already printed on one line
-/// each (resets, enables).
+/// `if (cond) stmt;` on one line for a single statement that fits, else a
+/// `begin`/`end` block: for guards whose condition and statements are already printed
+/// (resets, enables, memory ports), the statements laid out for the block's
+/// indentation (`ind` plus one step).
 pub(super) fn guarded(cond: &str, stmts: &[String], ind: &str, out: &mut String) {
     if let [s] = stmts {
         let line = format!("{ind}if ({cond}) {s}");
@@ -389,20 +390,21 @@ fn switch(
 /// continuation lines aligned under the first label.
 fn labels_text(labels: &[String], depth: usize) -> String {
     let col = depth * INDENT.len();
-    let mut lines = vec![String::new()];
-    for (i, l) in labels.iter().enumerate() {
-        let line = lines.last_mut().expect("starts with one line");
-        if i > 0 {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for l in labels {
+        if !line.is_empty() {
             line.push(',');
             // Room for this label and the `: ` (or `,`) after it.
             if col + line.len() + 1 + l.len() + 2 > LINE_WIDTH {
-                lines.push(String::new());
+                lines.push(std::mem::take(&mut line));
             } else {
                 line.push(' ');
             }
         }
-        lines.last_mut().expect("not empty").push_str(l);
+        line.push_str(l);
     }
+    lines.push(line);
     lines.join(&format!("\n{}", " ".repeat(col)))
 }
 
@@ -617,6 +619,38 @@ mod tests {
                 "    endcase",
             ],
         );
+    }
+
+    #[test]
+    fn merged_labels_wrap_aligned() {
+        let (mut m, mut p, [a, b, c, x]) = base();
+        let sel = Expr::concat(vec![
+            a.into(),
+            b.into(),
+            c.into(),
+            a.into(),
+            b.into(),
+            c.into(),
+        ]);
+        let mut sw = p.switch(sel);
+        for v in 0..40 {
+            sw = sw.case(&[v], |p| {
+                p.set(x, k(u128::from(v % 2)));
+            });
+        }
+        sw.default(|p| {
+            p.set(x, k(7));
+        });
+        m.process(p);
+        let v = printed(m);
+        assert!(v.lines().all(|l| l.len() <= super::LINE_WIDTH), "{v}");
+        let first = "        6'd0, 6'd2, 6'd4, 6'd6,";
+        let at = v.find(first).unwrap_or_else(|| panic!("{v}"));
+        let next = v[at..].lines().nth(1).unwrap_or_default();
+        assert!(next.starts_with("        6'd"), "{v}");
+        assert!(v.contains("6'd38: x_reg <= 8'd0;\n"), "{v}");
+        assert!(v.contains("6'd39: x_reg <= 8'd1;\n"), "{v}");
+        assert_eq!(v.matches(": x_reg <= 8'd").count(), 3, "{v}");
     }
 
     #[test]
