@@ -84,6 +84,9 @@ pub struct ModelParams {
     /// means one per column, the default): a row of results takes
     /// `cols / requant_lanes` cycles in the output path (cycles only).
     pub requant_lanes: u32,
+    /// The engine's FIFOs of depth 4 or more in block RAM (`gen --fifo-ram`;
+    /// cycles only: a word takes a cycle more through an empty FIFO).
+    pub fifo_ram: bool,
 }
 
 impl ModelParams {
@@ -101,6 +104,7 @@ impl ModelParams {
             pipeline: 0,
             max_inflight: 64,
             requant_lanes: 0,
+            fifo_ram: false,
         }
     }
 }
@@ -417,6 +421,7 @@ pub fn layer_cost(
             pipeline: u64::from(p.pipeline),
             max_inflight: u64::from(p.max_inflight),
             requant_lanes: u64::from(p.requant_lanes),
+            fifo_ram: p.fifo_ram,
         },
         d,
         limit,

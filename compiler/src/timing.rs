@@ -35,7 +35,9 @@
 //!   FIFO). Reads from generator > prefetcher > input loader.
 //! - **Tag FIFO** (block RAM with a prefetched output register when
 //!   `max_inflight >= 32`): a tag written at one edge is at the head two
-//!   edges later when the FIFO was empty. A response lands when it and its
+//!   edges later when the FIFO was empty. With `fifo_ram` the request,
+//!   tag and tile-info FIFOs (and the write-job FIFO from 4 rows) are all
+//!   block RAM that way. A response lands when it and its
 //!   tag are at the heads; a fence at the head leaves without one.
 //! - **Staging ring** (4 buffers): a buffer is complete when its A bytes
 //!   (input-buffer reads one cycle after the walker, or the fence) and its B
@@ -102,6 +104,9 @@ pub struct TimingParams {
     /// means one per column): a row stays at the array's output for
     /// `cols / lanes` cycles.
     pub requant_lanes: u64,
+    /// Every FIFO of depth 4 or more in block RAM (`gen --fifo-ram`): the
+    /// request, tag and tile-info FIFOs, the write-job FIFO from 4 rows.
+    pub fifo_ram: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,7 +215,8 @@ impl<T: Copy> RegFifo<T> {
 }
 
 /// A FIFO in registers or in block RAM (the write-job FIFO from 8 rows, the
-/// tag FIFO from 32 entries).
+/// tag FIFO from 32 entries, and every FIFO of depth 4 or more with
+/// `fifo_ram`).
 enum AnyFifo<T> {
     Reg(RegFifo<T>),
     Bram(BramFifo<T>),
@@ -369,9 +375,11 @@ fn simulate(
     let (mut il_active, mut il_w, mut il_landed) = (false, 0u64, 0u64);
     let mut nl_out = 0u64;
     // Port and memory.
-    let mut rq: RegFifo<Tag> = RegFifo::new(RQ_DEPTH);
+    // The generator's storage rule (`hdl::engine::EngineConfig::fifo_storage`).
+    let ram = |depth: usize| p.fifo_ram && depth >= 4;
+    let mut rq: AnyFifo<Tag> = AnyFifo::new(RQ_DEPTH, ram(RQ_DEPTH));
     let tag_depth = p.max_inflight as usize;
-    let mut tagf: AnyFifo<Tag> = AnyFifo::new(tag_depth, tag_depth >= 32);
+    let mut tagf: AnyFifo<Tag> = AnyFifo::new(tag_depth, tag_depth >= 32 || ram(tag_depth));
     // The request register: None, Some(true) a write, Some(false) a read.
     let mut mreq: Option<bool> = None;
     let mut resp: VecDeque<u64> = VecDeque::new();
@@ -398,9 +406,9 @@ fn simulate(
     let gap_max = rows - 1;
     let (mut since_last, mut last_ok) = (gap_max, true);
     // Output path.
-    let mut info: RegFifo<Info> = RegFifo::new(INFO_DEPTH);
+    let mut info: AnyFifo<Info> = AnyFifo::new(INFO_DEPTH, ram(INFO_DEPTH));
     let wjob_depth = rows.max(2) as usize;
-    let mut wjob: AnyFifo<u64> = AnyFifo::new(wjob_depth, rows >= 8);
+    let mut wjob: AnyFifo<u64> = AnyFifo::new(wjob_depth, rows >= 8 || ram(wjob_depth));
     // Column groups a row is requantized in (one a cycle) and the group counter.
     let lanes = if p.requant_lanes == 0 {
         cols
@@ -522,7 +530,7 @@ fn simulate(
         } else {
             None
         };
-        let reads_idle = rq.q.is_empty() && mreq != Some(false) && tagf.empty() && !rq_valid;
+        let reads_idle = rq.empty() && mreq != Some(false) && tagf.empty() && !rq_valid;
         let nl_idle = nl_out == 0 && !gen_valid && !pf_valid;
 
         // Port: writes first, then the request FIFO's head.
@@ -565,7 +573,7 @@ fn simulate(
         let wj_head = wjob.head();
         let wr_push = wj_head.is_some() && wr.ready();
         let wj_pop = wr_push && wj_head.is_some_and(|nw| wq + 1 == nw);
-        let out_idle = info.q.is_empty()
+        let out_idle = info.empty()
             && wjob.empty()
             && wr.q.is_empty()
             && mreq != Some(true)

@@ -226,6 +226,7 @@ fn traffic_equals_the_literal_schedule() {
                 let lanes: Vec<u32> = (0..=cols).filter(|&l| l == 0 || cols % l == 0).collect();
                 lanes[rng.gen_range(0..lanes.len())]
             },
+            fifo_ram: rng.gen_bool(0.3),
         };
         let d = rand_descriptor(&mut rng, &pm);
         let desc_addr = mb * rng.gen_range(0..100);

@@ -190,6 +190,11 @@ pub struct EngineFlags {
     /// (smaller: one unit is ~1.8k LUT4 on iCE40; slower output path)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub requant_lanes: Option<String>,
+    /// Engine: every FIFO of depth 4 or more in block RAM (request, tag, tile-info,
+    /// write-job from 4 rows): fewer LUTs and flip-flops for small FPGAs, ceil(bits/16)
+    /// iCE40 RAM40 blocks per FIFO, and a cycle more through an empty FIFO
+    #[arg(long)]
+    pub fifo_ram: bool,
 }
 
 impl EngineFlags {
@@ -201,6 +206,7 @@ impl EngineFlags {
             ("--ibuf-bytes", self.ibuf_bytes.is_some()),
             ("--wbuf-rows", self.wbuf_rows.is_some()),
             ("--requant-lanes", self.requant_lanes.is_some()),
+            ("--fifo-ram", self.fifo_ram),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -237,6 +243,9 @@ impl EngineFlags {
         if let Some(raw) = &self.requant_lanes {
             let v = engine_value(cfg, "requant_lanes", raw, |c, v| c.requant_lanes = Some(v))?;
             cfg.requant_lanes = Some(v);
+        }
+        if self.fifo_ram {
+            cfg.fifo_ram = true;
         }
         Ok(())
     }
@@ -572,6 +581,7 @@ mod tests {
             ibuf_bytes: Some("4096".into()),
             wbuf_rows: Some("64".into()),
             requant_lanes: Some("2".into()),
+            fifo_ram: true,
         };
         engine
             .apply(&array, &mut cfg)
@@ -586,9 +596,10 @@ mod tests {
                 cfg.max_inflight,
                 cfg.ibuf_bytes,
                 cfg.wbuf_rows,
-                cfg.requant_lanes
+                cfg.requant_lanes,
+                cfg.fifo_ram
             ),
-            (128, 16, 4096, 64, Some(2))
+            (128, 16, 4096, 64, Some(2), true)
         );
         assert_eq!(
             engine.given(),
@@ -597,7 +608,8 @@ mod tests {
                 "--max-inflight",
                 "--ibuf-bytes",
                 "--wbuf-rows",
-                "--requant-lanes"
+                "--requant-lanes",
+                "--fifo-ram"
             ]
         );
     }

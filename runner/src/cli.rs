@@ -99,6 +99,9 @@ pub struct Args {
     /// column); fewer are smaller and take cols/N cycles per row of results.
     #[arg(long, value_name = "N")]
     pub requant_lanes: Option<u32>,
+    /// rtl: the engine's FIFOs of depth 4 or more in block RAM (as `gen --fifo-ram`).
+    #[arg(long)]
+    pub fifo_ram: bool,
     /// rtl: the first layer as written (direct), or im2col'ed by the host:
     /// horizontal taps only (im2col-rows) or all taps (im2col, a 1x1 layer).
     #[arg(long, default_value_t = crate::rtl::DEFAULT_FIRST_LAYER, value_parser = parse_first_layer)]
@@ -138,6 +141,7 @@ impl Args {
                 wbuf_rows: self.wbuf_rows,
                 max_inflight: self.max_inflight,
                 requant_lanes: self.requant_lanes,
+                fifo_ram: self.fifo_ram,
                 ..EngineConfig::default()
             },
             latency: self.latency,

@@ -71,6 +71,7 @@ impl RtlOptions {
             pipeline: e.pipeline,
             max_inflight: e.max_inflight,
             requant_lanes: e.lanes(),
+            fifo_ram: e.fifo_ram,
         }
     }
 }

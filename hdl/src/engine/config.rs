@@ -52,6 +52,33 @@ pub struct EngineConfig {
     /// they were.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requant_lanes: Option<u32>,
+    /// Every FIFO of depth 4 or more in block RAM (`gen --fifo-ram`): the
+    /// request, tag and tile-info FIFOs (and the write-job FIFO from 4 rows)
+    /// leave the logic fabric, for the small FPGAs, at `ceil(width/16)`
+    /// iCE40 RAM40 blocks each and a cycle more from an empty FIFO to its output (`compiler::timing` models
+    /// both storages). Off: block RAM only for the tag FIFO from 32 entries
+    /// and the write-job FIFO from 8 rows. The depth-2 FIFOs stay registers
+    /// (a block-RAM FIFO needs 3 words to stream one word a clock). Not in
+    /// the configuration record when off, so older configurations print the
+    /// same.
+    #[serde(skip_serializing_if = "is_false")]
+    pub fifo_ram: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Where the engine keeps each of its FIFOs: true for block RAM. The one rule,
+/// used by the generator; `compiler::timing` mirrors it (the `engine_model`
+/// sweep checks the two agree cycle for cycle).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FifoStorage {
+    pub rq: bool,
+    pub tag: bool,
+    pub info: bool,
+    pub wjob: bool,
+    pub wr: bool,
 }
 
 impl Default for EngineConfig {
@@ -69,6 +96,7 @@ impl Default for EngineConfig {
             ibuf_bytes: 128 * 1024,
             wbuf_rows: 2048,
             requant_lanes: None,
+            fifo_ram: false,
         }
     }
 }
@@ -162,6 +190,20 @@ impl EngineConfig {
     /// the A walk (one row per cycle) keeps pace with the beats it feeds.
     pub fn chunk_bytes(&self) -> u32 {
         (self.mem_bits / 8).max(self.rows.next_power_of_two())
+    }
+
+    /// Which FIFOs are block RAM (see [`EngineConfig::fifo_ram`]); their
+    /// depths: request and tile-info 4, tag `max_inflight`, write-job
+    /// `max(rows, 2)`, write 2.
+    pub fn fifo_storage(&self) -> FifoStorage {
+        let deep = |depth: u32| self.fifo_ram && depth >= 4;
+        FifoStorage {
+            rq: deep(4),
+            tag: self.max_inflight >= 32 || deep(self.max_inflight),
+            info: deep(4),
+            wjob: self.rows >= 8 || deep(self.rows.max(2)),
+            wr: false,
+        }
     }
 
     /// The configuration of the array inside the engine.

@@ -11,7 +11,7 @@ pub mod setup;
 pub mod top;
 pub mod writer;
 
-pub use config::{EngineConfig, EngineDerived};
+pub use config::{EngineConfig, EngineDerived, FifoStorage};
 
 use crate::ir::Design;
 use crate::parts::fifo::{self, FifoConfig, Storage};
@@ -30,27 +30,25 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
             storage,
         })
     };
-    let rq = fifo("rq_fifo", top::RQ_BITS, 4, Storage::Registers)?;
-    let tag_storage = if cfg.max_inflight >= 32 {
-        Storage::BlockRam
-    } else {
-        Storage::Registers
+    let at = |ram: bool| {
+        if ram {
+            Storage::BlockRam
+        } else {
+            Storage::Registers
+        }
     };
-    let tag = fifo("tag_fifo", top::TAG_BITS, cfg.max_inflight, tag_storage)?;
-    let info = fifo("info_fifo", top::info_bits(cfg), 4, Storage::Registers)?;
+    let place = cfg.fifo_storage();
+    let rq = fifo("rq_fifo", top::RQ_BITS, 4, at(place.rq))?;
+    let tag = fifo("tag_fifo", top::TAG_BITS, cfg.max_inflight, at(place.tag))?;
+    let info = fifo("info_fifo", top::info_bits(cfg), 4, at(place.info))?;
     // A whole tile of output pixels fits, so the array never waits for the writer.
-    let wjob_storage = if cfg.rows >= 8 {
-        Storage::BlockRam
-    } else {
-        Storage::Registers
-    };
     let wjob = fifo(
         "wjob_fifo",
         top::wjob_bits(cfg),
         top::wjob_depth(cfg),
-        wjob_storage,
+        at(place.wjob),
     )?;
-    let wr = fifo("wr_fifo", top::wr_bits(cfg), 2, Storage::Registers)?;
+    let wr = fifo("wr_fifo", top::wr_bits(cfg), 2, at(place.wr))?;
     let ibuf = ram::build(&RamConfig {
         name: format!("{}_ibuf", cfg.name),
         width: 8 * cfg.chunk_bytes(),
