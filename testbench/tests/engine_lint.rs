@@ -388,6 +388,61 @@ fn inferred_memories_are_the_buffers_and_two_fifos() {
     }
 }
 
+/// With `fifo_ram` (`gen --fifo-ram`) every FIFO of depth 4 or more is a
+/// memory too (request, tag, tile-info, and the write-job FIFO from 4 rows),
+/// a word per FIFO entry at the FIFO's width; the depth-2 write FIFO (and the
+/// 2-row write-job FIFO) stay registers.
+#[test]
+fn fifo_ram_puts_every_deep_fifo_in_memory() {
+    for c in [
+        EngineConfig {
+            max_inflight: 4,
+            ibuf_bytes: 1024,
+            wbuf_rows: 256,
+            fifo_ram: true,
+            ..engine(2, 2, 32, 0)
+        },
+        EngineConfig {
+            max_inflight: 8,
+            wbuf_rows: 64,
+            fifo_ram: true,
+            ..engine(4, 3, 64, 0)
+        },
+    ] {
+        let l = format!("{}-fifo-ram", label(&c));
+        let dir = staged(&c, "fifo-ram");
+        let mems = memories(&dir, &c.name);
+        let of = |part: &str| -> Vec<&Memory> {
+            mems.iter()
+                .filter(|m| m.name.contains(&format!("u_{part}.")))
+                .collect()
+        };
+        let want = [
+            ("rq_fifo", 4, hdl::engine::top::rq_bits(&c)),
+            (
+                "tag_fifo",
+                c.max_inflight,
+                hdl::engine::top::tag_layout(&c).bits(),
+            ),
+            ("info_fifo", 4, hdl::engine::top::info_bits(&c)),
+        ];
+        for (part, words, width) in want {
+            let got: Vec<(u64, u64)> = of(part).iter().map(|m| (m.words, m.width)).collect();
+            assert_eq!(
+                got,
+                [(u64::from(words), u64::from(width))],
+                "{l}: {part} in {mems:?}"
+            );
+        }
+        assert_eq!(
+            of("wjob_fifo").len(),
+            usize::from(c.rows >= 4),
+            "{l}: the write-job FIFO in memory from 4 rows: {mems:?}"
+        );
+        assert!(of("wr_fifo").is_empty(), "{l}: the 2-deep write FIFO: {mems:?}");
+    }
+}
+
 /// Ceiling on the iCE40 LUT4 count of the small engine below (2x2, 32-bit
 /// port, LUT multipliers in the array): `docs/engine.md` "Area" has the
 /// figure it guards (about 10% headroom), so a change that brings back a full

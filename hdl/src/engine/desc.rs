@@ -9,7 +9,7 @@ use crate::ir::{Expr, Module, SignalId};
 use crate::parts::ops::{k, k64};
 use crate::GenError;
 
-use super::top::{div_small, z};
+use super::top::z;
 
 /// The descriptor fields the engine uses (`op` aside), as wires.
 pub struct Desc {
@@ -84,13 +84,8 @@ pub fn fields(m: &mut Module, pm: &ProgrammingModel, all: &Expr) -> Result<Desc,
 pub struct CheckState {
     pub hc: SignalId,
     pub wc: SignalId,
-    pub ho: SignalId,
-    pub wo: SignalId,
     pub run_addr: SignalId,
     pub run_count: SignalId,
-    /// High in the pool check state: the shared dividers compute the pooled
-    /// size rather than the conv output size.
-    pub pool_phase: Expr,
 }
 
 /// The checks and the values the check states register.
@@ -98,12 +93,12 @@ pub struct Checks {
     pub zero_size: SignalId,
     pub too_large: SignalId,
     pub geo1_bad: SignalId,
-    pub hc_next: SignalId,
-    pub wc_next: SignalId,
+    /// Numerators of the conv output size (`SETUP` divides them by the stride).
+    pub conv_h: SignalId,
+    pub conv_w: SignalId,
     pub pool_on: SignalId,
+    /// The pooling geometry rule, on the conv output size `SETUP` computed.
     pub geo2_bad: SignalId,
-    pub ho_next: SignalId,
-    pub wo_next: SignalId,
     pub misaligned: SignalId,
     pub s_bad_count: SignalId,
     pub s_misaligned: SignalId,
@@ -204,43 +199,16 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         ),
         "rule bad_geometry: pooling",
     );
-    // Two dividers serve both check states: the conv output size in CHKB,
-    // the pooled size in CHKC (each state registers its pair).
-    let pool_phase = st.pool_phase.clone();
-    let div = |m: &mut Module, name: &str, conv: Expr, s: SignalId, pad: SignalId| {
-        let x = Expr::mux(
-            pool_phase.clone(),
-            z(Expr::from(pad) - z(d.pool_k, 17), 16),
-            z(conv, 16),
-        );
-        let dv = Expr::mux(pool_phase.clone(), Expr::from(d.pool_s), Expr::from(s));
-        m.wire_of(name, div_small(x, dv) + k(16, 1), "size / stride + 1")
-    };
-    let qh = div(
-        m,
-        "geo_qh",
-        Expr::from(nh) - z(span_h, 17) - k(17, 1),
-        d.s_h,
-        hpad,
+    // The numerators of the output sizes; `SETUP`'s dividers divide them.
+    let conv_h = m.wire_of(
+        "geo_ch",
+        z(Expr::from(nh) - z(span_h, 17) - k(17, 1), 16),
+        "(H_c - 1) * stride_h",
     );
-    let qw = div(
-        m,
-        "geo_qw",
-        Expr::from(nw) - z(span_w, 17) - k(17, 1),
-        d.s_w,
-        wpad,
-    );
-    let hc_next = qh;
-    let wc_next = qw;
-    let ho_next = m.wire_of(
-        "ho_next",
-        Expr::mux(pool_on, Expr::from(qh), Expr::from(st.hc)),
-        "",
-    );
-    let wo_next = m.wire_of(
-        "wo_next",
-        Expr::mux(pool_on, Expr::from(qw), Expr::from(st.wc)),
-        "",
+    let conv_w = m.wire_of(
+        "geo_cw",
+        z(Expr::from(nw) - z(span_w, 17) - k(17, 1), 16),
+        "(W_c - 1) * stride_w",
     );
     let low = |s: SignalId| Expr::from(s).slice(0, mbb).cmp_ne(k(mbb, 0));
     let misaligned = m.wire_of(
@@ -270,12 +238,10 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         zero_size,
         too_large,
         geo1_bad,
-        hc_next,
-        wc_next,
+        conv_h,
+        conv_w,
         pool_on,
         geo2_bad,
-        ho_next,
-        wo_next,
         misaligned,
         s_bad_count,
         s_misaligned,

@@ -38,8 +38,13 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
         }
     };
     let place = cfg.fifo_storage();
-    let rq = fifo("rq_fifo", top::RQ_BITS, 4, at(place.rq))?;
-    let tag = fifo("tag_fifo", top::TAG_BITS, cfg.max_inflight, at(place.tag))?;
+    let rq = fifo("rq_fifo", top::rq_bits(cfg), 4, at(place.rq))?;
+    let tag = fifo(
+        "tag_fifo",
+        top::tag_layout(cfg).bits(),
+        cfg.max_inflight,
+        at(place.tag),
+    )?;
     let info = fifo("info_fifo", top::info_bits(cfg), 4, at(place.info))?;
     // A whole tile of output pixels fits, so the array never waits for the writer.
     let wjob = fifo(

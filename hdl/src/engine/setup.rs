@@ -10,6 +10,14 @@
 //! the cycle model only adds that constant. The operands' widths come from the
 //! contract's limits, which the check states before `SETUP` have enforced, so
 //! every product is exact.
+//!
+//! Beside the multiplier, two bit-serial dividers (one for the height, one
+//! for the width) compute the output sizes `(x / stride) + 1` in the same
+//! state: the conv output size, then the pooled size, a quotient bit a cycle
+//! (restoring division by 1..=4, a 2-bit remainder), instead of a
+//! multiply-by-reciprocal per divider in the check states. The program reads
+//! the sizes only in its last steps, after the dividers are done (checked by
+//! [`build`]), so `SETUP` is no longer for them.
 
 use contracts::engine::Limits;
 
@@ -17,6 +25,7 @@ use crate::ir::{Expr, Module, SignalId, Ty};
 use crate::parts::ops::k;
 use crate::process::{DomainId, Proc};
 use crate::util::clog2;
+use crate::GenError;
 
 use super::top::z;
 
@@ -115,15 +124,14 @@ const fn st(dest: Val, a: Val, b: Val) -> Step {
     }
 }
 
-/// The program, in order (a step reads only fields and earlier products).
+/// The program, in order (a step reads only fields and earlier products;
+/// the output sizes, which the dividers compute meanwhile, only at the end).
 const PROGRAM: [Step; 15] = [
     st(Val::Rowb, Val::InC, Val::InW),
     st(Val::InSize, Val::Rowb, Val::InH),
     st(Val::Khkw, Val::Kw, Val::Kh),
     st(Val::Kk, Val::InC, Val::Khkw),
     st(Val::Wsize, Val::Kk, Val::OutC),
-    st(Val::Howo, Val::Wo, Val::Ho),
-    st(Val::Osize, Val::Howo, Val::OutC),
     st(Val::Awj, Val::InC, Val::Sw),
     st(Val::Awi, Val::Rowb, Val::Sh),
     st(Val::Akx, Val::InC, Val::Dw),
@@ -137,6 +145,8 @@ const PROGRAM: [Step; 15] = [
         b: Val::LeadW,
         acc: true,
     },
+    st(Val::Howo, Val::Wo, Val::Ho),
+    st(Val::Osize, Val::Howo, Val::OutC),
 ];
 
 /// Upper bound of a value under the contract's limits.
@@ -200,6 +210,18 @@ pub struct Inputs {
     pub lead_h: SignalId,
     /// `pp*s_w + pad_l`.
     pub lead_w: SignalId,
+    /// The dividers' numerators: `H + pad_t + pad_b - dil_h*(k_h-1) - 1`
+    /// (conv output height less one, times the stride) and the same across.
+    pub conv_h: SignalId,
+    pub conv_w: SignalId,
+    /// `H_c + 2*pool_pad - pool_k` (`H_c - 1` without pooling: the pool
+    /// registers then hold k 1, pad 0, stride 1), read once `H_c` is set.
+    pub pool_h: SignalId,
+    pub pool_w: SignalId,
+    /// The conv output size registers the dividers set (`ho`, `wo` above
+    /// are the pooled ones, set after them).
+    pub hc: SignalId,
+    pub wc: SignalId,
 }
 
 /// The products, registers valid from the cycle after `SETUP`; each as wide
@@ -231,16 +253,147 @@ pub struct Products {
     pub lead: SignalId,
 }
 
-/// Build the multiplier and its program; it runs while `active` and raises
-/// the returned wire in its last cycle.
+/// Cycles of `SETUP` before the program first reads `H_o`/`W_o`.
+fn sizes_read_at(b: &Bounds) -> u32 {
+    PROGRAM
+        .iter()
+        .take_while(|s| ![s.a, s.b].iter().any(|v| matches!(v, Val::Ho | Val::Wo)))
+        .map(|s| step_cycles(s, b))
+        .sum()
+}
+
+/// Quotient bits of a divider: enough for both numerators under the limits.
+fn div_bits(b: &Bounds) -> u32 {
+    bits(b.out_hw)
+}
+
+/// The two dividers: `hc = conv_h / s_h + 1` (and across) in the first
+/// [`div_bits`] cycles of `SETUP`, then `ho = pool_h / ps + 1` in as many
+/// more; a restoring division, MSB first, one quotient bit a cycle.
+fn dividers(m: &mut Module, sync: DomainId, active: Expr, inp: &Inputs, bd: &Bounds) {
+    let w = div_bits(bd);
+    for num in [inp.conv_h, inp.conv_w, inp.pool_h, inp.pool_w] {
+        m.allow_unused(
+            num,
+            "a numerator is below the output size bound under the limits: the divider reads its low bits",
+        );
+    }
+    let cb = bits(u64::from(2 * w));
+    let cnt = m.reg_reset(
+        "dv_cnt_reg",
+        Ty::u(cb),
+        sync,
+        0,
+        "SETUP: divider cycle (conv size, then pooled size)",
+    );
+    let conv = m.wire_of(
+        "dv_conv",
+        Expr::from(cnt).cmp_lt(k(cb, w)),
+        "the dividers compute the conv output size",
+    );
+    let first = m.wire_of(
+        "dv_first",
+        Expr::from(cnt).cmp_eq(k(cb, 0)) | Expr::from(cnt).cmp_eq(k(cb, w)),
+        "first cycle of a division: load the numerator",
+    );
+    let run = m.wire_of(
+        "dv_run",
+        active.clone() & Expr::from(cnt).cmp_lt(k(cb, 2 * w)),
+        "",
+    );
+    let last_conv = Expr::from(cnt).cmp_eq(k(cb, w - 1));
+    let last_pool = Expr::from(cnt).cmp_eq(k(cb, 2 * w - 1));
+    let mut p = Proc::sync(sync).with_comment("SETUP: the stride dividers.");
+    let one = |m: &mut Module,
+                   p: &mut Proc,
+                   dim: &str,
+                   conv_num: SignalId,
+                   pool_num: SignalId,
+                   stride: SignalId,
+                   size_c: SignalId,
+                   size_o: SignalId| {
+        let x = m.reg_in(
+            &format!("dv_{dim}_x_reg"),
+            Ty::u(w),
+            sync,
+            "numerator shifting out, quotient shifting in",
+        );
+        let r = m.reg_in(&format!("dv_{dim}_r_reg"), Ty::u(2), sync, "remainder");
+        let num = Expr::mux(
+            conv,
+            z(Expr::from(conv_num).slice(0, w), w),
+            z(Expr::from(pool_num).slice(0, w), w),
+        );
+        // Strides and pool strides are at most 4 after the checks.
+        let dv = m.wire_of(
+            &format!("dv_{dim}_d"),
+            Expr::mux(
+                conv,
+                Expr::from(stride).slice(0, 3),
+                Expr::from(inp.ps).slice(0, 3),
+            ),
+            "divisor",
+        );
+        let x_cur = Expr::mux(first, num, Expr::from(x));
+        let r_cur = Expr::mux(first, k(2, 0), Expr::from(r));
+        let t = m.wire_of(
+            &format!("dv_{dim}_t"),
+            Expr::concat(vec![x_cur.clone().slice(w - 1, 1), r_cur]),
+            "remainder with the next numerator bit",
+        );
+        let ge = m.wire_of(
+            &format!("dv_{dim}_ge"),
+            Expr::from(t).cmp_ge(dv),
+            "quotient bit",
+        );
+        let q = m.wire_of(
+            &format!("dv_{dim}_q"),
+            Expr::concat(vec![Expr::from(ge), x_cur.slice(0, w - 1)]),
+            "the quotient so far",
+        );
+        p.if_(run.clone(), |p| {
+            p.set(x, q);
+            p.set(
+                r,
+                Expr::mux(ge, Expr::from(t) - Expr::from(dv), Expr::from(t)).slice(0, 2),
+            );
+            p.if_(last_conv.clone(), |p| {
+                p.set(size_c, z(q, 16) + k(16, 1));
+            });
+            p.if_(last_pool.clone(), |p| {
+                p.set(size_o, z(q, 16) + k(16, 1));
+            });
+        });
+    };
+    one(m, &mut p, "h", inp.conv_h, inp.pool_h, inp.s_h, inp.hc, inp.ho);
+    one(m, &mut p, "w", inp.conv_w, inp.pool_w, inp.s_w, inp.wc, inp.wo);
+    p.if_(run, |p| {
+        p.set(cnt, Expr::from(cnt) + k(cb, 1));
+    })
+    .elif(!active, |p| {
+        p.set(cnt, k(cb, 0));
+    });
+    m.process(p);
+}
+
+/// Build the multiplier and its program, and the stride dividers; they run
+/// while `active` and the returned wire is high in the last cycle.
 pub fn build(
     m: &mut Module,
     sync: DomainId,
     active: Expr,
     inp: &Inputs,
     lim: &Limits,
-) -> (Products, SignalId) {
+) -> Result<(Products, SignalId), GenError> {
     let bd = bounds(lim);
+    if 2 * div_bits(&bd) > sizes_read_at(&bd) {
+        return Err(GenError::Internal(format!(
+            "SETUP: the dividers need {} cycles, the program reads the sizes after {}",
+            2 * div_bits(&bd),
+            sizes_read_at(&bd)
+        )));
+    }
+    dividers(m, sync, active.clone(), inp, &bd);
     let r = RADIX_BITS;
     let aw = PROGRAM
         .iter()
@@ -416,7 +569,7 @@ pub fn build(
     });
     m.process(p);
     let g = |v: Val| get(v);
-    (
+    Ok((
         Products {
             rowb: g(Val::Rowb),
             in_size: g(Val::InSize),
@@ -433,5 +586,22 @@ pub fn build(
             lead: g(Val::Lead),
         },
         done,
-    )
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dividers_finish_before_the_program_reads_the_sizes() {
+        for mem_bits in [32, 64, 128] {
+            let b = bounds(&contracts::engine::limits(mem_bits));
+            // Two divisions (conv, then pooled size), a quotient bit a cycle;
+            // the size register is written at the end of the last one.
+            assert_eq!(div_bits(&b), 11, "sizes below 2048 under the limits");
+            assert!(2 * div_bits(&b) <= sizes_read_at(&b));
+            assert_eq!(sizes_read_at(&b), 23);
+        }
+    }
 }

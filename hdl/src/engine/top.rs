@@ -44,8 +44,71 @@ const KIND_WLOAD: u32 = 6;
 /// Not a read: marks the end of a chunk's A reads when it reaches the tag FIFO head.
 const KIND_FENCE: u32 = 7;
 
-/// Tag layout, LSB first: kind 3, half 2, idx 16, q 8, off 6, cnt 8, end 1.
-pub const TAG_BITS: u32 = 44;
+/// Widths of a read tag's fields; the layout, LSB first, is kind 3, half 2,
+/// idx, q, off, cnt, end 1. Each field is as wide as its largest value in
+/// this engine under the contract's limits, so the tags (the request and tag
+/// FIFOs, the generator's and prefetcher's tag muxes) carry no bit that is
+/// always zero; the landing side reads the fields zero-extended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TagLayout {
+    /// Word or row index: a descriptor word (< 64/MB), a record word from
+    /// `ch_addr` (< 8*out_c/MB, `ch_addr` aligned), an input-buffer word (<
+    /// ibuf_bytes/MB: the input loader runs only for a resident input), a
+    /// weight-buffer row (< K <= wbuf_rows: weights resident), a staging B row
+    /// (< CB) or array row (< ROWS).
+    pub idx: u32,
+    /// Word of a run: an A run of n <= CB bytes at an offset below the word
+    /// (MB, or CB in the input buffer), or a weight row of gw <= COLS bytes.
+    pub q: u32,
+    /// Byte offset of a run in its first word (< CB; CB >= MB).
+    pub off: u32,
+    /// Bytes of the run (n <= CB, gw <= COLS).
+    pub cnt: u32,
+}
+
+/// The tag layout of the engine `cfg`.
+pub fn tag_layout(cfg: &EngineConfig) -> TagLayout {
+    let pm = ProgrammingModel::new(cfg.mem_bits);
+    let bits = |max: u32| (32 - max.leading_zeros()).max(1);
+    let (mb, cb) = (cfg.mem_bits / 8, cfg.chunk_bytes());
+    let rec_words = pm.channel_record.bytes * pm.limits.out_c / mb;
+    let idx_max = [
+        ce::DESCRIPTOR_BYTES / mb,
+        rec_words,
+        cfg.ibuf_bytes / mb,
+        cfg.wbuf_rows,
+        cfg.rows,
+        cb,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(1)
+        - 1;
+    // Words of a run of n bytes starting below a word of `w` bytes.
+    let run = |w: u32, n: u32| (w - 1 + n - 1) / w + 1;
+    let q_max = run(mb, cb).max(run(cb, cb)).max(run(mb, cfg.cols)) - 1;
+    TagLayout {
+        idx: bits(idx_max),
+        q: bits(q_max),
+        off: bits(cb - 1),
+        cnt: bits(cb.max(cfg.cols)),
+    }
+}
+
+impl TagLayout {
+    /// Bits of a tag.
+    pub fn bits(&self) -> u32 {
+        3 + HB + self.idx + self.q + self.off + self.cnt + 1
+    }
+    /// LSB of each field: (idx, q, off, cnt, end).
+    fn at(&self) -> (u32, u32, u32, u32, u32) {
+        let idx = 3 + HB;
+        let q = idx + self.idx;
+        let off = q + self.q;
+        let cnt = off + self.off;
+        (idx, q, off, cnt, cnt + self.cnt)
+    }
+}
 
 /// Staging buffers in the ring between the generator and the array: enough that
 /// the generator never waits for the array to release one at full rate.
@@ -54,7 +117,9 @@ pub const HALVES: u32 = 4;
 const HB: u32 = 2;
 
 /// Bits of a request FIFO entry: `{tag, word address}`.
-pub const RQ_BITS: u32 = 32 + TAG_BITS;
+pub fn rq_bits(cfg: &EngineConfig) -> u32 {
+    32 + tag_layout(cfg).bits()
+}
 
 /// Bits of a tile-info entry: `{parity, oaddr 32, gw 8, nvalid 8, mask ROWS, last, first}`.
 pub fn info_bits(cfg: &EngineConfig) -> u32 {
@@ -84,16 +149,43 @@ fn bit() -> Ty {
     Ty::bit()
 }
 
-fn tag(kind: u32, half: Expr, idx: Expr, q: Expr, off: Expr, cnt: Expr, end: Expr) -> Expr {
+/// A read tag (each field cut to its width in `l`: its values fit, see
+/// [`TagLayout`]).
+#[allow(clippy::too_many_arguments)]
+fn tag_e(
+    l: &TagLayout,
+    kind: Expr,
+    half: Expr,
+    idx: Expr,
+    q: Expr,
+    off: Expr,
+    cnt: Expr,
+    end: Expr,
+) -> Expr {
     Expr::concat(vec![
-        k(3, kind),
+        z(kind, 3),
         z(half, HB),
-        z(idx, 16),
-        z(q, 8),
-        z(off, 6),
-        z(cnt, 8),
+        z(idx, l.idx),
+        z(q, l.q),
+        z(off, l.off),
+        z(cnt, l.cnt),
         z(end, 1),
     ])
+}
+
+/// [`tag_e`] of a constant kind.
+#[allow(clippy::too_many_arguments)]
+fn tag(
+    l: &TagLayout,
+    kind: u32,
+    half: Expr,
+    idx: Expr,
+    q: Expr,
+    off: Expr,
+    cnt: Expr,
+    end: Expr,
+) -> Expr {
+    tag_e(l, k(3, kind), half, idx, q, off, cnt, end)
 }
 
 /// `min(a, b)` of two unsigned values at width `w`.
@@ -176,23 +268,6 @@ fn record_run(
     (words, word)
 }
 
-/// `x / d` for a divisor `d` in 1..=4 and `x < 4096` (16-bit result); division
-/// by 3 as a multiply by 2731/8192, exact for that range.
-pub(super) fn div_small(x: Expr, d: Expr) -> Expr {
-    let x = z(x, 16);
-    let by3 = (z(x.clone(), 28) * k(28, 2731)) >> k(4, 13);
-    let d = z(d, 8);
-    Expr::mux(
-        d.clone().cmp_eq(k(8, 1)),
-        x.clone(),
-        Expr::mux(
-            d.clone().cmp_eq(k(8, 2)),
-            x.clone() >> k(2, 1),
-            Expr::mux(d.cmp_eq(k(8, 3)), z(by3, 16), x >> k(2, 2)),
-        ),
-    )
-}
-
 /// The im2col walker's position: the output column, and the conv and input
 /// positions and input byte offset of the pixel at window offset (0, 0) and
 /// kernel tap (0, 0), each kept by adding a per-layer step (`docs/engine.md`).
@@ -256,6 +331,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let mbb = clog2(u64::from(mb));
     let cb = cfg.chunk_bytes();
     let cbb = clog2(u64::from(cb));
+    let tl = tag_layout(cfg);
+    let tag_bits = tl.bits();
+    let tag = |kind, half, idx, q, off, cnt, end| tag(&tl, kind, half, idx, q, off, cnt, end);
     let mut m = Module::new(cfg.name.clone());
     m.doc(format!(
         "Tile-based int8 conv/FC engine: {rows} x {cols} array, {}-bit memory port.",
@@ -309,13 +387,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let rq_ready = m.wire("rq_ready", bit(), "the request FIFO takes a read");
     let rq_valid = m.wire("rq_valid", bit(), "a read enters the request FIFO");
     let rq_addr = m.wire("rq_addr", Ty::u(32), "its word address");
-    let rq_tag = m.wire("rq_tag", Ty::u(TAG_BITS), "its tag");
+    let rq_tag = m.wire("rq_tag", Ty::u(tag_bits), "its tag");
     let gen_valid = m.wire("gen_valid", bit(), "the generator offers a read");
     let gen_addr = m.wire("gen_addr", Ty::u(32), "");
-    let gen_tag = m.wire("gen_tag", Ty::u(TAG_BITS), "");
+    let gen_tag = m.wire("gen_tag", Ty::u(tag_bits), "");
     let pf_valid = m.wire("pf_valid", bit(), "the prefetcher offers a read");
     let pf_raddr = m.wire("pf_addr", Ty::u(32), "");
-    let pf_tag = m.wire("pf_tag", Ty::u(TAG_BITS), "");
+    let pf_tag = m.wire("pf_tag", Ty::u(tag_bits), "");
     let info_ready = m.wire("info_ready", bit(), "the tile-info FIFO has room");
     let info_valid = m.wire("info_valid", bit(), "the generator pushes a tile's info");
     let info_data = m.wire("info_data", Ty::u(info_bits(cfg)), "");
@@ -557,7 +635,44 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "the chunk has its staging half",
     );
 
-    // The per-layer products: one sequential multiplier in SETUP.
+    // Checks (combinational on the descriptor and derived registers).
+    let chk = super::desc::checks(
+        &mut m,
+        &d,
+        &super::desc::CheckState {
+            hc,
+            wc,
+            run_addr,
+            run_count,
+        },
+        lim,
+        mbb,
+    );
+    let super::desc::Checks {
+        zero_size,
+        too_large,
+        geo1_bad,
+        conv_h,
+        conv_w,
+        pool_on,
+        geo2_bad,
+        misaligned,
+        s_bad_count,
+        s_misaligned,
+        s_wrap,
+    } = chk;
+
+    // The per-layer products: one sequential multiplier in SETUP,
+    // and the output sizes: two stride dividers beside it.
+    let pool_num = |m: &mut Module, name: &str, size: SignalId| {
+        m.wire_of(
+            name,
+            Expr::from(size) + z(Expr::from(pp).mul_wide(k(2, 2)), 16) - z(pk, 16),
+            "pooled size less one, times the pool stride",
+        )
+    };
+    let pool_h = pool_num(&mut m, "geo_ph", hc);
+    let pool_w = pool_num(&mut m, "geo_pw", wc);
     let narrow = |s: SignalId, max: u32| Expr::from(s).slice(0, clog2(u64::from(max) + 1));
     let lead_h = m.wire_of(
         "lead_h",
@@ -596,9 +711,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             ps,
             lead_h,
             lead_w,
+            conv_h,
+            conv_w,
+            pool_h,
+            pool_w,
+            hc,
+            wc,
         },
         lim,
-    );
+    )?;
     m.allow_unused(
         ho,
         "H_o is below 2048 under the limits: SETUP reads its low bits",
@@ -812,42 +933,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let (g_words, g_word) = record_run(&mut m, "g", ch_addr, co0, gw, wcnt, mbb);
     let g_idx = m.wire_of(
         "g_idx",
-        z((Expr::from(g_word) - Expr::from(ch_addr)) >> k(4, mbb), 16),
+        z((Expr::from(g_word) - Expr::from(ch_addr)) >> k(4, mbb), tl.idx),
         "word index from ch_addr",
     );
 
-    // Checks (combinational on the descriptor and derived registers).
-    let pool_phase = m.in_state(&fsm, "CHKC");
-    let chk = super::desc::checks(
-        &mut m,
-        &d,
-        &super::desc::CheckState {
-            hc,
-            wc,
-            ho,
-            wo,
-            run_addr,
-            run_count,
-            pool_phase,
-        },
-        lim,
-        mbb,
-    );
-    let super::desc::Checks {
-        zero_size,
-        too_large,
-        geo1_bad,
-        hc_next,
-        wc_next,
-        pool_on,
-        geo2_bad,
-        ho_next,
-        wo_next,
-        misaligned,
-        s_bad_count,
-        s_misaligned,
-        s_wrap,
-    } = chk;
     let code = |name: &str| -> Result<Expr, GenError> {
         Ok(k(8, pm.error_code(name).map_err(GenError::Internal)?))
     };
@@ -1140,8 +1229,6 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("CHKB", |p| {
-            p.set(hc, hc_next);
-            p.set(wc, wc_next);
             p.if_(geo1_bad, |p| {
                 p.set(err_code, c_geo.clone());
                 p.goto("ERR");
@@ -1151,22 +1238,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("CHKC", |p| {
-            p.set(ho, ho_next);
-            p.set(wo, wo_next);
+            // The pool registers the dividers read; the pooling and
+            // alignment rules wait for the conv output size (CHKD).
             p.set(pk, Expr::mux(pool_on, Expr::from(pool_k), k(8, 1)));
             p.set(ps, Expr::mux(pool_on, Expr::from(pool_s), k(8, 1)));
             p.set(pp, Expr::mux(pool_on, Expr::from(pool_pad), k(8, 0)));
-            p.if_(geo2_bad, |p| {
-                p.set(err_code, c_geo.clone());
-                p.goto("ERR");
-            })
-            .elif(misaligned, |p| {
-                p.set(err_code, c_align.clone());
-                p.goto("ERR");
-            })
-            .else_(|p| {
-                p.goto("SETUP");
-            });
+            p.goto("SETUP");
         })
         .state("SETUP", |p| {
             p.if_(setup_done, |p| {
@@ -1189,7 +1266,17 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             );
             p.set(ires, z(prod.in_size, 48).cmp_le(k(48, cfg.ibuf_bytes)));
             p.set(wres, Expr::from(kk).cmp_le(k(24, cfg.wbuf_rows)));
-            p.if_(wrap, |p| {
+            // In the order of the contract's rules: bad_geometry (pooling),
+            // misaligned, address_wrap.
+            p.if_(geo2_bad, |p| {
+                p.set(err_code, c_geo.clone());
+                p.goto("ERR");
+            })
+            .elif(misaligned, |p| {
+                p.set(err_code, c_align.clone());
+                p.goto("ERR");
+            })
+            .elif(wrap, |p| {
                 p.set(err_code, c_wrap.clone());
                 p.goto("ERR");
             })
@@ -1358,7 +1445,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let mut c = Proc::comb().with_comment("The read the generator offers in each state.");
     c.set(gen_valid, Expr::bit(false));
     c.set(gen_addr, k(32, 0));
-    c.set(gen_tag, Expr::zero(Ty::u(TAG_BITS)));
+    c.set(gen_tag, Expr::zero(Ty::u(tag_bits)));
     c.if_(in_dreq, |c| {
         c.set(gen_valid, Expr::bit(true));
         c.set(gen_addr, word_at(d_addr));
@@ -1408,15 +1495,16 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         let idx = Expr::mux(in_wload.clone(), z(wk, 16), z(bj, 16));
         c.set(
             gen_tag,
-            Expr::concat(vec![
+            tag_e(
+                &tl,
                 kind,
                 Expr::mux(in_wload.clone(), z(gpar, HB), Expr::from(hp)),
                 idx,
                 Expr::from(bq),
-                z(b_off, 6),
+                Expr::from(b_off),
                 Expr::from(gw),
                 Expr::from(b_lastw) & b_lastrow & !in_wload.clone(),
-            ]),
+            ),
         );
     })
     .elif(in_end.clone() & !Expr::from(ires), |c| {
@@ -1670,7 +1758,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
 
     // Response landing.
     let tag_valid = m.wire("tag_valid", bit(), "a read is in flight (tag FIFO head)");
-    let tag_head = m.wire("tag_head", Ty::u(TAG_BITS), "its tag");
+    let tag_head = m.wire("tag_head", Ty::u(tag_bits), "its tag");
     let t_kind = m.wire_of("t_kind", Expr::from(tag_head).slice(0, 3), "");
     let fence_head = m.wire_of(
         "fence_head",
@@ -1685,11 +1773,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let tag_pop = m.wire_of("tag_pop", Expr::from(resp) | fence_head, "");
     m.assign(mem.resp_ready, !Expr::from(fence_head));
     let t_half = m.wire_of("t_half", Expr::from(tag_head).slice(3, HB), "");
-    let t_idx = m.wire_of("t_idx", Expr::from(tag_head).slice(5, 16), "");
-    let t_q = m.wire_of("t_q", Expr::from(tag_head).slice(21, 8), "");
-    let t_off = m.wire_of("t_off", Expr::from(tag_head).slice(29, 6), "");
-    let t_cnt = m.wire_of("t_cnt", Expr::from(tag_head).slice(35, 8), "");
-    let t_end = m.wire_of("t_end", Expr::from(tag_head).slice(43, 1), "");
+    // The fields zero-extended to the widths the landing logic was written
+    // for (idx 16, q 8, off 6, cnt 8).
+    let (at_idx, at_q, at_off, at_cnt, at_end) = tl.at();
+    let field = |t: SignalId, at: u32, w: u32, to: u32| z(Expr::from(t).slice(at, w), to);
+    let t_idx = m.wire_of("t_idx", field(tag_head, at_idx, tl.idx, 16), "");
+    let t_q = m.wire_of("t_q", field(tag_head, at_q, tl.q, 8), "");
+    let t_off = m.wire_of("t_off", field(tag_head, at_off, tl.off, 6), "");
+    let t_cnt = m.wire_of("t_cnt", field(tag_head, at_cnt, tl.cnt, 8), "");
+    let t_end = m.wire_of("t_end", Expr::from(tag_head).slice(at_end, 1), "");
     let is_kind = |m: &mut Module, kind: u32, name: &str| {
         m.wire_of(
             name,
@@ -1922,7 +2014,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .finish()?;
     // One cycle later the word is there; its tag waits in these registers.
     let ipv = m.reg_reset("ipv_reg", bit(), sync, 0, "an input-buffer word arrives");
-    let ip_tag = m.reg_in("ip_tag_reg", Ty::u(TAG_BITS), sync, "its tag");
+    let ip_tag = m.reg_in("ip_tag_reg", Ty::u(tag_bits), sync, "its tag");
     let ipe = m.reg_reset(
         "ipe_reg",
         bit(),
@@ -1966,10 +2058,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "the A landing needs half, row, part, offset and count only",
     );
     let la_half = Expr::from(la_tag).slice(3, HB);
-    let la_idx = Expr::from(la_tag).slice(5, 16);
-    let la_q = Expr::from(la_tag).slice(21, 8);
-    let la_off = m.wire_of("la_off", Expr::from(la_tag).slice(29, 6), "");
-    let la_cnt = Expr::from(la_tag).slice(35, 8);
+    let la_idx = field(la_tag, at_idx, tl.idx, 16);
+    let la_q = field(la_tag, at_q, tl.q, 8);
+    let la_off = m.wire_of("la_off", field(la_tag, at_off, tl.off, 6), "");
+    let la_cnt = field(la_tag, at_cnt, tl.cnt, 8);
     // The A word rotated so that byte c is word byte (c + off) mod width: from
     // the input buffer a chunk-wide word, from memory the response (`rot`).
     let rotcb_parts: Vec<Expr> = (0..cb)
@@ -2552,7 +2644,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
 
     // ---------------------------------------------------------------- port arbiter
     let rq_out_valid = m.wire("rq_out_valid", bit(), "");
-    let rq_out_data = m.wire("rq_out_data", Ty::u(RQ_BITS), "");
+    let rq_out_data = m.wire("rq_out_data", Ty::u(32 + tag_bits), "");
     let rq_pop = m.wire("rq_pop", bit(), "");
     let rq_empty = m.wire("rq_empty", bit(), "");
     let tag_in_ready = m.wire("tag_in_ready", bit(), "");
@@ -2658,7 +2750,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .connect("rst", rst)
         .connect("in_valid", Expr::from(take_rd) | take_fence)
         .out("in_ready", tag_in_ready)
-        .connect("in_data", Expr::from(rq_out_data).slice(32, TAG_BITS))
+        .connect("in_data", Expr::from(rq_out_data).slice(32, tag_bits))
         .out("out_valid", tag_valid)
         .connect("out_ready", tag_pop)
         .out("out_data", tag_head)
