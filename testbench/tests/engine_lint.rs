@@ -439,7 +439,10 @@ fn fifo_ram_puts_every_deep_fifo_in_memory() {
             usize::from(c.rows >= 4),
             "{l}: the write-job FIFO in memory from 4 rows: {mems:?}"
         );
-        assert!(of("wr_fifo").is_empty(), "{l}: the 2-deep write FIFO: {mems:?}");
+        assert!(
+            of("wr_fifo").is_empty(),
+            "{l}: the 2-deep write FIFO: {mems:?}"
+        );
     }
 }
 
@@ -447,7 +450,7 @@ fn fifo_ram_puts_every_deep_fifo_in_memory() {
 /// port, LUT multipliers in the array): `docs/engine.md` "Area" has the
 /// figure it guards (about 10% headroom), so a change that brings back a full
 /// multiplier in the control path fails here.
-const ICE40_SMALL_LUT4_CEILING: u64 = 16_500;
+const ICE40_SMALL_LUT4_CEILING: u64 = 15_500;
 
 /// A small engine (small buffers) synthesizes for iCE40 and ECP5, and every
 /// memory becomes block RAM (SB_RAM40_4K, DP16KD), each in as few blocks as

@@ -305,13 +305,13 @@ fn dividers(m: &mut Module, sync: DomainId, active: Expr, inp: &Inputs, bd: &Bou
     let last_pool = Expr::from(cnt).cmp_eq(k(cb, 2 * w - 1));
     let mut p = Proc::sync(sync).with_comment("SETUP: the stride dividers.");
     let one = |m: &mut Module,
-                   p: &mut Proc,
-                   dim: &str,
-                   conv_num: SignalId,
-                   pool_num: SignalId,
-                   stride: SignalId,
-                   size_c: SignalId,
-                   size_o: SignalId| {
+               p: &mut Proc,
+               dim: &str,
+               conv_num: SignalId,
+               pool_num: SignalId,
+               stride: SignalId,
+               size_c: SignalId,
+               size_o: SignalId| {
         let x = m.reg_in(
             &format!("dv_{dim}_x_reg"),
             Ty::u(w),
@@ -351,7 +351,7 @@ fn dividers(m: &mut Module, sync: DomainId, active: Expr, inp: &Inputs, bd: &Bou
             Expr::concat(vec![Expr::from(ge), x_cur.slice(0, w - 1)]),
             "the quotient so far",
         );
-        p.if_(run.clone(), |p| {
+        p.if_(run, |p| {
             p.set(x, q);
             p.set(
                 r,
@@ -365,8 +365,12 @@ fn dividers(m: &mut Module, sync: DomainId, active: Expr, inp: &Inputs, bd: &Bou
             });
         });
     };
-    one(m, &mut p, "h", inp.conv_h, inp.pool_h, inp.s_h, inp.hc, inp.ho);
-    one(m, &mut p, "w", inp.conv_w, inp.pool_w, inp.s_w, inp.wc, inp.wo);
+    one(
+        m, &mut p, "h", inp.conv_h, inp.pool_h, inp.s_h, inp.hc, inp.ho,
+    );
+    one(
+        m, &mut p, "w", inp.conv_w, inp.pool_w, inp.s_w, inp.wc, inp.wo,
+    );
     p.if_(run, |p| {
         p.set(cnt, Expr::from(cnt) + k(cb, 1));
     })

@@ -933,7 +933,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let (g_words, g_word) = record_run(&mut m, "g", ch_addr, co0, gw, wcnt, mbb);
     let g_idx = m.wire_of(
         "g_idx",
-        z((Expr::from(g_word) - Expr::from(ch_addr)) >> k(4, mbb), tl.idx),
+        z(
+            (Expr::from(g_word) - Expr::from(ch_addr)) >> k(4, mbb),
+            tl.idx,
+        ),
         "word index from ch_addr",
     );
 
