@@ -953,6 +953,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         code("bad_requant")?,
     );
 
+    // A failed check records its code and stops the layer.
+    let fail = |p: &mut Proc, code: &Expr| {
+        p.set(err_code, code.clone());
+        p.goto("ERR");
+    };
+
     // ---------------------------------------------------------------- generator FSM
     let mask_next = m.wire_of(
         "mask_next",
@@ -1193,16 +1199,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 p.goto("DONE");
             })
             .elif(s_bad_count, |p| {
-                p.set(err_code, c_large.clone());
-                p.goto("ERR");
+                fail(p, &c_large);
             })
             .elif(s_misaligned, |p| {
-                p.set(err_code, c_align.clone());
-                p.goto("ERR");
+                fail(p, &c_align);
             })
             .elif(s_wrap, |p| {
-                p.set(err_code, c_wrap.clone());
-                p.goto("ERR");
+                fail(p, &c_wrap);
             })
             .else_(|p| {
                 p.goto("DREQ");
@@ -1216,16 +1219,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         })
         .state("CHKA", |p| {
             p.if_(Expr::from(d_op).cmp_ne(k(32, 0)), |p| {
-                p.set(err_code, c_bad_op.clone());
-                p.goto("ERR");
+                fail(p, &c_bad_op);
             })
             .elif(zero_size, |p| {
-                p.set(err_code, c_zero.clone());
-                p.goto("ERR");
+                fail(p, &c_zero);
             })
             .elif(too_large, |p| {
-                p.set(err_code, c_large.clone());
-                p.goto("ERR");
+                fail(p, &c_large);
             })
             .else_(|p| {
                 p.goto("CHKB");
@@ -1233,8 +1233,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         })
         .state("CHKB", |p| {
             p.if_(geo1_bad, |p| {
-                p.set(err_code, c_geo.clone());
-                p.goto("ERR");
+                fail(p, &c_geo);
             })
             .else_(|p| {
                 p.goto("CHKC");
@@ -1272,16 +1271,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             // In the order of the contract's rules: bad_geometry (pooling),
             // misaligned, address_wrap.
             p.if_(geo2_bad, |p| {
-                p.set(err_code, c_geo.clone());
-                p.goto("ERR");
+                fail(p, &c_geo);
             })
             .elif(misaligned, |p| {
-                p.set(err_code, c_align.clone());
-                p.goto("ERR");
+                fail(p, &c_align);
             })
             .elif(wrap, |p| {
-                p.set(err_code, c_wrap.clone());
-                p.goto("ERR");
+                fail(p, &c_wrap);
             })
             .else_(|p| {
                 p.goto("RREQ");
@@ -1296,8 +1292,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(wcnt, k(16, 0));
             p.if_(reads_idle, |p| {
                 p.if_(rec_bad, |p| {
-                    p.set(err_code, c_req.clone());
-                    p.goto("ERR");
+                    fail(p, &c_req);
                 })
                 .else_(|p| {
                     // The input loader fills the input buffer from here on,
