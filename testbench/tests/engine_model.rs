@@ -158,12 +158,12 @@ fn rand_layer(rng: &mut StdRng, inp: Shape) -> Option<Layer> {
     net.validate().ok().map(|_| l)
 }
 
-/// Worst relative cycle error over the configuration's cases (panics on a
-/// counter mismatch or an error past `tol`).
-fn check_config(c: [u32; 10], cases: usize, seed: u64, tol: f64) -> f64 {
-    let [rows, cols, mem_bits, lat, ib, wb, pipeline, max_inflight, lanes, fifo_ram] = c;
-    let fifo_ram = fifo_ram != 0;
-    let cfg = EngineConfig {
+/// The engine of a test configuration `[rows, cols, mem_bits, latency,
+/// ibuf_bytes, wbuf_rows, pipeline, max_inflight, requant_lanes (0: one per
+/// column), fifo_ram (0 or 1)]` (the latency is the memory's, not the engine's).
+fn engine_config(c: [u32; 10]) -> EngineConfig {
+    let [rows, cols, mem_bits, _lat, ib, wb, pipeline, max_inflight, lanes, fifo_ram] = c;
+    EngineConfig {
         rows,
         cols,
         mem_bits,
@@ -172,9 +172,17 @@ fn check_config(c: [u32; 10], cases: usize, seed: u64, tol: f64) -> f64 {
         pipeline,
         max_inflight,
         requant_lanes: (lanes != 0).then_some(lanes),
-        fifo_ram,
+        fifo_ram: fifo_ram != 0,
         ..EngineConfig::default()
-    };
+    }
+}
+
+/// Worst relative cycle error over the configuration's cases (panics on a
+/// counter mismatch or an error past `tol`).
+fn check_config(c: [u32; 10], cases: usize, seed: u64, tol: f64) -> f64 {
+    let [rows, cols, mem_bits, lat, ib, wb, pipeline, max_inflight, lanes, fifo_ram] = c;
+    let fifo_ram = fifo_ram != 0;
+    let cfg = engine_config(c);
     let (mut m, pm) = build(&cfg);
     let mut rng = StdRng::seed_from_u64(seed);
     let mut worst: f64 = 0.0;
@@ -285,18 +293,11 @@ fn engine_model_one() {
         (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
     let lanes = c.get(8).copied().unwrap_or(0);
     let fifo_ram = c.get(9).is_some_and(|&v| v != 0);
-    let cfg = EngineConfig {
-        rows,
-        cols,
-        mem_bits,
-        ibuf_bytes: ib,
-        wbuf_rows: wb,
-        pipeline,
-        max_inflight,
-        requant_lanes: (lanes != 0).then_some(lanes),
-        fifo_ram,
-        ..EngineConfig::default()
-    };
+    let mut all = [0u32; 10];
+    for (d, &v) in all.iter_mut().zip(&c) {
+        *d = v;
+    }
+    let cfg = engine_config(all);
     let (mut m, pm) = build(&cfg);
     let mut rng = StdRng::seed_from_u64(5);
     let inp = Shape {
