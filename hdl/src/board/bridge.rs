@@ -75,16 +75,9 @@ fn info_bytes(cfg: &BoardTopConfig, d: &BoardDerived) -> Vec<u8> {
     .to_vec()
 }
 
-/// The bridge's ports.
+/// The bridge's ports: the shared clock, reset and UART ports, then the array's.
 struct Ports {
-    clk: SignalId,
-    rst: SignalId,
-    rx_valid: SignalId,
-    rx_data: SignalId,
-    rx_ferr: SignalId,
-    tx_valid: SignalId,
-    tx_ready: SignalId,
-    tx_data: SignalId,
+    uart: frame::UartPorts,
     in_valid: SignalId,
     in_ready: SignalId,
     in_a: SignalId,
@@ -99,16 +92,7 @@ struct Ports {
 }
 
 fn ports(m: &mut Module, rows: u32, cols: u32) -> Ports {
-    let frame::UartPorts {
-        clk,
-        rst,
-        rx_valid,
-        rx_data,
-        rx_ferr,
-        tx_valid,
-        tx_ready,
-        tx_data,
-    } = frame::uart_ports(m, "Clock and synchronous reset");
+    let uart = frame::uart_ports(m, "Clock and synchronous reset");
     let in_valid = m.output(
         "arr_in_valid",
         Ty::bit(),
@@ -146,14 +130,7 @@ fn ports(m: &mut Module, rows: u32, cols: u32) -> Ports {
         "an error was answered or a byte dropped since reset",
     );
     Ports {
-        clk,
-        rst,
-        rx_valid,
-        rx_data,
-        rx_ferr,
-        tx_valid,
-        tx_ready,
-        tx_data,
+        uart,
         in_valid,
         in_ready,
         in_a,
@@ -523,14 +500,17 @@ pub fn build(cfg: &BoardTopConfig, d: &BoardDerived) -> Module {
         .doc("See docs/uart-protocol.md.");
 
     let Ports {
-        clk,
-        rst,
-        rx_valid,
-        rx_data,
-        rx_ferr,
-        tx_valid,
-        tx_ready,
-        tx_data,
+        uart:
+            frame::UartPorts {
+                clk,
+                rst,
+                rx_valid,
+                rx_data,
+                rx_ferr,
+                tx_valid,
+                tx_ready,
+                tx_data,
+            },
         in_valid,
         in_ready,
         in_a,
