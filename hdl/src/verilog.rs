@@ -898,6 +898,12 @@ impl<'a> Printer<'a> {
                 if *width == t.width {
                     return self.doc(inner, top);
                 }
+                // A full-width product extended further: in a context of `width` bits,
+                // Verilog extends both (same-signed) operands to that width first, and
+                // their product there is the extended full product.
+                if let (true, true, Expr::MulWide(a, b)) = (top, *width > t.width, inner.as_ref()) {
+                    return self.mul_doc(a, b);
+                }
                 let body = if *width < t.width {
                     match self.bits_of(e) {
                         Some(bits) => Doc::text(self.bits_text(bits), Shape::Atom),
@@ -960,18 +966,23 @@ impl<'a> Printer<'a> {
                 }
                 // In a context of exactly wa+wb bits, Verilog extends both (same-signed)
                 // operands to that width first, which is the full-width product.
-                let an = self.mul_operand(a);
-                let bn = self.mul_operand(b);
-                let items = vec![
-                    (None, Doc::text(an.clone(), Shape::Atom)),
-                    (Some(BinOp::Mul), Doc::text(bn.clone(), Shape::Atom)),
-                ];
-                Doc {
-                    flat: format!("{an} * {bn}"),
-                    shape: Shape::Chain(prec(BinOp::Mul)),
-                    body: Body::Chain(items),
-                }
+                self.mul_doc(a, b)
             }
+        }
+    }
+
+    /// `a * b`, for a context at least as wide as the full product.
+    fn mul_doc(&mut self, a: &Expr, b: &Expr) -> Doc {
+        let an = self.mul_operand(a);
+        let bn = self.mul_operand(b);
+        let items = vec![
+            (None, Doc::text(an.clone(), Shape::Atom)),
+            (Some(BinOp::Mul), Doc::text(bn.clone(), Shape::Atom)),
+        ];
+        Doc {
+            flat: format!("{an} * {bn}"),
+            shape: Shape::Chain(prec(BinOp::Mul)),
+            body: Body::Chain(items),
         }
     }
 

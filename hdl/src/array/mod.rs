@@ -35,13 +35,15 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
         &(0..rows).map(|i| i + edge).collect::<Vec<_>>(),
         false,
     );
-    let skew_flags = skew::build(
-        &cfg.sub("skew_flags"),
-        "Skew of the {last, valid} flags travelling with A.",
-        Ty::u(2),
-        &(0..rows).map(|i| i + edge).collect::<Vec<_>>(),
-        true,
-    );
+    let skew_flags = (!cfg.diagonal_flags()).then(|| {
+        skew::build(
+            &cfg.sub("skew_flags"),
+            "Skew of the {last, valid} flags travelling with A.",
+            Ty::u(2),
+            &(0..rows).map(|i| i + edge).collect::<Vec<_>>(),
+            true,
+        )
+    });
     let skew_b = skew::build(
         &cfg.sub("skew_b"),
         "Skew of the B operands: column j is delayed j steps (plus the edge stages).",
@@ -61,7 +63,7 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
         top::Blocks {
             mesh: &mesh,
             skew_a: &skew_a,
-            skew_flags: &skew_flags,
+            skew_flags: skew_flags.as_ref(),
             skew_b: &skew_b,
             deskew_c: &deskew_c,
         },
@@ -77,7 +79,10 @@ pub fn design(cfg: &ArrayConfig) -> Result<Design, GenError> {
     for pe in pes {
         d.include(pe)?;
     }
-    for s in [skew_a, skew_flags, skew_b, deskew_c] {
+    for s in [Some(skew_a), skew_flags, Some(skew_b), Some(deskew_c)]
+        .into_iter()
+        .flatten()
+    {
         d.include(s.module)?;
     }
     Ok(d)

@@ -3,6 +3,9 @@
 //!
 //! `a` (with its valid and last flags) passes right and `b` passes down, each
 //! through one register, so PE(i, j) sees A[i][k] and B[k][j] in the same step.
+//! At depth 0 the flags stay in the mesh, one chain for all anti-diagonals, and
+//! the PE gets its diagonal's `take` and `finish` instead
+//! ([`ArrayConfig::diagonal_flags`]).
 //! The accumulator wraps in two's complement, as int32 arithmetic does. On the
 //! beat marked last, the finished sum goes to the result register (the shadow
 //! accumulator) and the accumulator clears in the same step, so the next tile
@@ -13,7 +16,7 @@
 use crate::ir::{Conn, Const, Expr, Module, Reset, SignalId, Ty};
 use crate::GenError;
 
-use super::config::{ArrayConfig, DspCell, ACC_BITS, OPERAND_BITS};
+use super::config::{ArrayConfig, DspCell, MulStyle, ACC_BITS, OPERAND_BITS};
 use super::ecp5_mult;
 
 /// Module name of the PE variant with (`dsp = true`) or without the `*` multiplier.
@@ -73,8 +76,16 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
     let shared = shares_block(cfg, dsp);
     let mut m = Module::new(name(cfg, dsp));
     m.doc("Output-stationary int8 MAC processing element.")
-        .doc("acc += a * b on each valid beat (32-bit, wraps); a, valid and last pass right, b passes down.")
-        .doc("On the last beat of a tile the finished sum moves to c_out for one step (c_valid high).")
+        .doc(if cfg.diagonal_flags() {
+            "acc += a * b when take is high (32-bit, wraps); a passes right, b passes down."
+        } else {
+            "acc += a * b on each valid beat (32-bit, wraps); a, valid and last pass right, b passes down."
+        })
+        .doc(if cfg.diagonal_flags() {
+            "On finish the finished sum moves to c_out, where it stays until the next tile finishes."
+        } else {
+            "On the last beat of a tile the finished sum moves to c_out for one step (c_valid high)."
+        })
         .doc(format!(
             "Multiplier: {}; pipeline depth {} (results appear {} step(s) after the operands).",
             if shared {
@@ -109,9 +120,27 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
         Some("Array-wide step enable"),
         "all registers advance when high",
     );
+    // With diagonal flags the mesh says when to take a product and when a tile
+    // closes; otherwise the flags travel with `a` through this PE.
+    let pingpong = cfg.dsp_cell == DspCell::Ice40;
+    let diagonal = cfg.diagonal_flags().then(|| DiagonalIn {
+        take: m.input(
+            "take",
+            Ty::bit(),
+            Some("This PE's anti-diagonal, from the mesh"),
+            "a valid product is accumulated this step",
+        ),
+        finish: m.input("finish", Ty::bit(), None, "this product closes the tile"),
+        read: pingpong
+            .then(|| m.input("read", Ty::bit(), None, "the finished sum leaves this step")),
+    });
     let a_in = m.input("a_in", op, Some("From the left neighbour"), "A element");
-    let a_valid_in = m.input("a_valid_in", Ty::bit(), None, "a_in carries a beat");
-    let a_last_in = m.input("a_last_in", Ty::bit(), None, "beat is k = K-1 of its tile");
+    let flags_in = diagonal.is_none().then(|| {
+        (
+            m.input("a_valid_in", Ty::bit(), None, "a_in carries a beat"),
+            m.input("a_last_in", Ty::bit(), None, "beat is k = K-1 of its tile"),
+        )
+    });
     let b_in = m.input("b_in", op, Some("From the neighbour above"), "B element");
     let a_out = m.output(
         "a_out",
@@ -119,8 +148,12 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
         Some("To the right neighbour"),
         "a_in, one step later",
     );
-    let a_valid_out = m.output("a_valid_out", Ty::bit(), None, "a_valid_in, one step later");
-    let a_last_out = m.output("a_last_out", Ty::bit(), None, "a_last_in, one step later");
+    let flags_out = diagonal.is_none().then(|| {
+        (
+            m.output("a_valid_out", Ty::bit(), None, "a_valid_in, one step later"),
+            m.output("a_last_out", Ty::bit(), None, "a_last_in, one step later"),
+        )
+    });
     let b_out = m.output(
         "b_out",
         op,
@@ -133,12 +166,14 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
         Some("Finished result"),
         "C element of the tile that just closed",
     );
-    let c_valid = m.output(
-        "c_valid",
-        Ty::bit(),
-        None,
-        "c_out holds a finished result this step",
-    );
+    let c_valid = diagonal.is_none().then(|| {
+        m.output(
+            "c_valid",
+            Ty::bit(),
+            None,
+            "c_out holds a finished result this step",
+        )
+    });
     // The shared block's side: depth 0 and 1 send the inputs, 2 and up the
     // pass-through registers; the product comes back through the block's product
     // register from depth 1 on (and its input registers from depth 3 on).
@@ -162,8 +197,12 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
 
     let a_reg = m.reg("a_reg", op, "");
     let b_reg = m.reg("b_reg", op, "");
-    let a_valid_reg = m.reg("a_valid_reg", Ty::bit(), "");
-    let a_last_reg = m.reg("a_last_reg", Ty::bit(), "");
+    let flags_reg = diagonal.is_none().then(|| {
+        (
+            m.reg("a_valid_reg", Ty::bit(), ""),
+            m.reg("a_last_reg", Ty::bit(), ""),
+        )
+    });
     // On iCE40 (`dsp_cell = ice40`) two accumulators take tiles in turn
     // (see `accumulate_pingpong`); elsewhere it has a shadow register.
     let shadow = (cfg.dsp_cell != DspCell::Ice40).then(|| {
@@ -176,7 +215,9 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
             m.reg("c_reg", acc_ty, "shadow accumulator: last finished sum"),
         )
     });
-    let c_valid_reg = m.reg("c_valid_reg", Ty::bit(), "");
+    let c_valid_reg = diagonal
+        .is_none()
+        .then(|| m.reg("c_valid_reg", Ty::bit(), ""));
 
     let ctrl0 = |rst: SignalId| {
         Some(Reset {
@@ -203,16 +244,25 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
     // A block of its own registers the operands (ECP5), or one shared with the
     // neighbour (iCE40) does.
     let block_regs = prim || shared;
-    let (ma, mb, mv, ml) = match cfg.pipeline {
-        0 | 1 => (a_in, b_in, a_valid_in, a_last_in),
-        2 => (a_reg, b_reg, a_valid_reg, a_last_reg),
+    // Only depth 0 has diagonal flags; every deeper PE keeps its own.
+    let no_flags = || {
+        GenError::Internal(format!(
+            "PE at pipeline depth {}: no flags of its own or from the mesh",
+            cfg.pipeline
+        ))
+    };
+    let own = |flags: Option<(SignalId, SignalId)>| flags.ok_or_else(no_flags);
+    let (ma, mb, mflags) = match cfg.pipeline {
+        0 | 1 => (a_in, b_in, flags_in),
+        2 => (a_reg, b_reg, flags_reg),
         _ => {
+            let (a_valid_reg, a_last_reg) = own(flags_reg)?;
             let mv = m.reg("mul_valid_reg", Ty::bit(), "");
             let ml = m.reg("mul_last_reg", Ty::bit(), "");
             m.clocked(mv, clk, a_valid_reg, adv_e(), ctrl0(rst));
             m.clocked(ml, clk, a_last_reg, adv_e(), ctrl0(rst));
             if block_regs {
-                (a_reg, b_reg, mv, ml)
+                (a_reg, b_reg, Some((mv, ml)))
             } else {
                 let load = m.wire_of(
                     "mul_load",
@@ -223,7 +273,7 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
                 let mb = m.reg("mul_b_reg", op, "multiplier operand b");
                 m.clocked(ma, clk, a_reg, Some(load.into()), None);
                 m.clocked(mb, clk, b_reg, Some(load.into()), None);
-                (ma, mb, mv, ml)
+                (ma, mb, Some((mv, ml)))
             }
         }
     };
@@ -246,7 +296,8 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
         }
     };
     // Depth >= 1 registers the product with its flags.
-    let (prod, v, l) = if cfg.pipeline >= 1 {
+    let (prod, flags) = if cfg.pipeline >= 1 {
+        let (mv, ml) = own(mflags)?;
         let prod_reg = if let Some((_, _, mul_p)) = block {
             // The block's product register.
             mul_p
@@ -290,20 +341,46 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
             m.clocked(prod2_reg, clk, prod_reg, adv_e(), None);
             m.clocked(pv2, clk, pv, adv_e(), ctrl0(rst));
             m.clocked(pl2, clk, pl, adv_e(), ctrl0(rst));
-            (prod2_reg, pv2, pl2)
+            (prod2_reg, Some((pv2, pl2)))
         } else {
-            (prod_reg, pv, pl)
+            (prod_reg, Some((pv, pl)))
         }
+    } else if dsp && block.is_none() && cfg.mul == MulStyle::Dsp {
+        // Written at the accumulator's width (`a * b` in a 32-bit context, the
+        // sign-extended 16-bit product), the product costs a simulator one 32-bit
+        // multiply instead of a 16-bit one masked and extended again: Verilator
+        // runs the 16x16 array in 8.1k instead of 11.8k instructions per cycle.
+        // Synthesis sees the same 8x8 multiply (ECP5: the same MULT18X18D and
+        // LUTs), except that yosys 0.23's `synth_ice40 -dsp` no longer folds the
+        // accumulator into the SB_MAC16 (its one `wreduce` leaves the adder's
+        // input 32 bits wide). `mul = auto`, what `flow` picks for a board with
+        // few DSP blocks such as the iCE40UP5K, keeps the 16-bit product below.
+        let p = Expr::from(ma).mul_wide(mb).resize(ACC_BITS);
+        (
+            m.wire_of("prod", p, "the full product, at the accumulator's width"),
+            mflags,
+        )
     } else {
         let p = product(&mut m);
-        (m.wire_of("prod", p, prod_note), mv, ml)
+        (m.wire_of("prod", p, prod_note), mflags)
     };
 
     let pass_through = |m: &mut Module| {
         m.clocked(a_reg, clk, a_in, adv_e(), None);
         m.clocked(b_reg, clk, b_in, adv_e(), None);
-        m.clocked(a_valid_reg, clk, a_valid_in, adv_e(), ctrl0(rst));
-        m.clocked(a_last_reg, clk, a_last_in, adv_e(), ctrl0(rst));
+        if let (Some((a_valid_reg, a_last_reg)), Some((a_valid_in, a_last_in))) =
+            (flags_reg, flags_in)
+        {
+            m.clocked(a_valid_reg, clk, a_valid_in, adv_e(), ctrl0(rst));
+            m.clocked(a_last_reg, clk, a_last_in, adv_e(), ctrl0(rst));
+        }
+    };
+    let take_of = |m: &mut Module, v: SignalId| {
+        m.wire_of(
+            "take",
+            Expr::from(adv) & v,
+            "a valid product is accumulated this step",
+        )
     };
     let c = if let Some((acc_reg, c_reg)) = shadow {
         let sum = m.wire_of(
@@ -311,16 +388,19 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
             Expr::from(acc_reg) + Expr::from(prod).resize(ACC_BITS),
             "acc + a*b, wrapping",
         );
-        let take = m.wire_of(
-            "take",
-            Expr::from(adv) & v,
-            "a valid product is accumulated this step",
-        );
-        let finish = m.wire_of(
-            "finish",
-            Expr::from(take) & l,
-            "this product closes the tile",
-        );
+        let (take, finish) = match (flags, &diagonal) {
+            (Some((v, l)), _) => {
+                let take = take_of(&mut m, v);
+                let finish = m.wire_of(
+                    "finish",
+                    Expr::from(take) & l,
+                    "this product closes the tile",
+                );
+                (take, finish)
+            }
+            (None, Some(d)) => (d.take, d.finish),
+            (None, None) => return Err(no_flags()),
+        };
         pass_through(&mut m);
         // The accumulator restarts by clearing as the tile closes (and on reset), not
         // by a mux in front of the adder: the clear is the flip-flops' synchronous
@@ -350,11 +430,27 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
         m.clocked(c_reg, clk, sum, Some(finish.into()), None);
         c_reg
     } else {
-        let take = m.wire_of(
-            "take",
-            Expr::from(adv) & v,
-            "a valid product is accumulated this step",
-        );
+        let (take, closing) = match (flags, c_valid_reg, &diagonal) {
+            (Some((v, last)), Some(c_valid), _) => {
+                (take_of(&mut m, v), Closing::Own { last, c_valid })
+            }
+            (
+                None,
+                _,
+                Some(DiagonalIn {
+                    take,
+                    finish,
+                    read: Some(read),
+                }),
+            ) => (
+                *take,
+                Closing::Diagonal {
+                    finish: *finish,
+                    read: *read,
+                },
+            ),
+            _ => return Err(no_flags()),
+        };
         pass_through(&mut m);
         accumulate_pingpong(
             &mut m,
@@ -362,22 +458,47 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
                 clk,
                 rst,
                 adv,
-                c_valid: c_valid_reg,
                 take,
-                last: l,
+                closing,
                 prod,
             },
         )
     };
-    m.clocked(c_valid_reg, clk, Expr::from(v) & l, adv_e(), ctrl0(rst));
+    if let (Some(c_valid_reg), Some((v, l))) = (c_valid_reg, flags) {
+        m.clocked(c_valid_reg, clk, Expr::from(v) & l, adv_e(), ctrl0(rst));
+    }
 
     m.assign(a_out, a_reg);
-    m.assign(a_valid_out, a_valid_reg);
-    m.assign(a_last_out, a_last_reg);
+    if let (Some((a_valid_out, a_last_out)), Some((a_valid_reg, a_last_reg))) =
+        (flags_out, flags_reg)
+    {
+        m.assign(a_valid_out, a_valid_reg);
+        m.assign(a_last_out, a_last_reg);
+    }
     m.assign(b_out, b_reg);
     m.assign(c_out, c);
-    m.assign(c_valid, c_valid_reg);
+    if let (Some(c_valid), Some(c_valid_reg)) = (c_valid, c_valid_reg) {
+        m.assign(c_valid, c_valid_reg);
+    }
     Ok(m)
+}
+
+/// A PE's inputs from its anti-diagonal's flags in the mesh
+/// ([`ArrayConfig::diagonal_flags`]).
+struct DiagonalIn {
+    take: SignalId,
+    finish: SignalId,
+    /// With the iCE40 accumulator pair: its finished sum is read this step.
+    read: Option<SignalId>,
+}
+
+/// How the accumulator learns that a tile closes and that its sum is read.
+enum Closing {
+    /// From the PE's own flags: the last flag of the product taken, and
+    /// `c_valid` while the sum is out.
+    Own { last: SignalId, c_valid: SignalId },
+    /// From the mesh's anti-diagonal.
+    Diagonal { finish: SignalId, read: SignalId },
 }
 
 /// The accumulator's inputs: the product taken on `take`, `last` if it closes
@@ -386,9 +507,8 @@ struct Acc {
     clk: SignalId,
     rst: SignalId,
     adv: SignalId,
-    c_valid: SignalId,
     take: SignalId,
-    last: SignalId,
+    closing: Closing,
     prod: SignalId,
 }
 
@@ -422,18 +542,23 @@ fn accumulate_pingpong(m: &mut Module, acc: Acc) -> SignalId {
         Ty::bit(),
         "which accumulator takes this tile (flips as a tile closes)",
     );
-    let finish = m.wire_of(
-        "finish",
-        Expr::from(acc.take) & acc.last,
-        "this product closes the tile",
-    );
-    // In the step c_valid is high, sel_reg already names the next tile's
+    // In the step the sum is read, sel_reg already names the next tile's
     // accumulator; the other one holds the finished sum.
-    let read = m.wire_of(
-        "read",
-        Expr::from(acc.adv) & acc.c_valid,
-        "the finished sum leaves this step",
-    );
+    let (finish, read) = match acc.closing {
+        Closing::Own { last, c_valid } => (
+            m.wire_of(
+                "finish",
+                Expr::from(acc.take) & last,
+                "this product closes the tile",
+            ),
+            m.wire_of(
+                "read",
+                Expr::from(acc.adv) & c_valid,
+                "the finished sum leaves this step",
+            ),
+        ),
+        Closing::Diagonal { finish, read } => (finish, read),
+    };
     let mut accs = Vec::new();
     for x in 0..2u32 {
         let mine = if x == 1 {
@@ -502,38 +627,76 @@ pub struct PeConns {
     pub rst: SignalId,
     pub adv: SignalId,
     pub a_in: SignalId,
-    pub a_valid_in: SignalId,
-    pub a_last_in: SignalId,
     pub b_in: SignalId,
     pub a_out: Conn,
-    pub a_valid_out: Conn,
-    pub a_last_out: Conn,
     pub b_out: Conn,
     pub c_out: SignalId,
-    pub c_valid: SignalId,
+    pub flags: PeFlags,
     /// A PE sharing a `SB_MAC16` ([`shares_block`]): the wires its `mul_a` and
     /// `mul_b` drive and the one its `mul_p` reads.
     pub block: Option<(SignalId, SignalId, SignalId)>,
 }
 
+/// A PE's flag connections: its anti-diagonal's, or its own chain through its
+/// row ([`ArrayConfig::diagonal_flags`]).
+pub enum PeFlags {
+    Diagonal {
+        take: SignalId,
+        finish: SignalId,
+        /// Only for the iCE40 accumulator pair.
+        read: Option<SignalId>,
+    },
+    Own {
+        valid_in: SignalId,
+        last_in: SignalId,
+        valid_out: Conn,
+        last_out: Conn,
+        c_valid: SignalId,
+    },
+}
+
 impl PeConns {
     pub fn into_list(self) -> Vec<(String, Conn)> {
         let i = |s: SignalId| Conn::In(s.into());
-        let mut list = vec![
+        let mut list: Vec<(String, Conn)> = vec![
             ("clk".into(), i(self.clk)),
             ("rst".into(), i(self.rst)),
             ("adv".into(), i(self.adv)),
-            ("a_in".into(), i(self.a_in)),
-            ("a_valid_in".into(), i(self.a_valid_in)),
-            ("a_last_in".into(), i(self.a_last_in)),
-            ("b_in".into(), i(self.b_in)),
-            ("a_out".into(), self.a_out),
-            ("a_valid_out".into(), self.a_valid_out),
-            ("a_last_out".into(), self.a_last_out),
-            ("b_out".into(), self.b_out),
-            ("c_out".into(), Conn::Out(self.c_out)),
-            ("c_valid".into(), Conn::Out(self.c_valid)),
         ];
+        match self.flags {
+            PeFlags::Diagonal { take, finish, read } => {
+                list.push(("take".into(), i(take)));
+                list.push(("finish".into(), i(finish)));
+                if let Some(read) = read {
+                    list.push(("read".into(), i(read)));
+                }
+                list.extend([
+                    ("a_in".into(), i(self.a_in)),
+                    ("b_in".into(), i(self.b_in)),
+                    ("a_out".into(), self.a_out),
+                    ("b_out".into(), self.b_out),
+                    ("c_out".into(), Conn::Out(self.c_out)),
+                ]);
+            }
+            PeFlags::Own {
+                valid_in,
+                last_in,
+                valid_out,
+                last_out,
+                c_valid,
+            } => list.extend([
+                ("a_in".into(), i(self.a_in)),
+                ("a_valid_in".into(), i(valid_in)),
+                ("a_last_in".into(), i(last_in)),
+                ("b_in".into(), i(self.b_in)),
+                ("a_out".into(), self.a_out),
+                ("a_valid_out".into(), valid_out),
+                ("a_last_out".into(), last_out),
+                ("b_out".into(), self.b_out),
+                ("c_out".into(), Conn::Out(self.c_out)),
+                ("c_valid".into(), Conn::Out(c_valid)),
+            ]),
+        }
         if let Some((a, b, p)) = self.block {
             list.push(("mul_a".into(), Conn::Out(a)));
             list.push(("mul_b".into(), Conn::Out(b)));

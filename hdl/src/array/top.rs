@@ -10,7 +10,8 @@ use super::skew::DelayLines;
 pub struct Blocks<'a> {
     pub mesh: &'a Module,
     pub skew_a: &'a DelayLines,
-    pub skew_flags: &'a DelayLines,
+    /// Absent with [`ArrayConfig::diagonal_flags`]: the mesh delays the flags.
+    pub skew_flags: Option<&'a DelayLines>,
     pub skew_b: &'a DelayLines,
     pub deskew_c: &'a DelayLines,
 }
@@ -199,9 +200,13 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
     let a_sk: Vec<SignalId> = (0..rows)
         .map(|i| m.wire(&format!("a_sk_{i}"), op, ""))
         .collect();
-    let f_sk: Vec<SignalId> = (0..rows)
-        .map(|i| m.wire(&format!("flags_sk_{i}"), Ty::u(2), "{last, valid}"))
-        .collect();
+    let f_sk: Vec<SignalId> = if blocks.skew_flags.is_some() {
+        (0..rows)
+            .map(|i| m.wire(&format!("flags_sk_{i}"), Ty::u(2), "{last, valid}"))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let b_sk: Vec<SignalId> = (0..cols)
         .map(|j| m.wire(&format!("b_sk_{j}"), op, ""))
         .collect();
@@ -223,10 +228,11 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
         })
         .collect();
     for (name, sk, lanes, outs) in [
-        ("skew_a", blocks.skew_a, a_lanes, &a_sk),
+        ("skew_a", Some(blocks.skew_a), a_lanes, &a_sk),
         ("skew_flags", blocks.skew_flags, flag_lanes, &f_sk),
-        ("skew_b", blocks.skew_b, b_lanes, &b_sk),
+        ("skew_b", Some(blocks.skew_b), b_lanes, &b_sk),
     ] {
+        let Some(sk) = sk else { continue };
         m.inst(&sk.module, name)
             .conns(sk.conns(clk, rst, step, lanes, outs))
             .finish()?;
@@ -243,11 +249,18 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
         .connect("clk", clk)
         .connect("rst", rst)
         .connect("adv", step);
-    for i in 0..rows as usize {
+    if f_sk.is_empty() {
         mesh = mesh
-            .connect(&format!("a_{i}"), a_sk[i])
-            .connect(&format!("a_valid_{i}"), Expr::from(f_sk[i]).bit_at(0))
-            .connect(&format!("a_last_{i}"), Expr::from(f_sk[i]).bit_at(1));
+            .connect("in_valid", issue)
+            .connect("in_last", issue_last);
+    }
+    for i in 0..rows as usize {
+        mesh = mesh.connect(&format!("a_{i}"), a_sk[i]);
+        if let Some(f) = f_sk.get(i) {
+            mesh = mesh
+                .connect(&format!("a_valid_{i}"), Expr::from(*f).bit_at(0))
+                .connect(&format!("a_last_{i}"), Expr::from(*f).bit_at(1));
+        }
     }
     for (j, b) in b_sk.iter().enumerate() {
         mesh = mesh.connect(&format!("b_{j}"), *b);

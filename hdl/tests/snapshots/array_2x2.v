@@ -59,8 +59,6 @@ reg  in_skid_free_reg;                       // equal to ~skid_valid_reg at ever
 wire since_next = issue_last ? 1'd0 : last_ok_reg ? 1'd1 : since_last_reg + 1'd1;
 wire signed [7:0] a_sk_0;
 wire signed [7:0] a_sk_1;
-wire [1:0] flags_sk_0;                       // {last, valid}
-wire [1:0] flags_sk_1;                       // {last, valid}
 wire signed [7:0] b_sk_0;
 wire signed [7:0] b_sk_1;
 wire signed [31:0] col_c_0;
@@ -94,16 +92,6 @@ systolic_array_skew_a skew_a (
     .out_1(a_sk_1)
 );
 
-systolic_array_skew_flags skew_flags (
-    .clk(clk),
-    .rst(rst),
-    .adv(step),
-    .in_0({issue_last, issue}),
-    .in_1({issue_last, issue}),
-    .out_0(flags_sk_0),
-    .out_1(flags_sk_1)
-);
-
 systolic_array_skew_b skew_b (
     .clk(clk),
     .adv(step),
@@ -117,12 +105,10 @@ systolic_array_mesh mesh (
     .clk(clk),
     .rst(rst),
     .adv(step),
+    .in_valid(issue),
+    .in_last(issue_last),
     .a_0(a_sk_0),
-    .a_valid_0(flags_sk_0[0]),
-    .a_last_0(flags_sk_0[1]),
     .a_1(a_sk_1),
-    .a_valid_1(flags_sk_1[0]),
-    .a_last_1(flags_sk_1[1]),
     .b_0(b_sk_0),
     .b_1(b_sk_1),
     .c_0(col_c_0),
@@ -202,6 +188,7 @@ endmodule
 /*
  * 2 x 2 grid of PEs; a flows right, b flows down.
  * c_j is the result of the PE in column j that finished last step (rows finish in order).
+ * The valid/last flags run along one register chain; anti-diagonal k reads tap k.
  */
 module systolic_array_mesh (
     // Clock, reset, step enable
@@ -209,13 +196,13 @@ module systolic_array_mesh (
     input  wire rst,
     input  wire adv,
 
-    // Row inputs (already skewed): A element, valid, last
+    // Flags of the beat entering row 0 (not skewed)
+    input  wire in_valid,
+    input  wire in_last,
+
+    // Row inputs (already skewed)
     input  wire signed [7:0] a_0,
-    input  wire a_valid_0,
-    input  wire a_last_0,
     input  wire signed [7:0] a_1,
-    input  wire a_valid_1,
-    input  wire a_last_1,
 
     // Column inputs (already skewed)
     input  wire signed [7:0] b_0,
@@ -231,36 +218,38 @@ module systolic_array_mesh (
 );
 
 wire signed [7:0] a_r0_c0;
-wire av_r0_c0;
-wire al_r0_c0;
 wire signed [7:0] b_r0_c0;
 wire signed [31:0] c_r0_c0;
-wire cv_r0_c0;
 wire signed [7:0] b_r0_c1;
 wire signed [31:0] c_r0_c1;
-wire cv_r0_c1;
 wire signed [7:0] a_r1_c0;
-wire av_r1_c0;
-wire al_r1_c0;
 wire signed [31:0] c_r1_c0;
-wire cv_r1_c0;
 wire signed [31:0] c_r1_c1;
-wire cv_r1_c1;
+reg  valid_1_reg;                            // in_valid, 1 step later
+reg  last_1_reg;
+reg  done_1_reg;                             // diagonal 0 holds finished sums
+reg  valid_2_reg;                            // in_valid, 2 steps later
+reg  last_2_reg;
+reg  done_2_reg;                             // diagonal 1 holds finished sums
+reg  done_3_reg;                             // diagonal 2 holds finished sums
+wire take_0 = adv & in_valid;                // diagonal 0 accumulates a product
+wire finish_0 = take_0 & in_last;            // and it closes the tile
+wire take_1 = adv & valid_1_reg;             // diagonal 1 accumulates a product
+wire finish_1 = take_1 & last_1_reg;         // and it closes the tile
+wire take_2 = adv & valid_2_reg;             // diagonal 2 accumulates a product
+wire finish_2 = take_2 & last_2_reg;         // and it closes the tile
 
 systolic_array_pe pe_r0_c0 (
     .clk(clk),
     .rst(rst),
     .adv(adv),
+    .take(take_0),
+    .finish(finish_0),
     .a_in(a_0),
-    .a_valid_in(a_valid_0),
-    .a_last_in(a_last_0),
     .b_in(b_0),
     .a_out(a_r0_c0),
-    .a_valid_out(av_r0_c0),
-    .a_last_out(al_r0_c0),
     .b_out(b_r0_c0),
-    .c_out(c_r0_c0),
-    .c_valid(cv_r0_c0)
+    .c_out(c_r0_c0)
 );
 
 /* verilator lint_off PINCONNECTEMPTY */
@@ -268,16 +257,13 @@ systolic_array_pe pe_r0_c1 (
     .clk(clk),
     .rst(rst),
     .adv(adv),
+    .take(take_1),
+    .finish(finish_1),
     .a_in(a_r0_c0),
-    .a_valid_in(av_r0_c0),
-    .a_last_in(al_r0_c0),
     .b_in(b_1),
     .a_out(),  // open: last column
-    .a_valid_out(),  // open: last column
-    .a_last_out(),  // open: last column
     .b_out(b_r0_c1),
-    .c_out(c_r0_c1),
-    .c_valid(cv_r0_c1)
+    .c_out(c_r0_c1)
 );
 /* verilator lint_on PINCONNECTEMPTY */
 
@@ -286,16 +272,13 @@ systolic_array_pe pe_r1_c0 (
     .clk(clk),
     .rst(rst),
     .adv(adv),
+    .take(take_1),
+    .finish(finish_1),
     .a_in(a_1),
-    .a_valid_in(a_valid_1),
-    .a_last_in(a_last_1),
     .b_in(b_r0_c0),
     .a_out(a_r1_c0),
-    .a_valid_out(av_r1_c0),
-    .a_last_out(al_r1_c0),
     .b_out(),  // open: last row
-    .c_out(c_r1_c0),
-    .c_valid(cv_r1_c0)
+    .c_out(c_r1_c0)
 );
 /* verilator lint_on PINCONNECTEMPTY */
 
@@ -304,30 +287,48 @@ systolic_array_pe pe_r1_c1 (
     .clk(clk),
     .rst(rst),
     .adv(adv),
+    .take(take_2),
+    .finish(finish_2),
     .a_in(a_r1_c0),
-    .a_valid_in(av_r1_c0),
-    .a_last_in(al_r1_c0),
     .b_in(b_r0_c1),
     .a_out(),  // open: last column
-    .a_valid_out(),  // open: last column
-    .a_last_out(),  // open: last column
     .b_out(),  // open: last row
-    .c_out(c_r1_c1),
-    .c_valid(cv_r1_c1)
+    .c_out(c_r1_c1)
 );
 /* verilator lint_on PINCONNECTEMPTY */
 
-assign c_0 = (cv_r0_c0 ? c_r0_c0 : 32'sh0) | (cv_r1_c0 ? c_r1_c0 : 32'sh0);
-assign c_1 = (cv_r0_c1 ? c_r0_c1 : 32'sh0) | (cv_r1_c1 ? c_r1_c1 : 32'sh0);
-assign out_valid = cv_r0_c1 | cv_r1_c1;
-assign out_last = cv_r1_c1;
+assign c_0 = (done_1_reg ? c_r0_c0 : 32'sh0) | (done_2_reg ? c_r1_c0 : 32'sh0);
+assign c_1 = (done_2_reg ? c_r0_c1 : 32'sh0) | (done_3_reg ? c_r1_c1 : 32'sh0);
+assign out_valid = done_2_reg | done_3_reg;
+assign out_last = done_3_reg;
+
+always @(posedge clk) begin
+    if (adv) begin
+        valid_1_reg <= in_valid;
+        last_1_reg <= in_last;
+        done_1_reg <= in_valid & in_last;
+        valid_2_reg <= valid_1_reg;
+        last_2_reg <= last_1_reg;
+        done_2_reg <= valid_1_reg & last_1_reg;
+        done_3_reg <= valid_2_reg & last_2_reg;
+    end
+    if (rst) begin
+        valid_1_reg <= 1'd0;
+        last_1_reg <= 1'd0;
+        done_1_reg <= 1'd0;
+        valid_2_reg <= 1'd0;
+        last_2_reg <= 1'd0;
+        done_2_reg <= 1'd0;
+        done_3_reg <= 1'd0;
+    end
+end
 
 endmodule
 
 /*
  * Output-stationary int8 MAC processing element.
- * acc += a * b on each valid beat (32-bit, wraps); a, valid and last pass right, b passes down.
- * On the last beat of a tile the finished sum moves to c_out for one step (c_valid high).
+ * acc += a * b when take is high (32-bit, wraps); a passes right, b passes down.
+ * On finish the finished sum moves to c_out, where it stays until the next tile finishes.
  * Multiplier: `*` (DSP-mappable); pipeline depth 0 (results appear 1 step(s) after the operands).
  */
 module systolic_array_pe (
@@ -338,60 +339,43 @@ module systolic_array_pe (
     // Array-wide step enable
     input  wire adv,                             // all registers advance when high
 
+    // This PE's anti-diagonal, from the mesh
+    input  wire take,                            // a valid product is accumulated this step
+    input  wire finish,                          // this product closes the tile
+
     // From the left neighbour
     input  wire signed [7:0] a_in,               // A element
-    input  wire a_valid_in,                      // a_in carries a beat
-    input  wire a_last_in,                       // beat is k = K-1 of its tile
 
     // From the neighbour above
     input  wire signed [7:0] b_in,               // B element
 
     // To the right neighbour
     output wire signed [7:0] a_out,              // a_in, one step later
-    output wire a_valid_out,                     // a_valid_in, one step later
-    output wire a_last_out,                      // a_last_in, one step later
 
     // To the neighbour below
     output wire signed [7:0] b_out,              // b_in, one step later
 
     // Finished result
-    output wire signed [31:0] c_out,             // C element of the tile that just closed
-    output wire c_valid                          // c_out holds a finished result this step
+    output wire signed [31:0] c_out              // C element of the tile that just closed
 );
 
 reg  signed [7:0] a_reg;
 reg  signed [7:0] b_reg;
-reg  a_valid_reg;
-reg  a_last_reg;
 reg  signed [31:0] acc_reg;                  // running sum of the tile in progress (0 between tiles)
 reg  signed [31:0] c_reg;                    // shadow accumulator: last finished sum
-reg  c_valid_reg;
-wire signed [15:0] prod = a_in * b_in;       // full 16-bit product
-wire signed [31:0] sum = acc_reg + $signed({{16{prod[15]}}, prod}); // acc + a*b, wrapping
-wire take = adv & a_valid_in;                // a valid product is accumulated this step
-wire finish = take & a_last_in;              // this product closes the tile
+wire signed [31:0] prod = a_in * b_in;       // the full product, at the accumulator's width
+wire signed [31:0] sum = acc_reg + prod;     // acc + a*b, wrapping
 // reset, or the tile closes: the accumulator restarts at 0
 wire acc_clear = rst | finish;
 
 assign a_out = a_reg;
-assign a_valid_out = a_valid_reg;
-assign a_last_out = a_last_reg;
 assign b_out = b_reg;
 assign c_out = c_reg;
-assign c_valid = c_valid_reg;
 
 always @(posedge clk) begin
     if (adv) begin
         a_reg <= a_in;
         b_reg <= b_in;
-        a_valid_reg <= a_valid_in;
-        a_last_reg <= a_last_in;
-        c_valid_reg <= a_valid_in & a_last_in;
-    end
-    if (rst) begin
-        a_valid_reg <= 1'd0;
-        a_last_reg <= 1'd0;
-        c_valid_reg <= 1'd0;
     end
 end
 
@@ -431,37 +415,6 @@ assign out_1 = lane1_d0_reg;
 
 always @(posedge clk) begin
     if (adv) lane1_d0_reg <= in_1;
-end
-
-endmodule
-
-/*
- * Skew of the {last, valid} flags travelling with A.
- * 2 lanes; lane delays in steps: [0, 1]; registers reset to zero
- */
-module systolic_array_skew_flags (
-    // Clock and step enable
-    input  wire clk,                             // rising-edge clock
-    input  wire rst,                             // synchronous reset
-    input  wire adv,                             // lanes shift when high
-
-    // Lanes in
-    input  wire [1:0] in_0,
-    input  wire [1:0] in_1,
-
-    // Lanes out
-    output wire [1:0] out_0,
-    output wire [1:0] out_1
-);
-
-reg  [1:0] lane1_d0_reg;
-
-assign out_0 = in_0;
-assign out_1 = lane1_d0_reg;
-
-always @(posedge clk) begin
-    if (adv) lane1_d0_reg <= in_1;
-    if (rst) lane1_d0_reg <= 2'd0;
 end
 
 endmodule
