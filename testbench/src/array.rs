@@ -140,21 +140,42 @@ impl ArrayDut {
     ) -> Result<StreamSource, DriveError> {
         let (rows, cols) = (self.cfg.rows as usize, self.cfg.cols as usize);
         let mut src = StreamSource::new("in", self.p.input.clone(), valid_p, rng.gen())?;
-        let ob = self.p.input.offset(1);
-        let mut beat = vec![0u32; self.p.input.words()];
+        // A tile's beats are packed as bytes (A[i][kk] at byte i of beat kk, B[kk][j] at
+        // byte j of in_b's words), then turned into words: the packing runs inside the
+        // timed runs of `bench`, and whole rows of bytes cost a fraction of shifting each
+        // operand into place.
+        let words = self.p.input.words();
+        let ob = 4 * self.p.input.offset(1);
+        let mut bytes = Vec::new();
+        let mut beats = Vec::new();
         for t in tiles {
-            for kk in 0..t.k {
+            let beat_bytes = 4 * words;
+            bytes.clear();
+            bytes.resize(t.k * beat_bytes, 0u8);
+            for (i, row) in t.a.chunks_exact(t.k).take(rows).enumerate() {
+                for (kk, &x) in row.iter().enumerate() {
+                    bytes[kk * beat_bytes + i] = x as u8;
+                }
+            }
+            for (beat, row) in bytes
+                .chunks_exact_mut(beat_bytes)
+                .zip(t.b.chunks_exact(cols))
+            {
+                for (byte, &x) in beat[ob..ob + cols].iter_mut().zip(row) {
+                    *byte = x as u8;
+                }
+            }
+            beats.clear();
+            beats.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+            for (kk, beat) in beats.chunks_exact(words).enumerate() {
                 if src.len() == limit {
                     return Ok(src);
                 }
-                beat.fill(0);
-                for i in 0..rows {
-                    beat[i / 4] |= u32::from(t.a[i * t.k + kk] as u8) << (8 * (i % 4));
-                }
-                for j in 0..cols {
-                    beat[ob + j / 4] |= u32::from(t.b[kk * cols + j] as u8) << (8 * (j % 4));
-                }
-                src.push(&beat, kk + 1 == t.k);
+                src.push(beat, kk + 1 == t.k);
             }
         }
         Ok(src)

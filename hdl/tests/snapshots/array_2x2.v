@@ -365,8 +365,6 @@ reg  signed [31:0] acc_reg;                  // running sum of the tile in progr
 reg  signed [31:0] c_reg;                    // shadow accumulator: last finished sum
 wire signed [31:0] prod = a_in * b_in;       // the full product, at the accumulator's width
 wire signed [31:0] sum = acc_reg + prod;     // acc + a*b, wrapping
-// reset, or the tile closes: the accumulator restarts at 0
-wire acc_clear = rst | finish;
 
 assign a_out = a_reg;
 assign b_out = b_reg;
@@ -380,12 +378,13 @@ always @(posedge clk) begin
 end
 
 always @(posedge clk) begin
-    if (take) acc_reg <= sum;
-    if (acc_clear) acc_reg <= 32'sh0;
+    if (finish) c_reg <= sum;
 end
 
 always @(posedge clk) begin
-    if (finish) c_reg <= sum;
+    if (take) acc_reg <= sum;
+    if (finish) acc_reg <= 32'sh0;
+    if (rst) acc_reg <= 32'sh0;
 end
 
 endmodule

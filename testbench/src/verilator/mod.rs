@@ -655,6 +655,17 @@ impl Model {
                 | (u64::from(words.get(1).copied().unwrap_or(0)) << 32);
             // SAFETY: as in `set`.
             unsafe { write_scalar(slot.ptr, slot.width, v & mask64(slot.width)) };
+        } else if words.len() == n && slot.width % 32 == 0 {
+            // Every word given and none to mask (an operand bus each beat): one copy.
+            // SAFETY: VlWide<n> is an array of n u32 words (4n bytes), `words` holds n
+            // and does not overlap the model's storage; bytes need no alignment.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    words.as_ptr().cast::<u8>(),
+                    slot.ptr.cast::<u8>(),
+                    4 * n,
+                );
+            }
         } else {
             let wide = slot.ptr.cast::<u32>();
             for i in 0..n {

@@ -340,41 +340,50 @@ TB_EXPORT void* tb_create(std::uint32_t seed, const char* trace_path, char* err,
 
 namespace {
 
+// The calling thread's message and output buffers, looked up once per entry point call:
+// in a shared object every access to a thread_local is a call into the dynamic loader.
+struct TbThread {
+    std::string& pending;
+    std::string& output;
+};
+
 // Makes `inst` the current thread's model and starts collecting messages and output for one
 // entry point call.
-void tb_begin(TbInstance* inst) {
+TbThread tb_begin(TbInstance* inst) {
     Verilated::threadContextp(inst->ctx.get());
-    tb_pending.clear();
-    tb_output.clear();
+    TbThread t{tb_pending, tb_output};
+    t.pending.clear();
+    t.output.clear();
+    return t;
 }
 
 // Hands the output collected since tb_begin to the instance; sets bit 2 of rc if there was any.
-int tb_end(TbInstance* inst, int rc) {
-    if (tb_output.empty()) {
+int tb_end(TbInstance* inst, const TbThread& t, int rc) {
+    if (t.output.empty()) {
         inst->output.clear();
         return rc;
     }
-    inst->output.swap(tb_output);
-    tb_output.clear();
+    inst->output.swap(t.output);
+    t.output.clear();
     return rc | 4;
 }
 
 // Sets the simulation time, evaluates, dumps a trace sample at that time.
 // Returns 0 = ok, 1 = $finish was executed (now or earlier), 2 = error (see tb_error).
-int tb_eval_at(TbInstance* inst, std::uint64_t time) {
+int tb_eval_at(TbInstance* inst, const TbThread& t, std::uint64_t time) {
     try {
         inst->ctx->time(time);
         inst->top->eval();
 #if TB_TRACE
         if (inst->tfp) inst->tfp->dump(time);
 #endif
-        if (!tb_pending.empty()) {
-            inst->error = tb_pending;
+        if (!t.pending.empty()) {
+            inst->error = t.pending;
             return 2;
         }
         return inst->ctx->gotFinish() ? 1 : 0;
     } catch (const TbFatal&) {
-        inst->error = tb_pending;
+        inst->error = t.pending;
     } catch (const std::exception& e) {
         inst->error = e.what();
     } catch (...) {
@@ -389,8 +398,8 @@ int tb_eval_at(TbInstance* inst, std::uint64_t time) {
 // printed output (see tb_output_text).
 TB_EXPORT int tb_eval(void* handle, std::uint64_t time) {
     TbInstance* inst = static_cast<TbInstance*>(handle);
-    tb_begin(inst);
-    return tb_end(inst, tb_eval_at(inst, time));
+    const TbThread t = tb_begin(inst);
+    return tb_end(inst, t, tb_eval_at(inst, t, time));
 }
 
 // `cycles` clock cycles on the 1-bit input stored at `clk`, in one call: if `settle`, first an
@@ -401,21 +410,21 @@ TB_EXPORT int tb_eval(void* handle, std::uint64_t time) {
 TB_EXPORT int tb_tick(void* handle, std::uint8_t* clk, std::uint64_t* time, int settle,
                       std::uint64_t cycles) {
     TbInstance* inst = static_cast<TbInstance*>(handle);
-    tb_begin(inst);
+    const TbThread th = tb_begin(inst);
     std::uint64_t t = *time;
     int rc = 0;
-    if (settle) rc = tb_eval_at(inst, t++);
+    if (settle) rc = tb_eval_at(inst, th, t++);
     for (std::uint64_t i = 0; i < cycles && rc < 2; i++) {
         *clk = 1;
-        int r = tb_eval_at(inst, t++);
+        int r = tb_eval_at(inst, th, t++);
         if (r > rc) rc = r;
         if (rc >= 2) break;
         *clk = 0;
-        r = tb_eval_at(inst, t++);
+        r = tb_eval_at(inst, th, t++);
         if (r > rc) rc = r;
     }
     *time = t;
-    return tb_end(inst, rc);
+    return tb_end(inst, th, rc);
 }
 
 // Output printed by the last tb_eval or tb_tick.
