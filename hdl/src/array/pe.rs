@@ -71,10 +71,8 @@ pub fn shares_block(cfg: &ArrayConfig, dsp: bool) -> bool {
     dsp && cfg.dsp_cell == DspCell::Ice40
 }
 
-/// Build the PE module; `dsp` picks the multiplier style (see [`name`]).
-pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
-    let shared = shares_block(cfg, dsp);
-    let mut m = Module::new(name(cfg, dsp));
+/// The module's doc lines: what the PE does with this configuration.
+fn describe(m: &mut Module, cfg: &ArrayConfig, dsp: bool, shared: bool) {
     m.doc("Output-stationary int8 MAC processing element.")
         .doc(if cfg.diagonal_flags() {
             "acc += a * b when take is high (32-bit, wraps); a passes right, b passes down."
@@ -98,6 +96,31 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
             cfg.pipeline,
             cfg.pipeline + 1
         ));
+}
+
+/// The PE's ports, in the order they are declared (and printed).
+struct Ports {
+    clk: SignalId,
+    rst: SignalId,
+    adv: SignalId,
+    /// With [`ArrayConfig::diagonal_flags`]: the mesh's flags of this PE's diagonal.
+    diagonal: Option<DiagonalIn>,
+    a_in: SignalId,
+    /// Otherwise `a_valid_in`, `a_last_in` ...
+    flags_in: Option<(SignalId, SignalId)>,
+    b_in: SignalId,
+    a_out: SignalId,
+    /// ... `a_valid_out`, `a_last_out` ...
+    flags_out: Option<(SignalId, SignalId)>,
+    b_out: SignalId,
+    c_out: SignalId,
+    /// ... and `c_valid`.
+    c_valid: Option<SignalId>,
+    /// A PE sharing a SB_MAC16: `mul_a`, `mul_b` out, `mul_p` in.
+    block: Option<(SignalId, SignalId, SignalId)>,
+}
+
+fn ports(m: &mut Module, cfg: &ArrayConfig, shared: bool) -> Ports {
     let op = Ty::s(OPERAND_BITS);
     let acc_ty = Ty::s(ACC_BITS);
     let prod_ty = Ty::s(2 * OPERAND_BITS);
@@ -194,6 +217,47 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
             ),
         )
     });
+
+    Ports {
+        clk,
+        rst,
+        adv,
+        diagonal,
+        a_in,
+        flags_in,
+        b_in,
+        a_out,
+        flags_out,
+        b_out,
+        c_out,
+        c_valid,
+        block,
+    }
+}
+
+/// Build the PE module; `dsp` picks the multiplier style (see [`name`]).
+pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
+    let shared = shares_block(cfg, dsp);
+    let mut m = Module::new(name(cfg, dsp));
+    describe(&mut m, cfg, dsp, shared);
+    let op = Ty::s(OPERAND_BITS);
+    let acc_ty = Ty::s(ACC_BITS);
+    let prod_ty = Ty::s(2 * OPERAND_BITS);
+    let Ports {
+        clk,
+        rst,
+        adv,
+        diagonal,
+        a_in,
+        flags_in,
+        b_in,
+        a_out,
+        flags_out,
+        b_out,
+        c_out,
+        c_valid,
+        block,
+    } = ports(&mut m, cfg, shared);
 
     let a_reg = m.reg("a_reg", op, "");
     let b_reg = m.reg("b_reg", op, "");

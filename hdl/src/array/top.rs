@@ -254,8 +254,8 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
             .connect("in_valid", issue)
             .connect("in_last", issue_last);
     }
-    for i in 0..rows as usize {
-        mesh = mesh.connect(&format!("a_{i}"), a_sk[i]);
+    for (i, a) in a_sk.iter().enumerate() {
+        mesh = mesh.connect(&format!("a_{i}"), *a);
         if let Some(f) = f_sk.get(i) {
             mesh = mesh
                 .connect(&format!("a_valid_{i}"), Expr::from(*f).bit_at(0))
