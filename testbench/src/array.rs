@@ -46,6 +46,15 @@ impl Tile {
     }
 }
 
+/// Operand beats packed for the input stream by [`ArrayDut::pack`].
+#[derive(Clone, Debug)]
+pub struct Beats {
+    /// Flat, the input stream's words per beat.
+    words: Vec<u32>,
+    lasts: Vec<bool>,
+    tiles: usize,
+}
+
 /// What one run produced.
 #[derive(Clone, Debug, Default)]
 pub struct RunResult {
@@ -129,30 +138,30 @@ impl ArrayDut {
         Ok(())
     }
 
-    /// A source holding the first `limit` beats of `tiles` (beat `kk` of a tile: column `kk`
-    /// of A on `in_a`, row `kk` of B on `in_b`, `in_last` on the tile's last).
-    fn source(
-        &self,
-        tiles: &[Tile],
-        limit: usize,
-        valid_p: f64,
-        rng: &mut StdRng,
-    ) -> Result<StreamSource, DriveError> {
+    /// The operand beats of `tiles`, packed for the input stream: beat `kk` of a tile
+    /// holds column `kk` of A on `in_a` and row `kk` of B on `in_b`, and `in_last` on
+    /// the tile's last. Pack once to run the same tiles many times ([`Self::run_packed`]).
+    ///
+    /// # Panics
+    /// If a tile's shape does not match the array.
+    pub fn pack(&self, tiles: &[Tile]) -> Beats {
         let (rows, cols) = (self.cfg.rows as usize, self.cfg.cols as usize);
-        let mut src = StreamSource::new("in", self.p.input.clone(), valid_p, rng.gen())?;
         // A tile's beats are packed as bytes (A[i][kk] at byte i of beat kk, B[kk][j] at
-        // byte j of in_b's words), then turned into words: the packing runs inside the
-        // timed runs of `bench`, and whole rows of bytes cost a fraction of shifting each
-        // operand into place.
+        // byte j of in_b's words), then turned into words.
         let words = self.p.input.words();
         let ob = 4 * self.p.input.offset(1);
+        let beat_bytes = 4 * words;
+        let mut packed = Beats {
+            words: Vec::new(),
+            lasts: Vec::new(),
+            tiles: tiles.len(),
+        };
         let mut bytes = Vec::new();
-        let mut beats = Vec::new();
         for t in tiles {
-            let beat_bytes = 4 * words;
+            assert!(t.k >= 1 && t.a.len() == rows * t.k && t.b.len() == t.k * cols);
             bytes.clear();
             bytes.resize(t.k * beat_bytes, 0u8);
-            for (i, row) in t.a.chunks_exact(t.k).take(rows).enumerate() {
+            for (i, row) in t.a.chunks_exact(t.k).enumerate() {
                 for (kk, &x) in row.iter().enumerate() {
                     bytes[kk * beat_bytes + i] = x as u8;
                 }
@@ -165,19 +174,27 @@ impl ArrayDut {
                     *byte = x as u8;
                 }
             }
-            beats.clear();
-            beats.extend(
+            packed.words.extend(
                 bytes
                     .chunks_exact(4)
                     .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
             );
-            for (kk, beat) in beats.chunks_exact(words).enumerate() {
-                if src.len() == limit {
-                    return Ok(src);
-                }
-                src.push(beat, kk + 1 == t.k);
-            }
+            packed.lasts.extend((0..t.k).map(|kk| kk + 1 == t.k));
         }
+        packed
+    }
+
+    /// A source holding the first `limit` of `beats`.
+    fn source(
+        &self,
+        beats: &Beats,
+        limit: usize,
+        valid_p: f64,
+        rng: &mut StdRng,
+    ) -> Result<StreamSource, DriveError> {
+        let mut src = StreamSource::new("in", self.p.input.clone(), valid_p, rng.gen())?;
+        let n = limit.min(beats.lasts.len());
+        src.push_all(&beats.words[..n * self.p.input.words()], &beats.lasts[..n]);
         Ok(src)
     }
 
@@ -189,21 +206,29 @@ impl ArrayDut {
         traffic: Traffic,
         rng: &mut StdRng,
     ) -> Result<RunResult, DriveError> {
+        let beats = self.pack(tiles);
+        self.run_packed(&beats, traffic, rng)
+    }
+
+    /// [`Self::run`] on tiles packed by [`Self::pack`].
+    pub fn run_packed(
+        &mut self,
+        beats: &Beats,
+        traffic: Traffic,
+        rng: &mut StdRng,
+    ) -> Result<RunResult, DriveError> {
         let (rows, cols) = (self.cfg.rows as usize, self.cfg.cols as usize);
-        for t in tiles {
-            assert!(t.k >= 1 && t.a.len() == rows * t.k && t.b.len() == t.k * cols);
-        }
-        let total_beats: usize = tiles.iter().map(|t| t.k).sum();
+        let (tiles, total_beats) = (beats.tiles, beats.lasts.len());
         let budget = ((total_beats + rows + cols + 16) as f64
             / (traffic.in_valid_p.min(traffic.out_ready_p).max(0.05))) as u64
             * 4
             + 200
-            + (tiles.len() * rows) as u64 * 4;
+            + (tiles * rows) as u64 * 4;
 
-        let mut src = self.source(tiles, usize::MAX, traffic.in_valid_p, rng)?;
+        let mut src = self.source(beats, usize::MAX, traffic.in_valid_p, rng)?;
         let mut sink =
             StreamSink::new("out", self.p.output.clone(), traffic.out_ready_p, rng.gen())?;
-        sink.expect_packets(&vec![rows; tiles.len()]);
+        sink.expect_packets(&vec![rows; tiles]);
         let start = self.bench.cycle();
         if self.check_registered_ready {
             let mut check = NoCombPath::new(&self.model, "out_ready", &["in_ready", "out_valid"])?;
@@ -214,7 +239,7 @@ impl ArrayDut {
                 .run(&mut self.model, &mut [&mut src, &mut sink], budget)?;
         }
         let end = sink.cycles().last().map_or(start, |&c| c + 1);
-        let c = (0..tiles.len())
+        let c = (0..tiles)
             .map(|t| {
                 (t * rows..(t + 1) * rows)
                     .flat_map(|r| sink.beat(r).iter().take(cols).map(|&w| w as i32))
@@ -244,7 +269,8 @@ impl ArrayDut {
         rng: &mut StdRng,
     ) -> Result<(), DriveError> {
         let want = beats.min(tile.k);
-        let mut src = self.source(std::slice::from_ref(tile), want, traffic.in_valid_p, rng)?;
+        let beats = self.pack(std::slice::from_ref(tile));
+        let mut src = self.source(&beats, want, traffic.in_valid_p, rng)?;
         let mut sink =
             StreamSink::new("out", self.p.output.clone(), traffic.out_ready_p, rng.gen())?;
         self.bench

@@ -75,6 +75,24 @@ impl StreamSource {
         self.lasts.push(last);
     }
 
+    /// Queue many beats at once: `beats` flat, `ports.words()` words per beat, and
+    /// one `lasts` entry per beat.
+    ///
+    /// # Panics
+    /// If `beats` does not hold `lasts.len()` beats.
+    pub fn push_all(&mut self, beats: &[u32], lasts: &[bool]) {
+        assert_eq!(
+            beats.len(),
+            lasts.len() * self.ports.words(),
+            "{}: {} beats of {} words",
+            self.name,
+            lasts.len(),
+            self.ports.words()
+        );
+        self.beats.extend_from_slice(beats);
+        self.lasts.extend_from_slice(lasts);
+    }
+
     /// Fail when the design keeps an offered beat waiting more than `cycles` cycles.
     pub fn set_max_wait(&mut self, cycles: Option<u64>) {
         self.max_wait = cycles;

@@ -12,7 +12,7 @@ use std::time::Instant;
 use hdl::array::ArrayConfig;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use testbench::array::{ArrayDut, Tile, Traffic};
+use testbench::array::{ArrayDut, Beats, Tile, Traffic};
 use testbench::cpu_time;
 use testbench::verilator::{BuildOptions, Model};
 
@@ -150,16 +150,18 @@ struct Rate {
 }
 
 /// One timed run: its rates, whether C matched the golden model, the run's cycle count.
+/// The tiles come packed into operand beats (outside the timer, as the Icarus testbench
+/// reads its tiles before it starts timing).
 fn timed_run(
     dut: &mut ArrayDut,
-    tiles: &[Tile],
+    beats: &Beats,
     golden: &[Vec<i32>],
     rng: &mut StdRng,
 ) -> Result<(Rate, bool, u64), Box<dyn std::error::Error>> {
     let before = dut.cycle();
     let cpu0 = cpu_time::thread();
     let t = Instant::now();
-    let r = dut.run(tiles, Traffic::FULL, rng)?;
+    let r = dut.run_packed(beats, Traffic::FULL, rng)?;
     let secs = t.elapsed().as_secs_f64();
     let cpu1 = cpu_time::thread();
     // Every simulated cycle counts, the drain after the last row included.
@@ -227,7 +229,7 @@ fn run(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
     }
     let by_cpu = cpu_time::thread().is_some();
     println!(
-        "- cycles/s: simulated cycles per second of {}; `wall`: per wall-clock second. Verilator: median of at least 3 runs and {} s, every simulated cycle counted; Icarus: one run, timed from after elaboration and reset to the last row",
+        "- cycles/s: simulated cycles per second of {}; `wall`: per wall-clock second. Verilator: median of at least 3 runs and {} s, every simulated cycle counted, the tiles packed into operand beats before the timer starts; Icarus: one run, timed from after elaboration and reset to the last row",
         if by_cpu {
             "CPU time of the simulating thread or process, so that other processes on a shared machine count as little as possible"
         } else {
@@ -292,17 +294,18 @@ fn run(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
                 .iter()
                 .map(|t| golden::reference::gemm_i8(&t.a, &t.b, n as usize, t.k, n as usize))
                 .collect();
+            let beats = dut.pack(&tiles);
             let mut ok = true;
             let (mut now_rates, mut before_rates) = (Vec::new(), Vec::new());
             let mut cycles = None;
             let start = Instant::now();
             while now_rates.len() < 3 || start.elapsed().as_secs_f64() < args.min_secs {
-                let (rate, good, c) = timed_run(&mut dut, &tiles, &golden, &mut rng)?;
+                let (rate, good, c) = timed_run(&mut dut, &beats, &golden, &mut rng)?;
                 now_rates.push(rate);
                 ok &= good && cycles.is_none_or(|prev| prev == c);
                 cycles = Some(c);
                 if let Some(b) = before.as_mut() {
-                    let (rate, good, c) = timed_run(b, &tiles, &golden, &mut rng)?;
+                    let (rate, good, c) = timed_run(b, &beats, &golden, &mut rng)?;
                     before_rates.push(rate);
                     ok &= good && cycles == Some(c);
                 }
