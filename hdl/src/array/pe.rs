@@ -13,7 +13,8 @@
 //! when the array-wide `adv` is high, which is how output backpressure stalls the
 //! whole array without losing a value.
 
-use crate::ir::{Conn, Const, Expr, Module, Reset, SignalId, Ty};
+use crate::ir::{Conn, Expr, Module, SignalId, Ty};
+use crate::parts::ops::reset_to;
 use crate::GenError;
 
 use super::config::{ArrayConfig, DspCell, MulStyle, ACC_BITS, OPERAND_BITS};
@@ -122,116 +123,101 @@ struct Ports {
 
 fn ports(m: &mut Module, cfg: &ArrayConfig, shared: bool) -> Ports {
     let op = Ty::s(OPERAND_BITS);
-    let acc_ty = Ty::s(ACC_BITS);
-    let prod_ty = Ty::s(2 * OPERAND_BITS);
-
-    let clk = m.input(
-        "clk",
-        Ty::bit(),
-        Some("Clock and synchronous reset"),
-        "rising-edge clock",
-    );
-    let rst = m.input(
-        "rst",
-        Ty::bit(),
-        None,
-        "active-high synchronous reset (control state only)",
-    );
-    let adv = m.input(
-        "adv",
-        Ty::bit(),
-        Some("Array-wide step enable"),
-        "all registers advance when high",
-    );
     // With diagonal flags the mesh says when to take a product and when a tile
     // closes; otherwise the flags travel with `a` through this PE.
+    let diagonal = cfg.diagonal_flags();
     let pingpong = cfg.dsp_cell == DspCell::Ice40;
-    let diagonal = cfg.diagonal_flags().then(|| DiagonalIn {
-        take: m.input(
-            "take",
+    // Fields are evaluated in the order written: the ports' order.
+    Ports {
+        clk: m.input(
+            "clk",
             Ty::bit(),
-            Some("This PE's anti-diagonal, from the mesh"),
-            "a valid product is accumulated this step",
+            Some("Clock and synchronous reset"),
+            "rising-edge clock",
         ),
-        finish: m.input("finish", Ty::bit(), None, "this product closes the tile"),
-        read: pingpong
-            .then(|| m.input("read", Ty::bit(), None, "the finished sum leaves this step")),
-    });
-    let a_in = m.input("a_in", op, Some("From the left neighbour"), "A element");
-    let flags_in = diagonal.is_none().then(|| {
-        (
-            m.input("a_valid_in", Ty::bit(), None, "a_in carries a beat"),
-            m.input("a_last_in", Ty::bit(), None, "beat is k = K-1 of its tile"),
-        )
-    });
-    let b_in = m.input("b_in", op, Some("From the neighbour above"), "B element");
-    let a_out = m.output(
-        "a_out",
-        op,
-        Some("To the right neighbour"),
-        "a_in, one step later",
-    );
-    let flags_out = diagonal.is_none().then(|| {
-        (
-            m.output("a_valid_out", Ty::bit(), None, "a_valid_in, one step later"),
-            m.output("a_last_out", Ty::bit(), None, "a_last_in, one step later"),
-        )
-    });
-    let b_out = m.output(
-        "b_out",
-        op,
-        Some("To the neighbour below"),
-        "b_in, one step later",
-    );
-    let c_out = m.output(
-        "c_out",
-        acc_ty,
-        Some("Finished result"),
-        "C element of the tile that just closed",
-    );
-    let c_valid = diagonal.is_none().then(|| {
-        m.output(
-            "c_valid",
+        rst: m.input(
+            "rst",
             Ty::bit(),
             None,
-            "c_out holds a finished result this step",
-        )
-    });
-    // The shared block's side: depth 0 and 1 send the inputs, 2 and up the
-    // pass-through registers; the product comes back through the block's product
-    // register from depth 1 on (and its input registers from depth 3 on).
-    let block = shared.then(|| {
-        (
+            "active-high synchronous reset (control state only)",
+        ),
+        adv: m.input(
+            "adv",
+            Ty::bit(),
+            Some("Array-wide step enable"),
+            "all registers advance when high",
+        ),
+        diagonal: diagonal.then(|| DiagonalIn {
+            take: m.input(
+                "take",
+                Ty::bit(),
+                Some("This PE's anti-diagonal, from the mesh"),
+                "a valid product is accumulated this step",
+            ),
+            finish: m.input("finish", Ty::bit(), None, "this product closes the tile"),
+            read: pingpong
+                .then(|| m.input("read", Ty::bit(), None, "the finished sum leaves this step")),
+        }),
+        a_in: m.input("a_in", op, Some("From the left neighbour"), "A element"),
+        flags_in: (!diagonal).then(|| {
+            (
+                m.input("a_valid_in", Ty::bit(), None, "a_in carries a beat"),
+                m.input("a_last_in", Ty::bit(), None, "beat is k = K-1 of its tile"),
+            )
+        }),
+        b_in: m.input("b_in", op, Some("From the neighbour above"), "B element"),
+        a_out: m.output(
+            "a_out",
+            op,
+            Some("To the right neighbour"),
+            "a_in, one step later",
+        ),
+        flags_out: (!diagonal).then(|| {
+            (
+                m.output("a_valid_out", Ty::bit(), None, "a_valid_in, one step later"),
+                m.output("a_last_out", Ty::bit(), None, "a_last_in, one step later"),
+            )
+        }),
+        b_out: m.output(
+            "b_out",
+            op,
+            Some("To the neighbour below"),
+            "b_in, one step later",
+        ),
+        c_out: m.output(
+            "c_out",
+            Ty::s(ACC_BITS),
+            Some("Finished result"),
+            "C element of the tile that just closed",
+        ),
+        c_valid: (!diagonal).then(|| {
             m.output(
-                "mul_a",
-                op,
-                Some("To and from the shared SB_MAC16"),
-                "multiplier operand a",
-            ),
-            m.output("mul_b", op, None, "multiplier operand b"),
-            m.input(
-                "mul_p",
-                prod_ty,
+                "c_valid",
+                Ty::bit(),
                 None,
-                "mul_a * mul_b, pipeline-depth steps later (at most 2)",
-            ),
-        )
-    });
-
-    Ports {
-        clk,
-        rst,
-        adv,
-        diagonal,
-        a_in,
-        flags_in,
-        b_in,
-        a_out,
-        flags_out,
-        b_out,
-        c_out,
-        c_valid,
-        block,
+                "c_out holds a finished result this step",
+            )
+        }),
+        // The shared block's side: depth 0 and 1 send the inputs, 2 and up the
+        // pass-through registers; the product comes back through the block's
+        // product register from depth 1 on (and its input registers from depth 3 on).
+        block: shared.then(|| {
+            (
+                m.output(
+                    "mul_a",
+                    op,
+                    Some("To and from the shared SB_MAC16"),
+                    "multiplier operand a",
+                ),
+                m.output("mul_b", op, None, "multiplier operand b"),
+                m.input(
+                    "mul_p",
+                    Ty::s(2 * OPERAND_BITS),
+                    None,
+                    "mul_a * mul_b, pipeline-depth steps later (at most 2)",
+                ),
+            )
+        }),
     }
 }
 
@@ -286,15 +272,7 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
         .is_none()
         .then(|| m.reg("c_valid_reg", Ty::bit(), ""));
 
-    let ctrl0 = |rst: SignalId| {
-        Some(Reset {
-            rst,
-            value: Const {
-                ty: Ty::bit(),
-                bits: 0,
-            },
-        })
-    };
+    let ctrl0 = |rst: SignalId| reset_to(rst, Ty::bit(), 0);
     let adv_e = || Some(Expr::from(adv));
 
     // Depth 2 multiplies the pass-through registers (free input registers); depth 0
@@ -501,13 +479,7 @@ pub fn build(cfg: &ArrayConfig, dsp: bool) -> Result<Module, GenError> {
                 clk,
                 sum,
                 Some(take.into()),
-                Some(Reset {
-                    rst: clear,
-                    value: Const {
-                        ty: acc_ty,
-                        bits: 0,
-                    },
-                }),
+                reset_to(clear, acc_ty, 0),
             );
         }
         m.clocked(c_reg, clk, sum, Some(finish.into()), None);
@@ -674,13 +646,7 @@ fn accumulate_pingpong(m: &mut Module, acc: Acc) -> SignalId {
             acc.clk,
             sum,
             Some(take.into()),
-            Some(Reset {
-                rst: clear,
-                value: Const {
-                    ty: acc_ty,
-                    bits: 0,
-                },
-            }),
+            reset_to(clear, acc_ty, 0),
         );
         accs.push(a);
     }
@@ -689,13 +655,7 @@ fn accumulate_pingpong(m: &mut Module, acc: Acc) -> SignalId {
         acc.clk,
         !Expr::from(sel),
         Some(finish.into()),
-        Some(Reset {
-            rst: acc.rst,
-            value: Const {
-                ty: Ty::bit(),
-                bits: 0,
-            },
-        }),
+        reset_to(acc.rst, Ty::bit(), 0),
     );
     m.wire_of(
         "acc_done",
