@@ -249,7 +249,7 @@ pub fn build(cfg: &ArrayConfig, blocks: Blocks<'_>) -> Result<Module, GenError> 
         .connect("clk", clk)
         .connect("rst", rst)
         .connect("adv", step);
-    if f_sk.is_empty() {
+    if blocks.skew_flags.is_none() {
         mesh = mesh
             .connect("in_valid", issue)
             .connect("in_last", issue_last);

@@ -173,21 +173,6 @@ fn tag_e(
     ])
 }
 
-/// [`tag_e`] of a constant kind.
-#[allow(clippy::too_many_arguments)]
-fn tag(
-    l: &TagLayout,
-    kind: u32,
-    half: Expr,
-    idx: Expr,
-    q: Expr,
-    off: Expr,
-    cnt: Expr,
-    end: Expr,
-) -> Expr {
-    tag_e(l, k(3, kind), half, idx, q, off, cnt, end)
-}
-
 /// `min(a, b)` of two unsigned values at width `w`.
 fn min(a: impl Into<Expr>, b: impl Into<Expr>, w: u32) -> Expr {
     let (a, b) = (z(a, w), z(b, w));
@@ -333,7 +318,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let cbb = clog2(u64::from(cb));
     let tl = tag_layout(cfg);
     let tag_bits = tl.bits();
-    let tag = |kind, half, idx, q, off, cnt, end| tag(&tl, kind, half, idx, q, off, cnt, end);
+    // A tag of a constant kind.
+    let tag = |kind: u32, half, idx, q, off, cnt, end| {
+        tag_e(&tl, k(3, kind), half, idx, q, off, cnt, end)
+    };
     let mut m = Module::new(cfg.name.clone());
     m.doc(format!(
         "Tile-based int8 conv/FC engine: {rows} x {cols} array, {}-bit memory port.",

@@ -64,15 +64,7 @@ impl StreamSource {
     /// # Panics
     /// If `beat` has the wrong number of words.
     pub fn push(&mut self, beat: &[u32], last: bool) {
-        assert_eq!(
-            beat.len(),
-            self.ports.words(),
-            "{}: a beat has {} words",
-            self.name,
-            self.ports.words()
-        );
-        self.beats.extend_from_slice(beat);
-        self.lasts.push(last);
+        self.push_all(beat, std::slice::from_ref(&last));
     }
 
     /// Queue many beats at once: `beats` flat, `ports.words()` words per beat, and
