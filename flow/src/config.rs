@@ -317,12 +317,18 @@ pub fn fit_to_board(design: DesignSpec, raw: &RawDesign, board: &Board) -> Desig
 
 /// DSP blocks the engine's own products take besides the array's PEs, kept
 /// out of the PEs' share so that synthesis does not ask for more blocks than
-/// the part has: two per column (the requantization's 32 x 17 product) and 8
-/// for the control path. Counted in yosys' netlists of the ULX3S board top
-/// (4x4: 16 besides the PEs, 8x8: 24); the UP5K 2x2 used 6, so the rule errs
-/// on the side of LUT multipliers there (10 of its 8 blocks before the rule).
+/// the part has. With `--dsp-cell ice40`: exactly two `SB_MAC16` per
+/// requantization unit, which the engine instantiates (and synthesis runs
+/// without `-dsp`, so nothing else becomes a block). Otherwise, inferred: two
+/// per requantization unit (the 32 x 17 product) and 8 for the control path,
+/// counted in yosys' netlists of the ULX3S board top (4x4: 16 besides the PEs,
+/// 8x8: 24).
 pub fn engine_dsp_reserve(e: &EngineConfig) -> u64 {
-    2 * u64::from(e.cols) + 8
+    let units = u64::from(e.lanes());
+    match e.dsp_cell {
+        hdl::array::DspCell::Ice40 => 2 * units,
+        _ => 2 * units + 8,
+    }
 }
 
 /// Look a board up; an unknown name lists the known ones.
@@ -607,6 +613,27 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             }
+        }
+        // --dsp-cell ice40: the engine instantiates two SB_MAC16 per requant
+        // unit and nothing else; UP5K 2x2, one unit: 8 - 2 blocks, two PEs each.
+        let board = board_from(Some("icebreaker")).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut raw = RawDesign {
+            design: Some("engine".into()),
+            ..RawDesign::default()
+        };
+        raw.array.rows = Some("2".into());
+        raw.array.dsp_cell = Some("ice40".into());
+        raw.engine.requant_lanes = Some("1".into());
+        match fit_to_board(
+            design_from(&raw).unwrap_or_else(|e| panic!("{e:?}")),
+            &raw,
+            &board,
+        ) {
+            DesignSpec::Engine(e) => {
+                assert_eq!(engine_dsp_reserve(&e), 2);
+                assert_eq!(e.dsp_limit, 12);
+            }
+            other => panic!("{other:?}"),
         }
         let raw = array(&[("rows", "4"), ("mul", "fast")]);
         assert_eq!(

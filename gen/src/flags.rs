@@ -107,7 +107,8 @@ pub struct ArrayFlags {
     pub dsps: Option<String>,
     /// Array: how DSP-style multipliers are written: infer (`*`, any target), ecp5
     /// (MULT18X18D primitives with their own registers; needs --pipeline 3 or more) or
-    /// ice40 (SB_MAC16 primitives in 8x8 mode, two neighbouring PEs of a row per block)
+    /// ice40 (SB_MAC16 primitives in 8x8 mode, two neighbouring PEs of a row per block;
+    /// the engine's requantization products on two SB_MAC16 per unit, 16x16 mode)
     #[arg(long, value_name = "CELL")]
     pub dsp_cell: Option<String>,
 }
@@ -187,7 +188,8 @@ pub struct EngineFlags {
     pub wbuf_rows: Option<String>,
     /// Engine: requantization units, a divisor of the columns (default: one per
     /// column): with fewer, a row of results is requantized over cols/N cycles
-    /// (smaller: one unit is ~1.8k LUT4 on iCE40; slower output path)
+    /// (smaller: one unit is ~1.8k LUT4 on iCE40, ~0.4k with --dsp-cell ice40 and its
+    /// two SB_MAC16; slower output path)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub requant_lanes: Option<String>,
     /// Engine: every FIFO of depth 4 or more in block RAM (request, tag, tile-info,

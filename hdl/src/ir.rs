@@ -511,7 +511,7 @@ impl fmt::Display for PortDir {
 }
 
 /// One port of an [`ExternModule`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExternPort {
     pub name: String,
     pub ty: Ty,
@@ -526,7 +526,7 @@ pub struct ExternPort {
 /// from its inputs to its outputs (true of the clocking primitives this is for).
 /// Declaring only the ports a design uses is fine: the others keep the
 /// primitive's defaults.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExternModule {
     pub name: String,
     /// What the primitive is, printed in the file banner.
@@ -950,8 +950,12 @@ impl Design {
             }
         }
     }
+    /// Declare a primitive the design instantiates; declaring the same one
+    /// twice (the engine and its array both use `SB_MAC16`) keeps one.
     pub fn add_extern(&mut self, e: ExternModule) {
-        self.externs.push(e);
+        if !self.externs.contains(&e) {
+            self.externs.push(e);
+        }
     }
     pub fn extern_module(&self, name: &str) -> Option<&ExternModule> {
         self.externs.iter().find(|e| e.name == name)

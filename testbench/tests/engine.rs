@@ -1289,6 +1289,21 @@ fn ecp5_dsp_4x4_mem128() {
     a_few_layers(cfg, 25, 4, 8_000);
 }
 
+/// The iCE40 DSP cell (`SB_MAC16` model): two PEs per block in the array and
+/// each requantization product on two blocks in 16x16 mode (signed high half,
+/// unsigned low half of `acc + bias`), two lanes for four columns. The random
+/// channel records include the edge values (bias `i32::MIN`/`i32::MAX`, mult
+/// 65535, shift 0 and 31).
+#[test]
+fn ice40_dsp_2x4_mem32_two_requant_lanes() {
+    let cfg = EngineConfig {
+        dsp_cell: hdl::array::DspCell::Ice40,
+        requant_lanes: Some(2),
+        ..buffers(ecfg(2, 4, 32, 0), 256, 32)
+    };
+    a_few_layers(cfg, 26, 6, 8_000);
+}
+
 /// One run at 16x16: a conv with pooling and C_out past one group.
 #[test]
 fn size_16x16_one_run() {

@@ -73,6 +73,30 @@ fn yosys_check_no_latch_no_multiple_drivers() {
     }
 }
 
+/// With `--dsp-cell ice40` the engine instantiates `SB_MAC16` blocks of its
+/// own (two per requantization lane, 16x16 mode) beside the array's (one per
+/// pair of PEs): lint-clean with the block's model, latch-free with stubs, and
+/// the design declares the primitive once.
+#[test]
+fn ice40_dsp_variant_is_clean() {
+    let c = EngineConfig {
+        dsp_cell: DspCell::Ice40,
+        requant_lanes: Some(2),
+        ..engine(2, 4, 32, 0)
+    };
+    let label = format!("{}-ice40", label(&c));
+    let g = generate(&c);
+    // 2x4 array: 4 blocks of two PEs; 2 lanes x 2 blocks.
+    assert_eq!(g.verilog.matches("SB_MAC16 #(").count(), 4 + 4, "{label}");
+    assert_eq!(g.design.externs.len(), 1, "{label}: {:?}", g.design.externs);
+    let model = testbench::models::for_design(&g.design).unwrap_or_else(|e| panic!("{e}"));
+    verilator_lint(&label, &c.name, &format!("{}{model}", g.verilog))
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    let stubs = hdl::verilog::print_extern_stubs(&g.design);
+    yosys_check(&label, &c.name, &format!("{}\n{stubs}", g.verilog))
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+}
+
 /// A renamed engine with LUT multipliers: every sub-module carries the new
 /// prefix, so two engines can sit in one design.
 #[test]

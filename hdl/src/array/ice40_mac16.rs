@@ -115,28 +115,93 @@ pub fn extern_module() -> ExternModule {
     e.params(&names)
 }
 
-/// The value of each parameter for a block with (or without) its input and
-/// product registers.
-pub fn param_values(input_regs: bool, product_regs: bool) -> Vec<(String, ParamValue)> {
+/// Every parameter at the value `value` gives it (by name).
+fn params_by(value: impl Fn(&str) -> u64) -> Vec<(String, ParamValue)> {
     PARAMS
         .iter()
         .map(|&(name, width)| {
-            let v = match name {
-                "A_REG" | "B_REG" => u64::from(input_regs),
-                "TOP_8x8_MULT_REG" | "BOT_8x8_MULT_REG" => u64::from(product_regs),
-                "TOPOUTPUT_SELECT" | "BOTOUTPUT_SELECT" => OUTPUT_SELECT_8X8,
-                "MODE_8x8" | "A_SIGNED" | "B_SIGNED" => 1,
-                _ => 0,
-            };
             (
                 name.to_string(),
                 ParamValue::Bits(Const {
                     ty: Ty::u(width),
-                    bits: v.into(),
+                    bits: value(name).into(),
                 }),
             )
         })
         .collect()
+}
+
+/// The value of each parameter for a block with (or without) its input and
+/// product registers.
+pub fn param_values(input_regs: bool, product_regs: bool) -> Vec<(String, ParamValue)> {
+    params_by(|name| match name {
+        "A_REG" | "B_REG" => u64::from(input_regs),
+        "TOP_8x8_MULT_REG" | "BOT_8x8_MULT_REG" => u64::from(product_regs),
+        "TOPOUTPUT_SELECT" | "BOTOUTPUT_SELECT" => OUTPUT_SELECT_8X8,
+        "MODE_8x8" | "A_SIGNED" | "B_SIGNED" => 1,
+        _ => 0,
+    })
+}
+
+/// Output select of each half: the 16x16 product's upper and lower half.
+const OUTPUT_SELECT_16X16: u64 = 3;
+
+/// The parameters of a combinational 16x16 multiplier block: no register, the
+/// product on `O`, `A` signed when `a_signed`, `B` unsigned.
+///
+/// Mixed signedness is exact: in 16x16 mode the block forms the product from
+/// four 8x8 partial products, sign-extending those of a signed operand's high
+/// byte only (yosys' `cells_sim.v`, checked against Lattice's model), so a
+/// signed x unsigned 16-bit product comes out as the 32-bit two's complement
+/// value, which always fits (-32768 x 65535 > -2^31).
+pub fn mul16_param_values(a_signed: bool) -> Vec<(String, ParamValue)> {
+    params_by(|name| match name {
+        "TOPOUTPUT_SELECT" | "BOTOUTPUT_SELECT" => OUTPUT_SELECT_16X16,
+        "A_SIGNED" => u64::from(a_signed),
+        _ => 0,
+    })
+}
+
+/// A combinational 16x16 product in one block named `name`: `a` (16 bits,
+/// signed when `a_signed`) times `b` (16 bits, unsigned), returned as the
+/// 32-bit wire `{name}_p` (signed when `a_signed`). `CE` is low: the block's
+/// registers are bypassed and never load.
+pub fn mul16(
+    m: &mut Module,
+    name: &str,
+    clk: SignalId,
+    a: Expr,
+    b: Expr,
+    a_signed: bool,
+) -> Result<SignalId, GenError> {
+    let o = m.wire(
+        &format!("{name}_o"),
+        Ty::u(2 * PORT_BITS),
+        "the 16x16 product",
+    );
+    let mut inst = m
+        .inst(&extern_module(), name)
+        .params(mul16_param_values(a_signed))
+        .connect("CLK", clk)
+        .connect("CE", Expr::bit(false))
+        .connect("C", Expr::zero(Ty::u(PORT_BITS)))
+        .connect("A", a.as_unsigned())
+        .connect("B", b.as_unsigned())
+        .connect("D", Expr::zero(Ty::u(PORT_BITS)));
+    for p in TIED_LOW {
+        inst = inst.connect(p, Expr::bit(false));
+    }
+    inst = inst.out("O", o);
+    for p in ["CO", "ACCUMCO", "SIGNEXTOUT"] {
+        inst = inst.open(p, "the accumulators are not used");
+    }
+    inst.finish()?;
+    let p = Expr::from(o);
+    Ok(m.wire_of(
+        &format!("{name}_p"),
+        if a_signed { p.as_signed() } else { p },
+        "product",
+    ))
 }
 
 /// One int8 x int8 product's operands: (a, b), signed 8 bits each.

@@ -27,7 +27,9 @@ pub struct EngineConfig {
     pub mul: MulStyle,
     /// With `mul = auto`: PEs (row-major) with the DSP-style multiplier.
     pub dsp_limit: u32,
-    /// How the DSP-style multipliers are written (`gen --dsp-cell`).
+    /// How the DSP-style multipliers are written (`gen --dsp-cell`). With
+    /// `ice40` the requantization's product is two instantiated `SB_MAC16`
+    /// per unit as well (`requant::Product::Ice40`).
     pub dsp_cell: DspCell,
     /// Depth of the read-tag FIFO: reads the engine keeps in flight at once
     /// (a power of two, 4..=256). It must cover the memory's latency for full

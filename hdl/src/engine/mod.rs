@@ -92,6 +92,10 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
     for e in array.externs {
         d.add_extern(e);
     }
+    // The requantization's products (`requant::Product::Ice40`).
+    if cfg.dsp_cell == crate::array::DspCell::Ice40 {
+        d.add_extern(crate::array::ice40_mac16::extern_module());
+    }
     Ok(d)
 }
 

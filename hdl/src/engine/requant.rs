@@ -9,26 +9,82 @@
 //!
 //! The product of a 32-bit sum and a 17-bit signed multiplier fits 49 bits,
 //! and so does the rounding term, so the whole expression is exact at 49 bits.
+//!
+//! The product is `*` (LUTs or whatever DSP synthesis infers), or with
+//! `--dsp-cell ice40` two `SB_MAC16` blocks in 16x16 mode: the flow keeps
+//! yosys' `-dsp` off for designs that instantiate the block, so there a `*`
+//! would be ~1.2k LUT4 per unit. `mult` is unsigned (1..=65535), so
+//! `sum * mult = (sum[31:16] signed * mult) << 16 + sum[15:0] * mult`, two
+//! 16x16 products that each fit 32 bits.
 
+use crate::array::ice40_mac16;
 use crate::ir::{Expr, Module, SignalId, Ty};
 use crate::parts::ops::{k, k64};
+use crate::GenError;
+
+/// How the requantization's product is built.
+#[derive(Clone, Copy, Debug)]
+pub enum Product {
+    /// `*` in the Verilog.
+    Infer,
+    /// Two instantiated iCE40 `SB_MAC16` blocks (clocked by `clk`, registers unused).
+    Ice40 { clk: SignalId },
+}
+
+/// `sum` (32-bit signed) times `mult` (16-bit unsigned), 49-bit signed.
+fn product(
+    m: &mut Module,
+    tag: &str,
+    how: Product,
+    sum: Expr,
+    mult: Expr,
+) -> Result<Expr, GenError> {
+    const W: u32 = 49;
+    Ok(match how {
+        Product::Infer => sum.mul_wide(mult.resize(17).as_signed()),
+        Product::Ice40 { clk } => {
+            let sum = m.wire_of(&format!("rq_sum{tag}"), sum, "acc + bias (int32, wraps)");
+            let lo = ice40_mac16::mul16(
+                m,
+                &format!("rq_mac_lo{tag}"),
+                clk,
+                Expr::from(sum).slice(0, 16),
+                mult.clone(),
+                false,
+            )?;
+            let hi = ice40_mac16::mul16(
+                m,
+                &format!("rq_mac_hi{tag}"),
+                clk,
+                Expr::from(sum).slice(16, 16),
+                mult,
+                true,
+            )?;
+            // hi is signed (sign-extends), lo unsigned (zero-extends).
+            let hi_at16 = Expr::concat(vec![Expr::zero(Ty::u(16)), Expr::from(hi).resize(W - 16)]);
+            hi_at16.as_signed() + Expr::from(lo).resize(W).as_signed()
+        }
+    })
+}
 
 /// Build the requantization of `acc` (int32) with the channel's `bias`
 /// (32 bits, two's complement), `mult` (16 bits), `shift` (8 bits) and
 /// `relu` (1 bit); returns the int8 result as an 8-bit wire named
 /// `rq_out{tag}`.
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     m: &mut Module,
     tag: &str,
+    how: Product,
     acc: Expr,
     bias: Expr,
     mult: Expr,
     shift: Expr,
     relu: Expr,
-) -> SignalId {
+) -> Result<SignalId, GenError> {
     const W: u32 = 49;
     let sum = acc.as_signed() + bias.as_signed();
-    let prod = sum.mul_wide(mult.resize(17).as_signed());
+    let prod = product(m, tag, how, sum, mult)?;
     // The record check keeps shift in 0..=31: five bits of shifter.
     let sh5 = shift.clone().resize(5);
     let round = Expr::mux(
@@ -48,5 +104,5 @@ pub fn build(
             Expr::from(shifted).slice(0, 8),
         ),
     );
-    m.wire_of(&format!("rq_out{tag}"), r8, "requantized result")
+    Ok(m.wire_of(&format!("rq_out{tag}"), r8, "requantized result"))
 }

@@ -2475,6 +2475,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             8,
         )
     };
+    let rq_product = match cfg.dsp_cell {
+        crate::array::DspCell::Ice40 => super::requant::Product::Ice40 { clk },
+        _ => super::requant::Product::Infer,
+    };
     let mut newvals = Vec::new();
     for l in 0..lanes as usize {
         let acc = by_grp(l, &|j| oc.clone().slice(32 * j as u32, 32));
@@ -2491,12 +2495,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         let r8 = super::requant::build(
             &mut m,
             &l.to_string(),
+            rq_product,
             acc,
             bias_j,
             mult_j,
             shift_j,
             relu_on.clone(),
-        );
+        )?;
         let old = by_grp(l, &pool_old);
         let bigger = Expr::from(r8).as_signed().cmp_gt(old.clone().as_signed());
         let nv = Expr::mux(
