@@ -523,7 +523,9 @@ pub struct ExternPort {
 ///
 /// Instances are type-checked against the declared ports like any other, but the
 /// printer emits no module for it, and the checker assumes no combinational path
-/// from its inputs to its outputs (true of the clocking primitives this is for).
+/// from its inputs to its outputs. That holds for PLLs, not for a DSP block used
+/// without registers (`SB_MAC16` at pipeline 0 and in the requantization): their
+/// loops are caught in the tests, where Verilator builds the block's model.
 /// Declaring only the ports a design uses is fine: the others keep the
 /// primitive's defaults.
 #[derive(Clone, Debug, PartialEq)]
