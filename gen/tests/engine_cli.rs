@@ -137,7 +137,8 @@ fn array_and_engine_flags_pass_through() {
     // (the banner) does not name it.
     assert!(!config.contains("requant_lanes"), "{config}");
     assert!(config.contains("\"dsp_limit\":2"), "{config}");
-    // --dsp-cell ice40 reaches the engine's array: two PEs per SB_MAC16.
+    // --dsp-cell ice40 reaches the engine's array (two PEs per SB_MAC16: 4
+    // blocks) and its requantization (two blocks per unit, one unit per column: 8).
     let v = ok(&with(&[
         "--rows",
         "2",
@@ -148,7 +149,7 @@ fn array_and_engine_flags_pass_through() {
     ]));
     let config = v.lines().nth(1).unwrap_or_default();
     assert!(config.contains("\"dsp_cell\":\"ice40\""), "{config}");
-    assert_eq!(v.matches("SB_MAC16 #(").count(), 4);
+    assert_eq!(v.matches("SB_MAC16 #(").count(), 4 + 2 * 4);
 }
 
 /// The "done when" command line: Verilog on stdout, the programming

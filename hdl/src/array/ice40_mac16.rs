@@ -115,6 +115,39 @@ pub fn extern_module() -> ExternModule {
     e.params(&names)
 }
 
+/// One block named `name` with `params`, `A`/`B` from `a`/`b` (16 bits each),
+/// the multiplier outputs on `o`; `C`, `D` and every control input low, the
+/// accumulator outputs open.
+#[allow(clippy::too_many_arguments)]
+fn block(
+    m: &mut Module,
+    name: &str,
+    params: Vec<(String, ParamValue)>,
+    clk: SignalId,
+    ce: Expr,
+    a: Expr,
+    b: Expr,
+    o: SignalId,
+) -> Result<(), GenError> {
+    let mut inst = m
+        .inst(&extern_module(), name)
+        .params(params)
+        .connect("CLK", clk)
+        .connect("CE", ce)
+        .connect("C", Expr::zero(Ty::u(PORT_BITS)))
+        .connect("A", a)
+        .connect("B", b)
+        .connect("D", Expr::zero(Ty::u(PORT_BITS)));
+    for p in TIED_LOW {
+        inst = inst.connect(p, Expr::bit(false));
+    }
+    inst = inst.out("O", o);
+    for p in ["CO", "ACCUMCO", "SIGNEXTOUT"] {
+        inst = inst.open(p, "the accumulators are not used");
+    }
+    inst.finish()
+}
+
 /// Every parameter at the value `value` gives it (by name).
 fn params_by(value: impl Fn(&str) -> u64) -> Vec<(String, ParamValue)> {
     PARAMS
@@ -179,23 +212,16 @@ pub fn mul16(
         Ty::u(2 * PORT_BITS),
         "the 16x16 product",
     );
-    let mut inst = m
-        .inst(&extern_module(), name)
-        .params(mul16_param_values(a_signed))
-        .connect("CLK", clk)
-        .connect("CE", Expr::bit(false))
-        .connect("C", Expr::zero(Ty::u(PORT_BITS)))
-        .connect("A", a.as_unsigned())
-        .connect("B", b.as_unsigned())
-        .connect("D", Expr::zero(Ty::u(PORT_BITS)));
-    for p in TIED_LOW {
-        inst = inst.connect(p, Expr::bit(false));
-    }
-    inst = inst.out("O", o);
-    for p in ["CO", "ACCUMCO", "SIGNEXTOUT"] {
-        inst = inst.open(p, "the accumulators are not used");
-    }
-    inst.finish()?;
+    block(
+        m,
+        name,
+        mul16_param_values(a_signed),
+        clk,
+        Expr::bit(false),
+        a.as_unsigned(),
+        b.as_unsigned(),
+        o,
+    )?;
     let p = Expr::from(o);
     Ok(m.wire_of(
         &format!("{name}_p"),
@@ -235,23 +261,16 @@ pub fn instantiate(
         Ty::u(2 * PORT_BITS),
         "products: top multiplier in the upper half, bottom in the lower",
     );
-    let mut inst = m
-        .inst(&extern_module(), name)
-        .params(param_values(input_regs, product_regs))
-        .connect("CLK", clk)
-        .connect("CE", ce)
-        .connect("C", Expr::zero(Ty::u(PORT_BITS)))
-        .connect("A", a)
-        .connect("B", b)
-        .connect("D", Expr::zero(Ty::u(PORT_BITS)));
-    for p in TIED_LOW {
-        inst = inst.connect(p, Expr::bit(false));
-    }
-    inst = inst.out("O", o);
-    for p in ["CO", "ACCUMCO", "SIGNEXTOUT"] {
-        inst = inst.open(p, "the accumulators are not used");
-    }
-    inst.finish()?;
+    block(
+        m,
+        name,
+        param_values(input_regs, product_regs),
+        clk,
+        ce,
+        a,
+        b,
+        o,
+    )?;
     let p_lo = m.wire_of(
         &format!("{name}_p_lo"),
         Expr::from(o).slice(0, PRODUCT_BITS).as_signed(),
