@@ -42,6 +42,20 @@ pub fn for_design(design: &Design) -> Result<String, String> {
     Ok(out)
 }
 
+/// The two static checks of a design with primitives: `verilator --lint-only
+/// -Wall` with the primitives' models appended (so their ports and parameters
+/// are checked against real modules), and yosys' latch and driver check with
+/// their stubs (ports and parameters only: yosys would synthesize the models).
+/// `label` names the log folder; the error names the failing tool.
+pub fn lint_with_models(label: &str, design: &Design, verilog: &str) -> Result<(), String> {
+    let top = &design.top;
+    let models = for_design(design)?;
+    crate::tools::verilator_lint(label, top, &format!("{verilog}{models}"))
+        .map_err(|e| e.to_string())?;
+    let stubs = hdl::verilog::print_extern_stubs(design);
+    crate::tools::yosys_check(label, top, &format!("{verilog}\n{stubs}")).map_err(|e| e.to_string())
+}
+
 /// The Verilator build of a generated block whose top module is `top`: its
 /// Verilog followed by the models of its primitives, its ports from its manifest.
 pub fn build_spec(g: &Generated, top: &str) -> Result<BuildSpec, String> {

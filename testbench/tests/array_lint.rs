@@ -92,11 +92,7 @@ fn ice40_variant_is_clean() {
         let g = hdl::array::generate(&cfg).unwrap_or_else(|e| panic!("{e}"));
         let label = format!("variant-ice40-p{pipeline}");
         assert_eq!(g.verilog.matches("SB_MAC16 #(").count(), 6, "{label}");
-        let model = testbench::models::for_design(&g.design).unwrap_or_else(|e| panic!("{e}"));
-        verilator_lint(&label, "systolic_array", &format!("{}{model}", g.verilog))
-            .unwrap_or_else(|e| panic!("{label}: {e}"));
-        let stubs = hdl::verilog::print_extern_stubs(&g.design);
-        yosys_check(&label, "systolic_array", &format!("{}\n{stubs}", g.verilog))
+        testbench::models::lint_with_models(&label, &g.design, &g.verilog)
             .unwrap_or_else(|e| panic!("{label}: {e}"));
     }
 }
@@ -202,14 +198,5 @@ fn ecp5_variant_and_timing_harness_are_clean() {
     let v = hdl::verilog::print(&d).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v.matches("MULT18X18D #(").count(), 1, "one PE module");
     assert_eq!(v.matches("systolic_array_pe pe_r").count(), 6);
-    let model = testbench::models::for_design(&d).unwrap_or_else(|e| panic!("{e}"));
-    verilator_lint("lint-ecp5-harness", "array_harness", &format!("{v}{model}"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stubs = hdl::verilog::print_extern_stubs(&d);
-    yosys_check(
-        "yosys-ecp5-harness",
-        "array_harness",
-        &format!("{v}\n{stubs}"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    testbench::models::lint_with_models("ecp5-harness", &d, &v).unwrap_or_else(|e| panic!("{e}"));
 }

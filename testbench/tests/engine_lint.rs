@@ -89,11 +89,7 @@ fn ice40_dsp_variant_is_clean() {
     // 2x4 array: 4 blocks of two PEs; 2 lanes x 2 blocks.
     assert_eq!(g.verilog.matches("SB_MAC16 #(").count(), 4 + 4, "{label}");
     assert_eq!(g.design.externs.len(), 1, "{label}: {:?}", g.design.externs);
-    let model = testbench::models::for_design(&g.design).unwrap_or_else(|e| panic!("{e}"));
-    verilator_lint(&label, &c.name, &format!("{}{model}", g.verilog))
-        .unwrap_or_else(|e| panic!("{label}: {e}"));
-    let stubs = hdl::verilog::print_extern_stubs(&g.design);
-    yosys_check(&label, &c.name, &format!("{}\n{stubs}", g.verilog))
+    testbench::models::lint_with_models(&label, &g.design, &g.verilog)
         .unwrap_or_else(|e| panic!("{label}: {e}"));
 }
 
@@ -132,11 +128,7 @@ fn ecp5_dsp_variant_is_clean() {
         g.verilog.contains("MULT18X18D #("),
         "the ECP5 variant instantiates MULT18X18D"
     );
-    let model = testbench::models::for_design(&g.design).unwrap_or_else(|e| panic!("{e}"));
-    verilator_lint(&l, &c.name, &format!("{}{model}", g.verilog))
-        .unwrap_or_else(|e| panic!("{l}: {e}"));
-    let stubs = hdl::verilog::print_extern_stubs(&g.design);
-    yosys_check(&l, &c.name, &format!("{}\n{stubs}", g.verilog))
+    testbench::models::lint_with_models(&l, &g.design, &g.verilog)
         .unwrap_or_else(|e| panic!("{l}: {e}"));
 }
 
