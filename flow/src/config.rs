@@ -325,9 +325,10 @@ pub fn fit_to_board(design: DesignSpec, raw: &RawDesign, board: &Board) -> Desig
 /// 8x8: 24).
 pub fn engine_dsp_reserve(e: &EngineConfig) -> u64 {
     let units = u64::from(e.lanes());
-    match e.dsp_cell {
-        hdl::array::DspCell::Ice40 => 2 * units,
-        _ => 2 * units + 8,
+    if e.requant_on_mac16() {
+        2 * units
+    } else {
+        2 * units + 8
     }
 }
 

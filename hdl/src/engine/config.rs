@@ -176,6 +176,13 @@ impl EngineConfig {
             .join(", ")
     }
 
+    /// Is each requantization product two instantiated iCE40 `SB_MAC16`
+    /// (`requant::Product::Ice40`)? With `dsp_cell = ice40`: the flow keeps
+    /// yosys' `-dsp` off for such designs, so a `*` would be LUTs.
+    pub fn requant_on_mac16(&self) -> bool {
+        self.dsp_cell == DspCell::Ice40
+    }
+
     /// Requantization units built (`requant_lanes`, default `cols`).
     pub fn lanes(&self) -> u32 {
         self.requant_lanes.unwrap_or(self.cols)

@@ -93,7 +93,7 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
         d.add_extern(e);
     }
     // The requantization's products (`requant::Product::Ice40`).
-    if cfg.dsp_cell == crate::array::DspCell::Ice40 {
+    if cfg.requant_on_mac16() {
         d.add_extern(crate::array::ice40_mac16::extern_module());
     }
     Ok(d)

@@ -22,6 +22,9 @@ use crate::ir::{Expr, Module, SignalId, Ty};
 use crate::parts::ops::{k, k64};
 use crate::GenError;
 
+/// Width at which the whole expression is exact (see the module doc).
+const W: u32 = 49;
+
 /// How the requantization's product is built.
 #[derive(Clone, Copy, Debug)]
 pub enum Product {
@@ -39,7 +42,6 @@ fn product(
     sum: Expr,
     mult: Expr,
 ) -> Result<Expr, GenError> {
-    const W: u32 = 49;
     Ok(match how {
         Product::Infer => sum.mul_wide(mult.resize(17).as_signed()),
         Product::Ice40 { clk } => {
@@ -82,7 +84,6 @@ pub fn build(
     shift: Expr,
     relu: Expr,
 ) -> Result<SignalId, GenError> {
-    const W: u32 = 49;
     let sum = acc.as_signed() + bias.as_signed();
     let prod = product(m, tag, how, sum, mult)?;
     // The record check keeps shift in 0..=31: five bits of shifter.

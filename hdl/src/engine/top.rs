@@ -2475,9 +2475,10 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             8,
         )
     };
-    let rq_product = match cfg.dsp_cell {
-        crate::array::DspCell::Ice40 => super::requant::Product::Ice40 { clk },
-        _ => super::requant::Product::Infer,
+    let rq_product = if cfg.requant_on_mac16() {
+        super::requant::Product::Ice40 { clk }
+    } else {
+        super::requant::Product::Infer
     };
     let mut newvals = Vec::new();
     for l in 0..lanes as usize {
