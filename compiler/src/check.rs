@@ -17,14 +17,14 @@
 //! 5. `misaligned`: `in_addr`, `w_addr`, `ch_addr` or `out_addr` not a
 //!    multiple of `limits.align`.
 //! 6. `address_wrap`: a tensor (input, weights, records, output) running past
-//!    2^32.
+//!    `2^limits.addr_bits` (2^32 unless the build narrows its address space).
 //! 7. `bad_requant`: a channel record of a live channel with `mult == 0`,
 //!    `mult > 65535` or `shift > 31` (after the records are fetched).
 //!
 //! Before the first descriptor is fetched, the start itself is checked
 //! ([`check_start`], reported with index 0): `desc_count > limits.desc_count`
 //! (`too_large`), `desc_addr` misaligned (`misaligned`), the list running past
-//! 2^32 (`address_wrap`). `desc_count == 0` is done at once, before these
+//! `2^limits.addr_bits` (`address_wrap`). `desc_count == 0` is done at once, before these
 //! checks and without any memory access (as the RTL's start state does).
 //!
 //! Rule *names* are the contract's (`errors` in the manifest); the codes, the
@@ -59,8 +59,6 @@ pub const RULES: [&str; 7] = [
 const MULT_MAX: u64 = 65535;
 /// Largest value of a channel record's `shift`.
 const SHIFT_MAX: u64 = 31;
-/// Size of the address space.
-const SPACE: u64 = 1 << 32;
 
 /// A broken rule: its name (the manifest's `errors` key) and the values.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -303,12 +301,12 @@ pub fn check_start(
         ));
     }
     let end = desc_addr.saturating_add(u64::from(pm.descriptor.bytes).saturating_mul(desc_count));
-    if end > SPACE {
+    if end > lim.addr_end() {
         return Err(Violation::new(
             ADDRESS_WRAP,
             format!(
-                "the descriptor list at {desc_addr:#x} ({desc_count} x {} bytes) ends at {end:#x}, past 2^32",
-                pm.descriptor.bytes
+                "the descriptor list at {desc_addr:#x} ({desc_count} x {} bytes) ends at {end:#x}, past 2^{} (limits.addr_bits)",
+                pm.descriptor.bytes, lim.addr_bits
             ),
         ));
     }
@@ -459,10 +457,13 @@ pub fn check_descriptor(pm: &ProgrammingModel, d: &Descriptor) -> Result<(), Vio
         ("output", d.out_addr, d.out_bytes()),
     ] {
         let end = a.saturating_add(bytes);
-        if end > SPACE {
+        if end > lim.addr_end() {
             return Err(Violation::new(
                 ADDRESS_WRAP,
-                format!("the {name} at {a:#x} ({bytes} bytes) ends at {end:#x}, past 2^32"),
+                format!(
+                    "the {name} at {a:#x} ({bytes} bytes) ends at {end:#x}, past 2^{} (limits.addr_bits)",
+                    lim.addr_bits
+                ),
             ));
         }
     }

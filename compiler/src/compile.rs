@@ -197,6 +197,8 @@ impl Program {
 struct Allocator {
     cursor: u64,
     align: u64,
+    /// Bits of the engine's address space (`limits.addr_bits`).
+    addr_bits: u32,
     regions: Vec<Region>,
 }
 
@@ -209,10 +211,12 @@ impl Allocator {
     ) -> Result<Region, CompileError> {
         let addr = self.cursor.div_ceil(self.align) * self.align;
         let end = addr + bytes;
-        // The image (with its trailing guard) must stay below 2^32.
-        if end + self.align > 1 << 32 {
+        // The image (with its trailing guard) must stay inside the engine's
+        // address space.
+        if end + self.align > 1u64 << self.addr_bits {
             return Err(CompileError::Layout(format!(
-                "region `{name}` ({bytes} bytes at {addr:#x}) does not fit below 2^32"
+                "region `{name}` ({bytes} bytes at {addr:#x}) does not fit below 2^{} (limits.addr_bits)",
+                self.addr_bits
             )));
         }
         let r = Region {
@@ -316,6 +320,7 @@ fn compile_network(
     let mut al = Allocator {
         cursor: u64::from(base) + align,
         align,
+        addr_bits: pm.limits.addr_bits,
         regions: Vec::new(),
     };
     let descs = al.alloc(

@@ -87,6 +87,27 @@ pub struct Limits {
     /// Base addresses (`in_addr`, `w_addr`, `ch_addr`, `out_addr`, `desc_addr`)
     /// are multiples of this (the memory port's bytes per word).
     pub align: u32,
+    /// The address space is `2^addr_bits` bytes: a tensor or the descriptor
+    /// list running past it is `address_wrap`. 32 (the whole port) unless the
+    /// build narrows it to its memory (`gen --addr-bits`), which narrows every
+    /// address register inside the engine. Manifests written before the field
+    /// existed read as 32.
+    #[serde(default = "full_addr_bits")]
+    pub addr_bits: u32,
+}
+
+/// Bits of the memory port's byte address, the widest address space.
+pub const PORT_ADDR_BITS: u32 = 32;
+
+fn full_addr_bits() -> u32 {
+    PORT_ADDR_BITS
+}
+
+impl Limits {
+    /// One past the last byte address a tensor may use: `2^addr_bits`.
+    pub fn addr_end(&self) -> u64 {
+        1u64 << self.addr_bits
+    }
 }
 
 /// The whole programming model, as it appears at the top level of the manifest.
@@ -237,8 +258,15 @@ pub fn channel_record() -> Layout {
     }
 }
 
-/// The limits of an engine whose memory port is `mem_bits` wide.
+/// The limits of an engine whose memory port is `mem_bits` wide, over the
+/// whole 32-bit address space.
 pub fn limits(mem_bits: u32) -> Limits {
+    limits_in(mem_bits, PORT_ADDR_BITS)
+}
+
+/// The limits of an engine whose memory port is `mem_bits` wide and whose
+/// address space is `2^addr_bits` bytes.
+pub fn limits_in(mem_bits: u32, addr_bits: u32) -> Limits {
     Limits {
         in_h: 1024,
         in_w: 1024,
@@ -254,12 +282,18 @@ pub fn limits(mem_bits: u32) -> Limits {
         pool_s: 4,
         desc_count: 65535,
         align: mem_bits / 8,
+        addr_bits,
     }
 }
 
 impl ProgrammingModel {
     /// The programming model of an engine with a `mem_bits`-wide memory port.
     pub fn new(mem_bits: u32) -> ProgrammingModel {
+        ProgrammingModel::in_space(mem_bits, PORT_ADDR_BITS)
+    }
+
+    /// The same with an address space of `2^addr_bits` bytes.
+    pub fn in_space(mem_bits: u32, addr_bits: u32) -> ProgrammingModel {
         ProgrammingModel {
             mem_bits,
             csr_addr_bits: CSR_ADDR_BITS,
@@ -268,7 +302,7 @@ impl ProgrammingModel {
             descriptor: descriptor(),
             channel_record: channel_record(),
             errors: ERRORS.iter().map(|&(n, c)| (n.to_string(), c)).collect(),
-            limits: limits(mem_bits),
+            limits: limits_in(mem_bits, addr_bits),
         }
     }
 

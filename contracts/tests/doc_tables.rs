@@ -107,7 +107,7 @@ const ERROR_TEXTS: &[(&str, &str)] = &[
     ("too_large", "a field past `limits` (`in_h`, `in_w`, `in_c`, `out_c`, `k_h`, `k_w`; `stride_h`, `stride_w` > `limits.stride`; `dil_h`, `dil_w` > `limits.dil`); `pad_t` or `pad_b` > `dil_h*(k_h-1)`, `pad_l` or `pad_r` > `dil_w*(k_w-1)`; `relu` > 1; `pool_k` > `limits.pool_k`; `pool_s` > `limits.pool_s`"),
     ("bad_geometry", "no conv output (`H + pad_t + pad_b < dil_h*(k_h-1) + 1`, or the same across W); with `pool_k` > 0: `pool_s` = 0, or `pool_pad` >= `pool_k`, or `H_c + 2*pool_pad < pool_k` (or the same across W); with `pool_k` = 0: `pool_pad` != 0 (`pool_s` is ignored)"),
     ("misaligned", "`in_addr`, `w_addr`, `ch_addr` or `out_addr` not a multiple of `limits.align`"),
-    ("address_wrap", "a tensor runs past 2^32: `in_addr + H*W*C_in`, `w_addr + k_h*k_w*C_in*C_out`, `ch_addr + record_bytes*C_out` or `out_addr + H_o*W_o*C_out` > 2^32"),
+    ("address_wrap", "a tensor runs past the address space: `in_addr + H*W*C_in`, `w_addr + k_h*k_w*C_in*C_out`, `ch_addr + record_bytes*C_out` or `out_addr + H_o*W_o*C_out` > 2^`limits.addr_bits` (2^32 unless the build narrows it)"),
     ("bad_requant", "a channel record of the layer with `mult` = 0 or `shift` > 31; all records are checked before any output byte of the layer is written"),
 ];
 
@@ -126,6 +126,7 @@ const LIMIT_TEXTS: &[(&str, &str)] = &[
     ("pool_s", "Largest `pool_s`"),
     ("desc_count", "Largest `desc_count` (`status.index` is 16 bits)"),
     ("align", "Base addresses (`desc_addr`, `in_addr`, `w_addr`, `ch_addr`, `out_addr`) are multiples of this: the memory port's bytes per word"),
+    ("addr_bits", "The address space is 2^`addr_bits` bytes (`address_wrap` past it); 32, the whole port, unless the build narrows it to its memory (`gen --addr-bits`)"),
 ];
 
 fn bits(lsb: u32, n: u32) -> String {

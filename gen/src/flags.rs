@@ -197,6 +197,11 @@ pub struct EngineFlags {
     /// iCE40 RAM40 blocks per FIFO, and a cycle more through an empty FIFO
     #[arg(long)]
     pub fifo_ram: bool,
+    /// Engine: bits of the byte address space, 12..=32 (default 32): every address
+    /// register inside the engine is this wide, and a layer or descriptor list past
+    /// 2^BITS is refused (address_wrap); the engine board top sets it to its memory
+    #[arg(long, value_name = "BITS", allow_negative_numbers = true)]
+    pub addr_bits: Option<String>,
 }
 
 impl EngineFlags {
@@ -209,6 +214,7 @@ impl EngineFlags {
             ("--wbuf-rows", self.wbuf_rows.is_some()),
             ("--requant-lanes", self.requant_lanes.is_some()),
             ("--fifo-ram", self.fifo_ram),
+            ("--addr-bits", self.addr_bits.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -248,6 +254,9 @@ impl EngineFlags {
         }
         if self.fifo_ram {
             cfg.fifo_ram = true;
+        }
+        if let Some(raw) = &self.addr_bits {
+            cfg.addr_bits = engine_value(cfg, "addr_bits", raw, |c, v| c.addr_bits = v)?;
         }
         Ok(())
     }
@@ -584,6 +593,7 @@ mod tests {
             wbuf_rows: Some("64".into()),
             requant_lanes: Some("2".into()),
             fifo_ram: true,
+            addr_bits: Some("17".into()),
         };
         engine
             .apply(&array, &mut cfg)
@@ -599,9 +609,10 @@ mod tests {
                 cfg.ibuf_bytes,
                 cfg.wbuf_rows,
                 cfg.requant_lanes,
-                cfg.fifo_ram
+                cfg.fifo_ram,
+                cfg.addr_bits
             ),
-            (128, 16, 4096, 64, Some(2), true)
+            (128, 16, 4096, 64, Some(2), true, 17)
         );
         assert_eq!(
             engine.given(),
@@ -611,7 +622,8 @@ mod tests {
                 "--ibuf-bytes",
                 "--wbuf-rows",
                 "--requant-lanes",
-                "--fifo-ram"
+                "--fifo-ram",
+                "--addr-bits"
             ]
         );
     }
@@ -675,6 +687,16 @@ mod tests {
             e,
             "wbuf_rows must be a power of two in 2..=65536 (two banks of it are built), got 1"
         );
+        for v in ["11", "33", "-1"] {
+            let e = bad(
+                none(),
+                EngineFlags {
+                    addr_bits: Some(v.into()),
+                    ..EngineFlags::default()
+                },
+            );
+            assert_eq!(e, format!("addr_bits must be in 12..=32, got {v}"));
+        }
         // The lanes' rule is the one of the array being built: 6 columns.
         let lanes = |v: &str| EngineFlags {
             requant_lanes: Some(v.into()),

@@ -1304,6 +1304,103 @@ fn ice40_dsp_2x4_mem32_two_requant_lanes() {
     a_few_layers(cfg, 26, 6, 8_000);
 }
 
+/// An engine with a 16-bit address space (`addr_bits`: every address
+/// register inside it 16 bits, the manifest's `limits.addr_bits`): random
+/// layers with padding in memory that ends at 2^16 (the walker's negative
+/// offsets wrap modulo 2^16), bit-exact; then a tensor or the list running
+/// past 2^16, or based past it altogether (valid in a 32-bit space), is
+/// `address_wrap`, with no read past the descriptor: the memory is only the
+/// top 32 KiB, so a dropped address bit reads outside it.
+#[test]
+fn address_space_of_16_bits() {
+    let cfg = EngineConfig {
+        addr_bits: 16,
+        ..buffers(ecfg(2, 2, 32, 0), 64, 16)
+    };
+    let top = 1u64 << 16;
+    let size = 32 * 1024;
+    let low = top - size as u64;
+    let mut rng = StdRng::seed_from_u64(seed(27));
+    let mut s = sim(&cfg, MemConfig::random(low, size, seed(27)));
+    let pm = s.pm.clone();
+    assert_eq!((pm.limits.addr_bits, pm.limits.addr_end()), (16, top));
+    let align = u64::from(pm.limits.align);
+    let mut layers = must_cover();
+    layers.truncate(2);
+    for _ in 0..3 {
+        layers.push(random_layer_within(&s, &mut rng, 7, 5, 3_000));
+    }
+    for (i, l) in layers.iter().enumerate() {
+        let (input, weights) = operands(&mut rng, l, i == 2);
+        let mut b = ImageBuilder::new(&pm, low, rng.gen());
+        let at = b.tensor(&input);
+        b.conv(l, at, &weights, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
+        let len = prog.image.bytes.len() as u64;
+        let prog = prog
+            .relocated(&pm, (top - len) / align * align)
+            .unwrap_or_else(|e| panic!("{e}"));
+        run_checked(
+            &mut s,
+            &prog,
+            &format!("layer {i} ending near 2^16: {}", prog.descs[0].summary()),
+        );
+    }
+    let middle = random_requant(&mut rng, ConvLayer::new(4, 3, 3, 5, 3, 1));
+    type Edit = Box<dyn Fn(&mut Descriptor)>;
+    let cases: Vec<Edit> = vec![
+        Box::new(move |d| d.in_addr = top - align),
+        Box::new(move |d| d.w_addr = top - align),
+        Box::new(move |d| d.ch_addr = top - align),
+        Box::new(move |d| d.out_addr = top - align),
+        Box::new(move |d| d.in_addr = top),
+        Box::new(move |d| d.out_addr = 1 << 20),
+        Box::new(move |d| d.w_addr = (1 << 32) - 4 * align),
+    ];
+    let three = |rng: &mut StdRng| {
+        let mut b = ImageBuilder::new(&pm, low, rng.gen());
+        for l in [
+            random_requant(rng, ConvLayer::fc(2, 9, 3)),
+            middle.clone(),
+            random_requant(rng, ConvLayer::fc(3, 5, 2)),
+        ] {
+            let at = b.tensor(&random_i8(rng, l.input_len()));
+            b.conv(&l, at, &random_i8(rng, l.weight_len()), None)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        b
+    };
+    for (i, edit) in cases.iter().enumerate() {
+        let mut b = three(&mut rng);
+        let d = b.desc_mut(1).unwrap_or_else(|| panic!("descriptor 1"));
+        edit(d);
+        let summary = d.summary();
+        let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
+        expect_error(
+            &mut s,
+            &prog,
+            "address_wrap",
+            1,
+            &format!("case {i}: {summary}"),
+        );
+    }
+    let good = three(&mut rng).finish().unwrap_or_else(|e| panic!("{e}"));
+    for (addr, count) in [(top - 64, 2), (top, 1), (1 << 24, 3)] {
+        let mut p = good.clone();
+        p.desc_addr = addr;
+        p.desc_count = count;
+        expect_error(
+            &mut s,
+            &p,
+            "address_wrap",
+            0,
+            &format!("start with desc_addr {addr:#x} desc_count {count}"),
+        );
+    }
+    run_checked(&mut s, &good, "clean list after the errors");
+}
+
 /// One run at 16x16: a conv with pooling and C_out past one group.
 #[test]
 fn size_16x16_one_run() {

@@ -24,8 +24,9 @@ fn engine(rows: u32, cols: u32, mem_bits: u32, pipeline: u32) -> EngineConfig {
 }
 
 /// The spread: 1x1, 2x3 with a 32-bit port, the default 8x8, 4x4 with a
-/// 128-bit port and a pipelined array; and 4x4 with two requant units shared
-/// by the columns.
+/// 128-bit port and a pipelined array; 4x4 with two requant units shared
+/// by the columns; and 2x2 with a 13-bit address space (an 8 KiB board
+/// memory: every address register narrowed).
 fn spread() -> Vec<EngineConfig> {
     vec![
         engine(1, 1, 64, 0),
@@ -36,18 +37,23 @@ fn spread() -> Vec<EngineConfig> {
             requant_lanes: Some(2),
             ..engine(4, 4, 32, 1)
         },
+        EngineConfig {
+            addr_bits: 13,
+            ..engine(2, 2, 32, 0)
+        },
     ]
 }
 
 fn label(c: &EngineConfig) -> String {
     format!(
-        "engine-{}x{}-m{}-p{}-{:?}-l{}",
+        "engine-{}x{}-m{}-p{}-{:?}-l{}-a{}",
         c.rows,
         c.cols,
         c.mem_bits,
         c.pipeline,
         c.mul,
-        c.lanes()
+        c.lanes(),
+        c.addr_bits
     )
 }
 

@@ -65,11 +65,28 @@ pub struct EngineConfig {
     /// same.
     #[serde(skip_serializing_if = "is_false")]
     pub fifo_ram: bool,
+    /// Bits of the byte address space (`gen --addr-bits`, 12..=32; default
+    /// 32, the whole port): with fewer, every address register and adder
+    /// inside the engine is this wide, and a layer or descriptor list past
+    /// `2^addr_bits` is refused with `address_wrap` (the manifest's
+    /// `limits.addr_bits`, which the compiler reads). A board top sets it to
+    /// its memory's size, so a stray address is refused instead of aliasing.
+    /// Not in the configuration record at 32.
+    #[serde(skip_serializing_if = "is_full_space")]
+    pub addr_bits: u32,
 }
 
 fn is_false(b: &bool) -> bool {
     !*b
 }
+
+fn is_full_space(bits: &u32) -> bool {
+    *bits == contracts::engine::PORT_ADDR_BITS
+}
+
+/// Fewest address bits a build may have: the registers and the records of
+/// one group must have room (a 4 KiB space).
+pub const MIN_ADDR_BITS: u32 = 12;
 
 /// Where the engine keeps each of its FIFOs: true for block RAM. The one rule,
 /// used by the generator; `compiler::timing` mirrors it (the `engine_model`
@@ -99,6 +116,7 @@ impl Default for EngineConfig {
             wbuf_rows: 2048,
             requant_lanes: None,
             fifo_ram: false,
+            addr_bits: contracts::engine::PORT_ADDR_BITS,
         }
     }
 }
@@ -151,6 +169,12 @@ impl EngineConfig {
                 self.wbuf_rows,
             ));
         }
+        check_range(
+            "addr_bits",
+            u64::from(self.addr_bits),
+            u64::from(MIN_ADDR_BITS),
+            u64::from(contracts::engine::PORT_ADDR_BITS),
+        )?;
         if let Some(l) = self.requant_lanes {
             if l == 0 || l > self.cols || self.cols % l != 0 {
                 return Err(ConfigError::new(
@@ -239,6 +263,6 @@ impl EngineConfig {
 
     /// The programming model this engine implements (written into its manifest).
     pub fn programming_model(&self) -> contracts::engine::ProgrammingModel {
-        contracts::engine::ProgrammingModel::new(self.mem_bits)
+        contracts::engine::ProgrammingModel::in_space(self.mem_bits, self.addr_bits)
     }
 }

@@ -216,7 +216,7 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         low(d.in_addr) | low(d.w_addr) | low(d.ch_addr) | low(d.out_addr),
         "rule misaligned",
     );
-    let top32 = k64(48, 1 << 32);
+    let top = k64(48, lim.addr_end());
     let s_bad_count = m.wire_of(
         "chk_count",
         Expr::from(st.run_count).cmp_gt(k(32, lim.desc_count)),
@@ -230,7 +230,7 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
                 Expr::from(st.run_count).mul_wide(k(8, ce::DESCRIPTOR_BYTES)),
                 48,
             ))
-        .cmp_gt(top32),
+        .cmp_gt(top),
         "start rule address_wrap",
     );
 
@@ -255,10 +255,10 @@ fn bit_len(max: u32) -> u32 {
 }
 
 /// The address-wrap rule on the sizes `SETUP` computed (`docs/engine.md`):
-/// no tensor may run past the top of the 32-bit address space.
-pub fn wrap(m: &mut Module, d: &Desc, p: &super::setup::Products) -> SignalId {
-    let top32 = k64(48, 1 << 32);
-    let end = |base: SignalId, size: Expr| (z(base, 48) + z(size, 48)).cmp_gt(top32.clone());
+/// no tensor may run past the top of the `2^addr_bits` address space.
+pub fn wrap(m: &mut Module, d: &Desc, p: &super::setup::Products, lim: &Limits) -> SignalId {
+    let top = k64(48, lim.addr_end());
+    let end = |base: SignalId, size: Expr| (z(base, 48) + z(size, 48)).cmp_gt(top.clone());
     m.wire_of(
         "chk_wrap",
         end(d.in_addr, p.in_size.into())

@@ -178,6 +178,28 @@ fn max_of(v: Val, b: &Bounds) -> u64 {
     }
 }
 
+/// Is `v` only ever added to addresses (a walker step or the start
+/// offset)? Those are kept modulo the address space: their registers are at
+/// most `limits.addr_bits` wide. The sizes stay whole (the wrap checks read
+/// them).
+fn address_only(v: Val) -> bool {
+    matches!(
+        v,
+        Val::Awj | Val::Awi | Val::Akx | Val::Aky | Val::Axs | Val::Ays | Val::Lead
+    )
+}
+
+/// Bits of the register that holds `v`: its bound's, at most the address
+/// space's for an address step.
+fn width_of(v: Val, b: &Bounds, lim: &Limits) -> u32 {
+    let w = bits(max_of(v, b));
+    if address_only(v) {
+        w.min(lim.addr_bits)
+    } else {
+        w
+    }
+}
+
 /// Cycles of one step.
 fn step_cycles(s: &Step, b: &Bounds) -> u32 {
     bits(max_of(s.b, b)).div_ceil(RADIX_BITS)
@@ -225,7 +247,7 @@ pub struct Inputs {
 }
 
 /// The products, registers valid from the cycle after `SETUP`; each as wide
-/// as its bound.
+/// as its bound (an address step at most `limits.addr_bits`).
 pub struct Products {
     /// `in_w*in_c`: bytes of an input row.
     pub rowb: SignalId,
@@ -426,7 +448,7 @@ pub fn build(
         let name = format!("su_{}_reg", format!("{:?}", s.dest).to_lowercase());
         let reg = m.reg_in(
             &name,
-            Ty::u(bits(max_of(s.dest, &bd))),
+            Ty::u(width_of(s.dest, &bd, lim)),
             sync,
             "per-layer product (SETUP)",
         );
@@ -455,7 +477,7 @@ pub fn build(
             })
     };
     // Bounded operand: its low bits (the checks guarantee the rest are zero).
-    let operand = |v: Val, w: u32| z(Expr::from(get(v)).slice(0, bits(max_of(v, &bd))), w);
+    let operand = |v: Val, w: u32| z(Expr::from(get(v)).slice(0, width_of(v, &bd, lim)), w);
 
     let step = m.reg_reset(
         "su_step_reg",
@@ -558,7 +580,7 @@ pub fn build(
                 .find(|(d, _)| *d == s.dest)
                 .map(|(_, r)| *r)
                 .unwrap_or(a_reg);
-            let w = bits(max_of(s.dest, &bd));
+            let w = width_of(s.dest, &bd, lim);
             p.if_(
                 Expr::from(last) & Expr::from(step).cmp_eq(k(sb, i as u32)),
                 |p| {

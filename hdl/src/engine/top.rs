@@ -9,7 +9,7 @@
 //! read and where the bytes go; it is written as one FSM (the generator) and
 //! processes, with every loop counter a named register.
 
-use contracts::engine::{self as ce, ProgrammingModel};
+use contracts::engine as ce;
 
 use crate::ir::{Expr, Module, SignalId, Ty};
 use crate::parts::bundle::{CsrPort, MemPort, Role};
@@ -68,7 +68,7 @@ pub struct TagLayout {
 
 /// The tag layout of the engine `cfg`.
 pub fn tag_layout(cfg: &EngineConfig) -> TagLayout {
-    let pm = ProgrammingModel::new(cfg.mem_bits);
+    let pm = cfg.programming_model();
     let bits = |max: u32| (32 - max.leading_zeros()).max(1);
     let (mb, cb) = (cfg.mem_bits / 8, cfg.chunk_bytes());
     let rec_words = pm.channel_record.bytes * pm.limits.out_c / mb;
@@ -116,19 +116,20 @@ pub const HALVES: u32 = 4;
 /// Bits of a staging buffer number.
 const HB: u32 = 2;
 
-/// Bits of a request FIFO entry: `{tag, word address}`.
+/// Bits of a request FIFO entry: `{tag, word address}` (addresses are
+/// `addr_bits` wide everywhere inside the engine).
 pub fn rq_bits(cfg: &EngineConfig) -> u32 {
-    32 + tag_layout(cfg).bits()
+    cfg.addr_bits + tag_layout(cfg).bits()
 }
 
-/// Bits of a tile-info entry: `{parity, oaddr 32, gw 8, nvalid 8, mask ROWS, last, first}`.
+/// Bits of a tile-info entry: `{parity, oaddr, gw 8, nvalid 8, mask ROWS, last, first}`.
 pub fn info_bits(cfg: &EngineConfig) -> u32 {
-    2 + cfg.rows + 8 + 8 + 32 + 1
+    2 + cfg.rows + 8 + 8 + cfg.addr_bits + 1
 }
 
-/// Bits of a write job: `{gw 8, bytes COLS*8, addr 32}`.
+/// Bits of a write job: `{gw 8, bytes COLS*8, addr}`.
 pub fn wjob_bits(cfg: &EngineConfig) -> u32 {
-    32 + 8 * cfg.cols + 8
+    cfg.addr_bits + 8 * cfg.cols + 8
 }
 
 /// Write jobs (output pixels) the writer queues: a tile's rows.
@@ -136,9 +137,9 @@ pub fn wjob_depth(cfg: &EngineConfig) -> u32 {
     cfg.rows.max(2)
 }
 
-/// Bits of a write request: `{wstrb MB, wdata MB*8, addr 32}`.
+/// Bits of a write request: `{wstrb MB, wdata MB*8, addr}`.
 pub fn wr_bits(cfg: &EngineConfig) -> u32 {
-    32 + cfg.mem_bits + cfg.mem_bits / 8
+    cfg.addr_bits + cfg.mem_bits + cfg.mem_bits / 8
 }
 
 pub(super) fn z(e: impl Into<Expr>, w: u32) -> Expr {
@@ -196,6 +197,7 @@ fn weight_row_run(
     gw: SignalId,
     q: SignalId,
     mbb: u32,
+    aw: u32,
 ) -> (SignalId, SignalId, SignalId) {
     let off = m.wire_of(&format!("{prefix}_off"), Expr::from(addr).slice(0, mbb), "");
     let nw = m.wire_of(
@@ -205,8 +207,8 @@ fn weight_row_run(
     );
     let word = m.wire_of(
         &format!("{prefix}_word"),
-        Expr::concat(vec![k(mbb, 0), Expr::from(addr).slice(mbb, 32 - mbb)])
-            + z(Expr::from(q).mul_wide(k(8, 1 << mbb)), 32),
+        Expr::concat(vec![k(mbb, 0), Expr::from(addr).slice(mbb, aw - mbb)])
+            + z(Expr::from(q).mul_wide(k(8, 1 << mbb)), aw),
         "address of the word being read",
     );
     let lastw = m.wire_of(
@@ -228,10 +230,11 @@ fn record_run(
     gw: SignalId,
     cnt: SignalId,
     mbb: u32,
+    aw: u32,
 ) -> (SignalId, SignalId) {
     let start = m.wire_of(
         &format!("{prefix}_start"),
-        Expr::from(ch_addr) + z(Expr::from(co0).mul_wide(k(4, ce::RECORD_BYTES)), 32),
+        z(ch_addr, aw) + z(Expr::from(co0).mul_wide(k(4, ce::RECORD_BYTES)), aw),
         "first byte of the group's records",
     );
     let words = m.wire_of(
@@ -246,8 +249,8 @@ fn record_run(
     );
     let word = m.wire_of(
         &format!("{prefix}_word"),
-        Expr::concat(vec![k(mbb, 0), Expr::from(start).slice(mbb, 32 - mbb)])
-            + z(Expr::from(cnt).mul_wide(k(8, 1 << mbb)), 32),
+        Expr::concat(vec![k(mbb, 0), Expr::from(start).slice(mbb, aw - mbb)])
+            + z(Expr::from(cnt).mul_wide(k(8, 1 << mbb)), aw),
         "address of the word being read",
     );
     (words, word)
@@ -267,14 +270,20 @@ struct Walk {
     /// (two's complement): input row and column.
     wiy: SignalId,
     wix: SignalId,
-    /// `(wiy*in_w + wix)*in_c` (mod 2^32): offset from `in_addr`.
+    /// `(wiy*in_w + wix)*in_c` (mod 2^addr_bits): offset from `in_addr`.
     wrel: SignalId,
     /// The same at output column 0 of the row.
     wrelr: SignalId,
 }
 
 impl Walk {
-    fn regs(m: &mut Module, sync: crate::process::DomainId, pre: &str, what: &str) -> Walk {
+    fn regs(
+        m: &mut Module,
+        sync: crate::process::DomainId,
+        pre: &str,
+        what: &str,
+        aw: u32,
+    ) -> Walk {
         let mut r = |n: &str, w: u32, c: &str| {
             m.reg_reset(
                 &format!("{pre}_{n}_reg"),
@@ -290,8 +299,8 @@ impl Walk {
             wcx: r("cx", 16, "conv column + pool pad"),
             wiy: r("iy", 16, "input row"),
             wix: r("ix", 16, "input column"),
-            wrel: r("rel", 32, "input byte offset"),
-            wrelr: r("relr", 32, "input byte offset at column 0"),
+            wrel: r("rel", aw, "input byte offset"),
+            wrelr: r("relr", aw, "input byte offset at column 0"),
         }
     }
 
@@ -310,7 +319,11 @@ impl Walk {
 }
 
 pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
-    let pm = ProgrammingModel::new(cfg.mem_bits);
+    let pm = cfg.programming_model();
+    // Every address inside the engine is `aw` bits: the checks refuse a layer
+    // past 2^aw, so arithmetic modulo 2^aw is exact.
+    let aw = pm.limits.addr_bits;
+    let ta = Ty::u(aw);
     let (rows, cols) = (cfg.rows, cfg.cols);
     let mb = cfg.mem_bits / 8;
     let mbb = clog2(u64::from(mb));
@@ -374,13 +387,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let rq_ready = m.wire("rq_ready", bit(), "the request FIFO takes a read");
     let rq_valid = m.wire("rq_valid", bit(), "a read enters the request FIFO");
-    let rq_addr = m.wire("rq_addr", Ty::u(32), "its word address");
+    let rq_addr = m.wire("rq_addr", ta, "its word address");
     let rq_tag = m.wire("rq_tag", Ty::u(tag_bits), "its tag");
     let gen_valid = m.wire("gen_valid", bit(), "the generator offers a read");
-    let gen_addr = m.wire("gen_addr", Ty::u(32), "");
+    let gen_addr = m.wire("gen_addr", ta, "");
     let gen_tag = m.wire("gen_tag", Ty::u(tag_bits), "");
     let pf_valid = m.wire("pf_valid", bit(), "the prefetcher offers a read");
-    let pf_raddr = m.wire("pf_addr", Ty::u(32), "");
+    let pf_raddr = m.wire("pf_addr", ta, "");
     let pf_tag = m.wire("pf_tag", Ty::u(tag_bits), "");
     let info_ready = m.wire("info_ready", bit(), "the tile-info FIFO has room");
     let info_valid = m.wire("info_valid", bit(), "the generator pushes a tile's info");
@@ -443,7 +456,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let r16 = |m: &mut Module, n: &str, c: &str| m.reg_reset(n, ty16, sync, 0, c);
     let d_idx = r16(&mut m, "d_idx_reg", "descriptor index");
-    let d_addr = m.reg_reset("d_addr_reg", Ty::u(32), sync, 0, "descriptor address");
+    let d_addr = m.reg_reset("d_addr_reg", ta, sync, 0, "descriptor address");
     let wcnt = r16(
         &mut m,
         "wcnt_reg",
@@ -457,7 +470,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let pk = m.reg_reset("pk_reg", ty8, sync, 1, "pool window (1 without pooling)");
     let ps = m.reg_reset("ps_reg", ty8, sync, 1, "pool stride (1 without pooling)");
     let pp = m.reg_reset("pp_reg", ty8, sync, 0, "pool pad");
-    let rows_cout = m.reg_reset("rows_cout_reg", Ty::u(32), sync, 0, "ROWS*C_out");
+    let rows_cout = m.reg_reset("rows_cout_reg", ta, sync, 0, "ROWS*C_out");
     let rec_words = r16(&mut m, "rec_words_reg", "words of the record check");
     let co0 = r16(&mut m, "co0_reg", "first output channel of the group");
     let p0 = m.reg_reset(
@@ -469,15 +482,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     // The walker's position (`cur`) and the tile's first pixel (`tile`):
     // coordinates and input offsets stepped by adding strides, never multiplied.
-    let cur = Walk::regs(&mut m, sync, "w", "walker");
-    let tile = Walk::regs(&mut m, sync, "t", "the tile's first pixel");
-    let oaddr = m.reg_reset(
-        "oaddr_reg",
-        Ty::u(32),
-        sync,
-        0,
-        "output address of the tile",
-    );
+    let cur = Walk::regs(&mut m, sync, "w", "walker", aw);
+    let tile = Walk::regs(&mut m, sync, "t", "the tile's first pixel", aw);
+    let oaddr = m.reg_reset("oaddr_reg", ta, sync, 0, "output address of the tile");
     let wi = m.reg_reset("wi_reg", ty8, sync, 0, "pool window row offset");
     let wj = m.reg_reset("wj_reg", ty8, sync, 0, "pool window column offset");
     let ky = m.reg_reset("ky_reg", ty8, sync, 0, "kernel row");
@@ -498,24 +505,18 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let oxw = m.reg_reset("oxw_reg", ty8, sync, 0, "wj*stride_w");
     let oy = m.reg_reset("oy_reg", ty8, sync, 0, "wi*stride_h + ky*dil_h");
     let ox = m.reg_reset("ox_reg", ty8, sync, 0, "wj*stride_w + kx*dil_w");
-    let oawr = m.reg_reset("oawr_reg", Ty::u(32), sync, 0, "bytes of wi*stride_h rows");
-    let oaw = m.reg_reset("oaw_reg", Ty::u(32), sync, 0, "bytes of the window offset");
-    let oak = m.reg_reset("oak_reg", Ty::u(32), sync, 0, "... + ky*dil_h rows");
+    let oawr = m.reg_reset("oawr_reg", ta, sync, 0, "bytes of wi*stride_h rows");
+    let oaw = m.reg_reset("oaw_reg", ta, sync, 0, "bytes of the window offset");
+    let oak = m.reg_reset("oak_reg", ta, sync, 0, "... + ky*dil_h rows");
     let oa = m.reg_reset(
         "oa_reg",
-        Ty::u(32),
+        ta,
         sync,
         0,
         "... + kx*dil_w columns: the tap's bytes",
     );
     let part = m.reg_reset("aq_reg", ty8, sync, 0, "word of the A run being read");
-    let b_addr = m.reg_reset(
-        "b_addr_reg",
-        Ty::u(32),
-        sync,
-        0,
-        "address of the next B row",
-    );
+    let b_addr = m.reg_reset("b_addr_reg", ta, sync, 0, "address of the next B row");
     let bj = m.reg_reset("bj_reg", ty8, sync, 0, "B row within the chunk");
     let bq = m.reg_reset("bq_reg", ty8, sync, 0, "word within the B row");
     let mask = m.reg_reset(
@@ -579,13 +580,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         sync,
         "its parity (weight bank and record set)",
     );
-    let pf_addr = m.reg_reset(
-        "pf_waddr_reg",
-        Ty::u(32),
-        sync,
-        0,
-        "prefetcher: next weight row",
-    );
+    let pf_addr = m.reg_reset("pf_waddr_reg", ta, sync, 0, "prefetcher: next weight row");
     let pf_k = m.reg_reset("pf_k_reg", Ty::u(24), sync, 0, "prefetcher: weight row");
     let pf_q = m.reg_reset("pf_q_reg", ty8, sync, 0, "prefetcher: word of the row");
     let pf_w = r16(&mut m, "pf_w_reg", "prefetcher: record word");
@@ -787,7 +782,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         "",
     );
     let neg16 = |e: SignalId| k(16, 0) - z(e, 16);
-    let row_ad = Expr::from(cur.wrelr) + z(prod.ays, 32);
+    let row_ad = Expr::from(cur.wrelr) + z(prod.ays, aw);
     let nxt = Walk {
         rx: m.wire_of(
             "w_rx_next",
@@ -823,7 +818,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             Expr::mux(
                 rx_end,
                 row_ad.clone(),
-                Expr::from(cur.wrel) + z(prod.axs, 32),
+                Expr::from(cur.wrel) + z(prod.axs, aw),
             ),
             "",
         ),
@@ -864,12 +859,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let a_rel = m.wire_of(
         "a_rel",
-        Expr::from(cur.wrel) + Expr::from(oa) + z(ci0, 32),
+        Expr::from(cur.wrel) + Expr::from(oa) + z(ci0, aw),
         "the run's offset in the input tensor",
     );
     let a_addr = m.wire_of(
         "a_addr",
-        Expr::from(in_addr) + Expr::from(a_rel),
+        z(in_addr, aw) + Expr::from(a_rel),
         "first byte of the row's run",
     );
     // In the input buffer a word is a chunk (CB bytes); in memory a memory word.
@@ -904,27 +899,24 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         Expr::from(live) & cin & iin,
         "the row reads memory",
     );
-    let word_of = |a: Expr| Expr::concat(vec![k(mbb, 0), a.slice(mbb, 32 - mbb)]);
+    let word_of = |a: Expr| Expr::concat(vec![k(mbb, 0), a.slice(mbb, aw - mbb)]);
     let a_word = m.wire_of(
         "a_word",
-        word_of(Expr::from(a_addr)) + z(Expr::from(part).mul_wide(k(8, mb)), 32),
+        word_of(Expr::from(a_addr)) + z(Expr::from(part).mul_wide(k(8, mb)), aw),
         "",
     );
     // B row: COLS (gw) weight bytes of one k.
-    let (b_off, b_word, b_lastw) = weight_row_run(&mut m, "b", b_addr, gw, bq, mbb);
+    let (b_off, b_word, b_lastw) = weight_row_run(&mut m, "b", b_addr, gw, bq, mbb, aw);
     let b_lastrow = m.wire_of(
         "b_lastrow",
         Expr::from(bj).cmp_eq(Expr::from(n) - k(8, 1)),
         "",
     );
     // Group records.
-    let (g_words, g_word) = record_run(&mut m, "g", ch_addr, co0, gw, wcnt, mbb);
+    let (g_words, g_word) = record_run(&mut m, "g", ch_addr, co0, gw, wcnt, mbb, aw);
     let g_idx = m.wire_of(
         "g_idx",
-        z(
-            (Expr::from(g_word) - Expr::from(ch_addr)) >> k(4, mbb),
-            tl.idx,
-        ),
+        z((Expr::from(g_word) - z(ch_addr, aw)) >> k(4, mbb), tl.idx),
         "word index from ch_addr",
     );
 
@@ -972,7 +964,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         p.set(kbase, k(24, 0));
         p.set(first_chunk, Expr::bit(true));
         p.set(mask, Expr::zero(Ty::u(rows)));
-        p.set(b_addr, Expr::from(w_addr) + z(co0, 32));
+        p.set(b_addr, z(w_addr, aw) + z(co0, aw));
         p.set(ri, k(8, 0));
         cur.load(p, start);
         p.set(part, k(8, 0));
@@ -986,7 +978,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(r, k(8, 0));
         }
         for r in [oawr, oaw, oak, oa] {
-            p.set(r, k(32, 0));
+            p.set(r, k(aw, 0));
         }
     };
     // End of a chunk: step the loop nest (shared by END and the fast path of AROW).
@@ -1007,13 +999,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(ci0, k(16, 0));
             p.set(kx, Expr::from(kx) + k(8, 1));
             p.set(ox, Expr::from(ox) + z(dl_w, 8));
-            p.set(oa, Expr::from(oa) + z(prod.akx, 32));
+            p.set(oa, Expr::from(oa) + z(prod.akx, aw));
             p.if_(last_kx, |p| {
                 p.set(kx, k(8, 0));
                 p.set(ky, Expr::from(ky) + k(8, 1));
                 p.set(ox, oxw);
                 p.set(oy, Expr::from(oy) + z(dl_h, 8));
-                let row = Expr::from(oak) + z(prod.aky, 32);
+                let row = Expr::from(oak) + z(prod.aky, aw);
                 p.set(oak, row.clone());
                 p.set(oa, row);
             });
@@ -1027,9 +1019,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(oxw, xw.clone());
             p.set(ox, xw);
             p.set(oy, oyw);
-            let aw = Expr::from(oaw) + z(prod.awj, 32);
+            let wsum = Expr::from(oaw) + z(prod.awj, aw);
             for r in [oaw, oak, oa] {
-                p.set(r, aw.clone());
+                p.set(r, wsum.clone());
             }
             p.if_(last_wj, |p| {
                 p.set(wj, k(8, 0));
@@ -1039,7 +1031,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 let yw = Expr::from(oyw) + z(s_h, 8);
                 p.set(oyw, yw.clone());
                 p.set(oy, yw);
-                let ar = Expr::from(oawr) + z(prod.awi, 32);
+                let ar = Expr::from(oawr) + z(prod.awi, aw);
                 for r in [oawr, oaw, oak, oa] {
                     p.set(r, ar.clone());
                 }
@@ -1073,7 +1065,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.goto("LDRAIN");
         });
     };
-    let wrap = super::desc::wrap(&mut m, &d, &prod);
+    let wrap = super::desc::wrap(&mut m, &d, &prod, lim);
     let mut p = Proc::sync(sync).with_comment(
         "Generator: descriptor fetch, checks, then the loop nest of docs/engine.md, one read per cycle.",
     );
@@ -1141,11 +1133,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         p.set(tile.wcx, k(16, 0));
         p.set(tile.wiy, k(16, 0) - z(lead_h, 16));
         p.set(tile.wix, k(16, 0) - z(lead_w, 16));
-        let rel0 = k(32, 0) - z(prod.lead, 32);
+        let rel0 = k(aw, 0) - z(prod.lead, aw);
         p.set(tile.wrel, rel0.clone());
         p.set(tile.wrelr, rel0);
         offsets_zero(p);
-        p.set(oaddr, Expr::from(out_addr) + z(co0, 32));
+        p.set(oaddr, z(out_addr, aw) + z(co0, aw));
         p.set(wi, k(8, 0));
         p.set(wj, k(8, 0));
         p.set(group_first, Expr::bit(true));
@@ -1157,7 +1149,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(bq, Expr::from(bq) + k(8, 1));
             p.if_(b_lastw, |p| {
                 p.set(bq, k(8, 0));
-                p.set(b_addr, Expr::from(b_addr) + z(out_c, 32));
+                p.set(b_addr, Expr::from(b_addr) + z(out_c, aw));
                 row_done(p);
             });
         });
@@ -1175,7 +1167,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .state("IDLE", |p| {
             p.if_(start_go, |p| {
                 p.set(d_idx, k(16, 0));
-                p.set(d_addr, desc_addr_r);
+                p.set(d_addr, z(desc_addr_r, aw));
                 p.set(run_addr, desc_addr_r);
                 p.set(run_count, desc_count_r);
                 p.goto("SCHK");
@@ -1241,7 +1233,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             });
         })
         .state("CHKD", |p| {
-            p.set(rows_cout, z(Expr::from(out_c).mul_wide(k(8, rows)), 32));
+            p.set(rows_cout, z(Expr::from(out_c).mul_wide(k(8, rows)), aw));
             p.set(
                 rec_words,
                 z(
@@ -1296,7 +1288,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             group_start(p);
             p.set(wk, k(24, 0));
             p.set(bq, k(8, 0));
-            p.set(b_addr, Expr::from(w_addr) + z(co0, 32));
+            p.set(b_addr, z(w_addr, aw) + z(co0, aw));
             p.if_(nl_idle, |p| {
                 p.if_(wres, |p| {
                     p.goto("WLOAD");
@@ -1392,7 +1384,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 Expr::from(out_idle) & reads_idle & !Expr::from(il_active),
                 |p| {
                     p.set(d_idx, Expr::from(d_idx) + k(16, 1));
-                    p.set(d_addr, Expr::from(d_addr) + k(32, ce::DESCRIPTOR_BYTES));
+                    p.set(d_addr, Expr::from(d_addr) + k(aw, ce::DESCRIPTOR_BYTES));
                     p.if_(
                         z(Expr::from(d_idx) + k(16, 1), 32).cmp_eq(Expr::from(run_count)),
                         |p| {
@@ -1426,11 +1418,11 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let in_err = st(&mut m, "ERR");
     let in_done = st(&mut m, "DONE");
     let zero = || k(1, 0);
-    let word_at = |base: SignalId| Expr::from(base) + z(Expr::from(wcnt).mul_wide(k(8, mb)), 32);
+    let word_at = |base: SignalId| z(base, aw) + z(Expr::from(wcnt).mul_wide(k(8, mb)), aw);
     let simple = |kind: u32, idx: Expr| tag(kind, zero(), idx, k(8, 0), k(6, 0), k(8, 0), zero());
     let mut c = Proc::comb().with_comment("The read the generator offers in each state.");
     c.set(gen_valid, Expr::bit(false));
-    c.set(gen_addr, k(32, 0));
+    c.set(gen_addr, k(aw, 0));
     c.set(gen_tag, Expr::zero(Ty::u(tag_bits)));
     c.if_(in_dreq, |c| {
         c.set(gen_valid, Expr::bit(true));
@@ -1518,8 +1510,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         min(k(16, cols), z(out_c, 16) - Expr::from(pf_co0), 16).resize(8),
         "live columns of the prefetched group",
     );
-    let (pf_off, pf_word, pf_lastw) = weight_row_run(&mut m, "pf", pf_addr, pf_gw, pf_q, mbb);
-    let (pf_gwords, pf_gword) = record_run(&mut m, "pf_g", ch_addr, pf_co0, pf_gw, pf_w, mbb);
+    let (pf_off, pf_word, pf_lastw) = weight_row_run(&mut m, "pf", pf_addr, pf_gw, pf_q, mbb, aw);
+    let (pf_gwords, pf_gword) = record_run(&mut m, "pf_g", ch_addr, pf_co0, pf_gw, pf_w, mbb, aw);
     let in_pw = m.in_state(&pf_fsm, "PW");
     let in_prec = m.in_state(&pf_fsm, "PREC");
     let in_gswap = m.in_state(&fsm, "GSWAP");
@@ -1550,10 +1542,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             tag(
                 KIND_RLOAD,
                 other,
-                z(
-                    (Expr::from(pf_gword) - Expr::from(ch_addr)) >> k(4, mbb),
-                    16,
-                ),
+                z((Expr::from(pf_gword) - z(ch_addr, aw)) >> k(4, mbb), 16),
                 k(8, 0),
                 k(6, 0),
                 k(8, 0),
@@ -1572,7 +1561,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         Expr::from(il_valid) & !Expr::from(gen_valid) & !Expr::from(pf_valid) & rq_ready,
         "",
     );
-    let il_addr = Expr::from(in_addr) + z(Expr::from(il_w).mul_wide(k(8, mb)), 32);
+    let il_addr = z(in_addr, aw) + z(Expr::from(il_w).mul_wide(k(8, mb)), aw);
     let il_tag = tag(
         KIND_ILOAD,
         k(HB, 0),
@@ -1625,7 +1614,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                     p.set(pf_k, k(24, 0));
                     p.set(pf_q, k(8, 0));
                     p.set(pf_w, k(16, 0));
-                    p.set(pf_addr, Expr::from(w_addr) + z(co0, 32) + k(32, cols));
+                    p.set(pf_addr, z(w_addr, aw) + z(co0, aw) + k(aw, cols));
                     p.goto("PW");
                 },
             );
@@ -1636,7 +1625,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 p.if_(pf_lastw, |p| {
                     p.set(pf_q, k(8, 0));
                     p.set(pf_k, Expr::from(pf_k) + k(24, 1));
-                    p.set(pf_addr, Expr::from(pf_addr) + z(out_c, 32));
+                    p.set(pf_addr, Expr::from(pf_addr) + z(out_c, aw));
                     p.if_(Expr::from(pf_k).cmp_eq(Expr::from(kk) - k(24, 1)), |p| {
                         p.goto("PRW");
                     });
@@ -1982,7 +1971,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     let ib_raddr = m.wire_of(
         "ibuf_rd_addr",
-        z((Expr::from(a_rel) >> k(4, cbb)) + z(part, 32), ib_aw),
+        z((Expr::from(a_rel) >> k(4, cbb)) + z(part, aw), ib_aw),
         "",
     );
     m.inst(parts.ibuf, "u_ibuf")
@@ -2375,8 +2364,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let i_mask = ih.clone().slice(2, rows);
     let i_nvalid = ih.clone().slice(2 + rows, 8);
     let i_gw = ih.clone().slice(10 + rows, 8);
-    let i_oaddr = ih.clone().slice(18 + rows, 32);
-    let i_par = ih.slice(50 + rows, 1);
+    let i_oaddr = ih.clone().slice(18 + rows, aw);
+    let i_par = ih.slice(18 + rows + aw, 1);
     let orow = m.reg_reset(
         "orow_reg",
         ty8,
@@ -2599,7 +2588,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                     Expr::from(orow)
                         .slice(0, clog2(u64::from(rows)).max(1))
                         .mul_wide(Expr::from(out_c).slice(0, clog2(u64::from(lim.out_c) + 1))),
-                    32,
+                    aw,
                 ),
             // The last group's bytes are this cycle's lanes; the earlier
             // groups' are already in the row's registers.
@@ -2636,7 +2625,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
 
     // ---------------------------------------------------------------- port arbiter
     let rq_out_valid = m.wire("rq_out_valid", bit(), "");
-    let rq_out_data = m.wire("rq_out_data", Ty::u(32 + tag_bits), "");
+    let rq_out_data = m.wire("rq_out_data", Ty::u(aw + tag_bits), "");
     let rq_pop = m.wire("rq_pop", bit(), "");
     let rq_empty = m.wire("rq_empty", bit(), "");
     let tag_in_ready = m.wire("tag_in_ready", bit(), "");
@@ -2647,7 +2636,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let wr_empty = m.wire("wr_empty", bit(), "");
     let mreq_valid = m.reg_reset("mreq_valid_reg", bit(), sync, 0, "a request is offered");
     let mreq_write = m.reg_in("mreq_write_reg", bit(), sync, "");
-    let mreq_addr = m.reg_in("mreq_addr_reg", Ty::u(32), sync, "");
+    let mreq_addr = m.reg_in("mreq_addr_reg", ta, sync, "");
     let mreq_wdata = m.reg_in("mreq_wdata_reg", Ty::u(cfg.mem_bits), sync, "");
     let mreq_wstrb = m.reg_in("mreq_wstrb_reg", Ty::u(mb), sync, "");
     let load = m.wire_of(
@@ -2663,7 +2652,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let rq_is_fence = m.wire_of(
         "rq_is_fence",
         Expr::from(rq_out_data)
-            .slice(32, 3)
+            .slice(aw, 3)
             .cmp_eq(k(3, KIND_FENCE)),
         "the request FIFO head is a fence, not a read",
     );
@@ -2690,20 +2679,20 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         p.set(mreq_valid, Expr::from(take_wr) | take_rd);
         p.if_(take_wr, |p| {
             p.set(mreq_write, Expr::bit(true));
-            p.set(mreq_addr, wo_.clone().slice(0, 32));
-            p.set(mreq_wdata, wo_.clone().slice(32, cfg.mem_bits));
-            p.set(mreq_wstrb, wo_.clone().slice(32 + cfg.mem_bits, mb));
+            p.set(mreq_addr, wo_.clone().slice(0, aw));
+            p.set(mreq_wdata, wo_.clone().slice(aw, cfg.mem_bits));
+            p.set(mreq_wstrb, wo_.clone().slice(aw + cfg.mem_bits, mb));
         })
         .elif(take_rd, |p| {
             p.set(mreq_write, Expr::bit(false));
-            p.set(mreq_addr, Expr::from(rq_out_data).slice(0, 32));
+            p.set(mreq_addr, Expr::from(rq_out_data).slice(0, aw));
             p.set(mreq_wstrb, Expr::zero(Ty::u(mb)));
         });
     });
     m.process(sa);
     m.assign(mem.req_valid, mreq_valid);
     m.assign(mem.req_write, mreq_write);
-    m.assign(mem.req_addr, mreq_addr);
+    m.assign(mem.req_addr, z(mreq_addr, ce::PORT_ADDR_BITS));
     m.assign(mem.req_wdata, mreq_wdata);
     m.assign(mem.req_wstrb, mreq_wstrb);
     let rd_pending = Expr::from(mreq_valid) & !Expr::from(mreq_write);
@@ -2742,7 +2731,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .connect("rst", rst)
         .connect("in_valid", Expr::from(take_rd) | take_fence)
         .out("in_ready", tag_in_ready)
-        .connect("in_data", Expr::from(rq_out_data).slice(32, tag_bits))
+        .connect("in_data", Expr::from(rq_out_data).slice(aw, tag_bits))
         .out("out_valid", tag_valid)
         .connect("out_ready", tag_pop)
         .out("out_data", tag_head)

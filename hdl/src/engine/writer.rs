@@ -11,7 +11,7 @@ use super::top::run_words;
 
 /// Writer wiring: the job FIFO's head and the write FIFO's input.
 pub struct WriterIo {
-    /// A job `{gw 8, bytes COLS*8, addr 32}` is at the job FIFO's head.
+    /// A job `{gw 8, bytes COLS*8, addr}` is at the job FIFO's head.
     pub job_valid: SignalId,
     pub job_data: SignalId,
     /// Driven here: the job's last word was pushed.
@@ -28,13 +28,13 @@ pub fn build(
     sync: DomainId,
     io: WriterIo,
 ) -> (SignalId, SignalId) {
-    let (mb, cols) = (cfg.mem_bits / 8, cfg.cols);
+    let (mb, cols, aw) = (cfg.mem_bits / 8, cfg.cols, cfg.addr_bits);
     let mbb = mb.trailing_zeros();
     let z = |e: Expr, w: u32| e.resize(w);
     let wq = m.reg_reset("wq_reg", Ty::u(8), sync, 0, "word of the job being written");
     let jd = Expr::from(io.job_data);
-    let addr = jd.clone().slice(0, 32);
-    let gw = jd.clone().slice(32 + 8 * cols, 8);
+    let addr = jd.clone().slice(0, aw);
+    let gw = jd.clone().slice(aw + 8 * cols, 8);
     let off = m.wire_of("wj_off", addr.clone().slice(0, mbb), "");
     let nw = m.wire_of("wj_nw", z(run_words(off, gw.clone(), mbb, 9), 8), "");
     let push = m.wire_of("wr_push", Expr::from(io.job_valid) & io.push_ready, "");
@@ -62,14 +62,14 @@ pub fn build(
             & (t.clone() - z(off.into(), 16)).cmp_lt(z(gw.clone(), 16));
         let c = z(t - z(off.into(), 16), 8);
         let opts: Vec<Expr> = (0..cols)
-            .map(|cc| jd.clone().slice(32 + 8 * cc, 8))
+            .map(|cc| jd.clone().slice(aw + 8 * cc, 8))
             .collect();
         let slot = (cols > 1).then(|| m.wire_of(&format!("wr_c{b}"), c, ""));
         bytes.push(select(opts, slot, 8));
         strobes.push(inrun);
     }
-    let word = Expr::concat(vec![k(mbb, 0), addr.slice(mbb, 32 - mbb)])
-        + z(Expr::from(wq).mul_wide(k(8, mb)), 32);
+    let word = Expr::concat(vec![k(mbb, 0), addr.slice(mbb, aw - mbb)])
+        + z(Expr::from(wq).mul_wide(k(8, mb)), aw);
     let data = m.wire_of(
         "wr_data",
         Expr::concat(vec![word, Expr::concat(bytes), Expr::concat(strobes)]),

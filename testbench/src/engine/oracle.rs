@@ -22,9 +22,6 @@ pub const FIELDS: [&str; 23] = [
     "pool_k", "pool_s", "pool_pad",
 ];
 
-/// 2^32: no tensor may run past it.
-const ADDR_END: u64 = 1 << 32;
-
 /// One descriptor as field values (unsigned, as stored in memory).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Descriptor {
@@ -401,7 +398,9 @@ impl Descriptor {
             (self.ch_addr, self.record_bytes(pm)),
             (self.out_addr, self.output_bytes()),
         ];
-        if spans.iter().any(|&(a, n)| a + n > ADDR_END) {
+        // The address space is 2^limits.addr_bits (2^32 unless the build
+        // narrows it): no tensor may run past it.
+        if spans.iter().any(|&(a, n)| a + n > pm.limits.addr_end()) {
             return Err("address_wrap");
         }
         Ok(())
@@ -451,7 +450,7 @@ pub fn check_start(pm: &ProgrammingModel, desc_addr: u64, count: u64) -> Result<
     if desc_addr % u64::from(pm.limits.align) != 0 {
         return Err("misaligned");
     }
-    if desc_addr + u64::from(pm.descriptor.bytes) * count > ADDR_END {
+    if desc_addr + u64::from(pm.descriptor.bytes) * count > pm.limits.addr_end() {
         return Err("address_wrap");
     }
     Ok(())

@@ -101,7 +101,9 @@ pub struct EngineBoardConfig {
     /// The engine behind the bridge.
     pub engine: EngineConfig,
     /// Bytes of on-chip memory behind the engine's memory port, a power of
-    /// two; addresses wrap modulo this size.
+    /// two. The engine is built with its address space narrowed to it
+    /// ([`EngineBoardConfig::built_engine`]): an address past the memory is
+    /// refused (`address_wrap`), not wrapped onto it.
     pub mem_bytes: u32,
     pub memory: MemKind,
     /// Width of the `led` port: heartbeat, busy, error, PLL locked, engine irq,
@@ -180,6 +182,10 @@ pub struct EngineBoardDerived {
     /// Words of the memory (mem_bytes / (mem_bits / 8)) and their address bits.
     pub mem_words: u32,
     pub mem_addr_bits: u32,
+    /// The engine's byte address bits as built (`limits.addr_bits` in the
+    /// manifest): `min(engine.addr_bits, log2(mem_bytes))`, at least
+    /// [`crate::engine::config::MIN_ADDR_BITS`].
+    pub engine_addr_bits: u32,
     /// Flip-flops of every synchronizer between the two clock domains.
     pub sync_stages: u32,
     /// What each bit of `led` shows.
@@ -287,11 +293,24 @@ impl EngineBoardConfig {
             protocol_version: super::protocol::PROTOCOL_VERSION,
             mem_words: words,
             mem_addr_bits: clog2(u64::from(words)).max(1),
+            engine_addr_bits: self.built_engine().addr_bits,
             sync_stages: cdc::SYNC_STAGES,
             leds: super::led_list(self.leds, &LED_MEANINGS),
             engine: self.engine.derived(),
             uart,
         })
+    }
+
+    /// The engine as built: `engine` with its address space narrowed to the
+    /// memory (`addr_bits = min(engine.addr_bits, log2(mem_bytes))`, at least
+    /// [`crate::engine::config::MIN_ADDR_BITS`]), so its address registers are
+    /// no wider than the memory needs and a stray address is an error.
+    pub fn built_engine(&self) -> EngineConfig {
+        let mem_bits = clog2(u64::from(self.mem_bytes)).max(crate::engine::config::MIN_ADDR_BITS);
+        EngineConfig {
+            addr_bits: self.engine.addr_bits.min(mem_bits),
+            ..self.engine.clone()
+        }
     }
 
     /// Name of a sub-module of the board top.
@@ -303,7 +322,7 @@ impl EngineBoardConfig {
 /// Elaborate the engine board top described by `cfg` (validating it first).
 pub fn design(cfg: &EngineBoardConfig) -> Result<Design, GenError> {
     let d = cfg.derived()?;
-    let engine = crate::engine::design(&cfg.engine)?;
+    let engine = crate::engine::design(&cfg.built_engine())?;
     let bside = cfg.bridge_side();
     let mut design = Design::new(cfg.name.clone());
     let clock = clocks::build(cfg, &d, &mut design)?;
@@ -349,8 +368,9 @@ pub fn design(cfg: &EngineBoardConfig) -> Result<Design, GenError> {
 pub fn generate(cfg: &EngineBoardConfig) -> Result<Generated, GenError> {
     let derived = cfg.derived()?;
     let mut g = Generated::from_design("engine_board", cfg, &derived, design(cfg)?)?;
-    if let serde_json::Value::Object(map) = serde_json::to_value(cfg.engine.programming_model())
-        .map_err(|e| GenError::Internal(format!("programming model: {e}")))?
+    if let serde_json::Value::Object(map) =
+        serde_json::to_value(cfg.built_engine().programming_model())
+            .map_err(|e| GenError::Internal(format!("programming model: {e}")))?
     {
         g.manifest.extra = map;
     }
