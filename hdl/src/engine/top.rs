@@ -186,6 +186,25 @@ pub(super) fn run_words(off: impl Into<Expr>, n: impl Into<Expr>, wb: u32, w: u3
     z(((z(off, w) + z(n, w) - k(w, 1)) >> k(4, wb)) + k(w, 1), w)
 }
 
+/// How byte addresses fall into memory words: `2^mbb` bytes a word, `aw`
+/// address bits (`limits.addr_bits`).
+#[derive(Clone, Copy)]
+pub(super) struct Words {
+    pub mbb: u32,
+    pub aw: u32,
+}
+
+impl Words {
+    /// Address of word `q` of a run whose first byte is `start`: the start's
+    /// word plus `q` words.
+    pub fn nth(self, start: Expr, q: Expr) -> Expr {
+        Expr::concat(vec![
+            k(self.mbb, 0),
+            start.slice(self.mbb, self.aw - self.mbb),
+        ]) + z(q.mul_wide(k(8, 1 << self.mbb)), self.aw)
+    }
+}
+
 /// One weight row (`gw` bytes at `addr`) as a run of memory words read one
 /// per cycle with word counter `q`: the row's offset in its first word, the
 /// address of word `q`, and whether word `q` is the row's last. Shared by the
@@ -196,9 +215,9 @@ fn weight_row_run(
     addr: SignalId,
     gw: SignalId,
     q: SignalId,
-    mbb: u32,
-    aw: u32,
+    wd: Words,
 ) -> (SignalId, SignalId, SignalId) {
+    let mbb = wd.mbb;
     let off = m.wire_of(&format!("{prefix}_off"), Expr::from(addr).slice(0, mbb), "");
     let nw = m.wire_of(
         &format!("{prefix}_nw"),
@@ -207,8 +226,7 @@ fn weight_row_run(
     );
     let word = m.wire_of(
         &format!("{prefix}_word"),
-        Expr::concat(vec![k(mbb, 0), Expr::from(addr).slice(mbb, aw - mbb)])
-            + z(Expr::from(q).mul_wide(k(8, 1 << mbb)), aw),
+        wd.nth(addr.into(), q.into()),
         "address of the word being read",
     );
     let lastw = m.wire_of(
@@ -229,9 +247,9 @@ fn record_run(
     co0: SignalId,
     gw: SignalId,
     cnt: SignalId,
-    mbb: u32,
-    aw: u32,
+    wd: Words,
 ) -> (SignalId, SignalId) {
+    let (mbb, aw) = (wd.mbb, wd.aw);
     let start = m.wire_of(
         &format!("{prefix}_start"),
         z(ch_addr, aw) + z(Expr::from(co0).mul_wide(k(4, ce::RECORD_BYTES)), aw),
@@ -249,8 +267,7 @@ fn record_run(
     );
     let word = m.wire_of(
         &format!("{prefix}_word"),
-        Expr::concat(vec![k(mbb, 0), Expr::from(start).slice(mbb, aw - mbb)])
-            + z(Expr::from(cnt).mul_wide(k(8, 1 << mbb)), aw),
+        wd.nth(start.into(), cnt.into()),
         "address of the word being read",
     );
     (words, word)
@@ -327,6 +344,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let (rows, cols) = (cfg.rows, cfg.cols);
     let mb = cfg.mem_bits / 8;
     let mbb = clog2(u64::from(mb));
+    let wd = Words { mbb, aw };
     let cb = cfg.chunk_bytes();
     let cbb = clog2(u64::from(cb));
     let tl = tag_layout(cfg);
@@ -899,21 +917,16 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         Expr::from(live) & cin & iin,
         "the row reads memory",
     );
-    let word_of = |a: Expr| Expr::concat(vec![k(mbb, 0), a.slice(mbb, aw - mbb)]);
-    let a_word = m.wire_of(
-        "a_word",
-        word_of(Expr::from(a_addr)) + z(Expr::from(part).mul_wide(k(8, mb)), aw),
-        "",
-    );
+    let a_word = m.wire_of("a_word", wd.nth(a_addr.into(), part.into()), "");
     // B row: COLS (gw) weight bytes of one k.
-    let (b_off, b_word, b_lastw) = weight_row_run(&mut m, "b", b_addr, gw, bq, mbb, aw);
+    let (b_off, b_word, b_lastw) = weight_row_run(&mut m, "b", b_addr, gw, bq, wd);
     let b_lastrow = m.wire_of(
         "b_lastrow",
         Expr::from(bj).cmp_eq(Expr::from(n) - k(8, 1)),
         "",
     );
     // Group records.
-    let (g_words, g_word) = record_run(&mut m, "g", ch_addr, co0, gw, wcnt, mbb, aw);
+    let (g_words, g_word) = record_run(&mut m, "g", ch_addr, co0, gw, wcnt, wd);
     let g_idx = m.wire_of(
         "g_idx",
         z((Expr::from(g_word) - z(ch_addr, aw)) >> k(4, mbb), tl.idx),
@@ -1510,8 +1523,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         min(k(16, cols), z(out_c, 16) - Expr::from(pf_co0), 16).resize(8),
         "live columns of the prefetched group",
     );
-    let (pf_off, pf_word, pf_lastw) = weight_row_run(&mut m, "pf", pf_addr, pf_gw, pf_q, mbb, aw);
-    let (pf_gwords, pf_gword) = record_run(&mut m, "pf_g", ch_addr, pf_co0, pf_gw, pf_w, mbb, aw);
+    let (pf_off, pf_word, pf_lastw) = weight_row_run(&mut m, "pf", pf_addr, pf_gw, pf_q, wd);
+    let (pf_gwords, pf_gword) = record_run(&mut m, "pf_g", ch_addr, pf_co0, pf_gw, pf_w, wd);
     let in_pw = m.in_state(&pf_fsm, "PW");
     let in_prec = m.in_state(&pf_fsm, "PREC");
     let in_gswap = m.in_state(&fsm, "GSWAP");

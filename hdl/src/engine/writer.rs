@@ -68,8 +68,7 @@ pub fn build(
         bytes.push(select(opts, slot, 8));
         strobes.push(inrun);
     }
-    let word = Expr::concat(vec![k(mbb, 0), addr.slice(mbb, aw - mbb)])
-        + z(Expr::from(wq).mul_wide(k(8, mb)), aw);
+    let word = super::top::Words { mbb, aw }.nth(addr, wq.into());
     let data = m.wire_of(
         "wr_data",
         Expr::concat(vec![word, Expr::concat(bytes), Expr::concat(strobes)]),
