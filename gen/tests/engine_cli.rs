@@ -180,6 +180,7 @@ fn manifest_carries_the_programming_model() {
         assert_eq!(m["block"], "engine");
         assert_eq!(m["mem_bits"], mem_bits);
         assert_eq!(m["limits"]["align"], mem_bits / 8);
+        assert_eq!(m["limits"]["addr_bits"], 32);
         assert_eq!(m["descriptor"]["bytes"], 64);
         assert_eq!(m["channel_record"]["bytes"], 8);
         for key in ["registers", "errors"] {
@@ -201,6 +202,47 @@ fn manifest_carries_the_programming_model() {
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// `--addr-bits`: the manifest's limit, the configuration record, and every
+/// address register that wide (the port stays 32 bits).
+#[test]
+fn addr_bits_narrows_the_manifest_and_the_registers() {
+    let dir = scratch("engine-addr-bits");
+    let j = dir.join("engine.json");
+    let js = j.to_string_lossy().into_owned();
+    let v = ok(&with(&[
+        "--rows",
+        "2",
+        "--addr-bits",
+        "17",
+        "--manifest",
+        &js,
+    ]));
+    let text = std::fs::read_to_string(&j).unwrap_or_else(|e| panic!("{js}: {e}"));
+    let pm = ProgrammingModel::from_manifest_json(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pm, ProgrammingModel::in_space(64, 17));
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m["limits"]["addr_bits"], 17);
+    assert_eq!(m["config"]["addr_bits"], 17);
+    assert!(
+        has_port(&v, "output", "mem_req_addr", 32),
+        "the port is 32 bits"
+    );
+    for reg in [
+        "oaddr_reg",
+        "b_addr_reg",
+        "d_addr_reg",
+        "w_rel_reg",
+        "mreq_addr_reg",
+    ] {
+        assert!(
+            v.lines()
+                .any(|l| l.starts_with("reg  [16:0] ") && l.contains(&format!(" {reg};"))),
+            "{reg} is not 17 bits"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -255,6 +297,14 @@ fn bad_values_exit_2_with_one_line() {
         (
             with(&["--mem-bits", "x"]),
             "mem_bits must be one of 32, 64, 128, got `x`",
+        ),
+        (
+            with(&["--addr-bits", "11"]),
+            "addr_bits must be in 12..=32, got 11",
+        ),
+        (
+            with(&["--addr-bits", "64"]),
+            "addr_bits must be in 12..=32, got 64",
         ),
         (
             with(&["--max-inflight", "3"]),

@@ -415,6 +415,32 @@ mod tests {
     }
 
     #[test]
+    fn the_engine_is_built_with_the_memory_address_bits() {
+        let at = |mem_bytes: u32, addr_bits: u32| {
+            let mut c = EngineBoardConfig {
+                mem_bytes,
+                ..EngineBoardConfig::default()
+            };
+            c.engine.addr_bits = addr_bits;
+            let d = c.derived().unwrap_or_else(|e| panic!("{e}"));
+            let built = c.built_engine();
+            assert_eq!(built.addr_bits, d.engine_addr_bits);
+            let g = generate(&c).unwrap_or_else(|e| panic!("{e}"));
+            let limits = serde_json::to_value(&g.manifest)
+                .ok()
+                .and_then(|m| m.pointer("/limits/addr_bits").and_then(|v| v.as_u64()));
+            assert_eq!(limits, Some(u64::from(built.addr_bits)), "manifest");
+            built.addr_bits
+        };
+        // 8 KiB: 13 bits; 128 KiB: 17; a narrower engine keeps its own; a
+        // memory below 4 KiB still gets the engine's least (12).
+        assert_eq!(at(8192, 32), 13);
+        assert_eq!(at(131072, 32), 17);
+        assert_eq!(at(131072, 14), 14);
+        assert_eq!(at(1024, 32), crate::engine::config::MIN_ADDR_BITS);
+    }
+
+    #[test]
     fn derived_numbers() {
         let c = EngineBoardConfig {
             engine_hz: 30_000_000,
