@@ -42,15 +42,28 @@ pub fn for_design(design: &Design) -> Result<String, String> {
     Ok(out)
 }
 
-/// The two static checks of a design with primitives: `verilator --lint-only
-/// -Wall` with the primitives' models appended (so their ports and parameters
-/// are checked against real modules), and yosys' latch and driver check with
-/// their stubs (ports and parameters only: yosys would synthesize the models).
-/// `label` names the log folder; the error names the failing tool.
+/// The two static checks of a generated design, primitives and all:
+/// `verilator --lint-only -Wall` with the models of the primitives we have
+/// one for appended (so their ports and parameters are checked against real
+/// modules) and stubs of the others (the PLLs: ports and parameters only),
+/// and yosys' latch and driver check with stubs of every primitive (yosys
+/// would synthesize the models). `label` names the log folder; the error
+/// names the failing tool.
 pub fn lint_with_models(label: &str, design: &Design, verilog: &str) -> Result<(), String> {
     let top = &design.top;
-    let models = for_design(design)?;
-    crate::tools::verilator_lint(label, top, &format!("{verilog}{models}"))
+    let mut modelled = String::new();
+    let mut stubbed = Design::new(top.clone());
+    for e in &design.externs {
+        match MODELS.iter().find(|(name, _)| *name == e.name) {
+            Some((_, text)) => {
+                modelled.push('\n');
+                modelled.push_str(text);
+            }
+            None => stubbed.externs.push(e.clone()),
+        }
+    }
+    let stubs = hdl::verilog::print_extern_stubs(&stubbed);
+    crate::tools::verilator_lint(label, top, &format!("{verilog}{modelled}\n{stubs}"))
         .map_err(|e| e.to_string())?;
     let stubs = hdl::verilog::print_extern_stubs(design);
     crate::tools::yosys_check(label, top, &format!("{verilog}\n{stubs}")).map_err(|e| e.to_string())

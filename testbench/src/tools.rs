@@ -94,20 +94,6 @@ pub fn yosys_check(label: &str, top: &str, verilog: &str) -> Result<(), ToolErro
     Ok(())
 }
 
-/// [`verilator_lint`] and [`yosys_check`] of generated Verilog whose vendor
-/// primitives are given as the design's extern stubs (ports and parameters
-/// only), so both tools check every connection to them.
-pub fn lint_with_stubs(label: &str, g: &hdl::Generated) -> Result<(), ToolError> {
-    let top = &g.design.top;
-    let text = format!(
-        "{}\n{}",
-        g.verilog,
-        hdl::verilog::print_extern_stubs(&g.design)
-    );
-    verilator_lint(label, top, &text)?;
-    yosys_check(label, top, &text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,6 @@ use host::frame::{self, Response};
 use host::{Board, HostError, Link, Options};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use testbench::tools;
 use testbench::uart::SimBoard;
 
 fn seed(base: u64) -> u64 {
@@ -314,7 +313,8 @@ fn board_top_lint_and_synth_clean() {
             assert!(g.verilog.contains(p), "{label}: no {p}");
         }
         assert_eq!(g.design.top, cfg.name, "{label}");
-        tools::lint_with_stubs(label, &g).unwrap_or_else(|e| panic!("{label}: {e}"));
+        testbench::models::lint_with_models(label, &g.design, &g.verilog)
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
     }
 }
 

@@ -21,7 +21,6 @@ use hdl::board::engine::{small_engine, EngineBoardConfig, EngineClock, MemKind, 
 use hdl::board::Family;
 use host::frame::{self, Response};
 use host::{Board, HostError, Options};
-use testbench::tools;
 use testbench::uart::SimBoard;
 
 fn sim_cfg() -> EngineBoardConfig {
@@ -337,6 +336,7 @@ fn engine_board_lint_and_synth_clean() {
             assert!(g.verilog.contains(p), "{label}: no {p}");
         }
         assert_eq!(g.design.top, cfg.name, "{label}");
-        tools::lint_with_stubs(label, &g).unwrap_or_else(|e| panic!("{label}: {e}"));
+        testbench::models::lint_with_models(label, &g.design, &g.verilog)
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
     }
 }
