@@ -1357,6 +1357,12 @@ fn address_space_of_16_bits() {
         Box::new(move |d| d.in_addr = top),
         Box::new(move |d| d.out_addr = 1 << 20),
         Box::new(move |d| d.w_addr = (1 << 32) - 4 * align),
+        // An input of 2^18 bytes: past the space whatever its base.
+        Box::new(|d| {
+            d.in_h = 64;
+            d.in_w = 64;
+            d.in_c = 64
+        }),
     ];
     let three = |rng: &mut StdRng| {
         let mut b = ImageBuilder::new(&pm, low, rng.gen());

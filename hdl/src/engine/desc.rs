@@ -216,7 +216,6 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
         low(d.in_addr) | low(d.w_addr) | low(d.ch_addr) | low(d.out_addr),
         "rule misaligned",
     );
-    let top = k64(48, lim.addr_end());
     let s_bad_count = m.wire_of(
         "chk_count",
         Expr::from(st.run_count).cmp_gt(k(32, lim.desc_count)),
@@ -225,12 +224,11 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
     let s_misaligned = m.wire_of("chk_desc_align", low(st.run_addr), "start rule misaligned");
     let s_wrap = m.wire_of(
         "chk_desc_wrap",
-        (z(st.run_addr, 48)
-            + z(
-                Expr::from(st.run_count).mul_wide(k(8, ce::DESCRIPTOR_BYTES)),
-                48,
-            ))
-        .cmp_gt(top),
+        past_end(
+            st.run_addr.into(),
+            Expr::from(st.run_count).mul_wide(k(8, ce::DESCRIPTOR_BYTES)),
+            lim,
+        ),
         "start rule address_wrap",
     );
 
@@ -249,6 +247,22 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
     }
 }
 
+/// `base + size > 2^addr_bits` for a 32-bit `base` and a `size` below 2^48.
+/// At 32 bits, the 48-bit sum. Narrower (A bits), the sum of the low bits
+/// only: `base` at or past 2^A, or `size` at or past 2^(A+1), is past
+/// already; otherwise the sum is below 3 * 2^A and A + 2 bits hold it.
+fn past_end(base: Expr, size: Expr, lim: &Limits) -> Expr {
+    let a = lim.addr_bits;
+    if a >= ce::PORT_ADDR_BITS {
+        return (z(base, 48) + z(size, 48)).cmp_gt(k64(48, lim.addr_end()));
+    }
+    let size = z(size, 48);
+    let base_past = base.clone().slice(a, ce::PORT_ADDR_BITS - a).reduce_or();
+    let size_past = size.clone().slice(a + 1, 48 - a - 1).reduce_or();
+    let low = z(base.slice(0, a), a + 2) + z(size.slice(0, a + 1), a + 2);
+    base_past | size_past | low.cmp_gt(k64(a + 2, lim.addr_end()))
+}
+
 /// Bits needed to hold `max`.
 fn bit_len(max: u32) -> u32 {
     (32 - max.leading_zeros()).max(1)
@@ -257,8 +271,7 @@ fn bit_len(max: u32) -> u32 {
 /// The address-wrap rule on the sizes `SETUP` computed (`docs/engine.md`):
 /// no tensor may run past the top of the `2^addr_bits` address space.
 pub fn wrap(m: &mut Module, d: &Desc, p: &super::setup::Products, lim: &Limits) -> SignalId {
-    let top = k64(48, lim.addr_end());
-    let end = |base: SignalId, size: Expr| (z(base, 48) + z(size, 48)).cmp_gt(top.clone());
+    let end = |base: SignalId, size: Expr| past_end(base.into(), size, lim);
     m.wire_of(
         "chk_wrap",
         end(d.in_addr, p.in_size.into())
