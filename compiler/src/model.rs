@@ -87,6 +87,9 @@ pub struct ModelParams {
     /// The engine's FIFOs of depth 4 or more in block RAM (`gen --fifo-ram`;
     /// cycles only: a word takes a cycle more through an empty FIFO).
     pub fifo_ram: bool,
+    /// The output path's second stage (`gen --out-pipe`; cycles only: a
+    /// write job leaves a cycle later).
+    pub out_pipe: bool,
 }
 
 impl ModelParams {
@@ -105,6 +108,7 @@ impl ModelParams {
             max_inflight: 64,
             requant_lanes: 0,
             fifo_ram: false,
+            out_pipe: false,
         }
     }
 }
@@ -422,6 +426,7 @@ pub fn layer_cost(
             max_inflight: u64::from(p.max_inflight),
             requant_lanes: u64::from(p.requant_lanes),
             fifo_ram: p.fifo_ram,
+            out_pipe: p.out_pipe,
         },
         d,
         limit,

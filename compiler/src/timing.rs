@@ -107,6 +107,12 @@ pub struct TimingParams {
     /// Every FIFO of depth 4 or more in block RAM (`gen --fifo-ram`): the
     /// request, tag and tile-info FIFOs, the write-job FIFO from 4 rows.
     pub fifo_ram: bool,
+    /// The output path's second stage (`gen --out-pipe`): a column group
+    /// moves from the array's output into a one-entry stage when the stage
+    /// is empty or leaving; it leaves (merging its group, pushing the
+    /// pixel's write job with the row's last group) when the job, if any,
+    /// finds room.
+    pub out_pipe: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -422,6 +428,9 @@ fn simulate(
     }
     let ogroups = cols / lanes;
     let mut ogrp = 0u64;
+    // Stage 2 (`out_pipe`): Some(the write job's words) for a group that
+    // pushes one, Some(None) for a group that does not.
+    let mut s2: Option<Option<u64>> = None;
     let mut wq = 0u64;
     let mut wr: RegFifo<()> = RegFifo::new(WR_DEPTH);
 
@@ -556,24 +565,40 @@ fn simulate(
         // Output path.
         let info_head = info.head();
         let orow = out_skid.out.unwrap_or(0);
-        let ostep_ok = wjob.ready() && info_head.is_some();
+        let s2_go = s2.is_some_and(|job| job.is_none() || wjob.ready());
+        let out_ok = if p.out_pipe {
+            s2.is_none() || s2_go
+        } else {
+            wjob.ready()
+        };
+        let ostep_ok = out_ok && info_head.is_some();
         let ostep = out_skid.out.is_some() && ostep_ok;
         let ogrp_last = ogrp + 1 == ogroups;
         let arr_out_ready = ostep_ok && ogrp_last;
         let ofire = out_skid.out.is_some() && arr_out_ready;
         let out_last = orow + 1 == rows;
         let mut wjob_push = None;
-        if ofire {
+        // The job of the group stage 1 moves (with its row's last group).
+        let mut s1_job = None;
+        if ostep && ogrp_last {
             let ih = info_head.expect("info head");
             if ih.last_window && orow < ih.nvalid {
-                wjob_push = Some(words(ih.oaddr + orow * c_out, ih.gw, mb));
+                s1_job = Some(words(ih.oaddr + orow * c_out, ih.gw, mb));
             }
+        }
+        if p.out_pipe {
+            if s2_go {
+                wjob_push = s2.flatten();
+            }
+        } else {
+            wjob_push = s1_job;
         }
         let info_pop = ofire && out_last;
         let wj_head = wjob.head();
         let wr_push = wj_head.is_some() && wr.ready();
         let wj_pop = wr_push && wj_head.is_some_and(|nw| wq + 1 == nw);
         let out_idle = info.empty()
+            && s2.is_none()
             && wjob.empty()
             && wr.q.is_empty()
             && mreq != Some(true)
@@ -735,6 +760,13 @@ fn simulate(
         info.edge(info_pop, info_push);
         if ostep {
             ogrp = if ogrp_last { 0 } else { ogrp + 1 };
+        }
+        if p.out_pipe {
+            if ostep {
+                s2 = Some(s1_job);
+            } else if s2_go {
+                s2 = None;
+            }
         }
         if wr_push {
             wq += 1;

@@ -227,6 +227,7 @@ fn traffic_equals_the_literal_schedule() {
                 lanes[rng.gen_range(0..lanes.len())]
             },
             fifo_ram: rng.gen_bool(0.3),
+            out_pipe: rng.gen_bool(0.3),
         };
         let d = rand_descriptor(&mut rng, &pm);
         let desc_addr = mb * rng.gen_range(0..100);

@@ -202,6 +202,10 @@ pub struct EngineFlags {
     /// 2^BITS is refused (address_wrap); the engine board top sets it to its memory
     #[arg(long, value_name = "BITS", allow_negative_numbers = true)]
     pub addr_bits: Option<String>,
+    /// Engine: a register stage in the output path after the requantization's
+    /// product: a shorter critical path on FPGAs, write jobs one cycle later
+    #[arg(long)]
+    pub out_pipe: bool,
 }
 
 impl EngineFlags {
@@ -215,6 +219,7 @@ impl EngineFlags {
             ("--requant-lanes", self.requant_lanes.is_some()),
             ("--fifo-ram", self.fifo_ram),
             ("--addr-bits", self.addr_bits.is_some()),
+            ("--out-pipe", self.out_pipe),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -257,6 +262,9 @@ impl EngineFlags {
         }
         if let Some(raw) = &self.addr_bits {
             cfg.addr_bits = engine_value(cfg, "addr_bits", raw, |c, v| c.addr_bits = v)?;
+        }
+        if self.out_pipe {
+            cfg.out_pipe = true;
         }
         Ok(())
     }
@@ -594,6 +602,7 @@ mod tests {
             requant_lanes: Some("2".into()),
             fifo_ram: true,
             addr_bits: Some("17".into()),
+            out_pipe: true,
         };
         engine
             .apply(&array, &mut cfg)
@@ -610,9 +619,10 @@ mod tests {
                 cfg.wbuf_rows,
                 cfg.requant_lanes,
                 cfg.fifo_ram,
-                cfg.addr_bits
+                cfg.addr_bits,
+                cfg.out_pipe
             ),
-            (128, 16, 4096, 64, Some(2), true, 17)
+            (128, 16, 4096, 64, Some(2), true, 17, true)
         );
         assert_eq!(
             engine.given(),
@@ -623,7 +633,8 @@ mod tests {
                 "--wbuf-rows",
                 "--requant-lanes",
                 "--fifo-ram",
-                "--addr-bits"
+                "--addr-bits",
+                "--out-pipe"
             ]
         );
     }

@@ -102,6 +102,10 @@ pub struct Args {
     /// rtl: the engine's FIFOs of depth 4 or more in block RAM (as `gen --fifo-ram`).
     #[arg(long)]
     pub fifo_ram: bool,
+    /// rtl: a register stage in the output path after the requantization's
+    /// product (as `gen --out-pipe`).
+    #[arg(long)]
+    pub out_pipe: bool,
     /// rtl: the first layer as written (direct), or im2col'ed by the host:
     /// horizontal taps only (im2col-rows) or all taps (im2col, a 1x1 layer).
     #[arg(long, default_value_t = crate::rtl::DEFAULT_FIRST_LAYER, value_parser = parse_first_layer)]
@@ -142,6 +146,7 @@ impl Args {
                 max_inflight: self.max_inflight,
                 requant_lanes: self.requant_lanes,
                 fifo_ram: self.fifo_ram,
+                out_pipe: self.out_pipe,
                 ..EngineConfig::default()
             },
             latency: self.latency,

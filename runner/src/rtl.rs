@@ -72,6 +72,7 @@ impl RtlOptions {
             max_inflight: e.max_inflight,
             requant_lanes: e.lanes(),
             fifo_ram: e.fifo_ram,
+            out_pipe: e.out_pipe,
         }
     }
 }

@@ -1407,6 +1407,26 @@ fn address_space_of_16_bits() {
     run_checked(&mut s, &good, "clean list after the errors");
 }
 
+/// The output path's second stage (`out_pipe`): the requantization's
+/// product registered, the rounding, shift, clamp, running max and write job
+/// a cycle later; with two column groups per row (one lane for two columns)
+/// and on a one-row array, where a row leaves every cycle.
+#[test]
+fn out_pipe_3x2_one_lane_and_1x1() {
+    let cfg = EngineConfig {
+        out_pipe: true,
+        requant_lanes: Some(1),
+        ..buffers(ecfg(3, 2, 32, 0), 96, 16)
+    };
+    a_few_layers(cfg, 28, 6, 8_000);
+    let cfg = EngineConfig {
+        out_pipe: true,
+        max_inflight: 4,
+        ..buffers(ecfg(1, 1, 32, 0), 128, 16)
+    };
+    a_few_layers(cfg, 29, 4, 8_000);
+}
+
 /// One run at 16x16: a conv with pooling and C_out past one group.
 #[test]
 fn size_16x16_one_run() {

@@ -25,8 +25,9 @@ fn engine(rows: u32, cols: u32, mem_bits: u32, pipeline: u32) -> EngineConfig {
 
 /// The spread: 1x1, 2x3 with a 32-bit port, the default 8x8, 4x4 with a
 /// 128-bit port and a pipelined array; 4x4 with two requant units shared
-/// by the columns; and 2x2 with a 13-bit address space (an 8 KiB board
-/// memory: every address register narrowed).
+/// by the columns; 2x2 with a 13-bit address space (an 8 KiB board
+/// memory: every address register narrowed); and 2x3 with the output
+/// path's second stage and one requant lane.
 fn spread() -> Vec<EngineConfig> {
     vec![
         engine(1, 1, 64, 0),
@@ -41,19 +42,25 @@ fn spread() -> Vec<EngineConfig> {
             addr_bits: 13,
             ..engine(2, 2, 32, 0)
         },
+        EngineConfig {
+            out_pipe: true,
+            requant_lanes: Some(1),
+            ..engine(2, 3, 32, 0)
+        },
     ]
 }
 
 fn label(c: &EngineConfig) -> String {
     format!(
-        "engine-{}x{}-m{}-p{}-{:?}-l{}-a{}",
+        "engine-{}x{}-m{}-p{}-{:?}-l{}-a{}{}",
         c.rows,
         c.cols,
         c.mem_bits,
         c.pipeline,
         c.mul,
         c.lanes(),
-        c.addr_bits
+        c.addr_bits,
+        if c.out_pipe { "-op" } else { "" }
     )
 }
 

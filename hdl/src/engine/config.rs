@@ -74,6 +74,14 @@ pub struct EngineConfig {
     /// Not in the configuration record at 32.
     #[serde(skip_serializing_if = "is_full_space")]
     pub addr_bits: u32,
+    /// A register stage in the output path after the requantization's
+    /// product (`gen --out-pipe`): the product, and the rounding, shift,
+    /// clamp and running max after it, are no longer one clock's path (the
+    /// longest on an FPGA); a row's write job leaves one cycle later and a
+    /// full write-job FIFO holds the stage (`compiler::timing` models it).
+    /// Not in the configuration record when off.
+    #[serde(skip_serializing_if = "is_false")]
+    pub out_pipe: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -117,6 +125,7 @@ impl Default for EngineConfig {
             requant_lanes: None,
             fifo_ram: false,
             addr_bits: contracts::engine::PORT_ADDR_BITS,
+            out_pipe: false,
         }
     }
 }

@@ -84,8 +84,31 @@ pub fn build(
     shift: Expr,
     relu: Expr,
 ) -> Result<SignalId, GenError> {
+    let prod = scaled(m, tag, how, acc, bias, mult)?;
+    Ok(finish(m, tag, prod, shift, relu))
+}
+
+/// The first half of [`build`]: `(acc + bias) * mult`, exact at [`PROD_BITS`]
+/// bits (signed), where the engine's output pipeline (`out_pipe`) puts its
+/// register.
+pub fn scaled(
+    m: &mut Module,
+    tag: &str,
+    how: Product,
+    acc: Expr,
+    bias: Expr,
+    mult: Expr,
+) -> Result<Expr, GenError> {
     let sum = acc.as_signed() + bias.as_signed();
-    let prod = product(m, tag, how, sum, mult)?;
+    product(m, tag, how, sum, mult)
+}
+
+/// Bits of the product [`scaled`] returns.
+pub const PROD_BITS: u32 = W;
+
+/// The second half of [`build`]: round, shift, clamp (and ReLU) a product of
+/// [`scaled`] (`shift`: 8 bits, the record's).
+pub fn finish(m: &mut Module, tag: &str, prod: Expr, shift: Expr, relu: Expr) -> SignalId {
     // The record check keeps shift in 0..=31: five bits of shifter.
     let sh5 = shift.clone().resize(5);
     let round = Expr::mux(
@@ -105,5 +128,5 @@ pub fn build(
             Expr::from(shifted).slice(0, 8),
         ),
     );
-    Ok(m.wire_of(&format!("rq_out{tag}"), r8, "requantized result"))
+    m.wire_of(&format!("rq_out{tag}"), r8, "requantized result")
 }

@@ -335,6 +335,55 @@ impl Walk {
     }
 }
 
+/// Stage 2 of the output path (`out_pipe`): one column group's products
+/// (registered per lane beside this) and what the running max and the write
+/// job need of its row, one cycle after stage 1 took them from the array.
+struct OutStage2 {
+    valid: SignalId,
+    row: SignalId,
+    /// The column group (with more than one).
+    grp: Option<SignalId>,
+    first: SignalId,
+    last_win: SignalId,
+    inside: SignalId,
+    live: SignalId,
+    /// The row's last group (always, with one group), and its register.
+    last_grp: Expr,
+    last_grp_reg: Option<SignalId>,
+    gw: SignalId,
+    addr: SignalId,
+}
+
+impl OutStage2 {
+    fn regs(m: &mut Module, sync: crate::process::DomainId, grouped: bool, aw: u32) -> OutStage2 {
+        let mut r = |n: &str, ty: Ty, c: &str| m.reg_in(&format!("s2_{n}_reg"), ty, sync, c);
+        let row = r("row", Ty::u(8), "row of the tile");
+        let grp = grouped.then(|| r("grp", Ty::u(8), "column group"));
+        let first = r("first", Ty::bit(), "the tile's first pool-window offset");
+        let last_win = r("last_win", Ty::bit(), "the tile's last pool-window offset");
+        let inside = r("in", Ty::bit(), "the row's conv position is inside");
+        let live = r("live", Ty::bit(), "the row's output pixel exists");
+        let last_grp_reg = grouped.then(|| r("last_grp", Ty::bit(), "the row's last column group"));
+        let last_grp = last_grp_reg.map_or_else(|| Expr::bit(true), Expr::from);
+        let gw = r("gw", Ty::u(8), "live columns");
+        let addr = r("addr", Ty::u(aw), "the pixel's output address");
+        let valid = m.reg_reset("s2_valid_reg", Ty::bit(), sync, 0, "stage 2 holds a group");
+        OutStage2 {
+            valid,
+            row,
+            grp,
+            first,
+            last_win,
+            inside,
+            live,
+            last_grp,
+            last_grp_reg,
+            gw,
+            addr,
+        }
+    }
+}
+
 pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let pm = cfg.programming_model();
     // Every address inside the engine is `aw` bits: the checks refuse a layer
@@ -2407,16 +2456,43 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             "the row's last column group",
         )
     });
+    // With `out_pipe` a column group's products wait a cycle in stage 2
+    // (`s2_*`), where the rounding, shift, clamp, running max and write job
+    // are; stage 1 moves when stage 2 is empty or leaving.
+    let s2 = cfg
+        .out_pipe
+        .then(|| OutStage2::regs(&mut m, sync, groups > 1, aw));
+    let (s2_go, s2_push, out_ok) = match &s2 {
+        Some(st) => {
+            let push = m.wire_of(
+                "s2_push",
+                st.last_grp.clone() & st.last_win & st.live,
+                "stage 2 holds a pixel's last group: a write job",
+            );
+            let go = m.wire_of(
+                "s2_go",
+                Expr::from(st.valid) & (!Expr::from(push) | wjob_ready),
+                "stage 2 leaves (merges its group, pushes its job)",
+            );
+            let free = m.wire_of(
+                "s2_free",
+                !Expr::from(st.valid) | go,
+                "stage 2 takes a group",
+            );
+            (Some(go), Some(push), Expr::from(free))
+        }
+        None => (None, None, Expr::from(wjob_ready)),
+    };
     let ostep = ogrp.map(|_| {
         m.wire_of(
             "out_step",
-            Expr::from(arr_out_valid) & wjob_ready & info_hvalid,
+            Expr::from(arr_out_valid) & out_ok.clone() & info_hvalid,
             "a column group of the row is requantized",
         )
     });
     match ogrp_last {
-        None => m.assign(arr_out_ready, Expr::from(wjob_ready) & info_hvalid),
-        Some(gl) => m.assign(arr_out_ready, Expr::from(wjob_ready) & info_hvalid & gl),
+        None => m.assign(arr_out_ready, out_ok & info_hvalid),
+        Some(gl) => m.assign(arr_out_ready, out_ok & info_hvalid & gl),
     }
     let ofire = m.wire_of(
         "out_fire",
@@ -2453,27 +2529,33 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             )
         })
         .collect();
+    // The row and group the running max merges: stage 1's, or stage 2's.
+    let (mrow, mgrp) = match &s2 {
+        Some(st) => (st.row, st.grp),
+        None => (orow, ogrp),
+    };
     let cur_pv = m.wire_of(
         "cur_pv",
-        select(pv.iter().map(|&s| Expr::from(s)).collect(), Some(orow), 8),
+        select(pv.iter().map(|&s| Expr::from(s)).collect(), Some(mrow), 8),
         "",
     );
     // Column `g*lanes + l` of the row goes through lane `l` in group `g`.
-    let by_grp = |l: usize, f: &dyn Fn(usize) -> Expr| -> Expr {
+    let by_grp_at = |grp: Option<SignalId>, l: usize, f: &dyn Fn(usize) -> Expr| -> Expr {
         select(
             (0..groups as usize)
                 .map(|g| f(g * lanes as usize + l))
                 .collect(),
-            ogrp,
+            grp,
             8,
         )
     };
+    let by_grp = |l: usize, f: &dyn Fn(usize) -> Expr| by_grp_at(ogrp, l, f);
     let pool_old = |j: usize| -> Expr {
         select(
             (0..rows as usize)
                 .map(|r| Expr::from(pool_rows[r][j]))
                 .collect(),
-            Some(orow),
+            Some(mrow),
             8,
         )
     };
@@ -2483,6 +2565,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         super::requant::Product::Infer
     };
     let mut newvals = Vec::new();
+    // Stage 2's per-lane registers and what stage 1 loads into them.
+    let mut s2_lanes: Vec<(SignalId, SignalId, Expr, Expr)> = Vec::new();
+    let (mfirst, minside) = match &s2 {
+        Some(st) => (Expr::from(st.first), Expr::from(st.inside)),
+        None => (i_first.clone().bit_at(0), Expr::from(row_in)),
+    };
     for l in 0..lanes as usize {
         let acc = by_grp(l, &|j| oc.clone().slice(32 * j as u32, 32));
         let by_par = |v: &[Vec<SignalId>]| -> Expr {
@@ -2495,24 +2583,38 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             })
         };
         let (bias_j, mult_j, shift_j) = (by_par(&bias), by_par(&mult), by_par(&shift));
-        let r8 = super::requant::build(
-            &mut m,
-            &l.to_string(),
-            rq_product,
-            acc,
-            bias_j,
-            mult_j,
-            shift_j,
-            relu_on.clone(),
-        )?;
-        let old = by_grp(l, &pool_old);
+        let tag = l.to_string();
+        let r8 = if s2.is_some() {
+            let prod = super::requant::scaled(&mut m, &tag, rq_product, acc, bias_j, mult_j)?;
+            let pr = m.reg_in(
+                &format!("s2_prod{l}_reg"),
+                Ty::s(super::requant::PROD_BITS),
+                sync,
+                "(acc + bias) * mult",
+            );
+            let sr = m.reg_in(&format!("s2_shift{l}_reg"), ty8, sync, "the record's shift");
+            s2_lanes.push((pr, sr, prod, shift_j));
+            super::requant::finish(&mut m, &tag, pr.into(), sr.into(), relu_on.clone())
+        } else {
+            super::requant::build(
+                &mut m,
+                &tag,
+                rq_product,
+                acc,
+                bias_j,
+                mult_j,
+                shift_j,
+                relu_on.clone(),
+            )?
+        };
+        let old = by_grp_at(mgrp, l, &pool_old);
         let bigger = Expr::from(r8).as_signed().cmp_gt(old.clone().as_signed());
         let nv = Expr::mux(
-            i_first.clone().bit_at(0) | !Expr::from(cur_pv),
+            mfirst.clone() | !Expr::from(cur_pv),
             Expr::from(r8),
             Expr::mux(bigger, Expr::from(r8), old.clone()),
         );
-        let nv = Expr::mux(row_in, nv, old);
+        let nv = Expr::mux(minside.clone(), nv, old);
         newvals.push(m.wire_of(&format!("pool_next{l}"), nv, "running max with this row"));
     }
     let mut so = Proc::sync(sync).with_comment("Output rows: running max per row, row counter.");
@@ -2530,22 +2632,39 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             p.set(orow, k(8, 0));
         });
     });
+    // The merge of a group into row r's running max: when stage 1 moves it
+    // (`hit` with the row's last group), or with `out_pipe` when stage 2
+    // leaves.
+    let merge_step = match (&s2, s2_go) {
+        (Some(st), Some(go)) => Some((go, st.grp, st.last_grp.clone())),
+        _ => None,
+    };
     for r in 0..rows as usize {
-        let hit = Expr::from(ofire) & Expr::from(orow).cmp_eq(k(8, r as u32));
+        let (hit, step_grp) = match &merge_step {
+            Some((go, grp, last)) => (
+                Expr::from(*go) & last.clone() & Expr::from(mrow).cmp_eq(k(8, r as u32)),
+                grp.map(|g| (g, *go)),
+            ),
+            None => (
+                Expr::from(ofire) & Expr::from(orow).cmp_eq(k(8, r as u32)),
+                ogrp.zip(ostep),
+            ),
+        };
         let regs = pool_rows[r].clone();
         let nv = newvals.clone();
         let pvr = pv[r];
-        let first = i_first.clone().bit_at(0);
-        let (g_reg, step) = match (ogrp, ostep) {
-            (Some(g), Some(s)) => (g, s),
-            _ => {
+        let first = mfirst.clone();
+        let inside = minside.clone();
+        let (g_reg, step) = match step_grp {
+            Some(gs) => gs,
+            None => {
                 so.if_(hit, move |p| {
                     for (j, &reg) in regs.iter().enumerate() {
                         p.set(reg, nv[j]);
                     }
                     p.set(
                         pvr,
-                        Expr::mux(first, Expr::from(row_in), Expr::from(pvr) | row_in),
+                        Expr::mux(first, inside.clone(), Expr::from(pvr) | inside),
                     );
                 });
                 continue;
@@ -2556,7 +2675,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         // row sees the flag as it was before the row.
         for g in 0..groups {
             let ghit = Expr::from(step)
-                & Expr::from(orow).cmp_eq(k(8, r as u32))
+                & Expr::from(mrow).cmp_eq(k(8, r as u32))
                 & Expr::from(g_reg).cmp_eq(k(8, g));
             let regs = regs.clone();
             let nv = nv.clone();
@@ -2569,11 +2688,49 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         so.if_(hit, move |p| {
             p.set(
                 pvr,
-                Expr::mux(first, Expr::from(row_in), Expr::from(pvr) | row_in),
+                Expr::mux(first, inside.clone(), Expr::from(pvr) | inside),
             );
         });
     }
     m.process(so);
+    // The output address of the row's pixel.
+    let pixel_addr = i_oaddr
+        + z(
+            Expr::from(orow)
+                .slice(0, clog2(u64::from(rows)).max(1))
+                .mul_wide(Expr::from(out_c).slice(0, clog2(u64::from(lim.out_c) + 1))),
+            aw,
+        );
+    if let (Some(st), Some(go)) = (&s2, s2_go) {
+        let step1 = ostep.map_or_else(|| Expr::from(ofire), Expr::from);
+        let mut sp = Proc::sync(sync)
+            .with_comment("Output stage 2: a column group's products and its row's fields.");
+        let (row_live_e, row_in_e) = (Expr::from(row_live), Expr::from(row_in));
+        sp.if_(step1, |p| {
+            p.set(st.valid, Expr::bit(true));
+            p.set(st.row, orow);
+            if let (Some(d), Some(g)) = (st.grp, ogrp) {
+                p.set(d, g);
+            }
+            if let (Some(d), Some(gl)) = (st.last_grp_reg, ogrp_last) {
+                p.set(d, gl);
+            }
+            p.set(st.first, i_first.clone());
+            p.set(st.last_win, i_last.clone());
+            p.set(st.inside, row_in_e.clone());
+            p.set(st.live, row_live_e.clone());
+            p.set(st.gw, i_gw.clone());
+            p.set(st.addr, pixel_addr.clone());
+            for (pr, sr, prod, sh) in &s2_lanes {
+                p.set(*pr, prod.clone());
+                p.set(*sr, sh.clone());
+            }
+        })
+        .elif(go, |p| {
+            p.set(st.valid, Expr::bit(false));
+        });
+        m.process(sp);
+    }
     m.assign(info_pop, Expr::from(ofire) & arr_out_last);
     let mut sif = Proc::sync(sync).with_comment("Array tiles in flight per group parity.");
     for (s, &cnt) in inflight.iter().enumerate() {
@@ -2588,21 +2745,23 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         });
     }
     m.process(sif);
-    let wjob_valid = m.wire_of(
-        "wjob_valid",
-        Expr::from(ofire) & i_last.bit_at(0) & row_live,
-        "a finished output pixel",
-    );
+    let (job_valid, job_addr, job_gw) = match (&s2, s2_go, s2_push) {
+        (Some(st), Some(go), Some(push)) => (
+            Expr::from(go) & push,
+            Expr::from(st.addr),
+            Expr::from(st.gw),
+        ),
+        _ => (
+            Expr::from(ofire) & i_last.bit_at(0) & row_live,
+            pixel_addr,
+            i_gw,
+        ),
+    };
+    let wjob_valid = m.wire_of("wjob_valid", job_valid, "a finished output pixel");
     let wjob_data = m.wire_of(
         "wjob_data",
         Expr::concat(vec![
-            i_oaddr
-                + z(
-                    Expr::from(orow)
-                        .slice(0, clog2(u64::from(rows)).max(1))
-                        .mul_wide(Expr::from(out_c).slice(0, clog2(u64::from(lim.out_c) + 1))),
-                    aw,
-                ),
+            job_addr,
             // The last group's bytes are this cycle's lanes; the earlier
             // groups' are already in the row's registers.
             Expr::concat(
@@ -2613,7 +2772,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                     })
                     .collect(),
             ),
-            i_gw,
+            job_gw,
         ]),
         "{gw, bytes, address} of the pixel",
     );
@@ -2714,9 +2873,15 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         reads_idle,
         Expr::from(rq_empty) & !rd_pending & tag_empty & !Expr::from(rq_valid),
     );
+    let s2_idle = s2.as_ref().map(|st| !Expr::from(st.valid));
+    let out_idle_e =
+        Expr::from(info_empty) & wjob_empty & wr_empty & !wr_pending & !Expr::from(wj_valid);
     m.assign(
         out_idle,
-        Expr::from(info_empty) & wjob_empty & wr_empty & !wr_pending & !Expr::from(wj_valid),
+        match s2_idle {
+            Some(e) => out_idle_e & e,
+            None => out_idle_e,
+        },
     );
 
     // ---------------------------------------------------------------- FIFO instances

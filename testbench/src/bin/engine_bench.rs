@@ -189,6 +189,7 @@ fn model_cycles(cfg: &EngineConfig, d: &Descriptor, desc_addr: u64, latency: u32
         max_inflight: cfg.max_inflight,
         requant_lanes: cfg.lanes(),
         fifo_ram: cfg.fifo_ram,
+        out_pipe: cfg.out_pipe,
     };
     let desc_addr = u32::try_from(desc_addr).ok()?;
     compiler::program_cost(&pm, &params, desc_addr, &[cd])
