@@ -820,6 +820,37 @@ fn expect_error(s: &mut EngineSim, prog: &Program, name: &str, index: u32, what:
         .unwrap_or_else(|e| panic!("{what}: after clear: {e}"));
 }
 
+/// Descriptor 1 of the list `b` builds, edited by `edit`, must be refused
+/// with `name` (index 1).
+fn expect_broken(
+    s: &mut EngineSim,
+    mut b: ImageBuilder,
+    edit: &dyn Fn(&mut Descriptor),
+    name: &str,
+    what: &str,
+) {
+    let d = b.desc_mut(1).unwrap_or_else(|| panic!("descriptor 1"));
+    edit(d);
+    let summary = d.summary();
+    let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
+    expect_error(s, &prog, name, 1, &format!("{what}: {summary}"));
+}
+
+/// `good` started with `desc_addr`/`desc_count` instead must be refused
+/// with `name` at the start (index 0, no descriptor read).
+fn expect_start_error(s: &mut EngineSim, good: &Program, addr: u64, count: u64, name: &str) {
+    let mut p = good.clone();
+    p.desc_addr = addr;
+    p.desc_count = count;
+    expect_error(
+        s,
+        &p,
+        name,
+        0,
+        &format!("start with desc_addr {addr:#x} desc_count {count}"),
+    );
+}
+
 /// Every error code, each with its descriptor index, no byte of the failing
 /// layer written, the outputs of earlier layers in place, and the start-level
 /// errors (index 0, no memory access at all).
@@ -924,18 +955,8 @@ fn every_error_code_with_its_index() {
         ("address_wrap", Box::new(move |d| d.out_addr = top - align)),
     ];
     for (i, (name, edit)) in cases.iter().enumerate() {
-        let mut b = three_layers(&pm, &mut rng, &middle);
-        let d = b.desc_mut(1).unwrap_or_else(|| panic!("descriptor 1"));
-        edit(d);
-        let summary = d.summary();
-        let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
-        expect_error(
-            &mut s,
-            &prog,
-            name,
-            1,
-            &format!("case {i} {name}: {summary}"),
-        );
+        let b = three_layers(&pm, &mut rng, &middle);
+        expect_broken(&mut s, b, edit, name, &format!("case {i} {name}"));
     }
     // bad_requant: the first record's mult is 0; the last record's shift is 32;
     // a mult of 0 in the first descriptor (index 0).
@@ -997,16 +1018,7 @@ fn every_error_code_with_its_index() {
         ("misaligned", good.desc_addr + 1, 3),
         ("address_wrap", top - 64, 2),
     ] {
-        let mut p = good.clone();
-        p.desc_addr = addr;
-        p.desc_count = count;
-        expect_error(
-            &mut s,
-            &p,
-            name,
-            0,
-            &format!("start with desc_addr {addr:#x} desc_count {count}"),
-        );
+        expect_start_error(&mut s, &good, addr, count, name);
     }
     // After all that, the list runs cleanly.
     run_checked(&mut s, &good, "clean list after the errors");
@@ -1378,31 +1390,12 @@ fn address_space_of_16_bits() {
         b
     };
     for (i, edit) in cases.iter().enumerate() {
-        let mut b = three(&mut rng);
-        let d = b.desc_mut(1).unwrap_or_else(|| panic!("descriptor 1"));
-        edit(d);
-        let summary = d.summary();
-        let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
-        expect_error(
-            &mut s,
-            &prog,
-            "address_wrap",
-            1,
-            &format!("case {i}: {summary}"),
-        );
+        let b = three(&mut rng);
+        expect_broken(&mut s, b, edit, "address_wrap", &format!("case {i}"));
     }
     let good = three(&mut rng).finish().unwrap_or_else(|e| panic!("{e}"));
     for (addr, count) in [(top - 64, 2), (top, 1), (1 << 24, 3)] {
-        let mut p = good.clone();
-        p.desc_addr = addr;
-        p.desc_count = count;
-        expect_error(
-            &mut s,
-            &p,
-            "address_wrap",
-            0,
-            &format!("start with desc_addr {addr:#x} desc_count {count}"),
-        );
+        expect_start_error(&mut s, &good, addr, count, "address_wrap");
     }
     run_checked(&mut s, &good, "clean list after the errors");
 }

@@ -69,28 +69,10 @@ fn product(
     })
 }
 
-/// Build the requantization of `acc` (int32) with the channel's `bias`
-/// (32 bits, two's complement), `mult` (16 bits), `shift` (8 bits) and
-/// `relu` (1 bit); returns the int8 result as an 8-bit wire named
-/// `rq_out{tag}`.
-#[allow(clippy::too_many_arguments)]
-pub fn build(
-    m: &mut Module,
-    tag: &str,
-    how: Product,
-    acc: Expr,
-    bias: Expr,
-    mult: Expr,
-    shift: Expr,
-    relu: Expr,
-) -> Result<SignalId, GenError> {
-    let prod = scaled(m, tag, how, acc, bias, mult)?;
-    Ok(finish(m, tag, prod, shift, relu))
-}
-
-/// The first half of [`build`]: `(acc + bias) * mult`, exact at [`PROD_BITS`]
-/// bits (signed), where the engine's output pipeline (`out_pipe`) puts its
-/// register.
+/// The requantization's first half: `acc` (int32) plus the channel's
+/// `bias` (32 bits, two's complement), times its `mult` (16 bits), exact at
+/// [`PROD_BITS`] bits (signed). The engine's output pipeline (`out_pipe`)
+/// registers it; [`finish`] is the rest.
 pub fn scaled(
     m: &mut Module,
     tag: &str,
@@ -106,8 +88,9 @@ pub fn scaled(
 /// Bits of the product [`scaled`] returns.
 pub const PROD_BITS: u32 = W;
 
-/// The second half of [`build`]: round, shift, clamp (and ReLU) a product of
-/// [`scaled`] (`shift`: 8 bits, the record's).
+/// The requantization's second half: round, shift, clamp (and ReLU) a
+/// product of [`scaled`] (`shift`: the record's, 8 bits; `relu`: 1 bit);
+/// returns the int8 result as an 8-bit wire named `rq_out{tag}`.
 pub fn finish(m: &mut Module, tag: &str, prod: Expr, shift: Expr, relu: Expr) -> SignalId {
     // The record check keeps shift in 0..=31: five bits of shifter.
     let sh5 = shift.clone().resize(5);

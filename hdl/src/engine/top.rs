@@ -2584,8 +2584,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         };
         let (bias_j, mult_j, shift_j) = (by_par(&bias), by_par(&mult), by_par(&shift));
         let tag = l.to_string();
+        let prod = super::requant::scaled(&mut m, &tag, rq_product, acc, bias_j, mult_j)?;
         let r8 = if s2.is_some() {
-            let prod = super::requant::scaled(&mut m, &tag, rq_product, acc, bias_j, mult_j)?;
             let pr = m.reg_in(
                 &format!("s2_prod{l}_reg"),
                 Ty::s(super::requant::PROD_BITS),
@@ -2596,16 +2596,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             s2_lanes.push((pr, sr, prod, shift_j));
             super::requant::finish(&mut m, &tag, pr.into(), sr.into(), relu_on.clone())
         } else {
-            super::requant::build(
-                &mut m,
-                &tag,
-                rq_product,
-                acc,
-                bias_j,
-                mult_j,
-                shift_j,
-                relu_on.clone(),
-            )?
+            super::requant::finish(&mut m, &tag, prod, shift_j, relu_on.clone())
         };
         let old = by_grp_at(mgrp, l, &pool_old);
         let bigger = Expr::from(r8).as_signed().cmp_gt(old.clone().as_signed());
