@@ -92,8 +92,9 @@ fn is_full_space(bits: &u32) -> bool {
     *bits == contracts::engine::PORT_ADDR_BITS
 }
 
-/// Fewest address bits a build may have: the registers and the records of
-/// one group must have room (a 4 KiB space).
+/// Fewest address bits a build may have: a 4 KiB space, the smallest board
+/// memory (the HX8K's block RAM); a smaller one would leave a layer little
+/// room beside its descriptor and records.
 pub const MIN_ADDR_BITS: u32 = 12;
 
 /// Where the engine keeps each of its FIFOs: true for block RAM. The one rule,
