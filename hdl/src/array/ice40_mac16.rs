@@ -115,9 +115,10 @@ pub fn extern_module() -> ExternModule {
     e.params(&names)
 }
 
-/// One block named `name` with `params`, `A`/`B` from `a`/`b` (16 bits each),
-/// the multiplier outputs on `o`; `C`, `D` and every control input low, the
-/// accumulator outputs open.
+/// One block named `name` with `params`, `A`/`B` from `a`/`b` (16 bits each);
+/// `C`, `D` and every control input low, the accumulator outputs open.
+/// Returns the multiplier outputs `O` as the wire `{name}_o` (`o_doc` says
+/// what they hold).
 #[allow(clippy::too_many_arguments)]
 fn block(
     m: &mut Module,
@@ -127,8 +128,9 @@ fn block(
     ce: Expr,
     a: Expr,
     b: Expr,
-    o: SignalId,
-) -> Result<(), GenError> {
+    o_doc: &str,
+) -> Result<SignalId, GenError> {
+    let o = m.wire(&format!("{name}_o"), Ty::u(2 * PORT_BITS), o_doc);
     let mut inst = m
         .inst(&extern_module(), name)
         .params(params)
@@ -145,7 +147,8 @@ fn block(
     for p in ["CO", "ACCUMCO", "SIGNEXTOUT"] {
         inst = inst.open(p, "the accumulators are not used");
     }
-    inst.finish()
+    inst.finish()?;
+    Ok(o)
 }
 
 /// Every parameter at the value `value` gives it (by name).
@@ -207,12 +210,7 @@ pub fn mul16(
     b: Expr,
     a_signed: bool,
 ) -> Result<SignalId, GenError> {
-    let o = m.wire(
-        &format!("{name}_o"),
-        Ty::u(2 * PORT_BITS),
-        "the 16x16 product",
-    );
-    block(
+    let o = block(
         m,
         name,
         mul16_param_values(a_signed),
@@ -220,7 +218,7 @@ pub fn mul16(
         Expr::bit(false),
         a.as_unsigned(),
         b.as_unsigned(),
-        o,
+        "the 16x16 product",
     )?;
     let p = Expr::from(o);
     Ok(m.wire_of(
@@ -256,12 +254,7 @@ pub fn instantiate(
     };
     let a = Expr::concat(vec![lo.0.as_unsigned(), hi_a]);
     let b = Expr::concat(vec![lo.1.as_unsigned(), hi_b]);
-    let o = m.wire(
-        &format!("{name}_o"),
-        Ty::u(2 * PORT_BITS),
-        "products: top multiplier in the upper half, bottom in the lower",
-    );
-    block(
+    let o = block(
         m,
         name,
         param_values(input_regs, product_regs),
@@ -269,7 +262,7 @@ pub fn instantiate(
         ce,
         a,
         b,
-        o,
+        "products: top multiplier in the upper half, bottom in the lower",
     )?;
     let p_lo = m.wire_of(
         &format!("{name}_p_lo"),
