@@ -347,15 +347,27 @@ struct OutStage2 {
     last_win: SignalId,
     inside: SignalId,
     live: SignalId,
-    /// The row's last group (always, with one group), and its register.
-    last_grp: Expr,
-    last_grp_reg: Option<SignalId>,
+    /// The row's last group (with more than one).
+    last_grp: Option<SignalId>,
     gw: SignalId,
     addr: SignalId,
+    /// Stage 2 holds a pixel's last group: it pushes a write job.
+    push: SignalId,
+    /// Stage 2 leaves (its job, if any, finds room in the write-job FIFO).
+    go: SignalId,
+    /// Stage 2 takes a group from stage 1 (it is empty or leaving).
+    free: SignalId,
 }
 
 impl OutStage2 {
-    fn regs(m: &mut Module, sync: crate::process::DomainId, grouped: bool, aw: u32) -> OutStage2 {
+    /// The stage's registers and its handshake with the write-job FIFO.
+    fn build(
+        m: &mut Module,
+        sync: crate::process::DomainId,
+        grouped: bool,
+        aw: u32,
+        wjob_ready: SignalId,
+    ) -> OutStage2 {
         let mut r = |n: &str, ty: Ty, c: &str| m.reg_in(&format!("s2_{n}_reg"), ty, sync, c);
         let row = r("row", Ty::u(8), "row of the tile");
         let grp = grouped.then(|| r("grp", Ty::u(8), "column group"));
@@ -363,11 +375,22 @@ impl OutStage2 {
         let last_win = r("last_win", Ty::bit(), "the tile's last pool-window offset");
         let inside = r("in", Ty::bit(), "the row's conv position is inside");
         let live = r("live", Ty::bit(), "the row's output pixel exists");
-        let last_grp_reg = grouped.then(|| r("last_grp", Ty::bit(), "the row's last column group"));
-        let last_grp = last_grp_reg.map_or_else(|| Expr::bit(true), Expr::from);
+        let last_grp = grouped.then(|| r("last_grp", Ty::bit(), "the row's last column group"));
         let gw = r("gw", Ty::u(8), "live columns");
         let addr = r("addr", Ty::u(aw), "the pixel's output address");
         let valid = m.reg_reset("s2_valid_reg", Ty::bit(), sync, 0, "stage 2 holds a group");
+        let last = last_grp.map_or_else(|| Expr::bit(true), Expr::from);
+        let push = m.wire_of(
+            "s2_push",
+            last & last_win & live,
+            "stage 2 holds a pixel's last group: a write job",
+        );
+        let go = m.wire_of(
+            "s2_go",
+            Expr::from(valid) & (!Expr::from(push) | wjob_ready),
+            "stage 2 leaves (merges its group, pushes its job)",
+        );
+        let free = m.wire_of("s2_free", !Expr::from(valid) | go, "stage 2 takes a group");
         OutStage2 {
             valid,
             row,
@@ -377,10 +400,17 @@ impl OutStage2 {
             inside,
             live,
             last_grp,
-            last_grp_reg,
             gw,
             addr,
+            push,
+            go,
+            free,
         }
+    }
+
+    /// Stage 2 holds its row's last group (always, with one group).
+    fn is_last_grp(&self) -> Expr {
+        self.last_grp.map_or_else(|| Expr::bit(true), Expr::from)
     }
 }
 
@@ -2461,28 +2491,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     // are; stage 1 moves when stage 2 is empty or leaving.
     let s2 = cfg
         .out_pipe
-        .then(|| OutStage2::regs(&mut m, sync, groups > 1, aw));
-    let (s2_go, s2_push, out_ok) = match &s2 {
-        Some(st) => {
-            let push = m.wire_of(
-                "s2_push",
-                st.last_grp.clone() & st.last_win & st.live,
-                "stage 2 holds a pixel's last group: a write job",
-            );
-            let go = m.wire_of(
-                "s2_go",
-                Expr::from(st.valid) & (!Expr::from(push) | wjob_ready),
-                "stage 2 leaves (merges its group, pushes its job)",
-            );
-            let free = m.wire_of(
-                "s2_free",
-                !Expr::from(st.valid) | go,
-                "stage 2 takes a group",
-            );
-            (Some(go), Some(push), Expr::from(free))
-        }
-        None => (None, None, Expr::from(wjob_ready)),
-    };
+        .then(|| OutStage2::build(&mut m, sync, groups > 1, aw, wjob_ready));
+    let out_ok = Expr::from(s2.as_ref().map_or(wjob_ready, |st| st.free));
     let ostep = ogrp.map(|_| {
         m.wire_of(
             "out_step",
@@ -2626,10 +2636,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     // The merge of a group into row r's running max: when stage 1 moves it
     // (`hit` with the row's last group), or with `out_pipe` when stage 2
     // leaves.
-    let merge_step = match (&s2, s2_go) {
-        (Some(st), Some(go)) => Some((go, st.grp, st.last_grp.clone())),
-        _ => None,
-    };
+    let merge_step = s2.as_ref().map(|st| (st.go, st.grp, st.is_last_grp()));
     for r in 0..rows as usize {
         let (hit, step_grp) = match &merge_step {
             Some((go, grp, last)) => (
@@ -2692,7 +2699,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 .mul_wide(Expr::from(out_c).slice(0, clog2(u64::from(lim.out_c) + 1))),
             aw,
         );
-    if let (Some(st), Some(go)) = (&s2, s2_go) {
+    if let Some(st) = &s2 {
         let step1 = ostep.map_or_else(|| Expr::from(ofire), Expr::from);
         let mut sp = Proc::sync(sync)
             .with_comment("Output stage 2: a column group's products and its row's fields.");
@@ -2703,7 +2710,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             if let (Some(d), Some(g)) = (st.grp, ogrp) {
                 p.set(d, g);
             }
-            if let (Some(d), Some(gl)) = (st.last_grp_reg, ogrp_last) {
+            if let (Some(d), Some(gl)) = (st.last_grp, ogrp_last) {
                 p.set(d, gl);
             }
             p.set(st.first, i_first.clone());
@@ -2717,7 +2724,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 p.set(*sr, sh.clone());
             }
         })
-        .elif(go, |p| {
+        .elif(st.go, |p| {
             p.set(st.valid, Expr::bit(false));
         });
         m.process(sp);
@@ -2736,13 +2743,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         });
     }
     m.process(sif);
-    let (job_valid, job_addr, job_gw) = match (&s2, s2_go, s2_push) {
-        (Some(st), Some(go), Some(push)) => (
-            Expr::from(go) & push,
+    let (job_valid, job_addr, job_gw) = match &s2 {
+        Some(st) => (
+            Expr::from(st.go) & st.push,
             Expr::from(st.addr),
             Expr::from(st.gw),
         ),
-        _ => (
+        None => (
             Expr::from(ofire) & i_last.bit_at(0) & row_live,
             pixel_addr,
             i_gw,
