@@ -59,21 +59,7 @@ impl RtlOptions {
 
     /// The cost model's view of this engine (fixed latency).
     pub fn model_params(&self) -> ModelParams {
-        let e = &self.engine;
-        ModelParams {
-            rows: e.rows,
-            cols: e.cols,
-            mem_bits: e.mem_bits,
-            latency: self.latency,
-            ibuf_bytes: u64::from(e.ibuf_bytes),
-            wbuf_rows: u64::from(e.wbuf_rows),
-            chunk_bytes: u64::from(e.chunk_bytes()),
-            pipeline: e.pipeline,
-            max_inflight: e.max_inflight,
-            requant_lanes: e.lanes(),
-            fifo_ram: e.fifo_ram,
-            out_pipe: e.out_pipe,
-        }
+        testbench::engine::model_params(&self.engine, self.latency)
     }
 }
 

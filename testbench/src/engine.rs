@@ -46,6 +46,27 @@ pub fn machine(cfg: &EngineConfig, pm: &ProgrammingModel) -> Machine {
     }
 }
 
+/// The cost model's parameters (`compiler::model`, `compiler::timing`) of the
+/// engine generated for `cfg` with a memory of fixed read latency `latency`:
+/// the one mapping from the generator's configuration to the model's, so a
+/// new option that changes cycles is added here once.
+pub fn model_params(cfg: &EngineConfig, latency: u32) -> compiler::ModelParams {
+    compiler::ModelParams {
+        rows: cfg.rows,
+        cols: cfg.cols,
+        mem_bits: cfg.mem_bits,
+        latency,
+        ibuf_bytes: u64::from(cfg.ibuf_bytes),
+        wbuf_rows: u64::from(cfg.wbuf_rows),
+        chunk_bytes: u64::from(cfg.chunk_bytes()),
+        pipeline: cfg.pipeline,
+        max_inflight: cfg.max_inflight,
+        requant_lanes: cfg.lanes(),
+        fifo_ram: cfg.fifo_ram,
+        out_pipe: cfg.out_pipe,
+    }
+}
+
 /// The memory behind the engine: where it lies and how it behaves.
 #[derive(Clone, Debug)]
 pub struct MemConfig {

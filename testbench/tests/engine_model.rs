@@ -438,20 +438,7 @@ fn check_network(rows: u32, cols: u32, mem_bits: u32, lat: u32, ib: u32, wb: u32
     };
     let input: Vec<i8> = (0..net.input.bytes()).map(|_| rng.gen()).collect();
     let prog = compile(&net, Some(&input), &pm, 0x1000).expect("compiles");
-    let params = model::ModelParams {
-        rows,
-        cols,
-        mem_bits,
-        latency: lat,
-        ibuf_bytes: u64::from(cfg.ibuf_bytes),
-        wbuf_rows: u64::from(cfg.wbuf_rows),
-        chunk_bytes: u64::from(cfg.chunk_bytes()),
-        pipeline: cfg.pipeline,
-        max_inflight: cfg.max_inflight,
-        requant_lanes: cfg.lanes(),
-        fifo_ram: cfg.fifo_ram,
-        out_pipe: cfg.out_pipe,
-    };
+    let params = testbench::engine::model_params(&cfg, lat);
     let cost = model::program_cost(&pm, &params, prog.desc_addr, &prog.descriptors).expect("cost");
     assert_eq!(cost.layers.len(), 3);
     let t = &cost.total;

@@ -177,20 +177,7 @@ fn model_cycles(cfg: &EngineConfig, d: &Descriptor, desc_addr: u64, latency: u32
             return None;
         }
     }
-    let params = compiler::ModelParams {
-        rows: cfg.rows,
-        cols: cfg.cols,
-        mem_bits: cfg.mem_bits,
-        latency,
-        ibuf_bytes: u64::from(cfg.ibuf_bytes),
-        wbuf_rows: u64::from(cfg.wbuf_rows),
-        chunk_bytes: u64::from(cfg.chunk_bytes()),
-        pipeline: cfg.pipeline,
-        max_inflight: cfg.max_inflight,
-        requant_lanes: cfg.lanes(),
-        fifo_ram: cfg.fifo_ram,
-        out_pipe: cfg.out_pipe,
-    };
+    let params = testbench::engine::model_params(cfg, latency);
     let desc_addr = u32::try_from(desc_addr).ok()?;
     compiler::program_cost(&pm, &params, desc_addr, &[cd])
         .ok()
