@@ -206,6 +206,11 @@ pub struct EngineFlags {
     /// product: a shorter critical path on FPGAs, write jobs one cycle later
     #[arg(long)]
     pub out_pipe: bool,
+    /// Engine: the staging ring in block RAM (a RAM per array row and one for
+    /// the weight rows) instead of flip-flops: same cycles, fewer LUTs and
+    /// flip-flops for small FPGAs, (rows + cols) * chunk byte lanes of block RAM
+    #[arg(long)]
+    pub staging_ram: bool,
 }
 
 impl EngineFlags {
@@ -220,6 +225,7 @@ impl EngineFlags {
             ("--fifo-ram", self.fifo_ram),
             ("--addr-bits", self.addr_bits.is_some()),
             ("--out-pipe", self.out_pipe),
+            ("--staging-ram", self.staging_ram),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -265,6 +271,9 @@ impl EngineFlags {
         }
         if self.out_pipe {
             cfg.out_pipe = true;
+        }
+        if self.staging_ram {
+            cfg.staging_ram = true;
         }
         Ok(())
     }
@@ -603,6 +612,7 @@ mod tests {
             fifo_ram: true,
             addr_bits: Some("17".into()),
             out_pipe: true,
+            staging_ram: true,
         };
         engine
             .apply(&array, &mut cfg)
@@ -620,9 +630,10 @@ mod tests {
                 cfg.requant_lanes,
                 cfg.fifo_ram,
                 cfg.addr_bits,
-                cfg.out_pipe
+                cfg.out_pipe,
+                cfg.staging_ram
             ),
-            (128, 16, 4096, 64, Some(2), true, 17, true)
+            (128, 16, 4096, 64, Some(2), true, 17, true, true)
         );
         assert_eq!(
             engine.given(),
@@ -634,7 +645,8 @@ mod tests {
                 "--requant-lanes",
                 "--fifo-ram",
                 "--addr-bits",
-                "--out-pipe"
+                "--out-pipe",
+                "--staging-ram"
             ]
         );
     }

@@ -424,8 +424,9 @@ pub struct MemHints {
     /// memory (`ram_style = "block"`): line buffers should not eat logic.
     pub block_ram: bool,
     /// The generator guarantees that no read port reads an address at the clock
-    /// edge where a write port writes it, so the tool need not emulate Verilog's
-    /// read-old-data behaviour on such a collision in soft logic (`no_rw_check`).
+    /// edge where a write port writes it, or that the word of such a read is
+    /// never used, so the tool need not emulate Verilog's read-old-data
+    /// behaviour on such a collision in soft logic (`no_rw_check`).
     /// Without it, yosys adds a data-width register and comparator per port pair.
     pub no_rw_collision: bool,
 }

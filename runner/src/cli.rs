@@ -106,6 +106,9 @@ pub struct Args {
     /// product (as `gen --out-pipe`).
     #[arg(long)]
     pub out_pipe: bool,
+    /// rtl: the staging ring in block RAM (as `gen --staging-ram`; same cycles).
+    #[arg(long)]
+    pub staging_ram: bool,
     /// rtl: the first layer as written (direct), or im2col'ed by the host:
     /// horizontal taps only (im2col-rows) or all taps (im2col, a 1x1 layer).
     #[arg(long, default_value_t = crate::rtl::DEFAULT_FIRST_LAYER, value_parser = parse_first_layer)]
@@ -147,6 +150,7 @@ impl Args {
                 requant_lanes: self.requant_lanes,
                 fifo_ram: self.fifo_ram,
                 out_pipe: self.out_pipe,
+                staging_ram: self.staging_ram,
                 ..EngineConfig::default()
             },
             latency: self.latency,

@@ -1420,6 +1420,52 @@ fn out_pipe_3x2_one_lane_and_1x1() {
     a_few_layers(cfg, 29, 4, 8_000);
 }
 
+/// The staging ring in block RAM (`staging_ram`): RAM reads a beat ahead
+/// with the same-cycle write forwarded, unwritten rows (padding) and columns
+/// (past the group) zero. Small buffers put the random layers in every mode
+/// (A and B from memory, from the input and weight buffers), under the
+/// hostile memory's stalls; 3 rows and 2 columns (odd C_out: a narrow last
+/// group), and a 64-bit port with 4 columns, block-RAM FIFOs and the
+/// output path's second stage.
+#[test]
+fn staging_ram_3x2_and_2x4() {
+    let cfg = EngineConfig {
+        staging_ram: true,
+        ..buffers(ecfg(3, 2, 32, 0), 96, 16)
+    };
+    // Layers where the array waits for the walker (one input channel: a
+    // beat per chunk against 3 rows to walk), so a half's last bytes land
+    // in the cycle before its first beat and must be forwarded: A from the
+    // input buffer with the weights on chip, then with the weights streamed
+    // (K = 25 > 16 rows: a chunk's one B row lands after its A rows).
+    let mut rng = StdRng::seed_from_u64(seed(32));
+    let mut s = sim(&cfg, hostile(seed(32)));
+    for (i, l) in [
+        ConvLayer::new(5, 6, 1, 3, 3, 3).with_padding(Padding::uniform(1)),
+        ConvLayer::new(4, 5, 2, 5, 1, 1),
+        ConvLayer::new(7, 9, 1, 3, 5, 5).with_padding(Padding::uniform(2)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let l = random_requant(&mut rng, l);
+        let prog = one_layer(&s.pm, &mut rng, &l, false);
+        run_checked(
+            &mut s,
+            &prog,
+            &format!("staging RAM layer {i}: {}", prog.descs[0].summary()),
+        );
+    }
+    a_few_layers(cfg, 30, 6, 8_000);
+    let cfg = EngineConfig {
+        staging_ram: true,
+        fifo_ram: true,
+        out_pipe: true,
+        ..buffers(ecfg(2, 4, 64, 0), 128, 16)
+    };
+    a_few_layers(cfg, 31, 6, 8_000);
+}
+
 /// One run at 16x16: a conv with pooling and C_out past one group.
 #[test]
 fn size_16x16_one_run() {

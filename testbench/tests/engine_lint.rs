@@ -27,7 +27,8 @@ fn engine(rows: u32, cols: u32, mem_bits: u32, pipeline: u32) -> EngineConfig {
 /// 128-bit port and a pipelined array; 4x4 with two requant units shared
 /// by the columns; 2x2 with a 13-bit address space (an 8 KiB board
 /// memory: every address register narrowed); and 2x3 with the output
-/// path's second stage and one requant lane.
+/// path's second stage and one requant lane; 3x2 with the staging ring in
+/// block RAM.
 fn spread() -> Vec<EngineConfig> {
     vec![
         engine(1, 1, 64, 0),
@@ -47,12 +48,16 @@ fn spread() -> Vec<EngineConfig> {
             requant_lanes: Some(1),
             ..engine(2, 3, 32, 0)
         },
+        EngineConfig {
+            staging_ram: true,
+            ..engine(3, 2, 64, 0)
+        },
     ]
 }
 
 fn label(c: &EngineConfig) -> String {
     format!(
-        "engine-{}x{}-m{}-p{}-{:?}-l{}-a{}{}",
+        "engine-{}x{}-m{}-p{}-{:?}-l{}-a{}{}{}",
         c.rows,
         c.cols,
         c.mem_bits,
@@ -60,7 +65,8 @@ fn label(c: &EngineConfig) -> String {
         c.mul,
         c.lanes(),
         c.addr_bits,
-        if c.out_pipe { "-op" } else { "" }
+        if c.out_pipe { "-op" } else { "" },
+        if c.staging_ram { "-sr" } else { "" }
     )
 }
 

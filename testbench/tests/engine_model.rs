@@ -6,8 +6,8 @@
 //! The engines here have small input and weight buffers, so the random layers
 //! fall in all four buffer modes (input resident or streamed x weights
 //! resident or streamed). `engine_model_sweep` (ignored: minutes) runs more
-//! layers and configurations: `ENGINE_MODEL_CFG=rows,cols,bits,lat,ibuf,wbuf,pipeline,max_inflight[,lanes[,fifo_ram[,out_pipe]]]`
-//! picks one (`lanes`: requant units, 0 or absent for one per column; `fifo_ram` 1: `gen --fifo-ram`; `out_pipe` 1: `gen --out-pipe`), `ENGINE_MODEL_CASES=n` the layers per configuration,
+//! layers and configurations: `ENGINE_MODEL_CFG=rows,cols,bits,lat,ibuf,wbuf,pipeline,max_inflight[,lanes[,fifo_ram[,out_pipe[,staging_ram]]]]`
+//! picks one (`lanes`: requant units, 0 or absent for one per column; `fifo_ram` 1: `gen --fifo-ram`; `out_pipe` 1: `gen --out-pipe`; `staging_ram` 1: `gen --staging-ram`), `ENGINE_MODEL_CASES=n` the layers per configuration,
 //! `ENGINE_MODEL_VERBOSE=1` prints every layer, `ENGINE_MODEL_NOSTOP=1` goes
 //! on past a cycle error (counters must still match), `ENGINE_MODEL_BIG=1`
 //! adds input channel counts into the hundreds. `engine_model_one`
@@ -160,10 +160,12 @@ fn rand_layer(rng: &mut StdRng, inp: Shape) -> Option<Layer> {
 
 /// The engine of a test configuration `[rows, cols, mem_bits, latency,
 /// ibuf_bytes, wbuf_rows, pipeline, max_inflight, requant_lanes (0: one per
-/// column), fifo_ram (0 or 1), out_pipe (0 or 1)]` (the latency is the
+/// column), fifo_ram (0 or 1), out_pipe (0 or 1), staging_ram (0 or 1: the
+/// same cycles as the registers, so the model has no parameter for it)]` (the latency is the
 /// memory's, not the engine's).
-fn engine_config(c: [u32; 11]) -> EngineConfig {
-    let [rows, cols, mem_bits, _lat, ib, wb, pipeline, max_inflight, lanes, fifo_ram, out_pipe] = c;
+fn engine_config(c: [u32; 12]) -> EngineConfig {
+    let [rows, cols, mem_bits, _lat, ib, wb, pipeline, max_inflight, lanes, fifo_ram, out_pipe, staging_ram] =
+        c;
     EngineConfig {
         rows,
         cols,
@@ -175,14 +177,16 @@ fn engine_config(c: [u32; 11]) -> EngineConfig {
         requant_lanes: (lanes != 0).then_some(lanes),
         fifo_ram: fifo_ram != 0,
         out_pipe: out_pipe != 0,
+        staging_ram: staging_ram != 0,
         ..EngineConfig::default()
     }
 }
 
 /// Worst relative cycle error over the configuration's cases (panics on a
 /// counter mismatch or an error past `tol`).
-fn check_config(c: [u32; 11], cases: usize, seed: u64, tol: f64) -> f64 {
-    let [rows, cols, mem_bits, lat, ib, wb, pipeline, max_inflight, lanes, fifo_ram, out_pipe] = c;
+fn check_config(c: [u32; 12], cases: usize, seed: u64, tol: f64) -> f64 {
+    let [rows, cols, mem_bits, lat, ib, wb, pipeline, max_inflight, lanes, fifo_ram, out_pipe, _] =
+        c;
     let (fifo_ram, out_pipe) = (fifo_ram != 0, out_pipe != 0);
     let cfg = engine_config(c);
     let (mut m, pm) = build(&cfg);
@@ -296,7 +300,7 @@ fn engine_model_one() {
         (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
     let lanes = c.get(8).copied().unwrap_or(0);
     let fifo_ram = c.get(9).is_some_and(|&v| v != 0);
-    let mut all = [0u32; 11];
+    let mut all = [0u32; 12];
     for (d, &v) in all.iter_mut().zip(&c) {
         *d = v;
     }
@@ -467,74 +471,84 @@ fn model_matches_rtl_small() {
     // network's inputs are resident, its second and third layers' weights
     // stream.
     check_network(4, 4, 64, 8, 256, 32, 0);
-    check_config([4, 4, 64, 8, 256, 32, 0, 64, 0, 0, 0], 12, 1, 0.02);
-    check_config([2, 3, 32, 3, 128, 16, 2, 8, 0, 0, 0], 12, 2, 0.02);
+    check_config([4, 4, 64, 8, 256, 32, 0, 64, 0, 0, 0, 0], 12, 1, 0.02);
+    check_config([2, 3, 32, 3, 128, 16, 2, 8, 0, 0, 0, 0], 12, 2, 0.02);
     // Shared requantization (one unit for 4 columns): the model stays
     // cycle-exact.
     check_network(4, 4, 64, 8, 256, 32, 1);
-    check_config([4, 4, 64, 8, 256, 32, 0, 64, 1, 0, 0], 12, 3, 0.0);
+    check_config([4, 4, 64, 8, 256, 32, 0, 64, 1, 0, 0, 0], 12, 3, 0.0);
     // Every deep FIFO in block RAM (`--fifo-ram`): the model follows each
     // FIFO's storage, cycle for cycle.
-    check_config([2, 2, 32, 4, 256, 32, 0, 4, 0, 1, 0], 12, 4, 0.0);
+    check_config([2, 2, 32, 4, 256, 32, 0, 4, 0, 1, 0, 0], 12, 4, 0.0);
     // The output path's second stage (`--out-pipe`), with two column groups:
     // exact too.
-    check_config([2, 4, 32, 3, 256, 32, 0, 8, 2, 0, 1], 12, 5, 0.0);
+    check_config([2, 4, 32, 3, 256, 32, 0, 8, 2, 0, 1, 0], 12, 5, 0.0);
+    // The staging ring in block RAM (`--staging-ram`): the registers' cycles.
+    check_config([3, 2, 32, 3, 128, 16, 0, 8, 0, 0, 0, 1], 12, 6, 0.0);
 }
 
 #[test]
-#[ignore = "twenty-three engine builds (minutes on a cold model cache)"]
+#[ignore = "twenty-seven engine builds (minutes on a cold model cache)"]
 fn engine_model_sweep() {
     let cases: usize = std::env::var("ENGINE_MODEL_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(24);
-    let cfgs: Vec<[u32; 11]> = match std::env::var("ENGINE_MODEL_CFG") {
+    let cfgs: Vec<[u32; 12]> = match std::env::var("ENGINE_MODEL_CFG") {
         Ok(v) => {
             let f: Vec<u32> = v.split(',').map(|x| x.parse().expect("number")).collect();
             let lanes = f.get(8).copied().unwrap_or(0);
             let ram = f.get(9).copied().unwrap_or(0);
             let pipe = f.get(10).copied().unwrap_or(0);
+            let sram = f.get(11).copied().unwrap_or(0);
             vec![[
-                f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], lanes, ram, pipe,
+                f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], lanes, ram, pipe, sram,
             ]]
         }
         // The last fields: requant lanes (0: one per column; else 1, cols/2
         // or another divisor of the columns), fifo_ram (1: `--fifo-ram`).
         Err(_) => vec![
-            [1, 1, 32, 1, 64, 8, 0, 64, 0, 0, 0],
-            [2, 3, 64, 5, 256, 32, 0, 64, 0, 0, 0],
-            [4, 4, 128, 32, 512, 32, 0, 64, 0, 0, 0],
-            [8, 8, 32, 8, 512, 64, 0, 64, 0, 0, 0],
-            [8, 8, 64, 8, 512, 64, 0, 64, 0, 0, 0],
-            [16, 16, 64, 8, 1024, 64, 0, 64, 0, 0, 0],
-            [4, 4, 64, 17, 512, 32, 4, 16, 0, 0, 0],
-            [8, 8, 128, 32, 1024, 64, 1, 8, 0, 0, 0],
-            [3, 5, 32, 2, 256, 16, 3, 4, 0, 0, 0],
-            [2, 2, 32, 4, 1024, 256, 0, 4, 1, 0, 0],
-            [2, 3, 64, 5, 256, 32, 2, 8, 1, 0, 0],
-            [4, 4, 32, 8, 512, 32, 0, 4, 2, 0, 0],
-            [8, 8, 64, 8, 512, 64, 0, 64, 1, 0, 0],
-            [8, 8, 32, 3, 512, 64, 4, 16, 4, 0, 0],
-            [3, 6, 32, 2, 256, 16, 3, 4, 3, 0, 0],
+            [1, 1, 32, 1, 64, 8, 0, 64, 0, 0, 0, 0],
+            [2, 3, 64, 5, 256, 32, 0, 64, 0, 0, 0, 0],
+            [4, 4, 128, 32, 512, 32, 0, 64, 0, 0, 0, 0],
+            [8, 8, 32, 8, 512, 64, 0, 64, 0, 0, 0, 0],
+            [8, 8, 64, 8, 512, 64, 0, 64, 0, 0, 0, 0],
+            [16, 16, 64, 8, 1024, 64, 0, 64, 0, 0, 0, 0],
+            [4, 4, 64, 17, 512, 32, 4, 16, 0, 0, 0, 0],
+            [8, 8, 128, 32, 1024, 64, 1, 8, 0, 0, 0, 0],
+            [3, 5, 32, 2, 256, 16, 3, 4, 0, 0, 0, 0],
+            [2, 2, 32, 4, 1024, 256, 0, 4, 1, 0, 0, 0],
+            [2, 3, 64, 5, 256, 32, 2, 8, 1, 0, 0, 0],
+            [4, 4, 32, 8, 512, 32, 0, 4, 2, 0, 0, 0],
+            [8, 8, 64, 8, 512, 64, 0, 64, 1, 0, 0, 0],
+            [8, 8, 32, 3, 512, 64, 4, 16, 4, 0, 0, 0],
+            [3, 6, 32, 2, 256, 16, 3, 4, 3, 0, 0, 0],
             // `--fifo-ram`: every deep FIFO in block RAM (the write-job FIFO
             // too from 4 rows), short and long latencies.
-            [2, 2, 32, 1, 64, 8, 0, 4, 1, 1, 0],
-            [4, 4, 64, 8, 512, 32, 2, 8, 0, 1, 0],
-            [1, 1, 32, 3, 64, 8, 0, 16, 0, 1, 0],
-            [4, 3, 32, 12, 256, 16, 0, 4, 0, 1, 0],
+            [2, 2, 32, 1, 64, 8, 0, 4, 1, 1, 0, 0],
+            [4, 4, 64, 8, 512, 32, 2, 8, 0, 1, 0, 0],
+            [1, 1, 32, 3, 64, 8, 0, 16, 0, 1, 0, 0],
+            [4, 3, 32, 12, 256, 16, 0, 4, 0, 1, 0, 0],
             // `--out-pipe`: the output path's second stage, one group or
             // several, a one-row array (a row every cycle) and a write-job
             // FIFO in block RAM (8 rows).
-            [1, 1, 32, 1, 64, 8, 0, 16, 0, 0, 1],
-            [2, 2, 32, 4, 1024, 256, 0, 4, 1, 1, 1],
-            [4, 4, 64, 8, 512, 32, 2, 8, 2, 0, 1],
-            [8, 8, 64, 8, 512, 64, 0, 64, 0, 0, 1],
+            [1, 1, 32, 1, 64, 8, 0, 16, 0, 0, 1, 0],
+            [2, 2, 32, 4, 1024, 256, 0, 4, 1, 1, 1, 0],
+            [4, 4, 64, 8, 512, 32, 2, 8, 2, 0, 1, 0],
+            [8, 8, 64, 8, 512, 64, 0, 64, 0, 0, 1, 0],
+            // `--staging-ram`: the staging ring in block RAM, the registers'
+            // cycles exactly (the model has no parameter for it): the board
+            // top's engine, a one-row array, streamed weights and inputs.
+            [2, 2, 32, 4, 1024, 256, 0, 4, 1, 0, 1, 1],
+            [1, 1, 32, 3, 64, 8, 0, 16, 0, 0, 0, 1],
+            [4, 3, 32, 12, 256, 16, 0, 4, 0, 1, 0, 1],
+            [8, 8, 64, 8, 512, 64, 2, 64, 0, 0, 0, 1],
         ],
     };
     for (i, c) in cfgs.iter().enumerate() {
         // Shared requant lanes and block-RAM FIFOs are new: hold them to the
         // exact cycle.
-        let tol = if c[8] == 0 && c[9] == 0 && c[10] == 0 {
+        let tol = if c[8] == 0 && c[9] == 0 && c[10] == 0 && c[11] == 0 {
             0.02
         } else {
             0.0

@@ -562,6 +562,7 @@ fn ram_part(depth: u32) -> Module {
         name: format!("ram_{depth}x32"),
         width: 32,
         depth,
+        forwarded: false,
     })
     .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -647,6 +648,7 @@ fn bad_configs_name_the_rule() {
         name: "r".into(),
         width: 12,
         depth: 16,
+        forwarded: false,
     });
     assert!(
         matches!(e, Err(ref e) if e.to_string().contains("multiple of 8")),

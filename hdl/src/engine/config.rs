@@ -82,6 +82,17 @@ pub struct EngineConfig {
     /// Not in the configuration record when off.
     #[serde(skip_serializing_if = "is_false")]
     pub out_pipe: bool,
+    /// The staging ring in block RAM (`gen --staging-ram`): a RAM per array
+    /// row for the A bytes and one for the B rows (every byte lane its own
+    /// memory, `parts::ram`), read a cycle ahead of the beat with the write
+    /// of that cycle forwarded, and a written flag per row (A) and column (B)
+    /// per half for the bytes a chunk leaves unwritten (read as zero). Same
+    /// cycles as the registers; instead of `4 * (ROWS + COLS) * CB` bytes of
+    /// flip-flops and their load muxes it takes `(ROWS + COLS) * CB` byte
+    /// lanes of block RAM, for the small FPGAs. Not in the configuration
+    /// record when off.
+    #[serde(skip_serializing_if = "is_false")]
+    pub staging_ram: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -127,6 +138,7 @@ impl Default for EngineConfig {
             fifo_ram: false,
             addr_bits: contracts::engine::PORT_ADDR_BITS,
             out_pipe: false,
+            staging_ram: false,
         }
     }
 }

@@ -58,12 +58,35 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
         name: format!("{}_ibuf", cfg.name),
         width: 8 * cfg.chunk_bytes(),
         depth: cfg.ibuf_bytes / cfg.chunk_bytes(),
+        forwarded: false,
     })?;
     let wbuf = ram::build(&RamConfig {
         name: format!("{}_wbuf", cfg.name),
         width: 8 * cfg.cols,
         depth: 2 * cfg.wbuf_rows,
+        forwarded: false,
     })?;
+    // The staging ring in block RAM (`staging_ram`): a RAM of the CB bytes of
+    // a row per array row, and one of the B rows (COLS bytes) of every half.
+    let staging = if cfg.staging_ram {
+        let cb = cfg.chunk_bytes();
+        Some((
+            ram::build(&RamConfig {
+                name: format!("{}_sa", cfg.name),
+                width: 8 * cb,
+                depth: top::HALVES,
+                forwarded: true,
+            })?,
+            ram::build(&RamConfig {
+                name: format!("{}_sb", cfg.name),
+                width: 8 * cfg.cols,
+                depth: top::HALVES * cb,
+                forwarded: true,
+            })?,
+        ))
+    } else {
+        None
+    };
     let array_top = array
         .top_module()
         .ok_or_else(|| GenError::Internal("array design has no top".into()))?
@@ -79,12 +102,17 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
             wr_fifo: &wr,
             ibuf: &ibuf,
             wbuf: &wbuf,
+            staging: staging.as_ref().map(|(a, b)| (a, b)),
         },
     )?;
     let mut d = Design::new(cfg.name.clone());
     d.include(top)?;
     for m in [rq, tag, info, wjob, wr, ibuf, wbuf] {
         d.include(m)?;
+    }
+    if let Some((sa, sb)) = staging {
+        d.include(sa)?;
+        d.include(sb)?;
     }
     for m in array.modules {
         d.include(m)?;

@@ -15,7 +15,7 @@ use crate::ir::{Expr, Module, SignalId, Ty};
 use crate::parts::bundle::{CsrPort, MemPort, Role};
 use crate::parts::ops::{k, select};
 use crate::parts::Instantiate;
-use crate::process::Proc;
+use crate::process::{DomainId, Proc};
 use crate::util::clog2;
 use crate::GenError;
 
@@ -31,6 +31,8 @@ pub struct Parts<'a> {
     pub wr_fifo: &'a Module,
     pub ibuf: &'a Module,
     pub wbuf: &'a Module,
+    /// With `staging_ram`: the RAM of a row's A bytes, and of the B rows.
+    pub staging: Option<(&'a Module, &'a Module)>,
 }
 
 /// Read tag kinds: where a read response goes.
@@ -411,6 +413,326 @@ impl OutStage2 {
     /// Stage 2 holds its row's last group (always, with one group).
     fn is_last_grp(&self) -> Expr {
         self.last_grp.map_or_else(|| Expr::bit(true), Expr::from)
+    }
+}
+
+/// What lands in the staging ring in a cycle (the same writes the staging
+/// registers take): A bytes of one row from memory or the input buffer, a
+/// B row from memory or from the weight buffer.
+struct StagingWrites {
+    /// A bytes land: row `la_idx` of half `la_half`, byte `c` when `a_en[c]`
+    /// (which includes `la`), from `a_data` (chunk order).
+    la: Expr,
+    la_half: Expr,
+    la_idx: Expr,
+    a_en: Vec<Expr>,
+    a_data: Expr,
+    /// A B row lands from memory: row `t_idx` of half `t_half`, column `c`
+    /// when `bcol[c]`, from `b_data` (COLS bytes).
+    land_b: Expr,
+    t_half: Expr,
+    t_idx: Expr,
+    bcol: Vec<Expr>,
+    b_data: Expr,
+    /// A weight-buffer row lands: row `bp_row` of half `bp_half`, every
+    /// column, from `bp_data`. Never in the same cycle as `land_b` (a layer
+    /// streams its weights or keeps them on chip).
+    bp: Expr,
+    bp_half: Expr,
+    bp_row: Expr,
+    bp_data: Expr,
+    /// A chunk starts in half `hp`: its bytes are unwritten again.
+    chunk_go: Expr,
+    hp: SignalId,
+}
+
+/// The staging ring in block RAM (`EngineConfig::staging_ram`): the same
+/// bytes on the same cycles as the staging registers.
+///
+/// A RAM per array row holds the row's CB bytes of each half (address: the
+/// half), one RAM the B rows of COLS bytes (address: half and row). Both are
+/// read every cycle at the beat the feeder holds after the edge, so the word
+/// is there when the registers would show it; a write in that same edge
+/// (which the RAM's read does not see) is kept in a forwarding register and
+/// merged. The registers were cleared when a chunk started; here a flag per
+/// half and row (A) and per half and column (B) says whether the chunk wrote
+/// it, and an unwritten row or column reads as zero (a padded pixel, a
+/// column past the group). Every byte a chunk feeds is either written or
+/// zero in that sense: a row inside the image gets all `n` bytes, a column
+/// of the group all `n` rows.
+struct RamStaging {
+    /// Per row: the RAM's word, and the forwarding register.
+    a_rd: Vec<SignalId>,
+    b_rd: SignalId,
+    a_raddr: SignalId,
+    b_raddr: SignalId,
+    /// `[h][i]`: row `i` of half `h` was written by its chunk.
+    a_wr: Vec<Vec<SignalId>>,
+    /// `[h][c]`: column `c` of half `h` was written by its chunk.
+    b_wr: Vec<Vec<SignalId>>,
+    fa_v: Vec<SignalId>,
+    fa_strb: SignalId,
+    fa_data: SignalId,
+    fb_v: SignalId,
+    fb_strb: SignalId,
+    fb_data: SignalId,
+    cb: u32,
+    cols: u32,
+}
+
+impl RamStaging {
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        m: &mut Module,
+        sync: DomainId,
+        clk: SignalId,
+        (sa, sb): (&Module, &Module),
+        w: &StagingWrites,
+        (rows, cols, cb): (u32, u32, u32),
+    ) -> Result<Self, GenError> {
+        let cbb = clog2(u64::from(cb));
+        let a_raddr = m.wire("sa_rd_addr", Ty::u(HB), "half of the beat after this edge");
+        let b_raddr = m.wire(
+            "sb_rd_addr",
+            Ty::u(cbb + HB),
+            "half and B row of the beat after this edge",
+        );
+        let a_strb = Expr::concat(w.a_en.clone());
+        let mut a_rd = Vec::new();
+        let mut a_hit = Vec::new();
+        for i in 0..rows {
+            let hit = m.wire_of(
+                &format!("sa{i}_we"),
+                w.la.clone() & w.la_idx.clone().cmp_eq(k(16, i)),
+                "A bytes of this row land",
+            );
+            let rd = m.wire(
+                &format!("sa{i}_rd"),
+                Ty::u(8 * cb),
+                "the row's bytes of the half",
+            );
+            m.inst(sa, &format!("u_sa{i}"))
+                .connect("clk", clk)
+                .connect("wr_en", hit)
+                .connect("wr_addr", w.la_half.clone())
+                .connect("wr_data", w.a_data.clone())
+                .connect("wr_strb", a_strb.clone())
+                .connect("rd_en", Expr::bit(true))
+                .connect("rd_addr", a_raddr)
+                .out("rd_data", rd)
+                .finish()?;
+            a_rd.push(rd);
+            a_hit.push(hit);
+        }
+        let b_waddr = m.wire_of(
+            "sb_wr_addr",
+            Expr::mux(
+                w.land_b.clone(),
+                Expr::concat(vec![w.t_idx.clone().slice(0, cbb), w.t_half.clone()]),
+                Expr::concat(vec![w.bp_row.clone().slice(0, cbb), w.bp_half.clone()]),
+            ),
+            "",
+        );
+        let b_strb = m.wire_of(
+            "sb_wr_strb",
+            Expr::mux(
+                w.land_b.clone(),
+                Expr::concat(w.bcol.clone()),
+                Expr::concat((0..cols).map(|_| w.bp.clone()).collect()),
+            ),
+            "",
+        );
+        let b_we = m.wire_of("sb_we", w.land_b.clone() | w.bp.clone(), "a B row lands");
+        let b_wdata = m.wire_of(
+            "sb_wr_data",
+            Expr::mux(w.land_b.clone(), w.b_data.clone(), w.bp_data.clone()),
+            "",
+        );
+        let b_rd = m.wire("sb_rd", Ty::u(8 * cols), "the B row of the beat");
+        m.inst(sb, "u_sb")
+            .connect("clk", clk)
+            .connect("wr_en", b_we)
+            .connect("wr_addr", b_waddr)
+            .connect("wr_data", b_wdata)
+            .connect("wr_strb", b_strb)
+            .connect("rd_en", Expr::bit(true))
+            .connect("rd_addr", b_raddr)
+            .out("rd_data", b_rd)
+            .finish()?;
+
+        // Forwarding: what the RAMs' reads of this edge miss.
+        let fa_v: Vec<SignalId> = (0..rows)
+            .map(|i| {
+                m.reg_reset(
+                    &format!("sa{i}_fw_reg"),
+                    Ty::u(1),
+                    sync,
+                    0,
+                    "this row's read missed the bytes written with it",
+                )
+            })
+            .collect();
+        let fa_strb = m.reg_in("sa_fw_strb_reg", Ty::u(cb), sync, "which bytes");
+        let fa_data = m.reg_in("sa_fw_data_reg", Ty::u(8 * cb), sync, "the bytes");
+        let fb_v = m.reg_reset(
+            "sb_fw_reg",
+            Ty::u(1),
+            sync,
+            0,
+            "the B read missed the row written with it",
+        );
+        let fb_strb = m.reg_in("sb_fw_strb_reg", Ty::u(cols), sync, "which columns");
+        let fb_data = m.reg_in("sb_fw_data_reg", Ty::u(8 * cols), sync, "the bytes");
+        let mut p = Proc::sync(sync).with_comment(
+            "Staging RAM: writes the reads of this edge miss, and the written flags.",
+        );
+        for (i, &v) in fa_v.iter().enumerate() {
+            p.set(
+                v,
+                Expr::from(a_hit[i]) & w.la_half.clone().cmp_eq(Expr::from(a_raddr)),
+            );
+        }
+        p.set(fa_strb, a_strb.clone());
+        p.set(fa_data, w.a_data.clone());
+        p.set(
+            fb_v,
+            Expr::from(b_we) & Expr::from(b_waddr).cmp_eq(Expr::from(b_raddr)),
+        );
+        p.set(fb_strb, b_strb);
+        p.set(fb_data, b_wdata);
+        let mut a_wr = Vec::new();
+        let mut b_wr = Vec::new();
+        for h in 0..HALVES {
+            let clear = w.chunk_go.clone() & Expr::from(w.hp).cmp_eq(k(HB, h));
+            let a_here = w.la_half.clone().cmp_eq(k(HB, h));
+            let rows_h: Vec<SignalId> = (0..rows)
+                .map(|i| {
+                    let f = m.reg_reset(
+                        &format!("sa{h}_{i}_wr_reg"),
+                        Ty::u(1),
+                        sync,
+                        0,
+                        "the chunk of this half wrote this row",
+                    );
+                    let any = Expr::or_all(w.a_en.clone(), Ty::u(1));
+                    let hit = Expr::from(a_hit[i as usize]) & a_here.clone() & any;
+                    p.if_(clear.clone(), |p| {
+                        p.set(f, Expr::bit(false));
+                    })
+                    .elif(hit, |p| {
+                        p.set(f, Expr::bit(true));
+                    });
+                    f
+                })
+                .collect();
+            let b_here = Expr::mux(
+                w.land_b.clone(),
+                w.t_half.clone().cmp_eq(k(HB, h)),
+                w.bp_half.clone().cmp_eq(k(HB, h)),
+            );
+            let cols_h: Vec<SignalId> = (0..cols)
+                .map(|c| {
+                    let f = m.reg_reset(
+                        &format!("sb{h}_{c}_wr_reg"),
+                        Ty::u(1),
+                        sync,
+                        0,
+                        "the chunk of this half wrote this column",
+                    );
+                    let hit = Expr::from(b_we) & b_here.clone() & Expr::from(b_strb).bit_at(c);
+                    p.if_(clear.clone(), |p| {
+                        p.set(f, Expr::bit(false));
+                    })
+                    .elif(hit, |p| {
+                        p.set(f, Expr::bit(true));
+                    });
+                    f
+                })
+                .collect();
+            a_wr.push(rows_h);
+            b_wr.push(cols_h);
+        }
+        m.process(p);
+        Ok(RamStaging {
+            a_rd,
+            b_rd,
+            a_raddr,
+            b_raddr,
+            a_wr,
+            b_wr,
+            fa_v,
+            fa_strb,
+            fa_data,
+            fb_v,
+            fb_strb,
+            fb_data,
+            cb,
+            cols,
+        })
+    }
+
+    /// The beat's A column and B row: the RAMs' words with the forwarded
+    /// write merged, byte `fb` of each row, unwritten rows and columns zero.
+    /// `fp_next`/`fb_next`: the beat after this edge, read now.
+    fn read(
+        &self,
+        m: &mut Module,
+        fp: SignalId,
+        fb: SignalId,
+        fp_next: Expr,
+        fb_next: Expr,
+    ) -> (Expr, Expr) {
+        let cbb = clog2(u64::from(self.cb));
+        m.assign(self.a_raddr, fp_next.clone());
+        m.assign(
+            self.b_raddr,
+            Expr::concat(vec![fb_next.slice(0, cbb), fp_next]),
+        );
+        let byte = |e: Expr, i: u32| e.slice(8 * i, 8);
+        let by_fp = |v: Vec<Expr>| -> Expr { select(v, Some(fp), HB) };
+        let a_parts: Vec<Expr> = self
+            .a_rd
+            .iter()
+            .enumerate()
+            .map(|(i, &rd)| {
+                let word = Expr::concat(
+                    (0..self.cb)
+                        .map(|c| {
+                            Expr::mux(
+                                Expr::from(self.fa_v[i]) & Expr::from(self.fa_strb).bit_at(c),
+                                byte(self.fa_data.into(), c),
+                                byte(rd.into(), c),
+                            )
+                        })
+                        .collect(),
+                );
+                let w = m.wire_of(&format!("sa{i}_word"), word, "the row's bytes, forwarded");
+                let b = select(
+                    (0..self.cb).map(|c| byte(w.into(), c)).collect(),
+                    Some(fb),
+                    8,
+                );
+                let written = by_fp(self.a_wr.iter().map(|h| Expr::from(h[i])).collect());
+                Expr::mux(written, b, k(8, 0))
+            })
+            .collect();
+        let b_parts: Vec<Expr> = (0..self.cols)
+            .map(|c| {
+                let v = Expr::mux(
+                    Expr::from(self.fb_v) & Expr::from(self.fb_strb).bit_at(c),
+                    byte(self.fb_data.into(), c),
+                    byte(self.b_rd.into(), c),
+                );
+                let written = by_fp(
+                    self.b_wr
+                        .iter()
+                        .map(|h| Expr::from(h[c as usize]))
+                        .collect(),
+                );
+                Expr::mux(written, v, k(8, 0))
+            })
+            .collect();
+        (Expr::concat(a_parts), Expr::concat(b_parts))
     }
 }
 
@@ -2010,33 +2332,36 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     }
     m.process(sr);
 
-    // Staging bytes: A[h][i][c] and B[h][r][c].
-    let a_reg: Vec<Vec<Vec<SignalId>>> = (0..HALVES)
-        .map(|h| {
-            (0..rows)
-                .map(|i| {
-                    (0..cb)
-                        .map(|c| {
-                            m.reg_in(&format!("sa{h}_{i}_{c}_reg"), ty8, sync, "A staging byte")
-                        })
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-    let b_reg: Vec<Vec<Vec<SignalId>>> = (0..HALVES)
-        .map(|h| {
-            (0..cb)
-                .map(|r| {
-                    (0..cols)
-                        .map(|c| {
-                            m.reg_in(&format!("sb{h}_{r}_{c}_reg"), ty8, sync, "B staging byte")
-                        })
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
+    // Staging bytes: A[h][i][c] and B[h][r][c], in registers unless `staging_ram`.
+    let staging_regs = parts.staging.is_none().then(|| {
+        let a_reg: Vec<Vec<Vec<SignalId>>> = (0..HALVES)
+            .map(|h| {
+                (0..rows)
+                    .map(|i| {
+                        (0..cb)
+                            .map(|c| {
+                                m.reg_in(&format!("sa{h}_{i}_{c}_reg"), ty8, sync, "A staging byte")
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let b_reg: Vec<Vec<Vec<SignalId>>> = (0..HALVES)
+            .map(|h| {
+                (0..cb)
+                    .map(|r| {
+                        (0..cols)
+                            .map(|c| {
+                                m.reg_in(&format!("sb{h}_{r}_{c}_reg"), ty8, sync, "B staging byte")
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        (a_reg, b_reg)
+    });
     // Input buffer: the whole input tensor when it fits (ILOAD), read by the walker.
     let ib_words = cfg.ibuf_bytes / cb;
     let ib_aw = clog2(u64::from(ib_words)).max(1);
@@ -2262,48 +2587,86 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     });
     m.process(sbf);
 
-    let mut ss = Proc::sync(sync)
-        .with_comment("Staging: a chunk's half is cleared when it starts, then reads fill it.");
-    for h in 0..HALVES {
-        let clear = Expr::from(chunk_go) & Expr::from(hp).cmp_eq(k(HB, h));
-        let a_here = la_half.clone().cmp_eq(k(HB, h));
-        let b_here = Expr::from(t_half).cmp_eq(k(HB, h));
-        let bp_here = Expr::from(bpv) & Expr::from(bp_h).cmp_eq(k(HB, h));
-        for i in 0..rows {
-            let row_hit = a_here.clone() & la_idx.clone().cmp_eq(k(16, i));
-            for c in 0..cb {
-                let reg = a_reg[h as usize][i as usize][c as usize];
-                let val = byte(&rota, c);
-                let en = row_hit.clone() & a_en[c as usize];
-                ss.if_(clear.clone(), |p| {
-                    p.set(reg, k(8, 0));
-                })
-                .elif(en, |p| {
-                    p.set(reg, val);
-                });
+    let staging_ram = if let (Some((a_reg, b_reg)), None) = (&staging_regs, parts.staging) {
+        let mut ss = Proc::sync(sync)
+            .with_comment("Staging: a chunk's half is cleared when it starts, then reads fill it.");
+        for h in 0..HALVES {
+            let clear = Expr::from(chunk_go) & Expr::from(hp).cmp_eq(k(HB, h));
+            let a_here = la_half.clone().cmp_eq(k(HB, h));
+            let b_here = Expr::from(t_half).cmp_eq(k(HB, h));
+            let bp_here = Expr::from(bpv) & Expr::from(bp_h).cmp_eq(k(HB, h));
+            for i in 0..rows {
+                let row_hit = a_here.clone() & la_idx.clone().cmp_eq(k(16, i));
+                for c in 0..cb {
+                    let reg = a_reg[h as usize][i as usize][c as usize];
+                    let val = byte(&rota, c);
+                    let en = row_hit.clone() & a_en[c as usize];
+                    ss.if_(clear.clone(), |p| {
+                        p.set(reg, k(8, 0));
+                    })
+                    .elif(en, |p| {
+                        p.set(reg, val);
+                    });
+                }
+            }
+            for r in 0..cb {
+                let row_hit =
+                    Expr::from(land_b) & b_here.clone() & Expr::from(t_idx).cmp_eq(k(16, r));
+                let bp_hit = bp_here.clone() & Expr::from(bp_j).cmp_eq(k(8, r));
+                for c in 0..cols {
+                    let reg = b_reg[h as usize][r as usize][c as usize];
+                    let val = byte(&rot_e, c % mb);
+                    let wval = byte(&Expr::from(wb_rd), c);
+                    let en = row_hit.clone() & bcol[c as usize];
+                    ss.if_(clear.clone(), |p| {
+                        p.set(reg, k(8, 0));
+                    })
+                    .elif(en, |p| {
+                        p.set(reg, val);
+                    })
+                    .elif(bp_hit.clone(), |p| {
+                        p.set(reg, wval);
+                    });
+                }
             }
         }
-        for r in 0..cb {
-            let row_hit = Expr::from(land_b) & b_here.clone() & Expr::from(t_idx).cmp_eq(k(16, r));
-            let bp_hit = bp_here.clone() & Expr::from(bp_j).cmp_eq(k(8, r));
-            for c in 0..cols {
-                let reg = b_reg[h as usize][r as usize][c as usize];
-                let val = byte(&rot_e, c % mb);
-                let wval = byte(&Expr::from(wb_rd), c);
-                let en = row_hit.clone() & bcol[c as usize];
-                ss.if_(clear.clone(), |p| {
-                    p.set(reg, k(8, 0));
-                })
-                .elif(en, |p| {
-                    p.set(reg, val);
-                })
-                .elif(bp_hit.clone(), |p| {
-                    p.set(reg, wval);
-                });
-            }
-        }
-    }
-    m.process(ss);
+        m.process(ss);
+        None
+    } else if let Some((sa, sb)) = parts.staging {
+        m.allow_unused(
+            bp_j,
+            "the weight reader's row is below CB: the B RAM's address takes its low bits",
+        );
+        Some(RamStaging::build(
+            &mut m,
+            sync,
+            clk,
+            (sa, sb),
+            &StagingWrites {
+                la: la.into(),
+                la_half: la_half.clone(),
+                la_idx: la_idx.clone(),
+                a_en: a_en.iter().map(|&e| Expr::from(e)).collect(),
+                a_data: rota.clone(),
+                land_b: land_b.into(),
+                t_half: t_half.into(),
+                t_idx: t_idx.into(),
+                bcol: bcol.iter().map(|&e| Expr::from(e)).collect(),
+                b_data: Expr::concat((0..cols).map(|c| byte(&rot_e, c % mb)).collect()),
+                bp: bpv.into(),
+                bp_half: bp_h.into(),
+                bp_row: bp_j.into(),
+                bp_data: wb_rd.into(),
+                chunk_go: chunk_go.into(),
+                hp,
+            },
+            (rows, cols, cb),
+        )?)
+    } else {
+        return Err(GenError::Internal(
+            "staging: neither registers nor RAM".into(),
+        ));
+    };
 
     // Feeder: a complete half goes to the array, n beats.
     let fp = m.reg_reset(
@@ -2327,28 +2690,54 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let pick = |regs: &[SignalId]| -> Expr {
         select(regs.iter().map(|&s| Expr::from(s)).collect(), Some(fb), 8)
     };
-    let in_a_parts: Vec<Expr> = (0..rows as usize)
-        .map(|i| {
-            select(
-                (0..HALVES as usize).map(|h| pick(&a_reg[h][i])).collect(),
-                Some(fp),
-                HB,
-            )
-        })
-        .collect();
-    let arr_in_a = m.wire_of("arr_in_a", Expr::concat(in_a_parts), "A column of the beat");
-    let in_b_parts: Vec<Expr> = (0..cols as usize)
-        .map(|c| {
-            let col =
-                |h: usize| -> Vec<SignalId> { (0..cb as usize).map(|r| b_reg[h][r][c]).collect() };
-            select(
-                (0..HALVES as usize).map(|h| pick(&col(h))).collect(),
-                Some(fp),
-                HB,
-            )
-        })
-        .collect();
-    let arr_in_b = m.wire_of("arr_in_b", Expr::concat(in_b_parts), "B row of the beat");
+    let (in_a, in_b) = match (&staging_regs, &staging_ram) {
+        (Some((a_reg, b_reg)), _) => {
+            let in_a_parts: Vec<Expr> = (0..rows as usize)
+                .map(|i| {
+                    select(
+                        (0..HALVES as usize).map(|h| pick(&a_reg[h][i])).collect(),
+                        Some(fp),
+                        HB,
+                    )
+                })
+                .collect();
+            let in_b_parts: Vec<Expr> = (0..cols as usize)
+                .map(|c| {
+                    let col = |h: usize| -> Vec<SignalId> {
+                        (0..cb as usize).map(|r| b_reg[h][r][c]).collect()
+                    };
+                    select(
+                        (0..HALVES as usize).map(|h| pick(&col(h))).collect(),
+                        Some(fp),
+                        HB,
+                    )
+                })
+                .collect();
+            (Expr::concat(in_a_parts), Expr::concat(in_b_parts))
+        }
+        (None, Some(st)) => {
+            // Read a cycle ahead: the address of the beat after this edge.
+            let moves = Expr::from(arr_in_valid) & arr_in_ready;
+            let fb_next = Expr::mux(
+                moves.clone() & feed_last_beat,
+                k(8, 0),
+                Expr::mux(moves.clone(), Expr::from(fb) + k(8, 1), Expr::from(fb)),
+            );
+            let fp_next = Expr::mux(
+                moves & feed_last_beat,
+                Expr::from(fp) + k(HB, 1),
+                Expr::from(fp),
+            );
+            st.read(&mut m, fp, fb, fp_next, fb_next)
+        }
+        (None, None) => {
+            return Err(GenError::Internal(
+                "staging: neither registers nor RAM".into(),
+            ))
+        }
+    };
+    let arr_in_a = m.wire_of("arr_in_a", in_a, "A column of the beat");
+    let arr_in_b = m.wire_of("arr_in_b", in_b, "B row of the beat");
     let feed = m.wire_of(
         "feed_fire",
         Expr::from(arr_in_valid) & arr_in_ready,

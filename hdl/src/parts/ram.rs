@@ -8,6 +8,9 @@
 //!
 //! A read of the address being written in the same edge returns the old word
 //! (Verilog's non-blocking semantics); the model in the tests checks exactly that.
+//! A user that never looks at such a read's word (it forwards the write
+//! itself) sets [`RamConfig::forwarded`], and the tool is told it need not
+//! build that behaviour (a register and comparator per lane on iCE40).
 
 use crate::ir::{Expr, MemHints, Module, Ty};
 use crate::util::clog2;
@@ -23,6 +26,10 @@ pub struct RamConfig {
     pub width: u32,
     /// Words.
     pub depth: u32,
+    /// The user ignores the word of a read at the address written in the
+    /// same edge (it forwards the written bytes itself): no old-data
+    /// emulation (`MemHints::no_rw_collision`). Simulation is unchanged.
+    pub forwarded: bool,
 }
 
 impl RamConfig {
@@ -85,7 +92,7 @@ pub fn build(cfg: &RamConfig) -> Result<Module, GenError> {
             mem,
             MemHints {
                 block_ram: true,
-                no_rw_collision: false,
+                no_rw_collision: cfg.forwarded,
             },
         );
         let we = Expr::from(wr_en) & Expr::from(wr_strb).bit_at(b);

@@ -47,6 +47,7 @@ pub fn build(
             name: cfg.sub("ram"),
             width: w,
             depth: d.mem_words,
+            forwarded: false,
         })?,
         MemKind::Spram => super::spram::build(
             &cfg.sub("spram"),

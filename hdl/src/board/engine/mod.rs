@@ -139,7 +139,9 @@ impl Default for EngineBoardConfig {
 /// word pair), a memory of latency 1 (so 4 reads in flight keep the port busy),
 /// buffers that hold the digits networks' layers, and the output path's
 /// second stage (`out_pipe`: on the ULX3S the engine's Fmax goes from 23.5 to
-/// 37.3 MHz at 4x4 for 3 more cycles per digits-cnn image, docs/measurements.md).
+/// 37.3 MHz at 4x4 for 3 more cycles per digits-cnn image, docs/measurements.md),
+/// and the staging ring in block RAM (`staging_ram`: same cycles, ~1k fewer
+/// logic cells on iCE40, docs/engine.md).
 pub fn small_engine(rows: u32, cols: u32) -> EngineConfig {
     EngineConfig {
         name: "engine".into(),
@@ -150,6 +152,7 @@ pub fn small_engine(rows: u32, cols: u32) -> EngineConfig {
         ibuf_bytes: 1024,
         wbuf_rows: 256,
         out_pipe: true,
+        staging_ram: true,
         ..EngineConfig::default()
     }
 }
