@@ -19,7 +19,7 @@
 
 use crate::array::ice40_mac16;
 use crate::ir::{Expr, Module, SignalId, Ty};
-use crate::parts::ops::{k, k64};
+use crate::parts::ops::k;
 use crate::GenError;
 
 /// Width at which the whole expression is exact (see the module doc).
@@ -88,27 +88,58 @@ pub fn scaled(
 /// Bits of the product [`scaled`] returns.
 pub const PROD_BITS: u32 = W;
 
+/// Low bits of `t` the clamp reads (see [`finish`]).
+const TW: u32 = 12;
+
 /// The requantization's second half: round, shift, clamp (and ReLU) a
-/// product of [`scaled`] (`shift`: the record's, 8 bits; `relu`: 1 bit);
+/// product of [`scaled`] (`shift`: the record's, 5 bits: the record check
+/// keeps it in 0..=31; `relu`: 1 bit);
 /// returns the int8 result as an 8-bit wire named `rq_out{tag}`.
+///
+/// With `x` the product and `s` the shift, `(x + round(s)) >> s` is
+/// `(t + 1) >> 1` for `t = (2 * x) >> s`, `s = 0` included (`x = q * 2^s + r`:
+/// adding `2^(s-1)` carries into bit `s` exactly when bit `s - 1` of `x` is
+/// set). The clamp to `[lo, 127]` needs only whether `t` fits [`TW`] bits
+/// (else the result is 127 or `lo` by its sign) and its low [`TW`] bits, so
+/// there is no 49-bit rounding adder and no 49-bit comparison: the output
+/// path's longest logic on an FPGA (`golden::requant` is the reference the
+/// engine tests compare with).
 pub fn finish(m: &mut Module, tag: &str, prod: Expr, shift: Expr, relu: Expr) -> SignalId {
-    // The record check keeps shift in 0..=31: five bits of shifter.
-    let sh5 = shift.clone().resize(5);
-    let round = Expr::mux(
-        shift.cmp_eq(k(8, 0)),
-        Expr::zero(Ty::s(W)),
-        (k64(W, 1) << (sh5.clone() - k(5, 1))).as_signed(),
+    let sh5 = shift;
+    let t = m.wire_of(
+        &format!("rq_t{tag}"),
+        Expr::concat(vec![Expr::zero(Ty::u(1)), prod])
+            .as_signed()
+            .sra(sh5),
+        "2 * product >> shift (the rounding bit is its bit 0)",
     );
-    let total = m.wire_of(&format!("rq_tot{tag}"), prod + round, "");
-    let shifted = m.wire_of(&format!("rq_sh{tag}"), Expr::from(total).sra(sh5), "");
-    let lo = Expr::mux(relu, Expr::zero(Ty::s(W)), Expr::sconst(W, -128));
+    let te = || Expr::from(t);
+    let sign = te().bit_at(W);
+    // t fits TW bits when bits TW-1..W are all its sign.
+    let top = te().slice(TW - 1, W + 2 - TW);
+    let fits = m.wire_of(
+        &format!("rq_fits{tag}"),
+        top.clone().reduce_and() | !top.reduce_or(),
+        "2 * product >> shift fits its low bits",
+    );
+    // (t + 1) >> 1 on the low bits, one bit wider: -2^(TW-1)/2 ..= 2^(TW-1)/2.
+    let y = m.wire_of(
+        &format!("rq_y{tag}"),
+        (te().slice(0, TW).as_signed().resize(TW + 1) + Expr::sconst(TW + 1, 1)).sra(k(1, 1)),
+        "the rounded, shifted result when it fits",
+    );
+    let lo = Expr::mux(relu, Expr::zero(Ty::s(TW + 1)), Expr::sconst(TW + 1, -128));
     let r8 = Expr::mux(
-        Expr::from(shifted).cmp_gt(Expr::sconst(W, 127)),
-        k(8, 127),
+        !Expr::from(fits),
+        Expr::mux(sign, lo.clone().slice(0, 8), k(8, 127)),
         Expr::mux(
-            Expr::from(shifted).cmp_lt(lo.clone()),
-            lo.slice(0, 8),
-            Expr::from(shifted).slice(0, 8),
+            Expr::from(y).cmp_gt(Expr::sconst(TW + 1, 127)),
+            k(8, 127),
+            Expr::mux(
+                Expr::from(y).cmp_lt(lo.clone()),
+                lo.slice(0, 8),
+                Expr::from(y).slice(0, 8),
+            ),
         ),
     );
     m.wire_of(&format!("rq_out{tag}"), r8, "requantized result")

@@ -2289,7 +2289,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     };
     let bias = set_regs(&mut m, "bias", Ty::u(32));
     let mult = set_regs(&mut m, "mult", ty16);
-    let shift = set_regs(&mut m, "shift", ty8);
+    // The record check keeps a shift in 0..=31: five bits are stored.
+    let shift = set_regs(&mut m, "shift", Ty::u(5));
     let mut sr = Proc::sync(sync).with_comment("Channel records of a group from responses.");
     for set in 0..2usize {
         let mine = Expr::from(land_rload) & Expr::from(t_half).bit_at(0).cmp_eq(k(1, set as u32));
@@ -2310,7 +2311,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                     sr.if_(hit, move |p| {
                         p.set(b, rd.clone().slice(64 * sl, 32));
                         p.set(mu, rd.clone().slice(64 * sl + 32, 16));
-                        p.set(sh, rd.slice(64 * sl + 48, 8));
+                        p.set(sh, rd.slice(64 * sl + 48, 5));
                     });
                 }
             } else {
@@ -2321,7 +2322,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 sr.if_(hit, move |p| {
                     p.if_(odd, |p| {
                         p.set(mu, rd.clone().slice(0, 16));
-                        p.set(sh, rd.clone().slice(16, 8));
+                        p.set(sh, rd.clone().slice(16, 5));
                     })
                     .else_(|p| {
                         p.set(b, rd.clone());
@@ -2991,7 +2992,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 sync,
                 "(acc + bias) * mult",
             );
-            let sr = m.reg_in(&format!("s2_shift{l}_reg"), ty8, sync, "the record's shift");
+            let sr = m.reg_in(
+                &format!("s2_shift{l}_reg"),
+                Ty::u(5),
+                sync,
+                "the record's shift",
+            );
             s2_lanes.push((pr, sr, prod, shift_j));
             super::requant::finish(&mut m, &tag, pr.into(), sr.into(), relu_on.clone())
         } else {
