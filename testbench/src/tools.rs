@@ -124,7 +124,9 @@ mod tests {
                 assert_eq!(tail, "first\nERROR: it broke");
                 assert_eq!(
                     std::fs::read_to_string(&log).ok().as_deref(),
-                    Some("first\nERROR: it broke\n")
+                    Some(
+                        "$ sh -c 'echo first; echo '\\''ERROR: it broke'\\'' >&2; exit 1'\nfirst\nERROR: it broke\n"
+                    )
                 );
             }
             other => panic!("expected Failed, got {other:?}"),

@@ -16,6 +16,7 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Instant;
@@ -156,6 +157,8 @@ pub struct Running {
     child: Child,
     command: String,
     log: PathBuf,
+    /// Bytes of the log's first line (the command, see [`spawn`]).
+    header: usize,
     start: Instant,
 }
 
@@ -175,7 +178,7 @@ impl Running {
         })?;
         let seconds = self.start.elapsed().as_secs_f64();
         let output = std::fs::read(&self.log)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map(|b| String::from_utf8_lossy(b.get(self.header..).unwrap_or_default()).into_owned())
             .map_err(|err| ToolError::Io {
                 what: format!("cannot read the log {}", self.log.display()),
                 err,
@@ -196,8 +199,10 @@ impl Running {
 }
 
 /// Start `cmd` (its program, arguments, folder and environment as set by the
-/// caller) with stdout and stderr in `log` (created or truncated) and stdin
-/// closed, without waiting: several tools can run at once, each
+/// caller) with stdout and stderr in `log` (created or truncated; its first
+/// line is the command as a shell would run it, `$ cd DIR && ...` when the
+/// caller set a folder, so the log says how to rerun it; [`Finished::output`]
+/// is the tool's output without it) and stdin closed, without waiting: several tools can run at once, each
 /// [`Running::wait`]ed for. `install` is the command that installs the
 /// program, for the message when it is missing.
 ///
@@ -205,7 +210,15 @@ impl Running {
 pub fn spawn(mut cmd: Command, log: &Path, install: &str) -> Result<Running, ToolError> {
     let command = command_line(&cmd);
     let io = |what: String| move |err| ToolError::Io { what, err };
-    let out = File::create(log).map_err(io(format!("cannot create the log {}", log.display())))?;
+    let mut out =
+        File::create(log).map_err(io(format!("cannot create the log {}", log.display())))?;
+    let header = match cmd.get_current_dir() {
+        Some(dir) => format!("$ cd {} && {command}\n", shell_word(dir.as_os_str())),
+        None => format!("$ {command}\n"),
+    };
+    // The child's output follows: it shares this handle's offset.
+    out.write_all(header.as_bytes())
+        .map_err(io(format!("cannot write the log {}", log.display())))?;
     let err = out
         .try_clone()
         .map_err(io(format!("cannot share the log {}", log.display())))?;
@@ -215,6 +228,7 @@ pub fn spawn(mut cmd: Command, log: &Path, install: &str) -> Result<Running, Too
             child,
             command,
             log: log.to_path_buf(),
+            header: header.len(),
             start,
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -287,9 +301,10 @@ mod tests {
         let f = run_checked(cmd, &log, "apt-get install -y dash").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(f.code(), Some(0));
         assert_eq!(f.output, "out\nerr\n");
+        let header = format!("$ cd {} && sh -c 'echo out; echo err >&2'\n", d.display());
         assert_eq!(
-            std::fs::read_to_string(&log).ok().as_deref(),
-            Some("out\nerr\n")
+            std::fs::read_to_string(&log).ok(),
+            Some(format!("{header}out\nerr\n"))
         );
         assert_eq!(f.command, "sh -c 'echo out; echo err >&2'");
     }
@@ -367,10 +382,17 @@ mod tests {
             assert_eq!(f.code(), Some(0));
             assert_eq!(f.output, format!("{out}\ne{i}\n"));
             assert_eq!(f.log, d.join(format!("j{i}.log")));
-            assert_eq!(
-                std::fs::read_to_string(&f.log).ok().as_deref(),
-                Some(f.output.as_str())
-            );
+            // The log: the command line (with the folder where one was set), then the output.
+            let log = std::fs::read_to_string(&f.log).unwrap_or_else(|e| panic!("{e}"));
+            let first = log.lines().next().unwrap_or_default();
+            assert!(first.starts_with("$ "), "{first}");
+            assert_eq!(first.contains(" && sh -c"), i == 1, "{first}");
+            assert!(first.ends_with(&shell_word(OsStr::new(if i == 0 {
+                script.as_str()
+            } else {
+                "touch flag; echo made; echo e1 >&2"
+            }))));
+            assert_eq!(&log[first.len() + 1..], f.output);
         }
     }
 
