@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod desc;
+mod output;
 pub mod regs;
 pub mod requant;
 pub mod setup;
