@@ -997,22 +997,38 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let pool_h = pool_num(&mut m, "geo_ph", hc);
     let pool_w = pool_num(&mut m, "geo_pw", wc);
     let narrow = |s: SignalId, max: u32| Expr::from(s).slice(0, clog2(u64::from(max) + 1));
-    let lead_h = m.wire_of(
-        "lead_h",
+    // Registered: the pool pad is set in CHKC, and nothing reads these
+    // before SETUP's later steps (the walker's group start comes after CHKD),
+    // so a register takes the pad x stride product off SETUP's paths (on the
+    // ULX3S it was the engine's critical path, through a DSP block).
+    let lead_h = m.reg_in(
+        "lead_h_reg",
+        ty8,
+        sync,
+        "input rows above the first window: pool_pad*stride_h + pad_t",
+    );
+    let lead_w = m.reg_in(
+        "lead_w_reg",
+        ty8,
+        sync,
+        "input columns left of the first window",
+    );
+    let mut plead = Proc::sync(sync).with_comment("The first window's lead, a cycle after CHKC.");
+    plead.set(
+        lead_h,
         z(
             narrow(pp, lim.pool_k - 1).mul_wide(narrow(s_h, lim.stride)),
             8,
         ) + z(pad_t, 8),
-        "input rows above the first window: pool_pad*stride_h + pad_t",
     );
-    let lead_w = m.wire_of(
-        "lead_w",
+    plead.set(
+        lead_w,
         z(
             narrow(pp, lim.pool_k - 1).mul_wide(narrow(s_w, lim.stride)),
             8,
         ) + z(pad_l, 8),
-        "input columns left of the first window",
     );
+    m.process(plead);
     let in_setup = m.in_state(&fsm, "SETUP");
     let (prod, setup_done) = super::setup::build(
         &mut m,
