@@ -2789,23 +2789,6 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             gpar,
         },
     )?;
-    let super::output::OutputOut {
-        info_head,
-        info_hvalid,
-        info_pop,
-        info_empty,
-        wjob_ready,
-        wjob_valid,
-        wjob_data,
-        wj_valid,
-        wj_data,
-        wj_pop,
-        wjob_empty,
-        wr_push_ready,
-        wr_push,
-        wr_data,
-        s2_valid,
-    } = out;
     // ---------------------------------------------------------------- port arbiter
     let rq_out_valid = m.wire("rq_out_valid", bit(), "");
     let rq_out_data = m.wire("rq_out_data", Ty::u(aw + tag_bits), "");
@@ -2884,9 +2867,12 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         reads_idle,
         Expr::from(rq_empty) & !rd_pending & tag_empty & !Expr::from(rq_valid),
     );
-    let s2_idle = s2_valid.map(|v| !Expr::from(v));
-    let out_idle_e =
-        Expr::from(info_empty) & wjob_empty & wr_empty & !wr_pending & !Expr::from(wj_valid);
+    let s2_idle = out.s2_valid.map(|v| !Expr::from(v));
+    let out_idle_e = Expr::from(out.info_empty)
+        & out.wjob_empty
+        & wr_empty
+        & !wr_pending
+        & !Expr::from(out.wj_valid);
     m.assign(
         out_idle,
         match s2_idle {
@@ -2937,38 +2923,38 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .connect("in_valid", info_valid)
         .out("in_ready", info_ready)
         .connect("in_data", info_data)
-        .out("out_valid", info_hvalid)
-        .connect("out_ready", info_pop)
-        .out("out_data", info_head)
+        .out("out_valid", out.info_hvalid)
+        .connect("out_ready", out.info_pop)
+        .out("out_data", out.info_head)
         .open(
             "count",
             "fill level not needed: ready/valid and empty suffice",
         )
         .open("full", "in_ready is ~full")
-        .out("empty", info_empty)
+        .out("empty", out.info_empty)
         .finish()?;
     m.inst(parts.wjob_fifo, "u_wjob_fifo")
         .connect("clk", clk)
         .connect("rst", rst)
-        .connect("in_valid", wjob_valid)
-        .out("in_ready", wjob_ready)
-        .connect("in_data", wjob_data)
-        .out("out_valid", wj_valid)
-        .connect("out_ready", wj_pop)
-        .out("out_data", wj_data)
+        .connect("in_valid", out.wjob_valid)
+        .out("in_ready", out.wjob_ready)
+        .connect("in_data", out.wjob_data)
+        .out("out_valid", out.wj_valid)
+        .connect("out_ready", out.wj_pop)
+        .out("out_data", out.wj_data)
         .open(
             "count",
             "fill level not needed: ready/valid and empty suffice",
         )
         .open("full", "in_ready is ~full")
-        .out("empty", wjob_empty)
+        .out("empty", out.wjob_empty)
         .finish()?;
     m.inst(parts.wr_fifo, "u_wr_fifo")
         .connect("clk", clk)
         .connect("rst", rst)
-        .connect("in_valid", wr_push)
-        .out("in_ready", wr_push_ready)
-        .connect("in_data", wr_data)
+        .connect("in_valid", out.wr_push)
+        .out("in_ready", out.wr_push_ready)
+        .connect("in_data", out.wr_data)
         .out("out_valid", wr_valid)
         .connect("out_ready", wr_pop)
         .out("out_data", wr_out)
