@@ -6,15 +6,16 @@
 //! rounding ties) and random ones (seeded, `$TB_SEED` overrides).
 
 use golden::requant::Requant;
-use hdl::engine::requant::{finish, scaled, Product};
+use hdl::engine::requant::{coarse, finish, scaled, Product, SHIFT_BITS};
 use hdl::ir::{Design, Expr, Module, Ty};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use testbench::verilator::{BuildSpec, Model, PortDesc};
 
-fn datapath() -> Module {
-    let mut m = Module::new("rq_dp");
-    m.doc("requant::scaled then requant::finish, combinational");
+/// `scaled`, `coarse` with the shift's low `low` bits left, `finish` with them.
+fn datapath(low: u32) -> Module {
+    let mut m = Module::new(format!("rq_dp{low}"));
+    m.doc("requant::scaled, coarse and finish, combinational");
     let clk = m.input("clk", Ty::u(1), Some("Unused: the simulator's clock"), "");
     m.allow_unused(clk, "the datapath is combinational");
     let acc = m.input("acc", Ty::u(32), Some("Operands"), "int32 accumulator");
@@ -32,18 +33,29 @@ fn datapath() -> Module {
         mult.into(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let r = finish(&mut m, "", prod, shift.into(), relu.into());
+    let t1 = coarse(prod, shift.into(), low);
+    let lo = Expr::from(shift).slice(0, low.min(SHIFT_BITS));
+    let r = finish(&mut m, "", t1, lo, relu.into());
     m.assign(out, Expr::from(r));
     m
 }
 
+/// The whole shift in `finish` (the engine without `--out-pipe`), and split
+/// at bit 4 (`--out-pipe`: 16 or 0 before the register, 0..=15 after).
 #[test]
 fn scaled_then_finish_matches_golden() {
-    let m = datapath();
+    for low in [SHIFT_BITS, 4] {
+        check_datapath(low);
+    }
+}
+
+fn check_datapath(low: u32) {
+    let m = datapath(low);
+    let name = m.name.clone();
     let mut d = Design::new(m.name.clone());
     d.include(m).unwrap_or_else(|e| panic!("{e}"));
     let v = hdl::verilog::print(&d).unwrap_or_else(|e| panic!("{e}"));
-    testbench::tools::verilator_lint("rq_dp", "rq_dp", &v).unwrap_or_else(|e| panic!("{e}"));
+    testbench::tools::verilator_lint(&name, &name, &v).unwrap_or_else(|e| panic!("{e}"));
     let ports = vec![
         PortDesc::input("clk", 1),
         PortDesc::input("acc", 32),
@@ -54,7 +66,7 @@ fn scaled_then_finish_matches_golden() {
         PortDesc::output("r", 8),
     ];
     let mut sim =
-        Model::build(&BuildSpec::new(v, "rq_dp", ports)).unwrap_or_else(|e| panic!("{e}"));
+        Model::build(&BuildSpec::new(v, name.as_str(), ports)).unwrap_or_else(|e| panic!("{e}"));
     let p = |name: &str| sim.port(name).unwrap_or_else(|e| panic!("{e}"));
     let (acc_p, bias_p, mult_p, shift_p, relu_p, r_p) = (
         p("acc"),
@@ -118,7 +130,7 @@ fn scaled_then_finish_matches_golden() {
                 let got = sim.get(r_p) as u8 as i8;
                 assert_eq!(
                     got, want,
-                    "acc {acc} bias {bias} mult {mult} shift {shift} relu {relu}"
+                    "low {low}: acc {acc} bias {bias} mult {mult} shift {shift} relu {relu}"
                 );
                 checked += 1;
             }

@@ -328,22 +328,30 @@ pub(super) fn build(
         let tag = l.to_string();
         let prod = super::requant::scaled(m, &tag, rq_product, acc, bias_j, mult_j)?;
         let r8 = if s2.is_some() {
+            // Stage 1 shifts by the shift's top bit (0 or 16) on the way
+            // into the register: stage 2 shifts by 0..=15.
             let pr = m.reg_in(
                 &format!("s2_prod{l}_reg"),
-                Ty::s(super::requant::PROD_BITS),
+                Ty::s(super::requant::T_BITS),
                 sync,
-                "(acc + bias) * mult",
+                "2 * (acc + bias) * mult >> (shift & 16)",
             );
             let sr = m.reg_in(
                 &format!("s2_shift{l}_reg"),
-                Ty::u(5),
+                Ty::u(4),
                 sync,
-                "the record's shift",
+                "the record's shift, low bits",
             );
-            s2_lanes.push((pr, sr, prod, shift_j));
+            s2_lanes.push((
+                pr,
+                sr,
+                super::requant::coarse(prod, shift_j.clone(), 4),
+                shift_j.slice(0, 4),
+            ));
             super::requant::finish(m, &tag, pr.into(), sr.into(), relu_on.clone())
         } else {
-            super::requant::finish(m, &tag, prod, shift_j, relu_on.clone())
+            let t1 = super::requant::coarse(prod, shift_j.clone(), super::requant::SHIFT_BITS);
+            super::requant::finish(m, &tag, t1, shift_j, relu_on.clone())
         };
         let old = by_grp_at(mgrp, l, &pool_old);
         let bigger = Expr::from(r8).as_signed().cmp_gt(old.clone().as_signed());

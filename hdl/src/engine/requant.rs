@@ -91,10 +91,32 @@ pub const PROD_BITS: u32 = W;
 /// Low bits of `t` the clamp reads (see [`finish`]).
 const TW: u32 = 12;
 
-/// The requantization's second half: round, shift, clamp (and ReLU) a
-/// product of [`scaled`] (`shift`: the record's, 5 bits: the record check
-/// keeps it in 0..=31; `relu`: 1 bit);
-/// returns the int8 result as an 8-bit wire named `rq_out{tag}`.
+/// Bits of the doubled, coarsely shifted product [`coarse`] returns.
+pub const T_BITS: u32 = W + 1;
+
+/// Bits of a record's shift (the record check keeps it in 0..=31).
+pub const SHIFT_BITS: u32 = 5;
+
+/// `(2 * prod) >> (shift with its low `low` bits cleared)`: the shift's upper
+/// bits applied to the doubled product of [`scaled`], [`T_BITS`] bits
+/// (signed); [`finish`] shifts by the low `low` bits and clamps. The
+/// product is doubled first so that its rounding bit (bit `s - 1`) is never
+/// shifted out: `low = SHIFT_BITS` is the whole shift left to `finish`; the
+/// output pipeline (`out_pipe`) registers this with `low = 4`, so stage 2
+/// shifts by 0..=15 only.
+pub fn coarse(prod: Expr, shift: Expr, low: u32) -> Expr {
+    let doubled = Expr::concat(vec![Expr::zero(Ty::u(1)), prod]).as_signed();
+    if low >= SHIFT_BITS {
+        return doubled;
+    }
+    let hi = shift.slice(low, SHIFT_BITS - low);
+    doubled.sra(Expr::concat(vec![Expr::zero(Ty::u(low)), hi]))
+}
+
+/// The requantization's second half: round, shift, clamp (and ReLU). `t1`
+/// is [`coarse`]'s doubled product, `shift_lo` the shift's low bits that
+/// `coarse` left (`relu`: 1 bit); returns the int8 result as an 8-bit wire
+/// named `rq_out{tag}`.
 ///
 /// With `x` the product and `s` the shift, `(x + round(s)) >> s` is
 /// `(t + 1) >> 1` for `t = (2 * x) >> s`, `s = 0` included (`x = q * 2^s + r`:
@@ -104,13 +126,10 @@ const TW: u32 = 12;
 /// there is no 49-bit rounding adder and no 49-bit comparison: the output
 /// path's longest logic on an FPGA (`golden::requant` is the reference the
 /// engine tests compare with).
-pub fn finish(m: &mut Module, tag: &str, prod: Expr, shift: Expr, relu: Expr) -> SignalId {
-    let sh5 = shift;
+pub fn finish(m: &mut Module, tag: &str, t1: Expr, shift_lo: Expr, relu: Expr) -> SignalId {
     let t = m.wire_of(
         &format!("rq_t{tag}"),
-        Expr::concat(vec![Expr::zero(Ty::u(1)), prod])
-            .as_signed()
-            .sra(sh5),
+        t1.sra(shift_lo),
         "2 * product >> shift (the rounding bit is its bit 0)",
     );
     let te = || Expr::from(t);
