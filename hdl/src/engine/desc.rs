@@ -5,8 +5,9 @@
 
 use contracts::engine::{self as ce, Limits, ProgrammingModel};
 
-use crate::ir::{Expr, Module, SignalId};
+use crate::ir::{Expr, Module, SignalId, Ty};
 use crate::parts::ops::{k, k64};
+use crate::process::{DomainId, Proc};
 use crate::GenError;
 
 use super::top::z;
@@ -82,6 +83,8 @@ pub fn fields(m: &mut Module, pm: &ProgrammingModel, all: &Expr) -> Result<Desc,
 /// Registers the checks read besides the descriptor: the derived sizes (set
 /// by the check states in turn) and the list the start copied.
 pub struct CheckState {
+    /// The engine's clock domain (the spans are registers).
+    pub sync: DomainId,
     pub hc: SignalId,
     pub wc: SignalId,
     pub run_addr: SignalId,
@@ -126,22 +129,28 @@ pub fn checks(m: &mut Module, d: &Desc, st: &CheckState, lim: &Limits, mbb: u32)
     // their limits.
     let narrow_e = |e: Expr, max: u32| e.slice(0, bit_len(max));
     let narrow = |s: SignalId, max: u32| narrow_e(Expr::from(s), max);
-    let span_h = m.wire_of(
-        "span_h",
+    // Registers loaded every cycle: the descriptor's words are in place a
+    // cycle before CHKA (DWAIT waits for the last response to leave), and a
+    // product through a DSP block was the engine's longest path into CHKA's
+    // decision on the ULX3S.
+    let span_h = m.reg_in("span_h_reg", Ty::u(16), st.sync, "dil_h*(k_h-1)");
+    let span_w = m.reg_in("span_w_reg", Ty::u(16), st.sync, "dil_w*(k_w-1)");
+    let mut p = Proc::sync(st.sync).with_comment("The kernel spans of the descriptor.");
+    p.set(
+        span_h,
         z(
             narrow(d.dl_h, lim.dil).mul_wide(narrow_e(Expr::from(d.k_h) - k(8, 1), lim.k_h - 1)),
             16,
         ),
-        "dil_h*(k_h-1)",
     );
-    let span_w = m.wire_of(
-        "span_w",
+    p.set(
+        span_w,
         z(
             narrow(d.dl_w, lim.dil).mul_wide(narrow_e(Expr::from(d.k_w) - k(8, 1), lim.k_w - 1)),
             16,
         ),
-        "dil_w*(k_w-1)",
     );
+    m.process(p);
     let too_large = lt(Expr::from(d.in_h), lim.in_h, 16)
         | lt(Expr::from(d.in_w), lim.in_w, 16)
         | lt(Expr::from(d.in_c), lim.in_c, 16)

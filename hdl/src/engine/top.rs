@@ -963,6 +963,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         &mut m,
         &d,
         &super::desc::CheckState {
+            sync,
             hc,
             wc,
             run_addr,
