@@ -328,25 +328,26 @@ pub(super) fn build(
         let tag = l.to_string();
         let prod = super::requant::scaled(m, &tag, rq_product, acc, bias_j, mult_j)?;
         let r8 = if s2.is_some() {
-            // Stage 1 shifts by the shift's top bit (0 or 16) on the way
-            // into the register: stage 2 shifts by 0..=15.
+            // The whole shift is stage 2's: splitting it (the top bit in
+            // stage 1, `requant::coarse(.., 4)`) made stage 1 the ULX3S's
+            // longest path (45.6 against 48.3 MHz at 4x4).
             let pr = m.reg_in(
                 &format!("s2_prod{l}_reg"),
                 Ty::s(super::requant::T_BITS),
                 sync,
-                "2 * (acc + bias) * mult >> (shift & 16)",
+                "2 * (acc + bias) * mult",
             );
             let sr = m.reg_in(
                 &format!("s2_shift{l}_reg"),
-                Ty::u(4),
+                Ty::u(super::requant::SHIFT_BITS),
                 sync,
-                "the record's shift, low bits",
+                "the record's shift",
             );
             s2_lanes.push((
                 pr,
                 sr,
-                super::requant::coarse(prod, shift_j.clone(), 4),
-                shift_j.slice(0, 4),
+                super::requant::coarse(prod, shift_j.clone(), super::requant::SHIFT_BITS),
+                shift_j,
             ));
             super::requant::finish(m, &tag, pr.into(), sr.into(), relu_on.clone())
         } else {

@@ -101,9 +101,9 @@ pub const SHIFT_BITS: u32 = 5;
 /// bits applied to the doubled product of [`scaled`], [`T_BITS`] bits
 /// (signed); [`finish`] shifts by the low `low` bits and clamps. The
 /// product is doubled first so that its rounding bit (bit `s - 1`) is never
-/// shifted out: `low = SHIFT_BITS` is the whole shift left to `finish`; the
-/// output pipeline (`out_pipe`) registers this with `low = 4`, so stage 2
-/// shifts by 0..=15 only.
+/// shifted out: `low = SHIFT_BITS` is the whole shift left to `finish` (the
+/// engine's choice: with `low = 4` the output pipeline's stage 1, which
+/// registers this, became the longer stage on the ULX3S).
 pub fn coarse(prod: Expr, shift: Expr, low: u32) -> Expr {
     let doubled = Expr::concat(vec![Expr::zero(Ty::u(1)), prod]).as_signed();
     if low >= SHIFT_BITS {
