@@ -939,11 +939,34 @@ fn check_module(
         }
     }
     for (i, mm) in m.memories.iter().enumerate() {
-        if mem_writes[i] == 0 || mem_reads[i] == 0 {
-            errs.push(format!(
+        match &mm.init {
+            None if mem_writes[i] == 0 || mem_reads[i] == 0 => errs.push(format!(
                 "memory `{}` needs at least one write and one read port",
                 mm.name
-            ));
+            )),
+            None => {}
+            Some(words) => {
+                if mem_reads[i] == 0 {
+                    errs.push(format!("ROM `{}` needs a read port", mm.name));
+                }
+                if words.is_empty() || mm.width == 0 || mm.width > 128 {
+                    errs.push(format!(
+                        "ROM `{}`: needs 1.. words of 1..=128 bits, has {} of {}",
+                        mm.name,
+                        words.len(),
+                        mm.width
+                    ));
+                } else if let Some((a, w)) = words
+                    .iter()
+                    .enumerate()
+                    .find(|(_, &w)| mm.width < 128 && w >> mm.width != 0)
+                {
+                    errs.push(format!(
+                        "ROM `{}`: word {a} ({w:#x}) does not fit {} bits",
+                        mm.name, mm.width
+                    ));
+                }
+            }
         }
     }
 

@@ -415,6 +415,11 @@ pub struct Memory {
     pub comment: String,
     /// Synthesis hints, printed as attributes; none by default.
     pub hints: MemHints,
+    /// Initial contents, one word per address (`Module::rom`): a memory with
+    /// them may have no write port (a ROM). Printed as an `initial` block,
+    /// which simulators load and synthesis takes as the block RAM's
+    /// initial value.
+    pub init: Option<Vec<u128>>,
 }
 
 /// Synthesis hints of a [`Memory`]. They never change simulation semantics.
@@ -659,7 +664,18 @@ impl Module {
             depth,
             comment: comment.to_string(),
             hints: MemHints::default(),
+            init: None,
         });
+        id
+    }
+    /// A read-only memory of `contents.len()` words of `width` bits (at most
+    /// 128), read with [`Module::mem_read`]; no write port. The check refuses
+    /// a word wider than `width` and an empty ROM.
+    pub fn rom(&mut self, name: &str, width: u32, contents: Vec<u128>, comment: &str) -> MemoryId {
+        let id = self.memory(name, width, contents.len() as u32, comment);
+        if let Some(m) = self.memories.get_mut(id.0 as usize) {
+            m.init = Some(contents);
+        }
         id
     }
     /// Set the synthesis hints of a memory.

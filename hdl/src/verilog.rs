@@ -1427,6 +1427,14 @@ fn print_module(m: &Module, out: &mut String) {
             mem.name,
             mem.depth - 1
         );
+        if let Some(words) = &mem.init {
+            out.push_str("initial begin\n");
+            let digits = mem.width.div_ceil(4) as usize;
+            for (a, w) in words.iter().enumerate() {
+                let _ = writeln!(out, "    {}[{a}] = {}'h{w:0digits$x};", mem.name, mem.width);
+            }
+            out.push_str("end\n");
+        }
     }
     if !p.temps.is_empty() {
         any = true;

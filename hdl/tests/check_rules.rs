@@ -263,3 +263,50 @@ fn driving_an_input_is_rejected() {
     m.assign(a, b);
     one_error(&design_of(vec![m]), "input `a` is driven inside the module");
 }
+
+/// A ROM (`Module::rom`): a memory with contents and no write port passes and
+/// prints its words in an `initial` block; a word wider than the ROM, or no
+/// read port, is rejected; a memory without contents still needs a write port.
+#[test]
+fn rom_rules() {
+    let rom_module = |words: Vec<u128>, read: bool, with_init: bool| {
+        let mut m = Module::new("lut8");
+        let clk = m.input("clk", Ty::bit(), None, "");
+        let a = m.input("a", Ty::u(2), None, "");
+        let y = m.output("y", Ty::u(8), None, "");
+        let mem = if with_init {
+            m.rom("words", 8, words, "")
+        } else {
+            m.memory("words", 8, 4, "")
+        };
+        let r = m.reg("y_reg", Ty::u(8), "");
+        if read {
+            m.mem_read(mem, clk, Expr::bit(true), a, r);
+        } else {
+            m.allow_unused(clk, "test");
+            m.allow_unused(a, "test");
+            m.clocked(r, clk, Expr::uconst(8, 0), None, None);
+        }
+        m.assign(y, r);
+        m
+    };
+    let d = design_of(vec![rom_module(vec![1, 0x2a, 0xff, 7], true, true)]);
+    check(&d).expect("a ROM with a read port");
+    let v = hdl::verilog::print(&d).expect("prints");
+    assert!(
+        v.contains("initial begin\n    words[0] = 8'h01;\n    words[1] = 8'h2a;"),
+        "{v}"
+    );
+    one_error(
+        &design_of(vec![rom_module(vec![1, 0x100, 0, 0], true, true)]),
+        "ROM `words`: word 1 (0x100) does not fit 8 bits",
+    );
+    one_error(
+        &design_of(vec![rom_module(vec![1, 2, 3, 4], false, true)]),
+        "ROM `words` needs a read port",
+    );
+    one_error(
+        &design_of(vec![rom_module(Vec::new(), true, false)]),
+        "memory `words` needs at least one write and one read port",
+    );
+}

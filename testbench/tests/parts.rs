@@ -16,6 +16,7 @@ use hdl::parts::counter::{self, CounterConfig};
 use hdl::parts::delay::{self, DelayConfig};
 use hdl::parts::fifo::{self, FifoConfig, Storage};
 use hdl::parts::ram::{self, RamConfig};
+use hdl::parts::rom::{self, RomConfig};
 use hdl::parts::skid::{self, SkidConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -627,6 +628,64 @@ fn ram_lint_latch_free_and_block_ram() {
     // Each byte lane of 512 words is exactly one 512 x 8 block RAM.
     let n = ice40_brams(&ram_part(512), "parts-ram-ice40");
     assert_eq!(n, 4, "a 512 x 32 RAM with byte enables is four SB_RAM40_4K");
+}
+
+// ---------------------------------------------------------------------- ROM
+
+fn rom_part(name: &str, width: u32, contents: Vec<u128>) -> Module {
+    rom::build(&RomConfig {
+        name: name.into(),
+        width,
+        contents,
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every word read back under random read enables, a non-power-of-two depth
+/// and a width past 32 bits: the register takes `rom[addr]` at an enabled
+/// edge and holds otherwise.
+#[test]
+fn rom_reads_its_contents() {
+    let mut r = rng(9);
+    let words: Vec<u128> = (0..300).map(|_| u128::from(r.gen::<u64>() >> 27)).collect();
+    let part = rom_part("rom_300x37", 37, words.clone());
+    let mut dut = Dut::new(&part);
+    let mut want: Option<u64> = None;
+    let mut seen = vec![false; words.len()];
+    for cycle in 0..6000 {
+        let (re, ra) = (r.gen_bool(0.7), r.gen_range(0..words.len()));
+        dut.set("rd_en", re as u64);
+        dut.set("rd_addr", ra as u64);
+        if let Some(v) = want {
+            assert_eq!(dut.get("rd_data"), v, "cycle {cycle}; {}", dut.note());
+        }
+        if re {
+            want = Some(words[ra] as u64);
+            seen[ra] = true;
+        }
+        dut.tick();
+    }
+    assert!(seen.iter().all(|&s| s), "every word read at least once");
+}
+
+#[test]
+fn rom_lint_latch_free_and_block_ram() {
+    let mut r = rng(10);
+    let words: Vec<u128> = (0..256).map(|_| u128::from(r.gen::<u16>())).collect();
+    let part = rom_part("rom_256x16", 16, words);
+    tool_checks(&part, "parts-rom");
+    let n = ice40_brams(&part, "parts-rom-ice40");
+    assert_eq!(n, 1, "a 256 x 16 ROM is one SB_RAM40_4K with its contents");
+    let e = rom::build(&RomConfig {
+        name: "r".into(),
+        width: 16,
+        contents: vec![1, 1 << 16],
+    });
+    assert!(
+        matches!(e, Err(ref e) if e.to_string().contains("every word must fit 16 bits (word 1)")),
+        "{:?}",
+        e.err()
+    );
 }
 
 // ------------------------------------------------------------ configuration

@@ -7,6 +7,7 @@
 //!   (the loop nest of an address generator).
 //! - [`delay`]: a delay line of N register stages.
 //! - [`ram`]: a simple dual-port RAM with byte enables, inferred as block RAM.
+//! - [`rom`]: a read-only memory with fixed contents and a synchronous read port.
 //! - [`bundle`]: interface bundles (valid/ready stream, memory port, register port).
 //! - [`inst`]: the one way to instantiate and wire a submodule, checked against
 //!   the child's ports.
@@ -23,6 +24,7 @@ pub mod fifo;
 pub mod inst;
 pub mod ops;
 pub mod ram;
+pub mod rom;
 pub mod skid;
 
 pub use bundle::{Bundle, CsrPort, MemPort, Role, Stream};
