@@ -337,6 +337,13 @@ impl Walk {
     }
 }
 
+/// Where the staging ring's bytes are: registers `A[h][i][c]` and
+/// `B[h][r][c]`, or block RAM (`staging_ram`).
+enum Staging {
+    Regs(Vec<Vec<Vec<SignalId>>>, Vec<Vec<Vec<SignalId>>>),
+    Ram(RamStaging),
+}
+
 /// What lands in the staging ring in a cycle (the same writes the staging
 /// registers take): A bytes of one row from memory or the input buffer, a
 /// B row from memory or from the weight buffer.
@@ -521,57 +528,59 @@ impl RamStaging {
         );
         p.set(fb_strb, b_strb);
         p.set(fb_data, b_wdata);
+        // Written flags: cleared when the half's chunk starts, set by a write.
+        let mut flag = |m: &mut Module, name: String, what: &str, clear: &Expr, hit: Expr| {
+            let f = m.reg_reset(&name, Ty::u(1), sync, 0, what);
+            p.if_(clear.clone(), |p| {
+                p.set(f, Expr::bit(false));
+            })
+            .elif(hit, |p| {
+                p.set(f, Expr::bit(true));
+            });
+            f
+        };
+        let a_any = m.wire_of(
+            "sa_we_any",
+            Expr::or_all(w.a_en.clone(), Ty::u(1)),
+            "some byte of the A word lands",
+        );
         let mut a_wr = Vec::new();
         let mut b_wr = Vec::new();
         for h in 0..HALVES {
             let clear = w.chunk_go.clone() & Expr::from(w.hp).cmp_eq(k(HB, h));
-            let a_here = w.la_half.clone().cmp_eq(k(HB, h));
-            let rows_h: Vec<SignalId> = (0..rows)
-                .map(|i| {
-                    let f = m.reg_reset(
-                        &format!("sa{h}_{i}_wr_reg"),
-                        Ty::u(1),
-                        sync,
-                        0,
-                        "the chunk of this half wrote this row",
-                    );
-                    let any = Expr::or_all(w.a_en.clone(), Ty::u(1));
-                    let hit = Expr::from(a_hit[i as usize]) & a_here.clone() & any;
-                    p.if_(clear.clone(), |p| {
-                        p.set(f, Expr::bit(false));
+            let a_here = w.la_half.clone().cmp_eq(k(HB, h)) & a_any;
+            let b_here = Expr::from(b_we)
+                & Expr::mux(
+                    w.land_b.clone(),
+                    w.t_half.clone().cmp_eq(k(HB, h)),
+                    w.bp_half.clone().cmp_eq(k(HB, h)),
+                );
+            a_wr.push(
+                (0..rows)
+                    .map(|i| {
+                        flag(
+                            m,
+                            format!("sa{h}_{i}_wr_reg"),
+                            "the chunk of this half wrote this row",
+                            &clear,
+                            Expr::from(a_hit[i as usize]) & a_here.clone(),
+                        )
                     })
-                    .elif(hit, |p| {
-                        p.set(f, Expr::bit(true));
-                    });
-                    f
-                })
-                .collect();
-            let b_here = Expr::mux(
-                w.land_b.clone(),
-                w.t_half.clone().cmp_eq(k(HB, h)),
-                w.bp_half.clone().cmp_eq(k(HB, h)),
+                    .collect::<Vec<_>>(),
             );
-            let cols_h: Vec<SignalId> = (0..cols)
-                .map(|c| {
-                    let f = m.reg_reset(
-                        &format!("sb{h}_{c}_wr_reg"),
-                        Ty::u(1),
-                        sync,
-                        0,
-                        "the chunk of this half wrote this column",
-                    );
-                    let hit = Expr::from(b_we) & b_here.clone() & Expr::from(b_strb).bit_at(c);
-                    p.if_(clear.clone(), |p| {
-                        p.set(f, Expr::bit(false));
+            b_wr.push(
+                (0..cols)
+                    .map(|c| {
+                        flag(
+                            m,
+                            format!("sb{h}_{c}_wr_reg"),
+                            "the chunk of this half wrote this column",
+                            &clear,
+                            b_here.clone() & Expr::from(b_strb).bit_at(c),
+                        )
                     })
-                    .elif(hit, |p| {
-                        p.set(f, Expr::bit(true));
-                    });
-                    f
-                })
-                .collect();
-            a_wr.push(rows_h);
-            b_wr.push(cols_h);
+                    .collect::<Vec<_>>(),
+            );
         }
         m.process(p);
         Ok(RamStaging {
@@ -611,6 +620,14 @@ impl RamStaging {
         );
         let byte = |e: Expr, i: u32| e.slice(8 * i, 8);
         let by_fp = |v: Vec<Expr>| -> Expr { select(v, Some(fp), HB) };
+        // Byte `c` of a RAM word, or of the write forwarded past its read.
+        let merged = |hit: Expr, strb: SignalId, data: SignalId, rd: SignalId, c: u32| {
+            Expr::mux(
+                hit & Expr::from(strb).bit_at(c),
+                byte(data.into(), c),
+                byte(rd.into(), c),
+            )
+        };
         let a_parts: Vec<Expr> = self
             .a_rd
             .iter()
@@ -618,13 +635,7 @@ impl RamStaging {
             .map(|(i, &rd)| {
                 let word = Expr::concat(
                     (0..self.cb)
-                        .map(|c| {
-                            Expr::mux(
-                                Expr::from(self.fa_v[i]) & Expr::from(self.fa_strb).bit_at(c),
-                                byte(self.fa_data.into(), c),
-                                byte(rd.into(), c),
-                            )
-                        })
+                        .map(|c| merged(self.fa_v[i].into(), self.fa_strb, self.fa_data, rd, c))
                         .collect(),
                 );
                 let w = m.wire_of(&format!("sa{i}_word"), word, "the row's bytes, forwarded");
@@ -639,11 +650,7 @@ impl RamStaging {
             .collect();
         let b_parts: Vec<Expr> = (0..self.cols)
             .map(|c| {
-                let v = Expr::mux(
-                    Expr::from(self.fb_v) & Expr::from(self.fb_strb).bit_at(c),
-                    byte(self.fb_data.into(), c),
-                    byte(self.b_rd.into(), c),
-                );
+                let v = merged(self.fb_v.into(), self.fb_strb, self.fb_data, self.b_rd, c);
                 let written = by_fp(
                     self.b_wr
                         .iter()
@@ -2526,7 +2533,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     });
     m.process(sbf);
 
-    let staging_ram = if let (Some((a_reg, b_reg)), None) = (&staging_regs, parts.staging) {
+    let staging = if let Some((a_reg, b_reg)) = staging_regs {
         let mut ss = Proc::sync(sync)
             .with_comment("Staging: a chunk's half is cleared when it starts, then reads fill it.");
         for h in 0..HALVES {
@@ -2570,13 +2577,13 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             }
         }
         m.process(ss);
-        None
+        Staging::Regs(a_reg, b_reg)
     } else if let Some((sa, sb)) = parts.staging {
         m.allow_unused(
             bp_j,
             "the weight reader's row is below CB: the B RAM's address takes its low bits",
         );
-        Some(RamStaging::build(
+        Staging::Ram(RamStaging::build(
             &mut m,
             sync,
             clk,
@@ -2629,8 +2636,25 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let pick = |regs: &[SignalId]| -> Expr {
         select(regs.iter().map(|&s| Expr::from(s)).collect(), Some(fb), 8)
     };
-    let (in_a, in_b) = match (&staging_regs, &staging_ram) {
-        (Some((a_reg, b_reg)), _) => {
+    let feed = m.wire_of(
+        "feed_fire",
+        Expr::from(arr_in_valid) & arr_in_ready,
+        "a beat moves",
+    );
+    // The beat after this edge: the feeder's registers take it, and the
+    // staging RAMs read it a cycle ahead.
+    let fb_next = Expr::mux(
+        Expr::from(feed) & feed_last_beat,
+        k(8, 0),
+        Expr::mux(feed, Expr::from(fb) + k(8, 1), Expr::from(fb)),
+    );
+    let fp_next = Expr::mux(
+        Expr::from(feed) & feed_last_beat,
+        Expr::from(fp) + k(HB, 1),
+        Expr::from(fp),
+    );
+    let (in_a, in_b) = match &staging {
+        Staging::Regs(a_reg, b_reg) => {
             let in_a_parts: Vec<Expr> = (0..rows as usize)
                 .map(|i| {
                     select(
@@ -2654,43 +2678,14 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
                 .collect();
             (Expr::concat(in_a_parts), Expr::concat(in_b_parts))
         }
-        (None, Some(st)) => {
-            // Read a cycle ahead: the address of the beat after this edge.
-            let moves = Expr::from(arr_in_valid) & arr_in_ready;
-            let fb_next = Expr::mux(
-                moves.clone() & feed_last_beat,
-                k(8, 0),
-                Expr::mux(moves.clone(), Expr::from(fb) + k(8, 1), Expr::from(fb)),
-            );
-            let fp_next = Expr::mux(
-                moves & feed_last_beat,
-                Expr::from(fp) + k(HB, 1),
-                Expr::from(fp),
-            );
-            st.read(&mut m, fp, fb, fp_next, fb_next)
-        }
-        (None, None) => {
-            return Err(GenError::Internal(
-                "staging: neither registers nor RAM".into(),
-            ))
-        }
+        Staging::Ram(st) => st.read(&mut m, fp, fb, fp_next.clone(), fb_next.clone()),
     };
     let arr_in_a = m.wire_of("arr_in_a", in_a, "A column of the beat");
     let arr_in_b = m.wire_of("arr_in_b", in_b, "B row of the beat");
-    let feed = m.wire_of(
-        "feed_fire",
-        Expr::from(arr_in_valid) & arr_in_ready,
-        "a beat moves",
-    );
     let mut sf =
         Proc::sync(sync).with_comment("Staging half bookkeeping: allocate, complete, release.");
-    sf.if_(feed, |p| {
-        p.set(fb, Expr::from(fb) + k(8, 1));
-        p.if_(feed_last_beat, |p| {
-            p.set(fb, k(8, 0));
-            p.set(fp, Expr::from(fp) + k(HB, 1));
-        });
-    });
+    sf.set(fb, fb_next);
+    sf.set(fp, fp_next);
     for h in 0..HALVES as usize {
         let hk = k(HB, h as u32);
         let rel = Expr::from(feed) & feed_last_beat & Expr::from(fp).cmp_eq(hk.clone());
