@@ -328,14 +328,14 @@ pub(super) fn build(
         let tag = l.to_string();
         let prod = super::requant::scaled(m, &tag, rq_product, acc, bias_j, mult_j)?;
         let r8 = if s2.is_some() {
-            // The whole shift is stage 2's: splitting it (the top bit in
-            // stage 1, `requant::coarse(.., 4)`) made stage 1 the ULX3S's
-            // longest path (45.6 against 48.3 MHz at 4x4).
+            // The whole of `finish` is stage 2's: moving the shift's top
+            // bit into stage 1 made stage 1 the ULX3S's longest path (45.6
+            // against 48.3 MHz at 4x4).
             let pr = m.reg_in(
                 &format!("s2_prod{l}_reg"),
-                Ty::s(super::requant::T_BITS),
+                Ty::s(super::requant::PROD_BITS),
                 sync,
-                "2 * (acc + bias) * mult",
+                "(acc + bias) * mult",
             );
             let sr = m.reg_in(
                 &format!("s2_shift{l}_reg"),
@@ -343,16 +343,10 @@ pub(super) fn build(
                 sync,
                 "the record's shift",
             );
-            s2_lanes.push((
-                pr,
-                sr,
-                super::requant::coarse(prod, shift_j.clone(), super::requant::SHIFT_BITS),
-                shift_j,
-            ));
+            s2_lanes.push((pr, sr, prod, shift_j));
             super::requant::finish(m, &tag, pr.into(), sr.into(), relu_on.clone())
         } else {
-            let t1 = super::requant::coarse(prod, shift_j.clone(), super::requant::SHIFT_BITS);
-            super::requant::finish(m, &tag, t1, shift_j, relu_on.clone())
+            super::requant::finish(m, &tag, prod, shift_j, relu_on.clone())
         };
         let old = by_grp_at(mgrp, l, &pool_old);
         let bigger = Expr::from(r8).as_signed().cmp_gt(old.clone().as_signed());

@@ -91,32 +91,13 @@ pub const PROD_BITS: u32 = W;
 /// Low bits of `t` the clamp reads (see [`finish`]).
 const TW: u32 = 12;
 
-/// Bits of the doubled, coarsely shifted product [`coarse`] returns.
-pub const T_BITS: u32 = W + 1;
-
 /// Bits of a record's shift (the record check keeps it in 0..=31).
 pub const SHIFT_BITS: u32 = 5;
 
-/// `(2 * prod) >> (shift with its low `low` bits cleared)`: the shift's upper
-/// bits applied to the doubled product of [`scaled`], [`T_BITS`] bits
-/// (signed); [`finish`] shifts by the low `low` bits and clamps. The
-/// product is doubled first so that its rounding bit (bit `s - 1`) is never
-/// shifted out: `low = SHIFT_BITS` is the whole shift left to `finish` (the
-/// engine's choice: with `low = 4` the output pipeline's stage 1, which
-/// registers this, became the longer stage on the ULX3S).
-pub fn coarse(prod: Expr, shift: Expr, low: u32) -> Expr {
-    let doubled = Expr::concat(vec![Expr::zero(Ty::u(1)), prod]).as_signed();
-    if low >= SHIFT_BITS {
-        return doubled;
-    }
-    let hi = shift.slice(low, SHIFT_BITS - low);
-    doubled.sra(Expr::concat(vec![Expr::zero(Ty::u(low)), hi]))
-}
-
-/// The requantization's second half: round, shift, clamp (and ReLU). `t1`
-/// is [`coarse`]'s doubled product, `shift_lo` the shift's low bits that
-/// `coarse` left (`relu`: 1 bit); returns the int8 result as an 8-bit wire
-/// named `rq_out{tag}`.
+/// The requantization's second half: round, shift, clamp (and ReLU) a
+/// product of [`scaled`] (`shift`: the record's, [`SHIFT_BITS`] bits;
+/// `relu`: 1 bit); returns the int8 result as an 8-bit wire named
+/// `rq_out{tag}`.
 ///
 /// With `x` the product and `s` the shift, `(x + round(s)) >> s` is
 /// `(t + 1) >> 1` for `t = (2 * x) >> s`, `s = 0` included (`x = q * 2^s + r`:
@@ -126,10 +107,12 @@ pub fn coarse(prod: Expr, shift: Expr, low: u32) -> Expr {
 /// there is no 49-bit rounding adder and no 49-bit comparison: the output
 /// path's longest logic on an FPGA (`golden::requant` is the reference the
 /// engine tests compare with).
-pub fn finish(m: &mut Module, tag: &str, t1: Expr, shift_lo: Expr, relu: Expr) -> SignalId {
+pub fn finish(m: &mut Module, tag: &str, prod: Expr, shift: Expr, relu: Expr) -> SignalId {
     let t = m.wire_of(
         &format!("rq_t{tag}"),
-        t1.sra(shift_lo),
+        Expr::concat(vec![Expr::zero(Ty::u(1)), prod])
+            .as_signed()
+            .sra(shift),
         "2 * product >> shift (the rounding bit is its bit 0)",
     );
     let te = || Expr::from(t);
