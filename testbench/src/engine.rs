@@ -16,6 +16,7 @@
 //! engine must leave in it and report; both are independent of the RTL and of
 //! the layer compiler.
 
+pub mod cases;
 pub mod image;
 pub mod oracle;
 

@@ -17,7 +17,8 @@ use golden::Padding;
 use hdl::engine::EngineConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use testbench::engine::image::{edge_i8, random_i8, random_requant, ImageBuilder, Program};
+use testbench::engine::cases::{boundary_value, must_cover, operands, random_layer, three_layers};
+use testbench::engine::image::{random_i8, random_requant, ImageBuilder, Program};
 use testbench::engine::oracle::{
     layer_counts, residency, Descriptor, MemImage, Outcome, Record, FIELDS,
 };
@@ -211,21 +212,6 @@ fn run_checked(sim: &mut EngineSim, prog: &Program, what: &str) -> RunResult {
     r
 }
 
-/// Operands for `layer`: random, or drawn from the int8 extremes.
-fn operands(rng: &mut StdRng, layer: &ConvLayer, edge: bool) -> (Vec<i8>, Vec<i8>) {
-    if edge {
-        (
-            edge_i8(rng, layer.input_len()),
-            edge_i8(rng, layer.weight_len()),
-        )
-    } else {
-        (
-            random_i8(rng, layer.input_len()),
-            random_i8(rng, layer.weight_len()),
-        )
-    }
-}
-
 /// A program of one layer with random (or edge) operands.
 fn one_layer(pm: &ProgrammingModel, rng: &mut StdRng, layer: &ConvLayer, edge: bool) -> Program {
     let (input, weights) = operands(rng, layer, edge);
@@ -242,42 +228,6 @@ fn reads_of(sim: &EngineSim, layer: &ConvLayer) -> u64 {
     layer_counts(&d, &sim.machine()).reads
 }
 
-/// A random valid conv layer: kernels 1..=5 each way, strides 1..=3, dilation
-/// 1..=2, asymmetric pads up to the limit, images 1..=max_hw, channels
-/// 1..=max_c, ReLU or not, pooling or not; requantization fitted to its range.
-fn random_layer(rng: &mut StdRng, max_hw: usize, max_c: usize) -> ConvLayer {
-    loop {
-        let (k_h, k_w) = (rng.gen_range(1..=5), rng.gen_range(1..=5));
-        let (dil_h, dil_w) = (rng.gen_range(1..=2), rng.gen_range(1..=2));
-        let pad = |rng: &mut StdRng, k: usize, d: usize| rng.gen_range(0..=d * (k - 1));
-        let padding = Padding {
-            top: pad(rng, k_h, dil_h),
-            bottom: pad(rng, k_h, dil_h),
-            left: pad(rng, k_w, dil_w),
-            right: pad(rng, k_w, dil_w),
-        };
-        let mut l = ConvLayer::new(
-            rng.gen_range(1..=max_hw),
-            rng.gen_range(1..=max_hw),
-            rng.gen_range(1..=max_c),
-            rng.gen_range(1..=max_c),
-            k_h,
-            k_w,
-        )
-        .with_stride(rng.gen_range(1..=3), rng.gen_range(1..=3))
-        .with_dilation(dil_h, dil_w)
-        .with_padding(padding)
-        .with_relu(rng.gen());
-        if rng.gen_ratio(2, 5) {
-            let k = rng.gen_range(1..=3);
-            l = l.with_pool(k, rng.gen_range(1..=3), rng.gen_range(0..k));
-        }
-        if l.validate().is_ok() {
-            return random_requant(rng, l);
-        }
-    }
-}
-
 /// A random layer whose run costs at most `max_reads` memory reads on `sim`.
 fn random_layer_within(
     sim: &EngineSim,
@@ -292,46 +242,6 @@ fn random_layer_within(
             return l;
         }
     }
-}
-
-/// Layers every conv test set must hold, whatever the random draw.
-fn must_cover() -> Vec<ConvLayer> {
-    vec![
-        // 5x3 kernel, stride (1,2), asymmetric pads, ReLU, pool 2/2.
-        ConvLayer::new(9, 11, 5, 6, 5, 3)
-            .with_stride(1, 2)
-            .with_padding(Padding {
-                top: 2,
-                bottom: 1,
-                left: 0,
-                right: 2,
-            })
-            .with_relu(true)
-            .with_pool(2, 2, 0),
-        // Stride 3, dilation 2, pool 3/1 pad 1 (overlapping windows).
-        ConvLayer::new(10, 8, 3, 5, 3, 2)
-            .with_stride(3, 1)
-            .with_dilation(2, 2)
-            .with_padding(Padding {
-                top: 4,
-                bottom: 0,
-                left: 1,
-                right: 2,
-            })
-            .with_pool(3, 1, 1),
-        // Image smaller than the array, one output pixel.
-        ConvLayer::new(2, 1, 9, 3, 2, 1),
-        // Input (720 bytes) and K (72) past the main engine's buffers: both streamed.
-        ConvLayer::new(10, 9, 8, 5, 3, 3)
-            .with_stride(2, 1)
-            .with_padding(Padding::uniform(1)),
-        // Input (540 bytes) streamed, weights (K 45) resident.
-        ConvLayer::new(12, 9, 5, 4, 3, 3)
-            .with_stride(2, 2)
-            .with_relu(true),
-        // 1x1 conv, C_out not a multiple of the array.
-        ConvLayer::new(5, 5, 17, 7, 1, 1).with_relu(true),
-    ]
 }
 
 /// id, config words, and the rw registers reading back what was written.
@@ -765,36 +675,6 @@ fn back_to_back_starts() {
     );
 }
 
-/// A small valid layer and its program with three descriptors: good, then the
-/// layer to break, then good.
-fn three_layers<'a>(
-    pm: &'a ProgrammingModel,
-    rng: &mut StdRng,
-    middle: &ConvLayer,
-) -> ImageBuilder<'a> {
-    let mut b = ImageBuilder::new(pm, BASE, rng.gen());
-    for l in [
-        // K = 9: more than one chunk on the main engine.
-        random_requant(
-            rng,
-            ConvLayer::new(3, 4, 3, 5, 1, 3).with_padding(Padding {
-                top: 0,
-                bottom: 0,
-                left: 1,
-                right: 1,
-            }),
-        ),
-        middle.clone(),
-        random_requant(rng, ConvLayer::fc(2, 9, 3)),
-    ] {
-        let input = random_i8(rng, l.input_len());
-        let at = b.tensor(&input);
-        let w = random_i8(rng, l.weight_len());
-        b.conv(&l, at, &w, None).unwrap_or_else(|e| panic!("{e}"));
-    }
-    b
-}
-
 /// Run `prog` expecting error `name` at descriptor `index`; the oracle must
 /// agree first (so the test breaks the rule it means to).
 fn expect_error(s: &mut EngineSim, prog: &Program, name: &str, index: u32, what: &str) {
@@ -955,7 +835,7 @@ fn every_error_code_with_its_index() {
         ("address_wrap", Box::new(move |d| d.out_addr = top - align)),
     ];
     for (i, (name, edit)) in cases.iter().enumerate() {
-        let b = three_layers(&pm, &mut rng, &middle);
+        let b = three_layers(&pm, BASE, &mut rng, &middle);
         expect_broken(&mut s, b, edit, name, &format!("case {i} {name}"));
     }
     // bad_requant: the first record's mult is 0; the last record's shift is 32;
@@ -989,7 +869,7 @@ fn every_error_code_with_its_index() {
             },
         ),
     ] {
-        let mut b = three_layers(&pm, &mut rng, &middle);
+        let mut b = three_layers(&pm, BASE, &mut rng, &middle);
         let ch = b.desc_mut(desc).map(|d| d.ch_addr).unwrap_or_default();
         b.put_records(ch + u64::from(pm.channel_record.bytes) * co as u64, &[rec])
             .unwrap_or_else(|e| panic!("{e}"));
@@ -1003,14 +883,14 @@ fn every_error_code_with_its_index() {
         );
     }
     // A field error in the first descriptor: index 0, nothing written.
-    let mut b = three_layers(&pm, &mut rng, &middle);
+    let mut b = three_layers(&pm, BASE, &mut rng, &middle);
     if let Some(d) = b.desc_mut(0) {
         d.k_h = 0;
     }
     let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
     expect_error(&mut s, &prog, "zero_size", 0, "zero_size in descriptor 0");
     // Start-level errors: no descriptor is read.
-    let good = three_layers(&pm, &mut rng, &middle)
+    let good = three_layers(&pm, BASE, &mut rng, &middle)
         .finish()
         .unwrap_or_else(|e| panic!("{e}"));
     for (name, addr, count) in [
@@ -1022,53 +902,6 @@ fn every_error_code_with_its_index() {
     }
     // After all that, the list runs cleanly.
     run_checked(&mut s, &good, "clean list after the errors");
-}
-
-/// Boundary values for a descriptor field that fit its bytes.
-fn boundary_value(rng: &mut StdRng, pm: &ProgrammingModel, d: &Descriptor, name: &str) -> u64 {
-    let bytes = pm.descriptor.field(name).map_or(1, |f| f.bytes);
-    let max = if bytes >= 8 {
-        u64::MAX
-    } else {
-        (1u64 << (8 * bytes)) - 1
-    };
-    let lim = &pm.limits;
-    let align = u64::from(lim.align);
-    let current = d.fields().iter().find(|f| f.0 == name).map_or(0, |f| f.1);
-    let limit = match name {
-        "in_h" => lim.in_h,
-        "in_w" => lim.in_w,
-        "in_c" => lim.in_c,
-        "out_c" => lim.out_c,
-        "k_h" => lim.k_h,
-        "k_w" => lim.k_w,
-        "stride_h" | "stride_w" => lim.stride,
-        "dil_h" | "dil_w" => lim.dil,
-        "relu" => lim.relu,
-        "pool_k" => lim.pool_k,
-        "pool_s" => lim.pool_s,
-        "pad_t" | "pad_b" | "pad_l" | "pad_r" => lim.pad,
-        _ => 4,
-    };
-    let v = if name.ends_with("addr") {
-        match rng.gen_range(0..4) {
-            0 => current + rng.gen_range(1..align),
-            1 => (1u64 << 32) - align * rng.gen_range(1..4),
-            2 => (1u64 << 32) - 64 * align,
-            _ => current + align,
-        }
-    } else {
-        match rng.gen_range(0..7) {
-            0 => 0,
-            1 => 1,
-            2 => u64::from(limit),
-            3 => u64::from(limit) + 1,
-            4 => max,
-            5 => current + 1,
-            _ => rng.gen_range(0..=6),
-        }
-    };
-    v.min(max)
 }
 
 /// Random broken descriptors (one to three fields pushed to boundary values,
@@ -1083,7 +916,7 @@ fn random_broken_descriptors_report_the_first_rule() {
     let mut runs = 0;
     while runs < 40 {
         let middle = random_layer_within(&s, &mut rng, 6, 6, 3_000);
-        let mut b = three_layers(&pm, &mut rng, &middle);
+        let mut b = three_layers(&pm, BASE, &mut rng, &middle);
         let Some(d) = b.desc_mut(1) else { continue };
         if rng.gen_ratio(1, 6) {
             let (co, ch) = (rng.gen_range(0..d.out_c), d.ch_addr);
