@@ -24,6 +24,12 @@ pub const DESCRIPTOR_BYTES: u32 = 64;
 /// Bytes of one channel record in memory.
 pub const RECORD_BYTES: u32 = 8;
 
+/// A channel record's largest `mult` (the field's 16 bits; 0 is refused).
+pub const MULT_MAX: u32 = 65535;
+
+/// A channel record's largest `shift` (`bad_requant` above it).
+pub const SHIFT_MAX: u32 = 31;
+
 /// Width of the register port's byte address.
 pub const CSR_ADDR_BITS: u32 = 8;
 

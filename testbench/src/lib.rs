@@ -11,6 +11,7 @@ pub mod engine;
 pub mod icarus;
 pub mod ireval;
 pub mod maxpool;
+pub mod micro_model;
 pub mod models;
 pub mod tools;
 pub mod uart;

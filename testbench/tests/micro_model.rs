@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use testbench::engine::cases::{boundary_value, must_cover, operands, random_layer, three_layers};
 use testbench::engine::image::{random_requant, ImageBuilder, Program};
 use testbench::engine::oracle::{Machine, Record, FIELDS};
-use useq::model::{Memory, Model};
+use testbench::micro_model::{Memory, Model};
 use useq::program::{program, UConfig};
 use useq::sim::Halt;
 
@@ -39,7 +39,7 @@ fn oracle_machine(cfg: &UConfig, pm: &ProgrammingModel) -> Machine {
 }
 
 /// Run `prog` on the model; compare memory and outcome with the oracle.
-fn check(cfg: &UConfig, prog: &Program, what: &str) -> useq::model::Counts {
+fn check(cfg: &UConfig, prog: &Program, what: &str) -> testbench::micro_model::Counts {
     let pm = cfg.programming_model();
     let (want_mem, want) = prog
         .expected(&pm, &oracle_machine(cfg, &pm))

@@ -86,12 +86,13 @@ impl Asm {
             reg_names: vec!["zero".into()],
             ..Asm::default()
         };
-        // Whatever the register file held, A - A is 0.
+        // Whatever the register file held, A & 0 is 0 (not A - A: the
+        // RTL's two register-file copies need not agree before a write).
         a.code.push(Instr {
-            op: Op::Sub,
+            op: Op::And,
             rd: 0,
             ra: 0,
-            b: Src::Reg(0),
+            b: Src::Imm(0),
             x: 0,
         });
         a

@@ -6,12 +6,12 @@
 //! - [`isa`]: the instruction set and its encoding (the RTL decodes with it);
 //! - [`asm`]: an assembler written as Rust calls;
 //! - [`program`]: the engine's microprogram, generated per build;
-//! - [`sim`]: the interpreter, the reference the RTL is compared with;
-//! - [`model`]: a functional model of the engine around it (memory, lanes,
-//!   array, output path), checked against the contract's executor.
+//! - [`sim`]: the interpreter, the reference the RTL is compared with.
+//!
+//! `testbench::micro_model` runs the program with a functional model of the
+//! datapath against the contract's oracle.
 
 pub mod asm;
 pub mod isa;
-pub mod model;
 pub mod program;
 pub mod sim;

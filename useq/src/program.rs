@@ -455,7 +455,7 @@ pub fn program(cfg: &UConfig) -> Result<Program, ConfigError> {
         let mult = pm.channel_record.field("mult").expect("record has mult");
         let shift = pm.channel_record.field("shift").expect("record has shift");
         assert_eq!(
-            u64::from(golden::Requant::MULT_MAX),
+            u64::from(contracts::engine::MULT_MAX),
             (1u64 << (8 * mult.bytes)) - 1,
             "mult's only bad value is 0"
         );
@@ -466,7 +466,7 @@ pub fn program(cfg: &UConfig) -> Result<Program, ConfigError> {
         a.ldr(t0, t1, mult.offset, mult.bytes);
         a.beq(t0, 0, d_req);
         a.ldr(t0, t1, shift.offset, shift.bytes);
-        a.bgeu(t0, golden::Requant::SHIFT_MAX + 1, d_req);
+        a.bgeu(t0, contracts::engine::SHIFT_MAX + 1, d_req);
         a.add(t1, t1, rb);
         a.sub(t2, t2, 1);
         a.bne(t2, 0, lp);

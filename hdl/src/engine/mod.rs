@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod desc;
+pub mod micro;
 mod output;
 pub mod regs;
 pub mod requant;

@@ -1,4 +1,4 @@
-//! A functional model of the area-first engine around the sequencer: the
+//! A functional model of the area-first engine (`useq`) around its sequencer: the
 //! memory, the lanes, the array (exact int32 sums), and the output path
 //! (requantization, running max of the pool window, writes of live rows).
 //! It runs the microprogram in the interpreter, so a test can compare the
@@ -9,10 +9,10 @@ use std::collections::VecDeque;
 
 use contracts::engine::ProgrammingModel;
 
-use crate::asm::Program;
-use crate::isa::{Set, Special};
-use crate::program::UConfig;
-use crate::sim::{Cpu, Halt, Machine, SimError};
+use useq::asm::Program;
+use useq::isa::{Set, Special};
+use useq::program::UConfig;
+use useq::sim::{Cpu, Halt, Machine, SimError};
 
 /// The memory and the regions a run may touch.
 #[derive(Clone, Debug)]
@@ -284,5 +284,97 @@ impl Machine for Model {
         } else {
             Err("waiting for the output path with a tile the program never described".into())
         }
+    }
+}
+
+impl Memory {
+    /// The memory of a test program: its image, readable where the program
+    /// lets the engine read or write, writable where it lets it write.
+    pub fn of(prog: &crate::engine::image::Program) -> Memory {
+        let mut readable = prog.read_only.clone();
+        readable.extend(prog.writable.iter().copied());
+        Memory {
+            base: prog.image.base as u32,
+            bytes: prog.image.bytes.clone(),
+            readable,
+            writable: prog.writable.clone(),
+        }
+    }
+}
+
+/// One machine command as the machine saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Call {
+    Load {
+        addr: u32,
+        bytes: u32,
+    },
+    Lane {
+        lane: u16,
+        addr: u32,
+    },
+    Set {
+        x: u16,
+        value: u32,
+    },
+    Fire {
+        last: bool,
+    },
+    Tile {
+        mask: u32,
+        oaddr: u32,
+        first: bool,
+        last: bool,
+    },
+    WaitOut,
+}
+
+/// A machine that logs every command before passing it on.
+pub struct Logged<'m, M> {
+    pub inner: &'m mut M,
+    pub log: Vec<Call>,
+}
+
+impl<M: Machine> Machine for Logged<'_, M> {
+    fn special(&mut self, x: u16) -> u32 {
+        self.inner.special(x)
+    }
+    fn load(&mut self, addr: u32, bytes: u32) -> Result<u32, String> {
+        self.log.push(Call::Load { addr, bytes });
+        self.inner.load(addr, bytes)
+    }
+    fn lane(&mut self, lane: u16, addr: u32) -> Result<(), String> {
+        self.log.push(Call::Lane { lane, addr });
+        self.inner.lane(lane, addr)
+    }
+    fn set(&mut self, x: u16, value: u32) -> Result<(), String> {
+        self.log.push(Call::Set { x, value });
+        self.inner.set(x, value)
+    }
+    fn fire(&mut self, last: bool) -> Result<(), String> {
+        self.log.push(Call::Fire { last });
+        self.inner.fire(last)
+    }
+    fn tile(&mut self, mask: u32, oaddr: u32, first: bool, last: bool) -> Result<(), String> {
+        self.log.push(Call::Tile {
+            mask,
+            oaddr,
+            first,
+            last,
+        });
+        self.inner.tile(mask, oaddr, first, last)
+    }
+    fn wait_out(&mut self) -> Result<(), String> {
+        self.log.push(Call::WaitOut);
+        self.inner.wait_out()
+    }
+}
+
+impl Model {
+    /// Set what `ctrl.start` copies (for drivers that run the program
+    /// themselves, such as an RTL sequencer).
+    pub fn set_list(&mut self, desc_addr: u32, desc_count: u32) {
+        self.desc_addr = desc_addr;
+        self.desc_count = desc_count;
     }
 }
