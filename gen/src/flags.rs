@@ -211,6 +211,12 @@ pub struct EngineFlags {
     /// flip-flops for small FPGAs, (rows + cols) * chunk byte lanes of block RAM
     #[arg(long)]
     pub staging_ram: bool,
+    /// Engine: fsm (state machines and per-layer hardware, the default) or
+    /// micro (a micro-sequencer running the checks and the schedule as a
+    /// program: the area-first engine for small FPGAs; rows and cols up to 8,
+    /// no input or weight buffer, slower)
+    #[arg(long, value_name = "KIND")]
+    pub control: Option<String>,
 }
 
 impl EngineFlags {
@@ -226,6 +232,7 @@ impl EngineFlags {
             ("--addr-bits", self.addr_bits.is_some()),
             ("--out-pipe", self.out_pipe),
             ("--staging-ram", self.staging_ram),
+            ("--control", self.control.is_some()),
         ]
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
@@ -274,6 +281,9 @@ impl EngineFlags {
         }
         if self.staging_ram {
             cfg.staging_ram = true;
+        }
+        if let Some(c) = &self.control {
+            cfg.control = hdl::engine::Control::parse(c)?;
         }
         Ok(())
     }
@@ -613,6 +623,7 @@ mod tests {
             addr_bits: Some("17".into()),
             out_pipe: true,
             staging_ram: true,
+            control: None,
         };
         engine
             .apply(&array, &mut cfg)

@@ -93,7 +93,45 @@ pub struct EngineConfig {
     /// record when off.
     #[serde(skip_serializing_if = "is_false")]
     pub staging_ram: bool,
+    /// How the checks and the schedule are run (`gen --control`): state
+    /// machines and per-layer hardware (`fsm`, the default), or a
+    /// micro-sequencer running a program (`micro`, `engine::micro`): the
+    /// area-first engine for the small FPGAs, same contract, no input or
+    /// weight buffer, slower. Not in the configuration record for `fsm`.
+    #[serde(skip_serializing_if = "Control::is_fsm")]
+    pub control: Control,
 }
+
+/// The engine's control (`EngineConfig::control`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Control {
+    #[default]
+    Fsm,
+    Micro,
+}
+
+impl Control {
+    fn is_fsm(&self) -> bool {
+        *self == Control::Fsm
+    }
+
+    pub fn parse(s: &str) -> Result<Control, ConfigError> {
+        match s {
+            "fsm" => Ok(Control::Fsm),
+            "micro" => Ok(Control::Micro),
+            other => Err(ConfigError::new(
+                "control",
+                "must be one of fsm, micro",
+                format!("`{other}`"),
+            )),
+        }
+    }
+}
+
+/// Largest array side of the micro-sequenced engine (its program unrolls
+/// per row and column; registers run out past it).
+pub const MICRO_MAX_DIM: u32 = 8;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -139,6 +177,7 @@ impl Default for EngineConfig {
             addr_bits: contracts::engine::PORT_ADDR_BITS,
             out_pipe: false,
             staging_ram: false,
+            control: Control::Fsm,
         }
     }
 }
@@ -210,7 +249,44 @@ impl EngineConfig {
                 ));
             }
         }
+        if self.control == Control::Micro {
+            check_range("rows", u64::from(self.rows), 1, u64::from(MICRO_MAX_DIM))?;
+            check_range("cols", u64::from(self.cols), 1, u64::from(MICRO_MAX_DIM))?;
+            // Bit 31 of a lane address marks a padded (zero) row.
+            check_range(
+                "addr_bits",
+                u64::from(self.addr_bits),
+                u64::from(MIN_ADDR_BITS),
+                31,
+            )?;
+        }
         self.array().validate()
+    }
+
+    /// The micro-sequenced engine's program parameters.
+    pub fn micro(&self) -> useq::program::UConfig {
+        useq::program::UConfig {
+            rows: self.rows,
+            cols: self.cols,
+            mem_bits: self.mem_bits,
+            addr_bits: self.addr_bits,
+        }
+    }
+
+    /// `config2.ibuf_bytes` as built (the micro engine has no input buffer).
+    pub fn ibuf_built(&self) -> u32 {
+        match self.control {
+            Control::Fsm => self.ibuf_bytes,
+            Control::Micro => 0,
+        }
+    }
+
+    /// `config3.wbuf_rows` as built (the micro engine has no weight buffer).
+    pub fn wbuf_built(&self) -> u32 {
+        match self.control {
+            Control::Fsm => self.wbuf_rows,
+            Control::Micro => 0,
+        }
     }
 
     /// The valid `requant_lanes` values (the divisors of `cols`), for messages.
@@ -244,7 +320,11 @@ impl EngineConfig {
     /// memory word, and at least ROWS (rounded up to a power of two), so that
     /// the A walk (one row per cycle) keeps pace with the beats it feeds.
     pub fn chunk_bytes(&self) -> u32 {
-        (self.mem_bits / 8).max(self.rows.next_power_of_two())
+        match self.control {
+            Control::Fsm => (self.mem_bits / 8).max(self.rows.next_power_of_two()),
+            // One memory word of channels per A lane.
+            Control::Micro => self.mem_bits / 8,
+        }
     }
 
     /// Which FIFOs are block RAM (see [`EngineConfig::fifo_ram`]); their

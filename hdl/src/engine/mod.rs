@@ -13,7 +13,7 @@ pub mod setup;
 pub mod top;
 pub mod writer;
 
-pub use config::{EngineConfig, EngineDerived, FifoStorage};
+pub use config::{Control, EngineConfig, EngineDerived, FifoStorage};
 
 use crate::ir::Design;
 use crate::parts::fifo::{self, FifoConfig, Storage};
@@ -40,13 +40,6 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
         }
     };
     let place = cfg.fifo_storage();
-    let rq = fifo("rq_fifo", top::rq_bits(cfg), 4, at(place.rq))?;
-    let tag = fifo(
-        "tag_fifo",
-        top::tag_layout(cfg).bits(),
-        cfg.max_inflight,
-        at(place.tag),
-    )?;
     let info = fifo("info_fifo", top::info_bits(cfg), 4, at(place.info))?;
     // A whole tile of output pixels fits, so the array never waits for the writer.
     let wjob = fifo(
@@ -56,6 +49,38 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
         at(place.wjob),
     )?;
     let wr = fifo("wr_fifo", top::wr_bits(cfg), 2, at(place.wr))?;
+    let array_top = array
+        .top_module()
+        .ok_or_else(|| GenError::Internal("array design has no top".into()))?
+        .clone();
+    let mut d = Design::new(cfg.name.clone());
+    if cfg.control == Control::Micro {
+        let prog = useq::program::program(&cfg.micro())
+            .map_err(|e| GenError::Internal(format!("the microprogram: {e}")))?;
+        let (seq, rom) = micro::seq::build(&format!("{}_seq", cfg.name), &prog)?;
+        let top = micro::top::build(
+            cfg,
+            micro::top::Parts {
+                array: &array_top,
+                seq: &seq,
+                info_fifo: &info,
+                wjob_fifo: &wjob,
+                wr_fifo: &wr,
+            },
+        )?;
+        d.include(top)?;
+        for m in [seq, rom, info, wjob, wr] {
+            d.include(m)?;
+        }
+        return finish(cfg, d, array);
+    }
+    let rq = fifo("rq_fifo", top::rq_bits(cfg), 4, at(place.rq))?;
+    let tag = fifo(
+        "tag_fifo",
+        top::tag_layout(cfg).bits(),
+        cfg.max_inflight,
+        at(place.tag),
+    )?;
     let ibuf = ram::build(&RamConfig {
         name: format!("{}_ibuf", cfg.name),
         width: 8 * cfg.chunk_bytes(),
@@ -89,10 +114,6 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
     } else {
         None
     };
-    let array_top = array
-        .top_module()
-        .ok_or_else(|| GenError::Internal("array design has no top".into()))?
-        .clone();
     let top = top::build(
         cfg,
         top::Parts {
@@ -107,7 +128,6 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
             staging: staging.as_ref().map(|(a, b)| (a, b)),
         },
     )?;
-    let mut d = Design::new(cfg.name.clone());
     d.include(top)?;
     for m in [rq, tag, info, wjob, wr, ibuf, wbuf] {
         d.include(m)?;
@@ -116,6 +136,11 @@ pub fn design(cfg: &EngineConfig) -> Result<Design, GenError> {
         d.include(sa)?;
         d.include(sb)?;
     }
+    finish(cfg, d, array)
+}
+
+/// Add the array's modules and the extern cells to the design.
+fn finish(cfg: &EngineConfig, mut d: Design, array: Design) -> Result<Design, GenError> {
     for m in array.modules {
         d.include(m)?;
     }

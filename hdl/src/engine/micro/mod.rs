@@ -4,3 +4,4 @@
 //! machines, per-layer multipliers and on-chip buffers, for the small FPGAs.
 
 pub mod seq;
+pub mod top;

@@ -160,13 +160,7 @@ pub fn build(name: &str, p: &Program) -> Result<(Module, Module), GenError> {
             },
         );
         m.mem_write(mem, clk, rf_we, rd.clone(), rf_wdata);
-        m.mem_read(
-            mem,
-            clk,
-            dec.clone(),
-            addr.slice(0, isa::REG_BITS),
-            out,
-        );
+        m.mem_read(mem, clk, dec.clone(), addr.slice(0, isa::REG_BITS), out);
     }
 
     // ALU: one adder; subtraction and compares add ~B + 1.
