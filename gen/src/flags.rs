@@ -284,6 +284,11 @@ impl EngineFlags {
         }
         if let Some(c) = &self.control {
             cfg.control = hdl::engine::Control::parse(c)?;
+            // The micro engine's address space is at most 31 bits (bit 31
+            // of a lane address marks a padded row): its default.
+            if cfg.control == hdl::engine::Control::Micro && self.addr_bits.is_none() {
+                cfg.addr_bits = cfg.addr_bits.min(hdl::engine::config::MICRO_MAX_ADDR_BITS);
+            }
         }
         Ok(())
     }

@@ -219,6 +219,51 @@ fn engine_board_on_spram() {
     }
 }
 
+/// The icebreaker's build: the area-first engine (`control = micro`, 2 x 2,
+/// SB_MAC16 products, one requantization lane) on the SPRAM, digits-cnn
+/// through the host's protocol and `classify` loop.
+#[test]
+fn engine_board_micro_on_spram() {
+    let cfg = EngineBoardConfig {
+        mem_bytes: 131_072,
+        memory: MemKind::Spram,
+        engine: hdl::engine::EngineConfig {
+            control: hdl::engine::Control::Micro,
+            dsp_cell: hdl::array::DspCell::Ice40,
+            requant_lanes: Some(1),
+            addr_bits: hdl::engine::config::MICRO_MAX_ADDR_BITS,
+            ..small_engine(2, 2)
+        },
+        ..sim_cfg()
+    };
+    let sim = SimBoard::engine(&cfg, 5, 3).unwrap_or_else(|e| panic!("{e}"));
+    let mut board = connect(sim);
+    assert_eq!((board.info().rows, board.info().cols), (2, 2));
+    let m = model();
+    let loaded = host::engine::load(&mut board, &m.network).unwrap_or_else(|e| panic!("{e}"));
+    let data = digits::Dataset::load().unwrap_or_else(|e| panic!("{e}"));
+    for s in data.test.iter().skip(30).take(2) {
+        let input = m.image(s);
+        let got = host::engine::infer(&mut board, &loaded, &input)
+            .unwrap_or_else(|e| panic!("image {}: {e}", s.index));
+        assert_eq!(
+            got.output,
+            golden_chain(&m.network, &input),
+            "image {}",
+            s.index
+        );
+        eprintln!("micro engine, image {}: {} engine cycles", s.index, got.cycles);
+    }
+    let samples = &data.test[40..42];
+    let r = host::engine::classify(&mut board, &loaded, &m, samples, |_, _| {})
+        .unwrap_or_else(|e| panic!("classify: {e}"));
+    let want: Vec<u8> = samples
+        .iter()
+        .map(|s| digits::argmax(&golden_chain(&m.network, &m.image(s))))
+        .collect();
+    assert_eq!(r.classes, want, "classes of `host::engine::classify`");
+}
+
 /// Register and memory commands, the errors, and an engine clock slower than
 /// the bridge's (the other direction of the crossing's ratio).
 #[test]

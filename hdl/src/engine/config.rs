@@ -133,6 +133,10 @@ impl Control {
 /// per row and column; registers run out past it).
 pub const MICRO_MAX_DIM: u32 = 8;
 
+/// Largest address space of the micro-sequenced engine: bit 31 of a lane
+/// address marks a padded row.
+pub const MICRO_MAX_ADDR_BITS: u32 = 31;
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -252,12 +256,11 @@ impl EngineConfig {
         if self.control == Control::Micro {
             check_range("rows", u64::from(self.rows), 1, u64::from(MICRO_MAX_DIM))?;
             check_range("cols", u64::from(self.cols), 1, u64::from(MICRO_MAX_DIM))?;
-            // Bit 31 of a lane address marks a padded (zero) row.
             check_range(
                 "addr_bits",
                 u64::from(self.addr_bits),
                 u64::from(MIN_ADDR_BITS),
-                31,
+                u64::from(MICRO_MAX_ADDR_BITS),
             )?;
         }
         self.array().validate()
