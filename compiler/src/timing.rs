@@ -264,12 +264,14 @@ impl<T: Copy> AnyFifo<T> {
 
 /// Tile info as the output path needs it.
 #[derive(Clone, Copy, Debug)]
-struct Info {
-    last_window: bool,
-    nvalid: u64,
-    oaddr: u64,
-    gw: u64,
-    par: usize,
+pub(crate) struct Info {
+    pub last_window: bool,
+    pub nvalid: u64,
+    pub oaddr: u64,
+    pub gw: u64,
+    pub par: usize,
+    /// The layer's `out_c` (the output's row stride).
+    pub c_out: u64,
 }
 
 /// A skid buffer (`hdl::parts::skid`): the output register and the skid
@@ -296,6 +298,249 @@ impl<T: Copy> Skid<T> {
         } else if input.is_some() {
             self.skid = input;
         }
+    }
+}
+
+/// What the back end is built with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BackParams {
+    pub rows: u64,
+    pub cols: u64,
+    pub mb: u64,
+    pub pipeline: u64,
+    /// 0: one unit per column.
+    pub requant_lanes: u64,
+    pub fifo_ram: bool,
+    pub out_pipe: bool,
+}
+
+/// The back end both engines share (`hdl::engine::output` and the array):
+/// the array's input skid buffer, mesh and output skid buffer; the output
+/// path (column groups a cycle, stage 2 with `out_pipe`, the write-job
+/// FIFO); the writer and the write FIFO. [`Back::wires`] gives a cycle's
+/// combinational values, [`Back::edge`] moves to the next cycle.
+pub(crate) struct Back {
+    rows: u64,
+    mb: u64,
+    mesh_lat: u64,
+    ogroups: u64,
+    out_pipe: bool,
+    gap_max: u64,
+    in_skid: Skid<bool>,
+    out_skid: Skid<u64>,
+    mesh_rows: VecDeque<(u64, u64)>,
+    steps: u64,
+    since_last: u64,
+    last_ok: bool,
+    info: AnyFifo<Info>,
+    wjob: AnyFifo<u64>,
+    ogrp: u64,
+    // Stage 2 (`out_pipe`): Some(the write job's words) for a group that
+    // pushes one, Some(None) for a group that does not.
+    s2: Option<Option<u64>>,
+    wq: u64,
+    wr: RegFifo<()>,
+}
+
+/// One cycle's combinational values of the [`Back`].
+pub(crate) struct BackWires {
+    adv: bool,
+    op_ready: bool,
+    issue_last: bool,
+    mesh_row: Option<u64>,
+    arr_out_ready: bool,
+    ostep: bool,
+    ogrp_last: bool,
+    s2_go: bool,
+    s1_job: Option<u64>,
+    wjob_push: Option<u64>,
+    wr_push: bool,
+    wj_pop: bool,
+    /// The array takes a beat.
+    pub in_ready: bool,
+    /// The tile-info FIFO takes an entry.
+    pub info_ready: bool,
+    /// A write waits for the port.
+    pub wr_valid: bool,
+    /// No tile in the array or the output path, no write queued (the port's
+    /// request register aside).
+    pub idle: bool,
+    /// The tile info leaving its FIFO this cycle.
+    pub info_pop: Option<Info>,
+}
+
+impl Back {
+    pub(crate) fn new(p: &BackParams) -> Result<Back, String> {
+        let (rows, cols) = (p.rows, p.cols);
+        let lanes = if p.requant_lanes == 0 {
+            cols
+        } else {
+            p.requant_lanes
+        };
+        if lanes > cols || cols % lanes != 0 {
+            return Err(format!(
+                "model: requant_lanes {lanes} must divide cols ({cols})"
+            ));
+        }
+        // The generator's storage rule (`hdl::engine::EngineConfig::fifo_storage`).
+        let ram = |depth: usize| p.fifo_ram && depth >= 4;
+        let wjob_depth = rows.max(2) as usize;
+        let gap_max = rows - 1;
+        Ok(Back {
+            rows,
+            mb: p.mb,
+            // Array steps from the step that issues a tile's last beat to the
+            // step that moves its row 0 into the output skid buffer: COLS +
+            // pipeline (+2 edge stages at depth 4). With the input skid
+            // buffer's cycle and the output register's, row 0 is offered
+            // COLS + 2 + pipeline (+2) cycles after the feeder's last beat
+            // (the array's `last_beat_to_last_row_cycles` less ROWS - 1).
+            mesh_lat: cols + p.pipeline + if p.pipeline >= 4 { 2 } else { 0 },
+            ogroups: cols / lanes,
+            out_pipe: p.out_pipe,
+            gap_max,
+            // The mesh moves one step in every cycle the output skid buffer
+            // has room (`adv`); mesh rows in flight are (step at which the
+            // row leaves the mesh, row). A tile's last beat enters the mesh
+            // only ROWS steps after the previous one's (`last_ok`).
+            in_skid: Skid::new(),
+            out_skid: Skid::new(),
+            mesh_rows: VecDeque::new(),
+            steps: 0,
+            since_last: gap_max,
+            last_ok: true,
+            info: AnyFifo::new(INFO_DEPTH, ram(INFO_DEPTH)),
+            wjob: AnyFifo::new(wjob_depth, rows >= 8 || ram(wjob_depth)),
+            ogrp: 0,
+            s2: None,
+            wq: 0,
+            wr: RegFifo::new(WR_DEPTH),
+        })
+    }
+
+    pub(crate) fn wires(&self) -> BackWires {
+        let adv = self.out_skid.in_ready();
+        let op = self.in_skid.out;
+        let op_ready = adv && (op != Some(true) || self.last_ok);
+        let issue = op.is_some() && op_ready;
+        let issue_last = issue && op == Some(true);
+        let mesh_row = self
+            .mesh_rows
+            .front()
+            .filter(|r| r.0 == self.steps)
+            .map(|r| r.1);
+        let info_head = self.info.head();
+        let orow = self.out_skid.out.unwrap_or(0);
+        let s2_go = self.s2.is_some_and(|job| job.is_none() || self.wjob.ready());
+        let out_ok = if self.out_pipe {
+            self.s2.is_none() || s2_go
+        } else {
+            self.wjob.ready()
+        };
+        let ostep_ok = out_ok && info_head.is_some();
+        let ostep = self.out_skid.out.is_some() && ostep_ok;
+        let ogrp_last = self.ogrp + 1 == self.ogroups;
+        let arr_out_ready = ostep_ok && ogrp_last;
+        let ofire = self.out_skid.out.is_some() && arr_out_ready;
+        let out_last = orow + 1 == self.rows;
+        let mut wjob_push = None;
+        // The job of the group stage 1 moves (with its row's last group).
+        let mut s1_job = None;
+        if ostep && ogrp_last {
+            if let Some(ih) = info_head {
+                if ih.last_window && orow < ih.nvalid {
+                    s1_job = Some(words(ih.oaddr + orow * ih.c_out, ih.gw, self.mb));
+                }
+            }
+        }
+        if self.out_pipe {
+            if s2_go {
+                wjob_push = self.s2.flatten();
+            }
+        } else {
+            wjob_push = s1_job;
+        }
+        let info_pop = if ofire && out_last { info_head } else { None };
+        let wj_head = self.wjob.head();
+        let wr_push = wj_head.is_some() && self.wr.ready();
+        let wj_pop = wr_push && wj_head.is_some_and(|nw| self.wq + 1 == nw);
+        let idle = self.info.empty()
+            && self.s2.is_none()
+            && self.wjob.empty()
+            && self.wr.q.is_empty()
+            && wj_head.is_none();
+        BackWires {
+            adv,
+            op_ready,
+            issue_last,
+            mesh_row,
+            arr_out_ready,
+            ostep,
+            ogrp_last,
+            s2_go,
+            s1_job,
+            wjob_push,
+            wr_push,
+            wj_pop,
+            in_ready: self.in_skid.in_ready(),
+            info_ready: self.info.ready(),
+            wr_valid: !self.wr.q.is_empty(),
+            idle,
+            info_pop,
+        }
+    }
+
+    /// The edge: `feed` a beat (its tile-last flag) when `w.in_ready`,
+    /// `info_push` an entry when `w.info_ready`, `take_wr` when the port
+    /// takes the write FIFO's head.
+    pub(crate) fn edge(
+        &mut self,
+        w: &BackWires,
+        feed: Option<bool>,
+        info_push: Option<Info>,
+        take_wr: bool,
+    ) {
+        let mesh_in = if w.adv { w.mesh_row } else { None };
+        if mesh_in.is_some() {
+            self.mesh_rows.pop_front();
+        }
+        self.out_skid.edge(w.arr_out_ready, mesh_in);
+        self.in_skid.edge(w.op_ready, feed);
+        if w.adv {
+            if w.issue_last {
+                for i in 0..self.rows {
+                    self.mesh_rows.push_back((self.steps + self.mesh_lat + i, i));
+                }
+            }
+            self.since_last = if w.issue_last {
+                0
+            } else if self.last_ok {
+                self.gap_max
+            } else {
+                self.since_last + 1
+            };
+            self.last_ok = self.since_last == self.gap_max;
+            self.steps += 1;
+        }
+        self.info.edge(w.info_pop.is_some(), info_push);
+        if w.ostep {
+            self.ogrp = if w.ogrp_last { 0 } else { self.ogrp + 1 };
+        }
+        if self.out_pipe {
+            if w.ostep {
+                self.s2 = Some(w.s1_job);
+            } else if w.s2_go {
+                self.s2 = None;
+            }
+        }
+        if w.wr_push {
+            self.wq += 1;
+            if w.wj_pop {
+                self.wq = 0;
+            }
+        }
+        self.wjob.edge(w.wj_pop, w.wjob_push);
+        self.wr.edge(take_wr, if w.wr_push { Some(()) } else { None });
     }
 }
 
@@ -346,13 +591,6 @@ fn simulate(
     let dwords = p.desc_bytes / mb;
     let rb = p.record_bytes;
     let rec_words = (rb * c_out).div_ceil(mb);
-    // Array steps from the step that issues a tile's last beat to the step
-    // that moves its row 0 into the output skid buffer: COLS + pipeline (+2
-    // edge stages at depth 4). With the input skid buffer's cycle and the
-    // output register's, row 0 is offered COLS + 2 + pipeline (+2) cycles
-    // after the feeder's last beat (the array's `last_beat_to_last_row_cycles`
-    // less ROWS - 1).
-    let mesh_lat = cols + p.pipeline + if p.pipeline >= 4 { 2 } else { 0 };
     let gw_of = |co0: u64| cols.min(c_out - co0);
     let g_words_of = |co0: u64| words(d.ch_addr + rb * co0, rb * gw_of(co0), mb);
     let b_nw_of = |co0: u64, k: u64| words(d.w_addr + co0 + k * c_out, gw_of(co0), mb);
@@ -400,44 +638,21 @@ fn simulate(
     let (mut ipe, mut ipe_h) = (false, 0usize);
     // Feeder and array.
     let (mut fp, mut fb) = (0usize, 0u64);
-    // The array: input skid buffer (beats, `true` on a tile's last), mesh
-    // rows in flight as (step at which the row leaves the mesh, row), output
-    // skid buffer (rows); the mesh moves one step in every cycle the output
-    // skid buffer has room (`adv`). A tile's last beat enters the mesh only
-    // ROWS steps after the previous one's (`last_ok`).
-    let mut in_skid: Skid<bool> = Skid::new();
-    let mut out_skid: Skid<u64> = Skid::new();
-    let mut mesh_rows: VecDeque<(u64, u64)> = VecDeque::new();
-    let mut steps = 0u64;
-    let gap_max = rows - 1;
-    let (mut since_last, mut last_ok) = (gap_max, true);
-    // Output path.
-    let mut info: AnyFifo<Info> = AnyFifo::new(INFO_DEPTH, ram(INFO_DEPTH));
-    let wjob_depth = rows.max(2) as usize;
-    let mut wjob: AnyFifo<u64> = AnyFifo::new(wjob_depth, rows >= 8 || ram(wjob_depth));
-    // Column groups a row is requantized in (one a cycle) and the group counter.
-    let lanes = if p.requant_lanes == 0 {
-        cols
-    } else {
-        p.requant_lanes
-    };
-    if lanes > cols || cols % lanes != 0 {
-        return Err(format!(
-            "model: requant_lanes {lanes} must divide cols ({cols})"
-        ));
-    }
-    let ogroups = cols / lanes;
-    let mut ogrp = 0u64;
-    // Stage 2 (`out_pipe`): Some(the write job's words) for a group that
-    // pushes one, Some(None) for a group that does not.
-    let mut s2: Option<Option<u64>> = None;
-    let mut wq = 0u64;
-    let mut wr: RegFifo<()> = RegFifo::new(WR_DEPTH);
+    let mut back = Back::new(&BackParams {
+        rows,
+        cols,
+        mb,
+        pipeline: p.pipeline,
+        requant_lanes: p.requant_lanes,
+        fifo_ram: p.fifo_ram,
+        out_pipe: p.out_pipe,
+    })?;
 
     let mut t = 0u64;
     loop {
         t += 1;
         // ------------------------------------------------ combinational
+        let bw = back.wires();
         // The memory takes the request register; responses are due L later.
         let mem_take = mreq;
         let resp_valid = resp.front().is_some_and(|&due| due <= t);
@@ -501,7 +716,7 @@ fn simulate(
         let run_loaded = run_end <= il_landed * mb;
         let a_fire = a_gate && if ires { run_loaded } else { rq_ready };
         let a_step = a_gate && (!row_req || (a_fire && a_lastw));
-        let info_ready = info.ready();
+        let info_ready = bw.info_ready;
         let busy_cur = inflight[gpar] != 0;
         let busy_other = inflight[pf_par] != 0;
 
@@ -543,7 +758,7 @@ fn simulate(
         let nl_idle = nl_out == 0 && !gen_valid && !pf_valid;
 
         // Port: writes first, then the request FIFO's head.
-        let wr_valid = !wr.q.is_empty();
+        let wr_valid = bw.wr_valid;
         let rq_head = rq.head();
         let head_fence = matches!(rq_head, Some(Tag::Fence { .. }));
         let take_wr = wr_valid;
@@ -554,55 +769,8 @@ fn simulate(
         let arr_in_valid = a_done[fp] && b_done[fp];
         let feed_last_beat = fb + 1 == half_n[fp];
         let tile_last = half_last[fp] && feed_last_beat;
-        let adv = out_skid.in_ready();
-        let op = in_skid.out;
-        let op_ready = adv && (op != Some(true) || last_ok);
-        let issue = op.is_some() && op_ready;
-        let issue_last = issue && op == Some(true);
-        let mesh_row = mesh_rows.front().filter(|r| r.0 == steps).map(|r| r.1);
-        let feed = arr_in_valid && in_skid.in_ready();
-
-        // Output path.
-        let info_head = info.head();
-        let orow = out_skid.out.unwrap_or(0);
-        let s2_go = s2.is_some_and(|job| job.is_none() || wjob.ready());
-        let out_ok = if p.out_pipe {
-            s2.is_none() || s2_go
-        } else {
-            wjob.ready()
-        };
-        let ostep_ok = out_ok && info_head.is_some();
-        let ostep = out_skid.out.is_some() && ostep_ok;
-        let ogrp_last = ogrp + 1 == ogroups;
-        let arr_out_ready = ostep_ok && ogrp_last;
-        let ofire = out_skid.out.is_some() && arr_out_ready;
-        let out_last = orow + 1 == rows;
-        let mut wjob_push = None;
-        // The job of the group stage 1 moves (with its row's last group).
-        let mut s1_job = None;
-        if ostep && ogrp_last {
-            let ih = info_head.expect("info head");
-            if ih.last_window && orow < ih.nvalid {
-                s1_job = Some(words(ih.oaddr + orow * c_out, ih.gw, mb));
-            }
-        }
-        if p.out_pipe {
-            if s2_go {
-                wjob_push = s2.flatten();
-            }
-        } else {
-            wjob_push = s1_job;
-        }
-        let info_pop = ofire && out_last;
-        let wj_head = wjob.head();
-        let wr_push = wj_head.is_some() && wr.ready();
-        let wj_pop = wr_push && wj_head.is_some_and(|nw| wq + 1 == nw);
-        let out_idle = info.empty()
-            && s2.is_none()
-            && wjob.empty()
-            && wr.q.is_empty()
-            && mreq != Some(true)
-            && wj_head.is_none();
+        let feed = arr_in_valid && bw.in_ready;
+        let out_idle = bw.idle && mreq != Some(true);
 
         // Tile info.
         let info_valid =
@@ -614,6 +782,7 @@ fn simulate(
                 oaddr,
                 gw,
                 par: gpar,
+                c_out,
             })
         } else {
             None
@@ -706,28 +875,7 @@ fn simulate(
                 fp = (fp + 1) % HALVES;
             }
         }
-        let mesh_in = if adv { mesh_row } else { None };
-        if mesh_in.is_some() {
-            mesh_rows.pop_front();
-        }
-        out_skid.edge(arr_out_ready, mesh_in);
-        in_skid.edge(op_ready, if feed { Some(tile_last) } else { None });
-        if adv {
-            if issue_last {
-                for i in 0..rows {
-                    mesh_rows.push_back((steps + mesh_lat + i, i));
-                }
-            }
-            since_last = if issue_last {
-                0
-            } else if last_ok {
-                gap_max
-            } else {
-                since_last + 1
-            };
-            last_ok = since_last == gap_max;
-            steps += 1;
-        }
+        back.edge(&bw, feed.then_some(tile_last), info_push, take_wr);
         // Weight reader.
         let bf_go = chunk_go && wres;
         let bf_last = bf_j + 1 == bf_n;
@@ -753,29 +901,9 @@ fn simulate(
         if let Some(ih) = info_push {
             inflight[ih.par] += 1;
         }
-        if info_pop {
-            let par = info_head.expect("info head").par;
-            inflight[par] -= 1;
+        if let Some(ih) = bw.info_pop {
+            inflight[ih.par] -= 1;
         }
-        info.edge(info_pop, info_push);
-        if ostep {
-            ogrp = if ogrp_last { 0 } else { ogrp + 1 };
-        }
-        if p.out_pipe {
-            if ostep {
-                s2 = Some(s1_job);
-            } else if s2_go {
-                s2 = None;
-            }
-        }
-        if wr_push {
-            wq += 1;
-            if wj_pop {
-                wq = 0;
-            }
-        }
-        wjob.edge(wj_pop, wjob_push);
-        wr.edge(take_wr, if wr_push { Some(()) } else { None });
         // Prefetcher.
         let pf_done = pf == Pf::Done;
         match pf {
