@@ -24,6 +24,7 @@ pub mod check;
 pub mod compile;
 pub mod exec;
 pub mod first_layer;
+pub mod micro;
 pub mod model;
 pub mod net;
 pub mod timing;

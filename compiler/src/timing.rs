@@ -431,7 +431,9 @@ impl Back {
             .map(|r| r.1);
         let info_head = self.info.head();
         let orow = self.out_skid.out.unwrap_or(0);
-        let s2_go = self.s2.is_some_and(|job| job.is_none() || self.wjob.ready());
+        let s2_go = self
+            .s2
+            .is_some_and(|job| job.is_none() || self.wjob.ready());
         let out_ok = if self.out_pipe {
             self.s2.is_none() || s2_go
         } else {
@@ -509,7 +511,8 @@ impl Back {
         if w.adv {
             if w.issue_last {
                 for i in 0..self.rows {
-                    self.mesh_rows.push_back((self.steps + self.mesh_lat + i, i));
+                    self.mesh_rows
+                        .push_back((self.steps + self.mesh_lat + i, i));
                 }
             }
             self.since_last = if w.issue_last {
@@ -540,7 +543,8 @@ impl Back {
             }
         }
         self.wjob.edge(w.wj_pop, w.wjob_push);
-        self.wr.edge(take_wr, if w.wr_push { Some(()) } else { None });
+        self.wr
+            .edge(take_wr, if w.wr_push { Some(()) } else { None });
     }
 }
 

@@ -252,7 +252,10 @@ fn engine_board_micro_on_spram() {
             "image {}",
             s.index
         );
-        eprintln!("micro engine, image {}: {} engine cycles", s.index, got.cycles);
+        eprintln!(
+            "micro engine, image {}: {} engine cycles",
+            s.index, got.cycles
+        );
     }
     let samples = &data.test[40..42];
     let r = host::engine::classify(&mut board, &loaded, &m, samples, |_, _| {})
