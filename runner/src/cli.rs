@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use compiler::FirstLayer;
 use digits::{Dataset, ModelError, ModelFile};
-use hdl::engine::EngineConfig;
+use hdl::engine::{Control, EngineConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::backend::{Backend, ImageRun};
@@ -109,10 +109,19 @@ pub struct Args {
     /// rtl: the staging ring in block RAM (as `gen --staging-ram`; same cycles).
     #[arg(long)]
     pub staging_ram: bool,
+    /// rtl: the engine's control, fsm or micro (the area-first engine of the
+    /// iCE40 boards, as `gen --control micro`: rows and cols up to 8, no
+    /// buffers; its cycle model is `compiler::micro`).
+    #[arg(long, default_value = "fsm", value_parser = parse_control)]
+    pub control: Control,
     /// rtl: the first layer as written (direct), or im2col'ed by the host:
     /// horizontal taps only (im2col-rows) or all taps (im2col, a 1x1 layer).
     #[arg(long, default_value_t = crate::rtl::DEFAULT_FIRST_LAYER, value_parser = parse_first_layer)]
     pub first_layer: FirstLayer,
+}
+
+fn parse_control(s: &str) -> Result<Control, String> {
+    Control::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_first_layer(s: &str) -> Result<FirstLayer, String> {
@@ -151,6 +160,13 @@ impl Args {
                 fifo_ram: self.fifo_ram,
                 out_pipe: self.out_pipe,
                 staging_ram: self.staging_ram,
+                control: self.control,
+                // The micro engine's address space is at most 31 bits.
+                addr_bits: if self.control == Control::Micro {
+                    hdl::engine::config::MICRO_MAX_ADDR_BITS
+                } else {
+                    contracts::engine::PORT_ADDR_BITS
+                },
                 ..EngineConfig::default()
             },
             latency: self.latency,

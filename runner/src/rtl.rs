@@ -18,7 +18,7 @@
 
 use compiler::{CompileOptions, FirstLayer, ModelParams, Network, Program, ProgramCost};
 use contracts::engine::ProgrammingModel;
-use hdl::engine::EngineConfig;
+use hdl::engine::{Control, EngineConfig};
 use testbench::engine::{EngineSim, MemConfig};
 
 use crate::backend::ImageRun;
@@ -61,6 +61,50 @@ impl RtlOptions {
     pub fn model_params(&self) -> ModelParams {
         testbench::engine::model_params(&self.engine, self.latency)
     }
+}
+
+/// The area-first engine's cycles (`compiler::micro`, exact for a fixed
+/// latency) in place of `compiler::model`'s: per layer (a start each; the
+/// report adds `compiler::model::C_START` to a layer's figure, so it is taken
+/// off here) and for one start of the whole network. Traffic and MACs stay
+/// the cost model's (the micro engine's traffic is its own: the report's
+/// counters are the RTL's).
+fn micro_cycles(
+    opts: &RtlOptions,
+    program: &Program,
+    cost: &mut ProgramCost,
+) -> Result<(), RunError> {
+    let e = &opts.engine;
+    let code = useq::program::program(&e.micro()).map_err(|err| {
+        RunError::Usage(format!("backend rtl: the micro engine's program: {err}"))
+    })?;
+    let p = compiler::micro::MicroParams {
+        program: e.micro(),
+        pipeline: u64::from(e.pipeline),
+        requant_lanes: u64::from(e.requant_lanes.unwrap_or(0)),
+        fifo_ram: e.fifo_ram,
+        out_pipe: e.out_pipe,
+        latency: u64::from(opts.latency),
+    };
+    let db = 64 * 1024;
+    let run = |first: u32, count: u32| {
+        compiler::micro::run(
+            &p,
+            &code,
+            &program.image,
+            program.base,
+            program.desc_addr + first * 64,
+            count,
+            u64::from(count) * db * 1024,
+        )
+        .map(|r| r.cycles)
+        .map_err(|err| RunError::Runtime(format!("backend rtl: micro cycle model: {err}")))
+    };
+    for (i, l) in cost.layers.iter_mut().enumerate() {
+        l.cycles = run(i as u32, 1)?.saturating_sub(compiler::model::C_START);
+    }
+    cost.total.cycles = run(0, program.desc_count)?;
+    Ok(())
 }
 
 /// The engine's four counters after one start.
@@ -119,13 +163,16 @@ impl Rtl {
                 net.name, opts.engine.rows, opts.engine.cols, opts.engine.mem_bits, opts.first_layer
             ))
         })?;
-        let cost = compiler::program_cost(
+        let mut cost = compiler::program_cost(
             &pm,
             &opts.model_params(),
             program.desc_addr,
             &program.descriptors,
         )
         .map_err(|e| RunError::Runtime(format!("backend rtl: cost model: {e}")))?;
+        if opts.engine.control == Control::Micro {
+            micro_cycles(&opts, &program, &mut cost)?;
+        }
         eprintln!(
             "run: building the {}x{} engine (Verilator; cached after the first build)",
             opts.engine.rows, opts.engine.cols
