@@ -307,11 +307,39 @@ pub fn fit_to_board(design: DesignSpec, raw: &RawDesign, board: &Board) -> Desig
         DesignSpec::Array(a) => DesignSpec::Array(fit(a, 0)),
         DesignSpec::ArrayOoc(a) => DesignSpec::ArrayOoc(fit(a, 0)),
         DesignSpec::Engine(mut e) => {
+            ice40_engine_defaults(&mut e, raw, board);
             let a = fit(e.array(), engine_dsp_reserve(&e));
             (e.mul, e.dsp_limit, e.dsp_cell) = (a.mul, a.dsp_limit, a.dsp_cell);
             DesignSpec::Engine(e)
         }
         other => other,
+    }
+}
+
+/// The engine on an iCE40 board, unless the flags say otherwise: the
+/// area-first engine (`--control micro`: the state-machine engine does not
+/// fit these parts), one requantization unit, and on a part with DSP blocks
+/// (the UP5K) the products in `SB_MAC16` cells, two PEs per block
+/// (`--dsp-cell ice40`). An array past the micro engine's 8 x 8 keeps the
+/// state machines (and the flow reports what it takes).
+fn ice40_engine_defaults(e: &mut EngineConfig, raw: &RawDesign, board: &Board) {
+    use hdl::engine::config::{MICRO_MAX_ADDR_BITS, MICRO_MAX_DIM};
+    if board.family != boards::Family::Ice40
+        || raw.engine.control.is_some()
+        || e.rows > MICRO_MAX_DIM
+        || e.cols > MICRO_MAX_DIM
+    {
+        return;
+    }
+    e.control = hdl::engine::Control::Micro;
+    if raw.engine.addr_bits.is_none() {
+        e.addr_bits = e.addr_bits.min(MICRO_MAX_ADDR_BITS);
+    }
+    if raw.engine.requant_lanes.is_none() {
+        e.requant_lanes = Some(1);
+    }
+    if raw.array.dsp_cell.is_none() && raw.array.mul.is_none() && board.resources.dsps > 0 {
+        e.dsp_cell = hdl::array::DspCell::Ice40;
     }
 }
 
