@@ -124,6 +124,37 @@ fn ice40_flow_on_icebreaker_2x2() {
     assert!(line.starts_with("array 2x2 on icebreaker: ok;"), "{line}");
 }
 
+/// The engine's board top on the UP5K: the iCE40 defaults build the
+/// area-first engine (`--control micro`, one requantization unit, products
+/// in SB_MAC16 cells), and it fits, placed, routed and on time at 12 MHz.
+#[test]
+fn engine_flow_on_icebreaker_2x2() {
+    require_tools(Family::Ice40, &[]);
+    let dir = out_dir("icebreaker-engine-2x2");
+    let d = dir.display().to_string();
+    let out = flow_ok(&[
+        "--board",
+        "icebreaker",
+        "--design",
+        "engine",
+        "--rows",
+        "2",
+        "--out",
+        &d,
+    ]);
+    let r = assert_plausible(&dir, 5280.0);
+    // Two blocks for the array's 4 products, two for the requantization unit.
+    assert_eq!(num(&r, "/placed/dsps/used"), 4.0);
+    let m = std::fs::read_to_string(dir.join("board_top.manifest.json"))
+        .unwrap_or_else(|e| panic!("manifest: {e}"));
+    assert!(
+        m.contains("\"control\": \"micro\""),
+        "the area-first engine: {m}"
+    );
+    let line = text(&out.stdout);
+    assert!(line.starts_with("engine 2x2 on icebreaker: ok;"), "{line}");
+}
+
 /// `--dsp-cell ice40`: a 2x4 array's 8 products in 4 SB_MAC16 blocks, and the
 /// synthesized blocks keep the generator's parameters (8x8 mode, signed, with
 /// their registers at depth 3). `synth_ice40 -dsp` rewrote them (yosys 0.23's
