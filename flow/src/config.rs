@@ -623,7 +623,8 @@ mod tests {
         }
         // The engine keeps blocks for its requantization and control products.
         // ULX3S 8x8: 156 blocks less 24 (yosys used 88 = 64 PEs + 24); UP5K
-        // 2x2: 8 blocks less 12, none left for the PEs.
+        // 2x2 with the state machines (`--control fsm`): 8 blocks less 12,
+        // none left for the PEs.
         for (name, cols, limit) in [("ulx3s", 8u32, 132u32), ("icebreaker", 2, 0)] {
             let board = board_from(Some(name)).unwrap_or_else(|e| panic!("{e:?}"));
             let mut raw = RawDesign {
@@ -631,6 +632,7 @@ mod tests {
                 ..RawDesign::default()
             };
             raw.array.rows = Some(cols.to_string());
+            raw.engine.control = Some("fsm".into());
             match fit_to_board(
                 design_from(&raw).unwrap_or_else(|e| panic!("{e:?}")),
                 &raw,
@@ -640,6 +642,43 @@ mod tests {
                     assert_eq!(e.mul, hdl::array::MulStyle::Auto);
                     assert_eq!(e.dsp_limit, limit, "{name}");
                 }
+                other => panic!("{other:?}"),
+            }
+        }
+        // No flags on an iCE40 board: the area-first engine, one requant unit,
+        // SB_MAC16 products (8 - 2 blocks, two PEs each); on the HX8K (no
+        // DSP) LUT multipliers. A user's choice stays.
+        for (name, cell, limit) in [
+            ("icebreaker", hdl::array::DspCell::Ice40, 12u32),
+            ("ice40-hx8k", hdl::array::DspCell::Infer, 0),
+        ] {
+            let board = board_from(Some(name)).unwrap_or_else(|e| panic!("{e:?}"));
+            let mut raw = RawDesign {
+                design: Some("engine".into()),
+                ..RawDesign::default()
+            };
+            raw.array.rows = Some("2".into());
+            match fit_to_board(
+                design_from(&raw).unwrap_or_else(|e| panic!("{e:?}")),
+                &raw,
+                &board,
+            ) {
+                DesignSpec::Engine(e) => {
+                    assert_eq!(e.control, hdl::engine::Control::Micro, "{name}");
+                    assert_eq!(e.requant_lanes, Some(1), "{name}");
+                    assert_eq!((e.dsp_cell, e.dsp_limit), (cell, limit), "{name}");
+                    assert!(e.addr_bits <= hdl::engine::config::MICRO_MAX_ADDR_BITS);
+                    e.validate().unwrap_or_else(|err| panic!("{name}: {err}"));
+                }
+                other => panic!("{other:?}"),
+            }
+            raw.engine.requant_lanes = Some("2".into());
+            match fit_to_board(
+                design_from(&raw).unwrap_or_else(|e| panic!("{e:?}")),
+                &raw,
+                &board,
+            ) {
+                DesignSpec::Engine(e) => assert_eq!(e.requant_lanes, Some(2), "{name}"),
                 other => panic!("{other:?}"),
             }
         }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hdl::array::{DspCell, MulStyle};
-use hdl::engine::EngineConfig;
+use hdl::engine::{Control, EngineConfig};
 use testbench::tools::{self, verilator_lint, yosys_check};
 
 fn engine(rows: u32, cols: u32, mem_bits: u32, pipeline: u32) -> EngineConfig {
@@ -28,7 +28,9 @@ fn engine(rows: u32, cols: u32, mem_bits: u32, pipeline: u32) -> EngineConfig {
 /// by the columns; 2x2 with a 13-bit address space (an 8 KiB board
 /// memory: every address register narrowed); and 2x3 with the output
 /// path's second stage and one requant lane; 3x2 with the staging ring in
-/// block RAM.
+/// block RAM; the area-first engine (`control = micro`) at 2x2 with a 31-bit
+/// space and at 3x2 with a 64-bit port, a 17-bit space, one requant lane and
+/// the output path's second stage.
 fn spread() -> Vec<EngineConfig> {
     vec![
         engine(1, 1, 64, 0),
@@ -52,12 +54,24 @@ fn spread() -> Vec<EngineConfig> {
             staging_ram: true,
             ..engine(3, 2, 64, 0)
         },
+        EngineConfig {
+            control: Control::Micro,
+            addr_bits: 31,
+            ..engine(2, 2, 32, 0)
+        },
+        EngineConfig {
+            control: Control::Micro,
+            addr_bits: 17,
+            requant_lanes: Some(1),
+            out_pipe: true,
+            ..engine(3, 2, 64, 0)
+        },
     ]
 }
 
 fn label(c: &EngineConfig) -> String {
     format!(
-        "engine-{}x{}-m{}-p{}-{:?}-l{}-a{}{}{}",
+        "engine-{}x{}-m{}-p{}-{:?}-l{}-a{}{}{}{}",
         c.rows,
         c.cols,
         c.mem_bits,
@@ -66,7 +80,12 @@ fn label(c: &EngineConfig) -> String {
         c.lanes(),
         c.addr_bits,
         if c.out_pipe { "-op" } else { "" },
-        if c.staging_ram { "-sr" } else { "" }
+        if c.staging_ram { "-sr" } else { "" },
+        if c.control == Control::Micro {
+            "-micro"
+        } else {
+            ""
+        }
     )
 }
 
@@ -165,6 +184,23 @@ fn deterministic_and_self_describing() {
     assert!(a.verilog.contains("`default_nettype none"));
     assert_ne!(a.verilog, generate(&engine(3, 2, 32, 0)).verilog);
     assert_ne!(a.verilog, generate(&engine(2, 3, 64, 0)).verilog);
+    let m = EngineConfig {
+        control: Control::Micro,
+        addr_bits: 20,
+        ..c
+    };
+    let (a, b) = (generate(&m), generate(&m));
+    assert_eq!(
+        a.verilog, b.verilog,
+        "two generations of the micro engine differ"
+    );
+    assert!(
+        a.verilog
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("\"control\":\"micro\"")),
+        "the banner names the control"
+    );
 }
 
 /// The ports are exactly the contract's list (docs/engine-contract.md), with
