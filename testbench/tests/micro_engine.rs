@@ -179,6 +179,13 @@ fn layers_2x2_mem32_board_options() {
     layers(cfg, 31, 10, true);
 }
 
+/// The largest micro engine: 8x8 (its program unrolls per row; 154 of the
+/// 256 registers).
+#[test]
+fn layers_8x8_mem32() {
+    layers(mcfg(8, 8, 32), 35, 4, false);
+}
+
 #[test]
 fn layers_3x2_mem64_and_1x1_mem128() {
     layers(mcfg(3, 2, 64), 32, 8, false);

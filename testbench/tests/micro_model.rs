@@ -105,6 +105,8 @@ fn random_layers_match_the_oracle() {
         ucfg(3, 2, 64),
         ucfg(1, 1, 32),
         ucfg(4, 3, 128),
+        ucfg(8, 8, 32),
+        ucfg(8, 5, 128),
     ] {
         let pm = cfg.programming_model();
         let mut layers: Vec<_> = must_cover()

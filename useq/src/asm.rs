@@ -102,7 +102,7 @@ impl Asm {
     pub fn reg(&mut self, name: &str) -> Reg {
         if self.reg_names.len() >= REGS as usize {
             self.errors.push(AsmError::Registers(name.into()));
-            return Reg(REGS as u8 - 1);
+            return Reg(u8::MAX);
         }
         self.reg_names.push(name.into());
         Reg((self.reg_names.len() - 1) as u8)

@@ -7,15 +7,15 @@
 //!
 //! Field layout, LSB first (the widths below are the only place they are
 //! written; `hdl` slices the ROM word with them):
-//! `op[5] rd[7] ra[7] bi[1] hi[1] imm[16] x[10]`; with `bi` = 0, `B` is
-//! `R[imm[6:0]]`, with `bi` = 1 it is `imm` (`hi` = 1: `imm << 16`). `x` is
+//! `op[5] rd[8] ra[8] bi[1] hi[1] imm[16] x[10]`; with `bi` = 0, `B` is
+//! `R[imm[7:0]]`, with `bi` = 1 it is `imm` (`hi` = 1: `imm << 16`). `x` is
 //! a branch target, a lane, a special register or a flag set, per op.
 
 /// Registers in the register file (block RAM: two copies, one per read
-/// port).
-pub const REGS: u32 = 128;
+/// port; an iCE40 RAM40 holds 256 x 16, so 256 cost no more blocks than 128).
+pub const REGS: u32 = 256;
 pub const OP_BITS: u32 = 5;
-pub const REG_BITS: u32 = 7;
+pub const REG_BITS: u32 = 8;
 pub const IMM_BITS: u32 = 16;
 pub const X_BITS: u32 = 10;
 /// Largest program (instructions): `x` holds any address in it.
@@ -215,7 +215,7 @@ impl Instr {
         let op = Op::from_code(f(OP_LSB, OP_BITS) as u32)?;
         let imm = f(IMM_LSB, IMM_BITS) as u16;
         let b = match (f(BI_LSB, 1), f(HI_LSB, 1)) {
-            (0, _) => Src::Reg((imm as u8) & ((1 << REG_BITS) - 1) as u8),
+            (0, _) => Src::Reg((u32::from(imm) & ((1 << REG_BITS) - 1)) as u8),
             (_, 0) => Src::Imm(imm),
             _ => Src::ImmHi(imm),
         };
@@ -276,7 +276,7 @@ mod tests {
             ] {
                 let i = Instr {
                     op,
-                    rd: 93,
+                    rd: 193,
                     ra: 5,
                     b,
                     x: 1023,
