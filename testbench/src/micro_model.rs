@@ -378,3 +378,18 @@ impl Model {
         self.desc_count = desc_count;
     }
 }
+
+/// The oracle's machine for the micro engine `cfg` (its counts are the
+/// state-machine engine's schedule and unused here: only memory and outcome
+/// are compared).
+pub fn oracle_machine(cfg: &UConfig) -> crate::engine::oracle::Machine {
+    crate::engine::oracle::Machine {
+        rows: u64::from(cfg.rows),
+        cols: u64::from(cfg.cols),
+        mb: u64::from(cfg.mb()),
+        chunk: u64::from(cfg.chunk()),
+        ibuf_bytes: 0,
+        wbuf_rows: 0,
+        rec_bytes: u64::from(cfg.programming_model().channel_record.bytes),
+    }
+}

@@ -17,11 +17,9 @@ use golden::Padding;
 use hdl::engine::EngineConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use testbench::engine::cases::{boundary_value, must_cover, operands, random_layer, three_layers};
+use testbench::engine::cases::{break_middle, must_cover, operands, random_layer, three_layers};
 use testbench::engine::image::{random_i8, random_requant, ImageBuilder, Program};
-use testbench::engine::oracle::{
-    layer_counts, residency, Descriptor, MemImage, Outcome, Record, FIELDS,
-};
+use testbench::engine::oracle::{layer_counts, residency, Descriptor, MemImage, Outcome, Record};
 use testbench::engine::{EngineSim, MemConfig, RunResult};
 
 /// Where the test memory starts: not zero, so an engine that drops address
@@ -212,14 +210,9 @@ fn run_checked(sim: &mut EngineSim, prog: &Program, what: &str) -> RunResult {
     r
 }
 
-/// A program of one layer with random (or edge) operands.
+/// A program of one layer at [`BASE`] with random (or edge) operands.
 fn one_layer(pm: &ProgrammingModel, rng: &mut StdRng, layer: &ConvLayer, edge: bool) -> Program {
-    let (input, weights) = operands(rng, layer, edge);
-    let mut b = ImageBuilder::new(pm, BASE, rng.gen());
-    let in_addr = b.tensor(&input);
-    b.conv(layer, in_addr, &weights, None)
-        .unwrap_or_else(|e| panic!("{e}"));
-    b.finish().unwrap_or_else(|e| panic!("{e}"))
+    testbench::engine::cases::one_layer(pm, rng, layer, BASE, edge)
 }
 
 /// Memory reads of `layer` alone on `sim`'s engine (the work it costs).
@@ -917,32 +910,9 @@ fn random_broken_descriptors_report_the_first_rule() {
     while runs < 40 {
         let middle = random_layer_within(&s, &mut rng, 6, 6, 3_000);
         let mut b = three_layers(&pm, BASE, &mut rng, &middle);
-        let Some(d) = b.desc_mut(1) else { continue };
-        if rng.gen_ratio(1, 6) {
-            let (co, ch) = (rng.gen_range(0..d.out_c), d.ch_addr);
-            let rec = if rng.gen() {
-                Record {
-                    bias: rng.gen(),
-                    mult: 0,
-                    shift: rng.gen_range(0..=31),
-                }
-            } else {
-                Record {
-                    bias: rng.gen(),
-                    mult: rng.gen_range(1..=65535),
-                    shift: rng.gen_range(32..=255),
-                }
-            };
-            b.put_records(ch + u64::from(pm.channel_record.bytes) * co, &[rec])
-                .unwrap_or_else(|e| panic!("{e}"));
-        } else {
-            for _ in 0..rng.gen_range(1..=3) {
-                let name = FIELDS[rng.gen_range(0..FIELDS.len())];
-                let v = boundary_value(&mut rng, &pm, d, name);
-                d.set(name, v).unwrap_or_else(|e| panic!("{e}"));
-            }
-        }
-        let summary = b.desc_mut(1).map(|d| d.summary()).unwrap_or_default();
+        let Some(summary) = break_middle(&mut rng, &pm, &mut b, 3) else {
+            continue;
+        };
         let mut prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
         let Ok((_, want)) = prog.expected(&pm, &s.machine()) else {
             continue;

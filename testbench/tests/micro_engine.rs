@@ -5,17 +5,16 @@
 //! contract's oracle, and the counters against the microprogram run in the
 //! interpreter with the functional datapath model (`testbench::micro_model`).
 
-use contracts::engine::ProgrammingModel;
 use golden::layer::ConvLayer;
 use hdl::array::DspCell;
 use hdl::engine::{Control, EngineConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use testbench::engine::cases::{boundary_value, must_cover, operands, random_layer, three_layers};
-use testbench::engine::image::{random_requant, ImageBuilder, Program};
-use testbench::engine::oracle::{Machine, FIELDS};
+use testbench::engine::cases::{boundary_value, must_cover, one_layer, random_layer, three_layers};
+use testbench::engine::image::{random_requant, Program};
+use testbench::engine::oracle::FIELDS;
 use testbench::engine::{EngineSim, MemConfig};
-use testbench::micro_model::{Counts, Memory, Model};
+use testbench::micro_model::{oracle_machine, Counts, Memory, Model};
 
 const BASE: u64 = 0x0001_0000;
 const MEM_SIZE: usize = 256 * 1024;
@@ -38,18 +37,6 @@ fn mcfg(rows: u32, cols: u32, mem_bits: u32) -> EngineConfig {
     }
 }
 
-fn oracle_machine(cfg: &EngineConfig, pm: &ProgrammingModel) -> Machine {
-    Machine {
-        rows: u64::from(cfg.rows),
-        cols: u64::from(cfg.cols),
-        mb: u64::from(cfg.mem_bits / 8),
-        chunk: u64::from(cfg.chunk_bytes()),
-        ibuf_bytes: 0,
-        wbuf_rows: 0,
-        rec_bytes: u64::from(pm.channel_record.bytes),
-    }
-}
-
 /// The microprogram on the functional model: what the counters must say.
 fn model_counts(cfg: &EngineConfig, prog: &Program) -> Counts {
     let code = useq::program::program(&cfg.micro()).unwrap_or_else(|e| panic!("{e}"));
@@ -68,7 +55,7 @@ fn run_checked(s: &mut EngineSim, prog: &Program, what: &str) {
     let pm = s.pm.clone();
     let cfg = s.cfg.clone();
     let (want_mem, want) = prog
-        .expected(&pm, &oracle_machine(&cfg, &pm))
+        .expected(&pm, &oracle_machine(&cfg.micro()))
         .unwrap_or_else(|e| panic!("{what}: oracle: {e}"));
     let c = model_counts(&cfg, prog);
     let budget = 2 * c.instructions + 80 * c.reads + 20 * c.array_beats + 100_000;
@@ -127,15 +114,6 @@ fn sim(cfg: &EngineConfig, seed: u64) -> EngineSim {
     EngineSim::new(cfg, MemConfig::random(BASE, MEM_SIZE, seed)).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn one_layer(pm: &ProgrammingModel, rng: &mut StdRng, layer: &ConvLayer, edge: bool) -> Program {
-    let (input, weights) = operands(rng, layer, edge);
-    let mut b = ImageBuilder::new(pm, BASE, rng.gen());
-    let in_addr = b.tensor(&input);
-    b.conv(layer, in_addr, &weights, None)
-        .unwrap_or_else(|e| panic!("{e}"));
-    b.finish().unwrap_or_else(|e| panic!("{e}"))
-}
-
 fn layers(cfg: EngineConfig, seed_base: u64, random: usize, cover: bool) {
     let mut rng = StdRng::seed_from_u64(seed(seed_base));
     let mut s = sim(&cfg, seed(seed_base));
@@ -152,7 +130,7 @@ fn layers(cfg: EngineConfig, seed_base: u64, random: usize, cover: bool) {
         ls.push(random_layer(&mut rng, 7, 7));
     }
     for (i, l) in ls.iter().enumerate() {
-        let prog = one_layer(&pm, &mut rng, l, i % 4 == 3);
+        let prog = one_layer(&pm, &mut rng, l, BASE, i % 4 == 3);
         run_checked(
             &mut s,
             &prog,
@@ -223,7 +201,7 @@ fn errors_reset_and_registers() {
         }
         let summary = b.desc_mut(1).map(|d| d.summary()).unwrap_or_default();
         let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
-        let Ok((_, want)) = prog.expected(&pm, &oracle_machine(&cfg, &pm)) else {
+        let Ok((_, want)) = prog.expected(&pm, &oracle_machine(&cfg.micro())) else {
             continue;
         };
         let Some((name, _)) = want.error else {
@@ -235,7 +213,7 @@ fn errors_reset_and_registers() {
     }
     assert!(seen.len() >= 4, "the mutants hit only {seen:?}");
     let l = random_layer(&mut rng, 6, 6);
-    let good = one_layer(&pm, &mut rng, &l, false);
+    let good = one_layer(&pm, &mut rng, &l, BASE, false);
     for (addr, count) in [
         (good.desc_addr + 4, 1),
         (good.desc_addr, 70_000),

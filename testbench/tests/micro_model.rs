@@ -5,13 +5,11 @@
 //! descriptor), and reads and writes only inside the regions each test
 //! allows. This checks the program before any RTL runs it.
 
-use contracts::engine::ProgrammingModel;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use testbench::engine::cases::{boundary_value, must_cover, operands, random_layer, three_layers};
-use testbench::engine::image::{random_requant, ImageBuilder, Program};
-use testbench::engine::oracle::{Machine, Record, FIELDS};
-use testbench::micro_model::{Memory, Model};
+use rand::SeedableRng;
+use testbench::engine::cases::{break_middle, must_cover, one_layer, random_layer, three_layers};
+use testbench::engine::image::{random_requant, Program};
+use testbench::micro_model::{oracle_machine, Memory, Model};
 use useq::program::{program, UConfig};
 use useq::sim::Halt;
 
@@ -26,23 +24,11 @@ fn ucfg(rows: u32, cols: u32, mem_bits: u32) -> UConfig {
     }
 }
 
-fn oracle_machine(cfg: &UConfig, pm: &ProgrammingModel) -> Machine {
-    Machine {
-        rows: u64::from(cfg.rows),
-        cols: u64::from(cfg.cols),
-        mb: u64::from(cfg.mb()),
-        chunk: u64::from(cfg.chunk()),
-        ibuf_bytes: 0,
-        wbuf_rows: 0,
-        rec_bytes: u64::from(pm.channel_record.bytes),
-    }
-}
-
 /// Run `prog` on the model; compare memory and outcome with the oracle.
 fn check(cfg: &UConfig, prog: &Program, what: &str) -> testbench::micro_model::Counts {
     let pm = cfg.programming_model();
     let (want_mem, want) = prog
-        .expected(&pm, &oracle_machine(cfg, &pm))
+        .expected(&pm, &oracle_machine(cfg))
         .unwrap_or_else(|e| panic!("{what}: oracle: {e}"));
     let code = useq::program::program(cfg).unwrap_or_else(|e| panic!("{e}"));
     let mut readable = prog.read_only.clone();
@@ -81,20 +67,6 @@ fn check(cfg: &UConfig, prog: &Program, what: &str) -> testbench::micro_model::C
     m.counts.clone()
 }
 
-fn one_layer(
-    pm: &ProgrammingModel,
-    rng: &mut StdRng,
-    layer: &golden::layer::ConvLayer,
-    edge: bool,
-) -> Program {
-    let (input, weights) = operands(rng, layer, edge);
-    let mut b = ImageBuilder::new(pm, BASE, rng.gen());
-    let in_addr = b.tensor(&input);
-    b.conv(layer, in_addr, &weights, None)
-        .unwrap_or_else(|e| panic!("{e}"));
-    b.finish().unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// The must-cover shapes and random layers on four array shapes and word
 /// widths, edge operands on every fifth.
 #[test]
@@ -117,7 +89,7 @@ fn random_layers_match_the_oracle() {
             layers.push(random_layer(&mut rng, 9, 10));
         }
         for (i, l) in layers.iter().enumerate() {
-            let prog = one_layer(&pm, &mut rng, l, i % 5 == 4);
+            let prog = one_layer(&pm, &mut rng, l, BASE, i % 5 == 4);
             check(
                 &cfg,
                 &prog,
@@ -139,34 +111,11 @@ fn broken_descriptors_report_the_first_rule() {
     while runs < 300 {
         let middle = random_layer(&mut rng, 6, 6);
         let mut b = three_layers(&pm, BASE, &mut rng, &middle);
-        let Some(d) = b.desc_mut(1) else { continue };
-        if rng.gen_ratio(1, 6) {
-            let (co, ch) = (rng.gen_range(0..d.out_c), d.ch_addr);
-            let rec = if rng.gen() {
-                Record {
-                    bias: rng.gen(),
-                    mult: 0,
-                    shift: rng.gen_range(0..=31),
-                }
-            } else {
-                Record {
-                    bias: rng.gen(),
-                    mult: rng.gen_range(1..=65535),
-                    shift: rng.gen_range(32..=255),
-                }
-            };
-            b.put_records(ch + u64::from(pm.channel_record.bytes) * co, &[rec])
-                .unwrap_or_else(|e| panic!("{e}"));
-        } else {
-            for _ in 0..rng.gen_range(1..=3) {
-                let name = FIELDS[rng.gen_range(0..FIELDS.len())];
-                let v = boundary_value(&mut rng, &pm, d, name);
-                d.set(name, v).unwrap_or_else(|e| panic!("{e}"));
-            }
-        }
-        let summary = b.desc_mut(1).map(|d| d.summary()).unwrap_or_default();
+        let Some(summary) = break_middle(&mut rng, &pm, &mut b, 3) else {
+            continue;
+        };
         let mut prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
-        let Ok((_, want)) = prog.expected(&pm, &oracle_machine(&cfg, &pm)) else {
+        let Ok((_, want)) = prog.expected(&pm, &oracle_machine(&cfg)) else {
             continue;
         };
         let Some((name, _)) = want.error else {
@@ -193,7 +142,7 @@ fn start_rules() {
     let pm = cfg.programming_model();
     let mut rng = StdRng::seed_from_u64(13);
     let l = random_layer(&mut rng, 5, 5);
-    let good = one_layer(&pm, &mut rng, &l, false);
+    let good = one_layer(&pm, &mut rng, &l, BASE, false);
     let end = 1u64 << pm.limits.addr_bits;
     for (addr, count) in [
         (good.desc_addr, 0),

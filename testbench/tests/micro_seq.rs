@@ -8,14 +8,13 @@
 
 use std::collections::HashMap;
 
-use contracts::engine::ProgrammingModel;
 use hdl::ir::{Design, SignalKind};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use testbench::engine::cases::{boundary_value, operands, random_layer, three_layers};
-use testbench::engine::image::{ImageBuilder, Program};
+use testbench::engine::cases::{boundary_value, one_layer, random_layer, three_layers};
+use testbench::engine::image::Program;
 use testbench::engine::oracle::FIELDS;
-use testbench::micro_model::{Call, Logged, Memory, Model};
+use testbench::micro_model::{oracle_machine, Call, Logged, Memory, Model};
 use testbench::verilator::{BuildSpec, Model as VModel, Port, PortDesc};
 use useq::isa::Op;
 use useq::program::UConfig;
@@ -211,15 +210,6 @@ fn check(dut: &mut Dut, rng: &mut StdRng, code: &useq::asm::Program, prog: &Prog
     );
 }
 
-fn one_layer(pm: &ProgrammingModel, rng: &mut StdRng, layer: &golden::layer::ConvLayer) -> Program {
-    let (input, weights) = operands(rng, layer, false);
-    let mut b = ImageBuilder::new(pm, BASE, rng.gen());
-    let in_addr = b.tensor(&input);
-    b.conv(layer, in_addr, &weights, None)
-        .unwrap_or_else(|e| panic!("{e}"));
-    b.finish().unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// Layers, broken descriptors and start errors; a reset in the middle of a
 /// run, then a clean run.
 #[test]
@@ -234,7 +224,7 @@ fn rtl_sequencer_matches_the_interpreter() {
     let mut rng = StdRng::seed_from_u64(21);
     for i in 0..6 {
         let l = random_layer(&mut rng, 5, 5);
-        let prog = one_layer(&pm, &mut rng, &l);
+        let prog = one_layer(&pm, &mut rng, &l, BASE, false);
         check(
             &mut dut,
             &mut rng,
@@ -252,18 +242,7 @@ fn rtl_sequencer_matches_the_interpreter() {
         let v = boundary_value(&mut rng, &pm, d, name);
         d.set(name, v).unwrap_or_else(|e| panic!("{e}"));
         let prog = b.finish().unwrap_or_else(|e| panic!("{e}"));
-        let Ok((_, want)) = prog.expected(
-            &pm,
-            &testbench::engine::oracle::Machine {
-                rows: 2,
-                cols: 2,
-                mb: 4,
-                chunk: 4,
-                ibuf_bytes: 0,
-                wbuf_rows: 0,
-                rec_bytes: u64::from(pm.channel_record.bytes),
-            },
-        ) else {
+        let Ok((_, want)) = prog.expected(&pm, &oracle_machine(&c)) else {
             continue;
         };
         if want.error.is_none() {
@@ -279,11 +258,11 @@ fn rtl_sequencer_matches_the_interpreter() {
         );
     }
     let l = random_layer(&mut rng, 4, 4);
-    let mut p = one_layer(&pm, &mut rng, &l);
+    let mut p = one_layer(&pm, &mut rng, &l, BASE, false);
     p.desc_count = 70_000;
     check(&mut dut, &mut rng, &code, &p, "desc_count past the limit");
     let l = random_layer(&mut rng, 5, 5);
-    let prog = one_layer(&pm, &mut rng, &l);
+    let prog = one_layer(&pm, &mut rng, &l, BASE, false);
     assert!(run_rtl(&mut dut, &mut rng, &prog, 2, Some(1_500)).is_none());
     check(&mut dut, &mut rng, &code, &prog, "after a reset mid-run");
 }

@@ -3,14 +3,12 @@
 //! the model's figure exactly (layers, lists of three, refused descriptors),
 //! over array shapes, word widths, latencies and the output path's options.
 
-use contracts::engine::ProgrammingModel;
-use golden::layer::ConvLayer;
 use hdl::array::DspCell;
 use hdl::engine::{Control, EngineConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use testbench::engine::cases::{boundary_value, operands, random_layer, three_layers};
-use testbench::engine::image::{ImageBuilder, Program};
+use testbench::engine::cases::{boundary_value, one_layer, random_layer, three_layers};
+use testbench::engine::image::Program;
 use testbench::engine::oracle::FIELDS;
 use testbench::engine::{EngineSim, MemConfig};
 
@@ -39,15 +37,6 @@ fn model_cycles(cfg: &EngineConfig, latency: u32, prog: &Program) -> compiler::m
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn one_layer(pm: &ProgrammingModel, rng: &mut StdRng, layer: &ConvLayer) -> Program {
-    let (input, weights) = operands(rng, layer, false);
-    let mut b = ImageBuilder::new(pm, BASE, rng.gen());
-    let in_addr = b.tensor(&input);
-    b.conv(layer, in_addr, &weights, None)
-        .unwrap_or_else(|e| panic!("{e}"));
-    b.finish().unwrap_or_else(|e| panic!("{e}"))
-}
-
 fn sweep(cfg: EngineConfig, latency: u32, seed: u64, layers: usize) {
     let mut s = EngineSim::new(&cfg, MemConfig::fixed(BASE, MEM_SIZE, latency))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -56,7 +45,7 @@ fn sweep(cfg: EngineConfig, latency: u32, seed: u64, layers: usize) {
     let mut progs = Vec::new();
     for _ in 0..layers {
         let l = random_layer(&mut rng, 7, 7);
-        progs.push(one_layer(&pm, &mut rng, &l));
+        progs.push(one_layer(&pm, &mut rng, &l, BASE, false));
     }
     let middle = random_layer(&mut rng, 5, 5);
     progs.push(

@@ -7,6 +7,7 @@ pub mod config;
 pub mod desc;
 pub mod micro;
 mod output;
+mod port;
 pub mod regs;
 pub mod requant;
 pub mod setup;

@@ -146,6 +146,23 @@ pub(super) struct OutputOut {
     pub s2_valid: Option<SignalId>,
 }
 
+impl OutputOut {
+    /// Nothing in the output path or its FIFOs (the tile-info FIFO covers the
+    /// array: a tile's info leaves with its last row), the write FIFO empty
+    /// (`wr_empty`) and no write in the port's register (`wr_pending`).
+    pub fn idle(&self, wr_empty: SignalId, wr_pending: Expr) -> Expr {
+        let e = Expr::from(self.info_empty)
+            & self.wjob_empty
+            & wr_empty
+            & !wr_pending
+            & !Expr::from(self.wj_valid);
+        match self.s2_valid {
+            Some(v) => e & !Expr::from(v),
+            None => e,
+        }
+    }
+}
+
 pub(super) fn build(
     m: &mut Module,
     cfg: &EngineConfig,

@@ -12,7 +12,6 @@
 use contracts::engine as ce;
 
 use crate::ir::{Expr, Module, SignalId, Ty};
-use crate::parts::bundle::{CsrPort, MemPort, Role};
 use crate::parts::ops::{k, select};
 use crate::parts::Instantiate;
 use crate::process::{DomainId, Proc};
@@ -20,6 +19,8 @@ use crate::util::clog2;
 use crate::GenError;
 
 use super::config::EngineConfig;
+use super::port::{self, EnginePorts, PortReg};
+use crate::parts::fifo::{self, FifoEnds};
 
 /// Sub-modules the top instantiates.
 pub struct Parts<'a> {
@@ -691,34 +692,14 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     .doc("docs/engine.md the design; the manifest carries the register map and layouts.");
 
     // ---------------------------------------------------------------- ports
-    let clk = m.input(
-        "clk",
-        bit(),
-        Some("Clock and synchronous active-high reset"),
-        "",
-    );
-    let rst = m.input("rst", bit(), None, "");
-    let csr = CsrPort::ports(
-        &mut m,
-        "csr",
-        Role::Slave,
-        ce::CSR_ADDR_BITS,
-        "Register port: 32-bit registers at byte addresses",
-    );
-    let irq = m.output(
-        "irq",
-        bit(),
-        Some("Interrupt"),
-        "high while status.done or status.error is set",
-    );
-    let mem = MemPort::ports(
-        &mut m,
-        "mem",
-        Role::Master,
-        cfg.mem_bits,
-        "Memory master port: byte addresses, whole words, reads answered in order",
-    );
-    let sync = m.domain("sync", clk, Some(rst));
+    let EnginePorts {
+        clk,
+        rst,
+        csr,
+        irq,
+        mem,
+        sync,
+    } = EnginePorts::declare(&mut m, cfg);
 
     // ---------------------------------------------------------------- shared wires
     let reads_idle = m.wire("reads_idle", bit(), "no read queued, offered or in flight");
@@ -2796,16 +2777,8 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let wr_out = m.wire("wr_out", Ty::u(wr_bits(cfg)), "");
     let wr_pop = m.wire("wr_pop", bit(), "");
     let wr_empty = m.wire("wr_empty", bit(), "");
-    let mreq_valid = m.reg_reset("mreq_valid_reg", bit(), sync, 0, "a request is offered");
-    let mreq_write = m.reg_in("mreq_write_reg", bit(), sync, "");
-    let mreq_addr = m.reg_in("mreq_addr_reg", ta, sync, "");
-    let mreq_wdata = m.reg_in("mreq_wdata_reg", Ty::u(cfg.mem_bits), sync, "");
-    let mreq_wstrb = m.reg_in("mreq_wstrb_reg", Ty::u(mb), sync, "");
-    let load = m.wire_of(
-        "mreq_load",
-        !Expr::from(mreq_valid) | mem.req_ready,
-        "the request register is empty or being taken",
-    );
+    let preg = PortReg::declare(&mut m, cfg, sync, &mem, aw);
+    let (mreq_valid, load) = (preg.valid, preg.load);
     let take_wr = m.wire_of(
         "take_wr",
         Expr::from(load) & wr_valid,
@@ -2834,133 +2807,76 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     );
     m.assign(wr_pop, take_wr);
     m.assign(rq_pop, Expr::from(take_rd) | take_fence);
-    let wo_ = Expr::from(wr_out);
-    let mut sa = Proc::sync(sync)
-        .with_comment("Port: writes go first; the request register holds until taken.");
-    sa.if_(load, |p| {
-        p.set(mreq_valid, Expr::from(take_wr) | take_rd);
-        p.if_(take_wr, |p| {
-            p.set(mreq_write, Expr::bit(true));
-            p.set(mreq_addr, wo_.clone().slice(0, aw));
-            p.set(mreq_wdata, wo_.clone().slice(aw, cfg.mem_bits));
-            p.set(mreq_wstrb, wo_.clone().slice(aw + cfg.mem_bits, mb));
-        })
-        .elif(take_rd, |p| {
-            p.set(mreq_write, Expr::bit(false));
-            p.set(mreq_addr, Expr::from(rq_out_data).slice(0, aw));
-            p.set(mreq_wstrb, Expr::zero(Ty::u(mb)));
-        });
-    });
-    m.process(sa);
-    m.assign(mem.req_valid, mreq_valid);
-    m.assign(mem.req_write, mreq_write);
-    m.assign(mem.req_addr, z(mreq_addr, ce::PORT_ADDR_BITS));
-    m.assign(mem.req_wdata, mreq_wdata);
-    m.assign(mem.req_wstrb, mreq_wstrb);
-    let rd_pending = Expr::from(mreq_valid) & !Expr::from(mreq_write);
-    let wr_pending = Expr::from(mreq_valid) & mreq_write;
+    preg.build(
+        &mut m,
+        cfg,
+        sync,
+        &mem,
+        aw,
+        take_wr,
+        take_rd,
+        wr_out,
+        Expr::from(rq_out_data).slice(0, aw),
+    );
+    let rd_pending = Expr::from(mreq_valid) & !Expr::from(preg.write);
+    let wr_pending = preg.write_pending();
     m.assign(
         reads_idle,
         Expr::from(rq_empty) & !rd_pending & tag_empty & !Expr::from(rq_valid),
     );
-    let s2_idle = out.s2_valid.map(|v| !Expr::from(v));
-    let out_idle_e = Expr::from(out.info_empty)
-        & out.wjob_empty
-        & wr_empty
-        & !wr_pending
-        & !Expr::from(out.wj_valid);
-    m.assign(
-        out_idle,
-        match s2_idle {
-            Some(e) => out_idle_e & e,
-            None => out_idle_e,
-        },
-    );
+    m.assign(out_idle, out.idle(wr_empty, wr_pending));
 
     // ---------------------------------------------------------------- FIFO instances
-    m.inst(parts.rq_fifo, "u_rq_fifo")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("in_valid", rq_valid)
-        .out("in_ready", rq_ready)
-        .connect(
-            "in_data",
-            Expr::concat(vec![Expr::from(rq_addr), Expr::from(rq_tag)]),
-        )
-        .out("out_valid", rq_out_valid)
-        .connect("out_ready", rq_pop)
-        .out("out_data", rq_out_data)
-        .open(
-            "count",
-            "fill level not needed: ready/valid and empty suffice",
-        )
-        .open("full", "in_ready is ~full")
-        .out("empty", rq_empty)
-        .finish()?;
-    m.inst(parts.tag_fifo, "u_tag_fifo")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("in_valid", Expr::from(take_rd) | take_fence)
-        .out("in_ready", tag_in_ready)
-        .connect("in_data", Expr::from(rq_out_data).slice(aw, tag_bits))
-        .out("out_valid", tag_valid)
-        .connect("out_ready", tag_pop)
-        .out("out_data", tag_head)
-        .open(
-            "count",
-            "fill level not needed: ready/valid and empty suffice",
-        )
-        .open("full", "in_ready is ~full")
-        .out("empty", tag_empty)
-        .finish()?;
-    m.inst(parts.info_fifo, "u_info_fifo")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("in_valid", info_valid)
-        .out("in_ready", info_ready)
-        .connect("in_data", info_data)
-        .out("out_valid", out.info_hvalid)
-        .connect("out_ready", out.info_pop)
-        .out("out_data", out.info_head)
-        .open(
-            "count",
-            "fill level not needed: ready/valid and empty suffice",
-        )
-        .open("full", "in_ready is ~full")
-        .out("empty", out.info_empty)
-        .finish()?;
-    m.inst(parts.wjob_fifo, "u_wjob_fifo")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("in_valid", out.wjob_valid)
-        .out("in_ready", out.wjob_ready)
-        .connect("in_data", out.wjob_data)
-        .out("out_valid", out.wj_valid)
-        .connect("out_ready", out.wj_pop)
-        .out("out_data", out.wj_data)
-        .open(
-            "count",
-            "fill level not needed: ready/valid and empty suffice",
-        )
-        .open("full", "in_ready is ~full")
-        .out("empty", out.wjob_empty)
-        .finish()?;
-    m.inst(parts.wr_fifo, "u_wr_fifo")
-        .connect("clk", clk)
-        .connect("rst", rst)
-        .connect("in_valid", out.wr_push)
-        .out("in_ready", out.wr_push_ready)
-        .connect("in_data", out.wr_data)
-        .out("out_valid", wr_valid)
-        .connect("out_ready", wr_pop)
-        .out("out_data", wr_out)
-        .open(
-            "count",
-            "fill level not needed: ready/valid and empty suffice",
-        )
-        .open("full", "in_ready is ~full")
-        .out("empty", wr_empty)
-        .finish()?;
+    fifo::instance(
+        &mut m,
+        parts.rq_fifo,
+        "u_rq_fifo",
+        clk,
+        rst,
+        FifoEnds {
+            in_valid: rq_valid.into(),
+            in_ready: rq_ready,
+            in_data: Expr::concat(vec![Expr::from(rq_addr), Expr::from(rq_tag)]),
+            out_valid: rq_out_valid,
+            out_ready: rq_pop.into(),
+            out_data: rq_out_data,
+            empty: rq_empty,
+        },
+    )?;
+    fifo::instance(
+        &mut m,
+        parts.tag_fifo,
+        "u_tag_fifo",
+        clk,
+        rst,
+        FifoEnds {
+            in_valid: Expr::from(take_rd) | take_fence,
+            in_ready: tag_in_ready,
+            in_data: Expr::from(rq_out_data).slice(aw, tag_bits),
+            out_valid: tag_valid,
+            out_ready: tag_pop.into(),
+            out_data: tag_head,
+            empty: tag_empty,
+        },
+    )?;
+    port::back_fifos(
+        &mut m,
+        port::BackParts {
+            info: parts.info_fifo,
+            wjob: parts.wjob_fifo,
+            wr: parts.wr_fifo,
+        },
+        clk,
+        rst,
+        &out,
+        (info_valid, info_ready, info_data),
+        &port::WrFifo {
+            valid: wr_valid,
+            out: wr_out,
+            pop: wr_pop,
+            empty: wr_empty,
+        },
+    )?;
 
     // ---------------------------------------------------------------- register port
     super::regs::build(
@@ -2982,16 +2898,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
             increments: [
                 z(feed, 64),
                 Expr::mux(resp, k(64, mb), k(64, 0)),
-                Expr::mux(
-                    Expr::from(mreq_valid) & mreq_write & mem.req_ready,
-                    z(
-                        (0..mb).fold(k(8, 0), |acc, b| {
-                            acc + z(Expr::from(mreq_wstrb).slice(b, 1), 8)
-                        }),
-                        64,
-                    ),
-                    k(64, 0),
-                ),
+                preg.wr_bytes_increment(&mem, mb),
             ],
         },
     )?;

@@ -187,3 +187,46 @@ pub fn build(cfg: &FifoConfig) -> Result<Module, GenError> {
     m.assign(empty, Expr::from(count_reg).cmp_eq(Expr::zero(Ty::u(cw))));
     Ok(m)
 }
+
+/// What a FIFO instance connects to: the input stream (`in_ready` driven
+/// by the FIFO), the output stream (`out_valid`, `out_data` driven by it) and
+/// its `empty` flag.
+pub struct FifoEnds {
+    pub in_valid: Expr,
+    pub in_ready: SignalId,
+    pub in_data: Expr,
+    pub out_valid: SignalId,
+    pub out_ready: Expr,
+    pub out_data: SignalId,
+    pub empty: SignalId,
+}
+
+/// Instantiate the FIFO module `part` as `name` in `m`, clocked by `clk` and
+/// reset by `rst`; `count` and `full` are left open (ready/valid and `empty`
+/// are what a user needs).
+pub fn instance(
+    m: &mut Module,
+    part: &Module,
+    name: &str,
+    clk: SignalId,
+    rst: SignalId,
+    ends: FifoEnds,
+) -> Result<(), GenError> {
+    use super::inst::Instantiate;
+    m.inst(part, name)
+        .connect("clk", clk)
+        .connect("rst", rst)
+        .connect("in_valid", ends.in_valid)
+        .out("in_ready", ends.in_ready)
+        .connect("in_data", ends.in_data)
+        .out("out_valid", ends.out_valid)
+        .connect("out_ready", ends.out_ready)
+        .out("out_data", ends.out_data)
+        .open(
+            "count",
+            "fill level not needed: ready/valid and empty suffice",
+        )
+        .open("full", "in_ready is ~full")
+        .out("empty", ends.empty)
+        .finish()
+}

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::Rng;
 
 use super::image::{edge_i8, random_i8, random_requant, ImageBuilder};
-use super::oracle::Descriptor;
+use super::oracle::{Descriptor, Record, FIELDS};
 
 /// Operands for `layer`: random, or drawn from the int8 extremes.
 pub fn operands(rng: &mut StdRng, layer: &ConvLayer, edge: bool) -> (Vec<i8>, Vec<i8>) {
@@ -178,4 +178,58 @@ pub fn three_layers<'a>(
         b.conv(&l, at, &w, None).unwrap_or_else(|e| panic!("{e}"));
     }
     b
+}
+
+/// A program of one layer at `base` with random (or edge) operands.
+pub fn one_layer(
+    pm: &ProgrammingModel,
+    rng: &mut StdRng,
+    layer: &ConvLayer,
+    base: u64,
+    edge: bool,
+) -> super::image::Program {
+    let (input, weights) = operands(rng, layer, edge);
+    let mut b = ImageBuilder::new(pm, base, rng.gen());
+    let in_addr = b.tensor(&input);
+    b.conv(layer, in_addr, &weights, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    b.finish().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Break descriptor 1 of `b` (from [`three_layers`]): one time in six a
+/// channel record (`mult` 0 or `shift` past 31), else one to `max_fields`
+/// fields pushed to boundary values. Returns the broken descriptor's
+/// summary; `None` when `b` has no descriptor 1.
+pub fn break_middle(
+    rng: &mut StdRng,
+    pm: &ProgrammingModel,
+    b: &mut ImageBuilder<'_>,
+    max_fields: usize,
+) -> Option<String> {
+    let d = b.desc_mut(1)?;
+    if rng.gen_ratio(1, 6) {
+        let (co, ch) = (rng.gen_range(0..d.out_c), d.ch_addr);
+        let rec = if rng.gen() {
+            Record {
+                bias: rng.gen(),
+                mult: 0,
+                shift: rng.gen_range(0..=31),
+            }
+        } else {
+            Record {
+                bias: rng.gen(),
+                mult: rng.gen_range(1..=65535),
+                shift: rng.gen_range(32..=255),
+            }
+        };
+        b.put_records(ch + u64::from(pm.channel_record.bytes) * co, &[rec])
+            .unwrap_or_else(|e| panic!("{e}"));
+    } else {
+        for _ in 0..rng.gen_range(1..=max_fields) {
+            let name = FIELDS[rng.gen_range(0..FIELDS.len())];
+            let v = boundary_value(rng, pm, d, name);
+            d.set(name, v).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    b.desc_mut(1).map(|d| d.summary())
 }
