@@ -393,3 +393,17 @@ pub fn oracle_machine(cfg: &UConfig) -> crate::engine::oracle::Machine {
         rec_bytes: u64::from(cfg.programming_model().channel_record.bytes),
     }
 }
+
+/// The micro engine the RTL tests build: `rows x cols`, a `mem_bits` port, a
+/// 20-bit address space (the tests' memories sit below 1 MiB), the rest
+/// `EngineConfig`'s defaults.
+pub fn micro_config(rows: u32, cols: u32, mem_bits: u32) -> hdl::engine::EngineConfig {
+    hdl::engine::EngineConfig {
+        rows,
+        cols,
+        mem_bits,
+        addr_bits: 20,
+        control: hdl::engine::Control::Micro,
+        ..hdl::engine::EngineConfig::default()
+    }
+}

@@ -7,14 +7,14 @@
 
 use golden::layer::ConvLayer;
 use hdl::array::DspCell;
-use hdl::engine::{Control, EngineConfig};
+use hdl::engine::EngineConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use testbench::engine::cases::{boundary_value, must_cover, one_layer, random_layer, three_layers};
 use testbench::engine::image::{random_requant, Program};
 use testbench::engine::oracle::FIELDS;
 use testbench::engine::{EngineSim, MemConfig};
-use testbench::micro_model::{oracle_machine, Counts, Memory, Model};
+use testbench::micro_model::{micro_config, oracle_machine, Counts, Memory, Model};
 
 const BASE: u64 = 0x0001_0000;
 const MEM_SIZE: usize = 256 * 1024;
@@ -24,17 +24,6 @@ fn seed(base: u64) -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(base)
-}
-
-fn mcfg(rows: u32, cols: u32, mem_bits: u32) -> EngineConfig {
-    EngineConfig {
-        rows,
-        cols,
-        mem_bits,
-        addr_bits: 20,
-        control: Control::Micro,
-        ..EngineConfig::default()
-    }
 }
 
 /// The microprogram on the functional model: what the counters must say.
@@ -152,7 +141,7 @@ fn layers_2x2_mem32_board_options() {
         dsp_cell: DspCell::Ice40,
         requant_lanes: Some(1),
         out_pipe: true,
-        ..mcfg(2, 2, 32)
+        ..micro_config(2, 2, 32)
     };
     layers(cfg, 31, 10, true);
 }
@@ -161,20 +150,20 @@ fn layers_2x2_mem32_board_options() {
 /// 256 registers).
 #[test]
 fn layers_8x8_mem32() {
-    layers(mcfg(8, 8, 32), 35, 4, false);
+    layers(micro_config(8, 8, 32), 35, 4, false);
 }
 
 #[test]
 fn layers_3x2_mem64_and_1x1_mem128() {
-    layers(mcfg(3, 2, 64), 32, 8, false);
-    layers(mcfg(1, 1, 128), 33, 6, false);
+    layers(micro_config(3, 2, 64), 32, 8, false);
+    layers(micro_config(1, 1, 128), 33, 6, false);
 }
 
 /// Broken descriptors between good ones, start-level errors, a reset in the
 /// middle of a layer, and the registers.
 #[test]
 fn errors_reset_and_registers() {
-    let cfg = mcfg(2, 2, 32);
+    let cfg = micro_config(2, 2, 32);
     let mut rng = StdRng::seed_from_u64(seed(34));
     let mut s = sim(&cfg, seed(34));
     let pm = s.pm.clone();

@@ -4,13 +4,14 @@
 //! over array shapes, word widths, latencies and the output path's options.
 
 use hdl::array::DspCell;
-use hdl::engine::{Control, EngineConfig};
+use hdl::engine::EngineConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use testbench::engine::cases::{boundary_value, one_layer, random_layer, three_layers};
 use testbench::engine::image::Program;
 use testbench::engine::oracle::FIELDS;
 use testbench::engine::{EngineSim, MemConfig};
+use testbench::micro_model::micro_config;
 
 const BASE: u64 = 0x0001_0000;
 const MEM_SIZE: usize = 256 * 1024;
@@ -79,24 +80,13 @@ fn sweep(cfg: EngineConfig, latency: u32, seed: u64, layers: usize) {
     }
 }
 
-fn mcfg(rows: u32, cols: u32, mem_bits: u32) -> EngineConfig {
-    EngineConfig {
-        rows,
-        cols,
-        mem_bits,
-        addr_bits: 20,
-        control: Control::Micro,
-        ..EngineConfig::default()
-    }
-}
-
 #[test]
 fn model_matches_rtl_board_shape() {
     let cfg = EngineConfig {
         dsp_cell: DspCell::Ice40,
         requant_lanes: Some(1),
         out_pipe: true,
-        ..mcfg(2, 2, 32)
+        ..micro_config(2, 2, 32)
     };
     for latency in [1, 2, 7] {
         sweep(cfg.clone(), latency, 40 + u64::from(latency), 4);
@@ -105,11 +95,11 @@ fn model_matches_rtl_board_shape() {
 
 #[test]
 fn model_matches_rtl_other_shapes() {
-    sweep(mcfg(3, 2, 64), 3, 51, 4);
+    sweep(micro_config(3, 2, 64), 3, 51, 4);
     sweep(
         EngineConfig {
             fifo_ram: true,
-            ..mcfg(4, 4, 32)
+            ..micro_config(4, 4, 32)
         },
         2,
         52,
@@ -118,7 +108,7 @@ fn model_matches_rtl_other_shapes() {
     sweep(
         EngineConfig {
             pipeline: 2,
-            ..mcfg(1, 3, 128)
+            ..micro_config(1, 3, 128)
         },
         1,
         53,
