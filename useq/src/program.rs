@@ -387,7 +387,9 @@ pub fn program(cfg: &UConfig) -> Result<Program, ConfigError> {
     let wc = r(&mut a, "w_c");
     let ho = r(&mut a, "h_o");
     let wo = r(&mut a, "w_o");
-    let (pk, ps, pp) = (r(&mut a, "pk"), r(&mut a, "ps"), r(&mut a, "pp"));
+    // Without pooling the window is 1 x 1, stride 1, no padding: the pool
+    // fields are set so in place once rule 4 has passed.
+    let (pk, ps, pp) = (l.pk, l.ps, l.pp);
     for (size, p0, p1, span, st, out) in [
         (l.h, l.pt, l.pb, span_h, l.sh, hc),
         (l.w, l.pl, l.pr, span_w, l.sw, wc),
@@ -413,9 +415,6 @@ pub fn program(cfg: &UConfig) -> Result<Program, ConfigError> {
         s.div(&mut a, out, t0, l.ps);
         a.add(out, out, 1);
     }
-    a.mov(pk, l.pk);
-    a.mov(ps, l.ps);
-    a.mov(pp, l.pp);
     a.jmp(pooled);
     a.place(nopool);
     a.bne(l.pp, 0, d_geo);
@@ -423,7 +422,6 @@ pub fn program(cfg: &UConfig) -> Result<Program, ConfigError> {
     a.mov(wo, wc);
     a.li(pk, 1);
     a.li(ps, 1);
-    a.li(pp, 0);
     a.place(pooled);
     // Rule 5.
     for reg in [l.in_addr, l.w_addr, l.ch_addr, l.out_addr] {
@@ -533,6 +531,16 @@ fn run_layer(
     s.mul(a, dwc, l.dw, l.c);
     s.mul(a, shr, l.sh, plane);
     s.mul(a, swc, l.sw, l.c);
+    // A kernel row whose taps are all inside the image is k_w*C_in
+    // contiguous input bytes when dil_w = 1: one run of chunks (packed).
+    let kwm1 = r(a, "kw_less_1");
+    let kwc = r(a, "kw_c");
+    let kwcco = r(a, "kw_c_co");
+    let dw1 = r(a, "dil_w_is_1");
+    a.sub(kwm1, l.kw, 1);
+    s.mul(a, kwc, l.kw, l.c);
+    s.mul(a, kwcco, kwc, l.co);
+    a.sltu(dw1, l.dw, 2);
     // Pixel 0: conv (-PP, -PP), input (-PP*S - pad), address.
     let c0 = r(a, "c_first");
     let iy0 = r(a, "iy_first");
@@ -580,6 +588,72 @@ fn run_layer(
         a.add(dst.ab, dst.ab, wab);
         a.place(same);
     };
+
+    // Tap-loop registers, and the chunk loop as a subroutine (called per
+    // tap, or once per kernel row when packed).
+    let ky = r(a, "ky");
+    let kx = r(a, "kx");
+    let toy = r(a, "tap_oy");
+    let tox = r(a, "tap_ox");
+    let toa = r(a, "tap_oa");
+    let toa_row = r(a, "tap_oa_row");
+    let wtap = r(a, "w_tap");
+    let ci0 = r(a, "ci0");
+    let n = r(a, "n");
+    let wp = r(a, "w_ptr");
+    let kc = r(a, "chunk_end");
+    let link_c = r(a, "link_chunks");
+    let chunks = a.label();
+    {
+        let after = a.label();
+        a.jmp(after);
+        // chunks: the reduction indices [0, kc) of the tap (or kernel row)
+        // at wtap, CB a chunk; the lanes' addresses are in the row registers.
+        a.place(chunks);
+        a.li(ci0, 0);
+        a.sub(wp, wtap, l.co);
+        let c_loop = a.label();
+        a.place(c_loop);
+        {
+            let ok = a.label();
+            a.sub(n, kc, ci0);
+            a.bltu(n, cb + 1, ok);
+            a.li(n, cb);
+            a.place(ok);
+        }
+        a.sets(Set::N, n, 0);
+        for (i, row) in rr.iter().enumerate() {
+            a.ldl(cfg.lane_a(i as u32), t0, row.a, ci0);
+        }
+        {
+            let done = a.label();
+            for b in 0..cb {
+                a.ldl(cfg.lane_b(b), wp, wp, l.co);
+                if b + 1 < cb {
+                    a.beq(n, b + 1, done);
+                }
+            }
+            a.place(done);
+        }
+        a.add(ci0, ci0, n);
+        // The tile's last chunk: the last chunk of the last tap.
+        {
+            let (not_last, next) = (a.label(), a.label());
+            a.bne(ci0, kc, not_last);
+            a.add(t0, ky, 1);
+            a.bne(t0, l.kh, not_last);
+            a.add(t0, kx, 1);
+            a.bne(t0, l.kw, not_last);
+            a.fire(true);
+            a.jmp(next);
+            a.place(not_last);
+            a.fire(false);
+            a.place(next);
+        }
+        a.bne(ci0, kc, c_loop);
+        a.jr(link_c);
+        a.place(after);
+    }
 
     let co0 = r(a, "co0");
     let gw = r(a, "gw");
@@ -677,22 +751,40 @@ fn run_layer(
         a.place(skip);
     }
     // Tap loop.
-    let ky = r(a, "ky");
-    let kx = r(a, "kx");
-    let toy = r(a, "tap_oy");
-    let tox = r(a, "tap_ox");
-    let toa = r(a, "tap_oa");
-    let toa_row = r(a, "tap_oa_row");
-    let wtap = r(a, "w_tap");
-    let ci0 = r(a, "ci0");
-    let n = r(a, "n");
-    let wp = r(a, "w_ptr");
     a.li(ky, 0);
     a.mov(toy, woy);
     a.mov(toa_row, woa);
     a.mov(wtap, g_w);
     let ky_loop = a.label();
     a.place(ky_loop);
+    let (slow, ky_next) = (a.label(), a.label());
+    // Packed: every row's kernel row inside, or every tap of it above or
+    // below the image (zeros); a row partly outside takes the taps one by one.
+    a.beq(dw1, 0, slow);
+    for row in &rr {
+        let (zero, done) = (a.label(), a.label());
+        a.add(t0, row.iy, toy);
+        a.sltu(t0, t0, l.h);
+        a.beq(t0, 0, zero);
+        a.add(t1, row.ix, wox);
+        a.sltu(t2, t1, l.w);
+        a.beq(t2, 0, slow);
+        a.add(t1, t1, kwm1);
+        a.sltu(t2, t1, l.w);
+        a.beq(t2, 0, slow);
+        a.add(row.a, row.ab, toa_row);
+        a.jmp(done);
+        a.place(zero);
+        a.li(row.a, 0x8000_0000);
+        a.place(done);
+    }
+    // The chunks' last-tap test sees the kernel row's last tap.
+    a.mov(kx, kwm1);
+    a.mov(kc, kwc);
+    a.jal(link_c, chunks);
+    a.add(wtap, wtap, kwcco);
+    a.jmp(ky_next);
+    a.place(slow);
     a.li(kx, 0);
     a.mov(tox, wox);
     a.mov(toa, toa_row);
@@ -710,54 +802,15 @@ fn run_layer(
         a.li(row.a, 0x8000_0000);
         a.place(ok);
     }
-    // Chunk loop.
-    a.li(ci0, 0);
-    a.sub(wp, wtap, l.co);
-    let c_loop = a.label();
-    a.place(c_loop);
-    {
-        let ok = a.label();
-        a.sub(n, l.c, ci0);
-        a.bltu(n, cb + 1, ok);
-        a.li(n, cb);
-        a.place(ok);
-    }
-    a.sets(Set::N, n, 0);
-    for (i, row) in rr.iter().enumerate() {
-        a.ldl(cfg.lane_a(i as u32), t0, row.a, ci0);
-    }
-    {
-        let done = a.label();
-        for b in 0..cb {
-            a.ldl(cfg.lane_b(b), wp, wp, l.co);
-            if b + 1 < cb {
-                a.beq(n, b + 1, done);
-            }
-        }
-        a.place(done);
-    }
-    a.add(ci0, ci0, n);
-    // The tile's last chunk: last channel chunk of the last tap.
-    {
-        let (not_last, next) = (a.label(), a.label());
-        a.bne(ci0, l.c, not_last);
-        a.add(t0, ky, 1);
-        a.bne(t0, l.kh, not_last);
-        a.add(t0, kx, 1);
-        a.bne(t0, l.kw, not_last);
-        a.fire(true);
-        a.jmp(next);
-        a.place(not_last);
-        a.fire(false);
-        a.place(next);
-    }
-    a.bne(ci0, l.c, c_loop);
+    a.mov(kc, l.c);
+    a.jal(link_c, chunks);
     // Next tap.
     a.add(wtap, wtap, cco);
     a.add(kx, kx, 1);
     a.add(tox, tox, l.dw);
     a.add(toa, toa, dwc);
     a.bne(kx, l.kw, kx_loop);
+    a.place(ky_next);
     a.add(ky, ky, 1);
     a.add(toy, toy, l.dh);
     a.add(toa_row, toa_row, dhr);
