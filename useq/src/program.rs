@@ -252,16 +252,13 @@ pub fn program(cfg: &UConfig) -> Result<Program, ConfigError> {
     let dptr = r(&mut a, "desc_ptr");
     let lend = r(&mut a, "addr_end");
 
-    // Errors: at the start (index 0) and per descriptor.
+    // Errors, with the descriptor's index (0 for the start-level checks).
     let mut errs: Vec<(Label, u32, Reg)> = Vec::new();
     let mut on = |a: &mut Asm, code: u32, index: Reg| -> Label {
         let l = a.label();
         errs.push((l, code, index));
         l
     };
-    let s_large = on(&mut a, e_large, ZERO);
-    let s_mis = on(&mut a, e_mis, ZERO);
-    let s_wrap = on(&mut a, e_wrap, ZERO);
     let d_op = on(&mut a, e_op, idx);
     let d_zero = on(&mut a, e_zero, idx);
     let d_large = on(&mut a, e_large, idx);
@@ -272,17 +269,17 @@ pub fn program(cfg: &UConfig) -> Result<Program, ConfigError> {
     let finish = a.label();
 
     // Start-level checks.
+    a.li(idx, 0);
     a.li(lend, addr_end);
     a.mfs(cnt, Special::DescCount);
     a.beq(cnt, 0, finish);
-    a.bgeu(cnt, lim.desc_count + 1, s_large);
+    a.bgeu(cnt, lim.desc_count + 1, d_large);
     a.mfs(dptr, Special::DescAddr);
     a.and(t0, dptr, lim.align - 1);
-    a.bne(t0, 0, s_mis);
+    a.bne(t0, 0, d_mis);
     s.mul(&mut a, t0, cnt, db);
     a.adds(t0, t0, dptr);
-    a.bltu(lend, t0, s_wrap);
-    a.li(idx, 0);
+    a.bltu(lend, t0, d_wrap);
 
     // One descriptor.
     let l = Layer {
@@ -536,11 +533,19 @@ fn run_layer(
     let kwm1 = r(a, "kw_less_1");
     let kwc = r(a, "kw_c");
     let kwcco = r(a, "kw_c_co");
-    let dw1 = r(a, "dil_w_is_1");
+    let dw1 = r(a, "pack");
     a.sub(kwm1, l.kw, 1);
     s.mul(a, kwc, l.kw, l.c);
     s.mul(a, kwcco, kwc, l.co);
+    // Packing saves chunks only when C_in is not a multiple of the chunk
+    // (and the kernel row has more than one tap): dil_w = 1, C_in % CB != 0,
+    // k_w > 1.
     a.sltu(dw1, l.dw, 2);
+    a.and(t0, l.c, cb - 1);
+    a.sltu(t0, ZERO, t0);
+    a.and(dw1, dw1, t0);
+    a.sltu(t0, ZERO, kwm1);
+    a.and(dw1, dw1, t0);
     // Pixel 0: conv (-PP, -PP), input (-PP*S - pad), address.
     let c0 = r(a, "c_first");
     let iy0 = r(a, "iy_first");
