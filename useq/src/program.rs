@@ -594,8 +594,7 @@ fn run_layer(
         a.place(same);
     };
 
-    // Tap-loop registers, and the chunk loop as a subroutine (called per
-    // tap, or once per kernel row when packed).
+    // Tap-loop registers.
     let ky = r(a, "ky");
     let kx = r(a, "kx");
     let toy = r(a, "tap_oy");
@@ -607,58 +606,7 @@ fn run_layer(
     let n = r(a, "n");
     let wp = r(a, "w_ptr");
     let kc = r(a, "chunk_end");
-    let link_c = r(a, "link_chunks");
-    let chunks = a.label();
-    {
-        let after = a.label();
-        a.jmp(after);
-        // chunks: the reduction indices [0, kc) of the tap (or kernel row)
-        // at wtap, CB a chunk; the lanes' addresses are in the row registers.
-        a.place(chunks);
-        a.li(ci0, 0);
-        a.sub(wp, wtap, l.co);
-        let c_loop = a.label();
-        a.place(c_loop);
-        {
-            let ok = a.label();
-            a.sub(n, kc, ci0);
-            a.bltu(n, cb + 1, ok);
-            a.li(n, cb);
-            a.place(ok);
-        }
-        a.sets(Set::N, n, 0);
-        for (i, row) in rr.iter().enumerate() {
-            a.ldl(cfg.lane_a(i as u32), t0, row.a, ci0);
-        }
-        {
-            let done = a.label();
-            for b in 0..cb {
-                a.ldl(cfg.lane_b(b), wp, wp, l.co);
-                if b + 1 < cb {
-                    a.beq(n, b + 1, done);
-                }
-            }
-            a.place(done);
-        }
-        a.add(ci0, ci0, n);
-        // The tile's last chunk: the last chunk of the last tap.
-        {
-            let (not_last, next) = (a.label(), a.label());
-            a.bne(ci0, kc, not_last);
-            a.add(t0, ky, 1);
-            a.bne(t0, l.kh, not_last);
-            a.add(t0, kx, 1);
-            a.bne(t0, l.kw, not_last);
-            a.fire(true);
-            a.jmp(next);
-            a.place(not_last);
-            a.fire(false);
-            a.place(next);
-        }
-        a.bne(ci0, kc, c_loop);
-        a.jr(link_c);
-        a.place(after);
-    }
+    let tap_step = r(a, "tap_step");
 
     let co0 = r(a, "co0");
     let gw = r(a, "gw");
@@ -762,7 +710,7 @@ fn run_layer(
     a.mov(wtap, g_w);
     let ky_loop = a.label();
     a.place(ky_loop);
-    let (slow, ky_next) = (a.label(), a.label());
+    let slow = a.label();
     // Packed: every row's kernel row inside, or every tap of it above or
     // below the image (zeros); a row partly outside takes the taps one by one.
     a.beq(dw1, 0, slow);
@@ -783,13 +731,16 @@ fn run_layer(
         a.li(row.a, 0x8000_0000);
         a.place(done);
     }
-    // The chunks' last-tap test sees the kernel row's last tap.
+    // One pass of the tap loop's body over the kernel row's k_w*C_in
+    // bytes; kx = k_w - 1 makes it the row's last tap.
+    let chunks = a.label();
     a.mov(kx, kwm1);
     a.mov(kc, kwc);
-    a.jal(link_c, chunks);
-    a.add(wtap, wtap, kwcco);
-    a.jmp(ky_next);
+    a.mov(tap_step, kwcco);
+    a.jmp(chunks);
     a.place(slow);
+    a.mov(kc, l.c);
+    a.mov(tap_step, cco);
     a.li(kx, 0);
     a.mov(tox, wox);
     a.mov(toa, toa_row);
@@ -807,15 +758,56 @@ fn run_layer(
         a.li(row.a, 0x8000_0000);
         a.place(ok);
     }
-    a.mov(kc, l.c);
-    a.jal(link_c, chunks);
-    // Next tap.
-    a.add(wtap, wtap, cco);
+    // The chunks: reduction indices [0, kc) of the tap (or kernel row) at
+    // wtap, CB a chunk; the lanes' addresses are in the row registers.
+    a.place(chunks);
+    a.li(ci0, 0);
+    a.sub(wp, wtap, l.co);
+    let c_loop = a.label();
+    a.place(c_loop);
+    {
+        let ok = a.label();
+        a.sub(n, kc, ci0);
+        a.bltu(n, cb + 1, ok);
+        a.li(n, cb);
+        a.place(ok);
+    }
+    a.sets(Set::N, n, 0);
+    for (i, row) in rr.iter().enumerate() {
+        a.ldl(cfg.lane_a(i as u32), t0, row.a, ci0);
+    }
+    {
+        let done = a.label();
+        for b in 0..cb {
+            a.ldl(cfg.lane_b(b), wp, wp, l.co);
+            if b + 1 < cb {
+                a.beq(n, b + 1, done);
+            }
+        }
+        a.place(done);
+    }
+    a.add(ci0, ci0, n);
+    // The tile's last chunk: the last chunk of the last tap.
+    {
+        let (not_last, next) = (a.label(), a.label());
+        a.bne(ci0, kc, not_last);
+        a.add(t0, ky, 1);
+        a.bne(t0, l.kh, not_last);
+        a.add(t0, kx, 1);
+        a.bne(t0, l.kw, not_last);
+        a.fire(true);
+        a.jmp(next);
+        a.place(not_last);
+        a.fire(false);
+        a.place(next);
+    }
+    a.bne(ci0, kc, c_loop);
+    // Next tap (past the kernel row when packed).
+    a.add(wtap, wtap, tap_step);
     a.add(kx, kx, 1);
     a.add(tox, tox, l.dw);
     a.add(toa, toa, dwc);
     a.bne(kx, l.kw, kx_loop);
-    a.place(ky_next);
     a.add(ky, ky, 1);
     a.add(toy, toy, l.dh);
     a.add(toa_row, toa_row, dhr);
