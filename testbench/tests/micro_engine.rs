@@ -146,7 +146,7 @@ fn layers_2x2_mem32_board_options() {
     layers(cfg, 31, 10, true);
 }
 
-/// The largest micro engine: 8x8 (its program unrolls per row; 154 of the
+/// The largest micro engine: 8x8 (its program unrolls per row; 157 of the
 /// 256 registers).
 #[test]
 fn layers_8x8_mem32() {
