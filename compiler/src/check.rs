@@ -56,9 +56,9 @@ pub const RULES: [&str; 7] = [
 ];
 
 /// Largest value of a channel record's `mult`.
-const MULT_MAX: u64 = 65535;
+const MULT_MAX: u64 = contracts::engine::MULT_MAX as u64;
 /// Largest value of a channel record's `shift`.
-const SHIFT_MAX: u64 = 31;
+const SHIFT_MAX: u64 = contracts::engine::SHIFT_MAX as u64;
 
 /// A broken rule: its name (the manifest's `errors` key) and the values.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

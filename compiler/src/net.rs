@@ -32,9 +32,9 @@ use golden::{ConvLayer, Padding};
 use serde::{Deserialize, Serialize};
 
 /// Largest requantization multiplier (a 16-bit field).
-pub const MULT_MAX: u32 = 65535;
+pub const MULT_MAX: u32 = contracts::engine::MULT_MAX;
 /// Largest requantization shift.
-pub const SHIFT_MAX: u32 = 31;
+pub const SHIFT_MAX: u32 = contracts::engine::SHIFT_MAX;
 
 /// An NHWC tensor shape, batch 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
