@@ -1,27 +1,18 @@
 //! The area-first engine's top: the sequencer ([`super::seq`]) and what its
 //! commands drive.
 //!
-//! - The **loader** runs one `Ldr` or `Ldl` at a time: the words of a run
-//!   (`words(addr, len)`, at most three) are requested one a cycle and their
-//!   bytes land, rotated by the run's offset, in the lane (or, for `Ldr`, go
-//!   back to the sequencer, which waits for them). An `Ldl` completes as
-//!   soon as the loader takes it, so the sequencer computes on while the
-//!   words come; a lane address with bit 31 set is a padded row: zeros, no
-//!   read.
-//! - The **lanes** are flip-flops: an A lane per array row (a chunk of
-//!   channels of its pixel), a B lane per beat (the group's weights of one
-//!   reduction index), and a record lane per column, which is the output
-//!   path's bias, mult and shift.
+//! - The **loader** and the **lanes** (`loader.rs`) take `Ldr` and `Ldl`.
+//!   An `Ldl` completes as soon as the loader takes it, so the sequencer
+//!   computes on while the words come.
 //! - `Fire` feeds the array `N` beats straight from the lanes once the loader
 //!   is idle; `Tile` pushes a tile's info to the output path, shared with the
 //!   engine (`engine::output`: requantization, running max, writer); `Waito`
 //!   waits for the output path and the loader to be empty.
 //! - The port register takes writes first, then the loader's reads.
 
-use crate::ir::{Expr, Module, SignalId, Ty};
+use crate::ir::{Expr, Module, Ty};
 use crate::parts::inst::Instantiate;
 use crate::parts::ops::{bit, k, select};
-use crate::process::Proc;
 use crate::util::clog2;
 use crate::GenError;
 
@@ -30,6 +21,7 @@ use super::super::output::{self, OutputIn};
 use super::super::port::{self, EnginePorts, PortReg};
 use super::super::regs::{self, RegsIo};
 use super::super::top::{info_bits, wr_bits};
+use super::loader::{self, Cmd, LoaderIn};
 use super::seq;
 use useq::isa::{Op, Set};
 
@@ -50,19 +42,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     let pm = cfg.programming_model();
     let u = cfg.micro();
     let aw = pm.limits.addr_bits;
-    let ta = Ty::u(aw);
     let (rows, cols) = (cfg.rows, cfg.cols);
     let mb = cfg.mem_bits / 8;
-    let mbb = clog2(u64::from(mb));
     let cb = u.chunk();
-    let rb = pm.channel_record.bytes;
-    let nlanes = u.lanes();
-    let lane_bits = clog2(u64::from(nlanes)).max(1);
-    // Longest run a lane takes, and its words.
-    let maxlen = cb.max(cols).max(rb);
-    let len_bits = clog2(u64::from(maxlen) + 1);
-    let maxw = (mb - 1 + maxlen - 1) / mb + 1;
-    let wbits = clog2(u64::from(maxw) + 1);
     let ty8 = Ty::u(8);
 
     let mut m = Module::new(cfg.name.clone());
@@ -141,10 +123,14 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         .out("cmd_sum", c_sum)
         .connect("ldr_data", ldr_data)
         .finish()?;
-    let cmd = |op: Op| {
-        Expr::from(c_valid) & Expr::from(c_kind).cmp_eq(k(seq::KIND_BITS, seq::kind_code(op)))
+    let cmdw = Cmd {
+        valid: c_valid,
+        kind: c_kind,
+        x: c_x,
+        sum: c_sum,
     };
-    let xis = |s: Set| Expr::from(c_x).cmp_eq(k(useq::isa::X_BITS, s as u32));
+    let cmd = |op: Op| cmdw.is(op);
+    let xis = |s: Set| cmdw.x_is(s);
 
     // ------------------------------------------------------------ datapath registers (Sets)
     let nb = clog2(u64::from(cb) + 1);
@@ -173,238 +159,22 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         });
     });
 
-    // ------------------------------------------------------------ loader
-    let ld_busy = m.reg_reset("ld_busy_reg", bit(), sync, 0, "a load is in progress");
-    let ld_ldr = m.reg_in(
-        "ld_ldr_reg",
-        bit(),
-        sync,
-        "it is an Ldr (the sequencer waits)",
-    );
-    let ld_zero = m.reg_in(
-        "ld_zero_reg",
-        bit(),
-        sync,
-        "it is a padded row: zeros, no read",
-    );
-    let ld_lane = m.reg_in("ld_lane_reg", Ty::u(lane_bits), sync, "its lane");
-    let ld_off = m.reg_in(
-        "ld_off_reg",
-        Ty::u(mbb.max(1)),
-        sync,
-        "its first byte in the first word",
-    );
-    let ld_len = m.reg_in("ld_len_reg", Ty::u(len_bits), sync, "its bytes");
-    let ld_addr = m.reg_in("ld_addr_reg", ta, sync, "next word to request");
-    let ld_left = m.reg_in("ld_left_reg", Ty::u(wbits), sync, "words still to request");
-    let ld_q = m.reg_in("ld_q_reg", Ty::u(wbits), sync, "word of the next response");
-    let ld_last_q = m.reg_in("ld_lastq_reg", Ty::u(wbits), sync, "the run's last word");
-    let ldr_mask = m.reg_in("ldr_mask_reg", Ty::u(32), sync, "Ldr: the bytes kept");
-    let take_rd = m.wire("take_rd", bit(), "the port takes the loader's read");
-    let resp = m.wire_of(
-        "resp",
-        Expr::from(mem.resp_valid) & mem.resp_ready,
-        "a read response moves",
-    );
-    m.assign(mem.resp_ready, Expr::bit(true));
+    // ------------------------------------------------------------ loader and lanes
+    let ld = loader::build(
+        &mut m,
+        cfg,
+        LoaderIn {
+            sync,
+            mem: &mem,
+            cmd: &cmdw,
+            n_reg,
+            gw_reg,
+            ldr_data,
+        },
+    )?;
+    let (ld_busy, ld_ldr, take_rd, resp) = (ld.busy, ld.ldr, ld.take_rd, ld.resp);
     let is_ldr = cmd(Op::Ldr);
     let is_ldl = cmd(Op::Ldl);
-    let accept = m.wire_of(
-        "ld_accept",
-        (is_ldr.clone() | is_ldl.clone()) & !Expr::from(ld_busy),
-        "the loader takes a command",
-    );
-    let xl = Expr::from(c_x).slice(0, lane_bits);
-    let acc_len = m.wire_of(
-        "ld_acc_len",
-        Expr::mux(
-            is_ldr.clone(),
-            z(k(4, 1) << Expr::from(c_x).slice(0, 2), len_bits),
-            Expr::mux(
-                xl.clone().cmp_lt(k(lane_bits, rows)),
-                z(n_reg, len_bits),
-                Expr::mux(
-                    xl.clone().cmp_lt(k(lane_bits, rows + cb)),
-                    z(gw_reg, len_bits),
-                    k(len_bits, rb),
-                ),
-            ),
-        ),
-        "the run's length",
-    );
-    let acc_off = Expr::from(c_sum).slice(0, mbb.max(1));
-    let acc_off = if mbb == 0 { k(1, 0) } else { acc_off };
-    let acc_lastq = m.wire_of(
-        "ld_acc_lastq",
-        z(
-            (z(acc_off.clone(), len_bits + 1) + z(acc_len, len_bits + 1) - k(len_bits + 1, 1))
-                >> k(3, mbb),
-            wbits,
-        ),
-        "",
-    );
-    let acc_zero = is_ldl.clone() & Expr::from(c_sum).bit_at(31);
-    let word_of = |a: Expr| {
-        if mbb == 0 {
-            a
-        } else {
-            Expr::concat(vec![k(mbb, 0), a.slice(mbb, aw - mbb)])
-        }
-    };
-    let last_resp = Expr::from(resp) & Expr::from(ld_q).cmp_eq(ld_last_q);
-    let zero_done = Expr::from(ld_busy) & ld_zero;
-    m.sync(sync, "The loader: one run at a time.", |p| {
-        p.if_(accept, |p| {
-            p.set(ld_busy, Expr::bit(true));
-            p.set(ld_ldr, is_ldr.clone());
-            p.set(ld_zero, acc_zero.clone());
-            p.set(ld_lane, xl.clone());
-            p.set(ld_off, acc_off.clone());
-            p.set(ld_len, acc_len);
-            p.set(ld_addr, word_of(z(c_sum, aw)));
-            p.set(
-                ld_left,
-                Expr::mux(
-                    acc_zero.clone(),
-                    k(wbits, 0),
-                    Expr::from(acc_lastq) + k(wbits, 1),
-                ),
-            );
-            p.set(ld_q, k(wbits, 0));
-            p.set(ld_last_q, acc_lastq);
-            let bytes = Expr::from(c_x).slice(0, 2);
-            p.set(
-                ldr_mask,
-                Expr::mux(
-                    bytes.clone().cmp_eq(k(2, 0)),
-                    k(32, 0xFF),
-                    Expr::mux(
-                        bytes.cmp_eq(k(2, 1)),
-                        k(32, 0xFFFF),
-                        Expr::uconst(32, 0xFFFF_FFFF),
-                    ),
-                ),
-            );
-        });
-        p.if_(take_rd, |p| {
-            p.set(ld_addr, Expr::from(ld_addr) + k(aw, mb));
-            p.set(ld_left, Expr::from(ld_left) - k(wbits, 1));
-        });
-        p.if_(resp, |p| {
-            p.set(ld_q, Expr::from(ld_q) + k(wbits, 1));
-        });
-        p.if_(last_resp.clone() | zero_done.clone(), |p| {
-            p.set(ld_busy, Expr::bit(false));
-        });
-    });
-    // The response word rotated by the run's offset: byte j of the run is
-    // rot[j % MB] of the word that holds it.
-    let word = Expr::from(mem.resp_rdata);
-    let rot: Vec<SignalId> = (0..mb)
-        .map(|j| {
-            let opts: Vec<Expr> = (0..mb)
-                .map(|o| word.clone().slice(8 * ((o + j) % mb), 8))
-                .collect();
-            let e = if mb == 1 {
-                opts[0].clone()
-            } else {
-                select(opts, Some(ld_off), mbb)
-            };
-            m.wire_of(&format!("rot{j}"), e, "")
-        })
-        .collect();
-    m.assign(
-        ldr_data,
-        Expr::concat((0..4).map(|j| Expr::from(rot[(j % mb) as usize])).collect()) & ldr_mask,
-    );
-    // Byte j of the run lands with response word q = (off + j) / MB.
-    let hit: Vec<SignalId> = (0..maxlen)
-        .map(|j| {
-            let pos = z(ld_off, 8) + k(8, j);
-            let in_run = k(len_bits, j).cmp_lt(ld_len);
-            let e = (Expr::from(resp) & in_run.clone() & (pos >> k(3, mbb)).cmp_eq(z(ld_q, 8)))
-                | (zero_done.clone() & in_run);
-            let w = m.wire_of(&format!("ld_hit{j}"), e & !Expr::from(ld_ldr), "");
-            m.allow_unused(w, "a reserved record byte has no register");
-            w
-        })
-        .collect();
-    let lane_sel = |l: u32| Expr::from(ld_lane).cmp_eq(k(lane_bits, l));
-    let lane_byte = |j: u32| Expr::mux(ld_zero, k(8, 0), rot[(j % mb) as usize]);
-
-    // ------------------------------------------------------------ lanes
-    let a_lanes: Vec<Vec<SignalId>> = (0..rows)
-        .map(|i| {
-            (0..cb)
-                .map(|j| m.reg_in(&format!("la{i}_{j}_reg"), ty8, sync, "A lane byte"))
-                .collect()
-        })
-        .collect();
-    let b_lanes: Vec<Vec<SignalId>> = (0..cb)
-        .map(|b| {
-            (0..cols)
-                .map(|j| m.reg_in(&format!("lb{b}_{j}_reg"), ty8, sync, "B lane byte"))
-                .collect()
-        })
-        .collect();
-    let field = |n: &str| pm.channel_record.field(n).map_err(GenError::Internal);
-    let (fb, fm, fs) = (field("bias")?, field("mult")?, field("shift")?);
-    let bias: Vec<SignalId> = (0..cols)
-        .map(|j| m.reg_in(&format!("bias_{j}_reg"), Ty::u(32), sync, "channel record"))
-        .collect();
-    let mult: Vec<SignalId> = (0..cols)
-        .map(|j| m.reg_in(&format!("mult_{j}_reg"), Ty::u(16), sync, "channel record"))
-        .collect();
-    // The record check keeps a shift in 0..=31: five bits are stored.
-    let shift: Vec<SignalId> = (0..cols)
-        .map(|j| m.reg_in(&format!("shift_{j}_reg"), Ty::u(5), sync, "channel record"))
-        .collect();
-    let mut pl = Proc::sync(sync).with_comment("Lanes take the bytes of their run.");
-    for (i, lane) in a_lanes.iter().enumerate() {
-        for (j, &r) in lane.iter().enumerate() {
-            pl.if_(
-                Expr::from(hit[j]) & lane_sel(u.lane_a(i as u32).into()),
-                |p| {
-                    p.set(r, lane_byte(j as u32));
-                },
-            );
-        }
-    }
-    for (b, lane) in b_lanes.iter().enumerate() {
-        for (j, &r) in lane.iter().enumerate() {
-            pl.if_(
-                Expr::from(hit[j]) & lane_sel(u.lane_b(b as u32).into()),
-                |p| {
-                    p.set(r, lane_byte(j as u32));
-                },
-            );
-        }
-    }
-    for c in 0..cols as usize {
-        let sel = lane_sel(u.lane_rec(c as u32).into());
-        // One assignment per register: its bytes of the record that land
-        // this cycle, the others kept.
-        for (f, reg, w) in [(fb, bias[c], 32u32), (fm, mult[c], 16), (fs, shift[c], 5)] {
-            let cur = Expr::from(reg);
-            let parts: Vec<Expr> = (0..w.div_ceil(8))
-                .map(|byte| {
-                    let bits = (w - 8 * byte).min(8);
-                    let old = cur.clone().slice(8 * byte, bits);
-                    if byte >= f.bytes {
-                        return old;
-                    }
-                    let j = (f.offset + byte) as usize;
-                    Expr::mux(
-                        Expr::from(hit[j]) & sel.clone(),
-                        z(lane_byte(j as u32), bits),
-                        old,
-                    )
-                })
-                .collect();
-            pl.set(reg, Expr::concat(parts));
-        }
-    }
-    m.process(pl);
 
     // ------------------------------------------------------------ fire
     let bb = clog2(u64::from(cb)).max(1);
@@ -450,14 +220,20 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
     });
     let fsel = (cb > 1).then_some(fb_reg);
     let in_a = Expr::concat(
-        a_lanes
+        ld.a_lanes
             .iter()
             .map(|lane| select(lane.iter().map(|&r| Expr::from(r)).collect(), fsel, bb))
             .collect(),
     );
     let in_b = Expr::concat(
         (0..cols as usize)
-            .map(|j| select(b_lanes.iter().map(|l| Expr::from(l[j])).collect(), fsel, bb))
+            .map(|j| {
+                select(
+                    ld.b_lanes.iter().map(|l| Expr::from(l[j])).collect(),
+                    fsel,
+                    bb,
+                )
+            })
             .collect(),
     );
     let arr_in_a = m.wire_of("arr_in_a", in_a, "A column of the beat");
@@ -514,9 +290,9 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         0,
         "tiles between info push and pop",
     )];
-    let sets_b = [bias.clone(), bias];
-    let sets_m = [mult.clone(), mult];
-    let sets_s = [shift.clone(), shift];
+    let sets_b = [ld.bias.clone(), ld.bias.clone()];
+    let sets_m = [ld.mult.clone(), ld.mult.clone()];
+    let sets_s = [ld.shift.clone(), ld.shift.clone()];
     let out = output::build(
         &mut m,
         cfg,
@@ -551,7 +327,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         Expr::from(load) & wr_valid,
         "a write enters the port",
     );
-    let rd_want = Expr::from(ld_busy) & Expr::from(ld_left).cmp_ne(k(wbits, 0));
+    let rd_want = ld.wants_read();
     m.assign(take_rd, Expr::from(load) & !Expr::from(wr_valid) & rd_want);
     m.assign(wr_pop, take_wr);
     preg.build(
@@ -563,7 +339,7 @@ pub fn build(cfg: &EngineConfig, parts: Parts<'_>) -> Result<Module, GenError> {
         take_wr,
         take_rd,
         wr_out,
-        Expr::from(ld_addr),
+        Expr::from(ld.addr),
     );
     let wr_pending = preg.write_pending();
     let out_idle = m.wire_of(
