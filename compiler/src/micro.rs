@@ -255,8 +255,8 @@ pub fn run(
         } else if last_resp || zero_done {
             ld_busy = false;
         }
-        if let Some(last) = feed {
-            fb = if last || fb + 1 == regs.n { 0 } else { fb + 1 };
+        if feed.is_some() {
+            fb = if fb + 1 == regs.n { 0 } else { fb + 1 };
         }
         if !exe {
             exe = true;

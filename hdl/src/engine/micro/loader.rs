@@ -138,7 +138,6 @@ pub(super) fn build(
     let ld_left = m.reg_in("ld_left_reg", Ty::u(wbits), sync, "words still to request");
     let ld_q = m.reg_in("ld_q_reg", Ty::u(wbits), sync, "word of the next response");
     let ld_last_q = m.reg_in("ld_lastq_reg", Ty::u(wbits), sync, "the run's last word");
-    let ldr_mask = m.reg_in("ldr_mask_reg", Ty::u(32), sync, "Ldr: the bytes kept");
     let take_rd = m.wire("take_rd", bit(), "the port takes the loader's read");
     let resp = m.wire_of(
         "resp",
@@ -204,19 +203,6 @@ pub(super) fn build(
             );
             p.set(ld_q, k(wbits, 0));
             p.set(ld_last_q, acc_lastq);
-            let bytes = Expr::from(cmd.x).slice(0, 2);
-            p.set(
-                ldr_mask,
-                Expr::mux(
-                    bytes.clone().cmp_eq(k(2, 0)),
-                    k(32, 0xFF),
-                    Expr::mux(
-                        bytes.cmp_eq(k(2, 1)),
-                        k(32, 0xFFFF),
-                        Expr::uconst(32, 0xFFFF_FFFF),
-                    ),
-                ),
-            );
         });
         p.if_(take_rd, |p| {
             p.set(ld_addr, Expr::from(ld_addr) + k(aw, mb));
@@ -242,7 +228,18 @@ pub(super) fn build(
         .collect();
     m.assign(
         ldr_data,
-        Expr::concat((0..4).map(|j| Expr::from(rot[(j % mb) as usize])).collect()) & ldr_mask,
+        // An Ldr's run is its field: the bytes past its length read as zero.
+        Expr::concat(
+            (0..4)
+                .map(|j| {
+                    Expr::mux(
+                        k(len_bits, j).cmp_lt(ld_len),
+                        rot[(j % mb) as usize],
+                        k(8, 0),
+                    )
+                })
+                .collect(),
+        ),
     );
     // Byte j of the run lands with response word q = (off + j) / MB.
     let hit: Vec<SignalId> = (0..maxlen)
