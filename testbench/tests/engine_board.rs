@@ -88,6 +88,49 @@ fn model() -> digits::ModelFile {
     digits::ModelFile::open("digits-cnn").unwrap_or_else(|e| panic!("models/digits-cnn.json: {e}"))
 }
 
+/// Infer `s` through the board's host code; the whole output tensor must be
+/// the golden model's.
+fn infer_checked(
+    board: &mut Board<SimBoard>,
+    loaded: &host::engine::Loaded,
+    m: &digits::ModelFile,
+    s: &digits::Sample,
+) -> host::engine::Inference {
+    let input = m.image(s);
+    let got = host::engine::infer(board, loaded, &input).unwrap_or_else(|e| {
+        panic!(
+            "image {}: {e}; {}",
+            s.index,
+            board.link().model.trace_note()
+        )
+    });
+    assert_eq!(
+        got.output,
+        golden_chain(&m.network, &input),
+        "image {}: output tensor",
+        s.index
+    );
+    got
+}
+
+/// The `host run` loop itself over `samples`: its classes are the golden
+/// model's.
+fn classify_checked(
+    board: &mut Board<SimBoard>,
+    loaded: &host::engine::Loaded,
+    m: &digits::ModelFile,
+    samples: &[digits::Sample],
+) -> host::engine::RunSummary {
+    let r = host::engine::classify(board, loaded, m, samples, |_, _| {})
+        .unwrap_or_else(|e| panic!("classify: {e}"));
+    let want: Vec<u8> = samples
+        .iter()
+        .map(|s| digits::argmax(&golden_chain(&m.network, &m.image(s))))
+        .collect();
+    assert_eq!(r.classes, want, "classes of `host::engine::classify`");
+    r
+}
+
 /// Send a hand-made frame and expect one ERROR response with `code`.
 fn expect_error(board: &mut Board<SimBoard>, bytes: &[u8], code: u8, cmd: u8, what: &str) {
     board.send(bytes).unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -131,16 +174,8 @@ fn engine_board_runs_digits_cnn_like_the_golden_model() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3usize);
     for s in data.test.iter().take(images) {
-        let input = m.image(s);
-        let want = golden_chain(&m.network, &input);
-        let got = host::engine::infer(&mut board, &loaded, &input).unwrap_or_else(|e| {
-            panic!(
-                "image {}: {e}; {}",
-                s.index,
-                board.link().model.trace_note()
-            )
-        });
-        assert_eq!(got.output, want, "image {}: output tensor", s.index);
+        let got = infer_checked(&mut board, &loaded, &m, s);
+        let want = golden_chain(&m.network, &m.image(s));
         assert_eq!(digits::argmax(&got.output), digits::argmax(&want));
         assert!(got.cycles > 0, "the cycles counter counted");
         eprintln!(
@@ -153,20 +188,13 @@ fn engine_board_runs_digits_cnn_like_the_golden_model() {
             got.output
         );
     }
-    // The `host run` loop itself: its classes are the golden model's.
     let samples = &data.test[images..images + 2];
-    let r = host::engine::classify(&mut board, &loaded, &m, samples, |_, _| {})
-        .unwrap_or_else(|e| panic!("classify: {e}"));
-    let want: Vec<u8> = samples
-        .iter()
-        .map(|s| digits::argmax(&golden_chain(&m.network, &m.image(s))))
-        .collect();
-    assert_eq!(r.classes, want, "classes of `host::engine::classify`");
+    let r = classify_checked(&mut board, &loaded, &m, samples);
     assert_eq!(
         r.correct,
         samples
             .iter()
-            .zip(&want)
+            .zip(&r.classes)
             .filter(|(s, c)| s.label == **c)
             .count()
     );
@@ -207,15 +235,7 @@ fn engine_board_on_spram() {
     let loaded = host::engine::load(&mut board, &m.network).unwrap_or_else(|e| panic!("{e}"));
     let data = digits::Dataset::load().unwrap_or_else(|e| panic!("{e}"));
     for s in data.test.iter().skip(20).take(2) {
-        let input = m.image(s);
-        let got = host::engine::infer(&mut board, &loaded, &input)
-            .unwrap_or_else(|e| panic!("image {}: {e}", s.index));
-        assert_eq!(
-            got.output,
-            golden_chain(&m.network, &input),
-            "image {}",
-            s.index
-        );
+        infer_checked(&mut board, &loaded, &m, s);
     }
 }
 
@@ -243,28 +263,13 @@ fn engine_board_micro_on_spram() {
     let loaded = host::engine::load(&mut board, &m.network).unwrap_or_else(|e| panic!("{e}"));
     let data = digits::Dataset::load().unwrap_or_else(|e| panic!("{e}"));
     for s in data.test.iter().skip(30).take(2) {
-        let input = m.image(s);
-        let got = host::engine::infer(&mut board, &loaded, &input)
-            .unwrap_or_else(|e| panic!("image {}: {e}", s.index));
-        assert_eq!(
-            got.output,
-            golden_chain(&m.network, &input),
-            "image {}",
-            s.index
-        );
+        let got = infer_checked(&mut board, &loaded, &m, s);
         eprintln!(
             "micro engine, image {}: {} engine cycles",
             s.index, got.cycles
         );
     }
-    let samples = &data.test[40..42];
-    let r = host::engine::classify(&mut board, &loaded, &m, samples, |_, _| {})
-        .unwrap_or_else(|e| panic!("classify: {e}"));
-    let want: Vec<u8> = samples
-        .iter()
-        .map(|s| digits::argmax(&golden_chain(&m.network, &m.image(s))))
-        .collect();
-    assert_eq!(r.classes, want, "classes of `host::engine::classify`");
+    classify_checked(&mut board, &loaded, &m, &data.test[40..42]);
 }
 
 /// Register and memory commands, the errors, and an engine clock slower than
