@@ -7,6 +7,7 @@
 pub mod agents;
 pub mod array;
 pub mod cpu_time;
+pub mod dut;
 pub mod engine;
 pub mod icarus;
 pub mod ireval;

@@ -6,16 +6,14 @@
 //! the memory, and the cycle count (two cycles an instruction plus the
 //! cycles a command waited).
 
-use std::collections::HashMap;
-
-use hdl::ir::{Design, SignalKind};
+use hdl::ir::Design;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use testbench::dut::Dut;
 use testbench::engine::cases::{boundary_value, one_layer, random_layer, three_layers};
 use testbench::engine::image::Program;
 use testbench::engine::oracle::FIELDS;
 use testbench::micro_model::{oracle_machine, Call, Logged, Memory, Model};
-use testbench::verilator::{BuildSpec, Model as VModel, Port, PortDesc};
 use useq::isa::Op;
 use useq::program::UConfig;
 use useq::sim::{Cpu, Halt, Machine};
@@ -31,49 +29,13 @@ fn cfg() -> UConfig {
     }
 }
 
-struct Dut {
-    m: VModel,
-    clk: Port,
-    ports: HashMap<String, Port>,
-}
-
-impl Dut {
-    fn new(prog: &useq::asm::Program) -> Dut {
-        let (seq, rom) =
-            hdl::engine::micro::seq::build("useq", prog).unwrap_or_else(|e| panic!("{e}"));
-        let descs: Vec<PortDesc> = seq
-            .ports()
-            .map(|(_, s)| match s.kind {
-                SignalKind::Input => PortDesc::input(&s.name, s.ty.width),
-                _ => PortDesc::output(&s.name, s.ty.width),
-            })
-            .collect();
-        let names: Vec<String> = seq.ports().map(|(_, s)| s.name.clone()).collect();
-        let mut d = Design::new("useq");
-        d.include(seq).unwrap_or_else(|e| panic!("{e}"));
-        d.include(rom).unwrap_or_else(|e| panic!("{e}"));
-        let v = hdl::verilog::print(&d).unwrap_or_else(|e| panic!("{e}"));
-        let m = VModel::build(&BuildSpec::new(v, "useq", descs)).unwrap_or_else(|e| panic!("{e}"));
-        let ports: HashMap<String, Port> = names
-            .into_iter()
-            .map(|n| {
-                let p = m.port(&n).unwrap_or_else(|e| panic!("{e}"));
-                (n, p)
-            })
-            .collect();
-        let clk = ports["clk"];
-        Dut { m, clk, ports }
-    }
-    fn set(&mut self, name: &str, v: u64) {
-        let p = self.ports[name];
-        self.m.set(p, v);
-    }
-    fn get(&self, name: &str) -> u64 {
-        self.m.get(self.ports[name])
-    }
-    fn tick(&mut self) {
-        self.m.tick(self.clk);
-    }
+/// The sequencer and its ROM under Verilator.
+fn dut(prog: &useq::asm::Program) -> Dut {
+    let (seq, rom) = hdl::engine::micro::seq::build("useq", prog).unwrap_or_else(|e| panic!("{e}"));
+    let mut d = Design::new("useq");
+    d.include(seq).unwrap_or_else(|e| panic!("{e}"));
+    d.include(rom).unwrap_or_else(|e| panic!("{e}"));
+    Dut::new(&d).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// What a run gave: the halt, the commands, the memory, busy cycles and the
@@ -217,7 +179,7 @@ fn rtl_sequencer_matches_the_interpreter() {
     let c = cfg();
     let pm = c.programming_model();
     let code = useq::program::program(&c).unwrap_or_else(|e| panic!("{e}"));
-    let mut dut = Dut::new(&code);
+    let mut dut = dut(&code);
     dut.set("rst", 1);
     dut.tick();
     dut.set("rst", 0);

@@ -8,10 +8,10 @@
 //! read what the part shows (combinational outputs settle lazily), decide what
 //! moves at the coming edge, step the model, tick, compare.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::process::Command;
 
-use hdl::ir::{Design, Module, SignalKind};
+use hdl::ir::{Design, Module};
 use hdl::parts::counter::{self, CounterConfig};
 use hdl::parts::delay::{self, DelayConfig};
 use hdl::parts::fifo::{self, FifoConfig, Storage};
@@ -20,8 +20,8 @@ use hdl::parts::rom::{self, RomConfig};
 use hdl::parts::skid::{self, SkidConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use testbench::dut::Dut;
 use testbench::tools::{run_logged, verilator_lint, yosys_check};
-use testbench::verilator::{BuildSpec, Model, Port, PortDesc};
 
 fn rng(base: u64) -> StdRng {
     let seed = std::env::var("TB_SEED")
@@ -46,52 +46,10 @@ fn mask(width: u32) -> u64 {
 }
 
 /// A part under Verilator, ports by name.
-struct Dut {
-    m: Model,
-    clk: Port,
-    ports: HashMap<String, Port>,
-}
-
-impl Dut {
-    fn new(part: &Module) -> Dut {
-        let ports = part
-            .ports()
-            .map(|(_, s)| match s.kind {
-                SignalKind::Input => PortDesc::input(&s.name, s.ty.width),
-                _ => PortDesc::output(&s.name, s.ty.width),
-            })
-            .collect();
-        let spec = BuildSpec::new(verilog(part), part.name.clone(), ports);
-        let m = Model::build(&spec).unwrap_or_else(|e| panic!("{}: {e}", part.name));
-        let ports: HashMap<String, Port> = part
-            .ports()
-            .map(|(_, s)| {
-                let p = m.port(&s.name).unwrap_or_else(|e| panic!("{e}"));
-                (s.name.clone(), p)
-            })
-            .collect();
-        let clk = ports["clk"];
-        Dut { m, clk, ports }
-    }
-    fn set(&mut self, name: &str, v: u64) {
-        let p = self.ports[name];
-        self.m.set(p, v);
-    }
-    fn get(&self, name: &str) -> u64 {
-        self.m.get(self.ports[name])
-    }
-    fn tick(&mut self) {
-        self.m.tick(self.clk);
-    }
-    fn reset(&mut self) {
-        self.set("rst", 1);
-        self.tick();
-        self.tick();
-        self.set("rst", 0);
-    }
-    fn note(&self) -> String {
-        self.m.trace_note()
-    }
+fn dut(part: &Module) -> Dut {
+    let mut d = Design::new(part.name.clone());
+    d.include(part.clone()).unwrap_or_else(|e| panic!("{e}"));
+    Dut::new(&d).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Lint, latch check, and the same text twice.
@@ -164,7 +122,7 @@ fn skid_part() -> Module {
 #[test]
 fn skid_matches_model_under_random_stalls() {
     let part = skid_part();
-    let mut dut = Dut::new(&part);
+    let mut dut = dut(&part);
     let mut r = rng(1);
     dut.reset();
     let mut model = SkidModel::default();
@@ -290,7 +248,7 @@ fn fifo_part(storage: Storage, depth: u32) -> Module {
 
 fn fifo_run(storage: Storage, depth: u32, seed: u64) {
     let part = fifo_part(storage, depth);
-    let mut dut = Dut::new(&part);
+    let mut dut = dut(&part);
     let mut r = rng(seed);
     dut.reset();
     let mut model = FifoModel {
@@ -426,7 +384,7 @@ fn counter_part() -> Module {
 fn counter_nest_matches_nested_loops() {
     let counts = [3u64, 1, 5];
     let part = counter_part();
-    let mut dut = Dut::new(&part);
+    let mut dut = dut(&part);
     let mut r = rng(6);
     for run in 0..4 {
         let base = r.gen::<u64>() & mask(12);
@@ -515,7 +473,7 @@ fn delay_part(enable: bool, reset: bool) -> Module {
 fn delay_line_matches_model() {
     for (enable, reset) in [(true, true), (false, false)] {
         let part = delay_part(enable, reset);
-        let mut dut = Dut::new(&part);
+        let mut dut = dut(&part);
         let mut r = rng(7);
         // Stages whose content is known: after a reset all, else none yet.
         let mut line: VecDeque<Option<u64>> = VecDeque::from(vec![None; 4]);
@@ -571,7 +529,7 @@ fn ram_part(depth: u32) -> Module {
 #[test]
 fn ram_matches_byte_model() {
     let part = ram_part(16);
-    let mut dut = Dut::new(&part);
+    let mut dut = dut(&part);
     let mut r = rng(8);
     let mut bytes = [0u8; 16 * 4];
     let mut known = [false; 16 * 4];
@@ -649,7 +607,7 @@ fn rom_reads_its_contents() {
     let mut r = rng(9);
     let words: Vec<u128> = (0..300).map(|_| u128::from(r.gen::<u64>() >> 27)).collect();
     let part = rom_part("rom_300x37", 37, words.clone());
-    let mut dut = Dut::new(&part);
+    let mut dut = dut(&part);
     let mut want: Option<u64> = None;
     let mut seen = vec![false; words.len()];
     for cycle in 0..6000 {
