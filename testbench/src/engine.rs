@@ -631,6 +631,63 @@ impl EngineSim {
         Ok(())
     }
 
+    /// After a run of `prog` (result `r`): every byte of the program's image
+    /// equals `want_mem` (a difference names the output element it lies in)
+    /// and the status is the oracle's outcome `want`: done, or the error and
+    /// descriptor index.
+    pub fn check_memory_and_status(
+        &self,
+        prog: &Program,
+        want_mem: &oracle::MemImage,
+        want: &oracle::Outcome,
+        r: &RunResult,
+        what: &str,
+    ) {
+        let got = self
+            .memory_at(prog.image.base, prog.image.bytes.len())
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        if let Some(i) = got.iter().zip(&want_mem.bytes).position(|(a, b)| a != b) {
+            let addr = prog.image.base + i as u64;
+            let wrong = got
+                .iter()
+                .zip(&want_mem.bytes)
+                .filter(|(a, b)| a != b)
+                .count();
+            panic!(
+                "{what}: memory differs first at {addr:#x}, {}: engine {} expected {} ({wrong} bytes differ; status {:#x})",
+                locate(&self.pm, prog, addr),
+                got[i] as i8,
+                want_mem.bytes[i] as i8,
+                r.status
+            );
+        }
+        match want.error {
+            None => assert!(
+                r.done && !r.error && !r.busy,
+                "{what}: status {:#x} (busy {} done {} error {} code {} index {}), expected done",
+                r.status,
+                r.busy,
+                r.done,
+                r.error,
+                r.code,
+                r.index
+            ),
+            Some((name, index)) => {
+                assert!(
+                    r.error && !r.busy,
+                    "{what}: status {:#x}, expected error {name} at index {index}",
+                    r.status
+                );
+                assert_eq!(
+                    (r.error_name.as_deref(), r.index),
+                    (Some(name), index),
+                    "{what}: error code {} / index, expected {name} at {index}",
+                    r.code
+                );
+            }
+        }
+    }
+
     /// Step `cycles` cycles and fail if the engine raises `mem_req_valid` in
     /// any of them (an idle engine issues no request).
     pub fn expect_idle(&mut self, cycles: u64) -> Result<(), EngineError> {
@@ -646,4 +703,24 @@ impl EngineSim {
         }
         Ok(())
     }
+}
+
+/// Where byte `addr` lies, in words: an output element or something else.
+fn locate(pm: &ProgrammingModel, prog: &Program, addr: u64) -> String {
+    for (i, d) in prog.descs.iter().enumerate() {
+        let Some(g) = d.geometry() else { continue };
+        let n = d.output_bytes();
+        if addr >= d.out_addr && addr < d.out_addr + n && d.check_fields(pm).is_ok() {
+            let off = addr - d.out_addr;
+            let (p, co) = (off / d.out_c, off % d.out_c);
+            return format!(
+                "output of descriptor {i} ({}) at y {} x {} co {}",
+                d.summary(),
+                p / g.w_o,
+                p % g.w_o,
+                co
+            );
+        }
+    }
+    "a byte no descriptor may write (guard, input, weights, records or descriptors)".into()
 }

@@ -82,26 +82,6 @@ fn cfg_name(sim: &EngineSim) -> String {
     )
 }
 
-/// Where byte `addr` lies, in words: an output element or something else.
-fn locate(pm: &ProgrammingModel, prog: &Program, addr: u64) -> String {
-    for (i, d) in prog.descs.iter().enumerate() {
-        let Some(g) = d.geometry() else { continue };
-        let n = d.output_bytes();
-        if addr >= d.out_addr && addr < d.out_addr + n && d.check_fields(pm).is_ok() {
-            let off = addr - d.out_addr;
-            let (p, co) = (off / d.out_c, off % d.out_c);
-            return format!(
-                "output of descriptor {i} ({}) at y {} x {} co {}",
-                d.summary(),
-                p / g.w_o,
-                p % g.w_o,
-                co
-            );
-        }
-    }
-    "a byte no descriptor may write (guard, input, weights, records or descriptors)".into()
-}
-
 /// Cycle budget for a run the oracle says does `want`.
 fn budget(want: &Outcome) -> u64 {
     40 * (want.counts.reads + want.counts.wr_bytes + want.counts.array_beats) + 20_000
@@ -118,49 +98,7 @@ fn check_result(
     what: &str,
 ) {
     let what = format!("{what} on {}", cfg_name(sim));
-    let got = sim
-        .memory_at(prog.image.base, prog.image.bytes.len())
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
-    if let Some(i) = got.iter().zip(&want_mem.bytes).position(|(a, b)| a != b) {
-        let addr = prog.image.base + i as u64;
-        let wrong = got
-            .iter()
-            .zip(&want_mem.bytes)
-            .filter(|(a, b)| a != b)
-            .count();
-        panic!(
-            "{what}: memory differs first at {addr:#x}, {}: engine {} expected {} ({wrong} bytes differ; status {:#x})",
-            locate(&sim.pm, prog, addr),
-            got[i] as i8,
-            want_mem.bytes[i] as i8,
-            r.status
-        );
-    }
-    match want.error {
-        None => assert!(
-            r.done && !r.error && !r.busy,
-            "{what}: status {:#x} (busy {} done {} error {} code {} index {}), expected done",
-            r.status,
-            r.busy,
-            r.done,
-            r.error,
-            r.code,
-            r.index
-        ),
-        Some((name, index)) => {
-            assert!(
-                r.error && !r.busy,
-                "{what}: status {:#x}, expected error {name} at index {index}",
-                r.status
-            );
-            assert_eq!(
-                (r.error_name.as_deref(), r.index),
-                (Some(name), index),
-                "{what}: error code {} / index, expected {name} at {index}",
-                r.code
-            );
-        }
-    }
+    sim.check_memory_and_status(prog, want_mem, want, r, &what);
     let mb = u64::from(sim.cfg.mem_bits / 8);
     assert_eq!(r.wr_bytes, want.counts.wr_bytes, "{what}: wr_bytes counter");
     assert_eq!(

@@ -51,31 +51,7 @@ fn run_checked(s: &mut EngineSim, prog: &Program, what: &str) {
     let r = s
         .run_program(prog, budget)
         .unwrap_or_else(|e| panic!("{what}: {e}"));
-    let got = s
-        .memory_at(prog.image.base, prog.image.bytes.len())
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
-    if let Some(i) = got.iter().zip(&want_mem.bytes).position(|(a, b)| a != b) {
-        panic!(
-            "{what}: memory differs first at {:#x}: engine {} expected {} (status {:#x})",
-            prog.image.base + i as u64,
-            got[i] as i8,
-            want_mem.bytes[i] as i8,
-            r.status
-        );
-    }
-    match want.error {
-        None => assert!(
-            r.done && !r.error && !r.busy,
-            "{what}: status {:#x}, expected done",
-            r.status
-        ),
-        Some((name, index)) => assert_eq!(
-            (r.error, r.busy, r.error_name.as_deref(), r.index),
-            (true, false, Some(name), index),
-            "{what}: status {:#x}",
-            r.status
-        ),
-    }
+    s.check_memory_and_status(prog, &want_mem, &want, &r, what);
     let mb = u64::from(cfg.mem_bits / 8);
     assert_eq!(r.wr_bytes, want.counts.wr_bytes, "{what}: wr_bytes");
     assert_eq!(
